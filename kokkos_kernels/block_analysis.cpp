@@ -1,0 +1,288 @@
+#include "block_analysis.hpp"
+
+#include "kokkos_compat.hpp"
+
+namespace latdisp {
+namespace {
+
+using bf16::ExactDisplacement;
+
+// Sum of squares in numpy's pairwise order (numpy/core/src/umath/loops_utils:
+// pairwise_sum), so magnitudes equal np.linalg.norm(x, axis=-1) bit for bit.
+template <class Square>
+KOKKOS_INLINE_FUNCTION double pairwise_sum(int64_t begin, int64_t n, const Square& square) {
+  if (n < 8) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += square(begin + i);
+    return sum;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int j = 0; j < 8; ++j) r[j] = square(begin + j);
+    int64_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (int j = 0; j < 8; ++j) r[j] += square(begin + i + j);
+    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) sum += square(begin + i);
+    return sum;
+  }
+  int64_t half = n / 2;
+  half -= half % 8;
+  return pairwise_sum(begin, half, square) + pairwise_sum(begin + half, n - half, square);
+}
+
+// The driving arithmetic's view of one finite-input coordinate.
+struct Outcome {
+  int klass;
+  double value;    // x (exact: correctly rounded; seed: the float32 value)
+  double rounded;  // round_half_even(x)
+  int width;
+  bool beyond_float32;
+  bool beyond_float64;
+  bool float32_inexact;
+};
+
+KOKKOS_INLINE_FUNCTION Outcome exact_outcome(const ExactDisplacement& x, double epsilon) {
+  Outcome o;
+  o.klass = bf16::classify(x, epsilon);
+  o.value = bf16::to_double(x);
+  const bf16::IntegerFacts facts = bf16::integer_facts(x);
+  o.rounded = facts.rounded;
+  o.width = facts.width;
+  o.beyond_float32 = facts.beyond_2_24;
+  o.beyond_float64 = facts.beyond_2_53;
+  o.float32_inexact = !bf16::exactly_float32(x);
+  return o;
+}
+
+KOKKOS_INLINE_FUNCTION double round_half_even(double v) {
+  // 2^52 trick: exact for |v| < 2^52, and larger doubles are integers.
+  const double two52 = 4503599627370496.0;
+  const double a = v < 0 ? -v : v;
+  if (!(a < two52)) return v;
+  const double r = (a + two52) - two52;
+  return v < 0 ? -r : r;
+}
+
+KOKKOS_INLINE_FUNCTION int width_of_double(double r) {
+  const double two63 = 9223372036854775808.0;
+  if (!(r >= -two63 && r < two63)) return bf16::kNoInteger;
+  return bf16::width_of(static_cast<int64_t>(r));
+}
+
+KOKKOS_INLINE_FUNCTION Outcome seed_outcome(float x, float epsilon) {
+  Outcome o;
+  o.klass = bf16::seed_classify(x, epsilon);
+  o.value = static_cast<double>(x);
+  o.rounded = round_half_even(o.value);
+  o.width = width_of_double(o.rounded);
+  const double a = o.value < 0 ? -o.value : o.value;
+  o.beyond_float32 = a > 16777216.0;
+  o.beyond_float64 = a > 9007199254740992.0;
+  o.float32_inexact = false;
+  return o;
+}
+
+// Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
+// different value or class; two non-finite values agree.)
+KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class,
+                                     float seed_x, int seed_class) {
+  const bool seed_finite = bf16::is_finite_float(seed_x);
+  if (!exact_finite || !seed_finite) return exact_finite != seed_finite;
+  if (exact_class != seed_class) return true;
+  // Same value iff x is exactly the double of the float32 seed value.
+  const double hi = static_cast<double>(x.qa) * bf16::pow2(x.s);
+  const double target = static_cast<double>(seed_x);
+  // x == target  <=>  hi - target == qb, evaluated exactly when possible.
+  const double diff = hi - target;
+  if (diff != static_cast<double>(x.qb)) return true;
+  // diff rounded: check the rounding error of hi - target is zero (TwoSum).
+  const double b_virtual = diff - hi;
+  const double error = (hi - (diff - b_virtual)) + (-target - b_virtual);
+  return error != 0.0;
+}
+
+KOKKOS_INLINE_FUNCTION void add_outcome(PopulationTally& p, const Outcome& o) {
+  p.counts[o.klass] += 1;
+  if (o.value != 0.0) p.counts[kCountMoved] += 1;
+  if (o.beyond_float32) p.counts[kCountBeyondFloat32] += 1;
+  if (o.beyond_float64) p.counts[kCountBeyondFloat64] += 1;
+  if (o.float32_inexact) p.counts[kCountFloat32Inexact] += 1;
+  if (o.value < p.min) p.min = o.value;
+  if (o.value > p.max) p.max = o.value;
+  const double a = o.value < 0 ? -o.value : o.value;
+  if (a > p.max_abs) p.max_abs = a;
+  if (o.rounded < p.int_min) p.int_min = o.rounded;
+  if (o.rounded > p.int_max) p.int_max = o.rounded;
+  if (o.width > p.width) p.width = o.width;
+}
+
+struct BlockAnalysisFunctor {
+  BlockValues m_values;
+  TokenFlags m_dead;
+  ItemTallies m_tallies;
+  RowMagnitudes m_magnitudes;
+  KernelSettings m_settings;
+  int64_t m_tokens;
+  int64_t m_dims;
+  int64_t m_items_per_transition;
+  int64_t m_last_transition;  // -1 unless the block holds the final step
+  float m_seed_epsilon;
+
+  // The general path: any finite or non-finite pair, both arithmetics.
+  KOKKOS_INLINE_FUNCTION void general_coordinate(uint16_t a, uint16_t b, PopulationTally& p) const {
+    const bool exact_finite = bf16::is_finite(a) && bf16::is_finite(b);
+    const ExactDisplacement x = bf16::exact_displacement(a, b, m_settings.zero_ulp);
+    const int exact_class = exact_finite ? bf16::classify(x, m_settings.epsilon) : bf16::kNonfinite;
+    const float seed_x = bf16::seed_displacement(a, b);
+    const int seed_class = bf16::seed_classify(seed_x, m_seed_epsilon);
+    // The seed side of the comparison always uses 2^-126 for zeros.
+    const ExactDisplacement x_normal_zero = bf16::exact_displacement(a, b, bf16::ZeroUlp::min_normal);
+    const int exact_class_normal_zero =
+        m_settings.zero_ulp == bf16::ZeroUlp::min_normal || !exact_finite
+            ? exact_class
+            : bf16::classify(x_normal_zero, m_settings.epsilon);
+    if (disagree(exact_finite, x_normal_zero, exact_class_normal_zero, seed_x, seed_class))
+      p.counts[kCountDisagreements] += 1;
+
+    if (m_settings.arithmetic == Arithmetic::exact) {
+      if (!exact_finite) {
+        p.counts[bf16::kNonfinite] += 1;
+        return;
+      }
+      add_outcome(p, exact_outcome(x, m_settings.epsilon));
+    } else {
+      if (seed_class == bf16::kNonfinite) {
+        p.counts[bf16::kNonfinite] += 1;
+        return;
+      }
+      add_outcome(p, seed_outcome(seed_x, m_seed_epsilon));
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION double square_of_x(uint16_t a, uint16_t b) const {
+    if (m_settings.arithmetic == Arithmetic::exact) {
+      const double v = bf16::to_double(bf16::exact_displacement(a, b, m_settings.zero_ulp));
+      return v * v;
+    }
+    const float v = bf16::seed_displacement(a, b);
+    return static_cast<double>(v * v);
+  }
+
+  KOKKOS_INLINE_FUNCTION void ulp_of_value(uint16_t b, UlpTally& u) const {
+    const int e = bf16::exponent_field(b);
+    if (e == 255) {
+      u.nonfinite += 1;
+      return;
+    }
+    if (e == 0) {
+      if (bf16::mantissa_field(b) == 0)
+        u.zeros += 1;
+      else
+        u.subnormals += 1;
+    }
+    const int k = bf16::ulp_exponent(b, m_settings.zero_ulp);
+    if (k < u.min_exponent) u.min_exponent = k;
+    if (k > u.max_exponent) u.max_exponent = k;
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
+    const int64_t t = item / m_items_per_transition;
+    const int64_t chunk = item % m_items_per_transition;
+    const int64_t token_begin = chunk * m_settings.tokens_per_item;
+    const int64_t token_end =
+        token_begin + m_settings.tokens_per_item < m_tokens ? token_begin + m_settings.tokens_per_item : m_tokens;
+    const bool exact_mode = m_settings.arithmetic == Arithmetic::exact;
+
+    ItemTally tally;
+    tally.reset();
+    for (int64_t n = token_begin; n < token_end; ++n) {
+      PopulationTally& p = tally.population[m_dead(n) ? kDead : kLive];
+      const uint16_t* from = &m_values(t, n, 0);
+      const uint16_t* to = &m_values(t + 1, n, 0);
+      // Fast path: both normal, |b| < 256, E(a) >= E(b), |x| < 256. There x is
+      // a small integer on which both arithmetics agree exactly.
+      int32_t fast_min = 1 << 30, fast_max = -(1 << 30);
+      int64_t fast_exact = 0, fast_moved = 0, crossed = 0;
+      bool row_finite = true;
+      for (int64_t d = 0; d < m_dims; ++d) {
+        const uint16_t a = to[d];
+        const uint16_t b = from[d];
+        const int ea = bf16::exponent_field(a);
+        const int eb = bf16::exponent_field(b);
+        crossed += ea != eb;
+        const int shift = ea - eb;
+        if (eb >= 1 && eb <= 134 && ea <= 254 && shift >= 0 && shift <= 8) {
+          const int32_t x = (bf16::significand(a) << shift) - bf16::significand(b);
+          if (x > -256 && x < 256) {
+            fast_exact += 1;
+            fast_moved += x != 0;
+            fast_min = x < fast_min ? x : fast_min;
+            fast_max = x > fast_max ? x : fast_max;
+            continue;
+          }
+        }
+        if (ea == 255 || eb == 255) row_finite = false;
+        general_coordinate(a, b, p);
+      }
+      if (!exact_mode) {
+        for (int64_t d = 0; d < m_dims; ++d)
+          if (!bf16::is_finite_float(bf16::seed_displacement(to[d], from[d]))) row_finite = false;
+      }
+      p.counts[kCountExact] += fast_exact;
+      p.counts[kCountMoved] += fast_moved;
+      p.counts[kCountCrossed] += crossed;
+      if (fast_exact > 0) {
+        const double lo = fast_min, hi = fast_max;
+        p.min = lo < p.min ? lo : p.min;
+        p.max = hi > p.max ? hi : p.max;
+        p.int_min = lo < p.int_min ? lo : p.int_min;
+        p.int_max = hi > p.int_max ? hi : p.int_max;
+        const double abs_hi = (-lo > hi) ? -lo : hi;
+        p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
+        const int w = (fast_min < -128 || fast_max > 127) ? bf16::kInt16 : bf16::kInt8;
+        p.width = w > p.width ? w : p.width;
+      }
+
+      for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(from[d], tally.ulp);
+      if (t == m_last_transition)
+        for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
+
+      double magnitude = nonfinite_magnitude();
+      if (row_finite) {
+        const auto square = [&](int64_t d) { return square_of_x(to[d], from[d]); };
+        magnitude = kmath::sqrt(pairwise_sum(0, m_dims, square));
+      }
+      m_magnitudes(t, n) = magnitude;
+    }
+    m_tallies(t, chunk) = tally;
+  }
+};
+
+}  // namespace
+
+int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item) {
+  return (tokens + tokens_per_item - 1) / tokens_per_item;
+}
+
+void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
+                   const KernelSettings& settings, const ItemTallies& tallies,
+                   const RowMagnitudes& magnitudes) {
+  const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
+  BlockAnalysisFunctor functor;
+  functor.m_values = values;
+  functor.m_dead = dead;
+  functor.m_tallies = tallies;
+  functor.m_magnitudes = magnitudes;
+  functor.m_settings = settings;
+  functor.m_tokens = static_cast<int64_t>(values.extent(1));
+  functor.m_dims = static_cast<int64_t>(values.extent(2));
+  functor.m_items_per_transition = block_items_per_transition(functor.m_tokens, settings.tokens_per_item);
+  functor.m_last_transition = includes_final_step ? transitions - 1 : -1;
+  functor.m_seed_epsilon = static_cast<float>(settings.epsilon);
+  const int64_t items = transitions * functor.m_items_per_transition;
+  Kokkos::parallel_for("latdisp::displacement::analyze_block",
+                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, items), functor);
+}
+
+}  // namespace latdisp

@@ -1,0 +1,47 @@
+// The displacement kernel: for one block of consecutive steps of a rank's
+// token slab, classify every coordinate of every transition, tally counts and
+// extremes per work item (one transition x a run of tokens) and write the
+// magnitude of every (transition, token) row.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+
+#include "bf16_lattice.hpp"
+#include "displacement_tally.hpp"
+
+namespace latdisp {
+
+using ExecutionSpace = Kokkos::DefaultExecutionSpace;
+using DeviceMemory = ExecutionSpace::memory_space;
+
+// values(step, token, dim): raw bfloat16 bits of a block of steps.
+using BlockValues = Kokkos::View<const uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+using TokenFlags = Kokkos::View<const uint8_t*, DeviceMemory>;
+using ItemTallies = Kokkos::View<ItemTally**, Kokkos::LayoutRight, DeviceMemory>;
+using RowMagnitudes = Kokkos::View<double**, Kokkos::LayoutRight, DeviceMemory>;
+
+enum class Arithmetic : int { exact = 0, seed = 1 };
+
+struct KernelSettings {
+  Arithmetic arithmetic = Arithmetic::exact;
+  double epsilon = 1e-6;
+  bf16::ZeroUlp zero_ulp = bf16::ZeroUlp::min_normal;
+  int64_t tokens_per_item = 64;
+};
+
+// Marks a row whose magnitude is not finite (some x in it is not).
+KOKKOS_INLINE_FUNCTION double nonfinite_magnitude() { return 0.0 / 0.0; }
+
+// Runs the kernel on `values` (transitions = values.extent(0) - 1). When
+// `includes_final_step` is set, the ULP statistics also cover the block's last
+// step (the last step of W). tallies(transition, item) and
+// magnitudes(transition, token) must be sized by block_item_count().
+int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);
+
+void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
+                   const KernelSettings& settings, const ItemTallies& tallies,
+                   const RowMagnitudes& magnitudes);
+
+}  // namespace latdisp

@@ -1,0 +1,23 @@
+// RAII for the parallel runtime: MPI first, then Kokkos; torn down in reverse.
+#pragma once
+
+#include <mpi.h>
+
+namespace latdisp {
+
+class Environment {
+ public:
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  int rank() const { return m_rank; }
+  int size() const { return m_size; }
+
+ private:
+  int m_rank = 0;
+  int m_size = 1;
+};
+
+}  // namespace latdisp

@@ -1,0 +1,34 @@
+// Errors with the exit code of SPEC section 5, and the one mechanism that makes
+// every rank agree on an error before the next collective call.
+#pragma once
+
+#include <mpi.h>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace latdisp {
+
+enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitInput = 2, kExitOutput = 3, kExitStrict = 4 };
+
+class Error : public std::runtime_error {
+ public:
+  Error(int exit_code, const std::string& message) : std::runtime_error(message), m_exit_code(exit_code) {}
+  int exit_code() const { return m_exit_code; }
+
+ private:
+  int m_exit_code;
+};
+
+[[noreturn]] inline void fail(int exit_code, const std::string& message) { throw Error(exit_code, message); }
+
+// Runs `body` on every rank of `comm`; if it throws on any rank, every rank
+// throws the same Error (the message of the lowest failing rank). Call it
+// around anything that can fail on some ranks only, before the next collective.
+void collectively(MPI_Comm comm, const std::function<void()>& body);
+
+// Throws if an MPI call did not succeed.
+void check_mpi(int status, const char* what);
+
+}  // namespace latdisp

@@ -1,0 +1,33 @@
+// An exact accumulator for sums of non-negative doubles in [2^-320, 2^300):
+// the sum does not depend on the order of additions or on how the values are
+// split over ranks, so means are identical for any rank count.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace latdisp {
+
+class ExactSum {
+ public:
+  static constexpr int kDigits = 21;    // 32-bit digits
+  static constexpr int kLowBit = -320;  // weight of bit 0 of digit 0
+
+  void add(double value);  // value == 0 or in [2^-305, 2^300); throws otherwise
+  void add(const ExactSum& other);
+  double to_double() const;  // correctly rounded (to nearest even)
+  bool is_zero() const;
+
+  // Sum-reduces `sums` element-wise onto rank 0 (MPI_Reduce).
+  static void reduce_to_root(std::vector<ExactSum>& sums, MPI_Comm comm);
+
+ private:
+  void normalize();
+  std::array<int64_t, kDigits> m_digits{};
+  int64_t m_pending = 0;  // additions since the last carry propagation
+};
+
+}  // namespace latdisp

@@ -1,0 +1,51 @@
+// Owning wrappers for HDF5 identifiers and the helpers every HDF5 caller needs.
+#pragma once
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <string>
+
+namespace latdisp {
+
+// Closes an hid_t with the matching H5*close on destruction.
+class Hdf5Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Hdf5Handle() = default;
+  Hdf5Handle(hid_t id, Closer closer) : m_id(id), m_closer(closer) {}
+  Hdf5Handle(Hdf5Handle&& other) noexcept : m_id(other.m_id), m_closer(other.m_closer) { other.m_id = -1; }
+  Hdf5Handle& operator=(Hdf5Handle&& other) noexcept;
+  Hdf5Handle(const Hdf5Handle&) = delete;
+  Hdf5Handle& operator=(const Hdf5Handle&) = delete;
+  ~Hdf5Handle() { reset(); }
+
+  void reset();
+  // Gives up ownership without closing.
+  hid_t release() {
+    const hid_t id = m_id;
+    m_id = -1;
+    return id;
+  }
+  hid_t get() const { return m_id; }
+  bool valid() const { return m_id >= 0; }
+
+ private:
+  hid_t m_id = -1;
+  Closer m_closer = nullptr;
+};
+
+// The innermost message of HDF5's current error stack ("" if none).
+std::string hdf5_error_text();
+
+// File access / transfer property lists for MPI-IO with collective transfers.
+Hdf5Handle mpio_file_access(MPI_Comm comm);
+Hdf5Handle collective_transfer();
+
+// h5py's boolean type: an enum over int8 with FALSE = 0, TRUE = 1.
+Hdf5Handle h5py_bool_type();
+
+// A printable description of a datatype, e.g. "float32", "uint16 (big-endian)".
+std::string describe_type(hid_t type);
+
+}  // namespace latdisp

@@ -1,0 +1,22 @@
+// Memory sizes: parsing "24GiB", this process's resident memory, and the
+// default per-rank budget.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace latdisp {
+
+// "2GiB", "512MiB", "1.5G", "1000000" (bytes). Throws Error(kExitUsage).
+uint64_t parse_byte_size(const std::string& text);
+std::string format_bytes(uint64_t bytes);
+
+uint64_t current_rss_bytes();
+uint64_t peak_rss_bytes();
+
+// Half of MemAvailable shared by the ranks of this node.
+uint64_t default_memory_budget(MPI_Comm comm);
+
+}  // namespace latdisp

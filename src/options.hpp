@@ -1,0 +1,60 @@
+// Option structs, one per subcommand, filled from the command line and/or a
+// config file; validation is a pure function of the struct.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latdisp {
+
+struct AnalyzeOptions {
+  std::string input;
+  std::string dataset = "W";
+  std::string dead_mask = "dead_mask";
+  std::string output;
+  std::string report;
+  std::string arithmetic = "exact";    // exact | seed
+  double epsilon = 1e-6;
+  std::string zero_ulp = "min-normal";  // min-normal | min-subnormal
+  std::string memory_budget;            // empty: a safe share of the node's memory
+  std::string scratch_dir = "/tmp";
+  bool strict = false;
+  double progress_seconds = 5.0;        // 0 disables the progress line
+  int64_t tokens_per_item = 0;          // 0: chosen per backend
+};
+
+struct GenerateOptions {
+  std::string output;
+  std::string dataset = "W";
+  std::string dead_mask = "dead_mask";
+  int64_t steps = 0;
+  int64_t tokens = 0;
+  int64_t dims = 0;
+  double dead_fraction = 0.1;
+  uint64_t seed = 1;
+  bool special = false;
+  bool overwrite = false;
+  std::string memory_budget;
+};
+
+// Throw Error(kExitUsage) with a message naming the option and the value.
+void validate(const AnalyzeOptions& options);
+void validate(const GenerateOptions& options);
+
+// What `latdisp` was asked to do.
+struct Command {
+  std::string name;  // "analyze", "generate", or "" for top-level help
+  bool help = false;
+  AnalyzeOptions analyze;
+  GenerateOptions generate;
+  std::string help_text;
+};
+
+// Parses argv (after MPI/Kokkos took their own arguments). Throws
+// Error(kExitUsage) on a malformed command line or config file.
+Command parse_command_line(int argc, const char* const* argv);
+
+std::string top_level_help();
+
+}  // namespace latdisp

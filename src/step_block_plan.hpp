@@ -1,0 +1,33 @@
+// How many steps of its slab a rank holds at once, from the memory budget.
+#pragma once
+
+#include <cstdint>
+
+namespace latdisp {
+
+struct StepBlockPlan {
+  int64_t steps_per_block = 0;      // consecutive blocks share one step
+  bool magnitudes_in_memory = true;  // else they spill to a scratch file
+  uint64_t bytes_per_step = 0;       // working memory per step held
+  uint64_t magnitude_bytes = 0;      // all of the slab's row magnitudes
+  uint64_t fixed_bytes = 0;          // baseline process + library buffers
+};
+
+struct StepBlockInputs {
+  int64_t steps = 0;
+  int64_t slab_tokens = 0;
+  int64_t dims = 0;
+  int64_t tokens_per_item = 1;
+  uint64_t item_tally_bytes = 0;
+  bool separate_device_memory = false;  // a GPU: blocks live twice
+  uint64_t budget = 0;
+  uint64_t baseline_bytes = 0;          // resident before the analysis
+};
+
+// Library buffers (collective I/O, MPI, HDF5 metadata) not otherwise counted.
+constexpr uint64_t kLibraryMarginBytes = uint64_t(32) << 20;
+
+// Throws Error(kExitUsage) if not even two steps fit.
+StepBlockPlan plan_step_blocks(const StepBlockInputs& in);
+
+}  // namespace latdisp

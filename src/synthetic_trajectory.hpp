@@ -1,0 +1,28 @@
+// The synthetic training trajectory of `latdisp generate`: a pure function of
+// (seed, step, token, dim) through a counter-based hash, so every rank can
+// produce its own tokens and the file is the same for any rank count.
+#pragma once
+
+#include <cstdint>
+
+namespace latdisp {
+
+struct TrajectoryModel {
+  uint64_t seed = 1;
+  double dead_fraction = 0.1;
+  bool special = false;
+};
+
+// Uniform 64-bit hash of a key tuple (splitmix64 finalizer chain).
+uint64_t hash_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0);
+
+bool token_is_dead(const TrajectoryModel& model, int64_t token);
+
+// W[0, token, dim].
+uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim);
+
+// W[step + 1, token, dim] from W[step, token, dim].
+uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim,
+                    bool dead);
+
+}  // namespace latdisp
