@@ -181,6 +181,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   result.memory_budget = inputs.budget;
   StepBlockPlan plan;
   collectively(comm, [&] { plan = plan_step_blocks(inputs); });
+  if (options.max_steps_per_block > 0) plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
+  if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
   // Every rank takes the same number of collective reads.
   MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
   const int64_t block_steps = plan.steps_per_block;

@@ -1,4 +1,4 @@
-// An exact accumulator for sums of non-negative doubles in [2^-320, 2^300):
+// An exact accumulator for sums of non-negative doubles in [2^-267, 2^288):
 // the sum does not depend on the order of additions or on how the values are
 // split over ranks, so means are identical for any rank count.
 #pragma once
@@ -16,7 +16,7 @@ class ExactSum {
   static constexpr int kDigits = 21;    // 32-bit digits
   static constexpr int kLowBit = -320;  // weight of bit 0 of digit 0
 
-  void add(double value);  // value == 0 or in [2^-305, 2^300); throws otherwise
+  void add(double value);  // value == 0 or in [2^-267, 2^288); throws otherwise
   void add(const ExactSum& other);
   double to_double() const;  // correctly rounded (to nearest even)
   bool is_zero() const;

@@ -31,7 +31,9 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       ("scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir), "where magnitudes spill when they do not fit in the budget")
       ("strict", po::bool_switch(&o.strict), "exit with code 4 unless the verdict is PERFECT")
       ("progress-seconds", po::value(&o.progress_seconds)->default_value(o.progress_seconds), "seconds between progress lines on stderr (0: none)")
-      ("tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item), "kernel tuning: tokens per work item (0: automatic)");
+      ("tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item), "kernel tuning: tokens per work item (0: automatic)")
+      ("max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block), "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")
+      ("spill-magnitudes", po::bool_switch(&o.spill_magnitudes), "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
   return d;
 }
 
@@ -145,6 +147,8 @@ void validate(const AnalyzeOptions& o) {
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
   if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
+  if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
+    fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) fail(kExitUsage, "--output is not implemented yet in this version");
 }
 

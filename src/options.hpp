@@ -22,6 +22,8 @@ struct AnalyzeOptions {
   bool strict = false;
   double progress_seconds = 5.0;        // 0 disables the progress line
   int64_t tokens_per_item = 0;          // 0: chosen per backend
+  int64_t max_steps_per_block = 0;      // 0: as many as the budget allows
+  bool spill_magnitudes = false;        // keep magnitudes in the scratch file
 };
 
 struct GenerateOptions {

@@ -31,12 +31,12 @@ uint16_t move_on_lattice(uint16_t value, int32_t cells) {
   return static_cast<uint16_t>((negative ? 0x8000 : 0) | magnitude);
 }
 
-// Planted special values (--special): one coordinate in 500 takes one kind
+// Planted special values (--special): one coordinate in 256 takes one kind
 // of special value from a step of its own onwards.
 bool special_value(const TrajectoryModel& model, int64_t step, int64_t token, int64_t dim, uint16_t& value) {
   if (!model.special) return false;
   const uint64_t h = hash_key(model.seed, kSpecialStream, static_cast<uint64_t>(token), static_cast<uint64_t>(dim));
-  if (h % 500 != 0) return false;
+  if (h % 256 != 0) return false;
   const int64_t onset = static_cast<int64_t>((h >> 16) % 4);  // planted early so short runs see them
   if (step != onset) return false;
   switch ((h >> 32) % 6) {

@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "errors.hpp"
+#include "memory.hpp"
+#include "options.hpp"
+
+namespace latdisp {
+
+namespace {
+Command parse(std::vector<const char*> arguments) {
+  arguments.insert(arguments.begin(), "latdisp");
+  return parse_command_line(static_cast<int>(arguments.size()), arguments.data());
+}
+
+int usage_error_of(std::vector<const char*> arguments) {
+  try {
+    parse(arguments);
+  } catch (const Error& e) {
+    return e.exit_code();
+  }
+  return 0;
+}
+}  // namespace
+
+TEST(Options, AnalyzeDefaultsAndValues) {
+  const Command c = parse({"analyze", "--input", "W.h5", "--epsilon", "0.25", "--zero-ulp", "min-subnormal"});
+  EXPECT_EQ(c.name, "analyze");
+  EXPECT_EQ(c.analyze.input, "W.h5");
+  EXPECT_EQ(c.analyze.dataset, "W");
+  EXPECT_EQ(c.analyze.epsilon, 0.25);
+  EXPECT_EQ(c.analyze.zero_ulp, "min-subnormal");
+  EXPECT_EQ(c.analyze.arithmetic, "exact");
+}
+
+TEST(Options, BadValuesAreUsageErrors) {
+  EXPECT_EQ(usage_error_of({"analyze"}), kExitUsage);  // no --input
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--epsilon", "-1"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--epsilon", "abc"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--arithmetic", "float"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--memory-budget", "lots"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--no-such-option"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"frobnicate"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"generate", "--output", "W.h5", "--steps", "1", "--tokens", "2", "--dims", "2"}),
+            kExitUsage);
+}
+
+TEST(Options, CommandLineWinsOverConfigFile) {
+  const std::string path = std::string(LATDISP_TEST_DATA_DIR) + "/options_test.cfg";
+  {
+    std::ofstream config(path);
+    config << "# a comment\ninput = from_config.h5\nepsilon = 0.125\ndataset = V\n";
+  }
+  const Command c = parse({"analyze", "--config", path.c_str(), "--epsilon", "0.5"});
+  EXPECT_EQ(c.analyze.input, "from_config.h5");
+  EXPECT_EQ(c.analyze.dataset, "V");
+  EXPECT_EQ(c.analyze.epsilon, 0.5);
+  std::remove(path.c_str());
+  EXPECT_EQ(usage_error_of({"analyze", "--config", "/nonexistent/x.cfg"}), kExitUsage);
+}
+
+TEST(Options, HelpNamesEveryOption) {
+  const Command c = parse({"analyze", "--help"});
+  EXPECT_TRUE(c.help);
+  for (const char* option : {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon",
+                             "--zero-ulp", "--memory-budget", "--strict", "--config"})
+    EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
+}
+
+TEST(ByteSize, ParsesUnits) {
+  EXPECT_EQ(parse_byte_size("2GiB"), uint64_t(2) << 30);
+  EXPECT_EQ(parse_byte_size("512MiB"), uint64_t(512) << 20);
+  EXPECT_EQ(parse_byte_size("1000"), 1000u);
+  EXPECT_EQ(parse_byte_size("1.5GB"), 1500000000u);
+  EXPECT_THROW(parse_byte_size("2 parsecs"), Error);
+  EXPECT_THROW(parse_byte_size("-1GiB"), Error);
+}
+
+}  // namespace latdisp

@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Slow, simple, exact reference of `latdisp analyze` (SPEC sections 2 and 6, exact arithmetic).
+
+Everything is computed from first principles with fractions.Fraction: each bfloat16 bit
+pattern is decoded to an exact rational, ULPs are exact powers of two, displacements
+x = (a - b) / U(b) are exact rationals.  Only the magnitude statistics go through doubles,
+as the SPEC asks (correctly rounded double of each x, numpy's pairwise sum, numpy's
+median/percentile).
+
+Prints (or writes with --output) a JSON object with the keys of the C++ report, except
+"run" (and except "arithmetic_disagreements" / "notebook_symmetric_dtype", not computed).
+
+usage: reference_analyze.py W.h5 [--dataset W] [--dead-mask dead_mask]
+                            [--epsilon 1e-6] [--zero-ulp min-normal|min-subnormal]
+                            [--output REF.json]
+"""
+import argparse
+import json
+import math
+import sys
+from fractions import Fraction
+
+import h5py
+import numpy as np
+
+TWO24 = Fraction(2) ** 24
+TWO53 = Fraction(2) ** 53
+HALF = Fraction(1, 2)
+DTYPES = [("int8", 8), ("int16", 16), ("int32", 32), ("int64", 64)]
+PERCENTILES = ["50", "90", "95", "99", "99.9"]
+
+
+# ---------------------------------------------------------------- bfloat16 decoding
+def fields(bits):
+    return (bits >> 15) & 1, (bits >> 7) & 0xFF, bits & 0x7F
+
+
+_value_cache = {}
+
+
+def bf16_value(bits):
+    """Exact value of a finite bfloat16 pattern, None for Inf/NaN."""
+    v = _value_cache.get(bits, False)
+    if v is not False:
+        return v
+    s, e, m = fields(bits)
+    if e == 255:
+        v = None
+    elif e == 0:
+        v = Fraction(m, 2 ** 133)                     # subnormal (or zero): M * 2^-133
+    else:
+        v = Fraction(128 + m) * Fraction(2) ** (e - 134)  # (1.M) * 2^(E-127) = (128+M) * 2^(E-134)
+    if v is not None and s:
+        v = -v
+    _value_cache[bits] = v
+    return v
+
+
+def bf16_ulp(bits, zero_ulp):
+    s, e, m = fields(bits)
+    if e == 255:
+        return None
+    if e == 0:
+        if m != 0:
+            return Fraction(1, 2 ** 133)
+        return Fraction(1, 2 ** 126) if zero_ulp == "min-normal" else Fraction(1, 2 ** 133)
+    return Fraction(2) ** (e - 134)
+
+
+# ---------------------------------------------------------------- helpers
+def fl(q):
+    """Correctly rounded double of a Fraction (Python's int true division is correctly rounded)."""
+    return float(q)
+
+
+def float32_exact(q):
+    d = float(q)
+    if Fraction(d) != q:
+        return False
+    f = np.float32(d)
+    return bool(np.isfinite(f)) and float(f) == d
+
+
+def classify(x, eps):
+    n = round(x)                       # half-even on Fraction
+    r = abs(x - n)
+    if r == 0:
+        return "exact"
+    if r < eps:
+        return "almost"
+    if abs(r - HALF) < eps:
+        return "half"
+    return "non_integer"
+
+
+def recommended(imin, imax):
+    if imin is None:
+        return None
+    for name, b in DTYPES:
+        if -(2 ** (b - 1)) <= imin and imax <= 2 ** (b - 1) - 1:
+            return name
+    return None
+
+
+def verdict(c):
+    if c["non_integer"] > 0:
+        return "GENERAL_QUARTERS"
+    if c["half"] > 0:
+        return "HALF_INTEGERS"
+    if c["almost"] > 0:
+        return "ROUNDING"
+    return "PERFECT"
+
+
+def mean_of(values):
+    """float(exact sum) / count, as the brief defines the mean."""
+    if not values:
+        return None
+    total = sum((Fraction(v) for v in values), Fraction(0))
+    return float(total) / len(values)
+
+
+# ---------------------------------------------------------------- sections
+def displacement_section(X, S, N, D, tokens):
+    classes = ["exact", "almost", "half", "non_integer", "nonfinite"]
+    c = {k: 0 for k in classes}
+    per = {k: [0] * (S - 1) for k in classes + ["moved"]}
+    moved = 0
+    beyond32 = beyond64 = f32_inexact = 0
+    xmin = xmax = xabs = None
+    imin = imax = None
+    for t in range(S - 1):
+        for n in tokens:
+            for d in range(D):
+                x, cls = X[t][n][d]
+                c[cls] += 1
+                per[cls][t] += 1
+                if x is None:
+                    continue
+                if x != 0:
+                    moved += 1
+                    per["moved"][t] += 1
+                ax = abs(x)
+                xmin = x if xmin is None or x < xmin else xmin
+                xmax = x if xmax is None or x > xmax else xmax
+                xabs = ax if xabs is None or ax > xabs else xabs
+                if ax > TWO24:
+                    beyond32 += 1
+                if ax > TWO53:
+                    beyond64 += 1
+                if not float32_exact(x):
+                    f32_inexact += 1
+                i = round(x)
+                imin = i if imin is None or i < imin else imin
+                imax = i if imax is None or i > imax else imax
+    out = {"coordinates": (S - 1) * len(tokens) * D}
+    out.update(c)
+    out.update({
+        "min": None if xmin is None else fl(xmin),
+        "max": None if xmax is None else fl(xmax),
+        "max_abs": None if xabs is None else fl(xabs),
+        "beyond_float32_exact": beyond32,
+        "beyond_float64_exact": beyond64,
+        "float32_inexact": f32_inexact,
+        "integer_min": None if imin is None else float(imin),
+        "integer_max": None if imax is None else float(imax),
+        "recommended_dtype": recommended(imin, imax),
+        "verdict": verdict(c),
+        "moved": moved,
+        "per_step": per,
+    })
+    return out
+
+
+def magnitude_section(M, S, tokens):
+    finite = []
+    nonfinite = 0
+    per_step_vals = [[] for _ in range(S - 1)]
+    for t in range(S - 1):
+        for n in tokens:
+            m = M[t][n]
+            if m is None:
+                nonfinite += 1
+            else:
+                finite.append(m)
+                per_step_vals[t].append(m)
+    out = {"count": len(finite), "nonfinite": nonfinite}
+    if finite:
+        arr = np.array(finite, dtype=np.float64)
+        pct = np.percentile(arr, [50, 90, 95, 99, 99.9])
+        out.update({
+            "min": float(arr.min()), "max": float(arr.max()),
+            "mean": mean_of(finite), "median": float(np.median(arr)),
+            "percentiles": {k: float(v) for k, v in zip(PERCENTILES, pct)},
+        })
+    else:
+        out.update({"min": None, "max": None, "mean": None, "median": None,
+                    "percentiles": {k: None for k in PERCENTILES}})
+    out["per_step"] = {
+        "mean": [mean_of(v) for v in per_step_vals],
+        "max": [max(v) if v else None for v in per_step_vals],
+    }
+    zero = sum(1 for m in finite if m == 0.0)
+    pos = [m for m in finite if m > 0.0]
+    if pos:
+        ks = [math.frexp(m)[1] - 1 for m in pos]   # floor(log2 m), exact
+        lo, hi = min(ks), max(ks)
+        counts = [0] * (hi - lo + 1)
+        for k in ks:
+            counts[k - lo] += 1
+        out["histogram"] = {"zero": zero, "log2_lo": lo, "counts": counts}
+    else:
+        out["histogram"] = {"zero": zero, "log2_lo": None, "counts": []}
+    return out
+
+
+def crossings_section(W, S, N, D, tokens):
+    per = [0] * (S - 1)
+    for t in range(S - 1):
+        for n in tokens:
+            for d in range(D):
+                if fields(W[t][n][d])[1] != fields(W[t + 1][n][d])[1]:
+                    per[t] += 1
+    transitions = (S - 1) * len(tokens) * D
+    crossed = sum(per)
+    return {"transitions": transitions, "crossed": crossed, "same": transitions - crossed,
+            "per_step": per}
+
+
+def ulp_section(W, S, N, D, zero_ulp):
+    zeros = subn = nonf = 0
+    umin = umax = None
+    for t in range(S):
+        for n in range(N):
+            for d in range(D):
+                b = W[t][n][d]
+                s, e, m = fields(b)
+                if e == 255:
+                    nonf += 1
+                    continue
+                if e == 0:
+                    if m == 0:
+                        zeros += 1
+                    else:
+                        subn += 1
+                u = bf16_ulp(b, zero_ulp)
+                umin = u if umin is None or u < umin else umin
+                umax = u if umax is None or u > umax else umax
+    return {"zeros": zeros, "subnormals": subn, "nonfinite": nonf,
+            "min": None if umin is None else fl(umin), "max": None if umax is None else fl(umax)}
+
+
+# ---------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("input")
+    ap.add_argument("--dataset", default="W")
+    ap.add_argument("--dead-mask", default="dead_mask")
+    ap.add_argument("--epsilon", type=float, default=1e-6)
+    ap.add_argument("--zero-ulp", choices=["min-normal", "min-subnormal"], default="min-normal")
+    ap.add_argument("--output")
+    a = ap.parse_args(argv)
+
+    with h5py.File(a.input, "r") as f:
+        ds = f[a.dataset]
+        if ds.ndim != 3 or ds.dtype not in (np.dtype("uint16"), np.dtype("int16")):
+            sys.exit(f"{a.dataset}: expected a 3-D uint16/int16 dataset, found {ds.dtype} {ds.shape}")
+        in_dtype = str(ds.dtype)
+        raw = ds[...].view(np.uint16)
+        mask_found = a.dead_mask in f
+        if mask_found:
+            mask = np.asarray(f[a.dead_mask][...]).astype(np.int64)
+            if mask.shape != (raw.shape[1],) or not np.all((mask == 0) | (mask == 1)):
+                sys.exit("bad dead mask")
+        else:
+            mask = np.zeros(raw.shape[1], dtype=np.int64)
+    S, N, D = (int(v) for v in raw.shape)
+    W = raw.tolist()
+    eps = Fraction(a.epsilon)
+
+    # exact displacements and their classes
+    X = []
+    for t in range(S - 1):
+        rows = []
+        for n in range(N):
+            row = []
+            for d in range(D):
+                b, c = W[t][n][d], W[t + 1][n][d]
+                vb, vc = bf16_value(b), bf16_value(c)
+                if vb is None or vc is None:
+                    row.append((None, "nonfinite"))
+                    continue
+                x = (vc - vb) / bf16_ulp(b, a.zero_ulp)
+                row.append((x, classify(x, eps)))
+            rows.append(row)
+        X.append(rows)
+
+    # magnitudes per (t, n): numpy pairwise sum of the correctly rounded doubles
+    M = []
+    for t in range(S - 1):
+        mrow = []
+        for n in range(N):
+            row = X[t][n]
+            if any(x is None for x, _ in row):
+                mrow.append(None)
+                continue
+            xs = np.ascontiguousarray([fl(x) for x, _ in row], dtype=np.float64)
+            m = float(np.sqrt(np.add.reduce(xs * xs)))
+            mrow.append(m if math.isfinite(m) else None)   # overflow of a finite row: counted non-finite
+        M.append(mrow)
+
+    groups = {"all": list(range(N)),
+              "live": [n for n in range(N) if mask[n] == 0],
+              "dead": [n for n in range(N) if mask[n] == 1]}
+
+    def build(fn, *args):
+        sec = fn(*args, groups["all"])
+        sec["live"] = fn(*args, groups["live"])
+        sec["dead"] = fn(*args, groups["dead"])
+        return sec
+
+    n_dead = len(groups["dead"])
+    report = {
+        "schema": "latdisp.analyze/1",
+        "input": {"path": a.input, "dataset": a.dataset, "shape": [S, N, D], "dtype": in_dtype,
+                  "dead_mask": a.dead_mask if mask_found else None,
+                  "n_dead": n_dead, "dead_fraction": n_dead / N},
+        "ulp": ulp_section(W, S, N, D, a.zero_ulp),
+        "displacement": build(displacement_section, X, S, N, D),
+        "magnitude": build(magnitude_section, M, S),
+        "crossings": build(crossings_section, W, S, N, D),
+    }
+    text = json.dumps(report, indent=1, sort_keys=True)
+    if a.output:
+        with open(a.output, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
