@@ -130,7 +130,8 @@ struct BlockAnalysisFunctor {
   float m_seed_epsilon;
 
   // The general path: any finite or non-finite pair, both arithmetics.
-  KOKKOS_INLINE_FUNCTION void general_coordinate(uint16_t a, uint16_t b, PopulationTally& p) const {
+  // Returns the driving arithmetic's x as a double, NaN if not finite.
+  KOKKOS_INLINE_FUNCTION double general_coordinate(uint16_t a, uint16_t b, PopulationTally& p) const {
     const bool exact_finite = bf16::is_finite(a) && bf16::is_finite(b);
     const ExactDisplacement x = bf16::exact_displacement(a, b, m_settings.zero_ulp);
     const int exact_class = exact_finite ? bf16::classify(x, m_settings.epsilon) : bf16::kNonfinite;
@@ -148,25 +149,25 @@ struct BlockAnalysisFunctor {
     if (m_settings.arithmetic == Arithmetic::exact) {
       if (!exact_finite) {
         p.counts[bf16::kNonfinite] += 1;
-        return;
+        return nonfinite_magnitude();
       }
-      add_outcome(p, exact_outcome(x, m_settings.epsilon));
-    } else {
-      if (seed_class == bf16::kNonfinite) {
-        p.counts[bf16::kNonfinite] += 1;
-        return;
-      }
-      add_outcome(p, seed_outcome(seed_x, m_seed_epsilon));
+      const Outcome o = exact_outcome(x, m_settings.epsilon);
+      add_outcome(p, o);
+      return o.value;
     }
+    if (seed_class == bf16::kNonfinite) {
+      p.counts[bf16::kNonfinite] += 1;
+      return nonfinite_magnitude();
+    }
+    const Outcome o = seed_outcome(seed_x, m_seed_epsilon);
+    add_outcome(p, o);
+    return o.value;
   }
 
-  KOKKOS_INLINE_FUNCTION double square_of_x(uint16_t a, uint16_t b) const {
-    if (m_settings.arithmetic == Arithmetic::exact) {
-      const double v = bf16::to_double(bf16::exact_displacement(a, b, m_settings.zero_ulp));
-      return v * v;
-    }
-    const float v = bf16::seed_displacement(a, b);
-    return static_cast<double>(v * v);
+  KOKKOS_INLINE_FUNCTION double value_of_x(uint16_t a, uint16_t b) const {
+    if (m_settings.arithmetic == Arithmetic::exact)
+      return bf16::to_double(bf16::exact_displacement(a, b, m_settings.zero_ulp));
+    return static_cast<double>(bf16::seed_displacement(a, b));
   }
 
   KOKKOS_INLINE_FUNCTION void ulp_of_value(uint16_t b, UlpTally& u) const {
@@ -186,74 +187,118 @@ struct BlockAnalysisFunctor {
     if (k > u.max_exponent) u.max_exponent = k;
   }
 
+  // One row (transition t, token n): classify its coordinates into `p`, the
+  // ULPs of W[t] into `u`; returns the row's magnitude.
+  KOKKOS_INLINE_FUNCTION double analyze_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
+                                            UlpTally& u) const {
+    const int64_t dims = m_dims;
+    // Pass 1, branch-free (masks, no short-circuits) so compilers vectorize
+    // it: the fast path covers b normal with |b| < 256, E(b) <= E(a) <= E(b) + 8
+    // and |x| < 256. There x is a small integer, both arithmetics agree, and
+    // its square sums exactly.
+    int32_t fast = 0, moved = 0, crossed = 0;
+    int32_t x_min = 1 << 30, x_max = -(1 << 30), e_min = 255, e_max = 0;
+    int64_t sum_of_squares = 0;
+    constexpr int64_t kChunk = 16384;  // keeps the int32 sum of squares (< 65025 each) exact
+    for (int64_t begin = 0; begin < dims; begin += kChunk) {
+      const int32_t end = static_cast<int32_t>((dims - begin) < kChunk ? dims - begin : kChunk);
+      const uint16_t* chunk_to = to + begin;
+      const uint16_t* chunk_from = from + begin;
+      int32_t chunk_squares = 0;
+      for (int32_t d = 0; d < end; ++d) {
+        const int32_t a = chunk_to[d], b = chunk_from[d];
+        const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
+        crossed += static_cast<int32_t>(ea != eb);
+        const int32_t shift = ea - eb;
+        const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
+        const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
+        const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
+        const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
+        const int32_t x = (qa << clamped) - qb;
+        const int32_t is_fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= 133u) &
+                                static_cast<int32_t>(ea <= 254) & static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
+                                static_cast<int32_t>(static_cast<uint32_t>(x + 255) <= 510u);
+        const int32_t mask = -is_fast;
+        fast += is_fast;
+        moved += is_fast & static_cast<int32_t>(x != 0);
+        const int32_t x_or_high = (x & mask) | (~mask & (1 << 30));
+        const int32_t x_or_low = (x & mask) | (~mask & -(1 << 30));
+        x_min = x_or_high < x_min ? x_or_high : x_min;
+        x_max = x_or_low > x_max ? x_or_low : x_max;
+        const int32_t e_or_high = (eb & mask) | (~mask & 255);
+        e_min = e_or_high < e_min ? e_or_high : e_min;
+        e_max = (eb & mask) > e_max ? (eb & mask) : e_max;
+        chunk_squares += (x * x) & mask;
+      }
+      sum_of_squares += chunk_squares;
+    }
+    p.counts[kCountExact] += fast;
+    p.counts[kCountMoved] += moved;
+    p.counts[kCountCrossed] += crossed;
+    if (fast > 0) {
+      const double lo = x_min, hi = x_max;
+      p.min = lo < p.min ? lo : p.min;
+      p.max = hi > p.max ? hi : p.max;
+      p.int_min = lo < p.int_min ? lo : p.int_min;
+      p.int_max = hi > p.int_max ? hi : p.int_max;
+      const double abs_hi = (-lo > hi) ? -lo : hi;
+      p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
+      const int w = (x_min < -128 || x_max > 127) ? bf16::kInt16 : bf16::kInt8;
+      p.width = w > p.width ? w : p.width;
+      u.min_exponent = e_min - 134 < u.min_exponent ? e_min - 134 : u.min_exponent;
+      u.max_exponent = e_max - 134 > u.max_exponent ? e_max - 134 : u.max_exponent;
+    }
+    // Squares of integers below 2^53 sum exactly in any order, so this equals
+    // numpy's pairwise sum.
+    if (fast == dims) return kmath::sqrt(static_cast<double>(sum_of_squares));
+
+    // Pass 2: the other coordinates, then the magnitude in numpy's order.
+    constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
+    double values[kHeldDims];
+    bool row_finite = true;
+    for (int64_t d = 0; d < dims; ++d) {
+      const int32_t a = to[d], b = from[d];
+      const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
+      const int32_t shift = ea - eb;
+      double value;
+      int32_t x = 1 << 30;
+      if (static_cast<uint32_t>(eb - 1) <= 133u && ea <= 254 && static_cast<uint32_t>(shift) <= 8u)
+        x = bf16::significand(to[d]) * (1 << shift) - bf16::significand(from[d]);
+      if (static_cast<uint32_t>(x + 255) <= 510u) {
+        value = static_cast<double>(x);
+      } else {
+        ulp_of_value(from[d], u);
+        value = general_coordinate(to[d], from[d], p);
+        if (!(value - value == 0.0)) row_finite = false;
+      }
+      if (d < kHeldDims) values[d] = value;
+    }
+    if (!row_finite) return nonfinite_magnitude();
+    if (dims <= kHeldDims) {
+      const auto square = [&](int64_t d) { return values[d] * values[d]; };
+      return kmath::sqrt(pairwise_sum(0, dims, square));
+    }
+    const auto square = [&](int64_t d) {
+      const double v = value_of_x(to[d], from[d]);
+      return v * v;
+    };
+    return kmath::sqrt(pairwise_sum(0, dims, square));
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
     const int64_t t = item / m_items_per_transition;
     const int64_t chunk = item % m_items_per_transition;
     const int64_t token_begin = chunk * m_settings.tokens_per_item;
     const int64_t token_end =
         token_begin + m_settings.tokens_per_item < m_tokens ? token_begin + m_settings.tokens_per_item : m_tokens;
-    const bool exact_mode = m_settings.arithmetic == Arithmetic::exact;
-
     ItemTally tally;
     tally.reset();
     for (int64_t n = token_begin; n < token_end; ++n) {
-      PopulationTally& p = tally.population[m_dead(n) ? kDead : kLive];
       const uint16_t* from = &m_values(t, n, 0);
       const uint16_t* to = &m_values(t + 1, n, 0);
-      // Fast path: both normal, |b| < 256, E(a) >= E(b), |x| < 256. There x is
-      // a small integer on which both arithmetics agree exactly.
-      int32_t fast_min = 1 << 30, fast_max = -(1 << 30);
-      int64_t fast_exact = 0, fast_moved = 0, crossed = 0;
-      bool row_finite = true;
-      for (int64_t d = 0; d < m_dims; ++d) {
-        const uint16_t a = to[d];
-        const uint16_t b = from[d];
-        const int ea = bf16::exponent_field(a);
-        const int eb = bf16::exponent_field(b);
-        crossed += ea != eb;
-        const int shift = ea - eb;
-        if (eb >= 1 && eb <= 134 && ea <= 254 && shift >= 0 && shift <= 8) {
-          const int32_t x = (bf16::significand(a) << shift) - bf16::significand(b);
-          if (x > -256 && x < 256) {
-            fast_exact += 1;
-            fast_moved += x != 0;
-            fast_min = x < fast_min ? x : fast_min;
-            fast_max = x > fast_max ? x : fast_max;
-            continue;
-          }
-        }
-        if (ea == 255 || eb == 255) row_finite = false;
-        general_coordinate(a, b, p);
-      }
-      if (!exact_mode) {
-        for (int64_t d = 0; d < m_dims; ++d)
-          if (!bf16::is_finite_float(bf16::seed_displacement(to[d], from[d]))) row_finite = false;
-      }
-      p.counts[kCountExact] += fast_exact;
-      p.counts[kCountMoved] += fast_moved;
-      p.counts[kCountCrossed] += crossed;
-      if (fast_exact > 0) {
-        const double lo = fast_min, hi = fast_max;
-        p.min = lo < p.min ? lo : p.min;
-        p.max = hi > p.max ? hi : p.max;
-        p.int_min = lo < p.int_min ? lo : p.int_min;
-        p.int_max = hi > p.int_max ? hi : p.int_max;
-        const double abs_hi = (-lo > hi) ? -lo : hi;
-        p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
-        const int w = (fast_min < -128 || fast_max > 127) ? bf16::kInt16 : bf16::kInt8;
-        p.width = w > p.width ? w : p.width;
-      }
-
-      for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(from[d], tally.ulp);
+      m_magnitudes(t, n) = analyze_row(from, to, tally.population[m_dead(n) ? kDead : kLive], tally.ulp);
       if (t == m_last_transition)
         for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
-
-      double magnitude = nonfinite_magnitude();
-      if (row_finite) {
-        const auto square = [&](int64_t d) { return square_of_x(to[d], from[d]); };
-        magnitude = kmath::sqrt(pairwise_sum(0, m_dims, square));
-      }
-      m_magnitudes(t, n) = magnitude;
     }
     m_tallies(t, chunk) = tally;
   }

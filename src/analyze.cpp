@@ -198,7 +198,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
   });
 
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values("latdisp::analyze::values", block_steps,
+  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
                                                                         slab.count, shape.dims);
   auto host_values = Kokkos::create_mirror_view(values);
   Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
@@ -207,8 +207,10 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
     Kokkos::deep_copy(dead, host_dead);
   }
-  ItemTallies tallies("latdisp::analyze::tallies", block_steps - 1, items);
-  RowMagnitudes magnitudes("latdisp::analyze::magnitudes", block_steps - 1, slab.count);
+  ItemTallies tallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
+                      items);
+  RowMagnitudes magnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
+                           block_steps - 1, slab.count);
   auto host_tallies = Kokkos::create_mirror_view(tallies);
   auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
 

@@ -20,14 +20,20 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
     return static_cast<int64_t>(std::min<uint64_t>((in.budget - reserved) / plan.bytes_per_step,
                                                    static_cast<uint64_t>(in.steps)));
   };
+  // Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
+  // every read; a reused buffer stays resident.
+  const int64_t cache_friendly = std::max<int64_t>(
+      2, static_cast<int64_t>(kPreferredBlockBytes / std::max<uint64_t>(1, tokens * static_cast<uint64_t>(in.dims) * 2)));
+  const auto capped = [&](int64_t steps) { return std::min(steps, cache_friendly); };
   // Keep the magnitudes in memory unless that starves the step blocks.
   const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
   if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
-    plan.steps_per_block = with_magnitudes;
+    plan.steps_per_block = capped(with_magnitudes);
     return plan;
   }
   plan.magnitudes_in_memory = false;
   plan.steps_per_block = steps_fitting(plan.fixed_bytes);
+  if (plan.steps_per_block >= 2) plan.steps_per_block = capped(plan.steps_per_block);
   if (plan.steps_per_block < 2)
     fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: two steps of this rank's slab (" +
                          std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +

@@ -27,6 +27,9 @@ struct StepBlockInputs {
 // Library buffers (collective I/O, MPI, HDF5 metadata) not otherwise counted.
 constexpr uint64_t kLibraryMarginBytes = uint64_t(32) << 20;
 
+// The size of a block of values the plan aims for when the budget allows more.
+constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
+
 // Throws Error(kExitUsage) if not even two steps fit.
 StepBlockPlan plan_step_blocks(const StepBlockInputs& in);
 
