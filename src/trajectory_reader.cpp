@@ -23,6 +23,13 @@ Hdf5Handle open_file(MPI_Comm comm, const std::string& path) {
     fail(kExitInput, "cannot open '" + path + "' as an HDF5 file (not HDF5, truncated or corrupt" +
                          (why.empty() ? std::string(")") : "; HDF5 says: " + why + ")"));
   }
+  // MPI-IO reads past the end of a file return zeros: catch a truncated
+  // file here rather than analyze zeros.
+  haddr_t allocated = 0;
+  hsize_t size = 0;
+  if (H5Fget_eoa(file.get(), &allocated) >= 0 && H5Fget_filesize(file.get(), &size) >= 0 && size < allocated)
+    fail(kExitInput, "input file '" + path + "' is truncated: " + std::to_string(size) + " bytes, but its HDF5 " +
+                         "metadata needs " + std::to_string(allocated) + " (an interrupted copy or write?)");
   return file;
 }
 

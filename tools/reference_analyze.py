@@ -77,8 +77,9 @@ def float32_exact(q):
     d = float(q)
     if Fraction(d) != q:
         return False
-    f = np.float32(d)
-    return bool(np.isfinite(f)) and float(f) == d
+    if abs(d) > float(np.finfo(np.float32).max):
+        return False
+    return float(np.float32(d)) == d
 
 
 def classify(x, eps):

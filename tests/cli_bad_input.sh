@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Bad input gets one clear message from rank 0, the documented exit code, and
+# no hang, at the rank count given.
+# usage: cli_bad_input.sh LATDISP MAKE_BAD_INPUTS WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
+set -u
+latdisp=$1 make_bad_inputs=$2 work=$3 ranks=$4
+shift 4
+mpiexec=("$@")
+mkdir -p "$work"
+rm -f "$work"/*.h5 "$work"/*.json
+"$make_bad_inputs" "$work" || exit 1
+"${mpiexec[@]}" -np 1 "$latdisp" generate --output "$work/good.h5" --steps 6 --tokens 8 --dims 4 >/dev/null || exit 1
+head -c $(($(stat -c %s "$work/good.h5") - 100)) "$work/good.h5" >"$work/truncated.h5"
+
+failures=0
+# expect CODE PATTERN -- ARGS...: exit code CODE, one error line matching PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  local err="$work/stderr.txt"
+  timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@" >/dev/null 2>"$err"
+  local got=$?
+  local lines
+  lines=$(grep -c "^latdisp: error:" "$err")
+  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q -- "$pattern" "$err"; then
+    echo "FAIL: latdisp $* -> exit $got (want $code), $lines error line(s) (want 1), pattern '$pattern'"
+    sed 's/^/    /' "$err" | head -20
+    failures=$((failures + 1))
+  else
+    echo "ok: $(grep '^latdisp: error:' "$err")"
+  fi
+}
+
+expect 2 "does not exist" -- analyze --input "$work/missing.h5"
+expect 2 "no dataset 'V'" -- analyze --input "$work/good.h5" --dataset V
+expect 2 "float32" -- analyze --input "$work/float_w.h5"
+expect 2 "expected 3 dimensions" -- analyze --input "$work/rank2_w.h5"
+expect 2 "at least 2 steps" -- analyze --input "$work/one_step.h5"
+expect 2 "expected (3,)" -- analyze --input "$work/mask_length.h5"
+expect 2 "only 0/1" -- analyze --input "$work/mask_values.h5"
+expect 2 "truncated" -- analyze --input "$work/truncated.h5"
+expect 2 "not HDF5" -- analyze --input "$work/not_hdf5.h5"
+expect 1 "too small" -- analyze --input "$work/good.h5" --memory-budget 1MiB
+expect 1 "epsilon" -- analyze --input "$work/good.h5" --epsilon abc
+expect 1 "epsilon" -- analyze --input "$work/good.h5" --epsilon 0
+expect 1 "arithmetic" -- analyze --input "$work/good.h5" --arithmetic float
+expect 1 "unrecognised\|unrecognized" -- analyze --input "$work/good.h5" --frobnicate
+expect 1 "unknown subcommand" -- frobnicate
+expect 3 "cannot write the report" -- analyze --input "$work/good.h5" --report /nonexistent/dir/r.json
+expect 3 "exists" -- generate --output "$work/good.h5" --steps 2 --tokens 2 --dims 2
+expect 3 "not writable\|does not exist" -- generate --output /nonexistent/dir/w.h5 --steps 2 --tokens 2 --dims 2
+if [ "$ranks" -gt 1 ]; then
+  expect 1 "more ranks" -- analyze --input "$work/one_token.h5"
+fi
+# --strict: anything but PERFECT exits 4 (the generated data has half-integers).
+timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$work/good.h5" --strict >/dev/null 2>&1
+strict=$?
+if [ "$strict" -ne 4 ] && [ "$strict" -ne 0 ]; then
+  echo "FAIL: --strict exit $strict"
+  failures=$((failures + 1))
+fi
+echo "$((19 - failures)) checks passed, $failures failed"
+[ "$failures" -eq 0 ]
