@@ -56,45 +56,57 @@ double numpy_lerp(double a, double b, double gamma) {
 }
 
 std::vector<double> select_order_statistics(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
-                                            MagnitudePopulation population, const std::vector<int64_t>& ranks,
-                                            MPI_Comm comm) {
-  constexpr int kDigitBits = 16;
-  constexpr int kBuckets = 1 << kDigitBits;
+                                            const std::vector<OrderStatistic>& wanted, MPI_Comm comm) {
+  // Digits of the radix select, most significant first: a wide first digit
+  // (one slot per population), then narrow ones so the all-reduced histograms
+  // of up to 36 slots stay small.
+  constexpr int kDigits[] = {16, 8, 8, 8, 8, 8, 8};
   const int64_t slab_tokens = static_cast<int64_t>(dead.size());
-  std::vector<uint64_t> prefix(ranks.size(), 0);    // bits decided so far
-  std::vector<int64_t> remaining(ranks.begin(), ranks.end());  // rank inside the prefix's bucket
-  for (int pass = 0; pass < 64 / kDigitBits; ++pass) {
-    const int shift = 64 - kDigitBits * (pass + 1);
-    std::vector<uint64_t> slots;  // distinct prefixes being refined
-    for (uint64_t p : prefix)
-      if (std::find(slots.begin(), slots.end(), p) == slots.end()) slots.push_back(p);
-    std::vector<int64_t> histogram(slots.size() * kBuckets, 0);
+  std::vector<uint64_t> prefix(wanted.size(), 0);  // bits decided so far
+  std::vector<int64_t> remaining(wanted.size());   // rank inside the prefix's bucket
+  for (size_t w = 0; w < wanted.size(); ++w) remaining[w] = wanted[w].rank;
+  struct Slot {
+    MagnitudePopulation population;
+    uint64_t prefix;
+    bool operator==(const Slot& o) const { return population == o.population && prefix == o.prefix; }
+  };
+  int shift = 64;
+  for (int pass = 0; pass < 7; ++pass) {
+    const int digit_bits = kDigits[pass];
+    const size_t buckets = size_t(1) << digit_bits;
+    shift -= digit_bits;
+    std::vector<Slot> slots;  // distinct (population, prefix) being refined
+    for (size_t w = 0; w < wanted.size(); ++w) {
+      const Slot slot{wanted[w].population, prefix[w]};
+      if (std::find(slots.begin(), slots.end(), slot) == slots.end()) slots.push_back(slot);
+    }
+    std::vector<int64_t> histogram(slots.size() * buckets, 0);
+    // One scan per pass serves every population and every wanted rank.
     store.for_each_chunk([&](const double* values, int64_t count, int64_t first) {
       for (int64_t i = 0; i < count; ++i) {
         const double v = values[i];
-        if (std::isnan(v) || !in_population(population, dead[static_cast<size_t>((first + i) % slab_tokens)]))
-          continue;
+        if (std::isnan(v)) continue;
+        const bool is_dead = dead[static_cast<size_t>((first + i) % slab_tokens)] != 0;
         const uint64_t key = bits_of(v);
-        const uint64_t high = pass == 0 ? 0 : key >> (shift + kDigitBits);
-        for (size_t s = 0; s < slots.size(); ++s) {
-          if (slots[s] == high) {
-            ++histogram[s * kBuckets + ((key >> shift) & (kBuckets - 1))];
-            break;
-          }
-        }
+        const uint64_t high = pass == 0 ? 0 : key >> (shift + digit_bits);
+        const size_t bucket = static_cast<size_t>((key >> shift) & (buckets - 1));
+        for (size_t s = 0; s < slots.size(); ++s)
+          if (slots[s].prefix == high && in_population(slots[s].population, is_dead))
+            ++histogram[s * buckets + bucket];
       }
     });
     MPI_Allreduce(MPI_IN_PLACE, histogram.data(), static_cast<int>(histogram.size()), MPI_INT64_T, MPI_SUM, comm);
-    for (size_t r = 0; r < ranks.size(); ++r) {
-      const size_t s = static_cast<size_t>(std::find(slots.begin(), slots.end(), prefix[r]) - slots.begin());
-      const int64_t* bucket = &histogram[s * kBuckets];
+    for (size_t w = 0; w < wanted.size(); ++w) {
+      const Slot slot{wanted[w].population, prefix[w]};
+      const size_t s = static_cast<size_t>(std::find(slots.begin(), slots.end(), slot) - slots.begin());
+      const int64_t* counts = &histogram[s * buckets];
       int digit = 0;
-      while (remaining[r] >= bucket[digit]) remaining[r] -= bucket[digit++];
-      prefix[r] = (prefix[r] << kDigitBits) | static_cast<uint64_t>(digit);
+      while (remaining[w] >= counts[digit]) remaining[w] -= counts[digit++];
+      prefix[w] = (prefix[w] << digit_bits) | static_cast<uint64_t>(digit);
     }
   }
-  std::vector<double> values(ranks.size());
-  for (size_t r = 0; r < ranks.size(); ++r) values[r] = double_of(prefix[r]);
+  std::vector<double> values(wanted.size());
+  for (size_t w = 0; w < wanted.size(); ++w) values[w] = double_of(prefix[w]);
   return values;
 }
 
@@ -171,7 +183,10 @@ std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store
   ExactSum::reduce_to_root(step_sums, comm);
 
   std::array<MagnitudeSummary, 3> summary;
-  // Order statistics: every rank takes part in the selection.
+  // Order statistics of all three populations in one selection; every rank
+  // takes part.
+  std::vector<OrderStatistic> wanted;
+  std::array<std::vector<PercentileRecipe>, 3> recipes;
   for (int population = 0; population < 3; ++population) {
     MagnitudeSummary& s = summary[population];
     const int64_t live_part = population != kDeadTokens ? 1 : 0;
@@ -180,20 +195,24 @@ std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store
     s.nonfinite = live_part * global_counts[1] + dead_part * global_counts[4];
     s.zero_count = live_part * global_counts[2] + dead_part * global_counts[5];
     if (s.count == 0) continue;
-    std::vector<int64_t> ranks;
-    std::vector<PercentileRecipe> recipes;
+    const auto p = static_cast<MagnitudePopulation>(population);
     for (double q : kPercentiles) {
-      recipes.push_back(numpy_percentile_recipe(s.count, q));
-      ranks.push_back(recipes.back().lower);
-      ranks.push_back(recipes.back().upper);
+      recipes[population].push_back(numpy_percentile_recipe(s.count, q));
+      wanted.push_back({p, recipes[population].back().lower});
+      wanted.push_back({p, recipes[population].back().upper});
     }
-    ranks.push_back((s.count - 1) / 2);  // np.median: the middle, or the mean of the middle two
-    ranks.push_back(s.count / 2);
-    const std::vector<double> order =
-        select_order_statistics(store, dead, static_cast<MagnitudePopulation>(population), ranks, comm);
-    for (size_t q = 0; q < kPercentiles.size(); ++q)
-      s.percentiles[q] = numpy_lerp(order[2 * q], order[2 * q + 1], recipes[q].gamma);
-    const double a = order[2 * kPercentiles.size()], b = order[2 * kPercentiles.size() + 1];
+    wanted.push_back({p, (s.count - 1) / 2});  // np.median: the middle, or the mean of the middle two
+    wanted.push_back({p, s.count / 2});
+  }
+  const std::vector<double> order = select_order_statistics(store, dead, wanted, comm);
+  size_t next = 0;
+  for (int population = 0; population < 3; ++population) {
+    MagnitudeSummary& s = summary[population];
+    if (s.count == 0) continue;
+    for (size_t q = 0; q < kPercentiles.size(); ++q, next += 2)
+      s.percentiles[q] = numpy_lerp(order[next], order[next + 1], recipes[population][q].gamma);
+    const double a = order[next], b = order[next + 1];
+    next += 2;
     s.median = s.count % 2 == 1 ? a : (a + b) / 2.0;
   }
   if (rank != 0) return summary;

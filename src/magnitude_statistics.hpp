@@ -48,11 +48,17 @@ struct PercentileRecipe {
 PercentileRecipe numpy_percentile_recipe(int64_t count, double percentile);
 double numpy_lerp(double a, double b, double gamma);
 
-// Collective: the values at 0-based `ranks` of the sorted finite magnitudes of
-// `population` over all ranks (radix select on the bits, all-reduced
-// histograms; nothing is gathered). Every rank gets the result.
+// One order statistic: the value of 0-based `rank` in the sorted finite
+// magnitudes of `population` over all MPI ranks.
+struct OrderStatistic {
+  MagnitudePopulation population;
+  int64_t rank;
+};
+
+// Collective: radix select on the bits of the (non-negative) doubles, four
+// passes of 16 bits with all-reduced histograms; nothing is gathered. Every
+// rank gets the values.
 std::vector<double> select_order_statistics(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
-                                            MagnitudePopulation population, const std::vector<int64_t>& ranks,
-                                            MPI_Comm comm);
+                                            const std::vector<OrderStatistic>& wanted, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -58,8 +58,9 @@ TEST(OrderStatistics, MatchesSortingAtEveryRankCount) {
       std::sort(sorted.begin(), sorted.end());
       const int64_t count = static_cast<int64_t>(sorted.size());
       const std::vector<int64_t> ranks_wanted = {0, 1, count / 3, count / 2, count - 2, count - 1};
-      const std::vector<double> got = select_order_statistics(
-          store, dead, static_cast<MagnitudePopulation>(population), ranks_wanted, MPI_COMM_WORLD);
+      std::vector<OrderStatistic> wanted;
+      for (int64_t r : ranks_wanted) wanted.push_back({static_cast<MagnitudePopulation>(population), r});
+      const std::vector<double> got = select_order_statistics(store, dead, wanted, MPI_COMM_WORLD);
       for (size_t i = 0; i < ranks_wanted.size(); ++i)
         EXPECT_EQ(got[i], sorted[static_cast<size_t>(ranks_wanted[i])]) << "population " << population;
     }
