@@ -4,6 +4,8 @@
 
 #include <hdf5.h>
 
+#include <cstring>
+
 namespace latdisp {
 
 Environment::Environment(int& argc, char**& argv) {
@@ -13,7 +15,13 @@ Environment::Environment(int& argc, char**& argv) {
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  Kokkos::initialize(argc, argv);
+  // Kokkos sees only its own --kokkos-* arguments: on `--help` it would
+  // print its own banner.
+  m_kokkos_arguments.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--kokkos-", 9) == 0) m_kokkos_arguments.push_back(argv[i]);
+  int kokkos_argc = static_cast<int>(m_kokkos_arguments.size());
+  Kokkos::initialize(kokkos_argc, m_kokkos_arguments.data());
 }
 
 Environment::~Environment() {

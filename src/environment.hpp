@@ -3,6 +3,8 @@
 
 #include <mpi.h>
 
+#include <vector>
+
 namespace latdisp {
 
 class Environment {
@@ -18,6 +20,7 @@ class Environment {
  private:
   int m_rank = 0;
   int m_size = 1;
+  std::vector<char*> m_kokkos_arguments;
 };
 
 }  // namespace latdisp

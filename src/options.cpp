@@ -110,7 +110,9 @@ Command parse_command_line(int argc, const char* const* argv) {
     return command;
   }
   command.name = argv[1];
-  const std::vector<std::string> arguments(argv + 2, argv + argc);
+  std::vector<std::string> arguments;
+  for (int i = 2; i < argc; ++i)  // --kokkos-* arguments belong to Kokkos
+    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
   if (command.name == "analyze") {
     po::options_description description = analyze_description(command.analyze);
     command.help_text = help_of(description, "latdisp analyze --input W.h5 [--report REPORT.json] [options]");

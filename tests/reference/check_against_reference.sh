@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# latdisp's JSON report equals, bit for bit, an exact rational reference
+# written independently in Python (tools/reference_analyze.py) on hand-made
+# edge cases and generated trajectories, at 1 and 2 ranks, both zero-ULP rules.
+# usage: check_against_reference.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [FLAGS...]
+set -u
+latdisp=$1 python=$2 source=$3 work=$4
+shift 4
+mpiexec=("$@")
+mkdir -p "$work" && cd "$work" || exit 1
+"$python" "$source/tests/reference/make_edge_inputs.py" 3 || exit 1
+"${mpiexec[@]}" -np 1 "$latdisp" generate --output gen_special.h5 --steps 9 --tokens 30 --dims 24 --special \
+  --seed 3 --overwrite >/dev/null || exit 1
+"${mpiexec[@]}" -np 1 "$latdisp" generate --output gen_wide.h5 --steps 4 --tokens 7 --dims 150 --special \
+  --seed 4 --overwrite >/dev/null || exit 1
+pass=0 fail=0
+for file in *.h5; do
+  for zero_ulp in min-normal min-subnormal; do
+    reference="$file.$zero_ulp.reference.json"
+    "$python" "$source/tools/reference_analyze.py" "$file" --zero-ulp "$zero_ulp" --output "$reference" || exit 1
+    for ranks in 1 2; do
+      report="$file.$zero_ulp.np$ranks.json"
+      "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$file" --zero-ulp "$zero_ulp" --report "$report" \
+        --progress-seconds 0 >/dev/null 2>&1
+      if "$python" "$source/tests/reference/compare_with_reference.py" "$report" "$reference" >"$report.diff"; then
+        pass=$((pass + 1))
+      else
+        fail=$((fail + 1))
+        echo "MISMATCH $file --zero-ulp $zero_ulp at $ranks rank(s):"
+        head -15 "$report.diff"
+      fi
+    done
+  done
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
