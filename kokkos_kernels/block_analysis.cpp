@@ -31,6 +31,28 @@ KOKKOS_INLINE_FUNCTION double pairwise_sum(int64_t begin, int64_t n, const Squar
   return pairwise_sum(begin, half, square) + pairwise_sum(begin + half, n - half, square);
 }
 
+// torch.norm of a float32 row on the CPU (vectorized path, 8 float lanes):
+// squares accumulated per lane in float32, lanes added in order, the tail
+// added one by one, sqrt in float32 (overflows to Inf past ~1.8e19).
+template <class Value>
+KOKKOS_INLINE_FUNCTION float torch_float_norm(int64_t n, const Value& value) {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t unrolled = n - n % 8;
+  int64_t d = 0;
+  for (; d < unrolled; d += 8)
+    for (int j = 0; j < 8; ++j) {
+      const float v = value(d + j);
+      lanes[j] = lanes[j] + v * v;
+    }
+  float sum = lanes[0];
+  for (int j = 1; j < 8; ++j) sum = sum + lanes[j];
+  for (; d < n; ++d) {
+    const float v = value(d);
+    sum += v * v;
+  }
+  return static_cast<float>(kmath::sqrt(static_cast<double>(sum)));
+}
+
 // The driving arithmetic's view of one finite-input coordinate.
 struct Outcome {
   int klass;
@@ -83,6 +105,16 @@ KOKKOS_INLINE_FUNCTION Outcome seed_outcome(float x, float epsilon) {
   return o;
 }
 
+// hi - target == expected, exactly (hi, target, expected exact doubles):
+// the one rounding of hi - target must give `expected` and lose nothing.
+KOKKOS_INLINE_FUNCTION bool exact_difference_is(double hi, double target, double expected) {
+  const double diff = hi - target;
+  if (diff != expected) return false;
+  const double b_virtual = diff - hi;
+  const double error = (hi - (diff - b_virtual)) + (-target - b_virtual);
+  return error == 0.0;
+}
+
 // Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
 // different value or class; two non-finite values agree.)
 KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class,
@@ -90,16 +122,24 @@ KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement&
   const bool seed_finite = bf16::is_finite_float(seed_x);
   if (!exact_finite || !seed_finite) return exact_finite != seed_finite;
   if (exact_class != seed_class) return true;
-  // Same value iff x is exactly the double of the float32 seed value.
-  const double hi = static_cast<double>(x.qa) * bf16::pow2(x.s);
-  const double target = static_cast<double>(seed_x);
-  // x == target  <=>  hi - target == qb, evaluated exactly when possible.
-  const double diff = hi - target;
-  if (diff != static_cast<double>(x.qb)) return true;
-  // diff rounded: check the rounding error of hi - target is zero (TwoSum).
-  const double b_virtual = diff - hi;
-  const double error = (hi - (diff - b_virtual)) + (-target - b_virtual);
-  return error != 0.0;
+  // Same value iff qa * 2^s - seed_x == qb exactly.
+  return !exact_difference_is(static_cast<double>(x.qa) * bf16::pow2(x.s), static_cast<double>(seed_x),
+                              static_cast<double>(x.qb));
+}
+
+// Why they disagree: the seed ULP rule, the bfloat16 rounding of a - b, or
+// (same ULP, exact difference) the floor-based classification.
+KOKKOS_INLINE_FUNCTION int disagreement_cause(uint16_t a, uint16_t b) {
+  const float seed_u = bf16::to_float(bf16::seed_ulp(b));
+  const double exact_u = bf16::pow2(bf16::ulp_exponent(b, bf16::ZeroUlp::min_normal));
+  if (!bf16::is_finite(b) || static_cast<double>(seed_u) != exact_u) return kCountCauseUlpRule;
+  if (!bf16::is_finite(a)) return kCountCauseRounding;
+  const double delta = static_cast<double>(bf16::to_float(bf16::round_to_bf16(bf16::to_float(a) - bf16::to_float(b))));
+  const double a_value = static_cast<double>(bf16::significand(a)) * bf16::pow2(bf16::scale_exponent(a));
+  const double b_value = static_cast<double>(bf16::significand(b)) * bf16::pow2(bf16::scale_exponent(b));
+  // delta == a - b  <=>  a - delta == b
+  if (!exact_difference_is(a_value, delta, b_value)) return kCountCauseRounding;
+  return kCountCauseFloor;
 }
 
 KOKKOS_INLINE_FUNCTION void add_outcome(PopulationTally& p, const Outcome& o) {
@@ -117,11 +157,12 @@ KOKKOS_INLINE_FUNCTION void add_outcome(PopulationTally& p, const Outcome& o) {
   if (o.width > p.width) p.width = o.width;
 }
 
+template <class Space>
 struct BlockAnalysisFunctor {
-  BlockValues m_values;
-  TokenFlags m_dead;
-  ItemTallies m_tallies;
-  RowMagnitudes m_magnitudes;
+  typename BlockViews<Space>::Values m_values;
+  typename BlockViews<Space>::Flags m_dead;
+  typename BlockViews<Space>::Tallies m_tallies;
+  typename BlockViews<Space>::Magnitudes m_magnitudes;
   KernelSettings m_settings;
   int64_t m_tokens;
   int64_t m_dims;
@@ -143,8 +184,10 @@ struct BlockAnalysisFunctor {
         m_settings.zero_ulp == bf16::ZeroUlp::min_normal || !exact_finite
             ? exact_class
             : bf16::classify(x_normal_zero, m_settings.epsilon);
-    if (disagree(exact_finite, x_normal_zero, exact_class_normal_zero, seed_x, seed_class))
+    if (disagree(exact_finite, x_normal_zero, exact_class_normal_zero, seed_x, seed_class)) {
       p.counts[kCountDisagreements] += 1;
+      p.counts[disagreement_cause(a, b)] += 1;
+    }
 
     if (m_settings.arithmetic == Arithmetic::exact) {
       if (!exact_finite) {
@@ -182,7 +225,13 @@ struct BlockAnalysisFunctor {
       else
         u.subnormals += 1;
     }
-    const int k = bf16::ulp_exponent(b, m_settings.zero_ulp);
+    int k = bf16::ulp_exponent(b, m_settings.zero_ulp);
+    if (m_settings.arithmetic == Arithmetic::seed) {
+      // The notebook's ULP: a power of two or 0 (its exponent field is k + 127, or 0 for 2^-133).
+      const uint16_t seed_u = bf16::seed_ulp(b);
+      k = bf16::is_zero(seed_u) ? kZeroUlpExponent
+                                : (bf16::exponent_field(seed_u) == 0 ? -133 : bf16::exponent_field(seed_u) - 127);
+    }
     if (k < u.min_exponent) u.min_exponent = k;
     if (k > u.max_exponent) u.max_exponent = k;
   }
@@ -249,8 +298,12 @@ struct BlockAnalysisFunctor {
       u.max_exponent = e_max - 134 > u.max_exponent ? e_max - 134 : u.max_exponent;
     }
     // Squares of integers below 2^53 sum exactly in any order, so this equals
-    // numpy's pairwise sum.
-    if (fast == dims) return kmath::sqrt(static_cast<double>(sum_of_squares));
+    // numpy's pairwise sum; below 2^24 also any float32 sum (seed), whose
+    // correctly rounded sqrt is the float of the double sqrt.
+    const bool seed_mode = m_settings.arithmetic == Arithmetic::seed;
+    if (fast == dims && !seed_mode) return kmath::sqrt(static_cast<double>(sum_of_squares));
+    if (fast == dims && sum_of_squares < (int64_t(1) << 24))
+      return static_cast<double>(static_cast<float>(kmath::sqrt(static_cast<double>(sum_of_squares))));
 
     // Pass 2: the other coordinates, then the magnitude in numpy's order.
     constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
@@ -274,6 +327,12 @@ struct BlockAnalysisFunctor {
       if (d < kHeldDims) values[d] = value;
     }
     if (!row_finite) return nonfinite_magnitude();
+    if (seed_mode) {
+      const auto seed_value = [&](int64_t d) {
+        return d < kHeldDims ? static_cast<float>(values[d]) : bf16::seed_displacement(to[d], from[d]);
+      };
+      return static_cast<double>(torch_float_norm(dims, seed_value));
+    }
     if (dims <= kHeldDims) {
       const auto square = [&](int64_t d) { return values[d] * values[d]; };
       return kmath::sqrt(pairwise_sum(0, dims, square));
@@ -310,11 +369,15 @@ int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item) {
   return (tokens + tokens_per_item - 1) / tokens_per_item;
 }
 
-void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
-                   const KernelSettings& settings, const ItemTallies& tallies,
-                   const RowMagnitudes& magnitudes) {
+namespace {
+
+template <class Space>
+void run_block_analysis(const typename BlockViews<Space>::Values& values,
+                        const typename BlockViews<Space>::Flags& dead, bool includes_final_step,
+                        const KernelSettings& settings, const typename BlockViews<Space>::Tallies& tallies,
+                        const typename BlockViews<Space>::Magnitudes& magnitudes) {
   const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
-  BlockAnalysisFunctor functor;
+  BlockAnalysisFunctor<Space> functor;
   functor.m_values = values;
   functor.m_dead = dead;
   functor.m_tallies = tallies;
@@ -327,7 +390,22 @@ void analyze_block(const BlockValues& values, const TokenFlags& dead, bool inclu
   functor.m_seed_epsilon = static_cast<float>(settings.epsilon);
   const int64_t items = transitions * functor.m_items_per_transition;
   Kokkos::parallel_for("latdisp::displacement::analyze_block",
-                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, items), functor);
+                       Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>(0, items), functor);
+  Kokkos::fence();
+}
+
+}  // namespace
+
+void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
+                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes) {
+  run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
+}
+
+void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,
+                           bool includes_final_step, const KernelSettings& settings,
+                           const BlockViews<HostSpace>::Tallies& tallies,
+                           const BlockViews<HostSpace>::Magnitudes& magnitudes) {
+  run_block_analysis<HostSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
 }
 
 }  // namespace latdisp

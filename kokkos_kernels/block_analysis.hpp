@@ -16,11 +16,20 @@ namespace latdisp {
 using ExecutionSpace = Kokkos::DefaultExecutionSpace;
 using DeviceMemory = ExecutionSpace::memory_space;
 
-// values(step, token, dim): raw bfloat16 bits of a block of steps.
-using BlockValues = Kokkos::View<const uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
-using TokenFlags = Kokkos::View<const uint8_t*, DeviceMemory>;
-using ItemTallies = Kokkos::View<ItemTally**, Kokkos::LayoutRight, DeviceMemory>;
-using RowMagnitudes = Kokkos::View<double**, Kokkos::LayoutRight, DeviceMemory>;
+// The kernel's views in the memory of execution space `Space`.
+template <class Space>
+struct BlockViews {
+  using Memory = typename Space::memory_space;
+  // values(step, token, dim): raw bfloat16 bits of a block of steps.
+  using Values = Kokkos::View<const uint16_t***, Kokkos::LayoutRight, Memory>;
+  using Flags = Kokkos::View<const uint8_t*, Memory>;
+  using Tallies = Kokkos::View<ItemTally**, Kokkos::LayoutRight, Memory>;
+  using Magnitudes = Kokkos::View<double**, Kokkos::LayoutRight, Memory>;
+};
+using BlockValues = BlockViews<ExecutionSpace>::Values;
+using TokenFlags = BlockViews<ExecutionSpace>::Flags;
+using ItemTallies = BlockViews<ExecutionSpace>::Tallies;
+using RowMagnitudes = BlockViews<ExecutionSpace>::Magnitudes;
 
 enum class Arithmetic : int { exact = 0, seed = 1 };
 
@@ -43,5 +52,12 @@ int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
                    const KernelSettings& settings, const ItemTallies& tallies,
                    const RowMagnitudes& magnitudes);
+
+// The same kernel on the host execution space (for device/host comparisons).
+using HostSpace = Kokkos::DefaultHostExecutionSpace;
+void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,
+                           bool includes_final_step, const KernelSettings& settings,
+                           const BlockViews<HostSpace>::Tallies& tallies,
+                           const BlockViews<HostSpace>::Magnitudes& magnitudes);
 
 }  // namespace latdisp

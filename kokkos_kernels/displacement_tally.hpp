@@ -20,7 +20,10 @@ enum TallyCount : int {
   kCountBeyondFloat32,    // |x| > 2^24
   kCountBeyondFloat64,    // |x| > 2^53
   kCountFloat32Inexact,   // x is not exactly a float32 value
-  kCountDisagreements,    // the exact and the seed arithmetic differ
+  kCountDisagreements,    // the exact and the seed arithmetic differ, because of:
+  kCountCauseUlpRule,     //   the seed ULP (zero, |b| >= 256, max finite) differs
+  kCountCauseRounding,    //   bf16(a - b) is not a - b
+  kCountCauseFloor,       //   same value, floor-based class (or float32 range)
   kNumTallyCounts
 };
 
@@ -56,11 +59,14 @@ struct PopulationTally {
 };
 
 // Statistics of U over the values of W (all tokens).
+// The seed arithmetic's ULP of 0 (|b| + 1 rounds back to |b|), as an exponent.
+constexpr int32_t kZeroUlpExponent = -1000;
+
 struct UlpTally {
   int64_t zeros;
   int64_t subnormals;
   int64_t nonfinite;
-  int32_t min_exponent;  // log2 of the smallest finite ULP seen
+  int32_t min_exponent;  // log2 of the smallest finite ULP seen (kZeroUlpExponent: 0)
   int32_t max_exponent;
 
   KOKKOS_INLINE_FUNCTION void reset() {

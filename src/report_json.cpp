@@ -57,6 +57,10 @@ json displacement_numbers(const PopulationResult& p) {
       {"notebook_symmetric_dtype", symmetric_dtype(t)},
       {"verdict", verdict_of(t)},
       {"arithmetic_disagreements", t.counts[kCountDisagreements]},
+      {"arithmetic_disagreement_causes",
+       {{"ulp_rule", t.counts[kCountCauseUlpRule]},
+        {"bfloat16_rounding", t.counts[kCountCauseRounding]},
+        {"floor_classification", t.counts[kCountCauseFloor]}}},
   };
   const char* names[] = {"exact", "almost", "half", "non_integer", "nonfinite", "moved"};
   json per_step;
@@ -128,7 +132,9 @@ json json_report(const AnalysisResult& r) {
   report["ulp"] = {{"zeros", r.ulp.zeros},
                    {"subnormals", r.ulp.subnormals},
                    {"nonfinite", r.ulp.nonfinite},
-                   {"min", any_ulp ? json(std::ldexp(1.0, r.ulp.min_exponent)) : json(nullptr)},
+                   {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0
+                                                                                : std::ldexp(1.0, r.ulp.min_exponent))
+                                   : json(nullptr)},
                    {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
   json displacement = displacement_numbers(r.displacement[kAllTokens]);
   displacement["live"] = displacement_numbers(r.displacement[kLiveTokens]);

@@ -64,7 +64,10 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
                static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims), static_cast<long long>(r.ulp.zeros),
                static_cast<long long>(r.ulp.subnormals), static_cast<long long>(r.ulp.nonfinite));
-  if (r.ulp.min_exponent <= r.ulp.max_exponent)
+  if (r.ulp.min_exponent <= kZeroUlpExponent)
+    std::fprintf(out, "  ULP range: 0 (the notebook's ULP where |b| + 1 rounds back to |b|) .. 2^%d\n",
+                 r.ulp.max_exponent);
+  else if (r.ulp.min_exponent <= r.ulp.max_exponent)
     std::fprintf(out, "  ULP range: 2^%d .. 2^%d\n", r.ulp.min_exponent, r.ulp.max_exponent);
 
   section(out, "Lattice displacement x = (W[t+1] - W[t]) / U(W[t])");
@@ -88,9 +91,23 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  exact vs seed (notebook) arithmetic disagree on %lld coordinates (%s)\n",
                static_cast<long long>(all.counts[kCountDisagreements]),
                percent(all.counts[kCountDisagreements], coordinates).c_str());
-  if (all.counts[kCountNonfinite] > 0)
-    std::fprintf(out, "  %lld non-finite coordinates (Inf/NaN in W) are reported apart, never hidden\n",
-                 static_cast<long long>(all.counts[kCountNonfinite]));
+  if (all.counts[kCountDisagreements] > 0)
+    std::fprintf(out,
+                 "    causes: the notebook's ULP rule (zero, |b| >= 256, max finite) %lld; bfloat16 rounding of "
+                 "a - b %lld; floor-based classification %lld\n",
+                 static_cast<long long>(all.counts[kCountCauseUlpRule]),
+                 static_cast<long long>(all.counts[kCountCauseRounding]),
+                 static_cast<long long>(all.counts[kCountCauseFloor]));
+  if (all.counts[kCountNonfinite] > 0) {
+    if (r.options.arithmetic == "seed")
+      std::fprintf(out,
+                   "  %lld coordinates are Inf/NaN in the notebook's arithmetic (Inf/NaN in W, or its ULP of 0 "
+                   "for |b| >= 512); the notebook's statistics dropped them silently, latdisp counts them apart\n",
+                   static_cast<long long>(all.counts[kCountNonfinite]));
+    else
+      std::fprintf(out, "  %lld non-finite coordinates (Inf/NaN in W) are reported apart, never hidden\n",
+                   static_cast<long long>(all.counts[kCountNonfinite]));
+  }
 
   section(out, "Range and integer type");
   std::fprintf(out, "  x in [%s, %s], max |x| %s\n", number(all.min).c_str(), number(all.max).c_str(),
