@@ -7,28 +7,69 @@ namespace {
 
 using bf16::ExactDisplacement;
 
-// Sum of squares in numpy's pairwise order (numpy/core/src/umath/loops_utils:
-// pairwise_sum), so magnitudes equal np.linalg.norm(x, axis=-1) bit for bit.
+// numpy's pairwise_sum (numpy/core/src/umath/loops_utils): a block of at
+// most 128 values, summed with 8 interleaved accumulators.
 template <class Square>
-KOKKOS_INLINE_FUNCTION double pairwise_sum(int64_t begin, int64_t n, const Square& square) {
+KOKKOS_INLINE_FUNCTION double pairwise_block(int64_t begin, int64_t n, const Square& square) {
   if (n < 8) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; ++i) sum += square(begin + i);
     return sum;
   }
-  if (n <= 128) {
-    double r[8];
-    for (int j = 0; j < 8; ++j) r[j] = square(begin + j);
-    int64_t i = 8;
-    for (; i < n - (n % 8); i += 8)
-      for (int j = 0; j < 8; ++j) r[j] += square(begin + i + j);
-    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) sum += square(begin + i);
-    return sum;
+  double r[8];
+  for (int j = 0; j < 8; ++j) r[j] = square(begin + j);
+  int64_t i = 8;
+  for (; i < n - (n % 8); i += 8)
+    for (int j = 0; j < 8; ++j) r[j] += square(begin + i + j);
+  double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; ++i) sum += square(begin + i);
+  return sum;
+}
+
+// Sum of squares in numpy's pairwise order, so magnitudes equal
+// np.linalg.norm(x, axis=-1) bit for bit. numpy recurses (n > 128: halves,
+// the first a multiple of 8); this walks the same tree with an explicit stack,
+// since GPU threads have no room for recursion.
+template <class Square>
+KOKKOS_INLINE_FUNCTION double pairwise_sum(int64_t begin, int64_t n, const Square& square) {
+  struct Frame {
+    int64_t begin, n;
+    double left;
+    bool left_done;
+  };
+  Frame stack[48];  // depth log2(n / 128) + 1
+  int top = 0;
+  stack[0] = Frame{begin, n, 0.0, false};
+  double value = 0.0;
+  bool have_value = false;
+  for (;;) {
+    Frame& f = stack[top];
+    if (have_value) {  // a child of f finished
+      if (!f.left_done) {
+        f.left = value;
+        f.left_done = true;
+        have_value = false;
+        int64_t half = f.n / 2;
+        half -= half % 8;
+        stack[++top] = Frame{f.begin + half, f.n - half, 0.0, false};
+        continue;
+      }
+      value = f.left + value;
+      if (top == 0) return value;
+      --top;
+      continue;
+    }
+    if (f.n <= 128) {
+      value = pairwise_block(f.begin, f.n, square);
+      have_value = true;
+      if (top == 0) return value;
+      --top;
+      continue;
+    }
+    int64_t half = f.n / 2;
+    half -= half % 8;
+    stack[++top] = Frame{f.begin, half, 0.0, false};
   }
-  int64_t half = n / 2;
-  half -= half % 8;
-  return pairwise_sum(begin, half, square) + pairwise_sum(begin + half, n - half, square);
 }
 
 // torch.norm of a float32 row on the CPU (vectorized path, 8 float lanes):
