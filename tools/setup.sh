@@ -21,5 +21,6 @@ fi
 
 # Open MPI refuses root unless told; these are harmless otherwise.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# shellcheck disable=SC2086  # LATDISP_CMAKE_ARGS holds several arguments
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${LATDISP_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j "$(nproc)"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# latdisp on a workstation with mpirun: one rank per core (CPU build) or one
+# rank per GPU (a Kokkos built with CUDA/HIP). Edit the variables, then run:
+#   jobs/workstation.sh
+set -uo pipefail
+
+INPUT=${INPUT:-data/default.h5}                # W[steps, tokens, dims] as uint16 bfloat16 bits
+REPORT=${REPORT:-data/workstation-report.json}  # the JSON report
+RANKS=${RANKS:-$(nproc)}                        # CPU: cores; GPU: number of GPUs
+GPUS=${GPUS:-0}                                 # >0: bind rank i to GPU i (CUDA_VISIBLE_DEVICES)
+BUDGET=${BUDGET:-}                              # per-rank memory budget, e.g. 8GiB (empty: automatic)
+MPIIO=${MPIIO:-ompio}                           # ompio (with fcoll dynamic_gen2) or romio321
+LATDISP=${LATDISP:-build/latdisp}
+EXTRA_ARGS=${EXTRA_ARGS:-}                      # more analyze options, e.g. "--arithmetic seed"
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+echo "latdisp workstation job: $(hostname), $(date -Is), ranks=$RANKS gpus=$GPUS mpiio=$MPIIO"
+echo "  $(mpirun --version 2>&1 | head -1)"
+mpi_args=(-np "$RANKS" --bind-to core)
+if [ "$MPIIO" = "romio321" ]; then
+  mpi_args+=(--mca io romio321)
+else
+  # OMPIO's vulcan collective writer can hang (open-mpi/ompi #9479).
+  mpi_args+=(--mca io ompio --mca fcoll dynamic_gen2)
+fi
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+[ "$RANKS" -gt "$(nproc)" ] && mpi_args+=(--oversubscribe)
+budget_args=()
+[ -n "$BUDGET" ] && budget_args=(--memory-budget "$BUDGET")
+
+if [ "$GPUS" -gt 0 ]; then
+  # Each rank sees only its own GPU.
+  # shellcheck disable=SC2016  # expanded by the per-rank shell
+  launcher='export CUDA_VISIBLE_DEVICES=$((OMPI_COMM_WORLD_LOCAL_RANK % '"$GPUS"')) HIP_VISIBLE_DEVICES=$((OMPI_COMM_WORLD_LOCAL_RANK % '"$GPUS"')); exec "$@"'
+  # shellcheck disable=SC2086
+  mpirun "${mpi_args[@]}" bash -c "$launcher" latdisp "$LATDISP" analyze --input "$INPUT" --report "$REPORT" \
+    "${budget_args[@]}" $EXTRA_ARGS
+else
+  # shellcheck disable=SC2086
+  mpirun "${mpi_args[@]}" "$LATDISP" analyze --input "$INPUT" --report "$REPORT" "${budget_args[@]}" $EXTRA_ARGS
+fi
+code=$?
+echo "latdisp exit code: $code"
+exit "$code"
