@@ -15,6 +15,8 @@ namespace latdisp {
 
 using ExecutionSpace = Kokkos::DefaultExecutionSpace;
 using DeviceMemory = ExecutionSpace::memory_space;
+// A GPU: blocks are copied to the device and results back.
+constexpr bool kSeparateDeviceMemory = !Kokkos::SpaceAccessibility<Kokkos::HostSpace, DeviceMemory>::accessible;
 
 // The kernel's views in the memory of execution space `Space`.
 template <class Space>

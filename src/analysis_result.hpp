@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "displacement_tally.hpp"
 #include "magnitude_statistics.hpp"
 #include "options.hpp"
+#include "save_results.hpp"
 #include "trajectory_reader.hpp"
 
 namespace latdisp {
@@ -43,6 +45,7 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
+  std::optional<SaveSummary> saved;  // --output
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }

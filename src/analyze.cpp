@@ -13,9 +13,11 @@
 #include "errors.hpp"
 #include "magnitude_store.hpp"
 #include "memory.hpp"
+#include "output_file.hpp"
 #include "partition.hpp"
 #include "report.hpp"
 #include "step_block_plan.hpp"
+#include "step_stream.hpp"
 #include "trajectory_reader.hpp"
 
 namespace latdisp {
@@ -27,8 +29,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-constexpr bool kSeparateDeviceMemory = !Kokkos::SpaceAccessibility<Kokkos::HostSpace, DeviceMemory>::accessible;
 
 int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
 
@@ -216,49 +216,39 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
   LocalTallies local(transitions);
   ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  const int64_t step_values = slab.count * shape.dims;
-  int64_t first_step = 0;  // step held in slot 0
-  int64_t held = 0;        // steps in the buffer
-  while (first_step + 1 < shape.steps) {
+  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  StepBlock step_block;
+  for (;;) {
     Clock::time_point phase = Clock::now();
-    const int64_t count = std::min(block_steps, shape.steps - first_step);
-    reader->read_steps(slab, first_step + held, count - held, max_slab, host_values.data() + held * step_values);
+    if (!stream.next(step_block)) break;
     result.timings.read += seconds_since(phase);
 
     phase = Clock::now();
+    const int64_t count = step_block.steps;
     auto block = Kokkos::subview(values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
     if (kSeparateDeviceMemory) {
       auto host_block = Kokkos::subview(host_values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
       Kokkos::deep_copy(block, host_block);
     }
     const int64_t block_transitions = count - 1;
-    const bool final_block = first_step + count == shape.steps;
     auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
     auto block_magnitudes =
         Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    analyze_block(block, dead, final_block, settings, block_tallies, block_magnitudes);
+    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes);
     Kokkos::deep_copy(host_tallies, tallies);
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
-      for (int64_t i = 0; i < items; ++i) local.add(first_step + t, host_tallies(t, i));
+      for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
     store->append(host_magnitudes.data(), block_transitions * slab.count);
     result.timings.compute += seconds_since(phase);
-
-    // The block's last step is the next block's first.
-    std::memmove(host_values.data(), host_values.data() + block_transitions * step_values,
-                 static_cast<size_t>(step_values) * sizeof(uint16_t));
-    first_step += block_transitions;
-    held = 1;
-    progress.update(first_step);
+    progress.update(step_block.first_step + block_transitions);
   }
 
   Clock::time_point phase = Clock::now();
   reduce_tallies(local, result, comm);
   result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
   result.timings.reduce = seconds_since(phase);
-  const uint64_t peak = peak_rss_bytes();
-  result.peak_rss.assign(static_cast<size_t>(ranks), 0);
-  MPI_Gather(&peak, 1, MPI_UINT64_T, result.peak_rss.data(), 1, MPI_UINT64_T, 0, comm);
+  result.peak_rss = gather_peak_rss(comm);
   result.timings.total = seconds_since(start);
   return result;
 }
@@ -266,12 +256,24 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
+  // Refuse an existing or unwritable output before the analysis, not after.
+  std::unique_ptr<PendingOutput> output;
+  if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
   AnalysisResult result = analyze_trajectory(options, comm);
+  if (output) {
+    // The integer type is known only now (SPEC section 5): W is read again.
+    int32_t width = result.displacement[kAllTokens].tally.width;
+    MPI_Bcast(&width, 1, MPI_INT32_T, 0, comm);
+    const std::string dtype = save_dtype_for(options.save_dtype, width);
+    result.saved = save_results(options, output->temporary_path(), dtype, comm);
+    output->commit();
+    result.timings.write = result.saved->seconds;
+    result.timings.total += result.saved->seconds;
+    result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
+  }
   collectively(comm, [&] {
     if (rank != 0) return;
-    const Clock::time_point phase = Clock::now();
     if (!options.report.empty()) write_json_report(result, options.report);
-    result.timings.write = seconds_since(phase);
     print_text_report(result, stdout);
   });
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);

@@ -3,9 +3,13 @@
 #include <cstdio>
 
 #include "analyze.hpp"
+#include "blackholes.hpp"
+#include "demo_matrix.hpp"
 #include "errors.hpp"
 #include "generate.hpp"
+#include "inspect.hpp"
 #include "options.hpp"
+#include "separation.hpp"
 
 namespace latdisp {
 
@@ -19,6 +23,10 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
       return kExitOk;
     }
     if (command.name == "analyze") return run_analyze(command.analyze, comm);
+    if (command.name == "inspect") return run_inspect(command.inspect, comm);
+    if (command.name == "separation") return run_separation(command.separation, comm);
+    if (command.name == "blackholes") return run_blackholes(command.blackholes, comm);
+    if (command.generate.matrix) return run_generate_matrix(command.generate, comm);
     return run_generate(command.generate, comm);
   } catch (const Error& e) {
     // Every rank reaches here with the same error (parsing is identical on all

@@ -82,13 +82,15 @@ std::vector<double> select_order_statistics(const MagnitudeStore& store, const s
     }
     std::vector<int64_t> histogram(slots.size() * buckets, 0);
     // One scan per pass serves every population and every wanted rank.
+    uint64_t lowest = ~uint64_t(0), highest = 0;
+    for (const Slot& slot : slots) lowest = std::min(lowest, slot.prefix), highest = std::max(highest, slot.prefix);
     store.for_each_chunk([&](const double* values, int64_t count, int64_t first) {
-      for (int64_t i = 0; i < count; ++i) {
-        const double v = values[i];
-        if (std::isnan(v)) continue;
-        const bool is_dead = dead[static_cast<size_t>((first + i) % slab_tokens)] != 0;
-        const uint64_t key = bits_of(v);
+      int64_t token = first % slab_tokens;
+      for (int64_t i = 0; i < count; ++i, token = token + 1 == slab_tokens ? 0 : token + 1) {
+        const uint64_t key = bits_of(values[i]);
         const uint64_t high = pass == 0 ? 0 : key >> (shift + digit_bits);
+        if (high < lowest || high > highest || std::isnan(values[i])) continue;  // most values, after pass 1
+        const bool is_dead = dead[static_cast<size_t>(token)] != 0;
         const size_t bucket = static_cast<size_t>((key >> shift) & (buckets - 1));
         for (size_t s = 0; s < slots.size(); ++s)
           if (slots[s].prefix == high && in_population(slots[s].population, is_dead))
@@ -130,10 +132,12 @@ std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store
     l.step_max.assign(steps, -std::numeric_limits<double>::infinity());
   }
   store.for_each_chunk([&](const double* values, int64_t count, int64_t first) {
+    size_t step = static_cast<size_t>(first / slab_tokens);
+    int64_t token = first % slab_tokens;
     for (int64_t i = 0; i < count; ++i) {
-      const int64_t index = first + i;
-      const size_t step = static_cast<size_t>(index / slab_tokens);
-      Local& l = local[dead[static_cast<size_t>(index % slab_tokens)] ? 1 : 0];
+      Local& l = local[dead[static_cast<size_t>(token)] ? 1 : 0];
+      const size_t row_step = step;
+      if (++token == slab_tokens) token = 0, ++step;
       const double m = values[i];
       if (std::isnan(m)) {
         ++l.nonfinite;
@@ -149,9 +153,9 @@ std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store
         std::frexp(m, &exponent);  // m in [2^(exponent-1), 2^exponent)
         ++l.histogram[static_cast<size_t>(exponent - 1 - kHistogramLow)];
       }
-      l.step_sum[step].add(m);
-      ++l.step_count[step];
-      l.step_max[step] = std::max(l.step_max[step], m);
+      l.step_sum[row_step].add(m);
+      ++l.step_count[row_step];
+      l.step_max[row_step] = std::max(l.step_max[row_step], m);
     }
   });
 

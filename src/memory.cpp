@@ -66,6 +66,15 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
+std::vector<uint64_t> gather_peak_rss(MPI_Comm comm) {
+  int ranks = 1;
+  MPI_Comm_size(comm, &ranks);
+  const uint64_t peak = peak_rss_bytes();
+  std::vector<uint64_t> all(static_cast<size_t>(ranks), 0);
+  MPI_Gather(&peak, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, 0, comm);
+  return all;
+}
+
 namespace {
 uint64_t mem_available_bytes() {
   std::ifstream meminfo("/proc/meminfo");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace latdisp {
 
@@ -15,6 +16,8 @@ std::string format_bytes(uint64_t bytes);
 
 uint64_t current_rss_bytes();
 uint64_t peak_rss_bytes();
+// Collective: every rank's peak resident memory, on rank 0.
+std::vector<uint64_t> gather_peak_rss(MPI_Comm comm);
 
 // Half of MemAvailable shared by the ranks of this node.
 uint64_t default_memory_budget(MPI_Comm comm);

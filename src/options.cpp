@@ -2,11 +2,15 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "bit_level_options.hpp"
 #include "errors.hpp"
 #include "memory.hpp"
+#include "result_writer.hpp"
+#include "save_results.hpp"
 
 namespace po = boost::program_options;
 
@@ -22,7 +26,10 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       ("input,i", po::value(&o.input), "input HDF5 file holding W (required)")
       ("dataset", po::value(&o.dataset)->default_value(o.dataset), "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")
       ("dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask), "name of the per-token dead mask (bool); missing: every token is live")
-      ("output,o", po::value(&o.output), "write the result tensors here (.h5 or .safetensors) [not yet implemented]")
+      ("output,o", po::value(&o.output), "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")
+      ("save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype), "integer type of delta_W_prime: auto (the smallest that holds every integer x), int8, int16, int32, int64; what it cannot hold goes to the exceptions table")
+      ("outputs", po::value(&o.outputs)->default_value(o.outputs), "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, scalars, exceptions")
+      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")
       ("report,r", po::value(&o.report), "write the JSON report here")
       ("arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic), "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")
       ("epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"), "tolerance of the 'almost' and 'half' classes (> 0)")
@@ -52,7 +59,10 @@ po::options_description generate_description(GenerateOptions& o) {
       ("seed", po::value(&o.seed)->default_value(o.seed), "random seed; the same seed gives the same file bytes for any rank count")
       ("special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")
       ("overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")
-      ("memory-budget", po::value(&o.memory_budget), "peak memory per rank (default: half the node's available memory shared by its ranks)");
+      ("memory-budget", po::value(&o.memory_budget), "peak memory per rank (default: half the node's available memory shared by its ranks)")
+      ("matrix", po::bool_switch(&o.matrix), "instead: a demo matrix W[tokens, dims] (BF16 safetensors, --dims >= 8) with planted groups of bit-identical tokens, for blackholes/inspect/separation")
+      ("planted-groups", po::value(&o.planted_groups)->default_value(o.planted_groups), "with --matrix: number of planted groups (1..64)")
+      ("group-size", po::value(&o.group_size)->default_value(o.group_size), "with --matrix: size of the smallest planted group (the others are larger)");
   return d;
 }
 
@@ -94,7 +104,11 @@ std::string top_level_help() {
          "subcommands:\n"
          "  analyze    analyze W[steps, tokens, dims]: ULPs, lattice displacements, classes,\n"
          "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
-         "  generate   write a synthetic trajectory in the input format (the default data set)\n\n"
+         "  generate   write a synthetic trajectory in the input format (the default data set);\n"
+         "             with --matrix, a demo matrix with planted groups of identical tokens\n"
+         "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
+         "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
+         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
@@ -132,6 +146,24 @@ Command parse_command_line(int argc, const char* const* argv) {
     }
     parse_into(description, arguments, command.name);
     validate(command.generate);
+  } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
+    po::options_description description =
+        command.name == "inspect"      ? inspect_description(command.inspect)
+        : command.name == "separation" ? separation_description(command.separation)
+                                       : blackholes_description(command.blackholes);
+    const std::string usage =
+        command.name == "inspect"      ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
+        : command.name == "separation" ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
+                                       : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
+    command.help_text = help_of(description, usage);
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    if (command.name == "inspect") validate(command.inspect);
+    if (command.name == "separation") validate(command.separation);
+    if (command.name == "blackholes") validate(command.blackholes);
   } else {
     fail(kExitUsage, "unknown subcommand '" + command.name + "' (see latdisp --help)");
   }
@@ -151,12 +183,34 @@ void validate(const AnalyzeOptions& o) {
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
-  if (!o.output.empty()) fail(kExitUsage, "--output is not implemented yet in this version");
+  if (!o.output.empty()) {
+    const auto ends_with = [&](const std::string& suffix) {
+      return o.output.size() >= suffix.size() && o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".safetensors"))
+      fail(kExitUsage, "--output '" + o.output + "': the format comes from the extension, .h5, .hdf5 or .safetensors");
+  }
+  save_dtype_for(o.save_dtype, 0);
+  parse_output_selection(o.outputs);
 }
 
 void validate(const GenerateOptions& o) {
   if (o.output.empty()) fail(kExitUsage, "generate needs --output FILE.h5");
-  if (o.steps < 2) fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));
+  if (o.matrix) {
+    if (o.dims < 8) fail(kExitUsage, "generate --matrix needs --dims of at least 8, not " + std::to_string(o.dims));
+    if (o.planted_groups < 1 || o.planted_groups > 64)
+      fail(kExitUsage, "--planted-groups must be in 1..64, not " + std::to_string(o.planted_groups));
+    if (o.group_size < 2) fail(kExitUsage, "--group-size must be at least 2, not " + std::to_string(o.group_size));
+    const int64_t step = std::max<int64_t>(1, o.group_size / 4);
+    const int64_t planted = o.planted_groups * o.group_size + step * o.planted_groups * (o.planted_groups - 1) / 2;
+    if (o.tokens < planted)
+      fail(kExitUsage, "--tokens " + std::to_string(o.tokens) + " is too few for the planted groups (" +
+                           std::to_string(planted) + " tokens)");
+    if (o.output.size() < 12 || o.output.compare(o.output.size() - 12, 12, ".safetensors") != 0)
+      fail(kExitUsage, "generate --matrix writes safetensors: --output must end in .safetensors");
+  } else if (o.steps < 2) {
+    fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));
+  }
   if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
   if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
   if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))

@@ -12,7 +12,10 @@ struct AnalyzeOptions {
   std::string input;
   std::string dataset = "W";
   std::string dead_mask = "dead_mask";
-  std::string output;
+  std::string output;                   // .h5/.hdf5 or .safetensors; empty: nothing saved
+  std::string save_dtype = "auto";      // auto | int8 | int16 | int32 | int64
+  std::string outputs = "all";          // which tensors to save
+  bool overwrite = false;
   std::string report;
   std::string arithmetic = "exact";    // exact | seed
   double epsilon = 1e-6;
@@ -38,11 +41,43 @@ struct GenerateOptions {
   bool special = false;
   bool overwrite = false;
   std::string memory_budget;
+  bool matrix = false;           // --matrix: a demo matrix (safetensors) with planted groups
+  int64_t planted_groups = 4;
+  int64_t group_size = 200;
+};
+
+// The bit-level subcommands (SPEC section 4). Matrices are FILE[:NAME][@STEP].
+struct InspectOptions {
+  std::string matrix;
+  std::string groups;  // file of *_token_ids tensors
+  std::string tokens;  // or a list of token ids
+  std::string dims;    // "d1,d2,a-b"
+  bool json = false;
+};
+
+struct SeparationOptions {
+  std::string matrix;
+  std::string groups;
+  std::string tokens;
+  int64_t max_groups = 64;
+  bool json = false;
+};
+
+struct BlackholesOptions {
+  std::string matrix;
+  std::string output;
+  int64_t min_size = 2;
+  bool overwrite = false;
+  bool json = false;
+  int64_t hash_bits = 64;  // testing: fewer bits force hash collisions
 };
 
 // Throw Error(kExitUsage) with a message naming the option and the value.
 void validate(const AnalyzeOptions& options);
 void validate(const GenerateOptions& options);
+void validate(const InspectOptions& options);
+void validate(const SeparationOptions& options);
+void validate(const BlackholesOptions& options);
 
 // What `latdisp` was asked to do.
 struct Command {
@@ -50,6 +85,9 @@ struct Command {
   bool help = false;
   AnalyzeOptions analyze;
   GenerateOptions generate;
+  InspectOptions inspect;
+  SeparationOptions separation;
+  BlackholesOptions blackholes;
   std::string help_text;
 };
 

@@ -148,6 +148,17 @@ json json_report(const AnalysisResult& r) {
   crossings["live"] = crossing_numbers(r, kLiveTokens);
   crossings["dead"] = crossing_numbers(r, kDeadTokens);
   report["crossings"] = crossings;
+  if (r.saved) {
+    const SaveSummary& s = *r.saved;
+    report["output"] = {{"path", s.path},
+                        {"format", s.format},
+                        {"delta_dtype", s.dtype},
+                        {"outputs", r.options.outputs},
+                        {"exceptions", s.exceptions},
+                        {"bytes_written", s.bytes},
+                        {"write_s", s.seconds},
+                        {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0}};
+  }
   return report;
 }
 

@@ -138,6 +138,14 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                  percent(t.counts[kCountCrossed], n).c_str());
   }
 
+  if (r.saved) {
+    section(out, "Saved");
+    std::fprintf(out, "  %s (%s): delta_W_prime as %s, %lld exceptions, %s in %.2f s (%.3g MB/s)\n",
+                 r.saved->path.c_str(), r.saved->format.c_str(), r.saved->dtype.c_str(),
+                 static_cast<long long>(r.saved->exceptions), format_bytes(r.saved->bytes).c_str(), r.saved->seconds,
+                 r.saved->seconds > 0 ? static_cast<double>(r.saved->bytes) / r.saved->seconds / 1e6 : 0.0);
+  }
+
   section(out, "Verdict");
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
                verdict_of(r.displacement[kLiveTokens].tally).c_str(), verdict_of(r.displacement[kDeadTokens].tally).c_str());

@@ -1,0 +1,68 @@
+// A 2-D bfloat16 matrix (tokens x dims) read from a safetensors tensor or an
+// HDF5 dataset, given as FILE[:NAME][@STEP]; each rank reads only its rows.
+#pragma once
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace latdisp {
+
+struct MatrixLocation {
+  std::string path;
+  std::string name;     // tensor / dataset name
+  int64_t step = -1;    // -1: none given (the source must be 2-D)
+};
+
+// Parses FILE[:NAME][@STEP]; NAME defaults to `default_name`. Only a ':' or
+// '@' after the last '/' counts, so directories may contain them. Throws
+// Error(kExitUsage) on a malformed step.
+MatrixLocation parse_matrix_location(const std::string& text, const std::string& default_name = "W");
+
+// HDF5 by its signature, else safetensors.
+bool is_hdf5_file(const std::string& path);
+
+// Names of the datasets in the root group of an open HDF5 file, sorted.
+std::vector<std::string> hdf5_root_datasets(hid_t file);
+
+class MatrixSource {
+ public:
+  // Collective over `comm`: opens and validates (type, rank, step); every
+  // rank throws the same Error(kExitInput) on bad input.
+  MatrixSource(MPI_Comm comm, const std::string& location_text);
+  ~MatrixSource();
+  MatrixSource(const MatrixSource&) = delete;
+  MatrixSource& operator=(const MatrixSource&) = delete;
+
+  int64_t rows() const { return m_rows; }
+  int64_t cols() const { return m_cols; }
+  const MatrixLocation& location() const { return m_location; }
+  // e.g. "M.safetensors:W (BF16, 151936 x 2560)".
+  const std::string& description() const { return m_description; }
+  const std::string& format() const { return m_format; }  // "safetensors" | "hdf5"
+
+  // Collective: rows [begin, begin + count) of this rank (count may be 0),
+  // C order into `out` (count * cols values). Throws the same Error on all ranks.
+  void read_slab(int64_t begin, int64_t count, uint16_t* out) const;
+  // Independent (any rank, any rows): the given rows, in the given order,
+  // runs of consecutive ids read at once. Throws Error(kExitInput) on this rank only.
+  void read_rows(const std::vector<int64_t>& tokens, uint16_t* out) const;
+
+ private:
+  void read_run(int64_t begin, int64_t count, uint16_t* out, bool collective_transfer) const;
+
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  MPI_Comm m_comm;
+  MatrixLocation m_location;
+  std::string m_format;
+  std::string m_description;
+  int64_t m_rows = 0;
+  int64_t m_cols = 0;
+};
+
+}  // namespace latdisp

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Bad input to inspect / separation / blackholes / generate --matrix: one clear
+# message from rank 0, the documented exit code, no crash, no hang.
+# usage: cli_bit_level_bad_input.sh LATDISP MAKE_BAD_MATRICES WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
+set -u
+latdisp=$1 make_bad=$2 work=$3 ranks=$4
+shift 4
+mpiexec=("$@")
+mkdir -p "$work"
+rm -f "$work"/*.safetensors "$work"/*.h5
+"$make_bad" "$work" || exit 1
+
+failures=0
+checks=0
+# One rank runs as an MPI singleton (mpiexec takes 2 s to report a failing
+# job): every check at 1 rank; at more ranks, the checks marked "any" (errors
+# that could arise on some ranks only).
+run() {
+  if [ "$ranks" -eq 1 ]; then
+    timeout 120 "$latdisp" "$@"
+  else
+    timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@"
+  fi
+}
+# expect [any] CODE PATTERN -- ARGS...: exit code CODE, one error line matching PATTERN.
+expect() {
+  if [ "$1" = any ]; then
+    shift
+  elif [ "$ranks" -gt 1 ]; then
+    return
+  fi
+  local code=$1 pattern=$2
+  shift 3
+  local err="$work/stderr.txt"
+  checks=$((checks + 1))
+  run "$@" >/dev/null 2>"$err"
+  local got=$?
+  local lines
+  lines=$(grep -c "^latdisp: error:" "$err")
+  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q -- "$pattern" "$err"; then
+    echo "FAIL: latdisp $* -> exit $got (want $code), $lines error line(s) (want 1), pattern '$pattern'"
+    sed 's/^/    /' "$err" | head -20
+    failures=$((failures + 1))
+  else
+    echo "ok: $(grep '^latdisp: error:' "$err")"
+  fi
+}
+
+g=$work/good.safetensors
+groups=$work/groups_good.h5
+expect 2 "does not exist" -- inspect --matrix "$work/missing.safetensors" --tokens 0 --dims 0
+expect any 2 "no tensor 'V' (tensors present: W" -- inspect --matrix "$g:V" --tokens 0,1 --dims 0
+expect 2 "dtype F32" -- inspect --matrix "$work/float.safetensors" --tokens 0 --dims 0
+expect 2 "expected 2 dimensions" -- separation --matrix "$work/rank1.safetensors" --groups "$groups"
+expect 2 "token id 8, out of range" -- inspect --matrix "$g" --groups "$work/groups_out_of_range.safetensors" --dims 0
+expect any 2 "token id 8, out of range" -- separation --matrix "$g" --groups "$work/groups_out_of_range.safetensors"
+expect any 2 "token id 9, out of range" -- inspect --matrix "$g" --tokens 0,9 --dims 0
+expect any 2 "dimension 4 is out of range" -- inspect --matrix "$g" --tokens 0,1 --dims 0,4
+expect any 2 "'bh2_token_ids' is empty" -- separation --matrix "$g" --groups "$work/groups_empty.safetensors"
+expect 2 "no \*_token_ids" -- separation --matrix "$g" --groups "$work/groups_none.safetensors"
+expect 2 "exceeds the format's limit" -- blackholes --matrix "$work/huge_length.safetensors"
+expect 2 "runs past the end of the file" -- blackholes --matrix "$work/long_length.safetensors"
+expect 2 "not valid JSON" -- blackholes --matrix "$work/bad_json.safetensors"
+expect 2 "past the end of the file" -- blackholes --matrix "$work/past_end.safetensors"
+expect any 2 "past the end of the file" -- blackholes --matrix "$work/truncated.safetensors"
+expect any 2 "overlap" -- blackholes --matrix "$work/overlap.safetensors"
+expect 2 "needs 64 bytes" -- blackholes --matrix "$work/size_mismatch.safetensors"
+expect 2 "too short" -- blackholes --matrix "$work/tiny.safetensors"
+expect 2 "@STEP" -- blackholes --matrix "$work/steps.h5"
+expect any 2 "step 2 is out of range" -- blackholes --matrix "$work/steps.h5:W@2"
+expect 1 "exactly one of --groups" -- inspect --matrix "$g" --dims 0
+expect 1 "needs --dims" -- inspect --matrix "$g" --tokens 1
+expect 1 "--dims takes" -- inspect --matrix "$g" --tokens 1 --dims 1,x
+expect 1 "min-size" -- blackholes --matrix "$g" --min-size 1
+expect 1 "at least 8" -- generate --matrix --output "$work/m.safetensors" --tokens 100 --dims 4
+expect 1 "too few" -- generate --matrix --output "$work/m.safetensors" --tokens 100 --dims 8
+"$latdisp" blackholes --matrix "$g" --output "$work/out.safetensors" >/dev/null || exit 1
+expect any 3 "exists" -- blackholes --matrix "$g" --output "$work/out.safetensors"
+# The good files work: every row of good.safetensors is identical (one group of 8).
+run separation --matrix "$g" --groups "$work/out.safetensors" >"$work/sep.txt" 2>&1
+if ! grep -q "bh1_token_ids .* 8 token(s).*bit-identical" "$work/sep.txt"; then
+  echo "FAIL: separation on blackholes output"; cat "$work/sep.txt"; failures=$((failures + 1))
+fi
+run inspect --matrix "$work/steps.h5:W@1" --groups "$groups" --dims 0-3 --json >"$work/inspect.json" 2>&1
+if ! grep -q '"ulp_distance": 0' "$work/inspect.json"; then
+  echo "FAIL: inspect on an HDF5 step"; cat "$work/inspect.json"; failures=$((failures + 1))
+fi
+echo "$((checks + 2 - failures)) checks passed, $failures failed"
+[ "$failures" -eq 0 ]
