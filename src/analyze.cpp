@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <optional>
 
 #include "block_analysis.hpp"
 #include "errors.hpp"
@@ -140,17 +139,12 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   result.kokkos_backend = ExecutionSpace::name();
   const uint64_t baseline = current_rss_bytes();
 
-  std::optional<TrajectoryReader> reader;
   std::vector<uint8_t> dead_mask;
-  collectively(comm, [&] {
-    reader.emplace(comm, options.input, options.dataset);
-    dead_mask = reader->read_dead_mask(options.dead_mask);
-  });
+  const std::unique_ptr<TrajectoryReader> reader =
+      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
   const TrajectoryShape shape = reader->shape();
   result.shape = shape;
   result.input_type = reader->type_description();
-  result.dead_mask_found = !dead_mask.empty();
-  if (dead_mask.empty()) dead_mask.assign(static_cast<size_t>(shape.tokens), 0);
   for (uint8_t d : dead_mask) result.n_dead += d;
   if (ranks > shape.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <tuple>
 
 #include "encode_block.hpp"
@@ -77,14 +76,11 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   const int width = integer_bytes == 1 ? bf16::kInt8 : integer_bytes == 2 ? bf16::kInt16
                   : integer_bytes == 4 ? bf16::kInt32 : bf16::kInt64;
 
-  std::optional<TrajectoryReader> reader;
   std::vector<uint8_t> dead_mask;
-  collectively(comm, [&] {
-    reader.emplace(comm, options.input, options.dataset);
-    dead_mask = reader->read_dead_mask(options.dead_mask);
-  });
+  bool dead_mask_found = false;
+  const std::unique_ptr<TrajectoryReader> reader =
+      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, dead_mask_found);
   const TrajectoryShape shape = reader->shape();
-  if (dead_mask.empty()) dead_mask.assign(static_cast<size_t>(shape.tokens), 0);
 
   ResultLayout layout;
   layout.shape = shape;

@@ -114,6 +114,19 @@ void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, 
   }
 }
 
+std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
+                                                  const std::string& dead_mask_name, std::vector<uint8_t>& dead_mask,
+                                                  bool& dead_mask_found) {
+  std::unique_ptr<TrajectoryReader> reader;
+  collectively(comm, [&] {
+    reader = std::make_unique<TrajectoryReader>(comm, path, dataset);
+    dead_mask = reader->read_dead_mask(dead_mask_name);
+  });
+  dead_mask_found = !dead_mask.empty();
+  if (!dead_mask_found) dead_mask.assign(static_cast<size_t>(reader->shape().tokens), 0);
+  return reader;
+}
+
 std::vector<uint8_t> TrajectoryReader::read_dead_mask(const std::string& name) const {
   if (!link_exists(m_file.get(), name)) return {};
   Hdf5Handle dataset(H5Dopen2(m_file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,5 +49,12 @@ class TrajectoryReader {
   TrajectoryShape m_shape;
   std::string m_type_description;
 };
+
+// Collective: opens W and reads its dead mask; `dead_mask` is all live (0)
+// when the file has none (`dead_mask_found` false). Throws the same Error on
+// every rank.
+std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
+                                                  const std::string& dead_mask_name, std::vector<uint8_t>& dead_mask,
+                                                  bool& dead_mask_found);
 
 }  // namespace latdisp

@@ -16,18 +16,14 @@
 #include "generate.hpp"
 #include "hdf5_handles.hpp"
 #include "report.hpp"
+#include "test_support.hpp"
 
 namespace latdisp {
 
 namespace {
 
-int world_rank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
-
-std::string test_file(const std::string& name) { return std::string(LATDISP_TEST_DATA_DIR) + "/" + name; }
+using testing::test_file;
+using testing::world_rank;
 
 // Rank 0 writes W (uint16) and, if given, dead_mask as h5py's bool.
 void write_trajectory(const std::string& path, hsize_t steps, hsize_t tokens, hsize_t dims,

@@ -25,18 +25,15 @@
 #include "safetensors.hpp"
 #include "separation.hpp"
 #include "token_groups.hpp"
+#include "test_support.hpp"
 
 namespace latdisp {
 
 namespace {
 
-int world_rank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
+using testing::world_rank;
 
-std::string test_file(const std::string& name) { return std::string(LATDISP_TEST_DATA_DIR) + "/bitlevel_" + name; }
+std::string test_file(const std::string& name) { return testing::test_file("bitlevel_" + name); }
 
 // Rank 0 writes a safetensors file holding `W` (BF16, rows x cols).
 void write_matrix(const std::string& path, int64_t rows, int64_t cols, const std::vector<uint16_t>& values) {

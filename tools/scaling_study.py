@@ -63,33 +63,38 @@ def run(command, env, timeout):
         sys.exit(f"scaling_study: {' '.join(command)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
 
 
-def measure(args, env, mode, ranks, tokens):
-    """Best of --repeats analyze runs (smallest total time) of W[steps, tokens, dims] at `ranks` ranks."""
-    latdisp = os.path.join(args.build, "latdisp")
+def trajectory(args, env, ranks, tokens):
+    """W[steps, tokens, dims] in --out, generated at `ranks` ranks unless present."""
     data = os.path.join(args.out, f"W_{args.steps}x{tokens}x{args.dims}.h5")
     if not os.path.exists(data):
-        print(f"  generating {data}", flush=True)
-        run(launch(args, ranks) + [latdisp, "generate", "--output", data, "--steps", str(args.steps),
-                                   "--tokens", str(tokens), "--dims", str(args.dims), "--seed", str(args.seed)],
-            env, args.timeout)
-    best, load = None, os.getloadavg()[0]
-    report_path = os.path.join(args.out, "reports", f"{mode}_np{ranks}.json")
-    for _ in range(args.repeats):
-        run(launch(args, ranks) + [latdisp, "analyze", "--config", args.config, "--input", data,
-                                   "--report", report_path + ".tmp"], env, args.timeout)
-        with open(report_path + ".tmp") as f:
-            report = json.load(f)
-        if best is None or report["run"]["timings_s"]["total"] < best["run"]["timings_s"]["total"]:
-            best = report
-    os.remove(report_path + ".tmp")
-    with open(report_path, "w") as f:
-        json.dump(best, f, indent=1)
+        print(f"generating {data}", flush=True)
+        run(launch(args, ranks) + [os.path.join(args.build, "latdisp"), "generate", "--output", data,
+                                   "--steps", str(args.steps), "--tokens", str(tokens), "--dims", str(args.dims),
+                                   "--seed", str(args.seed)], env, args.timeout)
+    return data
+
+
+def analyze(args, env, ranks, data):
+    """One analyze run; returns its report, with the 1-minute load average before it."""
+    path = os.path.join(args.out, "reports", "last.json")
+    load = os.getloadavg()[0]
+    run(launch(args, ranks) + [os.path.join(args.build, "latdisp"), "analyze", "--config", args.config,
+                               "--input", data, "--report", path], env, args.timeout)
+    with open(path) as f:
+        report = json.load(f)
+    os.remove(path)
+    if report["run"]["ranks"] != ranks:
+        sys.exit(f"scaling_study: asked for {ranks} ranks, the report says {report['run']['ranks']}")
+    report["run"]["load_1min"] = load
+    return report
+
+
+def summarize(args, mode, ranks, best):
+    """The CSV row of the best run."""
     r, t = best["run"], best["run"]["timings_s"]
-    if r["ranks"] != ranks:
-        sys.exit(f"scaling_study: asked for {ranks} ranks, the report says {r['ranks']}")
     row = {"mode": mode, "ranks": ranks, "oversubscribed": int(ranks > args.cores), "cores": args.cores,
            "shape": "x".join(str(n) for n in best["input"]["shape"]), "repeats": args.repeats,
-           "load_1min": round(load, 2)}
+           "load_1min": r["load_1min"]}
     row.update({f"{p}_s": t[p] for p in PHASES[:-1]})
     row["other_s"] = max(0.0, t["total"] - sum(t[p] for p in PHASES[:-1]))
     row["total_s"] = t["total"]
@@ -221,15 +226,29 @@ def main():
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(os.path.join(args.out, "reports"), exist_ok=True)
 
+    modes = ("strong", "weak") if args.mode == "both" else (args.mode,)
+    cases = [(mode, ranks, args.tokens * ranks if mode == "weak" else args.tokens)
+             for mode in modes for ranks in args.ranks]
+    data = {case: trajectory(args, env, max(args.ranks), case[2]) for case in cases}
+    best = {}
+    # Repeats go round all cases, so a burst of load from elsewhere spoils one run of
+    # several cases rather than every run of one; the fastest run of each case is kept.
+    for repeat in range(args.repeats):
+        for case in cases:
+            mode, ranks, tokens = case
+            print(f"[{repeat + 1}/{args.repeats}] {mode} P={ranks}: W[{args.steps}, {tokens}, {args.dims}]",
+                  flush=True)
+            report = analyze(args, env, ranks, data[case])
+            if case not in best or report["run"]["timings_s"]["total"] < best[case]["run"]["timings_s"]["total"]:
+                best[case] = report
     results = {}
-    for mode in ("strong", "weak") if args.mode == "both" else (args.mode,):
-        rows = []
-        for ranks in args.ranks:
-            tokens = args.tokens * ranks if mode == "weak" else args.tokens
-            print(f"{mode} P={ranks}: W[{args.steps}, {tokens}, {args.dims}]", flush=True)
-            rows.append(measure(args, env, mode, ranks, tokens))
-        add_speedup(rows)
-        results[mode] = rows
+    for mode in modes:
+        results[mode] = []
+        for case in (c for c in cases if c[0] == mode):
+            with open(os.path.join(args.out, "reports", f"{mode}_np{case[1]}.json"), "w") as f:
+                json.dump(best[case], f, indent=1)
+            results[mode].append(summarize(args, mode, case[1], best[case]))
+        add_speedup(results[mode])
     all_rows = [row for rows in results.values() for row in rows]
     with open(os.path.join(args.out, "scaling.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(all_rows[0]))
