@@ -19,9 +19,7 @@ KOKKOS_INLINE_FUNCTION int exponent_field(uint16_t b) { return (b >> 7) & 0xFF; 
 KOKKOS_INLINE_FUNCTION int mantissa_field(uint16_t b) { return b & 0x7F; }
 KOKKOS_INLINE_FUNCTION bool is_finite(uint16_t b) { return exponent_field(b) != 255; }
 KOKKOS_INLINE_FUNCTION bool is_zero(uint16_t b) { return (b & 0x7FFF) == 0; }
-KOKKOS_INLINE_FUNCTION bool is_subnormal(uint16_t b) {
-  return exponent_field(b) == 0 && mantissa_field(b) != 0;
-}
+KOKKOS_INLINE_FUNCTION bool is_subnormal(uint16_t b) { return exponent_field(b) == 0 && mantissa_field(b) != 0; }
 
 // Which ULP a zero gets: the notebook's smallest normal (2^-126) or the
 // smallest subnormal (2^-133).
@@ -68,8 +66,7 @@ struct ExactDisplacement {
   int32_t qb;
 };
 
-KOKKOS_INLINE_FUNCTION ExactDisplacement exact_displacement(uint16_t a, uint16_t b,
-                                                            ZeroUlp zero_rule) {
+KOKKOS_INLINE_FUNCTION ExactDisplacement exact_displacement(uint16_t a, uint16_t b, ZeroUlp zero_rule) {
   ExactDisplacement x;
   x.qa = significand(a);
   x.s = scale_exponent(a) - ulp_exponent(b, zero_rule);
@@ -142,10 +139,10 @@ KOKKOS_INLINE_FUNCTION int width_of(int64_t v) {
 
 // Facts about round_half_even(x) and |x| that need more than a double.
 struct IntegerFacts {
-  int width;           // IntegerWidth of round_half_even(x)
-  bool beyond_2_24;    // |x| > 2^24
-  bool beyond_2_53;    // |x| > 2^53
-  double rounded;      // round_half_even(x), correctly rounded to double
+  int width;         // IntegerWidth of round_half_even(x)
+  bool beyond_2_24;  // |x| > 2^24
+  bool beyond_2_53;  // |x| > 2^53
+  double rounded;    // round_half_even(x), correctly rounded to double
 };
 
 KOKKOS_INLINE_FUNCTION IntegerFacts integer_facts(const ExactDisplacement& x) {
@@ -162,7 +159,7 @@ KOKKOS_INLINE_FUNCTION IntegerFacts integer_facts(const ExactDisplacement& x) {
     f.rounded = static_cast<double>(r);
     return f;
   }
-  f.rounded = to_double(x);  // x is an integer
+  f.rounded = to_double(x);      // x is an integer
   if (x.qa == 0 || x.s <= 54) {  // |qa * 2^s| < 2^62: exact in int64
     const int64_t v = static_cast<int64_t>(x.qa) * (int64_t(1) << x.s) - x.qb;
     const int64_t a = v < 0 ? -v : v;
@@ -197,7 +194,6 @@ KOKKOS_INLINE_FUNCTION bool exactly_float32(const ExactDisplacement& x) {
   if (magnitude > 3.4028234663852886e38) return false;
   return static_cast<double>(static_cast<float>(sum)) == sum;
 }
-
 
 // --- the seed (notebook) arithmetic, SPEC section 3 ----------------------------
 KOKKOS_INLINE_FUNCTION float to_float(uint16_t b) {

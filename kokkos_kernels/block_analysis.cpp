@@ -158,8 +158,8 @@ KOKKOS_INLINE_FUNCTION bool exact_difference_is(double hi, double target, double
 
 // Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
 // different value or class; two non-finite values agree.)
-KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class,
-                                     float seed_x, int seed_class) {
+KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class, float seed_x,
+                                     int seed_class) {
   const bool seed_finite = bf16::is_finite_float(seed_x);
   if (!exact_finite || !seed_finite) return exact_finite != seed_finite;
   if (exact_class != seed_class) return true;
@@ -221,10 +221,9 @@ struct BlockAnalysisFunctor {
     const int seed_class = bf16::seed_classify(seed_x, m_seed_epsilon);
     // The seed side of the comparison always uses 2^-126 for zeros.
     const ExactDisplacement x_normal_zero = bf16::exact_displacement(a, b, bf16::ZeroUlp::min_normal);
-    const int exact_class_normal_zero =
-        m_settings.zero_ulp == bf16::ZeroUlp::min_normal || !exact_finite
-            ? exact_class
-            : bf16::classify(x_normal_zero, m_settings.epsilon);
+    const int exact_class_normal_zero = m_settings.zero_ulp == bf16::ZeroUlp::min_normal || !exact_finite
+                                            ? exact_class
+                                            : bf16::classify(x_normal_zero, m_settings.epsilon);
     if (disagree(exact_finite, x_normal_zero, exact_class_normal_zero, seed_x, seed_class)) {
       p.counts[kCountDisagreements] += 1;
       p.counts[disagreement_cause(a, b)] += 1;
@@ -306,7 +305,8 @@ struct BlockAnalysisFunctor {
         const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
         const int32_t x = (qa << clamped) - qb;
         const int32_t is_fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= 133u) &
-                                static_cast<int32_t>(ea <= 254) & static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
+                                static_cast<int32_t>(ea <= 254) &
+                                static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
                                 static_cast<int32_t>(static_cast<uint32_t>(x + 255) <= 510u);
         const int32_t mask = -is_fast;
         fast += is_fast;
@@ -413,9 +413,9 @@ int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item) {
 namespace {
 
 template <class Space>
-void run_block_analysis(const typename BlockViews<Space>::Values& values,
-                        const typename BlockViews<Space>::Flags& dead, bool includes_final_step,
-                        const KernelSettings& settings, const typename BlockViews<Space>::Tallies& tallies,
+void run_block_analysis(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
+                        bool includes_final_step, const KernelSettings& settings,
+                        const typename BlockViews<Space>::Tallies& tallies,
                         const typename BlockViews<Space>::Magnitudes& magnitudes) {
   const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
   BlockAnalysisFunctor<Space> functor;

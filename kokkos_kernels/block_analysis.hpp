@@ -52,8 +52,7 @@ KOKKOS_INLINE_FUNCTION double nonfinite_magnitude() { return 0.0 / 0.0; }
 int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);
 
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
-                   const KernelSettings& settings, const ItemTallies& tallies,
-                   const RowMagnitudes& magnitudes);
+                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes);
 
 // The same kernel on the host execution space (for device/host comparisons).
 using HostSpace = Kokkos::DefaultHostExecutionSpace;

@@ -15,15 +15,15 @@ enum TallyCount : int {
   kCountHalf,
   kCountNonInteger,
   kCountNonfinite,
-  kCountMoved,            // finite x != 0
-  kCountCrossed,          // exponent field changed
-  kCountBeyondFloat32,    // |x| > 2^24
-  kCountBeyondFloat64,    // |x| > 2^53
-  kCountFloat32Inexact,   // x is not exactly a float32 value
-  kCountDisagreements,    // the exact and the seed arithmetic differ, because of:
-  kCountCauseUlpRule,     //   the seed ULP (zero, |b| >= 256, max finite) differs
-  kCountCauseRounding,    //   bf16(a - b) is not a - b
-  kCountCauseFloor,       //   same value, floor-based class (or float32 range)
+  kCountMoved,           // finite x != 0
+  kCountCrossed,         // exponent field changed
+  kCountBeyondFloat32,   // |x| > 2^24
+  kCountBeyondFloat64,   // |x| > 2^53
+  kCountFloat32Inexact,  // x is not exactly a float32 value
+  kCountDisagreements,   // the exact and the seed arithmetic differ, because of:
+  kCountCauseUlpRule,    //   the seed ULP (zero, |b| >= 256, max finite) differs
+  kCountCauseRounding,   //   bf16(a - b) is not a - b
+  kCountCauseFloor,      //   same value, floor-based class (or float32 range)
   kNumTallyCounts
 };
 

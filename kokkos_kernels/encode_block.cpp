@@ -13,9 +13,7 @@ struct EncodeFunctor {
   int64_t m_dims;
   float m_seed_epsilon;
 
-  KOKKOS_INLINE_FUNCTION static bool fits(int64_t v, int width) {
-    return bf16::width_of(v) <= width;
-  }
+  KOKKOS_INLINE_FUNCTION static bool fits(int64_t v, int width) { return bf16::width_of(v) <= width; }
 
   // x of the driving arithmetic: its integer (if it is one) and its kind.
   KOKKOS_INLINE_FUNCTION void encode(uint16_t a, uint16_t b, int64_t& integer, uint8_t& kind) const {
@@ -84,8 +82,13 @@ struct EncodeFunctor {
 
 void encode_block(const BlockValues& values, const KernelSettings& settings, int integer_width,
                   const EncodedBlock& out) {
-  EncodeFunctor functor{values, out, settings, integer_width, static_cast<int64_t>(values.extent(1)),
-                        static_cast<int64_t>(values.extent(2)), static_cast<float>(settings.epsilon)};
+  EncodeFunctor functor{values,
+                        out,
+                        settings,
+                        integer_width,
+                        static_cast<int64_t>(values.extent(1)),
+                        static_cast<int64_t>(values.extent(2)),
+                        static_cast<float>(settings.epsilon)};
   const int64_t rows = static_cast<int64_t>(values.extent(0)) * functor.m_tokens;
   Kokkos::parallel_for("latdisp::save::encode_block",
                        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, rows), functor);

@@ -14,11 +14,11 @@ namespace latdisp {
 // Why a coordinate is not (only) in the dense integer array.
 enum ExceptionKind : uint8_t {
   kNoException = 0,
-  kExceptionAlmost = 1,       // classes of SPEC section 2
+  kExceptionAlmost = 1,  // classes of SPEC section 2
   kExceptionHalf = 2,
   kExceptionNonInteger = 3,
   kExceptionNonfinite = 4,
-  kExceptionOutOfRange = 5,   // an integer the dtype cannot hold
+  kExceptionOutOfRange = 5,  // an integer the dtype cannot hold
 };
 
 struct EncodedBlock {

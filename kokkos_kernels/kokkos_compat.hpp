@@ -14,8 +14,8 @@ KOKKOS_INLINE_FUNCTION double sqrt(double x) { return Kokkos::Experimental::sqrt
 
 // floor for float32 without a math library call: exact for every float.
 KOKKOS_INLINE_FUNCTION float floor(float x) {
-  if (!(x - x == 0.0f)) return x;                           // Inf, NaN
-  if (x >= 8388608.0f || x <= -8388608.0f) return x;        // already an integer
+  if (!(x - x == 0.0f)) return x;                     // Inf, NaN
+  if (x >= 8388608.0f || x <= -8388608.0f) return x;  // already an integer
   const float truncated = static_cast<float>(static_cast<int32_t>(x));
   return truncated > x ? truncated - 1.0f : truncated;
 }

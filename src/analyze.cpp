@@ -25,9 +25,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
 
@@ -43,7 +41,8 @@ struct LocalTallies {
   void add(int64_t step, const ItemTally& item) {
     for (int p = 0; p < 2; ++p) {
       population[p].tally.merge(item.population[p]);
-      for (int f = 0; f < kSeriesFields; ++f) population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
+      for (int f = 0; f < kSeriesFields; ++f)
+        population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
     }
     ulp.merge(item.ulp);
   }
@@ -106,7 +105,8 @@ void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) 
 
 class ProgressLine {
  public:
-  ProgressLine(double interval, int64_t total, bool enabled) : m_interval(interval), m_total(total), m_enabled(enabled) {}
+  ProgressLine(double interval, int64_t total, bool enabled)
+      : m_interval(interval), m_total(total), m_enabled(enabled) {}
   void update(int64_t done) {
     if (!m_enabled || m_interval <= 0) return;
     const double elapsed = seconds_since(m_start);
@@ -175,7 +175,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   result.memory_budget = inputs.budget;
   StepBlockPlan plan;
   collectively(comm, [&] { plan = plan_step_blocks(inputs); });
-  if (options.max_steps_per_block > 0) plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
+  if (options.max_steps_per_block > 0)
+    plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
   if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
   // Every rank takes the same number of collective reads.
   MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
@@ -192,8 +193,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
   });
 
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
-                                                                        slab.count, shape.dims);
+  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count, shape.dims);
   auto host_values = Kokkos::create_mirror_view(values);
   Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
   {
@@ -226,8 +227,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     }
     const int64_t block_transitions = count - 1;
     auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    auto block_magnitudes =
-        Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
+    auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
     analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes);
     Kokkos::deep_copy(host_tallies, tallies);
     Kokkos::deep_copy(host_magnitudes, magnitudes);

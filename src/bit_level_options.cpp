@@ -17,44 +17,44 @@ const char* kGroupsHelp =
 
 po::options_description inspect_description(InspectOptions& o) {
   po::options_description d("latdisp inspect: the bit-level view of chosen dims of each group's representative token");
-  d.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "read options from a config file (NAME = VALUE lines); the command line wins")
-      ("matrix,m", po::value(&o.matrix), kMatrixHelp)
-      ("groups,g", po::value(&o.groups), kGroupsHelp)
-      ("tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42,1000-1003")
-      ("dims,d", po::value(&o.dims), "dims to show, e.g. 0,5,100-103 (required)")
-      ("json", po::bool_switch(&o.json), "print JSON instead of the table");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "matrix,m", po::value(&o.matrix), kMatrixHelp)("groups,g", po::value(&o.groups), kGroupsHelp)(
+      "tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42,1000-1003")(
+      "dims,d", po::value(&o.dims), "dims to show, e.g. 0,5,100-103 (required)")("json", po::bool_switch(&o.json),
+                                                                                 "print JSON instead of the table");
   return d;
 }
 
 po::options_description separation_description(SeparationOptions& o) {
   po::options_description d(
       "latdisp separation: ULP distances between groups over every dim, and whether each group is bit-identical");
-  d.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "read options from a config file (NAME = VALUE lines); the command line wins")
-      ("matrix,m", po::value(&o.matrix), kMatrixHelp)
-      ("groups,g", po::value(&o.groups), kGroupsHelp)
-      ("tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42")
-      ("max-groups", po::value(&o.max_groups)->default_value(o.max_groups), "compare only the first N groups (pairs grow as N^2)")
-      ("json", po::bool_switch(&o.json), "print JSON instead of the text report");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "matrix,m", po::value(&o.matrix), kMatrixHelp)("groups,g", po::value(&o.groups), kGroupsHelp)(
+      "tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42")(
+      "max-groups", po::value(&o.max_groups)->default_value(o.max_groups),
+      "compare only the first N groups (pairs grow as N^2)")("json", po::bool_switch(&o.json),
+                                                             "print JSON instead of the text report");
   return d;
 }
 
 po::options_description blackholes_description(BlackholesOptions& o) {
   po::options_description d("latdisp blackholes: find groups of tokens whose vectors are bit-identical");
-  d.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "read options from a config file (NAME = VALUE lines); the command line wins")
-      ("matrix,m", po::value(&o.matrix), kMatrixHelp)
-      ("output,o", po::value(&o.output), "write the groups (largest first) as bh1_token_ids, bh2_token_ids, ... to "
-                                         "G.safetensors or G.h5 (the file inspect and separation read)")
-      ("min-size", po::value(&o.min_size)->default_value(o.min_size), "smallest group reported (>= 2)")
-      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")
-      ("json", po::bool_switch(&o.json), "print a JSON report (every group's ids, timings, peak memory)")
-      ("hash-bits", po::value(&o.hash_bits)->default_value(o.hash_bits),
-       "testing: keep only this many hash bits (1..64) to force collisions; results must not change");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")("matrix,m", po::value(&o.matrix),
+                                                                                     kMatrixHelp)(
+      "output,o", po::value(&o.output),
+      "write the groups (largest first) as bh1_token_ids, bh2_token_ids, ... to "
+      "G.safetensors or G.h5 (the file inspect and separation read)")(
+      "min-size", po::value(&o.min_size)->default_value(o.min_size), "smallest group reported (>= 2)")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
+      "json", po::bool_switch(&o.json), "print a JSON report (every group's ids, timings, peak memory)")(
+      "hash-bits", po::value(&o.hash_bits)->default_value(o.hash_bits),
+      "testing: keep only this many hash bits (1..64) to force collisions; results must not change");
   return d;
 }
 

@@ -143,8 +143,8 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
       receive_displacements = displacements_of(receive_counts);
     });
     received.resize(static_cast<size_t>(receive_displacements.back() + receive_counts.back()));
-    check_mpi(MPI_Alltoallv(send.data(), send_counts.data(), send_displacements.data(), MPI_UINT64_T,
-                            received.data(), receive_counts.data(), receive_displacements.data(), MPI_UINT64_T, comm),
+    check_mpi(MPI_Alltoallv(send.data(), send_counts.data(), send_displacements.data(), MPI_UINT64_T, received.data(),
+                            receive_counts.data(), receive_displacements.data(), MPI_UINT64_T, comm),
               "exchanging row hashes");
   }
   struct Entry {
@@ -152,12 +152,10 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
     int64_t token;
   };
   std::vector<Entry> entries(received.size() / 2);
-  for (size_t i = 0; i < entries.size(); ++i)
-    entries[i] = {received[2 * i], static_cast<int64_t>(received[2 * i + 1])};
+  for (size_t i = 0; i < entries.size(); ++i) entries[i] = {received[2 * i], static_cast<int64_t>(received[2 * i + 1])};
   std::vector<uint64_t>().swap(received);
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.hash != b.hash ? a.hash < b.hash : a.token < b.token;
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.hash != b.hash ? a.hash < b.hash : a.token < b.token; });
   result.route_seconds = seconds_since(route_start);
 
   // 3. Verify each candidate bucket exactly: re-read its rows and split them
@@ -258,7 +256,8 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
     collectively(comm, [&] {
       if (rank == 0)
         write_token_groups(output->temporary_path(), hdf5, groups,
-                           {{"generator", "latdisp blackholes"}, {"matrix", matrix.description()},
+                           {{"generator", "latdisp blackholes"},
+                            {"matrix", matrix.description()},
                             {"min_size", std::to_string(options.min_size)}});
     });
     output->commit();
@@ -271,7 +270,8 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
 
   int64_t grouped = 0;
   for (const auto& g : result.groups) grouped += static_cast<int64_t>(g.size());
-  const double rows_per_second = result.total_seconds > 0 ? static_cast<double>(matrix.rows()) / result.total_seconds : 0;
+  const double rows_per_second =
+      result.total_seconds > 0 ? static_cast<double>(matrix.rows()) / result.total_seconds : 0;
   if (options.json) {
     nlohmann::ordered_json report;
     report["schema"] = "latdisp.blackholes/1";
@@ -281,14 +281,18 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
     report["output"] = options.output.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(options.output);
     report["groups"] = nlohmann::ordered_json::array();
     for (size_t g = 0; g < groups.size(); ++g)
-      report["groups"].push_back({{"name", groups[g].name}, {"size", groups[g].tokens.size()}, {"token_ids", groups[g].tokens}});
+      report["groups"].push_back(
+          {{"name", groups[g].name}, {"size", groups[g].tokens.size()}, {"token_ids", groups[g].tokens}});
     report["grouped_tokens"] = grouped;
     report["candidate_buckets"] = result.candidate_buckets;
     report["candidate_rows"] = result.candidate_rows;
     report["hash_collisions_separated"] = result.collision_buckets;
     report["run"] = {{"ranks", ranks},
-                     {"timings_s", {{"read_hash", result.read_hash_seconds}, {"route", result.route_seconds},
-                                    {"verify", result.verify_seconds}, {"total", result.total_seconds}}},
+                     {"timings_s",
+                      {{"read_hash", result.read_hash_seconds},
+                       {"route", result.route_seconds},
+                       {"verify", result.verify_seconds},
+                       {"total", result.total_seconds}}},
                      {"rows_per_s", rows_per_second},
                      {"peak_rss_bytes", peaks}};
     std::printf("%s\n", report.dump(2).c_str());
@@ -306,10 +310,11 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
     std::printf("  %-16s %8zu tokens  [%s]\n", groups[g].name.c_str(), groups[g].tokens.size(), ids.c_str());
   }
   if (shown < groups.size()) std::printf("  ... and %zu more groups (--json lists all)\n", groups.size() - shown);
-  std::printf("  verification: %lld candidate hash bucket(s), %lld rows re-read and compared exactly, %lld bucket(s) "
-              "split by hash collisions\n",
-              static_cast<long long>(result.candidate_buckets), static_cast<long long>(result.candidate_rows),
-              static_cast<long long>(result.collision_buckets));
+  std::printf(
+      "  verification: %lld candidate hash bucket(s), %lld rows re-read and compared exactly, %lld bucket(s) "
+      "split by hash collisions\n",
+      static_cast<long long>(result.candidate_buckets), static_cast<long long>(result.candidate_rows),
+      static_cast<long long>(result.collision_buckets));
   std::printf("  time %.3f s (read+hash %.3f, route %.3f, verify %.3f), %.3g rows/s\n", result.total_seconds,
               result.read_hash_seconds, result.route_seconds, result.verify_seconds, rows_per_second);
   std::string peak_text;

@@ -28,9 +28,9 @@ struct BlackholeSearch {
 struct BlackholeResult {
   // Largest first, then by smallest id; ids ascending. Same on every rank.
   std::vector<std::vector<int64_t>> groups;
-  int64_t candidate_buckets = 0;   // hash values shared by >= min_size rows
-  int64_t candidate_rows = 0;      // rows in those buckets (re-read to verify)
-  int64_t collision_buckets = 0;   // buckets holding rows that differ
+  int64_t candidate_buckets = 0;  // hash values shared by >= min_size rows
+  int64_t candidate_rows = 0;     // rows in those buckets (re-read to verify)
+  int64_t collision_buckets = 0;  // buckets holding rows that differ
   double read_hash_seconds = 0;
   double route_seconds = 0;
   double verify_seconds = 0;

@@ -130,8 +130,8 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
   PendingOutput output(comm, options.output, options.overwrite);
   MPI_File file = MPI_FILE_NULL;
   collectively(comm, [&] {
-    const int status = MPI_File_open(comm, output.temporary_path().c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY,
-                                     MPI_INFO_NULL, &file);
+    const int status =
+        MPI_File_open(comm, output.temporary_path().c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
     if (status != MPI_SUCCESS) fail(kExitOutput, "cannot create '" + options.output + "' (MPI-IO)");
   });
   const TokenRange slab = token_range(model.tokens, rank, ranks);
@@ -144,7 +144,8 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
     if (rank == 0) write_at(0, header.data(), static_cast<int64_t>(header.size()));
     const int64_t row_bytes = model.dims * 2;
     const int64_t chunk_rows = std::max<int64_t>(1, (int64_t(32) << 20) / row_bytes);
-    std::vector<uint16_t> buffer(static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
+    std::vector<uint16_t> buffer(
+        static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
     for (int64_t done = 0; done < slab.count; done += chunk_rows) {
       const int64_t n = std::min(chunk_rows, slab.count - done);
       for (int64_t i = 0; i < n; ++i) demo_row(model, planted, slab.begin + done + i, &buffer[i * model.dims]);
@@ -159,10 +160,11 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
     std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),
                 options.dataset.c_str(), static_cast<long long>(model.tokens), static_cast<long long>(model.dims),
                 static_cast<unsigned long long>(options.seed));
-    std::printf("  planted %lld groups of bit-identical tokens, sizes %s; groups 128 ULP apart in dims %s;\n"
-                "  the last two groups differ only in dim %lld by 1 ULP (-1.708984e-03 vs -1.701355e-03)\n",
-                static_cast<long long>(model.groups), sizes.c_str(), active.c_str(),
-                static_cast<long long>(planted.notebook_dim));
+    std::printf(
+        "  planted %lld groups of bit-identical tokens, sizes %s; groups 128 ULP apart in dims %s;\n"
+        "  the last two groups differ only in dim %lld by 1 ULP (-1.708984e-03 vs -1.701355e-03)\n",
+        static_cast<long long>(model.groups), sizes.c_str(), active.c_str(),
+        static_cast<long long>(planted.notebook_dim));
   }
   return kExitOk;
 }

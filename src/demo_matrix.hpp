@@ -33,8 +33,8 @@ struct PlantedGroups {
   std::vector<std::vector<int64_t>> members;  // ascending ids
   std::vector<int64_t> active_dims;           // ascending
   int64_t notebook_dim = 0;
-  std::vector<int32_t> group_of_token;        // -1: not planted
-  std::vector<std::vector<uint16_t>> rows;    // one row per group
+  std::vector<int32_t> group_of_token;      // -1: not planted
+  std::vector<std::vector<uint16_t>> rows;  // one row per group
 };
 
 int64_t planted_group_size(const DemoMatrixModel& model, int64_t group);

@@ -29,8 +29,7 @@ Hdf5Handle create_dataset(hid_t file, const std::string& name, hid_t type, const
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
   H5Pset_obj_track_times(dcpl.get(), 0);
-  Hdf5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                     H5Dclose);
+  Hdf5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!dataset.valid()) fail(kExitOutput, "creating dataset '" + name + "' failed: " + hdf5_error_text());
   return dataset;
 }
@@ -51,8 +50,8 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   const int64_t step_bytes = std::max<int64_t>(1, max_slab * options.dims * 2);
   // Two buffers' worth of steps: the block being written and its seed step.
-  int64_t block_steps = std::min<int64_t>({options.steps, static_cast<int64_t>(budget / 2) / step_bytes,
-                                           kMaxTransferBytes / step_bytes});
+  int64_t block_steps =
+      std::min<int64_t>({options.steps, static_cast<int64_t>(budget / 2) / step_bytes, kMaxTransferBytes / step_bytes});
   if (block_steps < 1)
     fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small for one step of " +
                          format_bytes(static_cast<uint64_t>(step_bytes)));
@@ -84,9 +83,9 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
       Hdf5Handle file_space(H5Dget_space(mask.get()), H5Sclose);
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
       Hdf5Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-      check_hdf5(H5Dwrite(mask.get(), bool_type.get(), memory_space.get(), file_space.get(), transfer.get(),
-                          dead.data()),
-                 "writing the dead mask");
+      check_hdf5(
+          H5Dwrite(mask.get(), bool_type.get(), memory_space.get(), file_space.get(), transfer.get(), dead.data()),
+          "writing the dead mask");
     });
 
     const int64_t row = options.dims;
@@ -129,9 +128,8 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
   if (rank == 0)
     std::printf("latdisp generate: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16), %s, seed %llu%s\n",
                 options.output.c_str(), options.dataset.c_str(), static_cast<long long>(options.steps),
-                static_cast<long long>(options.tokens), static_cast<long long>(options.dims),
-                options.dead_mask.c_str(), static_cast<unsigned long long>(options.seed),
-                options.special ? ", with special values" : "");
+                static_cast<long long>(options.tokens), static_cast<long long>(options.dims), options.dead_mask.c_str(),
+                static_cast<unsigned long long>(options.seed), options.special ? ", with special values" : "");
   return kExitOk;
 }
 

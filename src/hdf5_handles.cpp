@@ -40,9 +40,9 @@ Hdf5Handle mpio_file_access(MPI_Comm comm) {
   // Collective metadata reads are buggy before HDF5 1.10.9 (PITFALLS.md).
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
-  const bool metadata_reads_fixed =
-      major > 1 || (major == 1 && minor > 12) || (major == 1 && minor == 12 && release >= 2) ||
-      (major == 1 && minor == 10 && release >= 9);
+  const bool metadata_reads_fixed = major > 1 || (major == 1 && minor > 12) ||
+                                    (major == 1 && minor == 12 && release >= 2) ||
+                                    (major == 1 && minor == 10 && release >= 9);
   if (metadata_reads_fixed) H5Pset_all_coll_metadata_ops(fapl.get(), 1);
   H5Pset_coll_metadata_write(fapl.get(), 1);
   return fapl;
@@ -71,11 +71,21 @@ std::string describe_type(hid_t type) {
     case H5T_INTEGER:
       name = (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
       break;
-    case H5T_FLOAT: name = "float" + std::to_string(bits); break;
-    case H5T_ENUM: name = "enum (" + std::to_string(bits) + "-bit)"; break;
-    case H5T_STRING: name = "string"; break;
-    case H5T_COMPOUND: name = "compound"; break;
-    default: name = "non-numeric type"; break;
+    case H5T_FLOAT:
+      name = "float" + std::to_string(bits);
+      break;
+    case H5T_ENUM:
+      name = "enum (" + std::to_string(bits) + "-bit)";
+      break;
+    case H5T_STRING:
+      name = "string";
+      break;
+    case H5T_COMPOUND:
+      name = "compound";
+      break;
+    default:
+      name = "non-numeric type";
+      break;
   }
   if ((type_class == H5T_INTEGER || type_class == H5T_FLOAT) && bits > 8 && H5Tget_order(type) == H5T_ORDER_BE)
     name += " (big-endian)";

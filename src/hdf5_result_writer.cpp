@@ -16,19 +16,27 @@ void check(herr_t status, const std::string& what) {
 
 hid_t integer_file_type(int bytes) {
   switch (bytes) {
-    case 1: return H5T_STD_I8LE;
-    case 2: return H5T_STD_I16LE;
-    case 4: return H5T_STD_I32LE;
-    default: return H5T_STD_I64LE;
+    case 1:
+      return H5T_STD_I8LE;
+    case 2:
+      return H5T_STD_I16LE;
+    case 4:
+      return H5T_STD_I32LE;
+    default:
+      return H5T_STD_I64LE;
   }
 }
 
 hid_t integer_memory_type(int bytes) {
   switch (bytes) {
-    case 1: return H5T_NATIVE_INT8;
-    case 2: return H5T_NATIVE_INT16;
-    case 4: return H5T_NATIVE_INT32;
-    default: return H5T_NATIVE_INT64;
+    case 1:
+      return H5T_NATIVE_INT8;
+    case 2:
+      return H5T_NATIVE_INT16;
+    case 4:
+      return H5T_NATIVE_INT32;
+    default:
+      return H5T_NATIVE_INT64;
   }
 }
 
@@ -75,9 +83,9 @@ class Hdf5ResultWriter : public ResultWriter {
                                                          {"n_dead", dead}};
       for (const auto& [name, value] : scalars) {
         Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-        Hdf5Handle dataset(H5Dcreate2(m_file.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                      H5P_DEFAULT),
-                           H5Dclose);
+        Hdf5Handle dataset(
+            H5Dcreate2(m_file.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
         if (!dataset.valid()) fail(kExitOutput, std::string("creating ") + name + " failed: " + hdf5_error_text());
         write_whole(dataset.get(), H5T_NATIVE_INT64, rank == 0 ? &value : nullptr, rank == 0);
       }
@@ -175,7 +183,8 @@ class Hdf5ResultWriter : public ResultWriter {
     Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
     Hdf5Handle dataset(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                        H5Dclose);
-    if (!dataset.valid()) fail(kExitOutput, std::string("creating exceptions/") + name + " failed: " + hdf5_error_text());
+    if (!dataset.valid())
+      fail(kExitOutput, std::string("creating exceptions/") + name + " failed: " + hdf5_error_text());
     hsize_t offsets[2] = {start, 0}, extent[2] = {count, dims.size() > 1 ? dims[1] : 1};
     Hdf5Handle file_space(H5Dget_space(dataset.get()), H5Sclose);
     Hdf5Handle memory_space(H5Screate_simple(static_cast<int>(dims.size()), extent, nullptr), H5Sclose);

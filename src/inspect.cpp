@@ -26,8 +26,8 @@ std::string short_name(const std::string& name) {
 
 struct DimSummary {
   std::optional<int> shared_exponent;
-  std::vector<int> mantissas;   // per group
-  std::vector<int64_t> gaps;    // between sorted distinct lattice positions
+  std::vector<int> mantissas;  // per group
+  std::vector<int64_t> gaps;   // between sorted distinct lattice positions
   bool has_nan = false;
 };
 
@@ -198,7 +198,8 @@ std::string inspect_text(const InspectTable& table) {
     std::string mantissas;
     for (size_t g = 0; g < s.mantissas.size(); ++g) mantissas += (g ? ", " : "") + std::to_string(s.mantissas[g]);
     out += "  summary: " +
-           (s.shared_exponent ? "shared exponent " + std::to_string(*s.shared_exponent) : std::string("exponents differ")) +
+           (s.shared_exponent ? "shared exponent " + std::to_string(*s.shared_exponent)
+                              : std::string("exponents differ")) +
            "; mantissas " + mantissas + "; spacing: " + spacing_text(s, groups) + "\n";
   }
   if (groups >= 2) {
@@ -219,9 +220,8 @@ std::string inspect_json(const InspectTable& table) {
   report["groups"] = json::array();
   const size_t groups = table.group_names.size();
   for (size_t g = 0; g < groups; ++g)
-    report["groups"].push_back({{"name", table.group_names[g]},
-                                {"size", table.group_sizes[g]},
-                                {"representative", table.representatives[g]}});
+    report["groups"].push_back(
+        {{"name", table.group_names[g]}, {"size", table.group_sizes[g]}, {"representative", table.representatives[g]}});
   report["dims"] = json::array();
   for (size_t k = 0; k < table.dims.size(); ++k) {
     json dim;

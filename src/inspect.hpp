@@ -29,18 +29,18 @@ struct PairDifference {
   bool sign_differs = false;
   int exponent_difference = 0;
   int mantissa_difference = 0;
-  int raw_difference = 0;              // uint16 bits, as the notebook computed
-  std::optional<int64_t> ulp;          // the true lattice distance
+  int raw_difference = 0;      // uint16 bits, as the notebook computed
+  std::optional<int64_t> ulp;  // the true lattice distance
 };
 PairDifference pair_difference(uint16_t first, uint16_t second);
 
 struct InspectTable {
-  std::string matrix;                  // description of the source
+  std::string matrix;  // description of the source
   std::vector<std::string> group_names;
   std::vector<int64_t> group_sizes;
   std::vector<int64_t> representatives;
   std::vector<int64_t> dims;
-  std::vector<uint16_t> bits;          // [dim index][group index]
+  std::vector<uint16_t> bits;  // [dim index][group index]
   uint16_t at(size_t dim_index, size_t group) const { return bits[dim_index * group_names.size() + group]; }
 };
 

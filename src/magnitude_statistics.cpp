@@ -93,8 +93,7 @@ std::vector<double> select_order_statistics(const MagnitudeStore& store, const s
         const bool is_dead = dead[static_cast<size_t>(token)] != 0;
         const size_t bucket = static_cast<size_t>((key >> shift) & (buckets - 1));
         for (size_t s = 0; s < slots.size(); ++s)
-          if (slots[s].prefix == high && in_population(slots[s].population, is_dead))
-            ++histogram[s * buckets + bucket];
+          if (slots[s].prefix == high && in_population(slots[s].population, is_dead)) ++histogram[s * buckets + bucket];
       }
     });
     MPI_Allreduce(MPI_IN_PLACE, histogram.data(), static_cast<int>(histogram.size()), MPI_INT64_T, MPI_SUM, comm);
@@ -175,8 +174,8 @@ std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store
     std::copy(local[p].step_count.begin(), local[p].step_count.end(), step_counts.begin() + p * steps);
     std::copy(local[p].step_max.begin(), local[p].step_max.end(), step_max.begin() + p * steps);
   }
-  MPI_Reduce(rank == 0 ? MPI_IN_PLACE : histograms.data(), histograms.data(), 2 * kHistogramBins, MPI_INT64_T,
-             MPI_SUM, 0, comm);
+  MPI_Reduce(rank == 0 ? MPI_IN_PLACE : histograms.data(), histograms.data(), 2 * kHistogramBins, MPI_INT64_T, MPI_SUM,
+             0, comm);
   MPI_Reduce(rank == 0 ? MPI_IN_PLACE : step_counts.data(), step_counts.data(), static_cast<int>(2 * steps),
              MPI_INT64_T, MPI_SUM, 0, comm);
   MPI_Reduce(rank == 0 ? MPI_IN_PLACE : step_max.data(), step_max.data(), static_cast<int>(2 * steps), MPI_DOUBLE,

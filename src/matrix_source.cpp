@@ -142,7 +142,8 @@ MatrixSource::MatrixSource(MPI_Comm comm, const std::string& location_text)
       H5Eclear2(H5E_DEFAULT);
       if (exists <= 0) {
         std::string present;
-        for (const std::string& n : hdf5_root_datasets(m_impl->file.get())) present += (present.empty() ? "" : ", ") + n;
+        for (const std::string& n : hdf5_root_datasets(m_impl->file.get()))
+          present += (present.empty() ? "" : ", ") + n;
         fail(kExitInput, "'" + path + "' has no dataset '" + name + "' (datasets present: " +
                              (present.empty() ? std::string("none") : present) + "; name one as FILE:DATASET)");
       }
@@ -180,8 +181,8 @@ MatrixSource::MatrixSource(MPI_Comm comm, const std::string& location_text)
       m_rows = shape[0];
       m_cols = shape[1];
     } else {
-      fail(kExitInput, what + " has shape " + shape_text(shape) +
-                           "; expected 2 dimensions (tokens, dims), or 3 with @STEP");
+      fail(kExitInput,
+           what + " has shape " + shape_text(shape) + "; expected 2 dimensions (tokens, dims), or 3 with @STEP");
     }
     if (m_rows < 1 || m_cols < 1) fail(kExitInput, what + " has shape " + shape_text(shape) + "; it holds no values");
     m_description = path + ":" + name + (m_location.step >= 0 ? "@" + std::to_string(m_location.step) : "") + " (" +
@@ -213,8 +214,8 @@ void MatrixSource::read_run(int64_t begin, int64_t count, uint16_t* out, bool co
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
   }
   const Hdf5Handle transfer = collective ? collective_transfer() : Hdf5Handle();
-  const herr_t status = H5Dread(m_impl->dataset.get(), m_impl->memory_type.get(), memory_space.get(),
-                                file_space.get(), collective ? transfer.get() : H5P_DEFAULT, out);
+  const herr_t status = H5Dread(m_impl->dataset.get(), m_impl->memory_type.get(), memory_space.get(), file_space.get(),
+                                collective ? transfer.get() : H5P_DEFAULT, out);
   if (status < 0)
     fail(kExitInput, "reading rows " + std::to_string(begin) + ".." + std::to_string(begin + count - 1) + " of " +
                          m_description + " failed (truncated or corrupt file?): " + hdf5_error_text());

@@ -14,8 +14,8 @@ namespace latdisp {
 
 struct MatrixLocation {
   std::string path;
-  std::string name;     // tensor / dataset name
-  int64_t step = -1;    // -1: none given (the source must be 2-D)
+  std::string name;   // tensor / dataset name
+  int64_t step = -1;  // -1: none given (the source must be 2-D)
 };
 
 // Parses FILE[:NAME][@STEP]; NAME defaults to `default_name`. Only a ':' or

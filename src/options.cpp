@@ -20,49 +20,70 @@ namespace {
 
 po::options_description analyze_description(AnalyzeOptions& o) {
   po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
-  d.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "read options from a config file (NAME = VALUE lines); the command line wins")
-      ("input,i", po::value(&o.input), "input HDF5 file holding W (required)")
-      ("dataset", po::value(&o.dataset)->default_value(o.dataset), "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")
-      ("dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask), "name of the per-token dead mask (bool); missing: every token is live")
-      ("output,o", po::value(&o.output), "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")
-      ("save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype), "integer type of delta_W_prime: auto (the smallest that holds every integer x), int8, int16, int32, int64; what it cannot hold goes to the exceptions table")
-      ("outputs", po::value(&o.outputs)->default_value(o.outputs), "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, scalars, exceptions")
-      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")
-      ("report,r", po::value(&o.report), "write the JSON report here")
-      ("arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic), "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")
-      ("epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"), "tolerance of the 'almost' and 'half' classes (> 0)")
-      ("zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp), "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)")
-      ("memory-budget", po::value(&o.memory_budget), "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")
-      ("scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir), "where magnitudes spill when they do not fit in the budget")
-      ("strict", po::bool_switch(&o.strict), "exit with code 4 unless the verdict is PERFECT")
-      ("progress-seconds", po::value(&o.progress_seconds)->default_value(o.progress_seconds), "seconds between progress lines on stderr (0: none)")
-      ("tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item), "kernel tuning: tokens per work item (0: automatic)")
-      ("max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block), "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")
-      ("spill-magnitudes", po::bool_switch(&o.spill_magnitudes), "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "input,i", po::value(&o.input), "input HDF5 file holding W (required)")(
+      "dataset", po::value(&o.dataset)->default_value(o.dataset),
+      "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
+      "name of the per-token dead mask (bool); missing: every token is live")(
+      "output,o", po::value(&o.output),
+      "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
+      "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
+      "integer type of delta_W_prime: auto (the smallest that holds every integer x), int8, int16, int32, int64; what "
+      "it cannot hold goes to the exceptions table")(
+      "outputs", po::value(&o.outputs)->default_value(o.outputs),
+      "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
+      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")(
+      "report,r", po::value(&o.report), "write the JSON report here")(
+      "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
+      "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
+      "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
+      "tolerance of the 'almost' and 'half' classes (> 0)")(
+      "zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp),
+      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
+      "scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir),
+      "where magnitudes spill when they do not fit in the budget")("strict", po::bool_switch(&o.strict),
+                                                                   "exit with code 4 unless the verdict is PERFECT")(
+      "progress-seconds", po::value(&o.progress_seconds)->default_value(o.progress_seconds),
+      "seconds between progress lines on stderr (0: none)")(
+      "tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item),
+      "kernel tuning: tokens per work item (0: automatic)")(
+      "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
+      "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
+      "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
   return d;
 }
 
 po::options_description generate_description(GenerateOptions& o) {
   po::options_description d("latdisp generate: write a realistic synthetic bfloat16 trajectory in the input format");
-  d.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "read options from a config file (NAME = VALUE lines); the command line wins")
-      ("output,o", po::value(&o.output), "HDF5 file to write (required)")
-      ("dataset", po::value(&o.dataset)->default_value(o.dataset), "name of the W dataset")
-      ("dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask), "name of the dead-mask dataset")
-      ("steps", po::value(&o.steps), "number of training steps S (>= 2)")
-      ("tokens", po::value(&o.tokens), "number of tokens N (>= number of ranks)")
-      ("dims", po::value(&o.dims), "number of dimensions D")
-      ("dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction), "fraction of dead tokens, in [0, 1]")
-      ("seed", po::value(&o.seed)->default_value(o.seed), "random seed; the same seed gives the same file bytes for any rank count")
-      ("special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")
-      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")
-      ("memory-budget", po::value(&o.memory_budget), "peak memory per rank (default: half the node's available memory shared by its ranks)")
-      ("matrix", po::bool_switch(&o.matrix), "instead: a demo matrix W[tokens, dims] (BF16 safetensors, --dims >= 8) with planted groups of bit-identical tokens, for blackholes/inspect/separation")
-      ("planted-groups", po::value(&o.planted_groups)->default_value(o.planted_groups), "with --matrix: number of planted groups (1..64)")
-      ("group-size", po::value(&o.group_size)->default_value(o.group_size), "with --matrix: size of the smallest planted group (the others are larger)");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")("output,o", po::value(&o.output),
+                                                                                     "HDF5 file to write (required)")(
+      "dataset", po::value(&o.dataset)->default_value(o.dataset), "name of the W dataset")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask), "name of the dead-mask dataset")(
+      "steps", po::value(&o.steps), "number of training steps S (>= 2)")(
+      "tokens", po::value(&o.tokens), "number of tokens N (>= number of ranks)")("dims", po::value(&o.dims),
+                                                                                 "number of dimensions D")(
+      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction),
+      "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
+                                            "random seed; the same seed gives the same file bytes for any rank count")(
+      "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank (default: half the node's available memory shared by its ranks)")(
+      "matrix", po::bool_switch(&o.matrix),
+      "instead: a demo matrix W[tokens, dims] (BF16 safetensors, --dims >= 8) with planted groups of bit-identical "
+      "tokens, for blackholes/inspect/separation")("planted-groups",
+                                                   po::value(&o.planted_groups)->default_value(o.planted_groups),
+                                                   "with --matrix: number of planted groups (1..64)")(
+      "group-size", po::value(&o.group_size)->default_value(o.group_size),
+      "with --matrix: size of the smallest planted group (the others are larger)");
   return d;
 }
 
@@ -117,8 +138,7 @@ std::string top_level_help() {
 
 Command parse_command_line(int argc, const char* const* argv) {
   Command command;
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
-      std::string(argv[1]) == "help") {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     command.help = true;
     command.help_text = top_level_help();
     return command;
@@ -138,8 +158,7 @@ Command parse_command_line(int argc, const char* const* argv) {
     validate(command.analyze);
   } else if (command.name == "generate") {
     po::options_description description = generate_description(command.generate);
-    command.help_text =
-        help_of(description, "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]");
+    command.help_text = help_of(description, "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]");
     if (wants_help(arguments)) {
       command.help = true;
       return command;
@@ -147,14 +166,15 @@ Command parse_command_line(int argc, const char* const* argv) {
     parse_into(description, arguments, command.name);
     validate(command.generate);
   } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
-    po::options_description description =
-        command.name == "inspect"      ? inspect_description(command.inspect)
-        : command.name == "separation" ? separation_description(command.separation)
-                                       : blackholes_description(command.blackholes);
+    po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
+                                          : command.name == "separation" ? separation_description(command.separation)
+                                                                         : blackholes_description(command.blackholes);
     const std::string usage =
-        command.name == "inspect"      ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
-        : command.name == "separation" ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
-                                       : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
+        command.name == "inspect"
+            ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
+        : command.name == "separation"
+            ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
+            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
     command.help_text = help_of(description, usage);
     if (wants_help(arguments)) {
       command.help = true;
@@ -185,7 +205,8 @@ void validate(const AnalyzeOptions& o) {
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) {
     const auto ends_with = [&](const std::string& suffix) {
-      return o.output.size() >= suffix.size() && o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
+      return o.output.size() >= suffix.size() &&
+             o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".safetensors"))
       fail(kExitUsage, "--output '" + o.output + "': the format comes from the extension, .h5, .hdf5 or .safetensors");

@@ -12,21 +12,21 @@ struct AnalyzeOptions {
   std::string input;
   std::string dataset = "W";
   std::string dead_mask = "dead_mask";
-  std::string output;                   // .h5/.hdf5 or .safetensors; empty: nothing saved
-  std::string save_dtype = "auto";      // auto | int8 | int16 | int32 | int64
-  std::string outputs = "all";          // which tensors to save
+  std::string output;               // .h5/.hdf5 or .safetensors; empty: nothing saved
+  std::string save_dtype = "auto";  // auto | int8 | int16 | int32 | int64
+  std::string outputs = "all";      // which tensors to save
   bool overwrite = false;
   std::string report;
-  std::string arithmetic = "exact";    // exact | seed
+  std::string arithmetic = "exact";  // exact | seed
   double epsilon = 1e-6;
   std::string zero_ulp = "min-normal";  // min-normal | min-subnormal
   std::string memory_budget;            // empty: a safe share of the node's memory
   std::string scratch_dir = "/tmp";
   bool strict = false;
-  double progress_seconds = 5.0;        // 0 disables the progress line
-  int64_t tokens_per_item = 0;          // 0: chosen per backend
-  int64_t max_steps_per_block = 0;      // 0: as many as the budget allows
-  bool spill_magnitudes = false;        // keep magnitudes in the scratch file
+  double progress_seconds = 5.0;    // 0 disables the progress line
+  int64_t tokens_per_item = 0;      // 0: chosen per backend
+  int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
+  bool spill_magnitudes = false;    // keep magnitudes in the scratch file
 };
 
 struct GenerateOptions {
@@ -41,7 +41,7 @@ struct GenerateOptions {
   bool special = false;
   bool overwrite = false;
   std::string memory_budget;
-  bool matrix = false;           // --matrix: a demo matrix (safetensors) with planted groups
+  bool matrix = false;  // --matrix: a demo matrix (safetensors) with planted groups
   int64_t planted_groups = 4;
   int64_t group_size = 200;
 };

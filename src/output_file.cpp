@@ -31,8 +31,8 @@ PendingOutput::PendingOutput(MPI_Comm comm, const std::string& target, bool over
       fail(kExitOutput, "output file '" + target + "' exists; pass --overwrite to replace it");
     const std::string directory = directory_of(target);
     if (access(directory.c_str(), W_OK) != 0)
-      fail(kExitOutput, "cannot write the output '" + target + "': directory '" + directory +
-                            "' does not exist or is not writable");
+      fail(kExitOutput,
+           "cannot write the output '" + target + "': directory '" + directory + "' does not exist or is not writable");
     m_temporary = directory + "/." + file_name_of(target) + ".partial-" + std::to_string(getpid());
   });
   int length = static_cast<int>(m_temporary.size());

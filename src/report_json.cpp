@@ -110,8 +110,7 @@ json json_report(const AnalysisResult& r) {
                      {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
                      {"n_dead", r.n_dead},
                      {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
-  const double coordinates_per_s =
-      r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
+  const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
   report["run"] = {{"ranks", r.ranks},
                    {"kokkos_backend", r.kokkos_backend},
                    {"arithmetic", r.options.arithmetic},
@@ -129,13 +128,13 @@ json json_report(const AnalysisResult& r) {
                      {"total", r.timings.total}}},
                    {"coordinates_per_s", coordinates_per_s}};
   const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
-  report["ulp"] = {{"zeros", r.ulp.zeros},
-                   {"subnormals", r.ulp.subnormals},
-                   {"nonfinite", r.ulp.nonfinite},
-                   {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0
-                                                                                : std::ldexp(1.0, r.ulp.min_exponent))
-                                   : json(nullptr)},
-                   {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
+  report["ulp"] = {
+      {"zeros", r.ulp.zeros},
+      {"subnormals", r.ulp.subnormals},
+      {"nonfinite", r.ulp.nonfinite},
+      {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, r.ulp.min_exponent))
+                      : json(nullptr)},
+      {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
   json displacement = displacement_numbers(r.displacement[kAllTokens]);
   displacement["live"] = displacement_numbers(r.displacement[kLiveTokens]);
   displacement["dead"] = displacement_numbers(r.displacement[kDeadTokens]);

@@ -10,7 +10,8 @@ namespace {
 
 std::string percent(int64_t part, int64_t whole) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.4f%%", whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  std::snprintf(buffer, sizeof buffer, "%.4f%%",
+                whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
   return buffer;
 }
 
@@ -58,12 +59,14 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   else
     std::fprintf(out, "  no dead mask '%s': every token is live\n", r.options.dead_mask.c_str());
   std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
-               r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block), format_bytes(r.memory_budget).c_str());
+               r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
+               format_bytes(r.memory_budget).c_str());
 
   section(out, "ULP matrix U(W)");
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
-               static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims), static_cast<long long>(r.ulp.zeros),
-               static_cast<long long>(r.ulp.subnormals), static_cast<long long>(r.ulp.nonfinite));
+               static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims),
+               static_cast<long long>(r.ulp.zeros), static_cast<long long>(r.ulp.subnormals),
+               static_cast<long long>(r.ulp.nonfinite));
   if (r.ulp.min_exponent <= kZeroUlpExponent)
     std::fprintf(out, "  ULP range: 0 (the notebook's ULP where |b| + 1 rounds back to |b|) .. 2^%d\n",
                  r.ulp.max_exponent);
@@ -82,7 +85,8 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                static_cast<long long>(all.counts[kCountBeyondFloat32]));
   std::fprintf(out, "  |x| > 2^53 (beyond float64's exact integers): %lld\n",
                static_cast<long long>(all.counts[kCountBeyondFloat64]));
-  std::fprintf(out, "  x not exactly a float32 value: %lld\n", static_cast<long long>(all.counts[kCountFloat32Inexact]));
+  std::fprintf(out, "  x not exactly a float32 value: %lld\n",
+               static_cast<long long>(all.counts[kCountFloat32Inexact]));
 
   section(out, "Validation");
   const int64_t classified = coordinates_of(all);
@@ -148,7 +152,8 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
 
   section(out, "Verdict");
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
-               verdict_of(r.displacement[kLiveTokens].tally).c_str(), verdict_of(r.displacement[kDeadTokens].tally).c_str());
+               verdict_of(r.displacement[kLiveTokens].tally).c_str(),
+               verdict_of(r.displacement[kDeadTokens].tally).c_str());
   std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
                r.timings.read, r.timings.compute, r.timings.reduce,
                r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);

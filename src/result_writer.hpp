@@ -17,12 +17,12 @@ namespace latdisp {
 
 // Which tensors to write (--outputs).
 struct OutputSelection {
-  bool delta = true;           // delta_W_prime
-  bool ulp = true;             // U
-  bool crossings = true;       // exponent_crossings
-  bool dead_mask = true;       // dead_mask, dead_token_ids
-  bool scalars = true;         // n_steps, n_tokens, n_dims, n_dead
-  bool exceptions = true;      // exceptions (index, value, kind)
+  bool delta = true;       // delta_W_prime
+  bool ulp = true;         // U
+  bool crossings = true;   // exponent_crossings
+  bool dead_mask = true;   // dead_mask, dead_token_ids
+  bool scalars = true;     // n_steps, n_tokens, n_dims, n_dead
+  bool exceptions = true;  // exceptions (index, value, kind)
 };
 
 // "all" or a comma-separated list of the names above; throws Error(kExitUsage).
@@ -33,7 +33,7 @@ struct ResultLayout {
   TokenRange slab;
   int integer_bytes = 8;  // 1, 2, 4 or 8: the dtype of delta_W_prime
   OutputSelection selection;
-  std::vector<uint8_t> dead_mask;         // all tokens
+  std::vector<uint8_t> dead_mask;  // all tokens
   std::vector<int64_t> dead_token_ids;
   std::map<std::string, std::string> provenance;  // attributes / __metadata__
 };

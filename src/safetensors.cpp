@@ -76,8 +76,8 @@ void read_file_bytes(const std::string& path, int fd, int64_t offset, int64_t si
     const size_t chunk = static_cast<size_t>(std::min<int64_t>(size, int64_t(1) << 30));
     const ssize_t got = pread(fd, out, chunk, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail(kExitInput, "reading '" + path + "' at byte " + std::to_string(offset) + " failed: " +
-                                      std::strerror(errno));
+    if (got < 0)
+      fail(kExitInput, "reading '" + path + "' at byte " + std::to_string(offset) + " failed: " + std::strerror(errno));
     if (got == 0)
       fail(kExitInput, "'" + path + "' ends at byte " + std::to_string(offset) + " but " + std::to_string(size) +
                            " more bytes were expected (truncated file?)");
@@ -131,8 +131,7 @@ SafetensorsFile parse_safetensors_header(const std::string& path, const std::str
     }
     const int64_t begin = non_negative_integer(entry["data_offsets"][0]);
     const int64_t end = non_negative_integer(entry["data_offsets"][1]);
-    if (begin < 0 || end < 0 || end < begin)
-      bad(path, where + " has data_offsets that are not 0 <= begin <= end");
+    if (begin < 0 || end < 0 || end < begin) bad(path, where + " has data_offsets that are not 0 <= begin <= end");
     if (end - begin != bytes)
       bad(path, where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] (" +
                     std::to_string(end - begin) + " bytes) but its shape " + shape_text(tensor.shape) + " of " +

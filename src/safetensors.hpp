@@ -14,9 +14,9 @@ namespace latdisp {
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype;           // "BF16", "U16", "I64", ...
+  std::string dtype;  // "BF16", "U16", "I64", ...
   std::vector<int64_t> shape;
-  int64_t begin = 0;           // absolute file offsets of the tensor's bytes
+  int64_t begin = 0;  // absolute file offsets of the tensor's bytes
   int64_t end = 0;
   int64_t elements() const;
 };
@@ -24,8 +24,8 @@ struct SafetensorsTensor {
 struct SafetensorsFile {
   std::string path;
   int64_t file_size = 0;
-  int64_t data_start = 0;                      // 8 + header length
-  std::vector<SafetensorsTensor> tensors;      // in data-offset order
+  int64_t data_start = 0;                  // 8 + header length
+  std::vector<SafetensorsTensor> tensors;  // in data-offset order
   std::map<std::string, std::string> metadata;
 
   // nullptr if absent.

@@ -26,10 +26,14 @@ struct TensorSlot {
 
 const char* integer_dtype(int bytes) {
   switch (bytes) {
-    case 1: return "I8";
-    case 2: return "I16";
-    case 4: return "I32";
-    default: return "I64";
+    case 1:
+      return "I8";
+    case 2:
+      return "I16";
+    case 4:
+      return "I32";
+    default:
+      return "I64";
   }
 }
 
@@ -38,13 +42,14 @@ class SafetensorsResultWriter : public ResultWriter {
   SafetensorsResultWriter(MPI_Comm comm, const std::string& path, const ResultLayout& layout)
       : m_comm(comm), m_path(path), m_layout(layout) {
     MPI_Comm_rank(comm, &m_rank);
-    const int status =
-        MPI_File_open(comm, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &m_file);
+    const int status = MPI_File_open(comm, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &m_file);
     if (status != MPI_SUCCESS) fail(kExitOutput, "cannot create '" + path + "' with MPI-IO");
     const int64_t steps = layout.shape.steps, tokens = layout.shape.tokens, dims = layout.shape.dims;
     const int64_t dead = static_cast<int64_t>(layout.dead_token_ids.size());
     const OutputSelection& s = layout.selection;
-    if (s.delta) m_delta = add("delta_W_prime", integer_dtype(layout.integer_bytes), {steps - 1, tokens, dims}, layout.integer_bytes);
+    if (s.delta)
+      m_delta =
+          add("delta_W_prime", integer_dtype(layout.integer_bytes), {steps - 1, tokens, dims}, layout.integer_bytes);
     if (s.ulp) m_ulp = add("U", "BF16", {steps, tokens, dims}, 2);
     if (s.crossings) m_crossings = add("exponent_crossings", "BOOL", {steps - 1, tokens, dims}, 1);
     if (s.dead_mask) {
@@ -140,15 +145,16 @@ class SafetensorsResultWriter : public ResultWriter {
   // rank's tokens are a strided part of each step, described by a file view.
   void write_slab(const TensorSlot& slot, int element_bytes, int64_t first, int64_t count, const void* data) {
     const int64_t row_bytes = m_layout.shape.dims * element_bytes;
-    const int sizes[3] = {static_cast<int>(count), static_cast<int>(m_layout.shape.tokens), static_cast<int>(row_bytes)};
+    const int sizes[3] = {static_cast<int>(count), static_cast<int>(m_layout.shape.tokens),
+                          static_cast<int>(row_bytes)};
     const int subsizes[3] = {static_cast<int>(count), static_cast<int>(m_layout.slab.count),
                              static_cast<int>(row_bytes)};
     const int starts[3] = {0, static_cast<int>(m_layout.slab.begin), 0};
     MPI_Datatype view;
     MPI_Type_create_subarray(3, sizes, subsizes, starts, MPI_ORDER_C, MPI_BYTE, &view);
     MPI_Type_commit(&view);
-    const MPI_Offset displacement =
-        static_cast<MPI_Offset>(kDataStart + slot.begin + static_cast<uint64_t>(first * m_layout.shape.tokens * row_bytes));
+    const MPI_Offset displacement = static_cast<MPI_Offset>(
+        kDataStart + slot.begin + static_cast<uint64_t>(first * m_layout.shape.tokens * row_bytes));
     int status = MPI_File_set_view(m_file, displacement, MPI_BYTE, view, "native", MPI_INFO_NULL);
     MPI_Status io;
     if (status == MPI_SUCCESS)
@@ -164,8 +170,8 @@ class SafetensorsResultWriter : public ResultWriter {
     for (const auto& [name, value] : m_layout.provenance) metadata[name] = value;
     header["__metadata__"] = metadata;
     for (const TensorSlot& slot : m_slots)
-      header[slot.name] = {{"dtype", slot.dtype}, {"shape", slot.shape},
-                           {"data_offsets", {slot.begin, slot.begin + slot.bytes}}};
+      header[slot.name] = {
+          {"dtype", slot.dtype}, {"shape", slot.shape}, {"data_offsets", {slot.begin, slot.begin + slot.bytes}}};
     std::string text = header.dump();
     if (text.size() > kReservedHeaderBytes) fail(kExitOutput, "safetensors header larger than its reserved space");
     text.resize(kReservedHeaderBytes, ' ');

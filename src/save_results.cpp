@@ -40,10 +40,23 @@ void narrow(const int64_t* from, size_t count, int bytes, std::vector<unsigned c
   for (size_t i = 0; i < count; ++i) {
     const int64_t v = from[i];
     switch (bytes) {
-      case 1: { const int8_t x = static_cast<int8_t>(v); std::memcpy(&to[i], &x, 1); break; }
-      case 2: { const int16_t x = static_cast<int16_t>(v); std::memcpy(&to[2 * i], &x, 2); break; }
-      case 4: { const int32_t x = static_cast<int32_t>(v); std::memcpy(&to[4 * i], &x, 4); break; }
-      default: std::memcpy(&to[8 * i], &v, 8);
+      case 1: {
+        const int8_t x = static_cast<int8_t>(v);
+        std::memcpy(&to[i], &x, 1);
+        break;
+      }
+      case 2: {
+        const int16_t x = static_cast<int16_t>(v);
+        std::memcpy(&to[2 * i], &x, 2);
+        break;
+      }
+      case 4: {
+        const int32_t x = static_cast<int32_t>(v);
+        std::memcpy(&to[4 * i], &x, 4);
+        break;
+      }
+      default:
+        std::memcpy(&to[8 * i], &v, 8);
     }
   }
 }
@@ -57,8 +70,8 @@ std::string save_dtype_for(const std::string& requested, int32_t width) {
     return requested;
   }
   const char* names[] = {"int8", "int16", "int32", "int64"};
-  if (width < 0) return "int8";                 // no finite x: nothing to hold
-  if (width > bf16::kInt64) return "int64";     // beyond int64: the rest are exceptions
+  if (width < 0) return "int8";              // no finite x: nothing to hold
+  if (width > bf16::kInt64) return "int64";  // beyond int64: the rest are exceptions
   return names[width];
 }
 
@@ -73,8 +86,10 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   summary.format = ends_with(options.output, ".safetensors") ? "safetensors" : "hdf5";
   summary.dtype = dtype;
   const int integer_bytes = bytes_of(dtype);
-  const int width = integer_bytes == 1 ? bf16::kInt8 : integer_bytes == 2 ? bf16::kInt16
-                  : integer_bytes == 4 ? bf16::kInt32 : bf16::kInt64;
+  const int width = integer_bytes == 1   ? bf16::kInt8
+                    : integer_bytes == 2 ? bf16::kInt16
+                    : integer_bytes == 4 ? bf16::kInt32
+                                         : bf16::kInt64;
 
   std::vector<uint8_t> dead_mask;
   bool dead_mask_found = false;
@@ -108,9 +123,11 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   const uint64_t budget =
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   const uint64_t reserved = current_rss_bytes() + kLibraryMarginBytes;
-  int64_t block_steps = budget > reserved ? static_cast<int64_t>((budget - reserved) / std::max<uint64_t>(per_step, 1)) : 0;
-  block_steps = std::min<int64_t>({block_steps, shape.steps,
-                                   std::max<int64_t>(2, static_cast<int64_t>(4 * kPreferredBlockBytes / std::max<uint64_t>(1, per_step)))});
+  int64_t block_steps =
+      budget > reserved ? static_cast<int64_t>((budget - reserved) / std::max<uint64_t>(per_step, 1)) : 0;
+  block_steps = std::min<int64_t>(
+      {block_steps, shape.steps,
+       std::max<int64_t>(2, static_cast<int64_t>(4 * kPreferredBlockBytes / std::max<uint64_t>(1, per_step)))});
   if (options.max_steps_per_block > 0) block_steps = std::min(block_steps, options.max_steps_per_block);
   MPI_Allreduce(MPI_IN_PLACE, &block_steps, 1, MPI_INT64_T, MPI_MIN, comm);
   if (block_steps < 2)
@@ -132,8 +149,9 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps, slab.count, shape.dims);
   auto host_values = Kokkos::create_mirror_view(values);
   EncodedBlock encoded;
-  encoded.integers = decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
-                                                block_steps - 1, slab.count, shape.dims);
+  encoded.integers =
+      decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
+                                 block_steps - 1, slab.count, shape.dims);
   encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
                                           block_steps - 1, slab.count, shape.dims);
   encoded.crossed = decltype(encoded.crossed)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"),

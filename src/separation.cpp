@@ -56,8 +56,8 @@ void allreduce_large(T* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI_C
 
 }  // namespace
 
-SeparationResult separate_groups(const std::string& matrix_location, std::vector<TokenGroup> groups,
-                                 int64_t max_groups, MPI_Comm comm) {
+SeparationResult separate_groups(const std::string& matrix_location, std::vector<TokenGroup> groups, int64_t max_groups,
+                                 MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -67,7 +67,8 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
   result.cols = matrix.cols();
   result.groups_in_file = static_cast<int64_t>(groups.size());
   collectively(comm, [&] { check_token_groups(groups, matrix.rows(), matrix.description()); });
-  if (max_groups > 0 && static_cast<int64_t>(groups.size()) > max_groups) groups.resize(static_cast<size_t>(max_groups));
+  if (max_groups > 0 && static_cast<int64_t>(groups.size()) > max_groups)
+    groups.resize(static_cast<size_t>(max_groups));
   const size_t G = groups.size();
   const int64_t D = matrix.cols();
   for (const TokenGroup& g : groups) {
@@ -96,7 +97,8 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
   // Members (all but the representative) split over ranks, in id order.
   std::vector<std::pair<int64_t, int32_t>> members;
   for (size_t g = 0; g < G; ++g)
-    for (size_t i = 1; i < groups[g].tokens.size(); ++i) members.push_back({groups[g].tokens[i], static_cast<int32_t>(g)});
+    for (size_t i = 1; i < groups[g].tokens.size(); ++i)
+      members.push_back({groups[g].tokens[i], static_cast<int32_t>(g)});
   std::sort(members.begin(), members.end());
   const TokenRange mine = token_range(static_cast<int64_t>(members.size()), rank, ranks);
   std::vector<int32_t> low(reps.size()), high(reps.size());
@@ -181,7 +183,8 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
     }
   int local_count = 0;
   collectively(comm, [&] {
-    if (local.size() > static_cast<size_t>(INT_MAX)) fail(kExitUsage, "too many pairs for one exchange: lower --max-groups");
+    if (local.size() > static_cast<size_t>(INT_MAX))
+      fail(kExitUsage, "too many pairs for one exchange: lower --max-groups");
     local_count = static_cast<int>(local.size());
   });
   std::vector<int> counts(static_cast<size_t>(ranks)), displacements(static_cast<size_t>(ranks), 0);
@@ -241,10 +244,10 @@ std::string separation_text(const SeparationResult& r) {
   out += "groups (is every member bit-identical to the representative, the first id?):\n";
   for (size_t g = 0; g < r.group_names.size(); ++g) {
     const GroupSpread& s = r.spreads[g];
-    std::string verdict = s.differing_members == 0
-                              ? "bit-identical"
-                              : "NOT bit-identical: " + std::to_string(s.differing_members) + " member(s) differ; spread " +
-                                    std::to_string(s.spread_ulp) + " ULP, in " + std::to_string(s.spread_dims) + " dim(s)";
+    std::string verdict = s.differing_members == 0 ? "bit-identical"
+                                                   : "NOT bit-identical: " + std::to_string(s.differing_members) +
+                                                         " member(s) differ; spread " + std::to_string(s.spread_ulp) +
+                                                         " ULP, in " + std::to_string(s.spread_dims) + " dim(s)";
     std::snprintf(line, sizeof line, "  %-16s %8lld token(s), representative %-8lld %s\n", r.group_names[g].c_str(),
                   static_cast<long long>(s.size), static_cast<long long>(r.representatives[g]), verdict.c_str());
     out += line;
@@ -269,7 +272,8 @@ std::string separation_text(const SeparationResult& r) {
       }
       out += text + "\n";
     }
-    if (shown < r.pairs.size()) out += "  ... " + std::to_string(r.pairs.size() - shown) + " more pairs (--json lists all)\n";
+    if (shown < r.pairs.size())
+      out += "  ... " + std::to_string(r.pairs.size() - shown) + " more pairs (--json lists all)\n";
     out += "\nactive dims (any pair): " + std::to_string(r.active_dims.size()) + " of " + std::to_string(r.cols);
     if (!r.active_dims.empty() && r.active_dims.size() <= 64) out += " [" + list_text(r.active_dims) + "]";
     out += "\nall pairs, all active dims: ";
@@ -304,15 +308,15 @@ std::string separation_json(const SeparationResult& r) {
     json histogram = json::object();
     for (const auto& [distance, count] : p.histogram) histogram[std::to_string(distance)] = count;
     const int64_t common = p.common_distance();
-    report["pairs"].push_back({{"first", r.group_names[p.first]},
-                               {"second", r.group_names[p.second]},
-                               {"active_dims", p.active_dims},
-                               {"active_dim_list", p.active_dims <= static_cast<int64_t>(kListedActiveDims)
-                                                       ? json(p.active_dim_list)
-                                                       : json()},
-                               {"histogram", histogram},
-                               {"common_distance", common >= 0 ? json(common) : json()},
-                               {"undefined_dims", p.undefined_dims}});
+    report["pairs"].push_back(
+        {{"first", r.group_names[p.first]},
+         {"second", r.group_names[p.second]},
+         {"active_dims", p.active_dims},
+         {"active_dim_list",
+          p.active_dims <= static_cast<int64_t>(kListedActiveDims) ? json(p.active_dim_list) : json()},
+         {"histogram", histogram},
+         {"common_distance", common >= 0 ? json(common) : json()},
+         {"undefined_dims", p.undefined_dims}});
   }
   report["active_dims"] = r.active_dims;
   json histogram = json::object();

@@ -6,7 +6,7 @@
 namespace latdisp {
 
 struct StepBlockPlan {
-  int64_t steps_per_block = 0;      // consecutive blocks share one step
+  int64_t steps_per_block = 0;       // consecutive blocks share one step
   bool magnitudes_in_memory = true;  // else they spill to a scratch file
   uint64_t bytes_per_step = 0;       // working memory per step held
   uint64_t magnitude_bytes = 0;      // all of the slab's row magnitudes
@@ -21,7 +21,7 @@ struct StepBlockInputs {
   uint64_t item_tally_bytes = 0;
   bool separate_device_memory = false;  // a GPU: blocks live twice
   uint64_t budget = 0;
-  uint64_t baseline_bytes = 0;          // resident before the analysis
+  uint64_t baseline_bytes = 0;  // resident before the analysis
 };
 
 // Library buffers (collective I/O, MPI, HDF5 metadata) not otherwise counted.

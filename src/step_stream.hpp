@@ -10,9 +10,9 @@
 namespace latdisp {
 
 struct StepBlock {
-  int64_t first_step = 0;   // global index of the buffer's step 0
-  int64_t steps = 0;        // steps in the buffer (transitions = steps - 1)
-  bool final = false;       // holds the last step of W
+  int64_t first_step = 0;  // global index of the buffer's step 0
+  int64_t steps = 0;       // steps in the buffer (transitions = steps - 1)
+  bool final = false;      // holds the last step of W
 };
 
 class StepStream {

@@ -40,12 +40,24 @@ bool special_value(const TrajectoryModel& model, int64_t step, int64_t token, in
   const int64_t onset = static_cast<int64_t>((h >> 16) % 4);  // planted early so short runs see them
   if (step != onset) return false;
   switch ((h >> 32) % 6) {
-    case 0: value = 0x0005; return true;           // subnormal 5 * 2^-133
-    case 1: value = 0x7F80; return true;           // +Inf
-    case 2: value = 0x7FC0; return true;           // NaN
-    case 3: value = 0x0000; return true;           // zero that later moves
-    case 4: value = 0x4396; return true;           // 300.0, |b| >= 256
-    default: value = 0x8001; return true;          // -(smallest subnormal)
+    case 0:
+      value = 0x0005;
+      return true;  // subnormal 5 * 2^-133
+    case 1:
+      value = 0x7F80;
+      return true;  // +Inf
+    case 2:
+      value = 0x7FC0;
+      return true;  // NaN
+    case 3:
+      value = 0x0000;
+      return true;  // zero that later moves
+    case 4:
+      value = 0x4396;
+      return true;  // 300.0, |b| >= 256
+    default:
+      value = 0x8001;
+      return true;  // -(smallest subnormal)
   }
 }
 
@@ -62,7 +74,8 @@ bool token_is_dead(const TrajectoryModel& model, int64_t token) {
 uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim) {
   uint16_t planted = 0;
   if (special_value(model, 0, token, dim, planted)) return planted;
-  const uint64_t zero_hash = hash_key(model.seed, kZeroStream, static_cast<uint64_t>(token), static_cast<uint64_t>(dim));
+  const uint64_t zero_hash =
+      hash_key(model.seed, kZeroStream, static_cast<uint64_t>(token), static_cast<uint64_t>(dim));
   if (zero_hash % 200 == 0) return 0;  // 0.5% exact zeros, which stay zero
   // Normal(0, 0.02) by Box-Muller, rounded to bfloat16.
   const uint64_t h = hash_key(model.seed, kInitialStream, static_cast<uint64_t>(token), static_cast<uint64_t>(dim));
@@ -73,8 +86,7 @@ uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim)
   return bf16::is_zero(value) ? uint16_t(0x3C00) : value;
 }
 
-uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim,
-                    bool dead) {
+uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim, bool dead) {
   uint16_t planted = 0;
   if (special_value(model, step + 1, token, dim, planted)) return planted;
   if (!bf16::is_finite(value)) return value;  // Inf and NaN stay

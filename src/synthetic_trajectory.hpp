@@ -22,7 +22,6 @@ bool token_is_dead(const TrajectoryModel& model, int64_t token);
 uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim);
 
 // W[step + 1, token, dim] from W[step, token, dim].
-uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim,
-                    bool dead);
+uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim, bool dead);
 
 }  // namespace latdisp

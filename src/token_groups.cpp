@@ -6,12 +6,12 @@
 #include <hdf5.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <map>
-#include <type_traits>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <type_traits>
 
 #include "errors.hpp"
 #include "hdf5_handles.hpp"
@@ -56,8 +56,8 @@ std::vector<TokenGroup> read_safetensors_groups(const std::string& path) {
     if (!is_group_name(t.name)) continue;
     const std::string where = "group '" + t.name + "' in '" + path + "'";
     const std::string& d = t.dtype;
-    const bool integer = d == "I8" || d == "I16" || d == "I32" || d == "I64" || d == "U8" || d == "U16" ||
-                         d == "U32" || d == "U64";
+    const bool integer =
+        d == "I8" || d == "I16" || d == "I32" || d == "I64" || d == "U8" || d == "U16" || d == "U32" || d == "U64";
     if (!integer) fail(kExitInput, where + " has dtype " + d + "; expected an integer dtype (I64, I32, ...)");
     if (t.shape.size() != 1)
       fail(kExitInput, where + " has " + std::to_string(t.shape.size()) + " dimensions; expected a 1-D list of ids");
@@ -82,7 +82,8 @@ std::vector<TokenGroup> read_safetensors_groups(const std::string& path) {
 
 std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
   Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) fail(kExitInput, "cannot open '" + path + "' as HDF5 (truncated or corrupt?): " + hdf5_error_text());
+  if (!file.valid())
+    fail(kExitInput, "cannot open '" + path + "' as HDF5 (truncated or corrupt?): " + hdf5_error_text());
   std::vector<TokenGroup> groups;
   const std::vector<std::string> names = hdf5_root_datasets(file.get());
   for (const std::string& name : names) {
@@ -180,7 +181,8 @@ std::vector<int64_t> parse_index_list(const std::string& list, const std::string
 
 std::vector<TokenGroup> groups_from_token_list(const std::string& list) {
   std::vector<TokenGroup> groups;
-  for (int64_t token : parse_index_list(list, "--tokens")) groups.push_back({"token " + std::to_string(token), {token}});
+  for (int64_t token : parse_index_list(list, "--tokens"))
+    groups.push_back({"token " + std::to_string(token), {token}});
   return groups;
 }
 
@@ -211,9 +213,9 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
     for (const TokenGroup& g : groups) {
       const hsize_t n = g.tokens.size();
       Hdf5Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      Hdf5Handle dataset(H5Dcreate2(file.get(), g.name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                    H5P_DEFAULT),
-                         H5Dclose);
+      Hdf5Handle dataset(
+          H5Dcreate2(file.get(), g.name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          H5Dclose);
       if (!dataset.valid() ||
           (n > 0 && H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.tokens.data()) < 0))
         fail(kExitOutput, "writing '" + g.name + "' to '" + path + "' failed: " + hdf5_error_text());

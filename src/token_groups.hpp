@@ -34,8 +34,7 @@ void check_token_groups(const std::vector<TokenGroup>& groups, int64_t rows, con
 
 // Collective: the groups of --groups FILE or --tokens LIST (exactly one
 // non-empty), read on every rank; every rank throws the same Error.
-std::vector<TokenGroup> load_token_groups(const std::string& groups_path, const std::string& token_list,
-                                          MPI_Comm comm);
+std::vector<TokenGroup> load_token_groups(const std::string& groups_path, const std::string& token_list, MPI_Comm comm);
 
 // Writes groups as NAME (int64, 1-D) tensors: safetensors, or HDF5 when
 // `hdf5` is set. Independent (one rank). Throws Error(kExitOutput).

@@ -104,8 +104,8 @@ void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, 
     uint16_t* target = buffer + done * tokens.count * m_shape.dims;
     herr_t status = 0;
     collectively(m_comm, [&] {
-      status = H5Dread(m_dataset.get(), m_memory_type.get(), memory_space.get(), file_space.get(), transfer.get(),
-                       target);
+      status =
+          H5Dread(m_dataset.get(), m_memory_type.get(), memory_space.get(), file_space.get(), transfer.get(), target);
       if (status < 0)
         fail(kExitInput, "reading steps " + std::to_string(first_step + done) + ".." +
                              std::to_string(first_step + done + count - 1) + " of '" + m_dataset_name + "' in '" +
@@ -146,8 +146,9 @@ std::vector<uint8_t> TrajectoryReader::read_dead_mask(const std::string& name) c
     fail(kExitInput, "reading dead mask '" + name + "' failed: " + hdf5_error_text());
   for (size_t i = 0; i < mask.size(); ++i)
     if (mask[i] > 1)
-      fail(kExitInput, "dead mask '" + name + "' holds " + std::to_string(static_cast<int>(static_cast<int8_t>(mask[i]))) +
-                           " at token " + std::to_string(i) + "; expected only 0/1 (false/true)");
+      fail(kExitInput, "dead mask '" + name + "' holds " +
+                           std::to_string(static_cast<int>(static_cast<int8_t>(mask[i]))) + " at token " +
+                           std::to_string(i) + "; expected only 0/1 (false/true)");
   return mask;
 }
 

@@ -38,21 +38,23 @@ int main(int argc, char** argv) {
     return 1;
   }
   dir = argv[1];
-  write_tensor("good.safetensors", "BF16", {8, 4}, 64);           // 8 x 4, every value 0x3f3f
-  write_tensor("float.safetensors", "F32", {8, 4}, 128);          // wrong dtype
-  write_tensor("rank1.safetensors", "BF16", {32}, 64);            // wrong rank
-  write_tensor("truncated.safetensors", "BF16", {8, 4}, 40);      // data cut short
+  write_tensor("good.safetensors", "BF16", {8, 4}, 64);             // 8 x 4, every value 0x3f3f
+  write_tensor("float.safetensors", "F32", {8, 4}, 128);            // wrong dtype
+  write_tensor("rank1.safetensors", "BF16", {32}, 64);              // wrong rank
+  write_tensor("truncated.safetensors", "BF16", {8, 4}, 40);        // data cut short
   write_raw("huge_length.safetensors", "{}", 0, int64_t(1) << 40);  // header length beyond the limit
-  write_raw("long_length.safetensors", "{\"W\":1}  ", 0, 4096);   // header length past the end
+  write_raw("long_length.safetensors", "{\"W\":1}  ", 0, 4096);     // header length past the end
   write_raw("bad_json.safetensors", "{\"W\": {\"dtype\": \"BF16\",", 64);
   write_raw("past_end.safetensors", R"({"W":{"dtype":"BF16","shape":[8,4],"data_offsets":[64,128]}})", 64);
-  write_raw("overlap.safetensors",
-            R"({"W":{"dtype":"BF16","shape":[8,4],"data_offsets":[0,64]},"V":{"dtype":"U8","shape":[8],"data_offsets":[32,40]}})",
-            64);
+  write_raw(
+      "overlap.safetensors",
+      R"({"W":{"dtype":"BF16","shape":[8,4],"data_offsets":[0,64]},"V":{"dtype":"U8","shape":[8],"data_offsets":[32,40]}})",
+      64);
   write_raw("size_mismatch.safetensors", R"({"W":{"dtype":"BF16","shape":[8,4],"data_offsets":[0,60]}})", 64);
   std::ofstream(dir + "/tiny.safetensors", std::ios::binary).write("\x10\x00\x00", 3);  // 3 bytes in all
   latdisp::write_token_groups(dir + "/groups_out_of_range.safetensors", false, {{"bh1_token_ids", {1, 8}}}, {});
-  latdisp::write_token_groups(dir + "/groups_empty.safetensors", false, {{"bh1_token_ids", {1, 2}}, {"bh2_token_ids", {}}}, {});
+  latdisp::write_token_groups(dir + "/groups_empty.safetensors", false,
+                              {{"bh1_token_ids", {1, 2}}, {"bh2_token_ids", {}}}, {});
   latdisp::write_token_groups(dir + "/groups_none.safetensors", false, {{"ids", {1, 2}}}, {});
   latdisp::write_token_groups(dir + "/groups_good.h5", true, {{"bh1_token_ids", {0, 1}}, {"bh2_token_ids", {5}}}, {});
   // A 3-D HDF5 trajectory (steps x tokens x dims).

@@ -38,9 +38,9 @@ void write_trajectory(const std::string& path, hsize_t steps, hsize_t tokens, hs
     if (!dead.empty()) {
       const Hdf5Handle bool_type = h5py_bool_type();
       Hdf5Handle mask_space(H5Screate_simple(1, &tokens, nullptr), H5Sclose);
-      Hdf5Handle mask(H5Dcreate2(file.get(), "dead_mask", bool_type.get(), mask_space.get(), H5P_DEFAULT,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      H5Dclose);
+      Hdf5Handle mask(
+          H5Dcreate2(file.get(), "dead_mask", bool_type.get(), mask_space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          H5Dclose);
       H5Dwrite(mask.get(), bool_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, dead.data());
     }
   }
@@ -146,9 +146,9 @@ TEST(AnalyzeHandBuilt, CountsRangesAndVerdicts) {
   EXPECT_EQ(m.zero_count, 2);
   EXPECT_EQ(m.log2_lo, -7);
   std::vector<int64_t> histogram(16, 0);
-  histogram[0] = 1;       // 2^-7
-  histogram[7] = 2;       // [1, 2): sqrt(1.25), sqrt(2)
-  histogram[15] = 1;      // 256
+  histogram[0] = 1;   // 2^-7
+  histogram[7] = 2;   // [1, 2): sqrt(1.25), sqrt(2)
+  histogram[15] = 1;  // 256
   EXPECT_EQ(m.histogram, histogram);
   EXPECT_EQ(r.magnitude[kLiveTokens].count, 4);
   EXPECT_EQ(r.magnitude[kDeadTokens].nonfinite, 2);
@@ -272,8 +272,8 @@ void expect_matches_oracle(const AnalysisResult& r, const Oracle& o) {
     EXPECT_DOUBLE_EQ(*r.magnitude[p].max, m.back());
     for (size_t q = 0; q < kPercentiles.size(); ++q) {
       const PercentileRecipe recipe = numpy_percentile_recipe(static_cast<int64_t>(m.size()), kPercentiles[q]);
-      const double expected = numpy_lerp(m[static_cast<size_t>(recipe.lower)], m[static_cast<size_t>(recipe.upper)],
-                                         recipe.gamma);
+      const double expected =
+          numpy_lerp(m[static_cast<size_t>(recipe.lower)], m[static_cast<size_t>(recipe.upper)], recipe.gamma);
       EXPECT_NEAR(*r.magnitude[p].percentiles[q], expected, 1e-12 * std::fabs(expected)) << kPercentiles[q];
     }
   }

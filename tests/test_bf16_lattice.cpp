@@ -187,8 +187,10 @@ double round_to_double(const Dyadic& x) {
   // exact unless it overflows (then infinity, the correct rounding).
   const uint64_t k = kept.convert_to<uint64_t>();
   double value = static_cast<double>(k);
-  if (exponent > 2000) value = std::numeric_limits<double>::infinity();
-  else value = std::ldexp(value, static_cast<int>(exponent));
+  if (exponent > 2000)
+    value = std::numeric_limits<double>::infinity();
+  else
+    value = std::ldexp(value, static_cast<int>(exponent));
   return negative ? -value : value;
 }
 
@@ -244,8 +246,7 @@ constexpr int kMaxFailures = LATDISP_TEST_MAX_FAILURES;
 
 const bf::ZeroUlp kRules[] = {bf::ZeroUlp::min_normal, bf::ZeroUlp::min_subnormal};
 
-const double kEpsilons[] = {1e-6, 0.25, 0.3, 0.5, 0.75, 1e-300, 0x1p-60,
-                            0x1p-7, 0x1p-9, 0.49999999999999994, 0x1p-200};
+const double kEpsilons[] = {1e-6, 0.25, 0.3, 0.5, 0.75, 1e-300, 0x1p-60, 0x1p-7, 0x1p-9, 0.49999999999999994, 0x1p-200};
 
 // The header's classification, with non-finite inputs handled the way its
 // callers do (classify itself is only called for finite inputs).
@@ -259,11 +260,9 @@ int header_class(uint16_t a, uint16_t b, bf::ZeroUlp rule, double epsilon) {
 // ============================================================================
 
 std::vector<uint16_t> structured_patterns() {
-  std::vector<uint16_t> positive = {0x0000, 0x0001, 0x0002, 0x0003, 0x003F,
-                                    0x0040, 0x0041, 0x007E, 0x007F};
-  const int exponents[] = {1,   2,   3,   8,   50,  56,  57,  63,  64,  100, 118, 119, 120,
-                           121, 126, 127, 128, 129, 133, 134, 135, 136, 150, 190, 197,
-                           198, 199, 200, 253, 254};
+  std::vector<uint16_t> positive = {0x0000, 0x0001, 0x0002, 0x0003, 0x003F, 0x0040, 0x0041, 0x007E, 0x007F};
+  const int exponents[] = {1,   2,   3,   8,   50,  56,  57,  63,  64,  100, 118, 119, 120, 121, 126,
+                           127, 128, 129, 133, 134, 135, 136, 150, 190, 197, 198, 199, 200, 253, 254};
   const int mantissas[] = {0, 1, 63, 64, 126, 127};
   for (int E : exponents)
     for (int M : mantissas) positive.push_back(static_cast<uint16_t>((E << 7) | M));
@@ -316,16 +315,15 @@ std::vector<std::pair<uint16_t, uint16_t>> random_pairs(size_t count, uint64_t s
 // ============================================================================
 
 // Returns the number of failures (reported through gtest, capped by caller).
-int check_pair(uint16_t a, uint16_t b, bf::ZeroUlp rule, const double* epsilons,
-               size_t n_epsilons) {
+int check_pair(uint16_t a, uint16_t b, bf::ZeroUlp rule, const double* epsilons, size_t n_epsilons) {
   int failures = 0;
   for (size_t i = 0; i < n_epsilons; ++i) {
     const int expected = oracle_class(a, b, rule, epsilons[i]);
     const int got = header_class(a, b, rule, epsilons[i]);
     if (expected != got) {
       ++failures;
-      ADD_FAILURE() << "classify " << describe(a, b, rule) << " eps=" << epsilons[i]
-                    << " expected " << expected << " got " << got;
+      ADD_FAILURE() << "classify " << describe(a, b, rule) << " eps=" << epsilons[i] << " expected " << expected
+                    << " got " << got;
     }
   }
   if (!oracle_finite(a) || !oracle_finite(b)) return failures;
@@ -338,8 +336,7 @@ int check_pair(uint16_t a, uint16_t b, bf::ZeroUlp rule, const double* epsilons,
   if (std::memcmp(&expected_double, &got_double, sizeof(double)) != 0 &&
       !(expected_double == 0.0 && got_double == 0.0)) {
     ++failures;
-    ADD_FAILURE() << "to_double " << describe(a, b, rule) << " expected " << expected_double
-                  << " got " << got_double;
+    ADD_FAILURE() << "to_double " << describe(a, b, rule) << " expected " << expected_double << " got " << got_double;
   }
 
   const cpp_int rounded = round_half_even(x);
@@ -349,21 +346,19 @@ int check_pair(uint16_t a, uint16_t b, bf::ZeroUlp rule, const double* epsilons,
   const bool beyond_53 = compare(abs_x, dyadic(1, 53)) > 0;
   const double rounded_double = round_to_double(Dyadic{rounded, 0});
   const bf::IntegerFacts facts = bf::integer_facts(hx);
-  if (facts.width != width || facts.beyond_2_24 != beyond_24 ||
-      facts.beyond_2_53 != beyond_53 || !(facts.rounded == rounded_double)) {
+  if (facts.width != width || facts.beyond_2_24 != beyond_24 || facts.beyond_2_53 != beyond_53 ||
+      !(facts.rounded == rounded_double)) {
     ++failures;
     ADD_FAILURE() << "integer_facts " << describe(a, b, rule) << " x~" << expected_double
-                  << " round_half_even(x)=" << rounded << " expected (width " << width
-                  << ", >2^24 " << beyond_24 << ", >2^53 " << beyond_53 << ", rounded "
-                  << rounded_double << ") got (" << facts.width << ", " << facts.beyond_2_24
-                  << ", " << facts.beyond_2_53 << ", " << facts.rounded << ")";
+                  << " round_half_even(x)=" << rounded << " expected (width " << width << ", >2^24 " << beyond_24
+                  << ", >2^53 " << beyond_53 << ", rounded " << rounded_double << ") got (" << facts.width << ", "
+                  << facts.beyond_2_24 << ", " << facts.beyond_2_53 << ", " << facts.rounded << ")";
   }
 
   const bool f32 = oracle_exactly_float32(x);
   if (bf::exactly_float32(hx) != f32) {
     ++failures;
-    ADD_FAILURE() << "exactly_float32 " << describe(a, b, rule) << " x~" << expected_double
-                  << " expected " << f32;
+    ADD_FAILURE() << "exactly_float32 " << describe(a, b, rule) << " x~" << expected_double << " expected " << f32;
   }
   return failures;
 }
@@ -451,8 +446,7 @@ TEST(Bf16Lattice, UlpIsSpacingAbove) {
   for (uint32_t p = 1; p < 0x7F7F; ++p) {
     const uint16_t b = static_cast<uint16_t>(p);
     const Dyadic spacing = subtract(decode(static_cast<uint16_t>(p + 1)), decode(b));
-    ASSERT_EQ(compare(spacing, dyadic(1, bf::ulp_exponent(b, bf::ZeroUlp::min_normal))), 0)
-        << hex(b);
+    ASSERT_EQ(compare(spacing, dyadic(1, bf::ulp_exponent(b, bf::ZeroUlp::min_normal))), 0) << hex(b);
     ASSERT_EQ(bf::ulp_exponent(static_cast<uint16_t>(p | 0x8000), bf::ZeroUlp::min_normal),
               bf::ulp_exponent(b, bf::ZeroUlp::min_normal));
   }
@@ -507,8 +501,8 @@ TEST(Bf16Lattice, ClassifyRandomPairsAllEpsilons) {
       const int got = bf::classify(hx, eps);
       if (expected != got) {
         ++failures;
-        ADD_FAILURE() << "classify " << describe(a, b, rule) << " eps=" << eps << " expected "
-                      << expected << " got " << got;
+        ADD_FAILURE() << "classify " << describe(a, b, rule) << " eps=" << eps << " expected " << expected << " got "
+                      << got;
       }
     }
     ASSERT_LT(failures, kMaxFailures) << "too many failures";
@@ -593,8 +587,10 @@ TEST(Bf16Lattice, IntegerFactsNearInt64Bounds) {
         const Dyadic ax = abs_of(x);
         if (compare(ax, lo) < 0 || compare(ax, hi) > 0) continue;
         ++tested;
-        if (oracle_width(round_half_even(x)) == bf::kInt64) ++in_int64;
-        else ++outside;
+        if (oracle_width(round_half_even(x)) == bf::kInt64)
+          ++in_int64;
+        else
+          ++outside;
         failures += check_pair(a, b, f.rule, eps, 1);
         ASSERT_LT(failures, kMaxFailures);
       }
@@ -708,8 +704,10 @@ TEST(Bf16Lattice, IntegralityFacts) {
       for (uint16_t b : patterns) {
         check_integrality_facts(a, b, rule, &failures);
         if (oracle_finite(a) && oracle_finite(b) && !is_integer(oracle_x(a, b, rule))) {
-          if ((b & 0x7FFF) == 0) ++fractions_zero;
-          else ++fractions_finer;
+          if ((b & 0x7FFF) == 0)
+            ++fractions_zero;
+          else
+            ++fractions_finer;
         }
         ASSERT_LT(failures, kMaxFailures);
       }
@@ -870,15 +868,14 @@ void check_seed_pair(uint16_t a, uint16_t b, int* failures) {
   const float got = bf::seed_displacement(a, b);
   if (!same_float(expected, got)) {
     ++*failures;
-    ADD_FAILURE() << "seed_displacement a=" << hex(a) << " b=" << hex(b) << " expected "
-                  << expected << " got " << got;
+    ADD_FAILURE() << "seed_displacement a=" << hex(a) << " b=" << hex(b) << " expected " << expected << " got " << got;
   }
   for (float eps : {1e-6f, 0.25f, 0.3f, 0.5f, 0.75f, 0x1p-60f}) {
     const int ce = ref_seed_class(expected, eps), cg = bf::seed_classify(expected, eps);
     if (ce != cg) {
       ++*failures;
-      ADD_FAILURE() << "seed_classify x=" << expected << " (a=" << hex(a) << " b=" << hex(b)
-                    << ") eps=" << eps << " expected " << ce << " got " << cg;
+      ADD_FAILURE() << "seed_classify x=" << expected << " (a=" << hex(a) << " b=" << hex(b) << ") eps=" << eps
+                    << " expected " << ce << " got " << cg;
     }
   }
 }
@@ -897,10 +894,26 @@ TEST(Bf16Seed, SeedDisplacementAndClassify) {
     ASSERT_LT(failures, kMaxFailures);
   }
   // seed_classify on awkward floats directly.
-  const float values[] = {0.0f,   -0.0f,       2.5f,        -2.5f,       -0.999999f, 0.999999f,
-                          1e-7f,  -1e-7f,      8388607.5f,  -8388607.5f, 8388608.0f, 1e30f,
-                          -1e30f, 0x1p-149f,   -0x1p-149f,  3.25f,       -3.25f,     0.5000005f,
-                          std::numeric_limits<float>::infinity(), std::nanf("")};
+  const float values[] = {0.0f,
+                          -0.0f,
+                          2.5f,
+                          -2.5f,
+                          -0.999999f,
+                          0.999999f,
+                          1e-7f,
+                          -1e-7f,
+                          8388607.5f,
+                          -8388607.5f,
+                          8388608.0f,
+                          1e30f,
+                          -1e30f,
+                          0x1p-149f,
+                          -0x1p-149f,
+                          3.25f,
+                          -3.25f,
+                          0.5000005f,
+                          std::numeric_limits<float>::infinity(),
+                          std::nanf("")};
   for (float v : values)
     for (float eps : {1e-6f, 0.25f, 0.3f, 0.5f, 0.75f})
       EXPECT_EQ(bf::seed_classify(v, eps), ref_seed_class(v, eps)) << v << " eps " << eps;

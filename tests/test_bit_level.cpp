@@ -24,8 +24,8 @@
 #include "matrix_source.hpp"
 #include "safetensors.hpp"
 #include "separation.hpp"
-#include "token_groups.hpp"
 #include "test_support.hpp"
+#include "token_groups.hpp"
 
 namespace latdisp {
 
@@ -72,7 +72,8 @@ DemoMatrixModel write_demo(const std::string& path, int64_t tokens, int64_t dims
 std::map<double, int64_t> lattice_ranks() {
   std::vector<double> values;
   for (uint32_t b = 0; b < 65536; ++b)
-    if (!bf16::is_nan(static_cast<uint16_t>(b))) values.push_back(static_cast<double>(bf16::to_float(static_cast<uint16_t>(b))));
+    if (!bf16::is_nan(static_cast<uint16_t>(b)))
+      values.push_back(static_cast<double>(bf16::to_float(static_cast<uint16_t>(b))));
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
   std::map<double, int64_t> ranks;
@@ -106,9 +107,9 @@ TEST(BitLevel, NotebookExample) {
 TEST(BitLevel, UlpDistanceMatchesBruteForceOracle) {
   const std::map<double, int64_t> ranks = lattice_ranks();
   std::vector<uint16_t> patterns;
-  const uint16_t magnitudes[] = {0x0000, 0x0001, 0x0002, 0x003F, 0x007E, 0x007F, 0x0080, 0x0081, 0x00FF, 0x0100,
-                                 0x0101, 0x3AE0, 0x3ADF, 0x3F7F, 0x3F80, 0x3F81, 0x3FFF, 0x4000, 0x4380, 0x43FF,
-                                 0x4400, 0x7F00, 0x7F7E, 0x7F7F, 0x7F80};
+  const uint16_t magnitudes[] = {0x0000, 0x0001, 0x0002, 0x003F, 0x007E, 0x007F, 0x0080, 0x0081, 0x00FF,
+                                 0x0100, 0x0101, 0x3AE0, 0x3ADF, 0x3F7F, 0x3F80, 0x3F81, 0x3FFF, 0x4000,
+                                 0x4380, 0x43FF, 0x4400, 0x7F00, 0x7F7E, 0x7F7F, 0x7F80};
   for (uint16_t m : magnitudes) {
     patterns.push_back(m);
     patterns.push_back(static_cast<uint16_t>(m | 0x8000));
@@ -118,7 +119,8 @@ TEST(BitLevel, UlpDistanceMatchesBruteForceOracle) {
     for (uint16_t b : patterns) {
       const std::optional<int64_t> d = ulp_distance(a, b);
       ASSERT_TRUE(d.has_value());
-      const int64_t expected = ranks.at(static_cast<double>(bf16::to_float(b))) - ranks.at(static_cast<double>(bf16::to_float(a)));
+      const int64_t expected =
+          ranks.at(static_cast<double>(bf16::to_float(b))) - ranks.at(static_cast<double>(bf16::to_float(a)));
       ASSERT_EQ(*d, expected) << std::hex << a << " -> " << b;
       ++checked;
     }
@@ -161,15 +163,15 @@ TEST(BitLevel, SafetensorsHeaderValidation) {
              R"("B":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})",
              12, "overlap");
   expect_bad(R"({"__metadata__":{"a":1}})", 0, "not a string");
-  expect_bad(R"({"W":{"dtype":"BF16","shape":[4611686018427387904,4],"data_offsets":[0,12]}})", 12,
-             "impossibly large");
+  expect_bad(R"({"W":{"dtype":"BF16","shape":[4611686018427387904,4],"data_offsets":[0,12]}})", 12, "impossibly large");
 }
 
 TEST(BitLevel, TokenGroupsRoundTripInNaturalOrder) {
   EXPECT_TRUE(natural_less("bh2_token_ids", "bh10_token_ids"));
   EXPECT_FALSE(natural_less("bh10_token_ids", "bh2_token_ids"));
   EXPECT_TRUE(natural_less("bh1_token_ids", "bh2_token_ids"));
-  const std::vector<TokenGroup> groups = {{"bh10_token_ids", {5, 6}}, {"bh2_token_ids", {9, 1, 3}}, {"bh1_token_ids", {0}}};
+  const std::vector<TokenGroup> groups = {
+      {"bh10_token_ids", {5, 6}}, {"bh2_token_ids", {9, 1, 3}}, {"bh1_token_ids", {0}}};
   for (const bool hdf5 : {false, true}) {
     const std::string path = test_file(hdf5 ? "groups.h5" : "groups.safetensors");
     if (world_rank() == 0) write_token_groups(path, hdf5, groups, {{"note", "test"}});
@@ -290,7 +292,8 @@ TEST(BitLevel, SeparationAndInspectOnTheDemoMatrix) {
   }
 
   groups.pop_back();
-  const InspectTable table = inspect_matrix(path, groups, {planted.notebook_dim, planted.active_dims[0]}, MPI_COMM_WORLD);
+  const InspectTable table =
+      inspect_matrix(path, groups, {planted.notebook_dim, planted.active_dims[0]}, MPI_COMM_WORLD);
   EXPECT_EQ(table.at(0, 2), 0xBAE0);
   EXPECT_EQ(table.at(0, 3), 0xBADF);
   EXPECT_EQ(*ulp_distance(table.at(1, 0), table.at(1, 1)), 128);

@@ -20,11 +20,16 @@ double global_value(int64_t t, int64_t n) {
   std::mt19937_64 random(static_cast<uint64_t>(t * 1000003 + n));
   const uint64_t r = random();
   switch (r % 7) {
-    case 0: return 0.0;
-    case 1: return std::nan("");
-    case 2: return std::sqrt(static_cast<double>(r % 50));  // many ties
-    case 3: return std::ldexp(1.0 + static_cast<double>(r % 1000) / 1000.0, static_cast<int>(r % 200) - 100);
-    default: return std::uniform_real_distribution<double>(0.0, 10.0)(random);
+    case 0:
+      return 0.0;
+    case 1:
+      return std::nan("");
+    case 2:
+      return std::sqrt(static_cast<double>(r % 50));  // many ties
+    case 3:
+      return std::ldexp(1.0 + static_cast<double>(r % 1000) / 1000.0, static_cast<int>(r % 200) - 100);
+    default:
+      return std::uniform_real_distribution<double>(0.0, 10.0)(random);
   }
 }
 

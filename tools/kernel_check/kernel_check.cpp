@@ -88,14 +88,17 @@ int check(int64_t steps, int64_t tokens, int64_t dims, bool special, KernelSetti
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   const double coordinates = static_cast<double>(transitions * tokens * dims);
-  std::printf("%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows differ); kernel %.3g coordinates/s "
-              "(%.1f GB/s of W)\n",
-              settings.arithmetic == Arithmetic::exact ? "exact" : "seed",
-              settings.zero_ulp == bf16::ZeroUlp::min_normal ? "min-normal" : "min-subnormal",
-              special ? "special" : "plain", static_cast<long long>(settings.tokens_per_item),
-              !compare ? "timing only" : bad_steps == 0 && bad_rows == 0 ? "IDENTICAL to host" : "MISMATCH",
-              static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), coordinates / best,
-              coordinates * 2 / best / 1e9);
+  std::printf(
+      "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows differ); kernel %.3g coordinates/s "
+      "(%.1f GB/s of W)\n",
+      settings.arithmetic == Arithmetic::exact ? "exact" : "seed",
+      settings.zero_ulp == bf16::ZeroUlp::min_normal ? "min-normal" : "min-subnormal", special ? "special" : "plain",
+      static_cast<long long>(settings.tokens_per_item),
+      !compare                          ? "timing only"
+      : bad_steps == 0 && bad_rows == 0 ? "IDENTICAL to host"
+                                        : "MISMATCH",
+      static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), coordinates / best,
+      coordinates * 2 / best / 1e9);
   return bad_steps == 0 && bad_rows == 0 ? 0 : 1;
 }
 
