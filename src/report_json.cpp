@@ -1,3 +1,7 @@
+#include <Kokkos_Core.hpp>
+#include <hdf5.h>
+#include <mpi.h>
+
 #include <cmath>
 #include <fstream>
 
@@ -98,6 +102,43 @@ json crossing_numbers(const AnalysisResult& r, int population) {
           {"per_step", p.series[kCountCrossed]}};
 }
 
+// The effective configuration, every option as it was used.
+json options_json(const AnalyzeOptions& o) {
+  return {{"input", o.input},
+          {"dataset", o.dataset},
+          {"dead_mask", o.dead_mask},
+          {"output", o.output},
+          {"save_dtype", o.save_dtype},
+          {"outputs", o.outputs},
+          {"overwrite", o.overwrite},
+          {"report", o.report},
+          {"arithmetic", o.arithmetic},
+          {"epsilon", o.epsilon},
+          {"zero_ulp", o.zero_ulp},
+          {"memory_budget", o.memory_budget},
+          {"scratch_dir", o.scratch_dir},
+          {"strict", o.strict},
+          {"progress_seconds", o.progress_seconds},
+          {"tokens_per_item", o.tokens_per_item},
+          {"max_steps_per_block", o.max_steps_per_block},
+          {"spill_magnitudes", o.spill_magnitudes}};
+}
+
+json versions_json() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int length = 0;
+  MPI_Get_library_version(mpi, &length);
+  std::string mpi_text(mpi, static_cast<size_t>(length));
+  if (const size_t line = mpi_text.find_first_of("\n,"); line != std::string::npos) mpi_text.resize(line);
+  return {{"latdisp", LATDISP_VERSION},
+          {"kokkos", std::to_string(KOKKOS_VERSION / 10000) + "." + std::to_string(KOKKOS_VERSION / 100 % 100) + "." +
+                         std::to_string(KOKKOS_VERSION % 100)},
+          {"hdf5", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
+          {"mpi", mpi_text}};
+}
+
 }  // namespace
 
 json json_report(const AnalysisResult& r) {
@@ -126,7 +167,9 @@ json json_report(const AnalysisResult& r) {
                      {"reduce", r.timings.reduce},
                      {"write", r.timings.write},
                      {"total", r.timings.total}}},
-                   {"coordinates_per_s", coordinates_per_s}};
+                   {"coordinates_per_s", coordinates_per_s},
+                   {"options", options_json(r.options)},
+                   {"versions", versions_json()}};
   const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
   report["ulp"] = {
       {"zeros", r.ulp.zeros},
