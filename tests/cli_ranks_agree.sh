@@ -14,14 +14,16 @@ mkdir -p "$work"
   --special --seed 11 --overwrite >/dev/null
 cmp "$work/w1.h5" "$work/w3.h5"
 echo "generate: identical bytes at 1 and 3 ranks"
-for zero_ulp in min-normal min-subnormal; do
+for setting in "exact min-normal" "exact min-subnormal" "seed min-normal"; do
+  read -r arithmetic zero_ulp <<<"$setting"
   reports=()
   for ranks in 1 2 3; do
     "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$work/w1.h5" --zero-ulp "$zero_ulp" \
-      --report "$work/r_$ranks.json" --progress-seconds 0 >/dev/null
+      --arithmetic "$arithmetic" --report "$work/r_$ranks.json" --progress-seconds 0 >/dev/null
     reports+=("$work/r_$ranks.json")
   done
-  "${mpiexec[@]}" -np 3 "$latdisp" analyze --input "$work/w1.h5" --zero-ulp "$zero_ulp" --max-steps-per-block 2 \
+  "${mpiexec[@]}" -np 3 "$latdisp" analyze --input "$work/w1.h5" --zero-ulp "$zero_ulp" --arithmetic "$arithmetic" \
+    --max-steps-per-block 2 \
     --spill-magnitudes --tokens-per-item 5 --report "$work/r_tiny.json" --progress-seconds 0 >/dev/null
   reports+=("$work/r_tiny.json")
   "$python" "$compare" "${reports[@]}"
