@@ -287,6 +287,9 @@ struct BlockAnalysisFunctor {
     // its square sums exactly.
     int32_t fast = 0, moved = 0, crossed = 0;
     int32_t x_min = 1 << 30, x_max = -(1 << 30), e_min = 255, e_max = 0;
+    constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
+    constexpr int32_t kNotFast = 1 << 30;
+    int32_t held[kHeldDims];  // pass 1's x, or kNotFast
     int64_t sum_of_squares = 0;
     constexpr int64_t kChunk = 16384;  // keeps the int32 sum of squares (< 65025 each) exact
     for (int64_t begin = 0; begin < dims; begin += kChunk) {
@@ -319,6 +322,7 @@ struct BlockAnalysisFunctor {
         e_min = e_or_high < e_min ? e_or_high : e_min;
         e_max = (eb & mask) > e_max ? (eb & mask) : e_max;
         chunk_squares += (x * x) & mask;
+        held[d & (kHeldDims - 1)] = (x & mask) | (~mask & kNotFast);  // used when dims <= kHeldDims
       }
       sum_of_squares += chunk_squares;
     }
@@ -347,17 +351,19 @@ struct BlockAnalysisFunctor {
       return static_cast<double>(static_cast<float>(kmath::sqrt(static_cast<double>(sum_of_squares))));
 
     // Pass 2: the other coordinates, then the magnitude in numpy's order.
-    constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
     double values[kHeldDims];
     bool row_finite = true;
     for (int64_t d = 0; d < dims; ++d) {
-      const int32_t a = to[d], b = from[d];
-      const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
-      const int32_t shift = ea - eb;
       double value;
-      int32_t x = 1 << 30;
-      if (static_cast<uint32_t>(eb - 1) <= 133u && ea <= 254 && static_cast<uint32_t>(shift) <= 8u)
-        x = bf16::significand(to[d]) * (1 << shift) - bf16::significand(from[d]);
+      int32_t x = kNotFast;
+      if (dims <= kHeldDims) {
+        x = held[d];
+      } else {
+        const int32_t ea = bf16::exponent_field(to[d]), eb = bf16::exponent_field(from[d]);
+        const int32_t shift = ea - eb;
+        if (static_cast<uint32_t>(eb - 1) <= 133u && ea <= 254 && static_cast<uint32_t>(shift) <= 8u)
+          x = bf16::significand(to[d]) * (1 << shift) - bf16::significand(from[d]);
+      }
       if (static_cast<uint32_t>(x + 255) <= 510u) {
         value = static_cast<double>(x);
       } else {
