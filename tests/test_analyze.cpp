@@ -317,15 +317,15 @@ TEST(AnalyzeGenerated, MatchesScalarOracleForAnyBudget) {
 
 namespace latdisp {
 
-// The notebook's quirks, one per dim (S=2, N=1, D=5, epsilon 0.01):
-//   d0 1.0078125 -> 4.0      exact x = 383; bf16(a - b) rounds 383 cells to 384
-//   d1 300 -> 302            exact x = 1; the notebook's ULP of 300 (even mantissa in [256, 512)) is 0: x = +Inf
-//   d2 302 -> 304            x = 1 both ways (odd mantissa: the notebook's ULP is 2)
-//   d3 0 -> 2^-133           x = 2^-7 both ways: 'almost' for epsilon 0.01
-//   d4 0 -> -2^-133          x = -2^-7: 'almost' by distance, but floor-based the notebook sees 0.992: non-integer
+// The notebook's quirks, one per token (S=2, N=5, D=1, epsilon 0.01):
+//   t0 1.0078125 -> 4.0      exact x = 383; bf16(a - b) rounds 383 cells to 384
+//   t1 300 -> 302            exact x = 1; the notebook's ULP of 300 (even mantissa in [256, 512)) is 0: x = +Inf
+//   t2 302 -> 304            x = 1 both ways (odd mantissa: the notebook's ULP is 2)
+//   t3 0 -> 2^-133           x = 2^-7 both ways: 'almost' for epsilon 0.01
+//   t4 0 -> -2^-133          x = -2^-7: 'almost' by distance, but floor-based the notebook sees 0.992: non-integer
 TEST(AnalyzeSeedArithmetic, NotebookQuirksAndDisagreements) {
   const std::string path = testing::test_file("seed_quirks.h5");
-  write_trajectory(path, 2, 1, 5, {0x3F81, 0x4396, 0x4397, 0x0000, 0x0000, 0x4080, 0x4397, 0x4398, 0x0001, 0x8001}, {});
+  write_trajectory(path, 2, 5, 1, {0x3F81, 0x4396, 0x4397, 0x0000, 0x0000, 0x4080, 0x4397, 0x4398, 0x0001, 0x8001}, {});
   AnalyzeOptions options = options_for(path);
   options.epsilon = 0.01;
   const AnalysisResult exact = analyze_trajectory(options, MPI_COMM_WORLD);
