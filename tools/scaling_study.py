@@ -134,7 +134,8 @@ def plot_speedup(results, args, path):
                 if row["ranks"] == rows[0]["ranks"]:
                     continue  # the baseline: 1 by definition
                 ax.annotate(f"{row[key]:.2f}", (row["ranks"], row[key]), textcoords="offset points",
-                            xytext=(8, -4 if mode == "strong" else 6), fontsize=9, color=color)
+                            xytext=(8, -12 if mode == "strong" else 6), fontsize=9, color=color,
+                            bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
         if max(ranks) > args.cores:
             ax.axvspan(args.cores * 2 ** 0.5, max(ranks) * 1.5, color="#eeeeee", zorder=0)  # P > cores
             ax.text(0.985, 0.985, f"shaded: P > {args.cores} cores, oversubscribed", transform=ax.transAxes,

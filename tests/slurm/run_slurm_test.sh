@@ -3,8 +3,10 @@
 # missing, stands up a private munged, slurmctld and slurmd (all state, sockets,
 # logs and ports in a temporary directory), submits jobs/analyze_cpu.sbatch on a
 # generated trajectory (srun --mpi=pmix, then LAUNCHER=mpirun), checks that each
-# report equals a plain mpirun run's outside "run", and tears the cluster down by
-# PID (also on failure or interruption). Every wait is bounded.
+# report equals a plain mpirun run's outside "run", runs tools/scaling_study.py
+# with srun inside salloc, and tears the cluster down by PID (also on failure or
+# interruption) and checks no daemon is left. Every wait is bounded (about 20 s
+# in all here, plus the package install on a fresh machine).
 # usage: tests/slurm/run_slurm_test.sh [BUILD_DIR]   (default: build)
 # Prints "N passed, M failed"; exits 0 only if nothing failed. Skips (exit 0)
 # only when packages are missing and cannot be installed (not root, no sudo).
@@ -87,8 +89,7 @@ work=$(mktemp -d /tmp/latdisp-slurm.XXXXXX)
 chmod 0700 "$work"
 mkdir -p "$work/state" "$work/spool" "$work/munge"
 chmod 0755 "$work/munge"  # munged wants its socket's directory searchable by all (the key stays 0400)
-pids=()        # daemons we started, in start order
-jobs_submitted=()
+pids=()  # daemons we started, in start order
 
 new_daemon_pids() {  # PIDs of munged/slurm* processes that were not there before the test
   local pid
@@ -115,9 +116,14 @@ teardown() {
   [ "$torn_down" -eq 1 ] && return
   local i
   torn_down=1
-  if [ "${#jobs_submitted[@]}" -gt 0 ]; then
-    timeout 10 scancel "${jobs_submitted[@]}" 2>/dev/null
-    # Bounded wait for the jobs to leave the queue (slurmstepd exits with them).
+  # Every job of this private controller is ours: cancel what is left, wait (bounded) for the
+  # queue to empty (slurmstepd exits with its job), then stop the daemons.
+  local queued
+  queued=$(timeout 5 squeue -h -o %i 2>/dev/null | tr '\n' ' ')
+  if [ -n "${queued// /}" ]; then
+    log "cancelling jobs $queued"
+    # shellcheck disable=SC2086  # one job ID per word
+    timeout 10 scancel $queued 2>/dev/null
     for ((i = 0; i < 50; i++)); do
       [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] && break
       sleep 0.2
@@ -235,7 +241,6 @@ run_job() {
       "$repo/jobs/analyze_cpu.sbatch" 2>"$work/sbatch_$name.err")
   code=$?
   local id=${out%%;*}
-  [ -n "$id" ] && jobs_submitted+=("$id")
   if [ "$code" -ne 0 ]; then
     log "job $name (id '${id:-none}') exit code $code (124: no result within $job_timeout s)"
     cat "$work/sbatch_$name.err" "$work"/job_"$name"-*.out 2>/dev/null | tail -n 30
