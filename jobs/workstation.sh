@@ -9,7 +9,8 @@ REPORT=${REPORT:-data/workstation-report.json}  # the JSON report
 RANKS=${RANKS:-$(nproc)}                        # CPU: cores; GPU: number of GPUs
 GPUS=${GPUS:-0}                                 # >0: bind rank i to GPU i (CUDA_VISIBLE_DEVICES)
 BUDGET=${BUDGET:-}                              # per-rank memory budget, e.g. 8GiB (empty: automatic)
-MPIIO=${MPIIO:-ompio}                           # ompio (with fcoll dynamic_gen2) or romio321
+MPIIO=${MPIIO:-ompio}                           # ompio or romio321 (MPI-IO component)
+FCOLL=${FCOLL:-auto}                            # ompio collective I/O: auto, vulcan or dynamic_gen2
 LATDISP=${LATDISP:-build/latdisp}
 EXTRA_ARGS=${EXTRA_ARGS:-}                      # more analyze options, e.g. "--arithmetic seed"
 
@@ -20,8 +21,12 @@ mpi_args=(-np "$RANKS" --bind-to core)
 if [ "$MPIIO" = "romio321" ]; then
   mpi_args+=(--mca io romio321)
 else
-  # OMPIO's vulcan collective writer can hang (open-mpi/ompi #9479).
-  mpi_args+=(--mca io ompio --mca fcoll dynamic_gen2)
+  # vulcan (the default) reads fastest but can hang on collective writes
+  # (open-mpi/ompi #9479): dynamic_gen2 when the job saves tensors.
+  if [ "$FCOLL" = auto ]; then
+    case " $EXTRA_ARGS " in *" --output "* | *" -o "*) FCOLL=dynamic_gen2 ;; *) FCOLL=vulcan ;; esac
+  fi
+  mpi_args+=(--mca io ompio --mca fcoll "$FCOLL")
 fi
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ "$RANKS" -gt "$(nproc)" ] && mpi_args+=(--oversubscribe)
