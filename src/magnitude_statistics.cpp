@@ -26,10 +26,6 @@ double double_of(uint64_t bits) {
   return v;
 }
 
-bool in_population(MagnitudePopulation population, uint8_t dead) {
-  return population == kAllTokens || (population == kDeadTokens) == (dead != 0);
-}
-
 }  // namespace
 
 PercentileRecipe numpy_percentile_recipe(int64_t count, double percentile) {
@@ -82,18 +78,37 @@ std::vector<double> select_order_statistics(const MagnitudeStore& store, const s
     }
     std::vector<int64_t> histogram(slots.size() * buckets, 0);
     // One scan per pass serves every population and every wanted rank.
+    // Slots by prefix in a small open-addressing table: one probe per value.
+    struct PrefixSlots {
+      uint64_t prefix = ~uint64_t(0);  // empty
+      int slot[3] = {-1, -1, -1};      // per MagnitudePopulation
+    };
+    std::vector<PrefixSlots> table(128);
+    const auto probe = [&](uint64_t key) -> size_t {
+      size_t h = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 57);
+      while (table[h].prefix != key && table[h].prefix != ~uint64_t(0)) h = (h + 1) & 127;
+      return h;
+    };
     uint64_t lowest = ~uint64_t(0), highest = 0;
-    for (const Slot& slot : slots) lowest = std::min(lowest, slot.prefix), highest = std::max(highest, slot.prefix);
+    for (size_t s = 0; s < slots.size(); ++s) {
+      PrefixSlots& entry = table[probe(slots[s].prefix)];
+      entry.prefix = slots[s].prefix;
+      entry.slot[slots[s].population] = static_cast<int>(s);
+      lowest = std::min(lowest, slots[s].prefix);
+      highest = std::max(highest, slots[s].prefix);
+    }
     store.for_each_chunk([&](const double* values, int64_t count, int64_t first) {
       int64_t token = first % slab_tokens;
       for (int64_t i = 0; i < count; ++i, token = token + 1 == slab_tokens ? 0 : token + 1) {
         const uint64_t key = bits_of(values[i]);
         const uint64_t high = pass == 0 ? 0 : key >> (shift + digit_bits);
         if (high < lowest || high > highest || std::isnan(values[i])) continue;  // most values, after pass 1
-        const bool is_dead = dead[static_cast<size_t>(token)] != 0;
+        const PrefixSlots& entry = table[probe(high)];
+        if (entry.prefix != high) continue;
         const size_t bucket = static_cast<size_t>((key >> shift) & (buckets - 1));
-        for (size_t s = 0; s < slots.size(); ++s)
-          if (slots[s].prefix == high && in_population(slots[s].population, is_dead)) ++histogram[s * buckets + bucket];
+        const int own = entry.slot[dead[static_cast<size_t>(token)] != 0 ? kDeadTokens : kLiveTokens];
+        if (entry.slot[kAllTokens] >= 0) ++histogram[static_cast<size_t>(entry.slot[kAllTokens]) * buckets + bucket];
+        if (own >= 0) ++histogram[static_cast<size_t>(own) * buckets + bucket];
       }
     });
     MPI_Allreduce(MPI_IN_PLACE, histogram.data(), static_cast<int>(histogram.size()), MPI_INT64_T, MPI_SUM, comm);
