@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """latdisp benchmark: generate a trajectory, analyze it at several rank counts
 and in both arithmetics, and report coordinates/s, per-phase times and peak
-memory per rank beside the memory-bandwidth ceiling.
+memory per rank beside the memory-bandwidth ceiling; then the cost of saving
+the tensors (--output, HDF5 and safetensors) in MB/s.
 
 usage: tools/benchmark.py [--steps S --tokens N --dims D] [--ranks 1 2] [--build build]
 Prints a Markdown table (and writes it with the raw reports to --out)."""
@@ -65,6 +66,22 @@ def main():
               "| bandwidth ceiling coords/s | of ceiling |\n|---|---|---|---|---|---|---|---|---|---|")
     lines = [header] + [f"| {r[0]} | {r[1]} | {r[2]:.3g} | {r[3]:.2f} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.2f} | "
                         f"{r[7]:.0f} | {r[8]:.3g} | {100 * r[9]:.1f}% |" for r in rows]
+    # Saving: the second pass over W and the parallel writes, at the largest rank count.
+    ranks = max(args.ranks)
+    save_lines = ["", "| format | ranks | delta dtype | exceptions | bytes written | write s | write MB/s |",
+                  "|---|---|---|---|---|---|---|"]
+    for extension in ("h5", "safetensors"):
+        output = os.path.join(args.out, f"saved.{extension}")
+        report_path = os.path.join(args.out, f"report_save_{extension}.json")
+        run([args.mpirun, "-np", str(ranks), "--oversubscribe", latdisp, "analyze", "--input", data, "--output", output,
+             "--overwrite", "--report", report_path, "--progress-seconds", "0"], env)
+        with open(report_path) as f:
+            saved = json.load(f)["output"]
+        os.remove(output)
+        save_lines.append(f"| {saved['format']} | {ranks} | {saved['delta_dtype']} | {saved['exceptions']} | "
+                          f"{saved['bytes_written'] / 1e6:.0f} MB | {saved['write_s']:.2f} | "
+                          f"{saved['write_bytes_per_s'] / 1e6:.0f} |")
+    lines += save_lines
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
