@@ -145,8 +145,10 @@ class Hdf5ResultWriter : public ResultWriter {
     if (dims.size() == 3 && elements > 0) {
       const hsize_t row = dims[2] * static_cast<hsize_t>(element_bytes);
       const hsize_t rows = std::max<hsize_t>(1, (hsize_t(1) << 20) / std::max<hsize_t>(row, 1));
-      const hsize_t chunk[3] = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, rows / std::min(dims[1], rows))),
-                                std::min(dims[1], rows), dims[2]};
+      // Tokens split into equal chunks, so the last chunk of a step wastes no space.
+      const hsize_t token_chunks = (dims[1] + rows - 1) / rows;
+      const hsize_t tokens = (dims[1] + token_chunks - 1) / token_chunks;
+      const hsize_t chunk[3] = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, rows / tokens)), tokens, dims[2]};
       H5Pset_chunk(dcpl.get(), 3, chunk);
     }
     Hdf5Handle dataset(H5Dcreate2(m_file.get(), name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
