@@ -12,26 +12,11 @@ rm -f "$work"/*.h5 "$work"/*.json
 "${mpiexec[@]}" -np 1 "$latdisp" generate --output "$work/good.h5" --steps 6 --tokens 8 --dims 4 >/dev/null || exit 1
 head -c $(($(stat -c %s "$work/good.h5") - 100)) "$work/good.h5" >"$work/truncated.h5"
 
-failures=0
-checks=0
-# expect CODE PATTERN -- ARGS...: exit code CODE, one error line matching PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  checks=$((checks + 1))
-  local err="$work/stderr.txt"
-  timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@" >/dev/null 2>"$err"
-  local got=$?
-  local lines
-  lines=$(grep -c "^latdisp: error:" "$err")
-  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q -- "$pattern" "$err"; then
-    echo "FAIL: latdisp $* -> exit $got (want $code), $lines error line(s) (want 1), pattern '$pattern'"
-    sed 's/^/    /' "$err" | head -20
-    failures=$((failures + 1))
-  else
-    echo "ok: $(grep '^latdisp: error:' "$err")"
-  fi
-}
+launch() { timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@"; }
+# shellcheck source=tests/expect_error.sh
+source "$(dirname "${BASH_SOURCE[0]}")/expect_error.sh"
+# expect CODE PATTERN -- ARGS...: see expect_error.sh.
+expect() { expect_error "$@"; }
 
 expect 2 "does not exist" -- analyze --input "$work/missing.h5"
 expect 2 "no dataset 'V'" -- analyze --input "$work/good.h5" --dataset V

@@ -10,40 +10,26 @@ mkdir -p "$work"
 rm -f "$work"/*.safetensors "$work"/*.h5
 "$make_bad" "$work" || exit 1
 
-failures=0
-checks=0
 # One rank runs as an MPI singleton (mpiexec takes 2 s to report a failing
 # job): every check at 1 rank; at more ranks, the checks marked "any" (errors
 # that could arise on some ranks only).
-run() {
+launch() {
   if [ "$ranks" -eq 1 ]; then
     timeout 120 "$latdisp" "$@"
   else
     timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@"
   fi
 }
-# expect [any] CODE PATTERN -- ARGS...: exit code CODE, one error line matching PATTERN.
+# shellcheck source=tests/expect_error.sh
+source "$(dirname "${BASH_SOURCE[0]}")/expect_error.sh"
+# expect [any] CODE PATTERN -- ARGS...: see expect_error.sh.
 expect() {
   if [ "$1" = any ]; then
     shift
   elif [ "$ranks" -gt 1 ]; then
     return
   fi
-  local code=$1 pattern=$2
-  shift 3
-  local err="$work/stderr.txt"
-  checks=$((checks + 1))
-  run "$@" >/dev/null 2>"$err"
-  local got=$?
-  local lines
-  lines=$(grep -c "^latdisp: error:" "$err")
-  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q -- "$pattern" "$err"; then
-    echo "FAIL: latdisp $* -> exit $got (want $code), $lines error line(s) (want 1), pattern '$pattern'"
-    sed 's/^/    /' "$err" | head -20
-    failures=$((failures + 1))
-  else
-    echo "ok: $(grep '^latdisp: error:' "$err")"
-  fi
+  expect_error "$@"
 }
 
 g=$work/good.safetensors
@@ -77,11 +63,11 @@ expect 1 "too few" -- generate --matrix --output "$work/m.safetensors" --tokens 
 "$latdisp" blackholes --matrix "$g" --output "$work/out.safetensors" >/dev/null || exit 1
 expect any 3 "exists" -- blackholes --matrix "$g" --output "$work/out.safetensors"
 # The good files work: every row of good.safetensors is identical (one group of 8).
-run separation --matrix "$g" --groups "$work/out.safetensors" >"$work/sep.txt" 2>&1
+launch separation --matrix "$g" --groups "$work/out.safetensors" >"$work/sep.txt" 2>&1
 if ! grep -q "bh1_token_ids .* 8 token(s).*bit-identical" "$work/sep.txt"; then
   echo "FAIL: separation on blackholes output"; cat "$work/sep.txt"; failures=$((failures + 1))
 fi
-run inspect --matrix "$work/steps.h5:W@1" --groups "$groups" --dims 0-3 --json >"$work/inspect.json" 2>&1
+launch inspect --matrix "$work/steps.h5:W@1" --groups "$groups" --dims 0-3 --json >"$work/inspect.json" 2>&1
 if ! grep -q '"ulp_distance": 0' "$work/inspect.json"; then
   echo "FAIL: inspect on an HDF5 step"; cat "$work/inspect.json"; failures=$((failures + 1))
 fi
