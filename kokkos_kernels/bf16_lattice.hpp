@@ -181,15 +181,23 @@ KOKKOS_INLINE_FUNCTION IntegerFacts integer_facts(const ExactDisplacement& x) {
   return f;
 }
 
-// Exact when x is a double (TwoSum error of the one rounding in to_double is 0)
-// and that double is a float.
+// hi - target == expected exactly, for exact doubles: the one rounding of
+// hi - target gives `expected` and its TwoSum error is 0.
+KOKKOS_INLINE_FUNCTION bool exact_difference_is(double hi, double target, double expected) {
+  const double diff = hi - target;
+  if (diff != expected) return false;
+  const double b_virtual = diff - hi;
+  const double error = (hi - (diff - b_virtual)) + (-target - b_virtual);
+  return error == 0.0;
+}
+
+// Exact when x is a double (the one rounding in to_double loses nothing) and
+// that double is a float.
 KOKKOS_INLINE_FUNCTION bool exactly_float32(const ExactDisplacement& x) {
   const double hi = static_cast<double>(x.qa) * pow2(x.s);
-  const double lo = -static_cast<double>(x.qb);
-  const double sum = hi + lo;
-  const double lo_part = sum - hi;
-  const double error = (hi - (sum - lo_part)) + (lo - lo_part);
-  if (error != 0.0) return false;
+  const double qb = static_cast<double>(x.qb);
+  const double sum = hi - qb;  // x rounded once
+  if (!exact_difference_is(hi, sum, qb)) return false;
   const double magnitude = sum < 0 ? -sum : sum;
   if (magnitude > 3.4028234663852886e38) return false;
   return static_cast<double>(static_cast<float>(sum)) == sum;

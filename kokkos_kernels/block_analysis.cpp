@@ -146,16 +146,6 @@ KOKKOS_INLINE_FUNCTION Outcome seed_outcome(float x, float epsilon) {
   return o;
 }
 
-// hi - target == expected, exactly (hi, target, expected exact doubles):
-// the one rounding of hi - target must give `expected` and lose nothing.
-KOKKOS_INLINE_FUNCTION bool exact_difference_is(double hi, double target, double expected) {
-  const double diff = hi - target;
-  if (diff != expected) return false;
-  const double b_virtual = diff - hi;
-  const double error = (hi - (diff - b_virtual)) + (-target - b_virtual);
-  return error == 0.0;
-}
-
 // Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
 // different value or class; two non-finite values agree.)
 KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class, float seed_x,
@@ -164,8 +154,8 @@ KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement&
   if (!exact_finite || !seed_finite) return exact_finite != seed_finite;
   if (exact_class != seed_class) return true;
   // Same value iff qa * 2^s - seed_x == qb exactly.
-  return !exact_difference_is(static_cast<double>(x.qa) * bf16::pow2(x.s), static_cast<double>(seed_x),
-                              static_cast<double>(x.qb));
+  return !bf16::exact_difference_is(static_cast<double>(x.qa) * bf16::pow2(x.s), static_cast<double>(seed_x),
+                                    static_cast<double>(x.qb));
 }
 
 // Why they disagree: the seed ULP rule, the bfloat16 rounding of a - b, or
@@ -179,7 +169,7 @@ KOKKOS_INLINE_FUNCTION int disagreement_cause(uint16_t a, uint16_t b) {
   const double a_value = static_cast<double>(bf16::significand(a)) * bf16::pow2(bf16::scale_exponent(a));
   const double b_value = static_cast<double>(bf16::significand(b)) * bf16::pow2(bf16::scale_exponent(b));
   // delta == a - b  <=>  a - delta == b
-  if (!exact_difference_is(a_value, delta, b_value)) return kCountCauseRounding;
+  if (!bf16::exact_difference_is(a_value, delta, b_value)) return kCountCauseRounding;
   return kCountCauseFloor;
 }
 

@@ -47,6 +47,12 @@ struct PopulationTally {
     width = -1;
   }
 
+  // Every classified coordinate: the five classes partition them.
+  KOKKOS_INLINE_FUNCTION int64_t coordinates() const {
+    return counts[kCountExact] + counts[kCountAlmost] + counts[kCountHalf] + counts[kCountNonInteger] +
+           counts[kCountNonfinite];
+  }
+
   KOKKOS_INLINE_FUNCTION void merge(const PopulationTally& other) {
     for (int i = 0; i < kNumTallyCounts; ++i) counts[i] += other.counts[i];
     min = other.min < min ? other.min : min;

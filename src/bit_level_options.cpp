@@ -1,6 +1,7 @@
 #include "bit_level_options.hpp"
 
 #include "errors.hpp"
+#include "file_names.hpp"
 
 namespace po = boost::program_options;
 
@@ -82,14 +83,7 @@ void validate(const BlackholesOptions& o) {
   if (o.min_size < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(o.min_size));
   if (o.hash_bits < 1 || o.hash_bits > 64)
     fail(kExitUsage, "--hash-bits must be in 1..64, not " + std::to_string(o.hash_bits));
-  if (!o.output.empty()) {
-    const auto ends_with = [&](const std::string& suffix) {
-      return o.output.size() >= suffix.size() &&
-             o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".safetensors"))
-      fail(kExitUsage, "--output '" + o.output + "': the format comes from the extension, .h5, .hdf5 or .safetensors");
-  }
+  if (!o.output.empty()) require_output_format("--output", o.output);
 }
 
 }  // namespace latdisp

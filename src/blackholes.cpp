@@ -10,6 +10,7 @@
 #include <map>
 
 #include "errors.hpp"
+#include "file_names.hpp"
 #include "memory.hpp"
 #include "output_file.hpp"
 #include "partition.hpp"
@@ -251,8 +252,7 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
     groups.push_back({"bh" + std::to_string(g + 1) + "_token_ids", result.groups[g]});
   if (output) {
     const std::string& path = options.output;
-    const bool hdf5 = path.size() >= 3 && (path.compare(path.size() - 3, 3, ".h5") == 0 ||
-                                           (path.size() >= 5 && path.compare(path.size() - 5, 5, ".hdf5") == 0));
+    const bool hdf5 = is_hdf5_name(path);
     collectively(comm, [&] {
       if (rank == 0)
         write_token_groups(output->temporary_path(), hdf5, groups,

@@ -17,23 +17,6 @@ namespace {
 
 constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
-void check_hdf5(herr_t status, const std::string& what) {
-  if (status < 0) fail(kExitOutput, what + " failed: " + hdf5_error_text());
-}
-
-Hdf5Handle create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims) {
-  Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  // No fill values, space allocated up front, no timestamps: the file bytes
-  // depend on the data alone.
-  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-  H5Pset_obj_track_times(dcpl.get(), 0);
-  Hdf5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  if (!dataset.valid()) fail(kExitOutput, "creating dataset '" + name + "' failed: " + hdf5_error_text());
-  return dataset;
-}
-
 }  // namespace
 
 int run_generate(const GenerateOptions& options, MPI_Comm comm) {
@@ -69,10 +52,11 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
     Hdf5Handle mask;
     const Hdf5Handle bool_type = h5py_bool_type();
     collectively(comm, [&] {
-      values = create_dataset(file.get(), options.dataset, H5T_STD_U16LE,
-                              {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
-                               static_cast<hsize_t>(options.dims)});
-      mask = create_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)});
+      values = create_output_dataset(file.get(), options.dataset, H5T_STD_U16LE,
+                                     {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
+                                      static_cast<hsize_t>(options.dims)});
+      mask =
+          create_output_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)});
     });
     const Hdf5Handle transfer = collective_transfer();
 
@@ -83,7 +67,7 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
       Hdf5Handle file_space(H5Dget_space(mask.get()), H5Sclose);
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
       Hdf5Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-      check_hdf5(
+      check_hdf5_write(
           H5Dwrite(mask.get(), bool_type.get(), memory_space.get(), file_space.get(), transfer.get(), dead.data()),
           "writing the dead mask");
     });
@@ -112,16 +96,16 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
         Hdf5Handle file_space(H5Dget_space(values.get()), H5Sclose);
         H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
         Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
-        check_hdf5(H5Dwrite(values.get(), H5T_NATIVE_UINT16, memory_space.get(), file_space.get(), transfer.get(),
-                            block.data()),
-                   "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
+        check_hdf5_write(H5Dwrite(values.get(), H5T_NATIVE_UINT16, memory_space.get(), file_space.get(), transfer.get(),
+                                  block.data()),
+                         "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
       });
     }
     values.reset();
     mask.reset();
     collectively(comm, [&] {
       const herr_t status = H5Fclose(file.release());
-      check_hdf5(status, "closing '" + options.output + "'");
+      check_hdf5_write(status, "closing '" + options.output + "'");
     });
   }
   output.commit();

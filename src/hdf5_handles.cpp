@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "errors.hpp"
+
 namespace latdisp {
 
 Hdf5Handle& Hdf5Handle::operator=(Hdf5Handle&& other) noexcept {
@@ -61,6 +63,24 @@ Hdf5Handle h5py_bool_type() {
   value = 1;
   H5Tenum_insert(type.get(), "TRUE", &value);
   return type;
+}
+
+void check_hdf5_write(herr_t status, const std::string& what) {
+  if (status < 0) fail(kExitOutput, what + " failed: " + hdf5_error_text());
+}
+
+Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                                 const std::vector<hsize_t>& chunk) {
+  Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Pset_obj_track_times(dcpl.get(), 0);
+  if (!chunk.empty()) H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+  Hdf5Handle dataset(H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                     H5Dclose);
+  if (!dataset.valid()) fail(kExitOutput, "creating dataset '" + name + "' failed: " + hdf5_error_text());
+  return dataset;
 }
 
 std::string describe_type(hid_t type) {

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 namespace latdisp {
 
@@ -44,6 +45,15 @@ Hdf5Handle collective_transfer();
 
 // h5py's boolean type: an enum over int8 with FALSE = 0, TRUE = 1.
 Hdf5Handle h5py_bool_type();
+
+// Throws Error(kExitOutput) "WHAT failed: <HDF5's message>" if status < 0.
+void check_hdf5_write(herr_t status, const std::string& what);
+
+// An output dataset with no fill values, its space allocated up front and no
+// timestamps, so the file's bytes depend on the data alone; `chunk` empty:
+// contiguous. Throws Error(kExitOutput).
+Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                                 const std::vector<hsize_t>& chunk = {});
 
 // A printable description of a datatype, e.g. "float32", "uint16 (big-endian)".
 std::string describe_type(hid_t type);

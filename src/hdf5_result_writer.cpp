@@ -10,10 +10,6 @@ namespace latdisp {
 
 namespace {
 
-void check(herr_t status, const std::string& what) {
-  if (status < 0) fail(kExitOutput, what + " failed: " + hdf5_error_text());
-}
-
 hid_t integer_file_type(int bytes) {
   switch (bytes) {
     case 1:
@@ -45,7 +41,7 @@ void write_string_attribute(hid_t object, const std::string& name, const std::st
   H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
   Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Hdf5Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  check(H5Awrite(attribute.get(), type.get(), value.c_str()), "writing attribute " + name);
+  check_hdf5_write(H5Awrite(attribute.get(), type.get(), value.c_str()), "writing attribute " + name);
 }
 
 class Hdf5ResultWriter : public ResultWriter {
@@ -109,25 +105,18 @@ class Hdf5ResultWriter : public ResultWriter {
     write_string_attribute(group.get(), "kind_legend",
                            "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range");
     const hsize_t rows = static_cast<hsize_t>(total);
-    std::vector<int64_t> index;
-    std::vector<double> values;
-    std::vector<int8_t> kinds;
-    for (const ExceptionRecord& e : local) {
-      index.insert(index.end(), {e.step, e.token, e.dim});
-      values.push_back(e.value);
-      kinds.push_back(e.kind);
-    }
+    const ExceptionColumns columns = columns_of(local);
     const hsize_t start = static_cast<hsize_t>(offset), count = local.size();
-    write_rows(group.get(), "index", H5T_STD_I64LE, H5T_NATIVE_INT64, {rows, 3}, start, count, index.data());
-    write_rows(group.get(), "value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {rows}, start, count, values.data());
-    write_rows(group.get(), "kind", H5T_STD_I8LE, H5T_NATIVE_INT8, {rows}, start, count, kinds.data());
+    write_rows(group.get(), "index", H5T_STD_I64LE, H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
+    write_rows(group.get(), "value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
+    write_rows(group.get(), "kind", H5T_STD_I8LE, H5T_NATIVE_INT8, {rows}, start, count, columns.kind.data());
   }
 
   uint64_t close() override {
     m_delta.reset();
     m_ulp.reset();
     m_crossings.reset();
-    check(H5Fclose(m_file.release()), "closing '" + m_path + "'");
+    check_hdf5_write(H5Fclose(m_file.release()), "closing '" + m_path + "'");
     return 0;  // the caller measures the file
   }
 
@@ -135,26 +124,16 @@ class Hdf5ResultWriter : public ResultWriter {
   // A dataset sized for chunks of about 1 MiB, as many whole rows as fit:
   // quick to read by step and by token.
   Hdf5Handle create(const char* name, hid_t type, std::vector<hsize_t> dims, int element_bytes) {
-    Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-    Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-    H5Pset_obj_track_times(dcpl.get(), 0);
-    hsize_t elements = 1;
-    for (hsize_t d : dims) elements *= d;
-    if (dims.size() == 3 && elements > 0) {
+    std::vector<hsize_t> chunk;
+    if (dims.size() == 3 && dims[0] * dims[1] * dims[2] > 0) {
       const hsize_t row = dims[2] * static_cast<hsize_t>(element_bytes);
       const hsize_t rows = std::max<hsize_t>(1, (hsize_t(1) << 20) / std::max<hsize_t>(row, 1));
       // Tokens split into equal chunks, so the last chunk of a step wastes no space.
       const hsize_t token_chunks = (dims[1] + rows - 1) / rows;
       const hsize_t tokens = (dims[1] + token_chunks - 1) / token_chunks;
-      const hsize_t chunk[3] = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, rows / tokens)), tokens, dims[2]};
-      H5Pset_chunk(dcpl.get(), 3, chunk);
+      chunk = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, rows / tokens)), tokens, dims[2]};
     }
-    Hdf5Handle dataset(H5Dcreate2(m_file.get(), name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-                       H5Dclose);
-    if (!dataset.valid()) fail(kExitOutput, std::string("creating dataset ") + name + " failed: " + hdf5_error_text());
-    return dataset;
+    return create_output_dataset(m_file.get(), name, type, dims, chunk);
   }
 
   void write_slab(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, const void* data) {
@@ -164,8 +143,9 @@ class Hdf5ResultWriter : public ResultWriter {
     Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
     Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
-    check(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-          "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of '" + m_path + "'");
+    check_hdf5_write(
+        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
+        "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of '" + m_path + "'");
   }
 
   // Collective write of a whole small dataset by rank 0 (others select nothing).
@@ -176,8 +156,8 @@ class Hdf5ResultWriter : public ResultWriter {
       H5Sselect_none(file_space.get());
       H5Sselect_none(memory_space.get());
     }
-    check(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-          "writing '" + m_path + "'");
+    check_hdf5_write(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
+                     "writing '" + m_path + "'");
   }
 
   void write_rows(hid_t group, const char* name, hid_t file_type, hid_t memory_type, std::vector<hsize_t> dims,
@@ -196,8 +176,8 @@ class Hdf5ResultWriter : public ResultWriter {
     } else {
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offsets, nullptr, extent, nullptr);
     }
-    check(H5Dwrite(dataset.get(), memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-          std::string("writing exceptions/") + name);
+    check_hdf5_write(H5Dwrite(dataset.get(), memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
+                     std::string("writing exceptions/") + name);
   }
 
   MPI_Comm m_comm;

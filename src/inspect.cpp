@@ -9,6 +9,7 @@
 
 #include "bf16_lattice.hpp"
 #include "errors.hpp"
+#include "file_names.hpp"
 #include "matrix_source.hpp"
 
 namespace latdisp {
@@ -19,8 +20,7 @@ std::string signed_text(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(
 
 std::string short_name(const std::string& name) {
   const std::string suffix = "_token_ids";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return name.substr(0, name.size() - suffix.size());
+  if (name.size() > suffix.size() && has_suffix(name, suffix)) return name.substr(0, name.size() - suffix.size());
   return name;
 }
 

@@ -8,6 +8,7 @@
 
 #include "bit_level_options.hpp"
 #include "errors.hpp"
+#include "file_names.hpp"
 #include "memory.hpp"
 #include "result_writer.hpp"
 #include "save_results.hpp"
@@ -203,14 +204,7 @@ void validate(const AnalyzeOptions& o) {
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
-  if (!o.output.empty()) {
-    const auto ends_with = [&](const std::string& suffix) {
-      return o.output.size() >= suffix.size() &&
-             o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".safetensors"))
-      fail(kExitUsage, "--output '" + o.output + "': the format comes from the extension, .h5, .hdf5 or .safetensors");
-  }
+  if (!o.output.empty()) require_output_format("--output", o.output);
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);
 }
@@ -227,7 +221,7 @@ void validate(const GenerateOptions& o) {
     if (o.tokens < planted)
       fail(kExitUsage, "--tokens " + std::to_string(o.tokens) + " is too few for the planted groups (" +
                            std::to_string(planted) + " tokens)");
-    if (o.output.size() < 12 || o.output.compare(o.output.size() - 12, 12, ".safetensors") != 0)
+    if (!is_safetensors_name(o.output))
       fail(kExitUsage, "generate --matrix writes safetensors: --output must end in .safetensors");
   } else if (o.steps < 2) {
     fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));

@@ -1,6 +1,6 @@
-#include <Kokkos_Core.hpp>
 #include <hdf5.h>
 #include <mpi.h>
+#include <Kokkos_Core.hpp>
 
 #include <cmath>
 #include <fstream>
@@ -37,8 +37,7 @@ json symmetric_dtype(const PopulationTally& t) {
 
 json displacement_numbers(const PopulationResult& p) {
   const PopulationTally& t = p.tally;
-  int64_t coordinates = 0;
-  for (int c = kCountExact; c <= kCountNonfinite; ++c) coordinates += t.counts[c];
+  const int64_t coordinates = t.coordinates();
   const bool any_finite = coordinates > t.counts[kCountNonfinite];
   const std::string dtype = dtype_of_width(t.width);
   json j = {
@@ -93,8 +92,7 @@ json magnitude_numbers(const MagnitudeSummary& m) {
 
 json crossing_numbers(const AnalysisResult& r, int population) {
   const PopulationResult& p = r.displacement[population];
-  int64_t transitions = 0;
-  for (int c = kCountExact; c <= kCountNonfinite; ++c) transitions += p.tally.counts[c];
+  const int64_t transitions = p.tally.coordinates();
   const int64_t crossed = p.tally.counts[kCountCrossed];
   return {{"transitions", transitions},
           {"crossed", crossed},

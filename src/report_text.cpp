@@ -26,14 +26,8 @@ std::string optional_text(const std::optional<double>& v) { return v ? number(*v
 
 void section(std::FILE* out, const char* title) { std::fprintf(out, "\n== %s ==\n", title); }
 
-int64_t coordinates_of(const PopulationTally& t) {
-  int64_t total = 0;
-  for (int c = kCountExact; c <= kCountNonfinite; ++c) total += t.counts[c];
-  return total;
-}
-
 void class_line(std::FILE* out, const char* label, const PopulationTally& t) {
-  const int64_t n = coordinates_of(t);
+  const int64_t n = t.coordinates();
   std::fprintf(out, "  %-5s exact %lld (%s), almost %lld, half %lld, non-integer %lld, non-finite %lld\n", label,
                static_cast<long long>(t.counts[kCountExact]), percent(t.counts[kCountExact], n).c_str(),
                static_cast<long long>(t.counts[kCountAlmost]), static_cast<long long>(t.counts[kCountHalf]),
@@ -89,7 +83,7 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                static_cast<long long>(all.counts[kCountFloat32Inexact]));
 
   section(out, "Validation");
-  const int64_t classified = coordinates_of(all);
+  const int64_t classified = all.coordinates();
   std::fprintf(out, "  class counts sum to %lld of %lld coordinates: %s\n", static_cast<long long>(classified),
                static_cast<long long>(coordinates), classified == coordinates ? "OK" : "MISMATCH");
   std::fprintf(out, "  exact vs seed (notebook) arithmetic disagree on %lld coordinates (%s)\n",
@@ -136,7 +130,7 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   section(out, "Exponent crossings E(W[t]) != E(W[t+1])");
   for (int p = 0; p < 3; ++p) {
     const PopulationTally& t = r.displacement[p].tally;
-    const int64_t n = coordinates_of(t);
+    const int64_t n = t.coordinates();
     std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", labels[p],
                  static_cast<long long>(t.counts[kCountCrossed]), static_cast<long long>(n),
                  percent(t.counts[kCountCrossed], n).c_str());

@@ -32,4 +32,14 @@ OutputSelection parse_output_selection(const std::string& list) {
   return s;
 }
 
+ExceptionColumns columns_of(const std::vector<ExceptionRecord>& records) {
+  ExceptionColumns columns;
+  for (const ExceptionRecord& e : records) {
+    columns.index.insert(columns.index.end(), {e.step, e.token, e.dim});
+    columns.value.push_back(e.value);
+    columns.kind.push_back(e.kind);
+  }
+  return columns;
+}
+
 }  // namespace latdisp

@@ -44,6 +44,14 @@ struct ExceptionRecord {
   int8_t kind;   // ExceptionKind
 };
 
+// The exceptions as the three saved tensors' rows.
+struct ExceptionColumns {
+  std::vector<int64_t> index;  // (n, 3): step, token, dim
+  std::vector<double> value;
+  std::vector<int8_t> kind;
+};
+ExceptionColumns columns_of(const std::vector<ExceptionRecord>& records);
+
 class ResultWriter {
  public:
   virtual ~ResultWriter() = default;

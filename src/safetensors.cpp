@@ -188,7 +188,7 @@ SafetensorsFile read_safetensors_header(const std::string& path) {
 
 std::string build_safetensors_header(const std::vector<SafetensorsEntry>& entries,
                                      const std::map<std::string, std::string>& metadata,
-                                     std::vector<int64_t>* absolute_offsets) {
+                                     std::vector<int64_t>* absolute_offsets, uint64_t padded_length) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<int64_t> relative;
@@ -201,7 +201,12 @@ std::string build_safetensors_header(const std::vector<SafetensorsEntry>& entrie
     offset += bytes;
   }
   std::string json_text = header.dump();
-  json_text.append((8 - json_text.size() % 8) % 8, ' ');
+  if (padded_length == 0) {
+    json_text.append((8 - json_text.size() % 8) % 8, ' ');
+  } else {
+    if (json_text.size() > padded_length) fail(kExitOutput, "safetensors header larger than its reserved space");
+    json_text.resize(padded_length, ' ');
+  }
   std::string bytes(8, '\0');
   uint64_t length = json_text.size();
   for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xFF);

@@ -53,9 +53,11 @@ SafetensorsFile parse_safetensors_header(const std::string& path, const std::str
 // short read (never reads past the end silently).
 void read_file_bytes(const std::string& path, int fd, int64_t offset, int64_t size, void* target);
 
-// Builds the 8-byte length + JSON header (space-padded to a multiple of 8)
-// for tensors laid out back to back in the given order; returns the bytes and
-// fills each tensor's begin/end with absolute file offsets.
+// Builds the 8-byte length + JSON header (space-padded to a multiple of 8, or
+// to exactly `padded_length` JSON bytes when given: room reserved before the
+// tensors were written; Error(kExitOutput) if it does not fit) for tensors
+// laid out back to back in the given order; returns the bytes and fills
+// `absolute_offsets` with each tensor's absolute file offset.
 struct SafetensorsEntry {
   std::string name;
   std::string dtype;
@@ -63,6 +65,6 @@ struct SafetensorsEntry {
 };
 std::string build_safetensors_header(const std::vector<SafetensorsEntry>& entries,
                                      const std::map<std::string, std::string>& metadata,
-                                     std::vector<int64_t>* absolute_offsets);
+                                     std::vector<int64_t>* absolute_offsets, uint64_t padded_length = 0);
 
 }  // namespace latdisp

@@ -2,13 +2,12 @@
 // reserved up front (padded with spaces, as the format allows), so every
 // tensor's offset is known before the exception count is; rank 0 writes the
 // header last.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
 
 #include "errors.hpp"
 #include "result_writer.hpp"
+#include "safetensors.hpp"
 
 namespace latdisp {
 
@@ -89,18 +88,11 @@ class SafetensorsResultWriter : public ResultWriter {
     const TensorSlot index = m_slots[add("exceptions.index", "I64", {total, 3}, 8)];
     const TensorSlot value = m_slots[add("exceptions.value", "F64", {total}, 8)];
     const TensorSlot kind = m_slots[add("exceptions.kind", "I8", {total}, 1)];
-    std::vector<int64_t> indices;
-    std::vector<double> values;
-    std::vector<int8_t> kinds;
-    for (const ExceptionRecord& e : local) {
-      indices.insert(indices.end(), {e.step, e.token, e.dim});
-      values.push_back(e.value);
-      kinds.push_back(e.kind);
-    }
+    const ExceptionColumns columns = columns_of(local);
     const uint64_t first = static_cast<uint64_t>(offset);
-    write_at_all(index.begin + first * 24, indices.data(), indices.size() * 8);
-    write_at_all(value.begin + first * 8, values.data(), values.size() * 8);
-    write_at_all(kind.begin + first, kinds.data(), kinds.size());
+    write_at_all(index.begin + first * 24, columns.index.data(), columns.index.size() * 8);
+    write_at_all(value.begin + first * 8, columns.value.data(), columns.value.size() * 8);
+    write_at_all(kind.begin + first, columns.kind.data(), columns.kind.size());
   }
 
   uint64_t close() override {
@@ -165,22 +157,11 @@ class SafetensorsResultWriter : public ResultWriter {
   }
 
   void write_header() {
-    nlohmann::ordered_json header;
-    nlohmann::json metadata = nlohmann::json::object();
-    for (const auto& [name, value] : m_layout.provenance) metadata[name] = value;
-    header["__metadata__"] = metadata;
-    for (const TensorSlot& slot : m_slots)
-      header[slot.name] = {
-          {"dtype", slot.dtype}, {"shape", slot.shape}, {"data_offsets", {slot.begin, slot.begin + slot.bytes}}};
-    std::string text = header.dump();
-    if (text.size() > kReservedHeaderBytes) fail(kExitOutput, "safetensors header larger than its reserved space");
-    text.resize(kReservedHeaderBytes, ' ');
-    unsigned char length[8];
-    uint64_t n = kReservedHeaderBytes;
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(n >> (8 * i));
+    std::vector<SafetensorsEntry> entries;
+    for (const TensorSlot& slot : m_slots) entries.push_back({slot.name, slot.dtype, slot.shape});
+    const std::string header = build_safetensors_header(entries, m_layout.provenance, nullptr, kReservedHeaderBytes);
     MPI_Status status;
-    check(MPI_File_write_at(m_file, 0, length, 8, MPI_BYTE, &status), "writing the header of");
-    check(MPI_File_write_at(m_file, 8, text.data(), static_cast<int>(text.size()), MPI_BYTE, &status),
+    check(MPI_File_write_at(m_file, 0, header.data(), static_cast<int>(header.size()), MPI_BYTE, &status),
           "writing the header of");
   }
 

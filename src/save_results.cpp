@@ -13,6 +13,7 @@
 
 #include "encode_block.hpp"
 #include "errors.hpp"
+#include "file_names.hpp"
 #include "memory.hpp"
 #include "result_writer.hpp"
 #include "step_block_plan.hpp"
@@ -28,10 +29,6 @@ int bytes_of(const std::string& dtype) {
   if (dtype == "int16") return 2;
   if (dtype == "int32") return 4;
   return 8;
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Narrows the kernel's int64 integers to the dtype (they fit, or are exceptions).
@@ -83,7 +80,7 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   MPI_Comm_size(comm, &ranks);
   SaveSummary summary;
   summary.path = options.output;
-  summary.format = ends_with(options.output, ".safetensors") ? "safetensors" : "hdf5";
+  summary.format = is_safetensors_name(options.output) ? "safetensors" : "hdf5";
   summary.dtype = dtype;
   const int integer_bytes = bytes_of(dtype);
   const int width = integer_bytes == 1   ? bf16::kInt8
