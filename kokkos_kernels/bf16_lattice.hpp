@@ -5,7 +5,7 @@
 
 #include <Kokkos_Core.hpp>
 
-#include "kokkos_compat.hpp"
+#include "kokkos_kernels/kokkos_compat.hpp"
 
 #include <cstdint>
 #include <cstring>

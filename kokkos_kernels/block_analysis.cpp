@@ -1,6 +1,6 @@
-#include "block_analysis.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
 
-#include "kokkos_compat.hpp"
+#include "kokkos_kernels/kokkos_compat.hpp"
 
 namespace latdisp {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "bf16_lattice.hpp"
-#include "displacement_tally.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "kokkos_kernels/displacement_tally.hpp"
 
 namespace latdisp {
 

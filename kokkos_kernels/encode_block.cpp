@@ -1,4 +1,4 @@
-#include "encode_block.hpp"
+#include "kokkos_kernels/encode_block.hpp"
 
 namespace latdisp {
 

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "block_analysis.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
 
 namespace latdisp {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "safetensors.hpp"
-#include "token_groups.hpp"
+#include "io/safetensors.hpp"
+#include "io/token_groups.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // printed by rank 0 only, and every rank exits with the same code.
 #include <gtest/gtest.h>
 
-#include "environment.hpp"
+#include "parallel/environment.hpp"
 
 int main(int argc, char** argv) {
   int code = 0;

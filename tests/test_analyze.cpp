@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "analyze.hpp"
-#include "bf16_lattice.hpp"
-#include "generate.hpp"
-#include "hdf5_handles.hpp"
-#include "report.hpp"
+#include "analysis/analyze.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "synthetic/generate.hpp"
+#include "io/hdf5_handles.hpp"
+#include "report/report.hpp"
 #include "test_support.hpp"
 
 namespace latdisp {

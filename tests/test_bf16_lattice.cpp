@@ -6,7 +6,7 @@
 // boost::multiprecision::cpp_int numerators, and doubles are produced by an
 // explicit round-to-nearest-even written below. The oracle never calls the
 // header's helpers.
-#include "bf16_lattice.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "bf16_lattice.hpp"
-#include "blackholes.hpp"
-#include "demo_matrix.hpp"
-#include "errors.hpp"
-#include "hdf5_handles.hpp"
-#include "inspect.hpp"
-#include "matrix_source.hpp"
-#include "safetensors.hpp"
-#include "separation.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "bits/blackholes.hpp"
+#include "synthetic/demo_matrix.hpp"
+#include "parallel/errors.hpp"
+#include "io/hdf5_handles.hpp"
+#include "bits/inspect.hpp"
+#include "io/matrix_source.hpp"
+#include "io/safetensors.hpp"
+#include "bits/separation.hpp"
 #include "test_support.hpp"
-#include "token_groups.hpp"
+#include "io/token_groups.hpp"
 
 namespace latdisp {
 

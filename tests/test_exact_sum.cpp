@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "exact_sum.hpp"
+#include "parallel/exact_sum.hpp"
 
 namespace latdisp {
 

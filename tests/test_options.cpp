@@ -4,9 +4,9 @@
 #include <fstream>
 #include <vector>
 
-#include "errors.hpp"
-#include "memory.hpp"
-#include "options.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
+#include "config/options.hpp"
 
 namespace latdisp {
 

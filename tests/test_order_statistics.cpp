@@ -7,8 +7,8 @@
 #include <cmath>
 #include <random>
 
-#include "magnitude_statistics.hpp"
-#include "partition.hpp"
+#include "analysis/magnitude_statistics.hpp"
+#include "parallel/partition.hpp"
 
 namespace latdisp {
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "partition.hpp"
+#include "parallel/partition.hpp"
 
 namespace latdisp {
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "errors.hpp"
-#include "step_block_plan.hpp"
+#include "parallel/errors.hpp"
+#include "analysis/step_block_plan.hpp"
 
 namespace latdisp {
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "bf16_lattice.hpp"
-#include "synthetic_trajectory.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "synthetic/synthetic_trajectory.hpp"
 
 namespace latdisp {
 

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <vector>
 
-#include "block_analysis.hpp"
-#include "synthetic_trajectory.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
+#include "synthetic/synthetic_trajectory.hpp"
 
 using namespace latdisp;
 

@@ -1,0 +1,68 @@
+// Everything `analyze` found, reduced over the ranks (complete on rank 0):
+// the input to the human and JSON reports.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kokkos_kernels/displacement_tally.hpp"
+#include "analysis/magnitude_statistics.hpp"
+#include "config/options.hpp"
+#include "io/trajectory_shape.hpp"
+
+namespace latdisp {
+
+// The per-step series of SPEC section 6, in TallyCount order.
+constexpr int kSeriesFields = kCountCrossed + 1;  // exact .. nonfinite, moved, crossed
+
+struct PopulationResult {
+  PopulationTally tally;
+  std::vector<int64_t> series[kSeriesFields];  // each of length S-1
+};
+
+// What --output wrote.
+struct SaveSummary {
+  std::string path;
+  std::string format;  // "hdf5" or "safetensors"
+  std::string dtype;   // of delta_W_prime
+  int64_t exceptions = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+};
+
+struct Timings {
+  double read = 0, compute = 0, reduce = 0, write = 0, total = 0;
+};
+
+struct AnalysisResult {
+  AnalyzeOptions options;
+  TrajectoryShape shape;
+  std::string input_type;
+  bool dead_mask_found = false;
+  int64_t n_dead = 0;
+  int ranks = 1;
+  std::string kokkos_backend;
+  uint64_t memory_budget = 0;
+  int64_t steps_per_block = 0;
+  bool magnitudes_in_memory = true;
+  std::vector<uint64_t> peak_rss;  // per rank
+  Timings timings;
+
+  UlpTally ulp;
+  std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
+  std::array<MagnitudeSummary, 3> magnitude;
+  std::optional<SaveSummary> saved;  // --output
+
+  int64_t transitions() const { return shape.steps - 1; }
+  int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }
+};
+
+// SPEC section 2 verdict over the finite classes.
+std::string verdict_of(const PopulationTally& tally);
+// The smallest signed type holding every rounded integer, "" for none.
+std::string dtype_of_width(int32_t width);
+
+}  // namespace latdisp

@@ -1,0 +1,248 @@
+#include "analysis/analyze.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "kokkos_kernels/block_analysis.hpp"
+#include "parallel/errors.hpp"
+#include "analysis/magnitude_store.hpp"
+#include "parallel/memory.hpp"
+#include "parallel/partition.hpp"
+#include "analysis/step_block_plan.hpp"
+#include "io/step_stream.hpp"
+#include "io/trajectory_reader.hpp"
+
+namespace latdisp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
+
+// Accumulates kernel tallies into per-step series and totals (host side).
+struct LocalTallies {
+  explicit LocalTallies(int64_t transitions) {
+    for (PopulationResult& p : population) {
+      p.tally.reset();
+      for (auto& series : p.series) series.assign(static_cast<size_t>(transitions), 0);
+    }
+    ulp.reset();
+  }
+  void add(int64_t step, const ItemTally& item) {
+    for (int p = 0; p < 2; ++p) {
+      population[p].tally.merge(item.population[p]);
+      for (int f = 0; f < kSeriesFields; ++f)
+        population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
+    }
+    ulp.merge(item.ulp);
+  }
+  PopulationResult population[2];  // live, dead
+  UlpTally ulp;
+};
+
+// Reduces the live/dead tallies to rank 0 and derives "all tokens".
+void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  std::vector<int64_t> sums, maxima;
+  std::vector<double> minima;
+  for (const PopulationResult& p : local.population) {
+    sums.insert(sums.end(), p.tally.counts, p.tally.counts + kNumTallyCounts);
+    for (const auto& series : p.series) sums.insert(sums.end(), series.begin(), series.end());
+    minima.insert(minima.end(), {p.tally.min, -p.tally.max, -p.tally.max_abs, p.tally.int_min, -p.tally.int_max});
+    maxima.push_back(p.tally.width);
+  }
+  sums.insert(sums.end(), {local.ulp.zeros, local.ulp.subnormals, local.ulp.nonfinite});
+  maxima.insert(maxima.end(), {local.ulp.max_exponent, -static_cast<int64_t>(local.ulp.min_exponent)});
+  const auto reduce = [&](auto& values, MPI_Datatype type, MPI_Op op) {
+    MPI_Reduce(rank == 0 ? MPI_IN_PLACE : values.data(), values.data(), static_cast<int>(values.size()), type, op, 0,
+               comm);
+  };
+  reduce(sums, MPI_INT64_T, MPI_SUM);
+  reduce(minima, MPI_DOUBLE, MPI_MIN);
+  reduce(maxima, MPI_INT64_T, MPI_MAX);
+  if (rank != 0) return;
+
+  size_t s = 0, m = 0, x = 0;
+  for (int p = 0; p < 2; ++p) {
+    PopulationResult& target = result.displacement[p == 0 ? kLiveTokens : kDeadTokens];
+    target.tally.reset();
+    for (int c = 0; c < kNumTallyCounts; ++c) target.tally.counts[c] = sums[s++];
+    for (auto& series : target.series) {
+      series.assign(sums.begin() + static_cast<std::ptrdiff_t>(s),
+                    sums.begin() + static_cast<std::ptrdiff_t>(s + local.population[p].series[0].size()));
+      s += series.size();
+    }
+    target.tally.min = minima[m++];
+    target.tally.max = -minima[m++];
+    target.tally.max_abs = -minima[m++];
+    target.tally.int_min = minima[m++];
+    target.tally.int_max = -minima[m++];
+    target.tally.width = static_cast<int32_t>(maxima[x++]);
+  }
+  result.ulp.zeros = sums[s++];
+  result.ulp.subnormals = sums[s++];
+  result.ulp.nonfinite = sums[s++];
+  result.ulp.max_exponent = static_cast<int32_t>(maxima[x++]);
+  result.ulp.min_exponent = static_cast<int32_t>(-maxima[x++]);
+
+  PopulationResult& all = result.displacement[kAllTokens];
+  all = result.displacement[kLiveTokens];
+  all.tally.merge(result.displacement[kDeadTokens].tally);
+  for (int f = 0; f < kSeriesFields; ++f)
+    for (size_t t = 0; t < all.series[f].size(); ++t) all.series[f][t] += result.displacement[kDeadTokens].series[f][t];
+}
+
+class ProgressLine {
+ public:
+  ProgressLine(double interval, int64_t total, bool enabled)
+      : m_interval(interval), m_total(total), m_enabled(enabled) {}
+  void update(int64_t done) {
+    if (!m_enabled || m_interval <= 0) return;
+    const double elapsed = seconds_since(m_start);
+    if (elapsed - m_last < m_interval || done >= m_total) return;
+    m_last = elapsed;
+    const double eta = elapsed * static_cast<double>(m_total - done) / static_cast<double>(std::max<int64_t>(done, 1));
+    std::fprintf(stderr, "latdisp analyze: %lld/%lld transitions (%.1f%%), %.0f s elapsed, ETA %.0f s\n",
+                 static_cast<long long>(done), static_cast<long long>(m_total),
+                 100.0 * static_cast<double>(done) / static_cast<double>(m_total), elapsed, eta);
+  }
+
+ private:
+  double m_interval;
+  int64_t m_total;
+  bool m_enabled;
+  Clock::time_point m_start = Clock::now();
+  double m_last = 0;
+};
+
+}  // namespace
+
+AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) {
+  const Clock::time_point start = Clock::now();
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  AnalysisResult result;
+  result.options = options;
+  result.ranks = ranks;
+  result.kokkos_backend = ExecutionSpace::name();
+  const uint64_t baseline = current_rss_bytes();
+
+  std::vector<uint8_t> dead_mask;
+  const std::unique_ptr<TrajectoryReader> reader =
+      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
+  const TrajectoryShape shape = reader->shape();
+  result.shape = shape;
+  result.input_type = reader->type_description();
+  for (uint8_t d : dead_mask) result.n_dead += d;
+  if (ranks > shape.tokens)
+    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
+                         ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  if (!result.dead_mask_found && rank == 0)
+    std::fprintf(stderr, "latdisp analyze: warning: no dataset '%s' in '%s'; every token is treated as live\n",
+                 options.dead_mask.c_str(), options.input.c_str());
+
+  const TokenRange slab = token_range(shape.tokens, rank, ranks);
+  const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
+  const std::vector<uint8_t> slab_dead(dead_mask.begin() + slab.begin, dead_mask.begin() + slab.begin + slab.count);
+
+  KernelSettings settings;
+  settings.arithmetic = options.arithmetic == "seed" ? Arithmetic::seed : Arithmetic::exact;
+  settings.epsilon = options.epsilon;
+  settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
+  settings.tokens_per_item = options.tokens_per_item > 0 ? options.tokens_per_item : default_tokens_per_item();
+
+  StepBlockInputs inputs;
+  inputs.steps = shape.steps;
+  inputs.slab_tokens = slab.count;
+  inputs.dims = shape.dims;
+  inputs.tokens_per_item = settings.tokens_per_item;
+  inputs.item_tally_bytes = sizeof(ItemTally);
+  inputs.separate_device_memory = kSeparateDeviceMemory;
+  inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
+  inputs.baseline_bytes = baseline;
+  result.memory_budget = inputs.budget;
+  StepBlockPlan plan;
+  collectively(comm, [&] { plan = plan_step_blocks(inputs); });
+  if (options.max_steps_per_block > 0)
+    plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
+  if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
+  // Every rank takes the same number of collective reads.
+  MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
+  const int64_t block_steps = plan.steps_per_block;
+  result.steps_per_block = block_steps;
+  int in_memory = plan.magnitudes_in_memory ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
+  result.magnitudes_in_memory = in_memory == 1;
+
+  const int64_t transitions = shape.steps - 1;
+  const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
+  std::unique_ptr<MagnitudeStore> store;
+  collectively(comm, [&] {
+    store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
+  });
+
+  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count, shape.dims);
+  auto host_values = Kokkos::create_mirror_view(values);
+  Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
+  {
+    auto host_dead = Kokkos::create_mirror_view(dead);
+    for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
+    Kokkos::deep_copy(dead, host_dead);
+  }
+  ItemTallies tallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
+                      items);
+  RowMagnitudes magnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
+                           block_steps - 1, slab.count);
+  auto host_tallies = Kokkos::create_mirror_view(tallies);
+  auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+
+  LocalTallies local(transitions);
+  ProgressLine progress(options.progress_seconds, transitions, rank == 0);
+  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  StepBlock step_block;
+  for (;;) {
+    Clock::time_point phase = Clock::now();
+    if (!stream.next(step_block)) break;
+    result.timings.read += seconds_since(phase);
+
+    phase = Clock::now();
+    const int64_t count = step_block.steps;
+    auto block = Kokkos::subview(values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+    if (kSeparateDeviceMemory) {
+      auto host_block = Kokkos::subview(host_values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+      Kokkos::deep_copy(block, host_block);
+    }
+    const int64_t block_transitions = count - 1;
+    auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
+    auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
+    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes);
+    Kokkos::deep_copy(host_tallies, tallies);
+    Kokkos::deep_copy(host_magnitudes, magnitudes);
+    for (int64_t t = 0; t < block_transitions; ++t)
+      for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
+    store->append(host_magnitudes.data(), block_transitions * slab.count);
+    result.timings.compute += seconds_since(phase);
+    progress.update(step_block.first_step + block_transitions);
+  }
+
+  Clock::time_point phase = Clock::now();
+  reduce_tallies(local, result, comm);
+  result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
+  result.timings.reduce = seconds_since(phase);
+  result.peak_rss = gather_peak_rss(comm);
+  result.timings.total = seconds_since(start);
+  return result;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,48 @@
+#include "analysis/step_block_plan.hpp"
+
+#include <algorithm>
+
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
+
+namespace latdisp {
+
+StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
+  StepBlockPlan plan;
+  const uint64_t copies = in.separate_device_memory ? 2 : 1;
+  const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
+  const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
+  plan.bytes_per_step =
+      copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * 8 + items * in.item_tally_bytes);
+  plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens;
+  const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
+    if (in.budget <= reserved) return 0;
+    return static_cast<int64_t>(
+        std::min<uint64_t>((in.budget - reserved) / plan.bytes_per_step, static_cast<uint64_t>(in.steps)));
+  };
+  // Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
+  // every read; a reused buffer stays resident.
+  const int64_t cache_friendly = std::max<int64_t>(
+      2,
+      static_cast<int64_t>(kPreferredBlockBytes / std::max<uint64_t>(1, tokens * static_cast<uint64_t>(in.dims) * 2)));
+  const auto capped = [&](int64_t steps) { return std::min(steps, cache_friendly); };
+  // Keep the magnitudes in memory unless that starves the step blocks.
+  const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
+  if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
+    plan.steps_per_block = capped(with_magnitudes);
+    return plan;
+  }
+  plan.magnitudes_in_memory = false;
+  plan.steps_per_block = steps_fitting(plan.fixed_bytes);
+  if (plan.steps_per_block >= 2) plan.steps_per_block = capped(plan.steps_per_block);
+  if (plan.steps_per_block < 2)
+    fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: two steps of this rank's slab (" +
+                         std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
+                         " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
+                         " (of which " + format_bytes(plan.fixed_bytes) +
+                         " is the process itself and library buffers); raise the budget or use more ranks");
+  return plan;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,39 @@
+#include "app/cli.hpp"
+
+#include <cstdio>
+
+#include "app/run_analyze.hpp"
+#include "bits/blackholes.hpp"
+#include "synthetic/demo_matrix.hpp"
+#include "parallel/errors.hpp"
+#include "synthetic/generate.hpp"
+#include "bits/inspect.hpp"
+#include "config/options.hpp"
+#include "bits/separation.hpp"
+
+namespace latdisp {
+
+int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  try {
+    const Command command = parse_command_line(argc, argv);
+    if (command.help) {
+      if (rank == 0) std::fputs(command.help_text.c_str(), stdout);
+      return kExitOk;
+    }
+    if (command.name == "analyze") return run_analyze(command.analyze, comm);
+    if (command.name == "inspect") return run_inspect(command.inspect, comm);
+    if (command.name == "separation") return run_separation(command.separation, comm);
+    if (command.name == "blackholes") return run_blackholes(command.blackholes, comm);
+    if (command.generate.matrix) return run_generate_matrix(command.generate, comm);
+    return run_generate(command.generate, comm);
+  } catch (const Error& e) {
+    // Every rank reaches here with the same error (parsing is identical on all
+    // ranks; everything else goes through collectively()).
+    if (rank == 0) std::fprintf(stderr, "latdisp: error: %s\n", e.what());
+    return e.exit_code();
+  }
+}
+
+}  // namespace latdisp

@@ -1,0 +1,14 @@
+// `latdisp analyze` end to end: analysis, optional save, the reports.
+#pragma once
+
+#include <mpi.h>
+
+#include "config/options.hpp"
+
+namespace latdisp {
+
+// Collective: analyze, save (--output), print the report (rank 0), write the
+// JSON report. Returns the exit code.
+int run_analyze(const AnalyzeOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp

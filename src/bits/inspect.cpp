@@ -1,0 +1,278 @@
+#include "bits/inspect.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "parallel/errors.hpp"
+#include "io/file_names.hpp"
+#include "io/matrix_source.hpp"
+
+namespace latdisp {
+
+namespace {
+
+std::string signed_text(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(v); }
+
+std::string short_name(const std::string& name) {
+  const std::string suffix = "_token_ids";
+  if (name.size() > suffix.size() && has_suffix(name, suffix)) return name.substr(0, name.size() - suffix.size());
+  return name;
+}
+
+struct DimSummary {
+  std::optional<int> shared_exponent;
+  std::vector<int> mantissas;  // per group
+  std::vector<int64_t> gaps;   // between sorted distinct lattice positions
+  bool has_nan = false;
+};
+
+DimSummary summarize(const InspectTable& table, size_t k) {
+  DimSummary s;
+  std::set<int64_t> positions;
+  std::set<int> exponents;
+  for (size_t g = 0; g < table.group_names.size(); ++g) {
+    const uint16_t b = table.at(k, g);
+    exponents.insert(bf16::exponent_field(b));
+    s.mantissas.push_back(bf16::mantissa_field(b));
+    if (bf16::is_nan(b))
+      s.has_nan = true;
+    else
+      positions.insert(bf16::lattice_position(b));
+  }
+  if (exponents.size() == 1) s.shared_exponent = *exponents.begin();
+  for (auto it = positions.begin(); it != positions.end() && std::next(it) != positions.end(); ++it)
+    s.gaps.push_back(*std::next(it) - *it);
+  return s;
+}
+
+std::string spacing_text(const DimSummary& s, size_t groups) {
+  if (groups < 2) return "one group";
+  if (s.gaps.empty()) return s.has_nan ? "undefined (NaN)" : "all values identical";
+  const bool even = std::all_of(s.gaps.begin(), s.gaps.end(), [&](int64_t g) { return g == s.gaps[0]; });
+  std::string text;
+  if (even) {
+    text = (s.gaps.size() == 1 ? "" : "evenly spaced, ") + std::to_string(s.gaps[0]) + " ULP apart";
+  } else {
+    text = "gaps";
+    for (int64_t g : s.gaps) text += " " + std::to_string(g);
+    text += " ULP";
+  }
+  if (s.gaps.size() + 1 < groups) text += " (some groups share a value)";
+  if (s.has_nan) text += " (NaN excluded)";
+  return text;
+}
+
+}  // namespace
+
+std::string format_bits(uint16_t bits) {
+  std::string text;
+  for (int i = 15; i >= 0; --i) {
+    text += ((bits >> i) & 1) ? '1' : '0';
+    if (i == 15 || i == 7) text += '|';
+  }
+  return text;
+}
+
+std::string format_value(uint16_t bits) {
+  if (bf16::is_nan(bits)) return "nan";
+  if (!bf16::is_finite(bits)) return bf16::sign_bit(bits) ? "-inf" : "+inf";
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.6e", static_cast<double>(bf16::to_float(bits)));
+  return text;
+}
+
+std::optional<int64_t> ulp_distance(uint16_t a, uint16_t b) {
+  if (bf16::is_nan(a) || bf16::is_nan(b)) return std::nullopt;
+  return static_cast<int64_t>(bf16::lattice_position(b)) - static_cast<int64_t>(bf16::lattice_position(a));
+}
+
+PairDifference pair_difference(uint16_t first, uint16_t second) {
+  PairDifference d;
+  d.sign_differs = bf16::sign_bit(first) != bf16::sign_bit(second);
+  d.exponent_difference = bf16::exponent_field(second) - bf16::exponent_field(first);
+  d.mantissa_difference = bf16::mantissa_field(second) - bf16::mantissa_field(first);
+  d.raw_difference = static_cast<int>(second) - static_cast<int>(first);
+  d.ulp = ulp_distance(first, second);
+  return d;
+}
+
+InspectTable inspect_matrix(const std::string& matrix_location, const std::vector<TokenGroup>& groups,
+                            const std::vector<int64_t>& dims, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  const MatrixSource matrix(comm, matrix_location);
+  InspectTable table;
+  table.matrix = matrix.description();
+  table.dims = dims;
+  std::vector<uint16_t> rows;
+  collectively(comm, [&] {
+    check_token_groups(groups, matrix.rows(), matrix.description());
+    if (dims.empty()) fail(kExitUsage, "no dimensions chosen (--dims)");
+    for (int64_t d : dims)
+      if (d < 0 || d >= matrix.cols())
+        fail(kExitInput, "dimension " + std::to_string(d) + " is out of range: " + matrix.description() + " has " +
+                             std::to_string(matrix.cols()) + " dims (0.." + std::to_string(matrix.cols() - 1) + ")");
+    for (const TokenGroup& g : groups) {
+      table.group_names.push_back(g.name);
+      table.group_sizes.push_back(static_cast<int64_t>(g.tokens.size()));
+      table.representatives.push_back(g.tokens.front());
+    }
+    rows.resize(groups.size() * static_cast<size_t>(matrix.cols()));
+    if (rank == 0) {
+      // One read per group, in id order (runs of consecutive ids read at once).
+      std::vector<size_t> order(groups.size());
+      for (size_t g = 0; g < order.size(); ++g) order[g] = g;
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return table.representatives[a] < table.representatives[b]; });
+      std::vector<int64_t> sorted;
+      for (size_t g : order) sorted.push_back(table.representatives[g]);
+      std::vector<uint16_t> sorted_rows(rows.size());
+      matrix.read_rows(sorted, sorted_rows.data());
+      for (size_t i = 0; i < order.size(); ++i)
+        std::copy_n(sorted_rows.begin() + static_cast<std::ptrdiff_t>(i * matrix.cols()), matrix.cols(),
+                    rows.begin() + static_cast<std::ptrdiff_t>(order[i] * matrix.cols()));
+    }
+  });
+  table.bits.resize(dims.size() * groups.size());
+  if (rank == 0)
+    for (size_t k = 0; k < dims.size(); ++k)
+      for (size_t g = 0; g < groups.size(); ++g)
+        table.bits[k * groups.size() + g] = rows[g * static_cast<size_t>(matrix.cols()) + static_cast<size_t>(dims[k])];
+  check_mpi(MPI_Bcast(table.bits.data(), static_cast<int>(table.bits.size()), MPI_UINT16_T, 0, comm),
+            "broadcasting the inspected values");
+  return table;
+}
+
+std::string inspect_text(const InspectTable& table) {
+  std::string out;
+  char line[512];
+  out += "latdisp inspect: " + table.matrix + "\n";
+  out += "groups (representative = first token id of each group):\n";
+  for (size_t g = 0; g < table.group_names.size(); ++g) {
+    std::snprintf(line, sizeof line, "  %-20s %8lld token(s), representative %lld\n", table.group_names[g].c_str(),
+                  static_cast<long long>(table.group_sizes[g]), static_cast<long long>(table.representatives[g]));
+    out += line;
+  }
+  std::map<int64_t, int64_t> histogram;  // |ULP distance| over all pairs and dims
+  int64_t undefined = 0;
+  const size_t groups = table.group_names.size();
+  for (size_t k = 0; k < table.dims.size(); ++k) {
+    out += "\ndim " + std::to_string(table.dims[k]) + "\n";
+    std::snprintf(line, sizeof line, "  %-14s %8s  %-14s  %-24s  %4s  %8s  %8s\n", "group", "token", "value",
+                  "s|exponent|mantissa", "sign", "exponent", "mantissa");
+    out += line;
+    for (size_t g = 0; g < groups; ++g) {
+      const uint16_t b = table.at(k, g);
+      std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-24s  %4d  %8d  %8d\n",
+                    short_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
+                    format_value(b).c_str(), format_bits(b).c_str(), bf16::sign_bit(b), bf16::exponent_field(b),
+                    bf16::mantissa_field(b));
+      out += line;
+    }
+    if (groups >= 2) {
+      out += "  pairs (second minus first):\n";
+      std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", "pair", "sign differs", "exponent diff",
+                    "mantissa diff", "raw uint16 diff", "ULP distance");
+      out += line;
+      for (size_t a = 0; a < groups; ++a)
+        for (size_t b = a + 1; b < groups; ++b) {
+          const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+          const std::string pair = short_name(table.group_names[a]) + " -> " + short_name(table.group_names[b]);
+          std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", pair.c_str(),
+                        d.sign_differs ? "yes" : "no", signed_text(d.exponent_difference).c_str(),
+                        signed_text(d.mantissa_difference).c_str(), signed_text(d.raw_difference).c_str(),
+                        d.ulp ? signed_text(*d.ulp).c_str() : "undefined");
+          out += line;
+          if (d.ulp)
+            histogram[*d.ulp < 0 ? -*d.ulp : *d.ulp] += 1;
+          else
+            ++undefined;
+        }
+    }
+    const DimSummary s = summarize(table, k);
+    std::string mantissas;
+    for (size_t g = 0; g < s.mantissas.size(); ++g) mantissas += (g ? ", " : "") + std::to_string(s.mantissas[g]);
+    out += "  summary: " +
+           (s.shared_exponent ? "shared exponent " + std::to_string(*s.shared_exponent)
+                              : std::string("exponents differ")) +
+           "; mantissas " + mantissas + "; spacing: " + spacing_text(s, groups) + "\n";
+  }
+  if (groups >= 2) {
+    out += "\nsummary over all pairs and dims: |ULP distance|";
+    for (const auto& [distance, count] : histogram)
+      out += " " + std::to_string(distance) + " (x" + std::to_string(count) + ")";
+    if (undefined) out += ", undefined (NaN) x" + std::to_string(undefined);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string inspect_json(const InspectTable& table) {
+  using json = nlohmann::ordered_json;
+  json report;
+  report["schema"] = "latdisp.inspect/1";
+  report["matrix"] = table.matrix;
+  report["groups"] = json::array();
+  const size_t groups = table.group_names.size();
+  for (size_t g = 0; g < groups; ++g)
+    report["groups"].push_back(
+        {{"name", table.group_names[g]}, {"size", table.group_sizes[g]}, {"representative", table.representatives[g]}});
+  report["dims"] = json::array();
+  for (size_t k = 0; k < table.dims.size(); ++k) {
+    json dim;
+    dim["dim"] = table.dims[k];
+    dim["values"] = json::array();
+    for (size_t g = 0; g < groups; ++g) {
+      const uint16_t b = table.at(k, g);
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%04X", b);
+      dim["values"].push_back({{"group", table.group_names[g]},
+                               {"token", table.representatives[g]},
+                               {"value", bf16::is_finite(b) ? json(static_cast<double>(bf16::to_float(b))) : json()},
+                               {"value_text", format_value(b)},
+                               {"bits", format_bits(b)},
+                               {"hex", hex},
+                               {"sign", bf16::sign_bit(b)},
+                               {"exponent", bf16::exponent_field(b)},
+                               {"mantissa", bf16::mantissa_field(b)},
+                               {"lattice_position", bf16::is_nan(b) ? json() : json(bf16::lattice_position(b))}});
+    }
+    dim["pairs"] = json::array();
+    for (size_t a = 0; a < groups; ++a)
+      for (size_t b = a + 1; b < groups; ++b) {
+        const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+        dim["pairs"].push_back({{"first", table.group_names[a]},
+                                {"second", table.group_names[b]},
+                                {"sign_differs", d.sign_differs},
+                                {"exponent_difference", d.exponent_difference},
+                                {"mantissa_difference", d.mantissa_difference},
+                                {"raw_difference", d.raw_difference},
+                                {"ulp_distance", d.ulp ? json(*d.ulp) : json()}});
+      }
+    const DimSummary s = summarize(table, k);
+    dim["summary"] = {{"shared_exponent", s.shared_exponent ? json(*s.shared_exponent) : json()},
+                      {"mantissas", s.mantissas},
+                      {"spacing_ulp", s.gaps},
+                      {"spacing", spacing_text(s, groups)}};
+    report["dims"].push_back(dim);
+  }
+  return report.dump(2) + "\n";
+}
+
+int run_inspect(const InspectOptions& options, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  std::vector<int64_t> dims;
+  dims = parse_index_list(options.dims, "--dims");
+  const std::vector<TokenGroup> groups = load_token_groups(options.groups, options.tokens, comm);
+  const InspectTable table = inspect_matrix(options.matrix, groups, dims, comm);
+  if (rank == 0) std::fputs((options.json ? inspect_json(table) : inspect_text(table)).c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,236 @@
+#include "config/options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "config/bit_level_options.hpp"
+#include "parallel/errors.hpp"
+#include "io/file_names.hpp"
+#include "parallel/memory.hpp"
+#include "io/result_writer.hpp"
+#include "config/save_dtype.hpp"
+
+namespace po = boost::program_options;
+
+namespace latdisp {
+
+namespace {
+
+po::options_description analyze_description(AnalyzeOptions& o) {
+  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "input,i", po::value(&o.input), "input HDF5 file holding W (required)")(
+      "dataset", po::value(&o.dataset)->default_value(o.dataset),
+      "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
+      "name of the per-token dead mask (bool); missing: every token is live")(
+      "output,o", po::value(&o.output),
+      "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
+      "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
+      "integer type of delta_W_prime: auto (the smallest that holds every integer x), int8, int16, int32, int64; what "
+      "it cannot hold goes to the exceptions table")(
+      "outputs", po::value(&o.outputs)->default_value(o.outputs),
+      "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
+      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")(
+      "report,r", po::value(&o.report), "write the JSON report here")(
+      "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
+      "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
+      "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
+      "tolerance of the 'almost' and 'half' classes (> 0)")(
+      "zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp),
+      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
+      "scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir),
+      "where magnitudes spill when they do not fit in the budget")("strict", po::bool_switch(&o.strict),
+                                                                   "exit with code 4 unless the verdict is PERFECT")(
+      "progress-seconds", po::value(&o.progress_seconds)->default_value(o.progress_seconds),
+      "seconds between progress lines on stderr (0: none)")(
+      "tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item),
+      "kernel tuning: tokens per work item (0: automatic)")(
+      "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
+      "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
+      "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+  return d;
+}
+
+po::options_description generate_description(GenerateOptions& o) {
+  po::options_description d("latdisp generate: write a realistic synthetic bfloat16 trajectory in the input format");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")("output,o", po::value(&o.output),
+                                                                                     "HDF5 file to write (required)")(
+      "dataset", po::value(&o.dataset)->default_value(o.dataset), "name of the W dataset")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask), "name of the dead-mask dataset")(
+      "steps", po::value(&o.steps), "number of training steps S (>= 2)")(
+      "tokens", po::value(&o.tokens), "number of tokens N (>= number of ranks)")("dims", po::value(&o.dims),
+                                                                                 "number of dimensions D")(
+      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction),
+      "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
+                                            "random seed; the same seed gives the same file bytes for any rank count")(
+      "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank (default: half the node's available memory shared by its ranks)")(
+      "matrix", po::bool_switch(&o.matrix),
+      "instead: a demo matrix W[tokens, dims] (BF16 safetensors, --dims >= 8) with planted groups of bit-identical "
+      "tokens, for blackholes/inspect/separation")("planted-groups",
+                                                   po::value(&o.planted_groups)->default_value(o.planted_groups),
+                                                   "with --matrix: number of planted groups (1..64)")(
+      "group-size", po::value(&o.group_size)->default_value(o.group_size),
+      "with --matrix: size of the smallest planted group (the others are larger)");
+  return d;
+}
+
+std::string help_of(const po::options_description& d, const std::string& usage) {
+  std::ostringstream text;
+  text << "usage: " << usage << "\n\n" << d << "\n";
+  return text.str();
+}
+
+void parse_into(po::options_description& description, const std::vector<std::string>& arguments,
+                const std::string& subcommand) {
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(arguments).options(description).run(), values);
+    if (values.count("config")) {
+      const std::string path = values["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) fail(kExitUsage, "cannot read config file '" + path + "'");
+      // Stored second: values already given on the command line win.
+      po::store(po::parse_config_file(file, description), values);
+    }
+    po::notify(values);
+  } catch (const po::error& e) {
+    fail(kExitUsage, std::string(e.what()) + " (see latdisp " + subcommand + " --help)");
+  }
+}
+
+bool wants_help(const std::vector<std::string>& arguments) {
+  for (const std::string& a : arguments)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+}  // namespace
+
+std::string top_level_help() {
+  return "latdisp: exact bfloat16 lattice displacement analysis, with MPI, parallel HDF5 and Kokkos\n\n"
+         "usage: latdisp SUBCOMMAND [options]        (run under mpirun -np P or srun for P ranks)\n\n"
+         "subcommands:\n"
+         "  analyze    analyze W[steps, tokens, dims]: ULPs, lattice displacements, classes,\n"
+         "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
+         "  generate   write a synthetic trajectory in the input format (the default data set);\n"
+         "             with --matrix, a demo matrix with planted groups of identical tokens\n"
+         "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
+         "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
+         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
+         "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
+         "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
+         "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
+         "4 verdict not PERFECT under --strict.\n";
+}
+
+Command parse_command_line(int argc, const char* const* argv) {
+  Command command;
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+    command.help = true;
+    command.help_text = top_level_help();
+    return command;
+  }
+  command.name = argv[1];
+  std::vector<std::string> arguments;
+  for (int i = 2; i < argc; ++i)  // --kokkos-* arguments belong to Kokkos
+    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
+  if (command.name == "analyze") {
+    po::options_description description = analyze_description(command.analyze);
+    command.help_text = help_of(description, "latdisp analyze --input W.h5 [--report REPORT.json] [options]");
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    validate(command.analyze);
+  } else if (command.name == "generate") {
+    po::options_description description = generate_description(command.generate);
+    command.help_text = help_of(description, "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]");
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    validate(command.generate);
+  } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
+    po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
+                                          : command.name == "separation" ? separation_description(command.separation)
+                                                                         : blackholes_description(command.blackholes);
+    const std::string usage =
+        command.name == "inspect"
+            ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
+        : command.name == "separation"
+            ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
+            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
+    command.help_text = help_of(description, usage);
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    if (command.name == "inspect") validate(command.inspect);
+    if (command.name == "separation") validate(command.separation);
+    if (command.name == "blackholes") validate(command.blackholes);
+  } else {
+    fail(kExitUsage, "unknown subcommand '" + command.name + "' (see latdisp --help)");
+  }
+  return command;
+}
+
+void validate(const AnalyzeOptions& o) {
+  if (o.input.empty()) fail(kExitUsage, "analyze needs --input FILE.h5");
+  if (o.arithmetic != "exact" && o.arithmetic != "seed")
+    fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
+  if (!(o.epsilon > 0) || !(o.epsilon < 1e300))
+    fail(kExitUsage, "--epsilon must be a positive number, not " + std::to_string(o.epsilon));
+  if (o.zero_ulp != "min-normal" && o.zero_ulp != "min-subnormal")
+    fail(kExitUsage, "--zero-ulp must be 'min-normal' or 'min-subnormal', not '" + o.zero_ulp + "'");
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+  if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
+  if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
+  if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
+    fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
+  if (!o.output.empty()) require_output_format("--output", o.output);
+  save_dtype_for(o.save_dtype, 0);
+  parse_output_selection(o.outputs);
+}
+
+void validate(const GenerateOptions& o) {
+  if (o.output.empty()) fail(kExitUsage, "generate needs --output FILE.h5");
+  if (o.matrix) {
+    if (o.dims < 8) fail(kExitUsage, "generate --matrix needs --dims of at least 8, not " + std::to_string(o.dims));
+    if (o.planted_groups < 1 || o.planted_groups > 64)
+      fail(kExitUsage, "--planted-groups must be in 1..64, not " + std::to_string(o.planted_groups));
+    if (o.group_size < 2) fail(kExitUsage, "--group-size must be at least 2, not " + std::to_string(o.group_size));
+    const int64_t step = std::max<int64_t>(1, o.group_size / 4);
+    const int64_t planted = o.planted_groups * o.group_size + step * o.planted_groups * (o.planted_groups - 1) / 2;
+    if (o.tokens < planted)
+      fail(kExitUsage, "--tokens " + std::to_string(o.tokens) + " is too few for the planted groups (" +
+                           std::to_string(planted) + " tokens)");
+    if (!is_safetensors_name(o.output))
+      fail(kExitUsage, "generate --matrix writes safetensors: --output must end in .safetensors");
+  } else if (o.steps < 2) {
+    fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));
+  }
+  if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
+  if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
+  if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))
+    fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + std::to_string(o.dead_fraction));
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+}
+
+}  // namespace latdisp

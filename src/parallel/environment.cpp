@@ -1,0 +1,47 @@
+#include "parallel/environment.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <hdf5.h>
+
+#include <cstring>
+
+namespace latdisp {
+
+Environment::Environment(int& argc, char**& argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &m_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &m_size);
+  // Errors become one message from rank 0, never an abort on one rank.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  // Kokkos sees only its own --kokkos-* arguments: on `--help` it would
+  // print its own banner.
+  m_kokkos_arguments.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--kokkos-", 9) == 0) m_kokkos_arguments.push_back(argv[i]);
+  int kokkos_argc = static_cast<int>(m_kokkos_arguments.size());
+  Kokkos::initialize(kokkos_argc, m_kokkos_arguments.data());
+}
+
+Environment::~Environment() {
+  Kokkos::finalize();
+  MPI_Finalize();
+}
+
+std::map<std::string, std::string> library_versions() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int length = 0;
+  MPI_Get_library_version(mpi, &length);
+  std::string mpi_text(mpi, static_cast<size_t>(length));
+  if (const size_t line = mpi_text.find_first_of("\n,"); line != std::string::npos) mpi_text.resize(line);
+  return {{"latdisp", LATDISP_VERSION},
+          {"kokkos", std::to_string(KOKKOS_VERSION / 10000) + "." + std::to_string(KOKKOS_VERSION / 100 % 100) + "." +
+                         std::to_string(KOKKOS_VERSION % 100)},
+          {"hdf5", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
+          {"mpi", mpi_text}};
+}
+
+}  // namespace latdisp

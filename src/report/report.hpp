@@ -1,0 +1,19 @@
+// The two faces of an analysis: the JSON report (SPEC section 6) and the
+// human report on stdout.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/analysis_result.hpp"
+
+namespace latdisp {
+
+nlohmann::json json_report(const AnalysisResult& result);
+// Throws Error(kExitOutput) if the file cannot be written.
+void write_json_report(const AnalysisResult& result, const std::string& path);
+void print_text_report(const AnalysisResult& result, std::FILE* out);
+
+}  // namespace latdisp

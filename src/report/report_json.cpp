@@ -1,0 +1,200 @@
+#include <cmath>
+#include <fstream>
+
+#include "parallel/environment.hpp"
+#include "parallel/errors.hpp"
+#include "report/report.hpp"
+
+namespace latdisp {
+
+namespace {
+
+using nlohmann::json;
+
+// A double, or null when the statistic is over an empty set.
+json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+json optional_number(const std::optional<double>& value) { return value ? json(*value) : json(nullptr); }
+
+json series_of(const std::vector<std::optional<double>>& values) {
+  json list = json::array();
+  for (const auto& v : values) list.push_back(optional_number(v));
+  return list;
+}
+
+json symmetric_dtype(const PopulationTally& t) {
+  // The notebook's rule: |value| <= 2^(b-1) - 1.
+  if (t.width < 0 || t.width > 3) return nullptr;
+  const double bound = std::fmax(std::fabs(t.int_min), std::fabs(t.int_max));
+  const char* names[] = {"int8", "int16", "int32", "int64"};
+  const double limits[] = {127.0, 32767.0, 2147483647.0, 9223372036854775807.0};
+  for (int w = t.width; w < 4; ++w)
+    if (bound <= limits[w] && !(w == 3 && bound >= 9223372036854775808.0)) return names[w];
+  return nullptr;
+}
+
+json displacement_numbers(const PopulationResult& p) {
+  const PopulationTally& t = p.tally;
+  const int64_t coordinates = t.coordinates();
+  const bool any_finite = coordinates > t.counts[kCountNonfinite];
+  const std::string dtype = dtype_of_width(t.width);
+  json j = {
+      {"coordinates", coordinates},
+      {"exact", t.counts[kCountExact]},
+      {"almost", t.counts[kCountAlmost]},
+      {"half", t.counts[kCountHalf]},
+      {"non_integer", t.counts[kCountNonInteger]},
+      {"nonfinite", t.counts[kCountNonfinite]},
+      {"moved", t.counts[kCountMoved]},
+      {"min", any_finite ? number_or_null(t.min) : json(nullptr)},
+      {"max", any_finite ? number_or_null(t.max) : json(nullptr)},
+      {"max_abs", any_finite ? number_or_null(t.max_abs) : json(nullptr)},
+      {"beyond_float32_exact", t.counts[kCountBeyondFloat32]},
+      {"beyond_float64_exact", t.counts[kCountBeyondFloat64]},
+      {"float32_inexact", t.counts[kCountFloat32Inexact]},
+      {"integer_min", any_finite ? number_or_null(t.int_min) : json(nullptr)},
+      {"integer_max", any_finite ? number_or_null(t.int_max) : json(nullptr)},
+      {"recommended_dtype", dtype.empty() ? json(nullptr) : json(dtype)},
+      {"notebook_symmetric_dtype", symmetric_dtype(t)},
+      {"verdict", verdict_of(t)},
+      {"arithmetic_disagreements", t.counts[kCountDisagreements]},
+      {"arithmetic_disagreement_causes",
+       {{"ulp_rule", t.counts[kCountCauseUlpRule]},
+        {"bfloat16_rounding", t.counts[kCountCauseRounding]},
+        {"floor_classification", t.counts[kCountCauseFloor]}}},
+  };
+  const char* names[] = {"exact", "almost", "half", "non_integer", "nonfinite", "moved"};
+  json per_step;
+  for (int f = 0; f <= kCountMoved; ++f) per_step[names[f]] = p.series[f];
+  j["per_step"] = per_step;
+  return j;
+}
+
+json magnitude_numbers(const MagnitudeSummary& m) {
+  json percentiles = json::object();
+  const char* names[] = {"50", "90", "95", "99", "99.9"};
+  for (size_t q = 0; q < kPercentiles.size(); ++q) percentiles[names[q]] = optional_number(m.percentiles[q]);
+  json histogram = {{"zero", m.zero_count},
+                    {"log2_lo", m.histogram.empty() ? json(nullptr) : json(m.log2_lo)},
+                    {"counts", m.histogram}};
+  return {{"count", m.count},
+          {"nonfinite", m.nonfinite},
+          {"min", optional_number(m.min)},
+          {"max", optional_number(m.max)},
+          {"mean", optional_number(m.mean)},
+          {"median", optional_number(m.median)},
+          {"percentiles", percentiles},
+          {"per_step", {{"mean", series_of(m.per_step_mean)}, {"max", series_of(m.per_step_max)}}},
+          {"histogram", histogram}};
+}
+
+json crossing_numbers(const AnalysisResult& r, int population) {
+  const PopulationResult& p = r.displacement[population];
+  const int64_t transitions = p.tally.coordinates();
+  const int64_t crossed = p.tally.counts[kCountCrossed];
+  return {{"transitions", transitions},
+          {"crossed", crossed},
+          {"same", transitions - crossed},
+          {"per_step", p.series[kCountCrossed]}};
+}
+
+// The effective configuration, every option as it was used.
+json options_json(const AnalyzeOptions& o) {
+  return {{"input", o.input},
+          {"dataset", o.dataset},
+          {"dead_mask", o.dead_mask},
+          {"output", o.output},
+          {"save_dtype", o.save_dtype},
+          {"outputs", o.outputs},
+          {"overwrite", o.overwrite},
+          {"report", o.report},
+          {"arithmetic", o.arithmetic},
+          {"epsilon", o.epsilon},
+          {"zero_ulp", o.zero_ulp},
+          {"memory_budget", o.memory_budget},
+          {"scratch_dir", o.scratch_dir},
+          {"strict", o.strict},
+          {"progress_seconds", o.progress_seconds},
+          {"tokens_per_item", o.tokens_per_item},
+          {"max_steps_per_block", o.max_steps_per_block},
+          {"spill_magnitudes", o.spill_magnitudes}};
+}
+
+json versions_json() {
+  json versions;
+  for (const auto& [library, version] : library_versions()) versions[library] = version;
+  return versions;
+}
+
+}  // namespace
+
+json json_report(const AnalysisResult& r) {
+  json report;
+  report["schema"] = "latdisp.analyze/1";
+  report["input"] = {{"path", r.options.input},
+                     {"dataset", r.options.dataset},
+                     {"dtype", r.input_type},
+                     {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
+                     {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
+                     {"n_dead", r.n_dead},
+                     {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
+  const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
+  report["run"] = {{"ranks", r.ranks},
+                   {"kokkos_backend", r.kokkos_backend},
+                   {"arithmetic", r.options.arithmetic},
+                   {"epsilon", r.options.epsilon},
+                   {"zero_ulp", r.options.zero_ulp},
+                   {"memory_budget_bytes", r.memory_budget},
+                   {"steps_per_block", r.steps_per_block},
+                   {"magnitudes_in_memory", r.magnitudes_in_memory},
+                   {"peak_rss_bytes", r.peak_rss},
+                   {"timings_s",
+                    {{"read", r.timings.read},
+                     {"compute", r.timings.compute},
+                     {"reduce", r.timings.reduce},
+                     {"write", r.timings.write},
+                     {"total", r.timings.total}}},
+                   {"coordinates_per_s", coordinates_per_s},
+                   {"options", options_json(r.options)},
+                   {"versions", versions_json()}};
+  const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
+  report["ulp"] = {
+      {"zeros", r.ulp.zeros},
+      {"subnormals", r.ulp.subnormals},
+      {"nonfinite", r.ulp.nonfinite},
+      {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, r.ulp.min_exponent))
+                      : json(nullptr)},
+      {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
+  json displacement = displacement_numbers(r.displacement[kAllTokens]);
+  displacement["live"] = displacement_numbers(r.displacement[kLiveTokens]);
+  displacement["dead"] = displacement_numbers(r.displacement[kDeadTokens]);
+  report["displacement"] = displacement;
+  json magnitude = magnitude_numbers(r.magnitude[kAllTokens]);
+  magnitude["live"] = magnitude_numbers(r.magnitude[kLiveTokens]);
+  magnitude["dead"] = magnitude_numbers(r.magnitude[kDeadTokens]);
+  report["magnitude"] = magnitude;
+  json crossings = crossing_numbers(r, kAllTokens);
+  crossings["live"] = crossing_numbers(r, kLiveTokens);
+  crossings["dead"] = crossing_numbers(r, kDeadTokens);
+  report["crossings"] = crossings;
+  if (r.saved) {
+    const SaveSummary& s = *r.saved;
+    report["output"] = {{"path", s.path},
+                        {"format", s.format},
+                        {"delta_dtype", s.dtype},
+                        {"outputs", r.options.outputs},
+                        {"exceptions", s.exceptions},
+                        {"bytes_written", s.bytes},
+                        {"write_s", s.seconds},
+                        {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0}};
+  }
+  return report;
+}
+
+void write_json_report(const AnalysisResult& result, const std::string& path) {
+  std::ofstream file(path);
+  if (!file) fail(kExitOutput, "cannot write the report '" + path + "'");
+  file << json_report(result).dump(2) << "\n";
+  if (!file) fail(kExitOutput, "writing the report '" + path + "' failed (disk full?)");
+}
+
+}  // namespace latdisp

@@ -1,0 +1,156 @@
+#include <cmath>
+#include <string>
+
+#include "parallel/memory.hpp"
+#include "report/report.hpp"
+
+namespace latdisp {
+
+namespace {
+
+std::string percent(int64_t part, int64_t whole) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4f%%",
+                whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  return buffer;
+}
+
+std::string number(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.17g", v);
+  return buffer;
+}
+
+std::string optional_text(const std::optional<double>& v) { return v ? number(*v) : "n/a"; }
+
+void section(std::FILE* out, const char* title) { std::fprintf(out, "\n== %s ==\n", title); }
+
+void class_line(std::FILE* out, const char* label, const PopulationTally& t) {
+  const int64_t n = t.coordinates();
+  std::fprintf(out, "  %-5s exact %lld (%s), almost %lld, half %lld, non-integer %lld, non-finite %lld\n", label,
+               static_cast<long long>(t.counts[kCountExact]), percent(t.counts[kCountExact], n).c_str(),
+               static_cast<long long>(t.counts[kCountAlmost]), static_cast<long long>(t.counts[kCountHalf]),
+               static_cast<long long>(t.counts[kCountNonInteger]), static_cast<long long>(t.counts[kCountNonfinite]));
+}
+
+}  // namespace
+
+void print_text_report(const AnalysisResult& r, std::FILE* out) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
+  const int64_t coordinates = r.coordinates();
+  std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n", r.options.arithmetic.c_str(),
+               r.options.epsilon, r.options.zero_ulp.c_str());
+
+  section(out, "Load");
+  std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits\n", r.options.input.c_str(),
+               r.options.dataset.c_str(), static_cast<long long>(r.shape.steps), static_cast<long long>(r.shape.tokens),
+               static_cast<long long>(r.shape.dims), r.input_type.c_str());
+  if (r.dead_mask_found)
+    std::fprintf(out, "  dead tokens: %lld of %lld (%s), from '%s'\n", static_cast<long long>(r.n_dead),
+                 static_cast<long long>(r.shape.tokens), percent(r.n_dead, r.shape.tokens).c_str(),
+                 r.options.dead_mask.c_str());
+  else
+    std::fprintf(out, "  no dead mask '%s': every token is live\n", r.options.dead_mask.c_str());
+  std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
+               r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
+               format_bytes(r.memory_budget).c_str());
+
+  section(out, "ULP matrix U(W)");
+  std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
+               static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims),
+               static_cast<long long>(r.ulp.zeros), static_cast<long long>(r.ulp.subnormals),
+               static_cast<long long>(r.ulp.nonfinite));
+  if (r.ulp.min_exponent <= kZeroUlpExponent)
+    std::fprintf(out, "  ULP range: 0 (the notebook's ULP where |b| + 1 rounds back to |b|) .. 2^%d\n",
+                 r.ulp.max_exponent);
+  else if (r.ulp.min_exponent <= r.ulp.max_exponent)
+    std::fprintf(out, "  ULP range: 2^%d .. 2^%d\n", r.ulp.min_exponent, r.ulp.max_exponent);
+
+  section(out, "Lattice displacement x = (W[t+1] - W[t]) / U(W[t])");
+  std::fprintf(out, "  coordinates %lld = (S-1) x N x D; moved %lld (%s)\n", static_cast<long long>(coordinates),
+               static_cast<long long>(all.counts[kCountMoved]), percent(all.counts[kCountMoved], coordinates).c_str());
+  class_line(out, "all", all);
+  class_line(out, "live", r.displacement[kLiveTokens].tally);
+  class_line(out, "dead", r.displacement[kDeadTokens].tally);
+
+  section(out, "Float32 fidelity");
+  std::fprintf(out, "  |x| > 2^24 (beyond float32's exact integers): %lld\n",
+               static_cast<long long>(all.counts[kCountBeyondFloat32]));
+  std::fprintf(out, "  |x| > 2^53 (beyond float64's exact integers): %lld\n",
+               static_cast<long long>(all.counts[kCountBeyondFloat64]));
+  std::fprintf(out, "  x not exactly a float32 value: %lld\n",
+               static_cast<long long>(all.counts[kCountFloat32Inexact]));
+
+  section(out, "Validation");
+  const int64_t classified = all.coordinates();
+  std::fprintf(out, "  class counts sum to %lld of %lld coordinates: %s\n", static_cast<long long>(classified),
+               static_cast<long long>(coordinates), classified == coordinates ? "OK" : "MISMATCH");
+  std::fprintf(out, "  exact vs seed (notebook) arithmetic disagree on %lld coordinates (%s)\n",
+               static_cast<long long>(all.counts[kCountDisagreements]),
+               percent(all.counts[kCountDisagreements], coordinates).c_str());
+  if (all.counts[kCountDisagreements] > 0)
+    std::fprintf(out,
+                 "    causes: the notebook's ULP rule (zero, |b| >= 256, max finite) %lld; bfloat16 rounding of "
+                 "a - b %lld; floor-based classification %lld\n",
+                 static_cast<long long>(all.counts[kCountCauseUlpRule]),
+                 static_cast<long long>(all.counts[kCountCauseRounding]),
+                 static_cast<long long>(all.counts[kCountCauseFloor]));
+  if (all.counts[kCountNonfinite] > 0) {
+    if (r.options.arithmetic == "seed")
+      std::fprintf(out,
+                   "  %lld coordinates are Inf/NaN in the notebook's arithmetic (Inf/NaN in W, or its ULP of 0 "
+                   "for |b| >= 512); the notebook's statistics dropped them silently, latdisp counts them apart\n",
+                   static_cast<long long>(all.counts[kCountNonfinite]));
+    else
+      std::fprintf(out, "  %lld non-finite coordinates (Inf/NaN in W) are reported apart, never hidden\n",
+                   static_cast<long long>(all.counts[kCountNonfinite]));
+  }
+
+  section(out, "Range and integer type");
+  std::fprintf(out, "  x in [%s, %s], max |x| %s\n", number(all.min).c_str(), number(all.max).c_str(),
+               number(all.max_abs).c_str());
+  std::fprintf(out, "  round-half-even(x) in [%s, %s]\n", number(all.int_min).c_str(), number(all.int_max).c_str());
+  const std::string dtype = dtype_of_width(all.width);
+  std::fprintf(out, "  recommended integer dtype: %s\n",
+               dtype.empty() ? (all.width < 0 ? "n/a (no finite x)" : "none (beyond int64)") : dtype.c_str());
+
+  section(out, "Magnitude statistics m = |x row| over dims");
+  const char* labels[] = {"all", "live", "dead"};
+  for (int p = 0; p < 3; ++p) {
+    const MagnitudeSummary& m = r.magnitude[p];
+    std::fprintf(out, "  %-5s count %lld (non-finite %lld): min %s, max %s, mean %s, median %s\n", labels[p],
+                 static_cast<long long>(m.count), static_cast<long long>(m.nonfinite), optional_text(m.min).c_str(),
+                 optional_text(m.max).c_str(), optional_text(m.mean).c_str(), optional_text(m.median).c_str());
+    std::fprintf(out, "        p50 %s, p90 %s, p95 %s, p99 %s, p99.9 %s\n", optional_text(m.percentiles[0]).c_str(),
+                 optional_text(m.percentiles[1]).c_str(), optional_text(m.percentiles[2]).c_str(),
+                 optional_text(m.percentiles[3]).c_str(), optional_text(m.percentiles[4]).c_str());
+  }
+
+  section(out, "Exponent crossings E(W[t]) != E(W[t+1])");
+  for (int p = 0; p < 3; ++p) {
+    const PopulationTally& t = r.displacement[p].tally;
+    const int64_t n = t.coordinates();
+    std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", labels[p],
+                 static_cast<long long>(t.counts[kCountCrossed]), static_cast<long long>(n),
+                 percent(t.counts[kCountCrossed], n).c_str());
+  }
+
+  if (r.saved) {
+    section(out, "Saved");
+    std::fprintf(out, "  %s (%s): delta_W_prime as %s, %lld exceptions, %s in %.2f s (%.3g MB/s)\n",
+                 r.saved->path.c_str(), r.saved->format.c_str(), r.saved->dtype.c_str(),
+                 static_cast<long long>(r.saved->exceptions), format_bytes(r.saved->bytes).c_str(), r.saved->seconds,
+                 r.saved->seconds > 0 ? static_cast<double>(r.saved->bytes) / r.saved->seconds / 1e6 : 0.0);
+  }
+
+  section(out, "Verdict");
+  std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
+               verdict_of(r.displacement[kLiveTokens].tally).c_str(),
+               verdict_of(r.displacement[kDeadTokens].tally).c_str());
+  std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
+               r.timings.read, r.timings.compute, r.timings.reduce,
+               r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);
+}
+
+}  // namespace latdisp
