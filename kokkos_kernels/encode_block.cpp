@@ -1,97 +1,305 @@
 #include "kokkos_kernels/encode_block.hpp"
 
+#include <cstring>
+
 namespace latdisp {
 
 namespace {
 
-struct EncodeFunctor {
-  BlockValues m_values;
-  EncodedBlock m_out;
+using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>;
+using RowCounts = Kokkos::View<int64_t**, Kokkos::LayoutRight, DeviceMemory>;
+template <class Integer>
+using PackedIntegers =
+    Kokkos::View<Integer***, Kokkos::LayoutRight, DeviceMemory, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+KOKKOS_INLINE_FUNCTION double quiet_nan() {
+  const uint64_t bits = 0x7FF8000000000000ull;  // the host's quiet NaN, sign clear
+  double value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+template <class Integer>
+KOKKOS_INLINE_FUNCTION bool holds(int64_t v) {
+  constexpr int64_t highest = static_cast<int64_t>(~uint64_t(0) >> (65 - 8 * sizeof(Integer)));
+  return v >= -highest - 1 && v <= highest;
+}
+
+template <class Integer>
+constexpr int width_of_type() {
+  return sizeof(Integer) == 1   ? bf16::kInt8
+         : sizeof(Integer) == 2 ? bf16::kInt16
+         : sizeof(Integer) == 4 ? bf16::kInt32
+                                : bf16::kInt64;
+}
+
+// x of the driving arithmetic as an Integer (0 if it is none) and its
+// exception kind; and the value an exception records.
+template <class Integer>
+struct CoordinateEncoder {
   KernelSettings m_settings;
-  int m_width;
-  int64_t m_tokens;
-  int64_t m_dims;
   float m_seed_epsilon;
 
-  KOKKOS_INLINE_FUNCTION static bool fits(int64_t v, int width) { return bf16::width_of(v) <= width; }
-
-  // x of the driving arithmetic: its integer (if it is one) and its kind.
-  KOKKOS_INLINE_FUNCTION void encode(uint16_t a, uint16_t b, int64_t& integer, uint8_t& kind) const {
+  KOKKOS_INLINE_FUNCTION uint8_t operator()(uint16_t a, uint16_t b, Integer& integer) const {
     integer = 0;
-    if (m_settings.arithmetic == Arithmetic::seed) {
-      const float x = bf16::seed_displacement(a, b);
-      const int klass = bf16::seed_classify(x, m_seed_epsilon);
-      if (klass != bf16::kExact) {
-        kind = static_cast<uint8_t>(klass);  // classes 1..4 match the exception kinds
-        return;
-      }
-      const double two63 = 9223372036854775808.0;
-      const double v = static_cast<double>(x);
-      if (!(v >= -two63 && v < two63) || !fits(static_cast<int64_t>(v), m_width)) {
-        kind = kExceptionOutOfRange;
-        return;
-      }
-      integer = static_cast<int64_t>(v);
-      kind = kNoException;
-      return;
-    }
-    if (!bf16::is_finite(a) || !bf16::is_finite(b)) {
-      kind = kExceptionNonfinite;
-      return;
-    }
-    const bf16::ExactDisplacement x = bf16::exact_displacement(a, b, m_settings.zero_ulp);
-    const int klass = bf16::classify(x, m_settings.epsilon);
-    if (klass != bf16::kExact) {
-      kind = static_cast<uint8_t>(klass);
-      return;
-    }
-    const bf16::IntegerFacts facts = bf16::integer_facts(x);
-    if (facts.width > m_width) {
-      kind = kExceptionOutOfRange;
-      return;
-    }
-    if (x.s < 0) {  // an integer from a finer binade: |x| < 2^9, exact in a double
-      integer = static_cast<int64_t>(facts.rounded);
-    } else {  // x fits int64 (so s <= 63 unless qa == 0): modulo-2^64 arithmetic gives its bits
-      const uint64_t scaled = x.qa == 0 ? 0 : static_cast<uint64_t>(static_cast<int64_t>(x.qa)) << x.s;
-      integer = static_cast<int64_t>(scaled - static_cast<uint64_t>(static_cast<int64_t>(x.qb)));
-    }
-    kind = kNoException;
+    return m_settings.arithmetic == Arithmetic::seed ? seed(a, b, integer) : exact(a, b, integer);
   }
+
+  KOKKOS_INLINE_FUNCTION double value(uint16_t a, uint16_t b, uint8_t kind) const {
+    if (m_settings.arithmetic == Arithmetic::seed) return static_cast<double>(bf16::seed_displacement(a, b));
+    if (kind == kExceptionNonfinite) return quiet_nan();
+    return bf16::to_double(bf16::exact_displacement(a, b, m_settings.zero_ulp));
+  }
+
+  KOKKOS_INLINE_FUNCTION uint8_t exact(uint16_t a, uint16_t b, Integer& integer) const {
+    if (!bf16::is_finite(a) || !bf16::is_finite(b)) return kExceptionNonfinite;
+    const bf16::ExactDisplacement x = bf16::exact_displacement(a, b, m_settings.zero_ulp);
+    if (x.s >= 0 && x.s <= 54) {  // the common case: an integer, exact in int64
+      const int64_t v = static_cast<int64_t>(x.qa) * (int64_t(1) << x.s) - x.qb;
+      if (!holds<Integer>(v)) return kExceptionOutOfRange;
+      integer = static_cast<Integer>(v);
+      return kNoException;
+    }
+    const int klass = bf16::classify(x, m_settings.epsilon);
+    if (klass != bf16::kExact) return static_cast<uint8_t>(klass);  // classes 1..3 match the kinds
+    const bf16::IntegerFacts facts = bf16::integer_facts(x);
+    if (facts.width > width_of_type<Integer>()) return kExceptionOutOfRange;
+    if (x.s < 0) {  // an integer from a finer binade: |x| < 2^9, exact in a double
+      integer = static_cast<Integer>(facts.rounded);
+    } else {  // s >= 55, x fits int64 (so s <= 63 unless qa == 0): modulo-2^64 arithmetic gives its bits
+      const uint64_t scaled = x.qa == 0 ? 0 : static_cast<uint64_t>(static_cast<int64_t>(x.qa)) << x.s;
+      integer = static_cast<Integer>(static_cast<int64_t>(scaled - static_cast<uint64_t>(static_cast<int64_t>(x.qb))));
+    }
+    return kNoException;
+  }
+
+  KOKKOS_INLINE_FUNCTION uint8_t seed(uint16_t a, uint16_t b, Integer& integer) const {
+    const float x = bf16::seed_displacement(a, b);
+    const int klass = bf16::seed_classify(x, m_seed_epsilon);
+    if (klass != bf16::kExact) return static_cast<uint8_t>(klass);  // classes 1..4 match the kinds
+    const double two63 = 9223372036854775808.0;
+    const double v = static_cast<double>(x);
+    if (!(v >= -two63 && v < two63) || !holds<Integer>(static_cast<int64_t>(v))) return kExceptionOutOfRange;
+    integer = static_cast<Integer>(static_cast<int64_t>(v));
+    return kNoException;
+  }
+};
+
+// The common case, decided without branches so that compilers vectorize
+// it: b normal, E(b) <= E(a) <= E(b) + 8, a finite. There x = qa * 2^s - qb
+// is an integer, |x| < 2^16; the seed arithmetic agrees with it (and its ULP
+// with U(b)) when also |b| < 256 and |x| < 256.
+template <class Integer>
+struct FastLane {
+  int32_t x;
+  int32_t fast;  // 1: x, the crossing and the ULP bits below are final
+  int32_t crossed;
+  int32_t ulp;
+
+  KOKKOS_INLINE_FUNCTION FastLane(int32_t a, int32_t b, bool seed) {
+    const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
+    const int32_t shift = ea - eb;
+    const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
+    const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
+    const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
+    const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
+    x = qa * (1 << clamped) - qb;
+    constexpr int32_t kLow = sizeof(Integer) == 1 ? -128 : sizeof(Integer) == 2 ? -32768 : -(1 << 30);
+    const int32_t low = seed && kLow < -255 ? -255 : kLow;
+    const int32_t high = seed && kLow < -255 ? 255 : -kLow - 1;
+    const uint32_t highest_eb = seed ? 133u : 253u;  // eb - 1
+    fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= highest_eb) & static_cast<int32_t>(ea <= 254) &
+           static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) & static_cast<int32_t>(x >= low) &
+           static_cast<int32_t>(x <= high);
+    crossed = static_cast<int32_t>(ea != eb);
+    ulp = eb >= 8 ? (eb - 7) << 7 : 1 << ((eb - 1) & 15);  // U(b) of a normal b
+  }
+};
+
+// Rows are taken in chunks of dims: a flag per dim marks where the fast
+// path does not apply.
+constexpr int64_t kChunkDims = 256;
+
+template <class Integer>
+struct EncodeFunctor {
+  BlockValues m_values;
+  PackedIntegers<Integer> m_integers;
+  BlockArray<uint8_t> m_crossed;
+  BlockArray<uint16_t> m_ulps;
+  RowCounts m_row_exceptions;
+  CoordinateEncoder<Integer> m_encode;
+  int64_t m_tokens;
+  int64_t m_dims;
+  int64_t m_transitions;
 
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
     const int64_t t = row / m_tokens;
     const int64_t n = row % m_tokens;
-    const int64_t transitions = static_cast<int64_t>(m_values.extent(0)) - 1;
-    for (int64_t d = 0; d < m_dims; ++d) {
-      const uint16_t b = m_values(t, n, d);
-      m_out.ulps(t, n, d) = ulp_bits(b, m_settings);
-      if (t == transitions) continue;  // the last step only has a ULP
-      const uint16_t a = m_values(t + 1, n, d);
-      int64_t integer;
-      uint8_t kind;
-      encode(a, b, integer, kind);
-      m_out.integers(t, n, d) = integer;
-      m_out.kinds(t, n, d) = kind;
-      m_out.crossed(t, n, d) = bf16::exponent_field(a) != bf16::exponent_field(b) ? 1 : 0;
+    const uint16_t* from = &m_values(t, n, 0);
+    uint16_t* ulps = &m_ulps(t, n, 0);
+    if (t == m_transitions) {  // the last step only has a ULP
+      for (int64_t d = 0; d < m_dims; ++d) ulps[d] = ulp_bits(from[d], m_encode.m_settings);
+      return;
+    }
+    const uint16_t* to = &m_values(t + 1, n, 0);
+    Integer* integers = &m_integers(t, n, 0);
+    uint8_t* crossed = &m_crossed(t, n, 0);
+    int64_t exceptions = 0;
+    for (int64_t begin = 0; begin < m_dims; begin += kChunkDims) {
+      const int64_t end = begin + kChunkDims < m_dims ? begin + kChunkDims : m_dims;
+      exceptions += encode_chunk(from, to, begin, end, integers, crossed, ulps);
+    }
+    m_row_exceptions(t, n) = exceptions;
+  }
+
+  // Dims [begin, end) of a row: the fast path everywhere, then the general
+  // one where it did not apply. Returns the chunk's exceptions.
+  KOKKOS_INLINE_FUNCTION int64_t encode_chunk(const uint16_t* from, const uint16_t* to, int64_t begin, int64_t end,
+                                              Integer* integers, uint8_t* crossed, uint16_t* ulps) const {
+    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+    uint8_t slow[kChunkDims];
+    int32_t slow_count = 0;
+    for (int64_t d = begin; d < end; ++d) {
+      const FastLane<Integer> lane(to[d], from[d], seed);
+      integers[d] = static_cast<Integer>(lane.x);
+      crossed[d] = static_cast<uint8_t>(lane.crossed);
+      ulps[d] = static_cast<uint16_t>(lane.ulp);
+      slow[d - begin] = static_cast<uint8_t>(1 - lane.fast);
+      slow_count += 1 - lane.fast;
+    }
+    int64_t exceptions = 0;
+    for (int64_t d = begin; d < end && slow_count > 0; ++d) {
+      if (!slow[d - begin]) continue;
+      --slow_count;
+      ulps[d] = ulp_bits(from[d], m_encode.m_settings);
+      exceptions += m_encode(to[d], from[d], integers[d]) != kNoException ? 1 : 0;
+    }
+    return exceptions;
+  }
+};
+
+// Per-row exception counts become exclusive offsets (rows in memory order).
+struct RowOffsetsFunctor {
+  RowCounts m_rows;
+  int64_t m_tokens;
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row, int64_t& offset, const bool final) const {
+    int64_t& count = m_rows(row / m_tokens, row % m_tokens);
+    const int64_t mine = count;
+    if (final) count = offset;
+    offset += mine;
+  }
+};
+
+template <class Integer>
+struct CollectFunctor {
+  BlockValues m_values;
+  RowCounts m_offsets;
+  ExceptionTable m_table;
+  CoordinateEncoder<Integer> m_encode;
+  int64_t m_tokens;
+  int64_t m_rows;
+  int64_t m_dims;
+  int64_t m_first_step;
+  int64_t m_first_token;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
+    const int64_t t = row / m_tokens, n = row % m_tokens;
+    int64_t at = m_offsets(t, n);
+    const int64_t end = row + 1 < m_rows ? m_offsets((row + 1) / m_tokens, (row + 1) % m_tokens) : m_table.count;
+    const uint16_t* from = &m_values(t, n, 0);
+    const uint16_t* to = &m_values(t + 1, n, 0);
+    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+    for (int64_t begin = 0; begin < m_dims && at < end; begin += kChunkDims) {
+      const int64_t chunk_end = begin + kChunkDims < m_dims ? begin + kChunkDims : m_dims;
+      uint8_t slow[kChunkDims];
+      for (int64_t d = begin; d < chunk_end; ++d)
+        slow[d - begin] = static_cast<uint8_t>(1 - FastLane<Integer>(to[d], from[d], seed).fast);
+      for (int64_t d = begin; d < chunk_end && at < end; ++d) {
+        if (!slow[d - begin]) continue;
+        Integer integer;
+        const uint8_t kind = m_encode(to[d], from[d], integer);
+        if (kind == kNoException) continue;
+        m_table.index(at, 0) = m_first_step + t;
+        m_table.index(at, 1) = m_first_token + n;
+        m_table.index(at, 2) = d;
+        m_table.value(at) = m_encode.value(to[d], from[d], kind);
+        m_table.kind(at) = static_cast<int8_t>(kind);
+        ++at;
+      }
     }
   }
 };
 
+// Calls f(Integer{}) with the integer type of `width`.
+template <class F>
+void with_integer_type(bf16::IntegerWidth width, const F& f) {
+  switch (width) {
+    case bf16::kInt8:
+      return f(int8_t{});
+    case bf16::kInt16:
+      return f(int16_t{});
+    case bf16::kInt32:
+      return f(int32_t{});
+    default:
+      return f(int64_t{});
+  }
+}
+
+template <class Integer>
+CoordinateEncoder<Integer> encoder_of(const KernelSettings& settings) {
+  return CoordinateEncoder<Integer>{settings, static_cast<float>(settings.epsilon)};
+}
+
+void reserve(ExceptionTable& table, int64_t rows) {
+  if (static_cast<int64_t>(table.kind.extent(0)) >= rows) return;
+  const auto alloc = [](const char* label) {
+    return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));
+  };
+  table.index = decltype(table.index)(alloc("latdisp::save::exception_index"), rows);
+  table.value = decltype(table.value)(alloc("latdisp::save::exception_value"), rows);
+  table.kind = decltype(table.kind)(alloc("latdisp::save::exception_kind"), rows);
+}
+
 }  // namespace
 
-void encode_block(const BlockValues& values, const KernelSettings& settings, int integer_width,
+void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
                   const EncodedBlock& out) {
-  EncodeFunctor functor{values,
-                        out,
-                        settings,
-                        integer_width,
-                        static_cast<int64_t>(values.extent(1)),
-                        static_cast<int64_t>(values.extent(2)),
-                        static_cast<float>(settings.epsilon)};
-  const int64_t rows = static_cast<int64_t>(values.extent(0)) * functor.m_tokens;
-  Kokkos::parallel_for("latdisp::save::encode_block",
-                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, rows), functor);
+  const int64_t steps = static_cast<int64_t>(values.extent(0)), tokens = static_cast<int64_t>(values.extent(1)),
+                dims = static_cast<int64_t>(values.extent(2));
+  with_integer_type(integer_width, [&](auto type) {
+    using Integer = decltype(type);
+    const PackedIntegers<Integer> integers(reinterpret_cast<Integer*>(out.integers.data()), steps - 1, tokens, dims);
+    const EncodeFunctor<Integer> functor{
+        values, integers, out.crossed, out.ulps, out.row_exceptions, encoder_of<Integer>(settings),
+        tokens, dims,     steps - 1};
+    Kokkos::parallel_for("latdisp::save::encode_block", Policy(0, steps * tokens), functor);
+  });
+  Kokkos::fence();
+}
+
+void collect_exceptions(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
+                        const EncodedBlock& out, int64_t first_step, int64_t first_token, ExceptionTable& table) {
+  const int64_t tokens = static_cast<int64_t>(values.extent(1));
+  const int64_t rows = (static_cast<int64_t>(values.extent(0)) - 1) * tokens;
+  int64_t total = 0;
+  Kokkos::parallel_scan("latdisp::save::exception_offsets", Policy(0, rows),
+                        RowOffsetsFunctor{out.row_exceptions, tokens}, total);
+  reserve(table, total);
+  table.count = total;
+  if (total == 0) return;
+  with_integer_type(integer_width, [&](auto type) {
+    using Integer = decltype(type);
+    const CollectFunctor<Integer> functor{values,
+                                          out.row_exceptions,
+                                          table,
+                                          encoder_of<Integer>(settings),
+                                          tokens,
+                                          rows,
+                                          static_cast<int64_t>(values.extent(2)),
+                                          first_step,
+                                          first_token};
+    Kokkos::parallel_for("latdisp::save::collect_exceptions", Policy(0, rows), functor);
+  });
   Kokkos::fence();
 }
 

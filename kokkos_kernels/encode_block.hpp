@@ -1,6 +1,8 @@
-// The save kernel: for a block of steps, each coordinate's integer x in the
-// chosen dtype (or the kind of exception that keeps it out of the dense
-// array), the ULP of W[t] as bfloat16 bits, and the exponent crossing.
+// The save kernels (docs/formats.md, saved tensors). For a block of steps:
+// each coordinate's integer x in the saved integer type (0 where x is an
+// exception), the ULP of W[t] as bfloat16 bits and the exponent crossing,
+// with a count of exceptions per row; then the exceptions themselves, with x
+// correctly rounded and their kind, ordered by step, then token, then dim.
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -14,18 +16,36 @@ namespace latdisp {
 // Why a coordinate is not (only) in the dense integer array.
 enum ExceptionKind : uint8_t {
   kNoException = 0,
-  kExceptionAlmost = 1,  // classes of SPEC section 2
+  kExceptionAlmost = 1,  // the classes of docs/definitions.md
   kExceptionHalf = 2,
   kExceptionNonInteger = 3,
   kExceptionNonfinite = 4,
   kExceptionOutOfRange = 5,  // an integer the dtype cannot hold
 };
 
+// The encoded outputs of one coordinate: its integer, crossing and ULP.
+constexpr uint64_t encoded_bytes_per_coordinate(int integer_bytes) {
+  return static_cast<uint64_t>(integer_bytes) + 1 + 2;
+}
+
+template <class T>
+using BlockArray = Kokkos::View<T***, Kokkos::LayoutRight, DeviceMemory>;
+
 struct EncodedBlock {
-  Kokkos::View<int64_t***, Kokkos::LayoutRight, DeviceMemory> integers;  // (transitions, tokens, dims)
-  Kokkos::View<uint8_t***, Kokkos::LayoutRight, DeviceMemory> kinds;     // ExceptionKind
-  Kokkos::View<uint8_t***, Kokkos::LayoutRight, DeviceMemory> crossed;   // 0/1
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> ulps;     // (steps, tokens, dims) bf16 bits
+  // (transitions, tokens, dims) integers of the saved width, packed from the
+  // start of this storage (room for int64 ones).
+  Kokkos::View<int64_t*, DeviceMemory> integers;
+  BlockArray<uint8_t> crossed;                                                // (transitions, tokens, dims) 0/1
+  BlockArray<uint16_t> ulps;                                                  // (steps, tokens, dims) bf16 bits
+  Kokkos::View<int64_t**, Kokkos::LayoutRight, DeviceMemory> row_exceptions;  // (transitions, tokens)
+};
+
+// A block's exceptions, rows [0, count) used; capacity grows as needed.
+struct ExceptionTable {
+  Kokkos::View<int64_t* [3], Kokkos::LayoutRight, DeviceMemory> index;  // step, token, dim (of W)
+  Kokkos::View<double*, DeviceMemory> value;                            // x correctly rounded, NaN if undefined
+  Kokkos::View<int8_t*, DeviceMemory> kind;                             // ExceptionKind
+  int64_t count = 0;
 };
 
 // ULP of b as bfloat16 bits for the driving arithmetic (NaN bits if undefined).
@@ -36,9 +56,15 @@ KOKKOS_INLINE_FUNCTION uint16_t ulp_bits(uint16_t b, const KernelSettings& setti
   return k >= -126 ? static_cast<uint16_t>((k + 127) << 7) : static_cast<uint16_t>(1u << (k + 133));
 }
 
-// Fills `out` for values(0 .. steps-1); `integer_width` is the dtype's
-// bf16::IntegerWidth (kInt8 .. kInt64).
-void encode_block(const BlockValues& values, const KernelSettings& settings, int integer_width,
+// Fills `out` for values(0 .. steps-1), its views sized for at least that
+// block; `integer_width` is the saved bf16::IntegerWidth (kInt8 .. kInt64).
+void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
                   const EncodedBlock& out);
+
+// After encode_block on the same values: the block's exceptions into
+// `table` (rows [0, table.count)), indexed in W from `first_step` and
+// `first_token`. Consumes out.row_exceptions (they become row offsets).
+void collect_exceptions(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
+                        const EncodedBlock& out, int64_t first_step, int64_t first_token, ExceptionTable& table);
 
 }  // namespace latdisp

@@ -11,6 +11,7 @@
 #include "kokkos_kernels/displacement_tally.hpp"
 #include "analysis/magnitude_statistics.hpp"
 #include "config/options.hpp"
+#include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
 
 namespace latdisp {
@@ -23,14 +24,23 @@ struct PopulationResult {
   std::vector<int64_t> series[kSeriesFields];  // each of length S-1
 };
 
+// Where the save pass spent its time (rank 0), in seconds.
+struct SavePhases {
+  double read = 0;        // W read a second time
+  double encode = 0;      // the encode kernel and its copies to the host
+  double exceptions = 0;  // collected, ordered and written
+  double write = 0;       // the dense tensors written, the file closed
+};
+
 // What --output wrote.
 struct SaveSummary {
   std::string path;
-  std::string format;  // "hdf5" or "safetensors"
-  std::string dtype;   // of delta_W_prime
+  OutputFormat format = OutputFormat::hdf5;
+  std::string dtype;  // of delta_W_prime
   int64_t exceptions = 0;
   uint64_t bytes = 0;
   double seconds = 0;
+  SavePhases phases;
 };
 
 struct Timings {
@@ -54,6 +64,7 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
+  int32_t integer_width = -1;        // of every integer x (all tokens), on every rank; -1: none
   std::optional<SaveSummary> saved;  // --output
 
   int64_t transitions() const { return shape.steps - 1; }

@@ -13,9 +13,7 @@
 #include "analysis/magnitude_store.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
-#include "analysis/step_block_plan.hpp"
 #include "io/step_stream.hpp"
-#include "io/trajectory_reader.hpp"
 
 namespace latdisp {
 
@@ -24,8 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
 
 // Accumulates kernel tallies into per-step series and totals (host side).
 struct LocalTallies {
@@ -101,6 +97,30 @@ void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) 
     for (size_t t = 0; t < all.series[f].size(); ++t) all.series[f][t] += result.displacement[kDeadTokens].series[f][t];
 }
 
+// The integer width of every x (all tokens), on every rank: it sizes the
+// saved delta_W_prime.
+int32_t all_ranks_integer_width(const LocalTallies& local, MPI_Comm comm) {
+  int32_t width = std::max(local.population[0].tally.width, local.population[1].tally.width);
+  MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT32_T, MPI_MAX, comm);
+  return width;
+}
+
+// What the report tells of the input and the plan, before any step is read.
+AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& plan, int ranks) {
+  AnalysisResult result;
+  result.options = plan.options;
+  result.ranks = ranks;
+  result.kokkos_backend = ExecutionSpace::name();
+  result.shape = input.shape();
+  result.input_type = input.reader->type_description();
+  result.dead_mask_found = input.dead_mask_found;
+  for (uint8_t d : input.dead_mask) result.n_dead += d;
+  result.memory_budget = plan.memory_budget;
+  result.steps_per_block = plan.blocks.steps_per_block;
+  result.magnitudes_in_memory = plan.blocks.magnitudes_in_memory;
+  return result;
+}
+
 class ProgressLine {
  public:
   ProgressLine(double interval, int64_t total, bool enabled)
@@ -127,68 +147,35 @@ class ProgressLine {
 }  // namespace
 
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) {
+  const PreparedAnalysis prepared = prepare_analysis(options, comm);
+  return analyze_trajectory(prepared.input, prepared.plan, comm);
+}
+
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  AnalysisResult result;
-  result.options = options;
-  result.ranks = ranks;
-  result.kokkos_backend = ExecutionSpace::name();
-  const uint64_t baseline = current_rss_bytes();
-
-  std::vector<uint8_t> dead_mask;
-  const std::unique_ptr<TrajectoryReader> reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
-  const TrajectoryShape shape = reader->shape();
-  result.shape = shape;
-  result.input_type = reader->type_description();
-  for (uint8_t d : dead_mask) result.n_dead += d;
-  if (ranks > shape.tokens)
-    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
-                         ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  const AnalyzeOptions& options = plan.options;
+  AnalysisResult result = result_of_plan(input, plan, ranks);
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: no dataset '%s' in '%s'; every token is treated as live\n",
                  options.dead_mask.c_str(), options.input.c_str());
-
-  const TokenRange slab = token_range(shape.tokens, rank, ranks);
-  const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
-  const std::vector<uint8_t> slab_dead(dead_mask.begin() + slab.begin, dead_mask.begin() + slab.begin + slab.count);
-
-  KernelSettings settings;
-  settings.arithmetic = options.arithmetic == "seed" ? Arithmetic::seed : Arithmetic::exact;
-  settings.epsilon = options.epsilon;
-  settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
-  settings.tokens_per_item = options.tokens_per_item > 0 ? options.tokens_per_item : default_tokens_per_item();
-
-  StepBlockInputs inputs;
-  inputs.steps = shape.steps;
-  inputs.slab_tokens = slab.count;
-  inputs.dims = shape.dims;
-  inputs.tokens_per_item = settings.tokens_per_item;
-  inputs.item_tally_bytes = sizeof(ItemTally);
-  inputs.separate_device_memory = kSeparateDeviceMemory;
-  inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  inputs.baseline_bytes = baseline;
-  result.memory_budget = inputs.budget;
-  StepBlockPlan plan;
-  collectively(comm, [&] { plan = plan_step_blocks(inputs); });
-  if (options.max_steps_per_block > 0)
-    plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
-  if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
-  // Every rank takes the same number of collective reads.
-  MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
-  const int64_t block_steps = plan.steps_per_block;
-  result.steps_per_block = block_steps;
-  int in_memory = plan.magnitudes_in_memory ? 1 : 0;
-  MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
-  result.magnitudes_in_memory = in_memory == 1;
+  const TrajectoryReader& reader = *input.reader;
+  const TrajectoryShape shape = reader.shape();
+  const TokenRange slab = plan.slab;
+  const int64_t max_slab = plan.max_slab;
+  const std::vector<uint8_t> slab_dead(input.dead_mask.begin() + slab.begin,
+                                       input.dead_mask.begin() + slab.begin + slab.count);
+  const KernelSettings& settings = plan.kernel;
+  const int64_t block_steps = plan.blocks.steps_per_block;
 
   const int64_t transitions = shape.steps - 1;
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
   std::unique_ptr<MagnitudeStore> store;
   collectively(comm, [&] {
-    store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
+    store =
+        std::make_unique<MagnitudeStore>(transitions * slab.count, result.magnitudes_in_memory, options.scratch_dir);
   });
 
   Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
@@ -209,7 +196,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
   LocalTallies local(transitions);
   ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  StepStream stream(reader, slab, max_slab, block_steps, host_values.data());
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -238,10 +225,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
   Clock::time_point phase = Clock::now();
   reduce_tallies(local, result, comm);
+  result.integer_width = all_ranks_integer_width(local, comm);
   result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
   result.timings.reduce = seconds_since(phase);
   result.peak_rss = gather_peak_rss(comm);
-  result.timings.total = seconds_since(start);
+  result.timings.total = input.open_seconds + seconds_since(start);
   return result;
 }
 

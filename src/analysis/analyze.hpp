@@ -4,12 +4,17 @@
 
 #include <mpi.h>
 
+#include "analysis/analysis_plan.hpp"
 #include "analysis/analysis_result.hpp"
 #include "config/options.hpp"
 
 namespace latdisp {
 
-// Collective. Fills the result (complete on rank 0). Throws Error.
+// Collective: the analysis of an opened input by its plan. Fills the result
+// (complete on rank 0; integer_width on every rank). Throws Error.
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm);
+
+// Collective: opens options.input, plans and analyzes it.
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm);
 
 }  // namespace latdisp

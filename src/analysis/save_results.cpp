@@ -4,210 +4,222 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstring>
-#include <limits>
-#include <tuple>
+#include <memory>
+#include <numeric>
+#include <utility>
+#include <vector>
 
+#include "config/save_dtype.hpp"
+#include "io/result_writer.hpp"
+#include "io/step_stream.hpp"
 #include "kokkos_kernels/encode_block.hpp"
 #include "parallel/errors.hpp"
-#include "io/file_names.hpp"
-#include "parallel/memory.hpp"
-#include "io/result_writer.hpp"
-#include "analysis/step_block_plan.hpp"
-#include "io/step_stream.hpp"
-#include "io/trajectory_reader.hpp"
 
 namespace latdisp {
 
 namespace {
 
-int bytes_of(const std::string& dtype) {
-  if (dtype == "int8") return 1;
-  if (dtype == "int16") return 2;
-  if (dtype == "int32") return 4;
-  return 8;
+using Clock = std::chrono::steady_clock;
+using Steps = std::pair<int64_t, int64_t>;
+
+// Adds the time since the last lap to one of the phases.
+class PhaseClock {
+ public:
+  void lap(double& phase) {
+    const Clock::time_point now = Clock::now();
+    phase += std::chrono::duration<double>(now - m_last).count();
+    m_last = now;
+  }
+
+ private:
+  Clock::time_point m_last = Clock::now();
+};
+
+ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf16::IntegerWidth width) {
+  const AnalyzeOptions& o = plan.options;
+  ResultLayout layout;
+  layout.shape = input.shape();
+  layout.slab = plan.slab;
+  layout.integer_bytes = integer_bytes(width);
+  layout.selection = plan.output->selection;
+  layout.dead_mask = input.dead_mask;
+  for (size_t n = 0; n < input.dead_mask.size(); ++n)
+    if (input.dead_mask[n]) layout.dead_token_ids.push_back(static_cast<int64_t>(n));
+  layout.provenance = {{"source", o.input},
+                       {"dataset", o.dataset},
+                       {"arithmetic", o.arithmetic},
+                       {"epsilon", std::to_string(o.epsilon)},
+                       {"zero_ulp", o.zero_ulp},
+                       {"delta_dtype", integer_dtype_name(width)},
+                       {"exception_kinds", "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range"},
+                       {"latdisp_version", LATDISP_VERSION}};
+  return layout;
 }
 
-// Narrows the kernel's int64 integers to the dtype (they fit, or are exceptions).
-void narrow(const int64_t* from, size_t count, int bytes, std::vector<unsigned char>& to) {
-  to.resize(count * static_cast<size_t>(bytes));
-  for (size_t i = 0; i < count; ++i) {
-    const int64_t v = from[i];
-    switch (bytes) {
-      case 1: {
-        const int8_t x = static_cast<int8_t>(v);
-        std::memcpy(&to[i], &x, 1);
-        break;
-      }
-      case 2: {
-        const int16_t x = static_cast<int16_t>(v);
-        std::memcpy(&to[2 * i], &x, 2);
-        break;
-      }
-      case 4: {
-        const int32_t x = static_cast<int32_t>(v);
-        std::memcpy(&to[4 * i], &x, 4);
-        break;
-      }
-      default:
-        std::memcpy(&to[8 * i], &v, 8);
-    }
+// The views of one step block, allocated once for the largest block, and
+// their host mirrors (the same memory on a host backend).
+struct SaveBuffers {
+  SaveBuffers(int64_t steps, int64_t tokens, int64_t dims) {
+    const auto alloc = [](const char* label) {
+      return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));
+    };
+    values = decltype(values)(alloc("latdisp::save::values"), steps, tokens, dims);
+    encoded.integers = decltype(encoded.integers)(alloc("latdisp::save::integers"), (steps - 1) * tokens * dims);
+    encoded.crossed = decltype(encoded.crossed)(alloc("latdisp::save::crossed"), steps - 1, tokens, dims);
+    encoded.ulps = decltype(encoded.ulps)(alloc("latdisp::save::ulps"), steps, tokens, dims);
+    encoded.row_exceptions =
+        decltype(encoded.row_exceptions)(alloc("latdisp::save::row_exceptions"), steps - 1, tokens);
+    host_values = Kokkos::create_mirror_view(values);
+    host_integers = Kokkos::create_mirror_view(encoded.integers);
+    host_crossed = Kokkos::create_mirror_view(encoded.crossed);
+    host_ulps = Kokkos::create_mirror_view(encoded.ulps);
   }
+
+  // The outputs of a block of `steps` steps: one transition fewer.
+  EncodedBlock block_outputs(int64_t steps) const {
+    const Steps transitions(0, steps - 1);
+    return EncodedBlock{encoded.integers, Kokkos::subview(encoded.crossed, transitions, Kokkos::ALL, Kokkos::ALL),
+                        Kokkos::subview(encoded.ulps, Steps(0, steps), Kokkos::ALL, Kokkos::ALL),
+                        Kokkos::subview(encoded.row_exceptions, transitions, Kokkos::ALL)};
+  }
+
+  BlockArray<uint16_t> values;
+  EncodedBlock encoded;
+  ExceptionTable exceptions;
+  BlockArray<uint16_t>::HostMirror host_values;
+  decltype(encoded.integers)::HostMirror host_integers;
+  BlockArray<uint8_t>::HostMirror host_crossed;
+  BlockArray<uint16_t>::HostMirror host_ulps;
+};
+
+// The first `steps` steps of a (steps, tokens, dims) view.
+template <class View>
+auto leading(const View& view, int64_t steps) {
+  return Kokkos::subview(view, Steps(0, steps), Kokkos::ALL, Kokkos::ALL);
+}
+
+// The device table's rows appended to the host's columns.
+void append_exceptions(const ExceptionTable& table, ExceptionColumns& columns) {
+  const Steps rows(0, table.count);
+  const auto index =
+      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(table.index, rows, Kokkos::ALL));
+  const auto value = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(table.value, rows));
+  const auto kind = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(table.kind, rows));
+  columns.index.insert(columns.index.end(), index.data(), index.data() + 3 * table.count);
+  columns.value.insert(columns.value.end(), value.data(), value.data() + table.count);
+  columns.kind.insert(columns.kind.end(), kind.data(), kind.data() + table.count);
+}
+
+// Encodes one step block on the device, brings the outputs to the host and
+// the block's exceptions into `exceptions`.
+void encode_step_block(const StepBlock& block, SaveBuffers& buffers, const AnalysisPlan& plan, bf16::IntegerWidth width,
+                       ExceptionColumns& exceptions) {
+  const int64_t steps = block.steps, transitions = steps - 1;
+  const int64_t step_values = plan.slab.count * static_cast<int64_t>(buffers.values.extent(2));
+  if (kSeparateDeviceMemory) Kokkos::deep_copy(leading(buffers.values, steps), leading(buffers.host_values, steps));
+  const EncodedBlock outputs = buffers.block_outputs(steps);
+  encode_block(leading(buffers.values, steps), plan.kernel, width, outputs);
+  if (kSeparateDeviceMemory) {
+    const Steps words(0, (transitions * step_values * integer_bytes(width) + 7) / 8);
+    Kokkos::deep_copy(Kokkos::subview(buffers.host_integers, words), Kokkos::subview(buffers.encoded.integers, words));
+    Kokkos::deep_copy(leading(buffers.host_crossed, transitions), leading(buffers.encoded.crossed, transitions));
+    Kokkos::deep_copy(leading(buffers.host_ulps, steps), leading(buffers.encoded.ulps, steps));
+  }
+  collect_exceptions(leading(buffers.values, steps), plan.kernel, width, outputs, block.first_step, plan.slab.begin,
+                     buffers.exceptions);
+  append_exceptions(buffers.exceptions, exceptions);
+}
+
+void write_step_block(const StepBlock& block, const SaveBuffers& buffers, ResultWriter& writer, MPI_Comm comm) {
+  const int64_t transitions = block.steps - 1;
+  collectively(comm, [&] {
+    writer.write_delta(block.first_step, transitions, buffers.host_integers.data());
+    writer.write_ulp(block.first_step, block.final ? block.steps : transitions, buffers.host_ulps.data());
+    writer.write_crossings(block.first_step, transitions, buffers.host_crossed.data());
+  });
+}
+
+// The kernel gives the exceptions ordered by step, then token, then dim: a
+// stable counting sort by token gives the table's order, token, then step,
+// then dim. Slabs are contiguous token ranges in rank order, so the table is
+// the same for any rank count.
+ExceptionColumns ordered_by_token(const ExceptionColumns& blocks, const TokenRange& slab) {
+  std::vector<size_t> next(static_cast<size_t>(slab.count) + 1, 0);
+  const auto slot = [&](size_t row) { return static_cast<size_t>(blocks.index[3 * row + 1] - slab.begin); };
+  for (size_t row = 0; row < blocks.size(); ++row) ++next[slot(row) + 1];
+  std::partial_sum(next.begin(), next.end(), next.begin());
+  ExceptionColumns ordered;
+  ordered.index.resize(blocks.index.size());
+  ordered.value.resize(blocks.size());
+  ordered.kind.resize(blocks.size());
+  for (size_t row = 0; row < blocks.size(); ++row) {
+    const size_t at = next[slot(row)]++;
+    for (size_t c = 0; c < 3; ++c) ordered.index[3 * at + c] = blocks.index[3 * row + c];
+    ordered.value[at] = blocks.value[row];
+    ordered.kind[at] = blocks.kind[row];
+  }
+  return ordered;
+}
+
+// Collective: every rank's exceptions at its offset in the one table, and
+// the file closed. Returns the table's length.
+int64_t write_exception_table(const ExceptionColumns& mine, ResultWriter& writer, MPI_Comm comm) {
+  int64_t local = static_cast<int64_t>(mine.size()), offset = 0, total = 0;
+  MPI_Exscan(&local, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) offset = 0;  // MPI_Exscan leaves rank 0's undefined
+  MPI_Allreduce(&local, &total, 1, MPI_INT64_T, MPI_SUM, comm);
+  collectively(comm, [&] { writer.write_exceptions(mine, offset, total); });
+  return total;
+}
+
+uint64_t file_size_on_rank0(const std::string& path, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  struct stat info {};
+  return rank == 0 && stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
 }
 
 }  // namespace
 
-SaveSummary save_results(const AnalyzeOptions& options, const std::string& temporary_path, const std::string& dtype,
-                         MPI_Comm comm) {
-  const auto start = std::chrono::steady_clock::now();
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
+SaveSummary save_results(const AnalysisInput& input, const AnalysisPlan& plan, int32_t integer_width,
+                         const std::string& temporary_path, MPI_Comm comm) {
+  const Clock::time_point start = Clock::now();
+  const OutputPlan& output = *plan.output;
+  const bf16::IntegerWidth width = saved_width(output.dtype, integer_width);
   SaveSummary summary;
-  summary.path = options.output;
-  summary.format = is_safetensors_name(options.output) ? "safetensors" : "hdf5";
-  summary.dtype = dtype;
-  const int integer_bytes = bytes_of(dtype);
-  const int width = integer_bytes == 1   ? bf16::kInt8
-                    : integer_bytes == 2 ? bf16::kInt16
-                    : integer_bytes == 4 ? bf16::kInt32
-                                         : bf16::kInt64;
+  summary.path = output.path;
+  summary.format = output.format;
+  summary.dtype = integer_dtype_name(width);
 
-  std::vector<uint8_t> dead_mask;
-  bool dead_mask_found = false;
-  const std::unique_ptr<TrajectoryReader> reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, dead_mask_found);
-  const TrajectoryShape shape = reader->shape();
-
-  ResultLayout layout;
-  layout.shape = shape;
-  layout.slab = token_range(shape.tokens, rank, ranks);
-  layout.integer_bytes = integer_bytes;
-  layout.selection = parse_output_selection(options.outputs);
-  layout.dead_mask = dead_mask;
-  for (int64_t n = 0; n < shape.tokens; ++n)
-    if (dead_mask[static_cast<size_t>(n)]) layout.dead_token_ids.push_back(n);
-  layout.provenance = {{"source", options.input},
-                       {"dataset", options.dataset},
-                       {"arithmetic", options.arithmetic},
-                       {"epsilon", std::to_string(options.epsilon)},
-                       {"zero_ulp", options.zero_ulp},
-                       {"delta_dtype", dtype},
-                       {"exception_kinds", "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range"},
-                       {"latdisp_version", LATDISP_VERSION}};
-  const TokenRange& slab = layout.slab;
-  const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
-
-  // Block size: values, encoded outputs and the narrowed copy per coordinate.
-  const uint64_t copies = kSeparateDeviceMemory ? 2 : 1;
-  const uint64_t per_step = static_cast<uint64_t>(slab.count * shape.dims) *
-                            (copies * (2 + 8 + 1 + 1 + 2) + static_cast<uint64_t>(integer_bytes));
-  const uint64_t budget =
-      options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  const uint64_t reserved = current_rss_bytes() + kLibraryMarginBytes;
-  int64_t block_steps =
-      budget > reserved ? static_cast<int64_t>((budget - reserved) / std::max<uint64_t>(per_step, 1)) : 0;
-  block_steps = std::min<int64_t>(
-      {block_steps, shape.steps,
-       std::max<int64_t>(2, static_cast<int64_t>(4 * kPreferredBlockBytes / std::max<uint64_t>(1, per_step)))});
-  if (options.max_steps_per_block > 0) block_steps = std::min(block_steps, options.max_steps_per_block);
-  MPI_Allreduce(MPI_IN_PLACE, &block_steps, 1, MPI_INT64_T, MPI_MIN, comm);
-  if (block_steps < 2)
-    fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small to save two steps of this slab");
-
+  PhaseClock clock;
   std::unique_ptr<ResultWriter> writer;
-  collectively(comm, [&] {
-    writer = summary.format == "safetensors" ? create_safetensors_writer(comm, temporary_path, layout)
-                                             : create_hdf5_writer(comm, temporary_path, layout);
-  });
+  collectively(
+      comm, [&] { writer = create_result_writer(output.format, comm, temporary_path, layout_of(input, plan, width)); });
+  clock.lap(summary.phases.write);
 
-  KernelSettings settings;
-  settings.arithmetic = options.arithmetic == "seed" ? Arithmetic::seed : Arithmetic::exact;
-  settings.epsilon = options.epsilon;
-  settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
-
-  using Layout = Kokkos::LayoutRight;
-  Kokkos::View<uint16_t***, Layout, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
-  EncodedBlock encoded;
-  encoded.integers =
-      decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
-                                 block_steps - 1, slab.count, shape.dims);
-  encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
-                                          block_steps - 1, slab.count, shape.dims);
-  encoded.crossed = decltype(encoded.crossed)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"),
-                                              block_steps - 1, slab.count, shape.dims);
-  encoded.ulps = decltype(encoded.ulps)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::ulps"),
-                                        block_steps, slab.count, shape.dims);
-  auto host_integers = Kokkos::create_mirror_view(encoded.integers);
-  auto host_kinds = Kokkos::create_mirror_view(encoded.kinds);
-  auto host_crossed = Kokkos::create_mirror_view(encoded.crossed);
-  auto host_ulps = Kokkos::create_mirror_view(encoded.ulps);
-
-  std::vector<ExceptionRecord> exceptions;
-  std::vector<unsigned char> narrowed;
-  const int64_t step_values = slab.count * shape.dims;
-  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
-  StepBlock step_block;
-  while (stream.next(step_block)) {
-    const int64_t first_step = step_block.first_step, count = step_block.steps;
-    const std::pair<int64_t, int64_t> steps(0, count), transitions(0, count - 1);
-    auto block = Kokkos::subview(values, steps, Kokkos::ALL, Kokkos::ALL);
-    if (kSeparateDeviceMemory) Kokkos::deep_copy(block, Kokkos::subview(host_values, steps, Kokkos::ALL, Kokkos::ALL));
-    EncodedBlock part{Kokkos::subview(encoded.integers, transitions, Kokkos::ALL, Kokkos::ALL),
-                      Kokkos::subview(encoded.kinds, transitions, Kokkos::ALL, Kokkos::ALL),
-                      Kokkos::subview(encoded.crossed, transitions, Kokkos::ALL, Kokkos::ALL),
-                      Kokkos::subview(encoded.ulps, steps, Kokkos::ALL, Kokkos::ALL)};
-    encode_block(block, settings, width, part);
-    Kokkos::deep_copy(host_integers, encoded.integers);
-    Kokkos::deep_copy(host_kinds, encoded.kinds);
-    Kokkos::deep_copy(host_crossed, encoded.crossed);
-    Kokkos::deep_copy(host_ulps, encoded.ulps);
-
-    const int64_t block_transitions = count - 1;
-    const size_t coordinates = static_cast<size_t>(block_transitions * step_values);
-    for (size_t i = 0; i < coordinates; ++i) {
-      const uint8_t kind = host_kinds.data()[i];
-      if (kind == kNoException) continue;
-      const int64_t t = static_cast<int64_t>(i) / step_values, n = (static_cast<int64_t>(i) / shape.dims) % slab.count,
-                    d = static_cast<int64_t>(i) % shape.dims;
-      const uint16_t b = host_values(t, n, d), a = host_values(t + 1, n, d);
-      double value = std::numeric_limits<double>::quiet_NaN();
-      if (settings.arithmetic == Arithmetic::seed)
-        value = static_cast<double>(bf16::seed_displacement(a, b));
-      else if (kind != kExceptionNonfinite)
-        value = bf16::to_double(bf16::exact_displacement(a, b, settings.zero_ulp));
-      exceptions.push_back(ExceptionRecord{first_step + t, slab.begin + n, d, value, static_cast<int8_t>(kind)});
-    }
-    narrow(host_integers.data(), coordinates, integer_bytes, narrowed);
-    collectively(comm, [&] {
-      writer->write_delta(first_step, block_transitions, narrowed.data());
-      writer->write_ulp(first_step, step_block.final ? count : block_transitions, host_ulps.data());
-      writer->write_crossings(first_step, block_transitions, host_crossed.data());
-    });
+  const int64_t block_steps = output.blocks.steps_per_block;
+  SaveBuffers buffers(block_steps, plan.slab.count, input.shape().dims);
+  ExceptionColumns exceptions;
+  StepStream stream(*input.reader, plan.slab, plan.max_slab, block_steps, buffers.host_values.data());
+  StepBlock block;
+  while (stream.next(block)) {
+    clock.lap(summary.phases.read);
+    encode_step_block(block, buffers, plan, width, exceptions);
+    clock.lap(summary.phases.encode);
+    write_step_block(block, buffers, *writer, comm);
+    clock.lap(summary.phases.write);
   }
+  clock.lap(summary.phases.read);
 
-  // Ordered by token, then step, then dim: slabs are contiguous token ranges
-  // in rank order, so the table is the same for any rank count.
-  std::sort(exceptions.begin(), exceptions.end(), [](const ExceptionRecord& x, const ExceptionRecord& y) {
-    return std::tie(x.token, x.step, x.dim) < std::tie(y.token, y.step, y.dim);
-  });
-  int64_t local = static_cast<int64_t>(exceptions.size()), offset = 0, total = 0;
-  MPI_Exscan(&local, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
-  if (rank == 0) offset = 0;
-  MPI_Allreduce(&local, &total, 1, MPI_INT64_T, MPI_SUM, comm);
-  collectively(comm, [&] {
-    writer->write_exceptions(exceptions, offset, total);
-    writer->close();
-  });
-  summary.exceptions = total;
-  struct stat info {};
-  if (rank == 0 && stat(temporary_path.c_str(), &info) == 0) summary.bytes = static_cast<uint64_t>(info.st_size);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.exceptions = write_exception_table(ordered_by_token(exceptions, plan.slab), *writer, comm);
+  clock.lap(summary.phases.exceptions);
+  collectively(comm, [&] { writer->close(); });
+  clock.lap(summary.phases.write);
+  summary.bytes = file_size_on_rank0(temporary_path, comm);
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;
 }
 

@@ -1,5 +1,6 @@
-// Saving the result tensors (SPEC section 5, Output): a second pass over W
-// that encodes every coordinate and writes the token slabs in parallel.
+// Saving the result tensors (--output; docs/formats.md, saved tensors): a
+// second pass over W, through the reader the analysis opened, that encodes
+// every coordinate and writes the token slabs in parallel.
 #pragma once
 
 #include <mpi.h>
@@ -7,14 +8,15 @@
 #include <cstdint>
 #include <string>
 
+#include "analysis/analysis_plan.hpp"
 #include "analysis/analysis_result.hpp"
-#include "config/options.hpp"
 
 namespace latdisp {
 
-// Collective: writes options.output to `temporary_path`. `dtype` from
-// save_dtype_for. Throws Error.
-SaveSummary save_results(const AnalyzeOptions& options, const std::string& temporary_path, const std::string& dtype,
-                         MPI_Comm comm);
+// Collective: writes the tensors plan.output selects to `temporary_path`.
+// `integer_width` is the analysis' AnalysisResult::integer_width (the same on
+// every rank). Throws Error.
+SaveSummary save_results(const AnalysisInput& input, const AnalysisPlan& plan, int32_t integer_width,
+                         const std::string& temporary_path, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -12,9 +12,10 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
+  const uint64_t coordinates = tokens * static_cast<uint64_t>(in.dims);
   plan.bytes_per_step =
-      copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * 8 + items * in.item_tally_bytes);
-  plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
+      copies * (coordinates * (2 + in.output_bytes_per_coordinate) + tokens * 8 + items * in.item_tally_bytes);
+  plan.magnitude_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
   plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens;
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;
@@ -24,14 +25,16 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   // Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
   // every read; a reused buffer stays resident.
   const int64_t cache_friendly = std::max<int64_t>(
-      2,
-      static_cast<int64_t>(kPreferredBlockBytes / std::max<uint64_t>(1, tokens * static_cast<uint64_t>(in.dims) * 2)));
+      2, static_cast<int64_t>(kPreferredBlockBytes /
+                              std::max<uint64_t>(1, coordinates * (2 + in.output_bytes_per_coordinate))));
   const auto capped = [&](int64_t steps) { return std::min(steps, cache_friendly); };
   // Keep the magnitudes in memory unless that starves the step blocks.
-  const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
-  if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
-    plan.steps_per_block = capped(with_magnitudes);
-    return plan;
+  if (in.keeps_magnitudes) {
+    const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
+    if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
+      plan.steps_per_block = capped(with_magnitudes);
+      return plan;
+    }
   }
   plan.magnitudes_in_memory = false;
   plan.steps_per_block = steps_fitting(plan.fixed_bytes);

@@ -13,13 +13,18 @@ struct StepBlockPlan {
   uint64_t fixed_bytes = 0;          // baseline process + library buffers
 };
 
+// What one pass over W holds per step of its slab, and the budget. The
+// defaults describe the analysis; the save pass holds encoded outputs per
+// coordinate instead of row magnitudes.
 struct StepBlockInputs {
   int64_t steps = 0;
   int64_t slab_tokens = 0;
   int64_t dims = 0;
   int64_t tokens_per_item = 1;
   uint64_t item_tally_bytes = 0;
-  bool separate_device_memory = false;  // a GPU: blocks live twice
+  uint64_t output_bytes_per_coordinate = 0;  // beyond the 2-byte value
+  bool keeps_magnitudes = true;              // all of the slab's row magnitudes, for the percentiles
+  bool separate_device_memory = false;       // a GPU: blocks live twice
   uint64_t budget = 0;
   uint64_t baseline_bytes = 0;  // resident before the analysis
 };

@@ -4,7 +4,6 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/save_results.hpp"
-#include "config/save_dtype.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -18,13 +17,10 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   // Refuse an existing or unwritable output before the analysis, not after.
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
-  AnalysisResult result = analyze_trajectory(options, comm);
+  const PreparedAnalysis prepared = prepare_analysis(options, comm);
+  AnalysisResult result = analyze_trajectory(prepared.input, prepared.plan, comm);
   if (output) {
-    // The integer type is known only now (SPEC section 5): W is read again.
-    int32_t width = result.displacement[kAllTokens].tally.width;
-    MPI_Bcast(&width, 1, MPI_INT32_T, 0, comm);
-    const std::string dtype = save_dtype_for(options.save_dtype, width);
-    result.saved = save_results(options, output->temporary_path(), dtype, comm);
+    result.saved = save_results(prepared.input, prepared.plan, result.integer_width, output->temporary_path(), comm);
     output->commit();
     result.timings.write = result.saved->seconds;
     result.timings.total += result.saved->seconds;

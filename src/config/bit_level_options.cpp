@@ -1,7 +1,7 @@
 #include "config/bit_level_options.hpp"
 
 #include "parallel/errors.hpp"
-#include "io/file_names.hpp"
+#include "io/output_format.hpp"
 
 namespace po = boost::program_options;
 

@@ -7,11 +7,13 @@
 #include <sstream>
 
 #include "config/bit_level_options.hpp"
-#include "parallel/errors.hpp"
-#include "io/file_names.hpp"
-#include "parallel/memory.hpp"
-#include "io/result_writer.hpp"
+#include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
+#include "io/file_names.hpp"
+#include "io/output_format.hpp"
+#include "io/output_selection.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 
 namespace po = boost::program_options;
 
@@ -193,19 +195,17 @@ Command parse_command_line(int argc, const char* const* argv) {
 
 void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input FILE.h5");
-  if (o.arithmetic != "exact" && o.arithmetic != "seed")
-    fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
+  parse_arithmetic(o.arithmetic);
   if (!(o.epsilon > 0) || !(o.epsilon < 1e300))
     fail(kExitUsage, "--epsilon must be a positive number, not " + std::to_string(o.epsilon));
-  if (o.zero_ulp != "min-normal" && o.zero_ulp != "min-subnormal")
-    fail(kExitUsage, "--zero-ulp must be 'min-normal' or 'min-subnormal', not '" + o.zero_ulp + "'");
+  parse_zero_ulp(o.zero_ulp);
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
   if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
-  if (!o.output.empty()) require_output_format("--output", o.output);
-  save_dtype_for(o.save_dtype, 0);
+  if (!o.output.empty()) output_format_of("--output", o.output);
+  parse_save_dtype(o.save_dtype);
   parse_output_selection(o.outputs);
 }
 

@@ -1,4 +1,4 @@
-// File names: suffixes, and the output format an extension selects.
+// File names: suffixes (the format they select: io/output_format.hpp).
 #pragma once
 
 #include <string>
@@ -11,8 +11,5 @@ inline bool has_suffix(const std::string& text, const std::string& suffix) {
 
 inline bool is_safetensors_name(const std::string& path) { return has_suffix(path, ".safetensors"); }
 inline bool is_hdf5_name(const std::string& path) { return has_suffix(path, ".h5") || has_suffix(path, ".hdf5"); }
-
-// Throws Error(kExitUsage) unless `path` ends in .h5, .hdf5 or .safetensors.
-void require_output_format(const std::string& option, const std::string& path);
 
 }  // namespace latdisp

@@ -98,15 +98,14 @@ class Hdf5ResultWriter : public ResultWriter {
     if (m_crossings.valid()) write_slab(m_crossings.get(), m_bool.get(), first, count, flags);
   }
 
-  void write_exceptions(const std::vector<ExceptionRecord>& local, int64_t offset, int64_t total) override {
+  void write_exceptions(const ExceptionColumns& columns, int64_t offset, int64_t total) override {
     if (!m_layout.selection.exceptions) return;
     Hdf5Handle group(H5Gcreate2(m_file.get(), "exceptions", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
     if (!group.valid()) fail(kExitOutput, "creating group exceptions failed: " + hdf5_error_text());
     write_string_attribute(group.get(), "kind_legend",
                            "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range");
     const hsize_t rows = static_cast<hsize_t>(total);
-    const ExceptionColumns columns = columns_of(local);
-    const hsize_t start = static_cast<hsize_t>(offset), count = local.size();
+    const hsize_t start = static_cast<hsize_t>(offset), count = columns.size();
     write_rows(group.get(), "index", H5T_STD_I64LE, H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
     write_rows(group.get(), "value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
     write_rows(group.get(), "kind", H5T_STD_I8LE, H5T_NATIVE_INT8, {rows}, start, count, columns.kind.data());
@@ -136,6 +135,8 @@ class Hdf5ResultWriter : public ResultWriter {
     return create_output_dataset(m_file.get(), name, type, dims, chunk);
   }
 
+  // Independent: a rank's part of each step is one contiguous run in its
+  // chunks, so collective buffering would only shuffle it between ranks.
   void write_slab(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, const void* data) {
     const hsize_t start[3] = {static_cast<hsize_t>(first), static_cast<hsize_t>(m_layout.slab.begin), 0};
     const hsize_t extent[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(m_layout.slab.count),
@@ -144,7 +145,7 @@ class Hdf5ResultWriter : public ResultWriter {
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
     Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
     check_hdf5_write(
-        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
+        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_independent.get(), data),
         "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of '" + m_path + "'");
   }
 
@@ -184,6 +185,7 @@ class Hdf5ResultWriter : public ResultWriter {
   std::string m_path;
   ResultLayout m_layout;
   Hdf5Handle m_transfer;
+  Hdf5Handle m_independent{H5Pcreate(H5P_DATASET_XFER), H5Pclose};
   Hdf5Handle m_bool;
   Hdf5Handle m_file;
   Hdf5Handle m_delta, m_ulp, m_crossings;

@@ -6,14 +6,8 @@
 #include <vector>
 
 #include "parallel/errors.hpp"
-#include "io/file_names.hpp"
 
 namespace latdisp {
-
-void require_output_format(const std::string& option, const std::string& path) {
-  if (!is_hdf5_name(path) && !is_safetensors_name(path))
-    fail(kExitUsage, option + " '" + path + "': the format comes from the extension, .h5, .hdf5 or .safetensors");
-}
 
 namespace {
 std::string directory_of(const std::string& path) {

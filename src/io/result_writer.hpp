@@ -1,5 +1,5 @@
-// Writers of the saved tensors (SPEC section 5, Output): HDF5 or safetensors,
-// every rank writing its own token slab collectively.
+// Writers of the saved tensors (docs/formats.md, saved tensors): HDF5 or
+// safetensors, every rank writing its own token slab.
 #pragma once
 
 #include <mpi.h>
@@ -10,23 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "parallel/partition.hpp"
+#include "io/output_format.hpp"
+#include "io/output_selection.hpp"
 #include "io/trajectory_shape.hpp"
+#include "parallel/partition.hpp"
 
 namespace latdisp {
-
-// Which tensors to write (--outputs).
-struct OutputSelection {
-  bool delta = true;       // delta_W_prime
-  bool ulp = true;         // U
-  bool crossings = true;   // exponent_crossings
-  bool dead_mask = true;   // dead_mask, dead_token_ids
-  bool scalars = true;     // n_steps, n_tokens, n_dims, n_dead
-  bool exceptions = true;  // exceptions (index, value, kind)
-};
-
-// "all" or a comma-separated list of the names above; throws Error(kExitUsage).
-OutputSelection parse_output_selection(const std::string& list);
 
 struct ResultLayout {
   TrajectoryShape shape;
@@ -38,19 +27,13 @@ struct ResultLayout {
   std::map<std::string, std::string> provenance;  // attributes / __metadata__
 };
 
-struct ExceptionRecord {
-  int64_t step, token, dim;
-  double value;  // x correctly rounded (NaN when undefined)
-  int8_t kind;   // ExceptionKind
-};
-
-// The exceptions as the three saved tensors' rows.
+// The exceptions as the three saved tensors' rows (docs/formats.md, saved tensors).
 struct ExceptionColumns {
   std::vector<int64_t> index;  // (n, 3): step, token, dim
-  std::vector<double> value;
-  std::vector<int8_t> kind;
+  std::vector<double> value;   // x correctly rounded (NaN when undefined)
+  std::vector<int8_t> kind;    // 1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range
+  size_t size() const { return kind.size(); }
 };
-ExceptionColumns columns_of(const std::vector<ExceptionRecord>& records);
 
 class ResultWriter {
  public:
@@ -61,12 +44,14 @@ class ResultWriter {
   virtual void write_ulp(int64_t first, int64_t count, const uint16_t* bits) = 0;
   virtual void write_crossings(int64_t first, int64_t count, const uint8_t* flags) = 0;
   // Collective, once: this rank's exceptions go to rows [offset, offset + n).
-  virtual void write_exceptions(const std::vector<ExceptionRecord>& local, int64_t offset, int64_t total) = 0;
+  virtual void write_exceptions(const ExceptionColumns& local, int64_t offset, int64_t total) = 0;
   // Collective: finishes the file; returns the file's size in bytes.
   virtual uint64_t close() = 0;
 };
 
-// Collective. Throws Error(kExitOutput).
+// Collective: the writer of `format`. Throws Error(kExitOutput).
+std::unique_ptr<ResultWriter> create_result_writer(OutputFormat format, MPI_Comm comm, const std::string& path,
+                                                   const ResultLayout& layout);
 std::unique_ptr<ResultWriter> create_hdf5_writer(MPI_Comm comm, const std::string& path, const ResultLayout& layout);
 std::unique_ptr<ResultWriter> create_safetensors_writer(MPI_Comm comm, const std::string& path,
                                                         const ResultLayout& layout);

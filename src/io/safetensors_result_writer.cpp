@@ -83,12 +83,11 @@ class SafetensorsResultWriter : public ResultWriter {
     if (m_crossings != kNone) write_slab(m_slots[m_crossings], 1, first, count, flags);
   }
 
-  void write_exceptions(const std::vector<ExceptionRecord>& local, int64_t offset, int64_t total) override {
+  void write_exceptions(const ExceptionColumns& columns, int64_t offset, int64_t total) override {
     if (!m_layout.selection.exceptions) return;
     const TensorSlot index = m_slots[add("exceptions.index", "I64", {total, 3}, 8)];
     const TensorSlot value = m_slots[add("exceptions.value", "F64", {total}, 8)];
     const TensorSlot kind = m_slots[add("exceptions.kind", "I8", {total}, 1)];
-    const ExceptionColumns columns = columns_of(local);
     const uint64_t first = static_cast<uint64_t>(offset);
     write_at_all(index.begin + first * 24, columns.index.data(), columns.index.size() * 8);
     write_at_all(value.begin + first * 8, columns.value.data(), columns.value.size() * 8);
@@ -106,6 +105,7 @@ class SafetensorsResultWriter : public ResultWriter {
  private:
   static constexpr size_t kNone = static_cast<size_t>(-1);
   static constexpr uint64_t kDataStart = 8 + kReservedHeaderBytes;
+  static constexpr uint64_t kMaxWriteBytes = uint64_t(1) << 30;
 
   size_t add(const std::string& name, const std::string& dtype, std::vector<int64_t> shape, int element_bytes) {
     uint64_t elements = 1;
@@ -120,10 +120,14 @@ class SafetensorsResultWriter : public ResultWriter {
   }
 
   void write_at(uint64_t begin, const void* data, uint64_t bytes) {
-    MPI_Status status;
-    check(MPI_File_write_at(m_file, static_cast<MPI_Offset>(kDataStart + begin), data, static_cast<int>(bytes),
-                            MPI_BYTE, &status),
-          "writing");
+    const auto* from = static_cast<const unsigned char*>(data);
+    for (uint64_t done = 0; done < bytes; done += kMaxWriteBytes) {  // MPI counts are ints
+      const uint64_t piece = std::min(kMaxWriteBytes, bytes - done);
+      MPI_Status status;
+      check(MPI_File_write_at(m_file, static_cast<MPI_Offset>(kDataStart + begin + done), from + done,
+                              static_cast<int>(piece), MPI_BYTE, &status),
+            "writing");
+    }
   }
 
   void write_at_all(uint64_t begin, const void* data, uint64_t bytes) {
@@ -134,26 +138,17 @@ class SafetensorsResultWriter : public ResultWriter {
   }
 
   // Steps [first, first + count) of a (steps, tokens, dims) tensor: this
-  // rank's tokens are a strided part of each step, described by a file view.
+  // rank's tokens are one contiguous run of each step, written
+  // independently (collective buffering would only shuffle them between ranks).
   void write_slab(const TensorSlot& slot, int element_bytes, int64_t first, int64_t count, const void* data) {
-    const int64_t row_bytes = m_layout.shape.dims * element_bytes;
-    const int sizes[3] = {static_cast<int>(count), static_cast<int>(m_layout.shape.tokens),
-                          static_cast<int>(row_bytes)};
-    const int subsizes[3] = {static_cast<int>(count), static_cast<int>(m_layout.slab.count),
-                             static_cast<int>(row_bytes)};
-    const int starts[3] = {0, static_cast<int>(m_layout.slab.begin), 0};
-    MPI_Datatype view;
-    MPI_Type_create_subarray(3, sizes, subsizes, starts, MPI_ORDER_C, MPI_BYTE, &view);
-    MPI_Type_commit(&view);
-    const MPI_Offset displacement = static_cast<MPI_Offset>(
-        kDataStart + slot.begin + static_cast<uint64_t>(first * m_layout.shape.tokens * row_bytes));
-    int status = MPI_File_set_view(m_file, displacement, MPI_BYTE, view, "native", MPI_INFO_NULL);
-    MPI_Status io;
-    if (status == MPI_SUCCESS)
-      status = MPI_File_write_all(m_file, data, subsizes[0] * subsizes[1] * subsizes[2], MPI_BYTE, &io);
-    MPI_Type_free(&view);
-    MPI_File_set_view(m_file, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
-    check(status, "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of");
+    const uint64_t row_bytes = static_cast<uint64_t>(m_layout.shape.dims * element_bytes);
+    const uint64_t step_bytes = static_cast<uint64_t>(m_layout.shape.tokens) * row_bytes;
+    const uint64_t run_bytes = static_cast<uint64_t>(m_layout.slab.count) * row_bytes;
+    const uint64_t begin = slot.begin + static_cast<uint64_t>(m_layout.slab.begin) * row_bytes;
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (int64_t t = 0; t < count; ++t)
+      write_at(begin + static_cast<uint64_t>(first + t) * step_bytes, bytes + static_cast<uint64_t>(t) * run_bytes,
+               run_bytes);
   }
 
   void write_header() {

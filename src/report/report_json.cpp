@@ -179,13 +179,18 @@ json json_report(const AnalysisResult& r) {
   if (r.saved) {
     const SaveSummary& s = *r.saved;
     report["output"] = {{"path", s.path},
-                        {"format", s.format},
+                        {"format", format_name(s.format)},
                         {"delta_dtype", s.dtype},
                         {"outputs", r.options.outputs},
                         {"exceptions", s.exceptions},
                         {"bytes_written", s.bytes},
                         {"write_s", s.seconds},
-                        {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0}};
+                        {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0},
+                        {"phases_s",
+                         {{"read", s.phases.read},
+                          {"encode", s.phases.encode},
+                          {"exceptions", s.phases.exceptions},
+                          {"write", s.phases.write}}}};
   }
   return report;
 }

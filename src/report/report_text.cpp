@@ -139,7 +139,7 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   if (r.saved) {
     section(out, "Saved");
     std::fprintf(out, "  %s (%s): delta_W_prime as %s, %lld exceptions, %s in %.2f s (%.3g MB/s)\n",
-                 r.saved->path.c_str(), r.saved->format.c_str(), r.saved->dtype.c_str(),
+                 r.saved->path.c_str(), format_name(r.saved->format), r.saved->dtype.c_str(),
                  static_cast<long long>(r.saved->exceptions), format_bytes(r.saved->bytes).c_str(), r.saved->seconds,
                  r.saved->seconds > 0 ? static_cast<double>(r.saved->bytes) / r.saved->seconds / 1e6 : 0.0);
   }

@@ -1,0 +1,98 @@
+#include "analysis/analysis_plan.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "config/kernel_settings.hpp"
+#include "kokkos_kernels/encode_block.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
+
+namespace latdisp {
+
+namespace {
+
+StepBlockInputs pass_inputs(const TrajectoryShape& shape, const AnalysisPlan& plan, uint64_t baseline_bytes) {
+  StepBlockInputs in;
+  in.steps = shape.steps;
+  in.slab_tokens = plan.slab.count;
+  in.dims = shape.dims;
+  in.separate_device_memory = kSeparateDeviceMemory;
+  in.budget = plan.memory_budget;
+  in.baseline_bytes = baseline_bytes;
+  return in;
+}
+
+// Every rank takes the same number of collective reads: the smallest block wins.
+StepBlockPlan agreed_blocks(const StepBlockInputs& in, int64_t max_steps_per_block, MPI_Comm comm) {
+  StepBlockPlan blocks;
+  collectively(comm, [&] { blocks = plan_step_blocks(in); });
+  if (max_steps_per_block > 0) blocks.steps_per_block = std::min(blocks.steps_per_block, max_steps_per_block);
+  MPI_Allreduce(MPI_IN_PLACE, &blocks.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
+  return blocks;
+}
+
+StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_Comm comm) {
+  in.tokens_per_item = plan.kernel.tokens_per_item;
+  in.item_tally_bytes = sizeof(ItemTally);
+  StepBlockPlan blocks = agreed_blocks(in, plan.options.max_steps_per_block, comm);
+  if (plan.options.spill_magnitudes) blocks.magnitudes_in_memory = false;
+  int in_memory = blocks.magnitudes_in_memory ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
+  blocks.magnitudes_in_memory = in_memory == 1;
+  return blocks;
+}
+
+OutputPlan output_plan(StepBlockInputs in, const AnalyzeOptions& options, MPI_Comm comm) {
+  OutputPlan output;
+  output.path = options.output;
+  output.format = output_format_of("--output", options.output);
+  output.selection = parse_output_selection(options.outputs);
+  output.dtype = parse_save_dtype(options.save_dtype);
+  in.output_bytes_per_coordinate = encoded_bytes_per_coordinate(integer_bytes(bf16::kInt64));
+  in.keeps_magnitudes = false;
+  output.blocks = agreed_blocks(in, options.max_steps_per_block, comm);
+  return output;
+}
+
+}  // namespace
+
+AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) {
+  const auto start = std::chrono::steady_clock::now();
+  AnalysisInput input;
+  input.reader =
+      open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask, input.dead_mask_found);
+  input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return input;
+}
+
+AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape& shape, uint64_t baseline_bytes,
+                           MPI_Comm comm) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  if (ranks > shape.tokens)
+    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
+                         ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  AnalysisPlan plan;
+  plan.options = options;
+  plan.kernel = kernel_settings_of(options);
+  plan.memory_budget =
+      options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
+  plan.slab = token_range(shape.tokens, rank, ranks);
+  plan.max_slab = token_range(shape.tokens, 0, ranks).count;
+  const StepBlockInputs pass = pass_inputs(shape, plan, baseline_bytes);
+  plan.blocks = analysis_blocks(pass, plan, comm);
+  if (!options.output.empty()) plan.output = output_plan(pass, options, comm);
+  return plan;
+}
+
+PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm) {
+  const uint64_t baseline = current_rss_bytes();
+  PreparedAnalysis prepared;
+  prepared.input = open_analysis_input(options, comm);
+  prepared.plan = plan_analysis(options, prepared.input.shape(), baseline, comm);
+  return prepared;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,73 @@
+// What `analyze` decides before it reads W, resolved once from the options
+// and the input's shape, and handed to the analysis and to the save pass
+// (docs/architecture.md: input -> plan -> step blocks -> kernels -> ...).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/step_block_plan.hpp"
+#include "config/options.hpp"
+#include "config/save_dtype.hpp"
+#include "io/output_format.hpp"
+#include "io/output_selection.hpp"
+#include "io/trajectory_reader.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
+#include "parallel/partition.hpp"
+
+namespace latdisp {
+
+// W opened once and its dead mask read once: the analysis and the save pass
+// share them.
+struct AnalysisInput {
+  std::unique_ptr<TrajectoryReader> reader;
+  std::vector<uint8_t> dead_mask;  // per token, 0/1; all live when the file has none
+  bool dead_mask_found = false;
+  double open_seconds = 0;  // counted in the analysis' total time
+  const TrajectoryShape& shape() const { return reader->shape(); }
+};
+
+// --output: where, in which format, which tensors, which integer type.
+struct OutputPlan {
+  std::string path;  // the target --output names
+  OutputFormat format = OutputFormat::hdf5;
+  OutputSelection selection;
+  SaveDtype dtype;
+  // The save pass's step blocks, sized for int64 integers: the integer type
+  // is known only after the analysis, and a budget too small fails now.
+  StepBlockPlan blocks;
+};
+
+struct AnalysisPlan {
+  AnalyzeOptions options;  // as given: the report echoes them
+  KernelSettings kernel;
+  uint64_t memory_budget = 0;  // per rank
+  TokenRange slab{0, 0};       // this rank's tokens
+  int64_t max_slab = 0;        // the largest slab of any rank: reads split alike
+  StepBlockPlan blocks;        // the analysis' step blocks, alike on every rank
+  std::optional<OutputPlan> output;
+};
+
+// Collective: opens options.input and reads its dead mask. Throws Error.
+AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm);
+
+// Collective: the plan of this rank; `baseline_bytes` is what the process
+// held before it opened W. Throws Error(kExitUsage): more ranks than tokens,
+// a budget too small for two steps.
+AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape& shape, uint64_t baseline_bytes,
+                           MPI_Comm comm);
+
+struct PreparedAnalysis {
+  AnalysisInput input;
+  AnalysisPlan plan;
+};
+
+// Collective: the input opened and the plan made, in that order.
+PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp
