@@ -40,7 +40,7 @@ enum class BlockKind {
   random_bits,        // every value an independent uniform 16-bit pattern
   edge_values,        // every value drawn from the lattice's edge cases (kEdgeValues)
   mixed_rows,         // synthetic rows with one coordinate in 16 an edge value
-  integer_bounds,     // rows whose every x is one value at the int8 / fast-path limits
+  integer_bounds,     // rows whose x at even transitions is one value at the int8 / fast-path limits
 };
 
 inline const char* kind_name(BlockKind kind) {
