@@ -1,13 +1,14 @@
 #include "kokkos_kernels/encode_block.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace latdisp {
 
 namespace {
 
 using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>;
-using RowCounts = Kokkos::View<int64_t**, Kokkos::LayoutRight, DeviceMemory>;
 template <class Integer>
 using PackedIntegers =
     Kokkos::View<Integer***, Kokkos::LayoutRight, DeviceMemory, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
@@ -120,43 +121,52 @@ struct FastLane {
 // path does not apply.
 constexpr int64_t kChunkDims = 256;
 
+// A scan over the block's rows (step, token) in memory order: each row's
+// exceptions go to the table from the offset of the rows before it. The
+// final pass writes; a backend's earlier passes only count.
 template <class Integer>
 struct EncodeFunctor {
+  using value_type = int64_t;
+
   BlockValues m_values;
   PackedIntegers<Integer> m_integers;
   BlockArray<uint8_t> m_crossed;
   BlockArray<uint16_t> m_ulps;
-  RowCounts m_row_exceptions;
+  ExceptionTable m_table;  // rows past its capacity are counted, not written
   CoordinateEncoder<Integer> m_encode;
   int64_t m_tokens;
   int64_t m_dims;
   int64_t m_transitions;
+  int64_t m_first_step;
+  int64_t m_first_token;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row, int64_t& offset, const bool final) const {
     const int64_t t = row / m_tokens;
     const int64_t n = row % m_tokens;
     const uint16_t* from = &m_values(t, n, 0);
-    uint16_t* ulps = &m_ulps(t, n, 0);
     if (t == m_transitions) {  // the last step only has a ULP
-      for (int64_t d = 0; d < m_dims; ++d) ulps[d] = ulp_bits(from[d], m_encode.m_settings);
+      if (final)
+        for (int64_t d = 0; d < m_dims; ++d) m_ulps(t, n, d) = ulp_bits(from[d], m_encode.m_settings);
       return;
     }
     const uint16_t* to = &m_values(t + 1, n, 0);
-    Integer* integers = &m_integers(t, n, 0);
-    uint8_t* crossed = &m_crossed(t, n, 0);
-    int64_t exceptions = 0;
     for (int64_t begin = 0; begin < m_dims; begin += kChunkDims) {
       const int64_t end = begin + kChunkDims < m_dims ? begin + kChunkDims : m_dims;
-      exceptions += encode_chunk(from, to, begin, end, integers, crossed, ulps);
+      if (final)
+        encode_chunk(t, n, from, to, begin, end, offset);
+      else
+        offset += count_chunk(from, to, begin, end);
     }
-    m_row_exceptions(t, n) = exceptions;
   }
 
-  // Dims [begin, end) of a row: the fast path everywhere, then the general
-  // one where it did not apply. Returns the chunk's exceptions.
-  KOKKOS_INLINE_FUNCTION int64_t encode_chunk(const uint16_t* from, const uint16_t* to, int64_t begin, int64_t end,
-                                              Integer* integers, uint8_t* crossed, uint16_t* ulps) const {
+  // Dims [begin, end) of row (t, n): the fast path everywhere, then the
+  // general one where it did not apply; exceptions from table row `at` on.
+  KOKKOS_INLINE_FUNCTION void encode_chunk(int64_t t, int64_t n, const uint16_t* from, const uint16_t* to,
+                                           int64_t begin, int64_t end, int64_t& at) const {
     const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+    Integer* integers = &m_integers(t, n, 0);
+    uint8_t* crossed = &m_crossed(t, n, 0);
+    uint16_t* ulps = &m_ulps(t, n, 0);
     uint8_t slow[kChunkDims];
     int32_t slow_count = 0;
     for (int64_t d = begin; d < end; ++d) {
@@ -167,66 +177,46 @@ struct EncodeFunctor {
       slow[d - begin] = static_cast<uint8_t>(1 - lane.fast);
       slow_count += 1 - lane.fast;
     }
-    int64_t exceptions = 0;
     for (int64_t d = begin; d < end && slow_count > 0; ++d) {
       if (!slow[d - begin]) continue;
       --slow_count;
       ulps[d] = ulp_bits(from[d], m_encode.m_settings);
-      exceptions += m_encode(to[d], from[d], integers[d]) != kNoException ? 1 : 0;
+      const uint8_t kind = m_encode(to[d], from[d], integers[d]);
+      if (kind == kNoException) continue;
+      if (at < m_table.capacity())
+        record(at, m_first_step + t, m_first_token + n, d, m_encode.value(to[d], from[d], kind), kind);
+      ++at;
+    }
+  }
+
+  // The exceptions of dims [begin, end), found as encode_chunk finds them.
+  KOKKOS_INLINE_FUNCTION int64_t count_chunk(const uint16_t* from, const uint16_t* to, int64_t begin,
+                                             int64_t end) const {
+    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+    uint8_t slow[kChunkDims];
+    int32_t slow_count = 0;
+    for (int64_t d = begin; d < end; ++d) {
+      const int32_t fast = FastLane<Integer>(to[d], from[d], seed).fast;
+      slow[d - begin] = static_cast<uint8_t>(1 - fast);
+      slow_count += 1 - fast;
+    }
+    int64_t exceptions = 0;
+    for (int64_t d = begin; d < end && slow_count > 0; ++d) {
+      if (!slow[d - begin]) continue;
+      --slow_count;
+      Integer integer;
+      exceptions += m_encode(to[d], from[d], integer) != kNoException ? 1 : 0;
     }
     return exceptions;
   }
-};
 
-// Per-row exception counts become exclusive offsets (rows in memory order).
-struct RowOffsetsFunctor {
-  RowCounts m_rows;
-  int64_t m_tokens;
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row, int64_t& offset, const bool final) const {
-    int64_t& count = m_rows(row / m_tokens, row % m_tokens);
-    const int64_t mine = count;
-    if (final) count = offset;
-    offset += mine;
-  }
-};
-
-template <class Integer>
-struct CollectFunctor {
-  BlockValues m_values;
-  RowCounts m_offsets;
-  ExceptionTable m_table;
-  CoordinateEncoder<Integer> m_encode;
-  int64_t m_tokens;
-  int64_t m_rows;
-  int64_t m_dims;
-  int64_t m_first_step;
-  int64_t m_first_token;
-
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
-    const int64_t t = row / m_tokens, n = row % m_tokens;
-    int64_t at = m_offsets(t, n);
-    const int64_t end = row + 1 < m_rows ? m_offsets((row + 1) / m_tokens, (row + 1) % m_tokens) : m_table.count;
-    const uint16_t* from = &m_values(t, n, 0);
-    const uint16_t* to = &m_values(t + 1, n, 0);
-    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
-    for (int64_t begin = 0; begin < m_dims && at < end; begin += kChunkDims) {
-      const int64_t chunk_end = begin + kChunkDims < m_dims ? begin + kChunkDims : m_dims;
-      uint8_t slow[kChunkDims];
-      for (int64_t d = begin; d < chunk_end; ++d)
-        slow[d - begin] = static_cast<uint8_t>(1 - FastLane<Integer>(to[d], from[d], seed).fast);
-      for (int64_t d = begin; d < chunk_end && at < end; ++d) {
-        if (!slow[d - begin]) continue;
-        Integer integer;
-        const uint8_t kind = m_encode(to[d], from[d], integer);
-        if (kind == kNoException) continue;
-        m_table.index(at, 0) = m_first_step + t;
-        m_table.index(at, 1) = m_first_token + n;
-        m_table.index(at, 2) = d;
-        m_table.value(at) = m_encode.value(to[d], from[d], kind);
-        m_table.kind(at) = static_cast<int8_t>(kind);
-        ++at;
-      }
-    }
+  KOKKOS_INLINE_FUNCTION void record(int64_t at, int64_t step, int64_t token, int64_t dim, double value,
+                                     uint8_t kind) const {
+    m_table.index(at, 0) = step;
+    m_table.index(at, 1) = token;
+    m_table.index(at, 2) = dim;
+    m_table.value(at) = value;
+    m_table.kind(at) = static_cast<int8_t>(kind);
   }
 };
 
@@ -245,60 +235,34 @@ void with_integer_type(bf16::IntegerWidth width, const F& f) {
   }
 }
 
-template <class Integer>
-CoordinateEncoder<Integer> encoder_of(const KernelSettings& settings) {
-  return CoordinateEncoder<Integer>{settings, static_cast<float>(settings.epsilon)};
-}
-
-void reserve(ExceptionTable& table, int64_t rows) {
-  if (static_cast<int64_t>(table.kind.extent(0)) >= rows) return;
-  const auto alloc = [](const char* label) {
-    return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));
-  };
-  table.index = decltype(table.index)(alloc("latdisp::save::exception_index"), rows);
-  table.value = decltype(table.value)(alloc("latdisp::save::exception_value"), rows);
-  table.kind = decltype(table.kind)(alloc("latdisp::save::exception_kind"), rows);
-}
-
 }  // namespace
 
+ExceptionTable::ExceptionTable(int64_t capacity)
+    : index(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("latdisp::save::exception_index")), capacity),
+      value(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("latdisp::save::exception_value")), capacity),
+      kind(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("latdisp::save::exception_kind")), capacity) {}
+
 void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
-                  const EncodedBlock& out) {
+                  int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table) {
   const int64_t steps = static_cast<int64_t>(values.extent(0)), tokens = static_cast<int64_t>(values.extent(1)),
                 dims = static_cast<int64_t>(values.extent(2));
   with_integer_type(integer_width, [&](auto type) {
     using Integer = decltype(type);
     const PackedIntegers<Integer> integers(reinterpret_cast<Integer*>(out.integers.data()), steps - 1, tokens, dims);
-    const EncodeFunctor<Integer> functor{
-        values, integers, out.crossed, out.ulps, out.row_exceptions, encoder_of<Integer>(settings),
-        tokens, dims,     steps - 1};
-    Kokkos::parallel_for("latdisp::save::encode_block", Policy(0, steps * tokens), functor);
-  });
-  Kokkos::fence();
-}
-
-void collect_exceptions(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
-                        const EncodedBlock& out, int64_t first_step, int64_t first_token, ExceptionTable& table) {
-  const int64_t tokens = static_cast<int64_t>(values.extent(1));
-  const int64_t rows = (static_cast<int64_t>(values.extent(0)) - 1) * tokens;
-  int64_t total = 0;
-  Kokkos::parallel_scan("latdisp::save::exception_offsets", Policy(0, rows),
-                        RowOffsetsFunctor{out.row_exceptions, tokens}, total);
-  reserve(table, total);
-  table.count = total;
-  if (total == 0) return;
-  with_integer_type(integer_width, [&](auto type) {
-    using Integer = decltype(type);
-    const CollectFunctor<Integer> functor{values,
-                                          out.row_exceptions,
-                                          table,
-                                          encoder_of<Integer>(settings),
-                                          tokens,
-                                          rows,
-                                          static_cast<int64_t>(values.extent(2)),
-                                          first_step,
-                                          first_token};
-    Kokkos::parallel_for("latdisp::save::collect_exceptions", Policy(0, rows), functor);
+    const CoordinateEncoder<Integer> encoder{settings, static_cast<float>(settings.epsilon)};
+    // A block with more exceptions than the table holds runs again once the
+    // table has grown to hold them.
+    for (;;) {
+      const EncodeFunctor<Integer> functor{values, integers, out.crossed, out.ulps,   table,      encoder,
+                                           tokens, dims,     steps - 1,   first_step, first_token};
+      int64_t total = 0;
+      Kokkos::parallel_scan("latdisp::save::encode_block", Policy(0, steps * tokens), functor, total);
+      if (total <= table.capacity()) {
+        table.count = total;
+        break;
+      }
+      table = ExceptionTable(total + total / 2);
+    }
   });
   Kokkos::fence();
 }

@@ -1,8 +1,7 @@
 // The save kernels (docs/formats.md, saved tensors). For a block of steps:
 // each coordinate's integer x in the saved integer type (0 where x is an
-// exception), the ULP of W[t] as bfloat16 bits and the exponent crossing,
-// with a count of exceptions per row; then the exceptions themselves, with x
-// correctly rounded and their kind, ordered by step, then token, then dim.
+// exception), the ULP of W[t] as bfloat16 bits and the exponent crossing; and
+// the exceptions themselves, with x correctly rounded and their kind.
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -35,13 +34,17 @@ struct EncodedBlock {
   // (transitions, tokens, dims) integers of the saved width, packed from the
   // start of this storage (room for int64 ones).
   Kokkos::View<int64_t*, DeviceMemory> integers;
-  BlockArray<uint8_t> crossed;                                                // (transitions, tokens, dims) 0/1
-  BlockArray<uint16_t> ulps;                                                  // (steps, tokens, dims) bf16 bits
-  Kokkos::View<int64_t**, Kokkos::LayoutRight, DeviceMemory> row_exceptions;  // (transitions, tokens)
+  BlockArray<uint8_t> crossed;  // (transitions, tokens, dims) 0/1
+  BlockArray<uint16_t> ulps;    // (steps, tokens, dims) bf16 bits
 };
 
-// A block's exceptions, rows [0, count) used; capacity grows as needed.
+// A block's exceptions, rows [0, count) used. Allocated when made (a View
+// default-constructed and assigned later crashes with some Kokkos 4
+// snapshots); encode_block replaces it by a larger one as needed.
 struct ExceptionTable {
+  explicit ExceptionTable(int64_t capacity);
+  KOKKOS_INLINE_FUNCTION int64_t capacity() const { return static_cast<int64_t>(kind.extent(0)); }
+
   Kokkos::View<int64_t* [3], Kokkos::LayoutRight, DeviceMemory> index;  // step, token, dim (of W)
   Kokkos::View<double*, DeviceMemory> value;                            // x correctly rounded, NaN if undefined
   Kokkos::View<int8_t*, DeviceMemory> kind;                             // ExceptionKind
@@ -57,14 +60,11 @@ KOKKOS_INLINE_FUNCTION uint16_t ulp_bits(uint16_t b, const KernelSettings& setti
 }
 
 // Fills `out` for values(0 .. steps-1), its views sized for at least that
-// block; `integer_width` is the saved bf16::IntegerWidth (kInt8 .. kInt64).
+// block, and `table` with the block's exceptions (rows [0, table.count)),
+// indexed in W from `first_step` and `first_token`, ordered by step, then
+// token, then dim. `integer_width` is the saved bf16::IntegerWidth (kInt8 ..
+// kInt64).
 void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
-                  const EncodedBlock& out);
-
-// After encode_block on the same values: the block's exceptions into
-// `table` (rows [0, table.count)), indexed in W from `first_step` and
-// `first_token`. Consumes out.row_exceptions (they become row offsets).
-void collect_exceptions(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
-                        const EncodedBlock& out, int64_t first_step, int64_t first_token, ExceptionTable& table);
+                  int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table);
 
 }  // namespace latdisp

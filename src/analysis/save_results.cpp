@@ -4,9 +4,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -57,38 +59,38 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
   return layout;
 }
 
+auto uninitialized(const char* label) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)); }
+
 // The views of one step block, allocated once for the largest block, and
-// their host mirrors (the same memory on a host backend).
+// their host mirrors (the same memory on a host backend). Built in place: a
+// View default-constructed and assigned later crashes with some Kokkos 4
+// snapshots.
 struct SaveBuffers {
-  SaveBuffers(int64_t steps, int64_t tokens, int64_t dims) {
-    const auto alloc = [](const char* label) {
-      return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));
-    };
-    values = decltype(values)(alloc("latdisp::save::values"), steps, tokens, dims);
-    encoded.integers = decltype(encoded.integers)(alloc("latdisp::save::integers"), (steps - 1) * tokens * dims);
-    encoded.crossed = decltype(encoded.crossed)(alloc("latdisp::save::crossed"), steps - 1, tokens, dims);
-    encoded.ulps = decltype(encoded.ulps)(alloc("latdisp::save::ulps"), steps, tokens, dims);
-    encoded.row_exceptions =
-        decltype(encoded.row_exceptions)(alloc("latdisp::save::row_exceptions"), steps - 1, tokens);
-    host_values = Kokkos::create_mirror_view(values);
-    host_integers = Kokkos::create_mirror_view(encoded.integers);
-    host_crossed = Kokkos::create_mirror_view(encoded.crossed);
-    host_ulps = Kokkos::create_mirror_view(encoded.ulps);
-  }
+  SaveBuffers(int64_t steps, int64_t tokens, int64_t dims)
+      : values(uninitialized("latdisp::save::values"), steps, tokens, dims),
+        encoded{decltype(EncodedBlock::integers)(uninitialized("latdisp::save::integers"), (steps - 1) * tokens * dims),
+                BlockArray<uint8_t>(uninitialized("latdisp::save::crossed"), steps - 1, tokens, dims),
+                BlockArray<uint16_t>(uninitialized("latdisp::save::ulps"), steps, tokens, dims)},
+        // Room for an exception in a quarter of the rows: about the bytes per
+        // row the plan reserves.
+        exceptions(std::max<int64_t>(1, (steps - 1) * tokens / 4)),
+        host_values(Kokkos::create_mirror_view(values)),
+        host_integers(Kokkos::create_mirror_view(encoded.integers)),
+        host_crossed(Kokkos::create_mirror_view(encoded.crossed)),
+        host_ulps(Kokkos::create_mirror_view(encoded.ulps)) {}
 
   // The outputs of a block of `steps` steps: one transition fewer.
   EncodedBlock block_outputs(int64_t steps) const {
     const Steps transitions(0, steps - 1);
     return EncodedBlock{encoded.integers, Kokkos::subview(encoded.crossed, transitions, Kokkos::ALL, Kokkos::ALL),
-                        Kokkos::subview(encoded.ulps, Steps(0, steps), Kokkos::ALL, Kokkos::ALL),
-                        Kokkos::subview(encoded.row_exceptions, transitions, Kokkos::ALL)};
+                        Kokkos::subview(encoded.ulps, Steps(0, steps), Kokkos::ALL, Kokkos::ALL)};
   }
 
   BlockArray<uint16_t> values;
   EncodedBlock encoded;
   ExceptionTable exceptions;
   BlockArray<uint16_t>::HostMirror host_values;
-  decltype(encoded.integers)::HostMirror host_integers;
+  decltype(EncodedBlock::integers)::HostMirror host_integers;
   BlockArray<uint8_t>::HostMirror host_crossed;
   BlockArray<uint16_t>::HostMirror host_ulps;
 };
@@ -119,15 +121,14 @@ void encode_step_block(const StepBlock& block, SaveBuffers& buffers, const Analy
   const int64_t step_values = plan.slab.count * static_cast<int64_t>(buffers.values.extent(2));
   if (kSeparateDeviceMemory) Kokkos::deep_copy(leading(buffers.values, steps), leading(buffers.host_values, steps));
   const EncodedBlock outputs = buffers.block_outputs(steps);
-  encode_block(leading(buffers.values, steps), plan.kernel, width, outputs);
+  encode_block(leading(buffers.values, steps), plan.kernel, width, block.first_step, plan.slab.begin, outputs,
+               buffers.exceptions);
   if (kSeparateDeviceMemory) {
     const Steps words(0, (transitions * step_values * integer_bytes(width) + 7) / 8);
     Kokkos::deep_copy(Kokkos::subview(buffers.host_integers, words), Kokkos::subview(buffers.encoded.integers, words));
     Kokkos::deep_copy(leading(buffers.host_crossed, transitions), leading(buffers.encoded.crossed, transitions));
     Kokkos::deep_copy(leading(buffers.host_ulps, steps), leading(buffers.encoded.ulps, steps));
   }
-  collect_exceptions(leading(buffers.values, steps), plan.kernel, width, outputs, block.first_step, plan.slab.begin,
-                     buffers.exceptions);
   append_exceptions(buffers.exceptions, exceptions);
 }
 

@@ -38,8 +38,9 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "it cannot hold goes to the exceptions table")(
       "outputs", po::value(&o.outputs)->default_value(o.outputs),
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
-      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")(
-      "report,r", po::value(&o.report), "write the JSON report here")(
+      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
+                             "replace existing output files (--output, --report)")("report,r", po::value(&o.report),
+                                                                                   "write the JSON report here")(
       "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
       "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
       "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),

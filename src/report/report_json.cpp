@@ -1,5 +1,4 @@
 #include <cmath>
-#include <fstream>
 
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
@@ -193,13 +192,6 @@ json json_report(const AnalysisResult& r) {
                           {"write", s.phases.write}}}};
   }
   return report;
-}
-
-void write_json_report(const AnalysisResult& result, const std::string& path) {
-  std::ofstream file(path);
-  if (!file) fail(kExitOutput, "cannot write the report '" + path + "'");
-  file << json_report(result).dump(2) << "\n";
-  if (!file) fail(kExitOutput, "writing the report '" + path + "' failed (disk full?)");
 }
 
 }  // namespace latdisp
