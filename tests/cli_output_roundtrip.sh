@@ -54,11 +54,11 @@ echo "old content" >killed.h5
 "${mpiexec[@]}" -np 2 "$latdisp" analyze --input big.h5 --output killed.h5 --overwrite --progress-seconds 0 \
   --max-steps-per-block 8 >/dev/null 2>&1 &
 launcher=$!
+# Killed as soon as the temporary exists: the save writes it for a while yet.
 for _ in $(seq 1 600); do
-  ls .killed.h5.partial-* >/dev/null 2>&1 && break
+  ls .killed.h5.*partial-* >/dev/null 2>&1 && break
   sleep 0.05
 done
-sleep 0.3
 pkill -KILL -f "latdisp analyze --input big.h5" 2>/dev/null
 kill -KILL "$launcher" 2>/dev/null
 wait "$launcher" 2>/dev/null
@@ -68,6 +68,6 @@ else
   fail=$((fail + 1))
   echo "FAIL: a killed run replaced the target"
 fi
-rm -f .killed.h5.partial-*
+rm -f .killed.h5.*partial-*
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
