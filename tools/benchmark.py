@@ -69,8 +69,8 @@ def analyze(args, env, path, ranks, arithmetic, extra, report_path):
     best = None
     for _ in range(args.repeats):
         wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "analyze", "--input", path, "--arithmetic",
-                                    arithmetic, "--memory-budget", args.memory_budget, "--report", report_path,
-                                    "--progress-seconds", "0"] + extra, env)
+                                    arithmetic, "--memory-budget", args.memory_budget, "--overwrite", "--report",
+                                    report_path, "--progress-seconds", "0"] + extra, env)
         with open(report_path) as f:
             report = json.load(f)
         if best is None or wall < best[1]:
@@ -117,7 +117,7 @@ def save_rows(args, env, shape, path, read_s):
     for extension in ("h5", "safetensors"):
         output = os.path.join(args.out, f"saved.{extension}")
         report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_save_{extension}.json")
-        report, wall = analyze(args, env, path, ranks, "exact", ["--output", output, "--overwrite"], report_path)
+        report, wall = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
         os.remove(output)
         saved = report["output"]
         rows.append({
