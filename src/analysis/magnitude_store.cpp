@@ -14,9 +14,13 @@ void StepMagnitudes::merge(const StepMagnitudes& other) {
 }
 
 uint64_t magnitude_table_bytes(int64_t transitions) {
-  return DistinctMagnitudes::kMaxBytes + SpillableKeys::kBufferBytes +
-         4 * MagnitudeStore::kStepQuarterSquares * sizeof(uint32_t) +
-         static_cast<uint64_t>(std::max<int64_t>(transitions, 0)) * 2 * sizeof(StepMagnitudes);
+  // The store's per-step sums and, while summarizing, two copies of them; the
+  // first digit histograms of the selection (16 bits, three populations).
+  const uint64_t per_step = 3 * 2 * sizeof(StepMagnitudes);
+  const uint64_t selection = 3 * (uint64_t(1) << 16) * sizeof(int64_t);
+  const uint64_t step_tally = 4 * MagnitudeStore::kStepQuarterSquares * sizeof(uint32_t);
+  return DistinctMagnitudes::kMaxBytes + SpillableKeys::kBufferBytes + step_tally + selection +
+         static_cast<uint64_t>(std::max<int64_t>(transitions, 0)) * per_step;
 }
 
 MagnitudeStore::MagnitudeStore(std::vector<uint8_t> dead, int64_t transitions, const GeneralValueSpace& space)

@@ -41,7 +41,8 @@ struct GeneralValueSpace {
   std::string scratch_dir;
 };
 
-// The memory a store holds besides its general values (8 bytes each).
+// The most memory a store and its summary hold besides the general values
+// (8 bytes each).
 uint64_t magnitude_table_bytes(int64_t transitions);
 
 class MagnitudeStore {

@@ -8,16 +8,16 @@ namespace latdisp {
 
 namespace {
 
-// value = mantissa * 2^(position + kLowBit) with a 53-bit mantissa; false
-// for a value outside the accumulator's range (negative, subnormal, huge).
-bool split_value(double value, int low_bit, int top_position, uint64_t& mantissa, int& position) {
-  // From the bits, not frexp/ldexp: this runs once per row magnitude.
+// value = mantissa * 2^(position + ExactSum::kLowBit) with a 53-bit mantissa;
+// false for a value outside the accumulator's range (negative, subnormal, too
+// large, not finite). From the bits, not frexp/ldexp: this runs once per row.
+bool split_value(double value, uint64_t& mantissa, int& position) {
   uint64_t bits = 0;
   std::memcpy(&bits, &value, sizeof bits);
   const int biased = static_cast<int>(bits >> 52);  // the sign bit makes negatives >= 2048
   mantissa = (bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52);
-  position = biased - 1075 - low_bit;  // weight of the mantissa's lowest bit
-  return biased != 0 && biased < 2047 && position >= 0 && position + 53 <= top_position;
+  position = biased - 1075 - ExactSum::kLowBit;  // weight of the mantissa's lowest bit
+  return biased != 0 && biased < 2047 && position >= 0 && position + 53 <= 32 * ExactSum::kDigits - 64;
 }
 
 }  // namespace
@@ -28,7 +28,7 @@ void ExactSum::add(double value, uint32_t times) {
   if (value == 0.0 || times == 0) return;
   uint64_t mantissa = 0;
   int position = 0;
-  if (!split_value(value, kLowBit, 32 * kDigits - 64, mantissa, position))
+  if (!split_value(value, mantissa, position))
     throw std::range_error("ExactSum: value outside the accumulator's range");
   add_scaled(mantissa, times, position);
 }
