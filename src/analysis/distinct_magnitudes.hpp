@@ -5,7 +5,7 @@
 // value in a hash table by its key (analysis/magnitude_keys.hpp). Both are
 // bounded; a value that fits neither is refused and kept by the caller as a
 // general value. The order statistics of all rows follow from these counts
-// plus the general values (docs/definitions.md, magnitudes and percentiles).
+// plus the general values (docs/definitions.md §10, docs/architecture.md §7).
 #pragma once
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // Statistics of the row magnitudes m = sqrt(sum_d x^2): counts, extremes,
 // exact means, numpy-exact percentiles, per-step series and a log2 histogram,
 // for all tokens and for live / dead tokens, reduced over the ranks
-// (docs/definitions.md, magnitudes and percentiles).
+// (docs/definitions.md §10, docs/architecture.md §7).
 #pragma once
 
 #include <mpi.h>

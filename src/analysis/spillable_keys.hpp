@@ -1,6 +1,6 @@
 // An append-only list of 64-bit keys: in memory up to a limit, the rest in an
 // unlinked scratch file, read back in chunks. It holds the magnitudes that the
-// counting tables cannot count (docs/operations.md, memory budget).
+// counting tables cannot count (docs/operations.md §2-3).
 #pragma once
 
 #include <cstdint>
