@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "io/checkpoint_series.hpp"
 #include "io/file_names.hpp"
 #include "io/hdf5_input.hpp"
 #include "io/hdf5_trajectory.hpp"
@@ -17,23 +18,47 @@ namespace {
 // Largest single transfer per rank: MPI-IO counts are ints.
 constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
-enum class InputKind : int { hdf5, safetensors };
+enum class InputKind : int { hdf5, safetensors, directory, glob, manifest, checkpoint };
+
+bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
 
 // What the path is, from a stat and the first bytes; refuses what can be
 // nothing (a FIFO, a device, a missing path).
 InputKind classify_input(const std::string& path, SourceUse use) {
   const std::string role = use == SourceUse::matrix ? "matrix" : "input";
   const PathKind kind = path_kind(path);
-  if (kind == PathKind::missing) fail(kExitInput, role + " '" + path + "' does not exist");
-  if (kind != PathKind::regular)
-    fail(kExitInput, role + " '" + path + "' is " + path_kind_text(path) + ", not a regular file");
+  if (kind == PathKind::missing) {
+    if (has_glob_characters(path)) return InputKind::glob;
+    fail(kExitInput, role + " '" + path + "' does not exist");
+  }
+  if (kind == PathKind::other)
+    fail(kExitInput,
+         role + " '" + path + "' is " + path_kind_text(path) + ", not a regular file or a directory of checkpoints");
+  if (kind == PathKind::directory) {
+    if (is_hdf5_name(path) || is_safetensors_name(path))
+      fail(kExitInput, role + " '" + path + "' is a directory, not a file");
+    // An output folder may hold the final model beside its numbered checkpoints.
+    if (!is_checkpoint_folder(path) || holds_numbered_checkpoints(path)) return InputKind::directory;
+    if (use == SourceUse::matrix) return InputKind::checkpoint;
+    fail(kExitInput, "input '" + path +
+                         "' is a single checkpoint; a series needs one checkpoint per step: give the folder that "
+                         "holds them, a glob pattern or a manifest");
+  }
   require_readable_file(path, role + " file");
   if (is_hdf5_file(path)) return InputKind::hdf5;
+  if (has_suffix(path, ".txt")) return InputKind::manifest;
+  if (has_suffix(path, ".index.json")) {
+    if (use == SourceUse::matrix) return InputKind::checkpoint;
+    fail(kExitInput,
+         "input '" + path + "' is the index of a single checkpoint; a series needs one checkpoint per step");
+  }
   if (is_safetensors_name(path) || looks_like_safetensors(path)) return InputKind::safetensors;
   return InputKind::hdf5;  // HDF5's own message says what is wrong with it
 }
 
 std::string steps_text(const TrajectoryReader& reader) {
+  if (reader.format() == "series")
+    return "series '" + reader.path() + "' has " + std::to_string(reader.shape().steps) + " checkpoint(s)";
   return (reader.format() == "hdf5" ? "dataset '" : "tensor '") + reader.dataset() + "' has " +
          std::to_string(reader.shape().steps) + " step(s)";
 }
@@ -104,6 +129,7 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
   });
   MPI_Bcast(&kind, 1, MPI_INT, 0, comm);
   std::unique_ptr<TrajectoryReader> reader;
+  using Listing = SeriesTrajectory::Listing;
   collectively(comm, [&] {
     switch (static_cast<InputKind>(kind)) {
       case InputKind::hdf5:
@@ -111,6 +137,18 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
         break;
       case InputKind::safetensors:
         reader = std::make_unique<SafetensorsTrajectory>(comm, path, dataset, use);
+        break;
+      case InputKind::directory:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use);
+        break;
+      case InputKind::glob:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use);
+        break;
+      case InputKind::manifest:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use);
+        break;
+      case InputKind::checkpoint:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::single_checkpoint, path, dataset, use);
         break;
     }
   });
