@@ -63,5 +63,31 @@ checks=$((checks + 1))
 run -np 2 "$latdisp" pack "${series[@]}" --output p1.h5 >/dev/null 2>"exists.txt"
 if [ $? -ne 3 ] || ! grep -q "exists" exists.txt; then echo "FAIL: pack over an existing file"; failures=$((failures + 1)); fi
 
+# The recorder: one step per chunk, resizable, the same report as the source.
+check "recorder copies W step by step" "$python" "$source/tools/record_trajectory.py" --from w.h5 recorded.h5 \
+  --first-step 100 --step-gap 10
+check "recorded layout" "$python" -c "
+import h5py
+with h5py.File('recorded.h5', 'r') as f:
+    w = f['W']
+    assert w.chunks == (1,) + w.shape[1:] and w.maxshape == (None,) + w.shape[1:], (w.chunks, w.maxshape)
+    assert f['steps'][...].tolist() == list(range(100, 220, 10))
+    assert f['dead_mask'].dtype == bool"
+run -np 2 "$latdisp" analyze --input w.h5 --report source.json --progress-seconds 0 >/dev/null
+run -np 2 "$latdisp" analyze --input recorded.h5 --report recorded.json --progress-seconds 0 >/dev/null
+check "analyze of the recording gives the source's report" "$python" "$here/compare_reports.py" source.json \
+  recorded.json --ignore input/path --ignore input/steps
+check "input.steps of the recording" "$python" -c "
+import json; assert json.load(open('recorded.json'))['input']['steps'] == list(range(100, 220, 10))"
+# A recording killed inside append: the step was added but never written.
+"$python" -c "
+import h5py
+with h5py.File('recorded.h5', 'a') as f:
+    f['W'].resize(13, axis=0)"
+checks=$((checks + 1))
+run -np 2 "$latdisp" analyze --input recorded.h5 --progress-seconds 0 >/dev/null 2>"cut.txt"
+if [ $? -ne 2 ] || ! grep -q "1 of 13 chunks never written (steps 12 would" cut.txt; then
+  echo "FAIL: a recording cut inside a step"; cat cut.txt; failures=$((failures + 1))
+fi
 echo "$((checks - failures)) of $checks checks passed"
 [ "$failures" -eq 0 ]
