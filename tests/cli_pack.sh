@@ -61,7 +61,10 @@ check "input.steps of the packed file" "$python" -c "
 import json; assert json.load(open('packed.np3.json'))['input']['steps'] == json.load(open('steps.json'))['series']"
 checks=$((checks + 1))
 run -np 2 "$latdisp" pack "${series[@]}" --output p1.h5 >/dev/null 2>"exists.txt"
-if [ $? -ne 3 ] || ! grep -q "exists" exists.txt; then echo "FAIL: pack over an existing file"; failures=$((failures + 1)); fi
+if [ $? -ne 3 ] || ! grep -q "exists" exists.txt; then
+  echo "FAIL: pack over an existing file"
+  failures=$((failures + 1))
+fi
 
 # The recorder: one step per chunk, resizable, the same report as the source.
 check "recorder copies W step by step" "$python" "$source/tools/record_trajectory.py" --from w.h5 recorded.h5 \

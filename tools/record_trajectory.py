@@ -45,8 +45,9 @@ class TrajectoryRecorder:
                 raise FileExistsError(f"{path} exists (pass overwrite=True or resume=True)")
             self._file = h5py.File(path, "w")
             rows = max(1, min(self.tokens, _MAX_CHUNK_BYTES // (2 * self.dims)))
-            self._file.create_dataset(dataset, shape=(0, self.tokens, self.dims), maxshape=(None, self.tokens, self.dims),
-                                      dtype=np.uint16, chunks=(1, rows, self.dims))
+            matrix = (self.tokens, self.dims)
+            self._file.create_dataset(dataset, shape=(0,) + matrix, maxshape=(None,) + matrix, dtype=np.uint16,
+                                      chunks=(1, rows, self.dims))
             self._file.create_dataset("steps", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(4096,))
         self._w = self._file[dataset]
         self._steps = self._file["steps"]
