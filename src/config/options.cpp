@@ -24,11 +24,14 @@ po::options_description analyze_description(AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
       "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "input,i", po::value(&o.input), "input HDF5 file holding W (required)")(
-      "dataset", po::value(&o.dataset)->default_value(o.dataset),
-      "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")(
+      "input,i", po::value(&o.input),
+      "W (required): an HDF5 file, a safetensors trajectory, or a checkpoint series (a directory of checkpoints, a "
+      "glob pattern, a .txt manifest)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
+                                        "name of W in the input (uint16/int16 or BF16/U16/I16 bfloat16 bits, steps x "
+                                        "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
-      "name of the per-token dead mask (bool); missing: every token is live")(
+      "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
+      "missing: every token is live")(
       "output,o", po::value(&o.output),
       "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
       "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
@@ -223,7 +226,7 @@ Command parse_command_line(int argc, const char* const* argv) {
 }
 
 void validate(const AnalyzeOptions& o) {
-  if (o.input.empty()) fail(kExitUsage, "analyze needs --input FILE.h5");
+  if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   if (o.arithmetic != "exact" && o.arithmetic != "seed")
     fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
   if (!(o.epsilon > 0) || !(o.epsilon < 1e300))

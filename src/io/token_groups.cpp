@@ -82,9 +82,8 @@ std::vector<TokenGroup> read_safetensors_groups(const std::string& path) {
 }
 
 std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
-  Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid())
-    fail(kExitInput, "cannot open '" + path + "' as HDF5 (truncated or corrupt?): " + hdf5_error_text());
+  // Each rank reads the groups on its own.
+  const Hdf5Handle file = open_hdf5_input(MPI_COMM_SELF, path, "groups file", false);
   std::vector<TokenGroup> groups;
   const std::vector<std::string> names = hdf5_root_datasets(file.get());
   for (const std::string& name : names) {
