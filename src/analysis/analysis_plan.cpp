@@ -36,7 +36,10 @@ StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_
   in.tokens_per_item = plan.kernel.tokens_per_item;
   in.item_tally_bytes = sizeof(ItemTally);
   StepBlockPlan blocks = agreed_blocks(in, plan.options.max_steps_per_block, comm);
-  if (plan.options.spill_magnitudes) blocks.magnitudes_in_memory = false;
+  if (plan.options.spill_magnitudes) {
+    blocks.magnitudes_in_memory = false;
+    blocks.general_bytes = 0;
+  }
   int in_memory = blocks.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   blocks.magnitudes_in_memory = in_memory == 1;

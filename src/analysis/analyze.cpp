@@ -113,6 +113,8 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.kokkos_backend = ExecutionSpace::name();
   result.shape = input.shape();
   result.input_type = input.reader->type_description();
+  result.input_format = input.reader->format();
+  result.step_numbers = input.reader->step_numbers();
   result.dead_mask_found = input.dead_mask_found;
   for (uint8_t d : input.dead_mask) result.n_dead += d;
   result.memory_budget = plan.memory_budget;
@@ -159,8 +161,8 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   const AnalyzeOptions& options = plan.options;
   AnalysisResult result = result_of_plan(input, plan, ranks);
   if (!result.dead_mask_found && rank == 0)
-    std::fprintf(stderr, "latdisp analyze: warning: no dataset '%s' in '%s'; every token is treated as live\n",
-                 options.dead_mask.c_str(), options.input.c_str());
+    std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
+                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
   const TrajectoryReader& reader = *input.reader;
   const TrajectoryShape shape = reader.shape();
   const TokenRange slab = plan.slab;
@@ -174,8 +176,9 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
   std::unique_ptr<MagnitudeStore> store;
   collectively(comm, [&] {
-    store =
-        std::make_unique<MagnitudeStore>(transitions * slab.count, result.magnitudes_in_memory, options.scratch_dir);
+    const GeneralValueSpace space{static_cast<int64_t>(plan.blocks.general_bytes / sizeof(uint64_t)),
+                                  !plan.blocks.magnitudes_in_memory, options.scratch_dir};
+    store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
   Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
@@ -223,7 +226,11 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
     progress.update(step_block.first_step + block_transitions);
   }
 
+  // Waiting for the slowest rank's last block is compute, not reduction.
   Clock::time_point phase = Clock::now();
+  MPI_Barrier(comm);
+  result.timings.compute += seconds_since(phase);
+  phase = Clock::now();
   reduce_tallies(local, result, comm);
   result.integer_width = all_ranks_integer_width(local, comm);
   result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
