@@ -27,8 +27,8 @@ struct PopulationResult {
 // Where the save pass spent its time (rank 0), in seconds.
 struct SavePhases {
   double read = 0;        // W read a second time
-  double encode = 0;      // the encode kernel and its copies to the host
-  double exceptions = 0;  // collected, ordered and written
+  double encode = 0;      // the encode kernel (exceptions collected too) and its copies to the host
+  double exceptions = 0;  // ordered and written
   double write = 0;       // the dense tensors written, the file closed
 };
 

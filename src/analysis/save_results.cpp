@@ -163,8 +163,8 @@ ExceptionColumns ordered_by_token(const ExceptionColumns& blocks, const TokenRan
   return ordered;
 }
 
-// Collective: every rank's exceptions at its offset in the one table, and
-// the file closed. Returns the table's length.
+// Collective: every rank's exceptions at its offset in the one table.
+// Returns the table's length.
 int64_t write_exception_table(const ExceptionColumns& mine, ResultWriter& writer, MPI_Comm comm) {
   int64_t local = static_cast<int64_t>(mine.size()), offset = 0, total = 0;
   MPI_Exscan(&local, &offset, 1, MPI_INT64_T, MPI_SUM, comm);
