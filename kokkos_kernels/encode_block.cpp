@@ -27,7 +27,7 @@ KOKKOS_INLINE_FUNCTION bool holds(int64_t v) {
 }
 
 template <class Integer>
-constexpr int width_of_type() {
+KOKKOS_INLINE_FUNCTION constexpr int width_of_type() {
   return sizeof(Integer) == 1   ? bf16::kInt8
          : sizeof(Integer) == 2 ? bf16::kInt16
          : sizeof(Integer) == 4 ? bf16::kInt32
