@@ -18,12 +18,6 @@ namespace {
 
 std::string signed_text(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(v); }
 
-std::string short_name(const std::string& name) {
-  const std::string suffix = "_token_ids";
-  if (name.size() > suffix.size() && has_suffix(name, suffix)) return name.substr(0, name.size() - suffix.size());
-  return name;
-}
-
 struct DimSummary {
   std::optional<int> shared_exponent;
   std::vector<int> mantissas;  // per group
@@ -169,7 +163,7 @@ std::string inspect_text(const InspectTable& table) {
     for (size_t g = 0; g < groups; ++g) {
       const uint16_t b = table.at(k, g);
       std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-24s  %4d  %8d  %8d\n",
-                    short_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
+                    short_group_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
                     format_value(b).c_str(), format_bits(b).c_str(), bf16::sign_bit(b), bf16::exponent_field(b),
                     bf16::mantissa_field(b));
       out += line;
@@ -182,7 +176,7 @@ std::string inspect_text(const InspectTable& table) {
       for (size_t a = 0; a < groups; ++a)
         for (size_t b = a + 1; b < groups; ++b) {
           const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
-          const std::string pair = short_name(table.group_names[a]) + " -> " + short_name(table.group_names[b]);
+          const std::string pair = short_group_name(table.group_names[a]) + " -> " + short_group_name(table.group_names[b]);
           std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", pair.c_str(),
                         d.sign_differs ? "yes" : "no", signed_text(d.exponent_difference).c_str(),
                         signed_text(d.mantissa_difference).c_str(), signed_text(d.raw_difference).c_str(),

@@ -12,6 +12,7 @@
 #include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/safetensors.hpp"
+#include "io/shape_text.hpp"
 
 namespace latdisp {
 
@@ -19,12 +20,6 @@ namespace {
 
 // Largest single transfer (MPI-IO counts are ints; PITFALLS.md).
 constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "(";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + (shape.size() == 1 ? ",)" : ")");
-}
 
 #if H5_VERSION_GE(1, 12, 0)
 herr_t collect_dataset_name(hid_t group, const char* name, const H5L_info2_t*, void* data) {

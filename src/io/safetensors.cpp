@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "parallel/errors.hpp"
+#include "io/shape_text.hpp"
 
 namespace latdisp {
 
@@ -18,12 +19,6 @@ namespace {
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   fail(kExitInput, "'" + path + "' is not a valid safetensors file: " + what);
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 // A JSON number that is a non-negative integer (int64), else -1.

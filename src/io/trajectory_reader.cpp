@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "parallel/errors.hpp"
+#include "io/shape_text.hpp"
 
 namespace latdisp {
 
@@ -45,12 +46,6 @@ std::vector<hsize_t> dataset_extent(hid_t dataset) {
   std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   return dims;
-}
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text = "(";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + (dims.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace

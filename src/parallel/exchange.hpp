@@ -1,0 +1,52 @@
+// Personalized all-to-all of fixed-size records (MPI_Alltoallv), the way
+// the bit-level commands route work to the rank that owns it.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace latdisp {
+
+// What a rank received: records[offsets[r] .. offsets[r + 1]) came from rank r.
+template <typename Record>
+struct Received {
+  std::vector<Record> records;
+  std::vector<int64_t> offsets;  // ranks + 1 entries
+  int64_t count_from(int r) const { return offsets[static_cast<size_t>(r) + 1] - offsets[static_cast<size_t>(r)]; }
+};
+
+namespace exchange_detail {
+// Collective: counts (in records) to every rank in, counts from every rank
+// out, with the displacements; throws the same Error(kExitUsage) on every
+// rank if a count does not fit MPI's int.
+struct Plan {
+  std::vector<int> send_counts, send_displacements, receive_counts, receive_displacements;
+  int64_t received = 0;
+};
+Plan plan_exchange(const std::vector<int64_t>& send_counts, MPI_Comm comm);
+void run_exchange(const void* send, void* receive, const Plan& plan, size_t record_bytes, MPI_Comm comm);
+}  // namespace exchange_detail
+
+// Collective: outgoing[r] goes to rank r (outgoing has one entry per rank).
+template <typename Record>
+Received<Record> exchange_records(const std::vector<std::vector<Record>>& outgoing, MPI_Comm comm) {
+  static_assert(std::is_trivially_copyable<Record>::value, "records travel as bytes");
+  std::vector<int64_t> counts;
+  std::vector<Record> send;
+  for (const std::vector<Record>& part : outgoing) {
+    counts.push_back(static_cast<int64_t>(part.size()));
+    send.insert(send.end(), part.begin(), part.end());
+  }
+  const exchange_detail::Plan plan = exchange_detail::plan_exchange(counts, comm);
+  Received<Record> received;
+  received.records.resize(static_cast<size_t>(plan.received));
+  exchange_detail::run_exchange(send.data(), received.records.data(), plan, sizeof(Record), comm);
+  received.offsets.push_back(0);
+  for (const int count : plan.receive_counts) received.offsets.push_back(received.offsets.back() + count);
+  return received;
+}
+
+}  // namespace latdisp
