@@ -18,9 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Which rank owns a hash value (mixed again: masked hashes must still spread).
-int owner_of(uint64_t hash, int ranks) { return static_cast<int>(splitmix64(hash) % static_cast<uint64_t>(ranks)); }
-
 struct Communicator {
   MPI_Comm comm;
   int rank = 0;
@@ -62,7 +59,7 @@ std::vector<HashedRow> hash_and_route(const SlabBlock& block, uint64_t mask, con
   for (int64_t s = 0; s < block.steps; ++s)
     for (int64_t i = 0; i < block.slab.count; ++i) {
       const uint64_t h = hashes[static_cast<size_t>(s * block.slab.count + i)];
-      outgoing[static_cast<size_t>(owner_of(h, c.ranks))].push_back({h, s, block.slab.begin + i});
+      outgoing[static_cast<size_t>(hash_owner(h, c.ranks))].push_back({h, s, block.slab.begin + i});
     }
   std::vector<HashedRow> received = exchange_records(outgoing, c.comm).records;
   stats.route_seconds += seconds_since(start);
@@ -277,6 +274,8 @@ std::vector<StepGroups> gather_groups(const std::vector<Candidates>& exact, int6
 }
 
 }  // namespace
+
+int hash_owner(uint64_t hash, int ranks) { return static_cast<int>(splitmix64(hash) % static_cast<uint64_t>(ranks)); }
 
 void RowSearchStats::add(const RowSearchStats& other) {
   candidate_buckets += other.candidate_buckets;

@@ -15,6 +15,9 @@
 
 namespace latdisp {
 
+// Which rank owns a hash value (mixed again: masked hashes must still spread).
+int hash_owner(uint64_t hash, int ranks);
+
 // This rank's rows for a block of steps: values[(s * slab.count + i) * dims + d]
 // is W[block step s, slab.begin + i, d]. Every rank has the same block steps.
 struct SlabBlock {

@@ -40,14 +40,48 @@ Plan plan_exchange(const std::vector<int64_t>& send_counts, MPI_Comm comm) {
   return plan;
 }
 
-void run_exchange(const void* send, void* receive, const Plan& plan, size_t record_bytes, MPI_Comm comm) {
+
+std::vector<int> gather_counts(int64_t count, MPI_Comm comm, std::vector<int>& displacements, int64_t& total) {
+  int ranks = 1;
+  MPI_Comm_size(comm, &ranks);
+  int mine = 0;
+  collectively(comm, [&] {
+    if (count > INT_MAX) fail(kExitUsage, "too many records for one exchange: use more ranks or a smaller block");
+    mine = static_cast<int>(count);
+  });
+  std::vector<int> counts(static_cast<size_t>(ranks));
+  check_mpi(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm), "gathering record counts");
+  collectively(comm, [&] { displacements = displacements_of(counts); });
+  total = 0;
+  for (const int c : counts) total += c;
+  return counts;
+}
+
+namespace {
+// Runs an MPI call with a contiguous datatype of `record_bytes` bytes.
+template <typename Call>
+void with_record_type(size_t record_bytes, const char* what, Call call) {
   MPI_Datatype record;
   MPI_Type_contiguous(static_cast<int>(record_bytes), MPI_BYTE, &record);
   MPI_Type_commit(&record);
-  const int status = MPI_Alltoallv(send, plan.send_counts.data(), plan.send_displacements.data(), record, receive,
-                                   plan.receive_counts.data(), plan.receive_displacements.data(), record, comm);
+  const int status = call(record);
   MPI_Type_free(&record);
-  check_mpi(status, "exchanging records");
+  check_mpi(status, what);
+}
+}  // namespace
+
+void run_exchange(const void* send, void* receive, const Plan& plan, size_t record_bytes, MPI_Comm comm) {
+  with_record_type(record_bytes, "exchanging records", [&](MPI_Datatype record) {
+    return MPI_Alltoallv(send, plan.send_counts.data(), plan.send_displacements.data(), record, receive,
+                         plan.receive_counts.data(), plan.receive_displacements.data(), record, comm);
+  });
+}
+
+void run_allgather(const void* send, int count, void* receive, const std::vector<int>& counts,
+                   const std::vector<int>& displacements, size_t record_bytes, MPI_Comm comm) {
+  with_record_type(record_bytes, "gathering records", [&](MPI_Datatype record) {
+    return MPI_Allgatherv(send, count, record, receive, counts.data(), displacements.data(), record, comm);
+  });
 }
 
 }  // namespace exchange_detail

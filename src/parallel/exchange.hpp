@@ -28,6 +28,10 @@ struct Plan {
 };
 Plan plan_exchange(const std::vector<int64_t>& send_counts, MPI_Comm comm);
 void run_exchange(const void* send, void* receive, const Plan& plan, size_t record_bytes, MPI_Comm comm);
+// Collective: every rank's count; the total, checked to fit MPI's int.
+std::vector<int> gather_counts(int64_t count, MPI_Comm comm, std::vector<int>& displacements, int64_t& total);
+void run_allgather(const void* send, int count, void* receive, const std::vector<int>& counts,
+                   const std::vector<int>& displacements, size_t record_bytes, MPI_Comm comm);
 }  // namespace exchange_detail
 
 // Collective: outgoing[r] goes to rank r (outgoing has one entry per rank).
@@ -47,6 +51,20 @@ Received<Record> exchange_records(const std::vector<std::vector<Record>>& outgoi
   received.offsets.push_back(0);
   for (const int count : plan.receive_counts) received.offsets.push_back(received.offsets.back() + count);
   return received;
+}
+
+// Collective: every rank's records, in rank order, on every rank.
+template <typename Record>
+std::vector<Record> allgather_records(const std::vector<Record>& mine, MPI_Comm comm) {
+  static_assert(std::is_trivially_copyable<Record>::value, "records travel as bytes");
+  std::vector<int> displacements;
+  int64_t total = 0;
+  const std::vector<int> counts =
+      exchange_detail::gather_counts(static_cast<int64_t>(mine.size()), comm, displacements, total);
+  std::vector<Record> all(static_cast<size_t>(total));
+  exchange_detail::run_allgather(mine.data(), static_cast<int>(mine.size()), all.data(), counts, displacements,
+                                 sizeof(Record), comm);
+  return all;
 }
 
 }  // namespace latdisp
