@@ -6,6 +6,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <cstring>
 
 namespace latdisp {
 
@@ -32,10 +33,11 @@ KOKKOS_INLINE_FUNCTION uint64_t round64(uint64_t acc, uint64_t input) {
 KOKKOS_INLINE_FUNCTION uint64_t merge64(uint64_t acc, uint64_t lane) {
   return (acc ^ round64(0, lane)) * kPrime1 + kPrime4;
 }
-// Four values as one little-endian word, without an unaligned load.
+// Four values as one word (memcpy: rows are only 2-byte aligned).
 KOKKOS_INLINE_FUNCTION uint64_t word_at(const uint16_t* p) {
-  return static_cast<uint64_t>(p[0]) | static_cast<uint64_t>(p[1]) << 16 | static_cast<uint64_t>(p[2]) << 32 |
-         static_cast<uint64_t>(p[3]) << 48;
+  uint64_t word;
+  memcpy(&word, p, sizeof word);
+  return word;
 }
 }  // namespace row_hash_detail
 

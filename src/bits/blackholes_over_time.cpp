@@ -72,11 +72,12 @@ RowSearchStats reduce_stats(const RowSearchStats& local, MPI_Comm comm) {
   total.candidate_buckets = counts[0];
   total.candidate_rows = counts[1];
   total.collision_buckets = counts[2];
-  double seconds[3] = {local.hash_seconds, local.route_seconds, local.verify_seconds};
-  MPI_Allreduce(MPI_IN_PLACE, seconds, 3, MPI_DOUBLE, MPI_MAX, comm);
+  double seconds[4] = {local.hash_seconds, local.route_seconds, local.group_seconds, local.verify_seconds};
+  MPI_Allreduce(MPI_IN_PLACE, seconds, 4, MPI_DOUBLE, MPI_MAX, comm);
   total.hash_seconds = seconds[0];
   total.route_seconds = seconds[1];
-  total.verify_seconds = seconds[2];
+  total.group_seconds = seconds[2];
+  total.verify_seconds = seconds[3];
   MPI_Allreduce(MPI_IN_PLACE, &total.verify_rounds, 1, MPI_INT64_T, MPI_MAX, comm);
   return total;
 }
@@ -177,7 +178,9 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   RowSearchSettings settings;
   settings.min_size = options.min_size;
   settings.hash_mask = options.hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << options.hash_bits) - 1;
-  std::vector<uint16_t> buffer(static_cast<size_t>(run.steps_per_block * slab.count * run.dims));
+  // Not cleared: every value is read before it is used.
+  const std::unique_ptr<uint16_t[]> buffer(new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.dims)]);
+  RowSearchBuffers search_buffers;
   std::unique_ptr<GroupTimeline> timeline;
   if (rank == 0) timeline = std::make_unique<GroupTimeline>(run.tokens, input.dead);
   RowSearchStats stats;
@@ -187,10 +190,10 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
     const std::vector<int64_t> steps(begin, begin + static_cast<std::ptrdiff_t>(
                                                         std::min(per_block, run.steps.size() - first)));
     Clock::time_point phase = Clock::now();
-    read_block(*input.reader, slab, max_slab, steps, buffer.data());
+    read_block(*input.reader, slab, max_slab, steps, buffer.get());
     run.read_seconds += seconds_since(phase);
-    const SlabBlock block{buffer.data(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.dims};
-    const std::vector<StepGroups> groups = find_identical_rows(block, settings, stats, comm);
+    const SlabBlock block{buffer.get(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.dims};
+    const std::vector<StepGroups> groups = find_identical_rows(block, settings, search_buffers, stats, comm);
     phase = Clock::now();
     if (timeline)
       for (size_t s = 0; s < steps.size(); ++s) timeline->add_step(steps[s], groups[s]);

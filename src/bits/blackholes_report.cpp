@@ -83,6 +83,7 @@ json run_json(const BlackholesRun& run) {
             {"hash", s.hash_seconds},
             {"read_hash", run.read_seconds + s.hash_seconds},
             {"route", s.route_seconds},
+            {"group", s.group_seconds},
             {"verify", s.verify_seconds},
             {"track", run.track_seconds},
             {"total", run.total_seconds}}},
@@ -174,9 +175,9 @@ std::string footer_lines(const BlackholesRun& run) {
                 static_cast<long long>(s.collision_buckets));
   text += line;
   std::snprintf(line, sizeof line,
-                "  time %.3f s (read %.3f, hash %.3f, route %.3f, verify %.3f, track %.3f), %.3g rows/s\n",
-                run.total_seconds, run.read_seconds, s.hash_seconds, s.route_seconds, s.verify_seconds,
-                run.track_seconds, rows_per_second(run));
+                "  time %.3f s (read %.3f, hash %.3f, route %.3f, group %.3f, verify %.3f, track %.3f), %.3g rows/s\n",
+                run.total_seconds, run.read_seconds, s.hash_seconds, s.route_seconds, s.group_seconds,
+                s.verify_seconds, run.track_seconds, rows_per_second(run));
   text += line;
   std::string peaks;
   for (size_t r = 0; r < run.peak_rss.size(); ++r) peaks += (r ? ", " : "") + format_bytes(run.peak_rss[r]);

@@ -8,6 +8,7 @@
 
 #include "kokkos_kernels/hash64.hpp"
 #include "kokkos_kernels/hash_rows.hpp"
+#include "parallel/errors.hpp"
 #include "parallel/exchange.hpp"
 
 namespace latdisp {
@@ -28,12 +29,18 @@ struct Communicator {
   }
 };
 
-// One row's hash on its way to the hash's owner.
+// One row's hash on its way to the hash's owner: 16 bytes, the block step
+// in the top bits of `where` (routing moves one record per row).
+constexpr int kTokenBits = 40;
 struct HashedRow {
   uint64_t hash;
-  int64_t step;
-  int64_t token;
+  uint64_t where;
+  int64_t step() const { return static_cast<int64_t>(where >> kTokenBits); }
+  int64_t token() const { return static_cast<int64_t>(where & ((uint64_t(1) << kTokenBits) - 1)); }
 };
+HashedRow hashed_row(uint64_t hash, int64_t step, int64_t token) {
+  return {hash, static_cast<uint64_t>(step) << kTokenBits | static_cast<uint64_t>(token)};
+}
 
 // A set of tokens (at one block step) whose rows may all be equal; its
 // members are compared against a pivot member until every class is exact.
@@ -43,49 +50,125 @@ struct Candidates {
   std::vector<int64_t> tokens;
 };
 
+}  // namespace
+
+struct RowSearchBuffers::Impl {
+  std::vector<uint64_t> hashes;
+  std::vector<uint32_t> owners;
+  std::vector<HashedRow> send;
+  Received<HashedRow> received;
+};
+RowSearchBuffers::RowSearchBuffers() : m_impl(std::make_unique<Impl>()) {}
+RowSearchBuffers::~RowSearchBuffers() = default;
+
+namespace {
+
 // Stage 1: hash this rank's rows; stage 2: send each (hash, step, token) to
-// the owner of the hash.
-std::vector<HashedRow> hash_and_route(const SlabBlock& block, uint64_t mask, const Communicator& c,
-                                      RowSearchStats& stats) {
+// the owner of the hash (counted first, so each record is written once).
+const Received<HashedRow>& hash_and_route(const SlabBlock& block, uint64_t mask, const Communicator& c,
+                                          RowSearchBuffers::Impl& buffers, RowSearchStats& stats) {
   Clock::time_point start = Clock::now();
-  const int64_t rows = block.steps * block.slab.count;
-  std::vector<uint64_t> hashes(static_cast<size_t>(rows));
-  hash_rows(HostRows(block.values, static_cast<size_t>(rows), static_cast<size_t>(block.dims)), mask,
-            HostRowHashes(hashes.data(), hashes.size()));
+  const size_t rows = static_cast<size_t>(block.steps * block.slab.count);
+  std::vector<uint64_t>& hashes = buffers.hashes;
+  hashes.resize(rows);
+  hash_rows(HostRows(block.values, rows, static_cast<size_t>(block.dims)), mask, HostRowHashes(hashes.data(), rows));
   stats.hash_seconds += seconds_since(start);
 
   start = Clock::now();
-  std::vector<std::vector<HashedRow>> outgoing(static_cast<size_t>(c.ranks));
-  for (int64_t s = 0; s < block.steps; ++s)
-    for (int64_t i = 0; i < block.slab.count; ++i) {
-      const uint64_t h = hashes[static_cast<size_t>(s * block.slab.count + i)];
-      outgoing[static_cast<size_t>(hash_owner(h, c.ranks))].push_back({h, s, block.slab.begin + i});
-    }
-  std::vector<HashedRow> received = exchange_records(outgoing, c.comm).records;
+  std::vector<uint32_t>& owners = buffers.owners;
+  owners.resize(rows);
+  std::vector<int64_t> counts(static_cast<size_t>(c.ranks), 0);
+  for (size_t i = 0; i < rows; ++i) ++counts[owners[i] = static_cast<uint32_t>(hash_owner(hashes[i], c.ranks))];
+  std::vector<int64_t> next(static_cast<size_t>(c.ranks), 0);
+  for (size_t r = 1; r < next.size(); ++r) next[r] = next[r - 1] + counts[r - 1];
+  std::vector<HashedRow>& send = buffers.send;
+  send.resize(rows);
+  for (int64_t s = 0, i = 0; s < block.steps; ++s)
+    for (int64_t t = 0; t < block.slab.count; ++t, ++i)
+      send[static_cast<size_t>(next[owners[i]]++)] = hashed_row(hashes[i], s, block.slab.begin + t);
+  exchange_records(send, counts, c.comm, buffers.received);
   stats.route_seconds += seconds_since(start);
-  return received;
+  return buffers.received;
 }
 
-// Stage 3 (on the owner): runs of equal (step, hash) with at least min_size
-// rows become candidate classes; the rest cannot hold a group.
-std::vector<Candidates> candidate_classes(std::vector<HashedRow>& rows, int64_t min_size, RowSearchStats& stats) {
-  std::sort(rows.begin(), rows.end(), [](const HashedRow& a, const HashedRow& b) {
-    if (a.step != b.step) return a.step < b.step;
-    return a.hash != b.hash ? a.hash < b.hash : a.token < b.token;
-  });
-  std::vector<Candidates> classes;
-  for (size_t i = 0; i < rows.size();) {
+// Counts equal hashes of one step in an open-addressing table (most hashes
+// are unique: only rows whose hash recurs are sorted afterwards).
+class HashCounter {
+ public:
+  void reset(size_t entries) {
+    size_t slots = 16;
+    while (slots < 2 * entries) slots *= 2;
+    m_mask = slots - 1;
+    m_keys.resize(slots);
+    m_counts.assign(slots, 0);
+  }
+  uint32_t& count(uint64_t hash) {
+    size_t slot = static_cast<size_t>(splitmix64(hash)) & m_mask;
+    while (m_counts[slot] != 0 && m_keys[slot] != hash) slot = (slot + 1) & m_mask;
+    m_keys[slot] = hash;
+    return m_counts[slot];
+  }
+
+ private:
+  size_t m_mask = 0;
+  std::vector<uint64_t> m_keys;
+  std::vector<uint32_t> m_counts;
+};
+
+// One step's rows as they arrived: a run from each source rank.
+using RowRuns = std::vector<std::pair<const HashedRow*, const HashedRow*>>;
+
+// The rows of one step whose hash occurs at least min_size times, sorted
+// by (hash, token), appended to `classes` as runs of equal hashes.
+void step_candidates(int64_t step, const RowRuns& runs, int64_t min_size, HashCounter& counter,
+                     std::vector<Candidates>& classes, RowSearchStats& stats) {
+  size_t rows = 0;
+  for (const auto& [first, last] : runs) rows += static_cast<size_t>(last - first);
+  if (static_cast<int64_t>(rows) < min_size) return;
+  counter.reset(rows);
+  for (const auto& [first, last] : runs)
+    for (const HashedRow* row = first; row < last; ++row) ++counter.count(row->hash);
+  std::vector<std::pair<uint64_t, int64_t>> repeated;
+  for (const auto& [first, last] : runs)
+    for (const HashedRow* row = first; row < last; ++row)
+      if (counter.count(row->hash) >= static_cast<uint32_t>(min_size)) repeated.push_back({row->hash, row->token()});
+  std::sort(repeated.begin(), repeated.end());
+  for (size_t i = 0; i < repeated.size();) {
     size_t j = i + 1;
-    while (j < rows.size() && rows[j].step == rows[i].step && rows[j].hash == rows[i].hash) ++j;
-    if (static_cast<int64_t>(j - i) >= min_size) {
-      Candidates candidates{rows[i].step, stats.candidate_buckets, {}};
-      for (size_t k = i; k < j; ++k) candidates.tokens.push_back(rows[k].token);
-      stats.candidate_buckets += 1;
-      stats.candidate_rows += static_cast<int64_t>(j - i);
-      classes.push_back(std::move(candidates));
-    }
+    while (j < repeated.size() && repeated[j].first == repeated[i].first) ++j;
+    Candidates candidates{step, stats.candidate_buckets, {}};
+    for (size_t k = i; k < j; ++k) candidates.tokens.push_back(repeated[k].second);
+    stats.candidate_buckets += 1;
+    stats.candidate_rows += static_cast<int64_t>(j - i);
+    classes.push_back(std::move(candidates));
     i = j;
   }
+}
+
+// Stage 3 (on the owner): per step, the runs of equal hashes with at least
+// min_size rows become candidate classes; the rest cannot hold a group.
+// Each source sent its rows in step order, so a step is one run per source.
+std::vector<Candidates> candidate_classes(const Received<HashedRow>& rows, int64_t steps, int64_t min_size,
+                                          RowSearchStats& stats) {
+  const Clock::time_point start = Clock::now();
+  const size_t sources = rows.offsets.size() - 1;
+  std::vector<const HashedRow*> cursor, end;
+  for (size_t r = 0; r < sources; ++r) {
+    cursor.push_back(rows.records.data() + rows.offsets[r]);
+    end.push_back(rows.records.data() + rows.offsets[r + 1]);
+  }
+  std::vector<Candidates> classes;
+  HashCounter counter;
+  RowRuns runs(sources);
+  for (int64_t s = 0; s < steps; ++s) {
+    for (size_t r = 0; r < sources; ++r) {
+      const HashedRow* first = cursor[r];
+      while (cursor[r] < end[r] && cursor[r]->step() == s) ++cursor[r];
+      runs[r] = {first, cursor[r]};
+    }
+    step_candidates(s, runs, min_size, counter, classes, stats);
+  }
+  stats.group_seconds += seconds_since(start);
   return classes;
 }
 
@@ -275,7 +358,10 @@ std::vector<StepGroups> gather_groups(const std::vector<Candidates>& exact, int6
 
 }  // namespace
 
-int hash_owner(uint64_t hash, int ranks) { return static_cast<int>(splitmix64(hash) % static_cast<uint64_t>(ranks)); }
+int hash_owner(uint64_t hash, int ranks) {
+  // The high word of mix * ranks: uniform over ranks, without a division.
+  return static_cast<int>((static_cast<unsigned __int128>(splitmix64(hash)) * static_cast<uint64_t>(ranks)) >> 64);
+}
 
 void RowSearchStats::add(const RowSearchStats& other) {
   candidate_buckets += other.candidate_buckets;
@@ -284,16 +370,19 @@ void RowSearchStats::add(const RowSearchStats& other) {
   verify_rounds = std::max(verify_rounds, other.verify_rounds);
   hash_seconds += other.hash_seconds;
   route_seconds += other.route_seconds;
+  group_seconds += other.group_seconds;
   verify_seconds += other.verify_seconds;
 }
 
 std::vector<StepGroups> find_identical_rows(const SlabBlock& block, const RowSearchSettings& settings,
-                                            RowSearchStats& stats, MPI_Comm comm) {
+                                            RowSearchBuffers& buffers, RowSearchStats& stats, MPI_Comm comm) {
   const Communicator c(comm);
+  // The same on every rank, so every rank throws.
+  if (block.tokens >= (int64_t(1) << kTokenBits) || block.steps >= (int64_t(1) << (64 - kTokenBits - 1)))
+    fail(kExitUsage, "blackholes handles at most 2^40 tokens and 2^23 steps per block");
   RowSearchStats local;
-  std::vector<HashedRow> routed = hash_and_route(block, settings.hash_mask, c, local);
-  std::vector<Candidates> classes = candidate_classes(routed, settings.min_size, local);
-  std::vector<HashedRow>().swap(routed);
+  const Received<HashedRow>& routed = hash_and_route(block, settings.hash_mask, c, buffers.impl(), local);
+  std::vector<Candidates> classes = candidate_classes(routed, block.steps, settings.min_size, local);
   const std::vector<Candidates> exact = verify_classes(block, std::move(classes), settings.min_size, c, local);
   std::vector<StepGroups> groups = gather_groups(exact, block.steps, c);
   stats.add(local);

@@ -9,6 +9,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "parallel/partition.hpp"
@@ -40,16 +41,29 @@ struct RowSearchStats {
   int64_t candidate_rows = 0;     // rows in those buckets (compared bit by bit)
   int64_t collision_buckets = 0;  // buckets holding rows that differ
   int64_t verify_rounds = 0;      // exchanges of rows to compare (max over blocks)
-  double hash_seconds = 0, route_seconds = 0, verify_seconds = 0;
+  double hash_seconds = 0, route_seconds = 0, group_seconds = 0, verify_seconds = 0;
   void add(const RowSearchStats& other);
 };
 
 // The groups of one block step: each a sorted list of >= min_size tokens.
 using StepGroups = std::vector<std::vector<int64_t>>;
 
+// The search's per-row buffers, kept from block to block (large buffers
+// would otherwise be allocated, cleared and faulted in for every block).
+class RowSearchBuffers {
+ public:
+  RowSearchBuffers();
+  ~RowSearchBuffers();
+  struct Impl;
+  Impl& impl() { return *m_impl; }
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
 // Collective: the groups of every step of the block, complete on rank 0
 // (empty lists elsewhere), each step's groups ordered by first token.
 std::vector<StepGroups> find_identical_rows(const SlabBlock& block, const RowSearchSettings& settings,
-                                            RowSearchStats& stats, MPI_Comm comm);
+                                            RowSearchBuffers& buffers, RowSearchStats& stats, MPI_Comm comm);
 
 }  // namespace latdisp

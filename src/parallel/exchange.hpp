@@ -34,6 +34,26 @@ void run_allgather(const void* send, int count, void* receive, const std::vector
                    const std::vector<int>& displacements, size_t record_bytes, MPI_Comm comm);
 }  // namespace exchange_detail
 
+// Collective: send[...] holds the records for rank 0, then rank 1, ...;
+// counts[r] of them go to rank r (counts has one entry per rank).
+// `received` is reused (its storage kept from call to call).
+template <typename Record>
+void exchange_records(const std::vector<Record>& send, const std::vector<int64_t>& counts, MPI_Comm comm,
+                      Received<Record>& received) {
+  static_assert(std::is_trivially_copyable<Record>::value, "records travel as bytes");
+  const exchange_detail::Plan plan = exchange_detail::plan_exchange(counts, comm);
+  received.records.resize(static_cast<size_t>(plan.received));
+  exchange_detail::run_exchange(send.data(), received.records.data(), plan, sizeof(Record), comm);
+  received.offsets.assign(1, 0);
+  for (const int count : plan.receive_counts) received.offsets.push_back(received.offsets.back() + count);
+}
+template <typename Record>
+Received<Record> exchange_records(const std::vector<Record>& send, const std::vector<int64_t>& counts, MPI_Comm comm) {
+  Received<Record> received;
+  exchange_records(send, counts, comm, received);
+  return received;
+}
+
 // Collective: outgoing[r] goes to rank r (outgoing has one entry per rank).
 template <typename Record>
 Received<Record> exchange_records(const std::vector<std::vector<Record>>& outgoing, MPI_Comm comm) {
@@ -44,13 +64,7 @@ Received<Record> exchange_records(const std::vector<std::vector<Record>>& outgoi
     counts.push_back(static_cast<int64_t>(part.size()));
     send.insert(send.end(), part.begin(), part.end());
   }
-  const exchange_detail::Plan plan = exchange_detail::plan_exchange(counts, comm);
-  Received<Record> received;
-  received.records.resize(static_cast<size_t>(plan.received));
-  exchange_detail::run_exchange(send.data(), received.records.data(), plan, sizeof(Record), comm);
-  received.offsets.push_back(0);
-  for (const int count : plan.receive_counts) received.offsets.push_back(received.offsets.back() + count);
-  return received;
+  return exchange_records(send, counts, comm);
 }
 
 // Collective: every rank's records, in rank order, on every rank.
