@@ -35,7 +35,7 @@ struct RowSearchSettings {
   uint64_t hash_mask = ~uint64_t(0);
 };
 
-// Counts over a search (summed over ranks by `reduce`).
+// Counts over a search: this rank's share (the caller sums them over ranks).
 struct RowSearchStats {
   int64_t candidate_buckets = 0;  // (step, hash) values shared by >= min_size rows
   int64_t candidate_rows = 0;     // rows in those buckets (compared bit by bit)
