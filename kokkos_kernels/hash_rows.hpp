@@ -9,8 +9,8 @@
 
 namespace latdisp {
 
-using HostRows = Kokkos::View<const uint16_t**, Kokkos::LayoutRight, Kokkos::HostSpace,
-                              Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using HostRows =
+    Kokkos::View<const uint16_t**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 using HostRowHashes = Kokkos::View<uint64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 // hashes(i) = row_hash(rows(i, :)) & mask; a narrow mask forces collisions

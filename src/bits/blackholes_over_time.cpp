@@ -88,7 +88,9 @@ void describe_input(const TrajectoryReader& reader, const MatrixLocation& locati
   const TrajectoryShape& shape = reader.shape();
   run.path = location.path;
   run.name = location.name;
-  run.format = is_hdf5_file(location.path) ? "hdf5" : has_suffix(location.path, ".safetensors") ? "safetensors" : "series";
+  run.format = is_hdf5_file(location.path)                 ? "hdf5"
+               : has_suffix(location.path, ".safetensors") ? "safetensors"
+                                                           : "series";
   run.type = reader.type_description();
   run.trajectory = true;
   run.input_steps = shape.steps;
@@ -148,8 +150,8 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
   OpenedTrajectory input;
   input.location = parse_matrix_location(options.matrix);
   bool dead_found = false;
-  input.reader = open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead,
-                                 dead_found);
+  input.reader =
+      open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead, dead_found);
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {
     if (run.ranks > run.tokens)
@@ -164,8 +166,8 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
 }
 
 // Collective: the selected steps block by block; rank 0 follows the groups.
-void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options, uint64_t baseline,
-                 BlackholesRun& run, MPI_Comm comm) {
+void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options, uint64_t baseline, BlackholesRun& run,
+                 MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const TokenRange slab = token_range(run.tokens, rank, run.ranks);
@@ -179,7 +181,8 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   settings.min_size = options.min_size;
   settings.hash_mask = options.hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << options.hash_bits) - 1;
   // Not cleared: every value is read before it is used.
-  const std::unique_ptr<uint16_t[]> buffer(new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.dims)]);
+  const std::unique_ptr<uint16_t[]> buffer(
+      new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.dims)]);
   RowSearchBuffers search_buffers;
   std::unique_ptr<GroupTimeline> timeline;
   if (rank == 0) timeline = std::make_unique<GroupTimeline>(run.tokens, input.dead);
@@ -187,8 +190,8 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   const size_t per_block = static_cast<size_t>(run.steps_per_block);
   for (size_t first = 0; first < run.steps.size(); first += per_block) {
     const auto begin = run.steps.begin() + static_cast<std::ptrdiff_t>(first);
-    const std::vector<int64_t> steps(begin, begin + static_cast<std::ptrdiff_t>(
-                                                        std::min(per_block, run.steps.size() - first)));
+    const std::vector<int64_t> steps(
+        begin, begin + static_cast<std::ptrdiff_t>(std::min(per_block, run.steps.size() - first)));
     Clock::time_point phase = Clock::now();
     read_block(*input.reader, slab, max_slab, steps, buffer.get());
     run.read_seconds += seconds_since(phase);

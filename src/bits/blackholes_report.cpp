@@ -19,7 +19,8 @@ int64_t grouped_tokens(const BlackholesRun& run) {
 }
 
 json input_json(const BlackholesRun& run) {
-  json shape = run.trajectory ? json::array({run.input_steps, run.tokens, run.dims}) : json::array({run.tokens, run.dims});
+  json shape =
+      run.trajectory ? json::array({run.input_steps, run.tokens, run.dims}) : json::array({run.tokens, run.dims});
   return {{"path", run.path},
           {"name", run.name},
           {"format", run.format},
@@ -130,8 +131,8 @@ std::string initial_groups_line(const BlackholesRun& run) {
     const auto next = std::upper_bound(run.steps.begin(), run.steps.end(), g.intact_until);
     if (first_break < 0 || *next < first_break) first_break = *next;
   }
-  std::string text = "  initial groups: " + std::to_string(run.initial_groups.size()) + ", " +
-                     std::to_string(intact) + " intact to the last step";
+  std::string text = "  initial groups: " + std::to_string(run.initial_groups.size()) + ", " + std::to_string(intact) +
+                     " intact to the last step";
   if (first_break >= 0)
     text += ", " + std::to_string(static_cast<int64_t>(run.initial_groups.size()) - intact) +
             " broke apart (the first at step " + std::to_string(first_break) + ")";
@@ -149,8 +150,8 @@ std::string group_lines(const BlackholesRun& run) {
       const std::string formed = group.formed_at == run.steps.front()
                                      ? "identical since the first step (" + std::to_string(group.formed_at) + ")"
                                      : "formed at step " + std::to_string(group.formed_at);
-      std::snprintf(line, sizeof line, "  %-16s %8zu tokens  first %-8lld %-40s dead %lld / live %lld\n",
-                    name.c_str(), group.tokens.size(), static_cast<long long>(group.tokens.front()), formed.c_str(),
+      std::snprintf(line, sizeof line, "  %-16s %8zu tokens  first %-8lld %-40s dead %lld / live %lld\n", name.c_str(),
+                    group.tokens.size(), static_cast<long long>(group.tokens.front()), formed.c_str(),
                     static_cast<long long>(group.dead_members),
                     static_cast<long long>(static_cast<int64_t>(group.tokens.size()) - group.dead_members));
     } else {
@@ -176,8 +177,8 @@ std::string footer_lines(const BlackholesRun& run) {
   text += line;
   std::snprintf(line, sizeof line,
                 "  time %.3f s (read %.3f, hash %.3f, route %.3f, group %.3f, verify %.3f, track %.3f), %.3g rows/s\n",
-                run.total_seconds, run.read_seconds, s.hash_seconds, s.route_seconds, s.group_seconds,
-                s.verify_seconds, run.track_seconds, rows_per_second(run));
+                run.total_seconds, run.read_seconds, s.hash_seconds, s.route_seconds, s.group_seconds, s.verify_seconds,
+                run.track_seconds, rows_per_second(run));
   text += line;
   std::string peaks;
   for (size_t r = 0; r < run.peak_rss.size(); ++r) peaks += (r ? ", " : "") + format_bytes(run.peak_rss[r]);
@@ -225,8 +226,7 @@ std::string blackholes_text(const BlackholesRun& run) {
     text += step_line("first", run.series.front());
     text += step_line("last ", run.series.back());
     text += initial_groups_line(run);
-    if (!run.final_groups.empty())
-      text += "  the largest groups at the last step (formation, dead / live members):\n";
+    if (!run.final_groups.empty()) text += "  the largest groups at the last step (formation, dead / live members):\n";
   } else {
     text += "  " + std::to_string(run.final_groups.size()) + " group(s) of at least " +
             std::to_string(run.options.min_size) + " bit-identical tokens, " + std::to_string(grouped_tokens(run)) +

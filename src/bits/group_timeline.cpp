@@ -65,9 +65,8 @@ void GroupTimeline::update_initial(int64_t step) {
     if (!initial.intact) continue;
     const std::vector<int64_t>& tokens = initial.group.tokens;
     const int64_t first = m_new_group[static_cast<size_t>(tokens.front())];
-    initial.intact = first >= 0 && std::all_of(tokens.begin(), tokens.end(), [&](int64_t t) {
-                       return m_new_group[static_cast<size_t>(t)] == first;
-                     });
+    initial.intact = first >= 0 && std::all_of(tokens.begin(), tokens.end(),
+                                               [&](int64_t t) { return m_new_group[static_cast<size_t>(t)] == first; });
     if (initial.intact) initial.group.intact_until = step;
   }
 }

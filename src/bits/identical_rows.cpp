@@ -241,9 +241,8 @@ constexpr int64_t kRowHeader = 8;
 
 // Stage 4b (pivot homes): send the requested pivot rows; returns the rows
 // this rank received, by (step, token).
-std::unordered_map<int64_t, const uint16_t*> ship_pivot_rows(const SlabBlock& block,
-                                                             const Received<VerifyTask>& tasks, const Communicator& c,
-                                                             std::vector<uint16_t>& storage) {
+std::unordered_map<int64_t, const uint16_t*> ship_pivot_rows(const SlabBlock& block, const Received<VerifyTask>& tasks,
+                                                             const Communicator& c, std::vector<uint16_t>& storage) {
   std::vector<std::vector<uint16_t>> outgoing(static_cast<size_t>(c.ranks));
   for (const VerifyTask& task : tasks.records) {
     if (task.kind != kShip) continue;
@@ -278,7 +277,8 @@ Received<VerifyReply> compare_members(const SlabBlock& block, const Received<Ver
       const bool pivot_here = task.other >= block.slab.begin && task.other < block.slab.begin + block.slab.count;
       const uint16_t* pivot =
           pivot_here ? local_row(block, task.step, task.other) : shipped.at(task.step * block.tokens + task.other);
-      const int order = std::memcmp(local_row(block, task.step, task.token), pivot, static_cast<size_t>(block.dims) * 2);
+      const int order =
+          std::memcmp(local_row(block, task.step, task.token), pivot, static_cast<size_t>(block.dims) * 2);
       replies[static_cast<size_t>(source)].push_back({task.tag, order < 0 ? -1 : (order > 0 ? 1 : 0)});
     }
   return exchange_records(replies, c.comm);

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "io/matrix_source.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "parallel/errors.hpp"
-#include "io/matrix_source.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
@@ -188,7 +188,8 @@ void add_pair_distances(const uint16_t* x_row, const uint16_t* y_row, const Toke
   out.insert(out.end(), listed.begin(), listed.end());
 }
 
-LocalPairDistances local_pair_distances(const std::vector<uint16_t>& reps, size_t G, int64_t D, const TokenRange& dims) {
+LocalPairDistances local_pair_distances(const std::vector<uint16_t>& reps, size_t G, int64_t D,
+                                        const TokenRange& dims) {
   LocalPairDistances local;
   local.active_here.assign(static_cast<size_t>(dims.count), 0);
   for (size_t a = 0; a < G; ++a)
@@ -294,16 +295,12 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
   return result;
 }
 
-std::string separation_text(const SeparationResult& r) {
-  std::string out;
+namespace {
+
+// Per group: is every member bit-identical to the representative?
+std::string spreads_text(const SeparationResult& r) {
+  std::string out = "groups (is every member bit-identical to the representative, the first id?):\n";
   char line[512];
-  out += "latdisp separation: " + r.matrix + "\n";
-  out += "  " + std::to_string(r.group_names.size()) + " group(s)";
-  if (r.groups_in_file > static_cast<int64_t>(r.group_names.size()))
-    out += " (the first " + std::to_string(r.group_names.size()) + " of " + std::to_string(r.groups_in_file) +
-           "; --max-groups)";
-  out += ", " + std::to_string(r.pairs.size()) + " pair(s), every one of " + std::to_string(r.cols) + " dims\n\n";
-  out += "groups (is every member bit-identical to the representative, the first id?):\n";
   for (size_t g = 0; g < r.group_names.size(); ++g) {
     const GroupSpread& s = r.spreads[g];
     std::string verdict = s.differing_members == 0 ? "bit-identical"
@@ -314,38 +311,50 @@ std::string separation_text(const SeparationResult& r) {
                   static_cast<long long>(s.size), static_cast<long long>(r.representatives[g]), verdict.c_str());
     out += line;
   }
-  if (!r.pairs.empty()) {
-    out += "\npairs (|ULP distance| between representatives, per dim):\n";
-    const size_t shown = std::min<size_t>(r.pairs.size(), 200);
-    for (size_t i = 0; i < shown; ++i) {
-      const PairSeparation& p = r.pairs[i];
-      std::string text = "  " + short_group_name(r.group_names[p.first]) + " - " + short_group_name(r.group_names[p.second]) + ": ";
-      if (p.active_dims == 0 && p.undefined_dims == 0) {
-        text += "identical in every dim (0 active dims)";
-      } else {
-        text += std::to_string(p.active_dims) + " active dim(s)";
-        if (!p.active_dim_list.empty()) text += " [" + list_text(p.active_dim_list) + "]";
-        const int64_t common = p.common_distance();
-        if (common >= 0)
-          text += ": exactly " + std::to_string(common) + " ULP in every active dimension";
-        else if (p.active_dims > 0)
-          text += ": " + histogram_text(p.histogram);
-        if (p.undefined_dims) text += "; NaN in " + std::to_string(p.undefined_dims) + " dim(s)";
-      }
-      out += text + "\n";
-    }
-    if (shown < r.pairs.size())
-      out += "  ... " + std::to_string(r.pairs.size() - shown) + " more pairs (--json lists all)\n";
-    out += "\nactive dims (any pair): " + std::to_string(r.active_dims.size()) + " of " + std::to_string(r.cols);
-    if (!r.active_dims.empty() && r.active_dims.size() <= 64) out += " [" + list_text(r.active_dims) + "]";
-    out += "\nall pairs, all active dims: ";
-    if (r.histogram.empty())
-      out += "no non-zero distance\n";
-    else if (r.histogram.size() == 1)
-      out += "one common distance, exactly " + std::to_string(r.histogram.begin()->first) + " ULP\n";
-    else
-      out += histogram_text(r.histogram) + "\n";
-  }
+  return out;
+}
+
+std::string pair_text(const SeparationResult& r, const PairSeparation& p) {
+  std::string text =
+      "  " + short_group_name(r.group_names[p.first]) + " - " + short_group_name(r.group_names[p.second]) + ": ";
+  if (p.active_dims == 0 && p.undefined_dims == 0) return text + "identical in every dim (0 active dims)\n";
+  text += std::to_string(p.active_dims) + " active dim(s)";
+  if (!p.active_dim_list.empty()) text += " [" + list_text(p.active_dim_list) + "]";
+  const int64_t common = p.common_distance();
+  if (common >= 0)
+    text += ": exactly " + std::to_string(common) + " ULP in every active dimension";
+  else if (p.active_dims > 0)
+    text += ": " + histogram_text(p.histogram);
+  if (p.undefined_dims) text += "; NaN in " + std::to_string(p.undefined_dims) + " dim(s)";
+  return text + "\n";
+}
+
+std::string pairs_text(const SeparationResult& r) {
+  std::string out = "\npairs (|ULP distance| between representatives, per dim):\n";
+  const size_t shown = std::min<size_t>(r.pairs.size(), 200);
+  for (size_t i = 0; i < shown; ++i) out += pair_text(r, r.pairs[i]);
+  if (shown < r.pairs.size())
+    out += "  ... " + std::to_string(r.pairs.size() - shown) + " more pairs (--json lists all)\n";
+  out += "\nactive dims (any pair): " + std::to_string(r.active_dims.size()) + " of " + std::to_string(r.cols);
+  if (!r.active_dims.empty() && r.active_dims.size() <= 64) out += " [" + list_text(r.active_dims) + "]";
+  out += "\nall pairs, all active dims: ";
+  if (r.histogram.empty()) return out + "no non-zero distance\n";
+  if (r.histogram.size() == 1)
+    return out + "one common distance, exactly " + std::to_string(r.histogram.begin()->first) + " ULP\n";
+  return out + histogram_text(r.histogram) + "\n";
+}
+
+}  // namespace
+
+std::string separation_text(const SeparationResult& r) {
+  std::string out = "latdisp separation: " + r.matrix + "\n";
+  out += "  " + std::to_string(r.group_names.size()) + " group(s)";
+  if (r.groups_in_file > static_cast<int64_t>(r.group_names.size()))
+    out += " (the first " + std::to_string(r.group_names.size()) + " of " + std::to_string(r.groups_in_file) +
+           "; --max-groups)";
+  out += ", " + std::to_string(r.pairs.size()) + " pair(s), every one of " + std::to_string(r.cols) + " dims\n\n";
+  out += spreads_text(r);
+  if (!r.pairs.empty()) out += pairs_text(r);
   return out;
 }
 

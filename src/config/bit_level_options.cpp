@@ -1,8 +1,8 @@
 #include "config/bit_level_options.hpp"
 
-#include "parallel/errors.hpp"
 #include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
+#include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
 namespace po = boost::program_options;
@@ -113,8 +113,7 @@ StepSelection parse_step_selection(const std::string& text) {
   selection.first = parts[0];
   selection.last = parts[1];
   if (parts.size() == 3) selection.stride = parts[2];
-  if (selection.last < selection.first)
-    fail(kExitUsage, "--steps " + text + ": the last step is before the first");
+  if (selection.last < selection.first) fail(kExitUsage, "--steps " + text + ": the last step is before the first");
   if (selection.stride < 1) fail(kExitUsage, "--steps " + text + ": the stride must be at least 1");
   return selection;
 }
@@ -128,8 +127,8 @@ void require_distinct_outputs(const BlackholesOptions& o) {
   for (size_t a = 0; a < 3; ++a)
     for (size_t b = a + 1; b < 3; ++b)
       if (!files[a].second->empty() && *files[a].second == *files[b].second)
-        fail(kExitUsage, std::string(files[a].first) + " and " + files[b].first + " name the same file '" +
-                             *files[a].second + "'");
+        fail(kExitUsage,
+             std::string(files[a].first) + " and " + files[b].first + " name the same file '" + *files[a].second + "'");
 }
 }  // namespace
 

@@ -40,7 +40,6 @@ Plan plan_exchange(const std::vector<int64_t>& send_counts, MPI_Comm comm) {
   return plan;
 }
 
-
 std::vector<int> gather_counts(int64_t count, MPI_Comm comm, std::vector<int>& displacements, int64_t& total) {
   int ranks = 1;
   MPI_Comm_size(comm, &ranks);
