@@ -60,9 +60,9 @@ expect 1 "give one of them" -- blackholes --matrix "$t:W@1" --steps all
 expect 1 "--steps takes all, A:B or A:B:K" -- blackholes --matrix "$t" --steps 1-3
 expect 1 "the last step is before the first" -- blackholes --matrix "$t" --steps 1:0
 expect 1 "stride must be at least 1" -- blackholes --matrix "$t" --steps 0:1:0
-expect 1 "name the same file" -- blackholes --matrix "$t" --steps all --report "$work/r.h5" --output "$work/r.h5"
+expect 3 "is the same file as" -- blackholes --matrix "$t" --steps all --report "$work/r.h5" --output "$work/r.h5"
 expect any 2 "step 2 is out of range: '.*steps.h5' has 2 steps" -- blackholes --matrix "$t" --steps 0:2
-expect any 1 "is the input file" -- blackholes --matrix "$t" --steps all --report "$t" --overwrite
+expect any 3 "is the input" -- blackholes --matrix "$t" --steps all --report "$t" --overwrite
 expect any 1 "memory-budget 1.00 MiB is too small" -- blackholes --matrix "$t" --steps all --memory-budget 1MiB
 echo "{}" >"$work/existing.json"
 expect any 3 "exists" -- blackholes --matrix "$t" --steps all --report "$work/existing.json"

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -170,67 +169,31 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
   return run;
 }
 
-// The files a run writes, claimed before the search (so an existing file or
-// an unwritable directory fails at once) and committed after it.
-struct BlackholesOutputs {
-  std::unique_ptr<PendingOutput> groups, report, series;
-};
-
-// Collective: each output must differ from the input; then claim them.
-BlackholesOutputs claim_outputs(const BlackholesOptions& options, MPI_Comm comm) {
-  collectively(comm, [&] {
-    namespace fs = std::filesystem;
-    std::error_code error;
-    const fs::path input = fs::weakly_canonical(parse_matrix_location(options.matrix).path, error);
-    for (const auto& [flag, path] : {std::pair<const char*, const std::string*>{"--output", &options.output},
-                                     {"--report", &options.report},
-                                     {"--series-csv", &options.series_csv}})
-      if (!path->empty() && fs::weakly_canonical(*path, error) == input)
-        fail(kExitUsage, std::string(flag) + " '" + *path + "' is the input file");
-  });
-  BlackholesOutputs outputs;
-  const auto claim = [&](const std::string& path) {
-    return path.empty() ? nullptr : std::make_unique<PendingOutput>(comm, path, options.overwrite);
-  };
-  outputs.groups = claim(options.output);
-  outputs.report = claim(options.report);
-  outputs.series = claim(options.series_csv);
-  return outputs;
+// The files blackholes reads: the input and a dead mask given as FILE:NAME.
+std::vector<std::string> input_files(const BlackholesOptions& options) {
+  std::vector<std::string> files{parse_matrix_location(options.matrix).path};
+  const size_t colon = options.dead_mask.rfind(':');
+  if (!options.steps.empty() && colon != std::string::npos && colon > 0)
+    files.push_back(options.dead_mask.substr(0, colon));
+  return files;
 }
 
-// Rank 0: a text file, every write checked (a full disk must not leave a
-// truncated report behind a success).
-void write_text_file(const std::string& path, const std::string& text) {
-  FILE* file = std::fopen(path.c_str(), "w");
-  if (!file) fail(kExitOutput, "cannot write '" + path + "'");
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  const bool closed = std::fclose(file) == 0;
-  if (!written || !closed) fail(kExitOutput, "writing '" + path + "' failed (disk full?)");
-}
-
-// Collective: rank 0 writes each claimed file; then all are committed.
-void write_outputs(const BlackholesRun& run, BlackholesOutputs& outputs, MPI_Comm comm) {
+// Collective: the groups file (the last step's groups as bh1_token_ids, ...).
+void write_groups_file(const BlackholesRun& run, PendingOutput& output, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  const auto write = [&](std::unique_ptr<PendingOutput>& output, const std::function<void(const std::string&)>& body) {
-    if (!output) return;
-    collectively(comm, [&] {
-      if (rank == 0) body(output->temporary_path());
-    });
-    output->commit();
-  };
-  write(outputs.groups, [&](const std::string& path) {
+  collectively(comm, [&] {
+    if (rank != 0) return;
     std::vector<TokenGroup> groups;
     for (size_t g = 0; g < run.final_groups.size(); ++g)
       groups.push_back({blackhole_group_name(g), run.final_groups[g].tokens});
-    write_token_groups(path, is_hdf5_name(run.options.output), groups,
+    write_token_groups(output.temporary_path(), is_hdf5_name(run.options.output), groups,
                        {{"generator", "latdisp blackholes"},
                         {"matrix", run.source},
                         {"step", std::to_string(run.steps.back())},
                         {"min_size", std::to_string(run.options.min_size)}});
   });
-  write(outputs.report, [&](const std::string& path) { write_text_file(path, blackholes_json(run).dump(2) + "\n"); });
-  write(outputs.series, [&](const std::string& path) { write_text_file(path, blackholes_series_csv(run)); });
+  output.commit();
 }
 
 }  // namespace
@@ -262,14 +225,28 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
 int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  BlackholesOutputs outputs = claim_outputs(options, comm);
+  // Every path this run writes is refused now if it cannot be written, not after the search.
+  check_outputs(comm,
+                {{"--output", options.output}, {"--report", options.report}, {"--series-csv", options.series_csv}},
+                input_files(options), options.overwrite);
+  std::unique_ptr<PendingOutput> groups;
+  if (!options.output.empty())
+    groups = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
   const BlackholesRun run =
       options.steps.empty() ? blackholes_of_matrix(options, comm) : blackholes_over_time(options, comm);
-  write_outputs(run, outputs, comm);
-  if (rank == 0) {
-    const std::string text = options.json ? blackholes_json(run).dump(2) + "\n" : blackholes_text(run);
-    std::fputs(text.c_str(), stdout);
-  }
+  if (groups) write_groups_file(run, *groups, comm);
+  // The summary first: a report file that cannot be written does not lose it.
+  std::string report, series;
+  collectively(comm, [&] {
+    if (rank != 0) return;
+    std::fputs((options.json ? blackholes_json(run).dump(2) + "\n" : blackholes_text(run)).c_str(), stdout);
+    std::fflush(stdout);
+    if (!options.report.empty()) report = blackholes_json(run).dump(2) + "\n";
+    if (!options.series_csv.empty()) series = blackholes_series_csv(run);
+  });
+  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report, "--report");
+  if (!options.series_csv.empty())
+    write_text_output(comm, options.series_csv, options.overwrite, series, "--series-csv");
   return kExitOk;
 }
 

@@ -183,8 +183,9 @@ std::string footer_lines(const BlackholesRun& run) {
   std::string peaks;
   for (size_t r = 0; r < run.peak_rss.size(); ++r) peaks += (r ? ", " : "") + format_bytes(run.peak_rss[r]);
   text += "  peak memory per rank: " + peaks + "\n";
-  for (const std::string* file : {&run.options.output, &run.options.report, &run.options.series_csv})
-    if (!file->empty()) text += "  wrote " + *file + "\n";
+  if (!run.options.output.empty()) text += "  wrote " + run.options.output + "\n";
+  if (!run.options.report.empty()) text += "  report: " + run.options.report + "\n";
+  if (!run.options.series_csv.empty()) text += "  per-step series: " + run.options.series_csv + "\n";
   return text;
 }
 

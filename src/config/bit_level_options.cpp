@@ -118,20 +118,6 @@ StepSelection parse_step_selection(const std::string& text) {
   return selection;
 }
 
-namespace {
-// The files blackholes writes must differ from each other (--overwrite
-// would otherwise let one replace another).
-void require_distinct_outputs(const BlackholesOptions& o) {
-  const std::pair<const char*, const std::string*> files[] = {
-      {"--output", &o.output}, {"--report", &o.report}, {"--series-csv", &o.series_csv}};
-  for (size_t a = 0; a < 3; ++a)
-    for (size_t b = a + 1; b < 3; ++b)
-      if (!files[a].second->empty() && *files[a].second == *files[b].second)
-        fail(kExitUsage,
-             std::string(files[a].first) + " and " + files[b].first + " name the same file '" + *files[a].second + "'");
-}
-}  // namespace
-
 void validate(const BlackholesOptions& o) {
   if (o.matrix.empty()) fail(kExitUsage, "blackholes needs --matrix FILE[:TENSOR]");
   if (o.min_size < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(o.min_size));
@@ -145,7 +131,6 @@ void validate(const BlackholesOptions& o) {
   }
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
   if (o.max_steps_per_block < 0) fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 1");
-  require_distinct_outputs(o);
 }
 
 }  // namespace latdisp
