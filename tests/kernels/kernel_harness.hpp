@@ -40,7 +40,7 @@ enum class BlockKind {
   random_bits,        // every value an independent uniform 16-bit pattern
   edge_values,        // every value drawn from the lattice's edge cases (kEdgeValues)
   mixed_rows,         // synthetic rows with one coordinate in 16 an edge value
-  integer_bounds,     // rows whose every x is one value at the int8 / fast-path limits
+  integer_bounds,     // rows whose x at even transitions is one value at the int8 / fast-path limits
 };
 
 inline const char* kind_name(BlockKind kind) {
@@ -181,11 +181,12 @@ struct EncodeOutput {
 inline EncodeOutput run_encode_block(const HostBlock& block, const KernelSettings& settings, int integer_width) {
   const int64_t steps = block.steps(), tokens = block.tokens(), dims = block.dims();
   auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.values);
-  EncodedBlock out;
-  out.integers = decltype(out.integers)("latdisp::kernel_harness::integers", steps - 1, tokens, dims);
-  out.kinds = decltype(out.kinds)("latdisp::kernel_harness::kinds", steps - 1, tokens, dims);
-  out.crossed = decltype(out.crossed)("latdisp::kernel_harness::crossed", steps - 1, tokens, dims);
-  out.ulps = decltype(out.ulps)("latdisp::kernel_harness::ulps", steps, tokens, dims);
+  // Built in place: a default-constructed View assigned later crashes with
+  // some Kokkos 4 development snapshots built by GCC 12.
+  const EncodedBlock out{decltype(EncodedBlock::integers)("latdisp::kernel_harness::integers", steps - 1, tokens, dims),
+                         decltype(EncodedBlock::kinds)("latdisp::kernel_harness::kinds", steps - 1, tokens, dims),
+                         decltype(EncodedBlock::crossed)("latdisp::kernel_harness::crossed", steps - 1, tokens, dims),
+                         decltype(EncodedBlock::ulps)("latdisp::kernel_harness::ulps", steps, tokens, dims)};
   encode_block(values, settings, integer_width, out);
   return {Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.integers),
           Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.kinds),

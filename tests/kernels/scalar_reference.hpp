@@ -26,7 +26,7 @@ struct AnalysisReference {
 // follows the definition.
 struct Conventions {
   // The exact side of the disagreement count is the report's own x, under the
-  // zero rule in force (docs/definitions.md §9); false: the min-normal x.
+  // zero rule in force (docs/definitions.md §14); false: the min-normal x.
   bool disagreements_use_report_zero_rule = true;
 };
 

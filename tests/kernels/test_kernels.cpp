@@ -42,12 +42,12 @@ bool host_space_is_backend() { return same_name(HostSpace::name(), g_backend); }
 // behaviour, so that nothing else can change unseen. Once the kernel follows
 // a definition, flip the switch here and enable the matching test.
 // - Under --zero-ulp min-subnormal the kernel compares the seed arithmetic
-//   with the min-normal x, not with the report's own x (§9; under min-normal
+//   with the min-normal x, not with the report's own x (§14; under min-normal
 //   both are the same x).
 constexpr kernel_reference::Conventions kKernelConventions{false};
 // - In the seed arithmetic, off its fast path, it reads every subnormal
 //   notebook ULP (2^-132 .. 2^-127: those of normal values with exponent field
-//   2..7) as 2^-133 in ulp.min / ulp.max.
+//   2..7) as 2^-133 in ulp.min / ulp.max (§13).
 constexpr bool kKernelReadsTinySeedUlpsAsSmallest = true;
 
 // The reference tally with the kernel's known deviations accepted.
@@ -123,7 +123,8 @@ void expect_analysis_matches(const kernel_harness::AnalysisOutput& kernel, const
 
 using RunAnalysis = std::function<kernel_harness::AnalysisOutput(const HostBlock&, bool, const KernelSettings&)>;
 
-// Both tilings of tokens into items, with and without the final step's ULPs.
+// Three tilings of tokens into items (7, 64 and 1 per item), with and without
+// the final step's ULPs.
 void check_analysis(const Case& c, const RunAnalysis& run) {
   const HostBlock block = block_of(c);
   for (const auto& [final_step, per_item] : {std::pair<bool, int64_t>{true, 7}, {false, 64}, {true, 1}}) {
