@@ -41,6 +41,16 @@ std::vector<int64_t> step_numbers_of(const Reader&, long) {
   return {};
 }
 
+// The reader's format when it names it, else what the path looks like.
+template <typename Reader>
+auto format_of(const Reader& reader, const std::string&, int) -> decltype(reader.format(), std::string()) {
+  return reader.format();
+}
+template <typename Reader>
+std::string format_of(const Reader&, const std::string& path, long) {
+  return is_hdf5_file(path) ? "hdf5" : has_suffix(path, ".safetensors") ? "safetensors" : "series";
+}
+
 // Collective: reads the given snapshot indices of this rank's slab, one
 // collective read per run of consecutive indices.
 void read_block(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab,
@@ -88,9 +98,7 @@ void describe_input(const TrajectoryReader& reader, const MatrixLocation& locati
   const TrajectoryShape& shape = reader.shape();
   run.path = location.path;
   run.name = location.name;
-  run.format = is_hdf5_file(location.path)                 ? "hdf5"
-               : has_suffix(location.path, ".safetensors") ? "safetensors"
-                                                           : "series";
+  run.format = format_of(reader, location.path, 0);
   run.type = reader.type_description();
   run.trajectory = true;
   run.input_steps = shape.steps;

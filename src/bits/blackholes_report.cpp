@@ -24,7 +24,7 @@ json input_json(const BlackholesRun& run) {
   return {{"path", run.path},
           {"name", run.name},
           {"format", run.format},
-          {"type", run.type},
+          {"type", run.type.empty() ? json() : json(run.type)},
           {"shape", shape},
           {"steps", run.step_numbers.empty() ? json() : json(run.step_numbers)},
           {"dead_mask_found", run.dead_mask_found},
