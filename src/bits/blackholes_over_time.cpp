@@ -52,7 +52,9 @@ std::string format_of(const Reader&, const std::string& path, long) {
 }
 
 // Collective: reads the given snapshot indices of this rank's slab, one
-// collective read per run of consecutive indices.
+// collective read per run of consecutive indices, through the reader of any
+// input format. (StepStream shares a step between blocks for transitions;
+// here each selected step is searched once, and a stride skips steps.)
 void read_block(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab,
                 const std::vector<int64_t>& steps, uint16_t* buffer) {
   const int64_t step_values = slab.count * reader.shape().dims;
