@@ -170,8 +170,8 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
     run.steps = selected_steps(parse_step_selection(options.steps), run.input_steps, input.location.path);
   });
   if (!dead_found && rank == 0)
-    std::fprintf(stderr, "latdisp blackholes: warning: no dead mask '%s' in '%s'; every token is treated as live\n",
-                 options.dead_mask.c_str(), input.location.path.c_str());
+    std::fprintf(stderr, "latdisp blackholes: warning: %s; every token is treated as live\n",
+                 missing_dead_mask_text(input.location.path, options.dead_mask).c_str());
   return input;
 }
 

@@ -22,6 +22,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from safetensors_writer import write_safetensors  # noqa: E402
+
 
 def planted_trajectory():
     """S=12, N=32, D=6 with the histories the tests name (see the comments)."""
@@ -84,6 +87,20 @@ def write_h5(path, w, dead):
     with h5py.File(path, "w") as f:
         f["W"] = w
         f["dead_mask"] = dead
+
+
+def write_other_formats(work, w, dead):
+    """The same trajectory as a safetensors file (W among other tensors) and as
+    a checkpoint series (one file per training step 100, 200, ...)."""
+    trajectory = os.path.join(work, "planted.safetensors")
+    write_safetensors(trajectory, [("grad_W", "BF16", np.zeros((2, 3), np.uint16)), ("W", "BF16", w),
+                                   ("dead_mask", "BOOL", dead)])
+    series = os.path.join(work, "planted_series")
+    os.makedirs(series, exist_ok=True)
+    for t in range(w.shape[0]):
+        write_safetensors(os.path.join(series, f"checkpoint-{100 * (t + 1)}.safetensors"), [("embed", "BF16", w[t])])
+    write_safetensors(os.path.join(work, "planted_mask.safetensors"), [("dead", "BOOL", dead)])
+    return trajectory, series
 
 
 def groups_at(rows, min_size):
@@ -150,7 +167,7 @@ class Checker:
         command = [self.latdisp] if self.ranks == 1 else self.mpiexec + ["-np", str(self.ranks), self.latdisp]
         return subprocess.run(["timeout", "120"] + command + args, capture_output=True, text=True)
 
-    def run_case(self, name, input_path, w, dead, steps, extra, min_size=2):
+    def run_case(self, name, input_path, w, dead, steps, extra, min_size=2, step_numbers=None):
         report = os.path.join(self.work, f"{name}.json")
         series = os.path.join(self.work, f"{name}.csv")
         groups = os.path.join(self.work, f"{name}_groups.h5")
@@ -168,7 +185,7 @@ class Checker:
         self.expect(got["schema"] == "latdisp.blackholes/1", f"{name}: schema")
         self.expect(got["input"]["shape"] == list(w.shape), f"{name}: input.shape")
         self.expect(got["input"]["dead_tokens"] == int(dead.sum()), f"{name}: input.dead_tokens")
-        self.expect(got["input"]["steps"] is None, f"{name}: input.steps (no step numbers in the file)")
+        self.expect(got["input"]["steps"] == step_numbers, f"{name}: input.steps {got['input']['steps']}")
         self.check_csv(name, series, expected)
         self.check_groups_file(name, groups, expected)
         self.expect(f"bh1_token_ids" in result.stdout or not expected["groups"], f"{name}: summary lists bh1")
@@ -213,6 +230,14 @@ def main():
     ]
     for name, steps, extra in cases:
         checker.run_case(name, planted_path, planted, planted_dead, steps, extra)
+
+    # Every input format walks the same steps to the same result.
+    trajectory, series = write_other_formats(work, planted, planted_dead)
+    checker.run_case("safetensors_stride", trajectory, planted, planted_dead, "1:11:2", ["--hash-bits", "2"])
+    numbers = [100 * (t + 1) for t in range(planted.shape[0])]
+    checker.run_case("series_all", series + ":embed", planted, planted_dead, "all",
+                     ["--dead-mask", os.path.join(work, "planted_mask.safetensors") + ":dead",
+                      "--max-steps-per-block", "5"], step_numbers=numbers)
 
     random_w, random_dead = random_trajectory()
     random_path = os.path.join(work, "random.h5")
