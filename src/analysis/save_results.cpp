@@ -130,23 +130,33 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
 
   using Layout = Kokkos::LayoutRight;
-  Kokkos::View<uint16_t***, Layout, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  Kokkos::View<uint16_t***, Layout, DeviceMemory> values;
+  decltype(values)::HostMirror host_values;
   EncodedBlock encoded;
-  encoded.integers =
-      decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
-                                 block_steps - 1, slab.count, shape.dims);
-  encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
-                                          block_steps - 1, slab.count, shape.dims);
-  encoded.crossed = decltype(encoded.crossed)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"),
-                                              block_steps - 1, slab.count, shape.dims);
-  encoded.ulps = decltype(encoded.ulps)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::ulps"),
-                                        block_steps, slab.count, shape.dims);
-  auto host_integers = Kokkos::create_mirror_view(encoded.integers);
-  auto host_kinds = Kokkos::create_mirror_view(encoded.kinds);
-  auto host_crossed = Kokkos::create_mirror_view(encoded.crossed);
-  auto host_ulps = Kokkos::create_mirror_view(encoded.ulps);
+  decltype(encoded.integers)::HostMirror host_integers;
+  decltype(encoded.kinds)::HostMirror host_kinds;
+  decltype(encoded.crossed)::HostMirror host_crossed;
+  decltype(encoded.ulps)::HostMirror host_ulps;
+  collectively(comm, [&] {
+    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps,
+                              slab.count, shape.dims);
+    host_values = Kokkos::create_mirror_view(values);
+    encoded.integers =
+        decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
+                                   block_steps - 1, slab.count, shape.dims);
+    encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
+                                            block_steps - 1, slab.count, shape.dims);
+    encoded.crossed = decltype(encoded.crossed)(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"), block_steps - 1, slab.count,
+        shape.dims);
+    encoded.ulps = decltype(encoded.ulps)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::ulps"),
+                                          block_steps, slab.count, shape.dims);
+    host_integers = Kokkos::create_mirror_view(encoded.integers);
+    host_kinds = Kokkos::create_mirror_view(encoded.kinds);
+    host_crossed = Kokkos::create_mirror_view(encoded.crossed);
+    host_ulps = Kokkos::create_mirror_view(encoded.ulps);
+  });
 
   std::vector<ExceptionRecord> exceptions;
   std::vector<unsigned char> narrowed;

@@ -12,13 +12,11 @@
 #include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/safetensors.hpp"
+#include "io/transfer_limits.hpp"
 
 namespace latdisp {
 
 namespace {
-
-// Largest single transfer (MPI-IO counts are ints; PITFALLS.md).
-constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "(";

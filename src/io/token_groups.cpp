@@ -103,8 +103,16 @@ std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
     TokenGroup group;
     group.name = name;
     group.tokens.resize(static_cast<size_t>(n));
-    if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, group.tokens.data()) < 0)
+    // Read as stored: a conversion to int64 would clamp ids past 2^63 - 1.
+    const bool unsigned_type = H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    if (n > 0 && H5Dread(dataset.get(), unsigned_type ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                         H5P_DEFAULT, group.tokens.data()) < 0)
       fail(kExitInput, "reading " + where + " failed: " + hdf5_error_text());
+    if (unsigned_type)
+      for (int64_t& token : group.tokens)
+        if (token < 0)
+          fail(kExitInput, where + " holds token id " + std::to_string(static_cast<uint64_t>(token)) +
+                               ", which is out of range");
     groups.push_back(std::move(group));
   }
   if (groups.empty()) {

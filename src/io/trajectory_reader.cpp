@@ -4,14 +4,12 @@
 
 #include <algorithm>
 
+#include "io/transfer_limits.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
-
-// Largest single transfer: MPI-IO counts are ints (PITFALLS.md).
-constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
 Hdf5Handle open_file(MPI_Comm comm, const std::string& path) {
   if (access(path.c_str(), F_OK) != 0) fail(kExitInput, "input file '" + path + "' does not exist");

@@ -10,8 +10,9 @@
 
 namespace latdisp {
 
-// "2GiB", "512MiB", "1.5G", "1000000" (bytes). Throws Error(kExitUsage).
-uint64_t parse_byte_size(const std::string& text);
+// "2GiB", "512MiB", "1.5G", "1000000" (bytes). Throws Error(kExitUsage)
+// naming `what` (e.g. "--memory-budget").
+uint64_t parse_byte_size(const std::string& text, const std::string& what = "size");
 std::string format_bytes(uint64_t bytes);
 
 uint64_t current_rss_bytes();
