@@ -183,6 +183,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   int in_memory = plan.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   result.magnitudes_in_memory = in_memory == 1;
+  check_scratch_space(options.scratch_dir, result.magnitudes_in_memory ? 0 : plan.magnitude_bytes, comm);
 
   const int64_t transitions = shape.steps - 1;
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);

@@ -101,13 +101,15 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   const TokenRange& slab = layout.slab;
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
 
-  // Block size: values, encoded outputs and the narrowed copy per coordinate.
+  // Block size: values, encoded outputs and the narrowed copy per coordinate,
+  // and MPI-IO's buffers for the collective read and writes (the values, U,
+  // the crossings and the narrowed integers once more).
   const uint64_t copies = kSeparateDeviceMemory ? 2 : 1;
   const uint64_t per_step = static_cast<uint64_t>(slab.count * shape.dims) *
-                            (copies * (2 + 8 + 1 + 1 + 2) + static_cast<uint64_t>(integer_bytes));
+                            (copies * (2 + 8 + 1 + 1 + 2) + 2 * static_cast<uint64_t>(integer_bytes) + 2 + 2 + 1);
   const uint64_t budget =
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  const uint64_t reserved = current_rss_bytes() + kLibraryMarginBytes;
+  const uint64_t reserved = baseline_rss_bytes() + kLibraryMarginBytes;
   int64_t block_steps =
       budget > reserved ? static_cast<int64_t>((budget - reserved) / std::max<uint64_t>(per_step, 1)) : 0;
   block_steps = std::min<int64_t>(
