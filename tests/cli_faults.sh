@@ -90,6 +90,8 @@ disk_part() {
     generate --output "$full/g.h5" --steps 41 --tokens 4000 --dims 64
   check full_generate_matrix 3 "No space left on device" "$full/m.safetensors" absent -- \
     generate --matrix --output "$full/m.safetensors" --tokens 100000 --dims 64
+  run_quiet 1 generate --output "$work/w2.h5" --steps 41 --tokens 2000 --dims 64 --seed 5
+  check full_pack 3 "No space left on device" "$full/p.h5" absent -- pack --input "$work/w2.h5" --output "$full/p.h5"
   # An existing target replaced with --overwrite stays as it was.
   echo "the previous results" >"$full/kept.h5"
   cp "$full/kept.h5" "$work/kept.copy"

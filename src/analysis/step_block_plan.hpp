@@ -10,10 +10,11 @@ namespace latdisp {
 
 struct StepBlockPlan {
   int64_t steps_per_block = 0;       // consecutive blocks share one step
-  bool magnitudes_in_memory = true;  // else they spill to a scratch file
+  bool magnitudes_in_memory = true;  // else general magnitudes past general_bytes spill to a scratch file
   uint64_t bytes_per_step = 0;       // working memory per step held
-  uint64_t magnitude_bytes = 0;      // all of the slab's row magnitudes
-  uint64_t fixed_bytes = 0;          // baseline process + library buffers
+  uint64_t magnitude_bytes = 0;      // the worst case: every row magnitude a general value
+  uint64_t general_bytes = 0;        // memory the general magnitudes may use (all of it when in memory)
+  uint64_t fixed_bytes = 0;          // baseline process + library buffers + the magnitude tables
 };
 
 struct StepBlockInputs {
@@ -39,9 +40,9 @@ constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
 // Throws Error(kExitUsage) if not even two steps fit.
 StepBlockPlan plan_step_blocks(const StepBlockInputs& in);
 
-// Collective: when the row magnitudes spill (`bytes` on this rank), the
-// scratch folder must have room for what every rank on this node spills
-// there. Throws Error(kExitOutput) at once rather than hours later.
+// Collective: when the row magnitudes may spill (at most `bytes` on this
+// rank), the scratch folder must have room for what every rank on this node
+// may spill there. Throws Error(kExitOutput) at once rather than hours later.
 void check_scratch_space(const std::string& scratch_dir, uint64_t bytes, MPI_Comm comm);
 
 }  // namespace latdisp
