@@ -222,7 +222,7 @@ faults_part() {
   check output_is_folder 3 "is a folder" "$work/o2.h5" absent -- \
     analyze --input "$long" --output "$work/folder.h5" "${p[@]}"
   check generate_output_is_folder 3 "is a folder" "$work/g.h5" absent -- \
-    generate --output "$work/folder.h5" --steps 2 --tokens 2 --dims 2
+    generate --output "$work/folder.h5" --steps 2 --tokens 8 --dims 2
   check blackholes_output_is_matrix 3 "is the input" "$in" "$work/in.copy" -- \
     blackholes --matrix "$in:W@0" --output "$in" --overwrite
 
