@@ -76,9 +76,10 @@ TEST(AnalysisPlan, TheBudgetIsResolvedOnceAndHoldsForBothPasses) {
     MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
     EXPECT_EQ(fewest, most) << "every rank takes the same number of reads";
   }
-  // The save pass holds its encoded outputs, 11 more bytes per coordinate.
+  // Per coordinate both hold the value and the collective read's copy of it
+  // (2 + 2 bytes); the save pass also its encoded outputs, 8 + 1 + 2 bytes.
   const uint64_t coordinates = static_cast<uint64_t>(plan.slab.count * shape.dims);
-  EXPECT_EQ(plan.output->blocks.bytes_per_step, coordinates * 13 + static_cast<uint64_t>(plan.slab.count) * 8);
+  EXPECT_EQ(plan.output->blocks.bytes_per_step, coordinates * 15 + static_cast<uint64_t>(plan.slab.count) * 8);
 }
 
 TEST(AnalysisPlan, TheOutputComesFromTheOptions) {
@@ -126,10 +127,12 @@ TEST(AnalysisPlan, MaxStepsPerBlockCapsBothPasses) {
 }
 
 TEST(AnalysisPlan, ABudgetTooSmallToSaveFailsBeforeAnyStepIsRead) {
-  // 100 tokens x 16384 dims per rank: a step is 3.3 MB to analyze, 21.3 MB
-  // to save; 30 MB beside the library margin fits the first, not two of the second.
-  const TrajectoryShape shape{3, 100 * world_size(), 16384};
-  const std::string budget = std::to_string((uint64_t(32) << 20) + 30000000);
+  // 100 tokens x 163840 dims per rank: a step is 4 bytes a coordinate to
+  // analyze, 15 to save. A budget with room for three steps of the analysis
+  // (by its own plan) has none for two of the save pass.
+  const TrajectoryShape shape{3, 100 * world_size(), 163840};
+  const StepBlockPlan roomy = plan_analysis(options_with("1GiB", ""), shape, kNoBaseline, MPI_COMM_WORLD).blocks;
+  const std::string budget = std::to_string(roomy.fixed_bytes + 3 * roomy.bytes_per_step + roomy.magnitude_bytes);
   EXPECT_EQ(exit_code_of_planning(options_with(budget, ""), shape), kExitOk);
   EXPECT_EQ(exit_code_of_planning(options_with(budget, "x.h5"), shape), kExitUsage);
 }

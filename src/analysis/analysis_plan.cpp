@@ -43,6 +43,11 @@ StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_
   int in_memory = blocks.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   blocks.magnitudes_in_memory = in_memory == 1;
+  // The worst case: every row magnitude a general value, beyond what memory holds.
+  check_scratch_space(
+      plan.options.scratch_dir,
+      blocks.magnitudes_in_memory ? 0 : blocks.magnitude_bytes - std::min(blocks.general_bytes, blocks.magnitude_bytes),
+      comm);
   return blocks;
 }
 

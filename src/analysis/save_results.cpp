@@ -202,15 +202,18 @@ SaveSummary save_results(const AnalysisInput& input, const AnalysisPlan& plan, i
   clock.lap(summary.phases.write);
 
   const int64_t block_steps = output.blocks.steps_per_block;
-  SaveBuffers buffers(block_steps, plan.slab.count, input.shape().dims);
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  std::unique_ptr<SaveBuffers> buffers;
+  collectively(comm,
+               [&] { buffers = std::make_unique<SaveBuffers>(block_steps, plan.slab.count, input.shape().dims); });
   ExceptionColumns exceptions;
-  StepStream stream(*input.reader, plan.slab, plan.max_slab, block_steps, buffers.host_values.data());
+  StepStream stream(*input.reader, plan.slab, plan.max_slab, block_steps, buffers->host_values.data());
   StepBlock block;
   while (stream.next(block)) {
     clock.lap(summary.phases.read);
-    encode_step_block(block, buffers, plan, width, exceptions);
+    collectively(comm, [&] { encode_step_block(block, *buffers, plan, width, exceptions); });
     clock.lap(summary.phases.encode);
-    write_step_block(block, buffers, *writer, comm);
+    write_step_block(block, *buffers, *writer, comm);
     clock.lap(summary.phases.write);
   }
   clock.lap(summary.phases.read);
