@@ -202,8 +202,10 @@ faults_part() {
   "$make_inputs" "$work" || exit 1
   run_quiet 1 generate --output "$work/in.h5" --steps 21 --tokens 300 --dims 16 --seed 2
   # Long enough that a signal sent once the analysis or the save has begun
-  # arrives while it still runs.
-  run_quiet 1 generate --output "$work/long.h5" --steps 6001 --tokens 256 --dims 64 --seed 4
+  # arrives while it still runs: mpirun passes SIGTERM on to the ranks about
+  # two seconds after it is told to stop, and 2-step blocks of this input
+  # take longer than that to save.
+  run_quiet 1 generate --output "$work/long.h5" --steps 24001 --tokens 128 --dims 64 --seed 4
   local in=$work/in.h5 long=$work/long.h5 p=(--progress-seconds 0.1)
   cp "$in" "$work/in.copy"
   cp "$long" "$work/long.copy"
