@@ -3,12 +3,14 @@
 #include <memory>
 
 #include "analysis/analyze.hpp"
+#include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "config/save_dtype.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
+#include "report/series_csv.hpp"
 
 namespace latdisp {
 
@@ -18,6 +20,11 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   // Refuse an existing or unwritable output before the analysis, not after.
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
+  std::unique_ptr<PendingOutput> per_token, series;
+  if (!options.per_token.empty())
+    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite);
+  if (!options.series_csv.empty())
+    series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite);
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
     // The integer type is known only now (SPEC section 5): W is read again.
@@ -29,6 +36,14 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.timings.write = result.saved->seconds;
     result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
+  }
+  if (per_token) {
+    write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
+    per_token->commit();
+  }
+  if (series) {
+    write_series_csv(result, options.series_csv, series->temporary_path(), comm);
+    series->commit();
   }
   collectively(comm, [&] {
     if (rank != 0) return;
