@@ -4,15 +4,16 @@ namespace latdisp {
 
 namespace {
 
-using Space = Kokkos::DefaultExecutionSpace;
+template <class Space>
 using Policy = Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>;
 
 // One thread per token walks the block's transitions in order, so the
 // first/last/trailing-run fields see every row of the token in step order.
+template <class Space>
 struct TokenMotionFunctor {
-  MotionViews<Space>::ConstMagnitudes m_magnitudes;
-  MotionViews<Space>::ConstEvents m_events;
-  MotionViews<Space>::Table m_table;
+  typename MotionViews<Space>::ConstMagnitudes m_magnitudes;
+  typename MotionViews<Space>::ConstEvents m_events;
+  typename MotionViews<Space>::Table m_table;
   int64_t m_first_transition;
   int64_t m_transitions;
   double m_radius;
@@ -46,27 +47,48 @@ struct TokenMotionFunctor {
   }
 };
 
+template <class Space>
 struct ResetFunctor {
-  MotionViews<Space>::Table m_table;
+  typename MotionViews<Space>::Table m_table;
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t n) const { m_table(n).reset(); }
 };
 
-}  // namespace
-
-void reset_token_motion(const TokenMotionTable& table) {
-  Kokkos::parallel_for("latdisp::motion::reset_token_motion", Policy(0, static_cast<int64_t>(table.extent(0))),
-                       ResetFunctor{table});
+template <class Space>
+void run_reset(const typename MotionViews<Space>::Table& table) {
+  Kokkos::parallel_for("latdisp::motion::reset_token_motion", Policy<Space>(0, static_cast<int64_t>(table.extent(0))),
+                       ResetFunctor<Space>{table});
   Kokkos::fence();
 }
 
-void update_token_motion(const MotionViews<Space>::ConstMagnitudes& magnitudes,
-                         const MotionViews<Space>::ConstEvents& events, int64_t first_transition, double radius,
-                         const TokenMotionTable& table) {
-  TokenMotionFunctor functor{magnitudes, events, table, first_transition, static_cast<int64_t>(magnitudes.extent(0)),
-                             radius};
-  Kokkos::parallel_for("latdisp::motion::update_token_motion", Policy(0, static_cast<int64_t>(table.extent(0))),
+template <class Space>
+void run_update(const typename MotionViews<Space>::ConstMagnitudes& magnitudes,
+                const typename MotionViews<Space>::ConstEvents& events, int64_t first_transition, double radius,
+                const typename MotionViews<Space>::Table& table) {
+  const TokenMotionFunctor<Space> functor{
+      magnitudes, events, table, first_transition, static_cast<int64_t>(magnitudes.extent(0)), radius};
+  Kokkos::parallel_for("latdisp::motion::update_token_motion", Policy<Space>(0, static_cast<int64_t>(table.extent(0))),
                        functor);
   Kokkos::fence();
+}
+
+}  // namespace
+
+void reset_token_motion(const TokenMotionTable& table) { run_reset<Kokkos::DefaultExecutionSpace>(table); }
+
+void update_token_motion(const MotionViews<Kokkos::DefaultExecutionSpace>::ConstMagnitudes& magnitudes,
+                         const MotionViews<Kokkos::DefaultExecutionSpace>::ConstEvents& events,
+                         int64_t first_transition, double radius, const TokenMotionTable& table) {
+  run_update<Kokkos::DefaultExecutionSpace>(magnitudes, events, first_transition, radius, table);
+}
+
+void reset_token_motion_on_host(const MotionHostViews::Table& table) {
+  run_reset<Kokkos::DefaultHostExecutionSpace>(table);
+}
+
+void update_token_motion_on_host(const MotionHostViews::ConstMagnitudes& magnitudes,
+                                 const MotionHostViews::ConstEvents& events, int64_t first_transition, double radius,
+                                 const MotionHostViews::Table& table) {
+  run_update<Kokkos::DefaultHostExecutionSpace>(magnitudes, events, first_transition, radius, table);
 }
 
 }  // namespace latdisp

@@ -74,4 +74,11 @@ void update_token_motion(const MotionViews<Kokkos::DefaultExecutionSpace>::Const
                          const MotionViews<Kokkos::DefaultExecutionSpace>::ConstEvents& events,
                          int64_t first_transition, double radius, const TokenMotionTable& table);
 
+// The same two on the host execution space (for device/host comparisons).
+using MotionHostViews = MotionViews<Kokkos::DefaultHostExecutionSpace>;
+void reset_token_motion_on_host(const MotionHostViews::Table& table);
+void update_token_motion_on_host(const MotionHostViews::ConstMagnitudes& magnitudes,
+                                 const MotionHostViews::ConstEvents& events, int64_t first_transition, double radius,
+                                 const MotionHostViews::Table& table);
+
 }  // namespace latdisp

@@ -1,12 +1,15 @@
 // Device check of the displacement kernel without MPI or HDF5: runs the same
 // kernel on the default (device) and the host execution space over a
-// synthetic block and requires bit-identical per-step tallies and magnitudes,
-// then times the device kernel. For GPU machines that lack the MPI/HDF5 stack.
+// synthetic block and requires bit-identical per-step tallies, magnitudes,
+// row events and per-token motion records, then times the device kernel with
+// and without the per-token table. For GPU machines that lack the MPI/HDF5 stack.
 // usage: latdisp_kernel_check [steps tokens dims [repeats [time]]]
 //   "time": skip the host comparison (a big block's host run is slow) and only time the device.
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,10 +43,18 @@ bool same_tally(const ItemTally& a, const ItemTally& b) {
          a.ulp.min_exponent == b.ulp.min_exponent && a.ulp.max_exponent == b.ulp.max_exponent;
 }
 
+bool same_record(const TokenMotion& a, const TokenMotion& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+template <class Clock = std::chrono::steady_clock>
+double seconds_since(typename Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 int check(int64_t steps, int64_t tokens, int64_t dims, bool special, KernelSettings settings, int repeats,
           bool compare) {
-  const TrajectoryModel model{7, 0.1, special};
-  BlockViews<HostSpace>::Magnitudes::non_const_type dummy;
+  // A decaying move size: thermal rows, hops and frozen rows in one block.
+  const TrajectoryModel model{7, 0.1, special, std::max<int64_t>(1, steps / 8), 0.01};
+  settings.hop_radius = std::sqrt(static_cast<double>(dims));
   Kokkos::View<uint16_t***, Kokkos::LayoutRight, Kokkos::HostSpace> host_values("host_values", steps, tokens, dims);
   Kokkos::View<uint8_t*, Kokkos::HostSpace> host_dead("host_dead", tokens);
   for (int64_t n = 0; n < tokens; ++n) host_dead(n) = token_is_dead(model, n);
@@ -59,47 +70,68 @@ int check(int64_t steps, int64_t tokens, int64_t dims, bool special, KernelSetti
 
   KernelSettings host_settings = settings;
   host_settings.tokens_per_item = 64;
-  BlockViews<HostSpace>::Tallies host_tallies("host_tallies", compare ? transitions : 0,
+  const int64_t host_rows = compare ? transitions : 0;
+  BlockViews<HostSpace>::Tallies host_tallies("host_tallies", host_rows,
                                               block_items_per_transition(tokens, host_settings.tokens_per_item));
-  BlockViews<HostSpace>::Magnitudes host_magnitudes("host_magnitudes", compare ? transitions : 0, tokens);
-  if (compare) analyze_block_on_host(host_values, host_dead, true, host_settings, host_tallies, host_magnitudes);
+  BlockViews<HostSpace>::Magnitudes host_magnitudes("host_magnitudes", host_rows, tokens);
+  MotionHostViews::Events host_events("host_events", host_rows, tokens);
+  MotionHostViews::Table host_table("host_table", compare ? tokens : 0);
+  if (compare) {
+    analyze_block_on_host(host_values, host_dead, true, host_settings, host_tallies, host_magnitudes, host_events);
+    reset_token_motion_on_host(host_table);
+    update_token_motion_on_host(host_magnitudes, host_events, 0, settings.hop_radius, host_table);
+  }
 
   auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), host_values);
   auto dead = Kokkos::create_mirror_view_and_copy(DeviceMemory(), host_dead);
   ItemTallies tallies("tallies", transitions, block_items_per_transition(tokens, settings.tokens_per_item));
   RowMagnitudes magnitudes("magnitudes", transitions, tokens);
-  analyze_block(values, dead, true, settings, tallies, magnitudes);
+  RowEventViews events("events", transitions, tokens);
+  TokenMotionTable table("table", tokens);
+  analyze_block(values, dead, true, settings, tallies, magnitudes, events);
+  reset_token_motion(table);
+  update_token_motion(magnitudes, events, 0, settings.hop_radius, table);
   auto device_tallies = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), tallies);
   auto device_magnitudes = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), magnitudes);
+  auto device_events = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), events);
+  auto device_table = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), table);
 
-  int64_t bad_steps = 0, bad_rows = 0;
+  int64_t bad_steps = 0, bad_rows = 0, bad_tokens = 0;
   if (compare) {
     const std::vector<ItemTally> a = per_step(host_tallies), b = per_step(device_tallies);
     for (int64_t t = 0; t < transitions; ++t) bad_steps += !same_tally(a[t], b[t]);
     for (int64_t t = 0; t < transitions; ++t)
       for (int64_t n = 0; n < tokens; ++n)
-        bad_rows += std::memcmp(&host_magnitudes(t, n), &device_magnitudes(t, n), sizeof(double)) != 0;
+        bad_rows += std::memcmp(&host_magnitudes(t, n), &device_magnitudes(t, n), sizeof(double)) != 0 ||
+                    std::memcmp(&host_events(t, n), &device_events(t, n), sizeof(RowEvents)) != 0;
+    for (int64_t n = 0; n < tokens; ++n) bad_tokens += !same_record(host_table(n), device_table(n));
   }
 
-  double best = 1e30;
+  // Best of `repeats`: the kernel alone, and with the per-token table (events + update).
+  double best = 1e30, best_with_table = 1e30;
   for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();
     analyze_block(values, dead, true, settings, tallies, magnitudes);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(best, seconds_since(start));
+    start = std::chrono::steady_clock::now();
+    analyze_block(values, dead, true, settings, tallies, magnitudes, events);
+    update_token_motion(magnitudes, events, 0, settings.hop_radius, table);
+    best_with_table = std::min(best_with_table, seconds_since(start));
   }
   const double coordinates = static_cast<double>(transitions * tokens * dims);
+  const bool identical = bad_steps == 0 && bad_rows == 0 && bad_tokens == 0;
   std::printf(
-      "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows differ); kernel %.3g coordinates/s "
-      "(%.1f GB/s of W)\n",
+      "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows, %lld tokens differ); kernel %.3g coordinates/s "
+      "(%.1f GB/s of W); per-token table +%.1f%%\n",
       settings.arithmetic == Arithmetic::exact ? "exact" : "seed",
       settings.zero_ulp == bf16::ZeroUlp::min_normal ? "min-normal" : "min-subnormal", special ? "special" : "plain",
       static_cast<long long>(settings.tokens_per_item),
-      !compare                          ? "timing only"
-      : bad_steps == 0 && bad_rows == 0 ? "IDENTICAL to host"
-                                        : "MISMATCH",
-      static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), coordinates / best,
-      coordinates * 2 / best / 1e9);
-  return bad_steps == 0 && bad_rows == 0 ? 0 : 1;
+      !compare    ? "timing only"
+      : identical ? "IDENTICAL to host"
+                  : "MISMATCH",
+      static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), static_cast<long long>(bad_tokens),
+      coordinates / best, coordinates * 2 / best / 1e9, 100.0 * (best_with_table / best - 1.0));
+  return identical ? 0 : 1;
 }
 
 }  // namespace
