@@ -1,5 +1,6 @@
 #include "app/run_analyze.hpp"
 
+#include <chrono>
 #include <memory>
 
 #include "analysis/analyze.hpp"
@@ -13,6 +14,27 @@
 #include "report/series_csv.hpp"
 
 namespace latdisp {
+
+namespace {
+
+// --per-token and --series-csv, timed into the write phase.
+void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, PendingOutput* per_token,
+                        PendingOutput* series, MPI_Comm comm) {
+  const auto start = std::chrono::steady_clock::now();
+  if (per_token) {
+    write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
+    per_token->commit();
+  }
+  if (series) {
+    write_series_csv(result, options.series_csv, series->temporary_path(), comm);
+    series->commit();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.timings.write += seconds;
+  result.timings.total += seconds;
+}
+
+}  // namespace
 
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
@@ -37,14 +59,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
   }
-  if (per_token) {
-    write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
-    per_token->commit();
-  }
-  if (series) {
-    write_series_csv(result, options.series_csv, series->temporary_path(), comm);
-    series->commit();
-  }
+  write_motion_files(options, result, per_token.get(), series.get(), comm);
   collectively(comm, [&] {
     if (rank != 0) return;
     if (!options.report.empty()) write_json_report(result, options.report);
