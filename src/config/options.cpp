@@ -139,19 +139,20 @@ bool wants_help(const std::vector<std::string>& arguments) {
 // symbolic links of its existing folders resolved.
 std::string comparable_path(const std::string& path) {
   std::error_code error;
-  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
-  if (!error) return canonical.string();
-  return std::filesystem::absolute(path, error).lexically_normal().string();
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error).lexically_normal();
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(absolute, error);
+  return error ? absolute.string() : canonical.string();
 }
 
-// Fails if two of the named files (empty: not given) are the same file.
-void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& files) {
-  for (size_t i = 0; i < files.size(); ++i)
-    for (size_t j = i + 1; j < files.size(); ++j) {
+// Fails (an output error) if one of `outputs` is the same file as an
+// earlier entry of `files` (empty names: not given).
+void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& files, size_t first_output) {
+  for (size_t j = first_output; j < files.size(); ++j)
+    for (size_t i = 0; i < j; ++i) {
       if (files[i].second.empty() || files[j].second.empty()) continue;
       if (comparable_path(files[i].second) == comparable_path(files[j].second))
-        fail(kExitUsage, files[j].first + " '" + files[j].second + "' is the same file as " + files[i].first + " '" +
-                             files[i].second + "': give each its own file");
+        fail(kExitOutput, files[j].first + " '" + files[j].second + "' is the same file as " + files[i].first + " '" +
+                              files[i].second + "': give each its own file");
     }
 }
 
@@ -250,11 +251,13 @@ void validate(const AnalyzeOptions& o) {
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
+  // The motion files differ from the input and every other file of the run.
   require_distinct_files({{"--input", o.input},
                           {"--output", o.output},
                           {"--report", o.report},
                           {"--per-token", o.per_token},
-                          {"--series-csv", o.series_csv}});
+                          {"--series-csv", o.series_csv}},
+                         3);
 }
 
 void validate(const GenerateOptions& o) {
