@@ -22,7 +22,7 @@ expect_error 1 "hop-radius" -- "${good[@]}" --hop-radius -2
 expect_error 1 "hop-radius" -- "${good[@]}" --hop-radius wide
 expect_error 1 "extension" -- "${good[@]}" --per-token "$work/t.txt"
 expect_error 1 "must end in .csv" -- "${good[@]}" --series-csv "$work/s.h5"
-expect_error 3 "same file as --input" -- "${good[@]}" --per-token "$work/good.h5"
+expect_error 3 "is the input" -- "${good[@]}" --per-token "$work/good.h5"
 expect_error 3 "same file as --per-token" -- "${good[@]}" --per-token "$work/x.csv" --series-csv "$work/./x.csv"
 expect_error 3 "same file as --report" -- "${good[@]}" --report "$work/r.csv" --series-csv "$work/r.csv"
 expect_error 3 "exists" -- "${good[@]}" --per-token "$work/taken.csv"

@@ -13,7 +13,7 @@ mkdir -p "$work" && cd "$work" || exit 1
 timeout 300 "${mpiexec[@]}" -np 2 "$latdisp" generate --config "$source/configs/default-data.cfg" \
   --output default.h5 >/dev/null || exit 1
 timeout 300 "${mpiexec[@]}" -np 2 "$latdisp" analyze --config "$source/configs/default.cfg" --input default.h5 \
-  --report report.json --per-token per-token.csv --series-csv series.csv --progress-seconds 0 >report.txt || exit 1
+  --report report.json --per-token per-token.csv --series-csv series.csv --progress-seconds 0 --overwrite >report.txt || exit 1
 grep -E "^  live tokens: thermal motion last at t=[0-9]+, hops last at t=199, still moving .*jitter" report.txt ||
   { echo "FAIL: the text report does not show the live tokens' jitter tail"; sed -n '/Motion/,/Verdict/p' report.txt; exit 1; }
 grep -E "^  dead tokens: .*frozen from t=[0-9]+" report.txt ||

@@ -4,9 +4,9 @@
 #include <fstream>
 #include <vector>
 
+#include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
-#include "config/options.hpp"
 
 namespace latdisp {
 
@@ -60,13 +60,7 @@ TEST(Options, MotionOptions) {
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "nan"}), kExitUsage);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "t.txt"}), kExitUsage);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--series-csv", "s.h5"}), kExitUsage);
-  // Every file of a run is its own: the motion files are not the input or another output.
-  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "W.h5"}), kExitOutput);
-  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "./sub/../W.h5"}), kExitOutput);
-  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--report", "r.csv", "--series-csv", "r.csv"}), kExitOutput);
-  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "x.csv", "--series-csv", "x.csv"}),
-            kExitOutput);
-  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--output", "o.h5", "--per-token", "o.h5"}), kExitOutput);
+  // Path clashes are checked against the file system when the run starts (tests/cli_motion_bad_input.sh).
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "x.csv", "--series-csv", "y.csv"}), 0);
 }
 
@@ -100,6 +94,48 @@ TEST(Options, CommandLineWinsOverConfigFile) {
   EXPECT_EQ(usage_error_of({"analyze", "--config", "/nonexistent/x.cfg"}), kExitUsage);
 }
 
+// The message of the usage error `arguments` give ("" if none).
+std::string usage_message_of(std::vector<const char*> arguments) {
+  try {
+    parse(arguments);
+  } catch (const Error& e) {
+    return e.exit_code() == kExitUsage ? e.what() : "";
+  }
+  return "";
+}
+
+TEST(Options, ExactNamesAndNonEmptyValues) {
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilo", "0.1"}).find("'--epsilo'"), std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--inp", "W.h5"}).find("'--inp'"), std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--memory-budget", ""}).find("--memory-budget needs"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--outputs", ""}).find("--outputs needs"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", ""}).find("--input needs"), std::string::npos);
+}
+
+TEST(Options, NumbersShownAsWritten) {
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilon", "-1e-9"}).find("not -1e-09"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilon", "1e308"}).find("1e+308 is too large"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--memory-budget", "1e30"}).find("'1e30' is too large"),
+            std::string::npos);
+}
+
+TEST(Options, ConfigMustBeARegularTextFile) {
+  const std::string folder = std::string(LATDISP_TEST_DATA_DIR);
+  EXPECT_NE(usage_message_of({"analyze", "--config", folder.c_str()}).find("is a folder"), std::string::npos);
+  const std::string binary = folder + "/options_binary.cfg";
+  std::ofstream(binary, std::ios::binary)
+      .write(
+          "\x7f"
+          "ELF\0\x01",
+          6);
+  EXPECT_NE(usage_message_of({"analyze", "--config", binary.c_str()}).find("binary data"), std::string::npos);
+  std::remove(binary.c_str());
+}
+
 TEST(Options, HelpNamesEveryOption) {
   const Command c = parse({"analyze", "--help"});
   EXPECT_TRUE(c.help);
@@ -107,6 +143,19 @@ TEST(Options, HelpNamesEveryOption) {
        {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon", "--zero-ulp", "--memory-budget",
         "--strict", "--config", "--hop-radius", "--per-token", "--series-csv"})
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
+}
+
+TEST(Options, PackReadsASeriesIntoHdf5) {
+  const Command c = parse({"pack", "--input", "run/", "--dataset", "model.embed_tokens.weight", "--dead-mask",
+                           "run/mask.safetensors:dead", "--output", "W.h5"});
+  EXPECT_EQ(c.name, "pack");
+  EXPECT_EQ(c.pack.input, "run/");
+  EXPECT_EQ(c.pack.dataset, "model.embed_tokens.weight");
+  EXPECT_EQ(c.pack.dead_mask, "run/mask.safetensors:dead");
+  EXPECT_EQ(c.pack.output_dataset, "W");
+  EXPECT_EQ(usage_error_of({"pack", "--output", "W.h5"}), kExitUsage);                             // no --input
+  EXPECT_EQ(usage_error_of({"pack", "--input", "run", "--output", "W.safetensors"}), kExitUsage);  // not HDF5
+  EXPECT_NE(parse({"pack", "--help"}).help_text.find("--output-dataset"), std::string::npos);
 }
 
 TEST(ByteSize, ParsesUnits) {

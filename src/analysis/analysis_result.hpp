@@ -43,6 +43,8 @@ struct AnalysisResult {
   AnalyzeOptions options;
   TrajectoryShape shape;
   std::string input_type;
+  std::string input_format;           // "hdf5" | "safetensors" | "series"
+  std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
   bool dead_mask_found = false;
   int64_t n_dead = 0;
   int ranks = 1;
@@ -56,10 +58,9 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
-  std::optional<SaveSummary> saved;   // --output
-  double hop_radius = 0;              // R in cells (docs/definitions.md, "Motion regimes")
-  std::vector<int64_t> step_numbers;  // the training step of each of the S snapshots; empty: unknown
-  PerTokenTable per_token;            // this rank's slab (--per-token); not reduced
+  std::optional<SaveSummary> saved;  // --output
+  double hop_radius = 0;             // R in cells (docs/definitions.md, "Motion regimes")
+  PerTokenTable per_token;           // this rank's slab (--per-token); not reduced
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }

@@ -144,13 +144,15 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   const TrajectoryShape shape = reader->shape();
   result.shape = shape;
   result.input_type = reader->type_description();
+  result.input_format = reader->format();
+  result.step_numbers = reader->step_numbers();
   for (uint8_t d : dead_mask) result.n_dead += d;
   if (ranks > shape.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
                          ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
   if (!result.dead_mask_found && rank == 0)
-    std::fprintf(stderr, "latdisp analyze: warning: no dataset '%s' in '%s'; every token is treated as live\n",
-                 options.dead_mask.c_str(), options.input.c_str());
+    std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
+                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
 
   const TokenRange slab = token_range(shape.tokens, rank, ranks);
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
@@ -183,7 +185,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   collectively(comm, [&] { plan = plan_step_blocks(inputs); });
   if (options.max_steps_per_block > 0)
     plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
-  if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
+  if (options.spill_magnitudes) plan.magnitudes_in_memory = false, plan.general_bytes = 0;
   // Every rank takes the same number of collective reads.
   MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
   const int64_t block_steps = plan.steps_per_block;
@@ -191,31 +193,47 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   int in_memory = plan.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   result.magnitudes_in_memory = in_memory == 1;
+  // The worst case: every row magnitude a general value, beyond what memory holds.
+  check_scratch_space(
+      options.scratch_dir,
+      result.magnitudes_in_memory ? 0 : plan.magnitude_bytes - std::min(plan.general_bytes, plan.magnitude_bytes),
+      comm);
 
   const int64_t transitions = shape.steps - 1;
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
   std::unique_ptr<MagnitudeStore> store;
   collectively(comm, [&] {
-    store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
+    const GeneralValueSpace space{static_cast<int64_t>(plan.general_bytes / sizeof(uint64_t)),
+                                  !plan.magnitudes_in_memory, options.scratch_dir};
+    store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
-  Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
-  {
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values;
+  decltype(values)::HostMirror host_values;
+  Kokkos::View<uint8_t*, DeviceMemory> dead;
+  ItemTallies tallies;
+  RowMagnitudes magnitudes;
+  ItemTallies::HostMirror host_tallies;
+  RowMagnitudes::HostMirror host_magnitudes;
+  collectively(comm, [&] {
+    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
+                              slab.count, shape.dims);
+    host_values = Kokkos::create_mirror_view(values);
+    dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
     Kokkos::deep_copy(dead, host_dead);
-  }
-  ItemTallies tallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
-                      items);
-  RowMagnitudes magnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
-                           block_steps - 1, slab.count);
-  auto host_tallies = Kokkos::create_mirror_view(tallies);
-  auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+    tallies = ItemTallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
+                          items);
+    magnitudes = RowMagnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
+                               block_steps - 1, slab.count);
+    host_tallies = Kokkos::create_mirror_view(tallies);
+    host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+  });
 
-  TokenMotionTracker motion(per_token, block_steps - 1, slab.count, settings.hop_radius);
+  TokenMotionTracker motion(false, 0, 0, 0.0);
+  collectively(comm, [&] { motion = TokenMotionTracker(per_token, block_steps - 1, slab.count, settings.hop_radius); });
 
   LocalTallies local(transitions);
   ProgressLine progress(options.progress_seconds, transitions, rank == 0);
@@ -242,14 +260,19 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    store->append(host_magnitudes.data(), block_transitions * slab.count);
+    // Also where a stop signal on any rank stops every rank.
+    collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
     progress.update(step_block.first_step + block_transitions);
   }
 
   if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};
 
+  // Waiting for the slowest rank's last block is compute, not reduction.
   Clock::time_point phase = Clock::now();
+  MPI_Barrier(comm);
+  result.timings.compute += seconds_since(phase);
+  phase = Clock::now();
   reduce_tallies(local, result, comm);
   result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
   result.timings.reduce = seconds_since(phase);

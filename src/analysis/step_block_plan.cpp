@@ -1,7 +1,12 @@
 #include "analysis/step_block_plan.hpp"
 
-#include <algorithm>
+#include <sys/statvfs.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "analysis/magnitude_store.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -12,10 +17,17 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
-  plan.bytes_per_step = copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * (8 + in.row_extra_bytes) +
-                                  items * in.item_tally_bytes);
+  const uint64_t step_values_bytes = tokens * static_cast<uint64_t>(in.dims) * 2;
+  // Values, magnitudes (and the motion table's row events) and tallies (twice
+  // with a device), and the collective read's buffer on the host (MPI-IO
+  // aggregates a block's values).
+  plan.bytes_per_step = copies * (step_values_bytes + tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
+                        step_values_bytes;
+  // The counting tables and per-step sums are bounded; the general values
+  // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes);
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
+                     magnitude_table_bytes(in.steps - 1);
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;
     return static_cast<int64_t>(
@@ -31,6 +43,7 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
   if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
     plan.steps_per_block = capped(with_magnitudes);
+    plan.general_bytes = plan.magnitude_bytes;
     return plan;
   }
   plan.magnitudes_in_memory = false;
@@ -41,8 +54,37 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
                          std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
                          " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
                          " (of which " + format_bytes(plan.fixed_bytes) +
-                         " is the process itself and library buffers); raise the budget or use more ranks");
+                         " is the process itself, library buffers and the magnitude tables); raise the budget or use "
+                         "more ranks");
+  // What the blocks leave holds general magnitudes before they spill.
+  plan.general_bytes = in.budget - plan.fixed_bytes - plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block);
   return plan;
+}
+
+}  // namespace latdisp
+
+namespace latdisp {
+
+void check_scratch_space(const std::string& scratch_dir, uint64_t bytes, MPI_Comm comm) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  uint64_t node_bytes = 0;
+  MPI_Allreduce(&bytes, &node_bytes, 1, MPI_UINT64_T, MPI_SUM, node);
+  MPI_Comm_free(&node);
+  collectively(comm, [&] {
+    if (node_bytes == 0) return;
+    const std::string folder = scratch_dir.empty() ? std::string("/tmp") : scratch_dir;
+    struct statvfs disk {};
+    if (statvfs(folder.c_str(), &disk) != 0)
+      fail(kExitOutput, "--scratch-dir '" + folder + "': " + std::string(std::strerror(errno)));
+    const uint64_t available = static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
+    if (available < node_bytes)
+      fail(kExitOutput, "--scratch-dir '" + folder + "' has " + format_bytes(available) +
+                            " free, but the row magnitudes that do not fit in --memory-budget may need up to " +
+                            format_bytes(node_bytes) +
+                            " there (8 bytes per token and step); free space, choose another --scratch-dir or "
+                            "raise the budget");
+  });
 }
 
 }  // namespace latdisp

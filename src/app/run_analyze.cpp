@@ -1,7 +1,10 @@
 #include "app/run_analyze.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "analysis/analyze.hpp"
 #include "analysis/per_token_table.hpp"
@@ -16,6 +19,14 @@
 namespace latdisp {
 
 namespace {
+
+// The files analyze reads: the input and a dead mask given as FILE:NAME.
+std::vector<std::string> input_files(const AnalyzeOptions& options) {
+  std::vector<std::string> files{options.input};
+  const size_t colon = options.dead_mask.rfind(':');
+  if (colon != std::string::npos && colon > 0) files.push_back(options.dead_mask.substr(0, colon));
+  return files;
+}
 
 // --per-token and --series-csv, timed into the write phase.
 void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, PendingOutput* per_token,
@@ -39,14 +50,21 @@ void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, P
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  // Refuse an existing or unwritable output before the analysis, not after.
+  // Every path this run writes is refused now if it cannot be written, not after the analysis.
+  check_outputs(comm,
+                {{"--output", options.output},
+                 {"--report", options.report},
+                 {"--per-token", options.per_token},
+                 {"--series-csv", options.series_csv}},
+                input_files(options), options.overwrite);
   std::unique_ptr<PendingOutput> output;
-  if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
+  if (!options.output.empty())
+    output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
   std::unique_ptr<PendingOutput> per_token, series;
   if (!options.per_token.empty())
-    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite);
+    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");
   if (!options.series_csv.empty())
-    series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite);
+    series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
     // The integer type is known only now (SPEC section 5): W is read again.
@@ -60,11 +78,15 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
   }
   write_motion_files(options, result, per_token.get(), series.get(), comm);
+  // The human report first: a report file that cannot be written does not lose it.
+  std::string report_text;
   collectively(comm, [&] {
     if (rank != 0) return;
-    if (!options.report.empty()) write_json_report(result, options.report);
     print_text_report(result, stdout);
+    std::fflush(stdout);
+    if (!options.report.empty()) report_text = json_report(result).dump(2) + "\n";
   });
+  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

@@ -2,19 +2,22 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "config/bit_level_options.hpp"
-#include "parallel/errors.hpp"
+#include "config/save_dtype.hpp"
 #include "io/file_names.hpp"
-#include "parallel/memory.hpp"
 #include "io/result_writer.hpp"
 #include "io/table_writer.hpp"
-#include "config/save_dtype.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 
 namespace po = boost::program_options;
 
@@ -27,11 +30,14 @@ po::options_description analyze_description(AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
       "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "input,i", po::value(&o.input), "input HDF5 file holding W (required)")(
-      "dataset", po::value(&o.dataset)->default_value(o.dataset),
-      "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")(
+      "input,i", po::value(&o.input),
+      "W (required): an HDF5 file, a safetensors trajectory, or a checkpoint series (a directory of checkpoints, a "
+      "glob pattern, a .txt manifest)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
+                                        "name of W in the input (uint16/int16 or BF16/U16/I16 bfloat16 bits, steps x "
+                                        "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
-      "name of the per-token dead mask (bool); missing: every token is live")(
+      "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
+      "missing: every token is live")(
       "output,o", po::value(&o.output),
       "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
       "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
@@ -39,7 +45,8 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "it cannot hold goes to the exceptions table")(
       "outputs", po::value(&o.outputs)->default_value(o.outputs),
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
-      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")(
+      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
+                             "replace existing output files (--output, --report, --per-token, --series-csv)")(
       "report,r", po::value(&o.report), "write the JSON report here")(
       "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
       "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
@@ -105,24 +112,79 @@ po::options_description generate_description(GenerateOptions& o) {
   return d;
 }
 
+po::options_description pack_description(PackOptions& o) {
+  po::options_description d(
+      "latdisp pack: write a checkpoint series (or any input W) as the HDF5 trajectory latdisp reads fastest");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "input,i", po::value(&o.input),
+      "the input: a series (directory of checkpoints, glob pattern, .txt manifest), a safetensors or an HDF5 "
+      "trajectory (required)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
+                               "name of the matrix in each checkpoint (e.g. model.embed_tokens.weight), or of W")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
+      "the per-token dead mask: a name inside the input, or FILE:NAME in another safetensors or HDF5 file; missing: "
+      "none is written")("output,o", po::value(&o.output), "HDF5 file to write, .h5 or .hdf5 (required)")(
+      "output-dataset", po::value(&o.output_dataset)->default_value(o.output_dataset), "name of W in the output")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank (default: half the node's available memory shared by its ranks)");
+  return d;
+}
+
 std::string help_of(const po::options_description& d, const std::string& usage) {
   std::ostringstream text;
   text << "usage: " << usage << "\n\n" << d << "\n";
   return text.str();
 }
 
+// A number as a person writes it: 1e-06, -1e-09, 1e+308.
+std::string number_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+// The config file's text; refuses what is not a readable regular text file.
+std::string read_config_file(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) fail(kExitUsage, "--config '" + path + "': " + std::string(std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) fail(kExitUsage, "--config '" + path + "' is a folder, not a config file");
+  if (!S_ISREG(info.st_mode)) fail(kExitUsage, "--config '" + path + "' is not a regular file");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(kExitUsage, "cannot read the config file '" + path + "': " + std::string(std::strerror(errno)));
+  std::ostringstream text;
+  text << file.rdbuf();
+  const std::string content = text.str();
+  for (const unsigned char c : content)
+    if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
+      fail(kExitUsage, "--config '" + path + "' is not a text file of NAME = VALUE lines (it holds binary data)");
+  return content;
+}
+
+// An option given with an empty value ("--outputs ''", "outputs =") is a
+// mistake, not a request for the default.
+void refuse_empty_values(const po::variables_map& values) {
+  for (const auto& [name, value] : values) {
+    if (value.defaulted() || value.empty()) continue;
+    const auto* text = boost::any_cast<std::string>(&value.value());
+    if (text && text->empty()) fail(kExitUsage, "--" + name + " needs a value; an empty one was given");
+  }
+}
+
 void parse_into(po::options_description& description, const std::vector<std::string>& arguments,
                 const std::string& subcommand) {
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(arguments).options(description).run(), values);
+    // Exact option names only: no abbreviations (--epsilo is not --epsilon).
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(arguments).options(description).style(style).run(), values);
     if (values.count("config")) {
-      const std::string path = values["config"].as<std::string>();
-      std::ifstream file(path);
-      if (!file) fail(kExitUsage, "cannot read config file '" + path + "'");
+      std::istringstream file(read_config_file(values["config"].as<std::string>()));
       // Stored second: values already given on the command line win.
       po::store(po::parse_config_file(file, description), values);
     }
+    refuse_empty_values(values);
     po::notify(values);
   } catch (const po::error& e) {
     fail(kExitUsage, std::string(e.what()) + " (see latdisp " + subcommand + " --help)");
@@ -135,27 +197,6 @@ bool wants_help(const std::vector<std::string>& arguments) {
   return false;
 }
 
-// One spelling of a path for comparisons: absolute, with "." and ".." and
-// symbolic links of its existing folders resolved.
-std::string comparable_path(const std::string& path) {
-  std::error_code error;
-  const std::filesystem::path absolute = std::filesystem::absolute(path, error).lexically_normal();
-  const std::filesystem::path canonical = std::filesystem::weakly_canonical(absolute, error);
-  return error ? absolute.string() : canonical.string();
-}
-
-// Fails (an output error) if one of `outputs` is the same file as an
-// earlier entry of `files` (empty names: not given).
-void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& files, size_t first_output) {
-  for (size_t j = first_output; j < files.size(); ++j)
-    for (size_t i = 0; i < j; ++i) {
-      if (files[i].second.empty() || files[j].second.empty()) continue;
-      if (comparable_path(files[i].second) == comparable_path(files[j].second))
-        fail(kExitOutput, files[j].first + " '" + files[j].second + "' is the same file as " + files[i].first + " '" +
-                              files[i].second + "': give each its own file");
-    }
-}
-
 }  // namespace
 
 std::string top_level_help() {
@@ -166,13 +207,14 @@ std::string top_level_help() {
          "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
          "  generate   write a synthetic trajectory in the input format (the default data set);\n"
          "             with --matrix, a demo matrix with planted groups of identical tokens\n"
+         "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
-         "4 verdict not PERFECT under --strict.\n";
+         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1.\n";
 }
 
 Command parse_command_line(int argc, const char* const* argv) {
@@ -204,6 +246,16 @@ Command parse_command_line(int argc, const char* const* argv) {
     }
     parse_into(description, arguments, command.name);
     validate(command.generate);
+  } else if (command.name == "pack") {
+    po::options_description description = pack_description(command.pack);
+    command.help_text =
+        help_of(description, "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5");
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    validate(command.pack);
   } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
     po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
                                           : command.name == "separation" ? separation_description(command.separation)
@@ -230,14 +282,15 @@ Command parse_command_line(int argc, const char* const* argv) {
 }
 
 void validate(const AnalyzeOptions& o) {
-  if (o.input.empty()) fail(kExitUsage, "analyze needs --input FILE.h5");
+  if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   if (o.arithmetic != "exact" && o.arithmetic != "seed")
     fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
-  if (!(o.epsilon > 0) || !(o.epsilon < 1e300))
-    fail(kExitUsage, "--epsilon must be a positive number, not " + std::to_string(o.epsilon));
+  if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
+  if (!(o.epsilon < 1e300))
+    fail(kExitUsage, "--epsilon " + number_text(o.epsilon) + " is too large: it must be below 1e300");
   if (o.zero_ulp != "min-normal" && o.zero_ulp != "min-subnormal")
     fail(kExitUsage, "--zero-ulp must be 'min-normal' or 'min-subnormal', not '" + o.zero_ulp + "'");
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
   if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
@@ -247,17 +300,18 @@ void validate(const AnalyzeOptions& o) {
   parse_output_selection(o.outputs);
   if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))
     fail(kExitUsage,
-         "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + std::to_string(o.hop_radius));
+         "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + number_text(o.hop_radius));
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
-  // The motion files differ from the input and every other file of the run.
-  require_distinct_files({{"--input", o.input},
-                          {"--output", o.output},
-                          {"--report", o.report},
-                          {"--per-token", o.per_token},
-                          {"--series-csv", o.series_csv}},
-                         3);
+}
+
+void validate(const PackOptions& o) {
+  if (o.input.empty()) fail(kExitUsage, "pack needs --input SERIES");
+  if (o.output.empty() || !is_hdf5_name(o.output))
+    fail(kExitUsage, "pack needs --output FILE.h5 (or .hdf5): it writes the HDF5 trajectory");
+  if (o.dataset.empty() || o.output_dataset.empty()) fail(kExitUsage, "--dataset and --output-dataset need a name");
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
 }
 
 void validate(const GenerateOptions& o) {
@@ -280,11 +334,11 @@ void validate(const GenerateOptions& o) {
   if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
   if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
   if (o.decay_steps < 0) fail(kExitUsage, "--decay-steps must be >= 0, not " + std::to_string(o.decay_steps));
-  if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + std::to_string(o.floor));
+  if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + number_text(o.floor));
   if (o.floor > 0 && o.decay_steps == 0) fail(kExitUsage, "--floor needs --decay-steps (the floor of a decay)");
   if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))
-    fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + std::to_string(o.dead_fraction));
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+    fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + number_text(o.dead_fraction));
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
 }
 
 }  // namespace latdisp

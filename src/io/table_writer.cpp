@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +9,9 @@
 
 #include "io/file_names.hpp"
 #include "io/hdf5_handles.hpp"
+#include "io/hdf5_output_file.hpp"
+#include "io/mpi_output_file.hpp"
+#include "io/output_file.hpp"
 #include "io/safetensors.hpp"
 #include "parallel/errors.hpp"
 
@@ -39,7 +41,10 @@ struct FirstError {
   }
 };
 
-std::string os_error(const std::string& what) { return what + " failed: " + std::strerror(errno); }
+// "WHAT failed: REASON", the OS's reason for the file at `path`.
+std::string os_error(const std::string& what, const std::string& path) {
+  return what + " failed: " + write_failure_reason(path, errno, "an I/O error");
+}
 
 std::string csv_rows(const LocalTableRows& table, int64_t begin, int64_t end) {
   std::string text;
@@ -69,11 +74,13 @@ void write_csv(MPI_Comm comm, const LocalTableRows& table, const std::string& pa
     error.agree(comm);
     return;
   }
+  errno = 0;
   std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (!file) error.note(os_error("creating '" + target + "'"));
+  if (!file) error.note(os_error("creating '" + target + "'", path));
   const auto put = [&](const std::string& text) {
+    errno = 0;
     if (file && error.text.empty() && std::fwrite(text.data(), 1, text.size(), file) != text.size())
-      error.note(os_error("writing '" + target + "'"));
+      error.note(os_error("writing '" + target + "'", path));
   };
   std::string header;
   for (size_t c = 0; c < table.columns.size(); ++c) header += (c > 0 ? "," : "") + table.columns[c].name;
@@ -94,103 +101,105 @@ void write_csv(MPI_Comm comm, const LocalTableRows& table, const std::string& pa
     }
   }
   if (file) {
-    if (std::fflush(file) != 0) error.note(os_error("writing '" + target + "'"));
-    if (std::fclose(file) != 0) error.note(os_error("closing '" + target + "'"));
+    errno = 0;
+    if (std::fflush(file) != 0) error.note(os_error("writing '" + target + "'", path));
+    errno = 0;
+    if (std::fclose(file) != 0) error.note(os_error("closing '" + target + "'", path));
   }
   error.agree(comm);
 }
 
-// The column's rows as the bytes a file holds: int64, float64 or one byte per bool.
-std::vector<uint8_t> flag_bytes(const TableColumn& column) {
-  std::vector<uint8_t> flags(column.integers.size());
-  for (size_t i = 0; i < flags.size(); ++i) flags[i] = column.integers[i] != 0 ? 1 : 0;
-  return flags;
+uint64_t element_bytes(ColumnType type) { return type == ColumnType::boolean ? 1 : 8; }
+
+// A column's rows as the file holds them: int64, float64 or one byte per bool.
+class ColumnBytes {
+ public:
+  explicit ColumnBytes(const TableColumn& column) : m_column(column) {
+    if (column.type == ColumnType::boolean)
+      for (int64_t value : column.integers) m_flags.push_back(value != 0 ? 1 : 0);
+  }
+  const void* data() const {
+    if (m_column.type == ColumnType::boolean) return m_flags.data();
+    if (m_column.type == ColumnType::int64) return m_column.integers.data();
+    return m_column.reals.data();
+  }
+
+ private:
+  const TableColumn& m_column;
+  std::vector<uint8_t> m_flags;
+};
+
+// Selects rows [first, first + count) of a 1-D dataset (nothing for count 0)
+// and writes them collectively.
+herr_t write_rows(hid_t dataset, hid_t memory_type, hsize_t first, hsize_t count, const void* data, hid_t transfer) {
+  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
+  Hdf5Handle memory_space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  if (count == 0) {
+    if (H5Sselect_none(file_space.get()) < 0 || H5Sselect_none(memory_space.get()) < 0) return -1;
+  } else if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &count, nullptr) < 0) {
+    return -1;
+  }
+  return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer, data);
 }
 
-void write_hdf5(MPI_Comm comm, const LocalTableRows& table, const std::string& path, const std::string& target) {
-  Hdf5Handle file;
-  collectively(comm, [&] {
-    const Hdf5Handle fapl = mpio_file_access(comm);
-    file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-    if (!file.valid()) fail(kExitOutput, "cannot create '" + target + "': " + hdf5_error_text());
-  });
+// Every rank writes its rows of each column, one collective write per
+// column, through the checked HDF5 output file.
+void write_hdf5(MPI_Comm comm, const LocalTableRows& table, const std::string& path) {
+  Hdf5OutputFile file(comm, path);
   const Hdf5Handle bool_type = h5py_bool_type();
+  const Hdf5Handle transfer = collective_transfer();
+  std::vector<hid_t> datasets;
   for (const TableColumn& column : table.columns) {
-    const hid_t file_type = column.type == ColumnType::int64     ? H5T_STD_I64LE
-                            : column.type == ColumnType::float64 ? H5T_IEEE_F64LE
-                                                                 : bool_type.get();
+    const hid_t type = column.type == ColumnType::int64     ? H5T_STD_I64LE
+                       : column.type == ColumnType::float64 ? H5T_IEEE_F64LE
+                                                            : bool_type.get();
+    collectively(comm, [&] {
+      datasets.push_back(
+          file.keep(create_output_dataset(file.get(), column.name, type, {static_cast<hsize_t>(table.total_rows)})));
+    });
+  }
+  file.reserve_space();
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    const TableColumn& column = table.columns[c];
     const hid_t memory_type = column.type == ColumnType::int64     ? H5T_NATIVE_INT64
                               : column.type == ColumnType::float64 ? H5T_NATIVE_DOUBLE
                                                                    : bool_type.get();
-    const std::vector<uint8_t> flags = column.type == ColumnType::boolean ? flag_bytes(column) : std::vector<uint8_t>();
-    const void* data = column.type == ColumnType::int64     ? static_cast<const void*>(column.integers.data())
-                       : column.type == ColumnType::float64 ? static_cast<const void*>(column.reals.data())
-                                                            : static_cast<const void*>(flags.data());
-    Hdf5Handle dataset;
-    collectively(comm, [&] {
-      dataset = create_output_dataset(file.get(), column.name, file_type, {static_cast<hsize_t>(table.total_rows)});
-    });
-    collectively(comm, [&] {
-      write_hyperslab(dataset.get(), memory_type, {static_cast<hsize_t>(table.first_row)},
-                      {static_cast<hsize_t>(table.rows)}, data, "column '" + column.name + "' of '" + target + "'");
+    const ColumnBytes bytes(column);
+    file.write("column " + column.name, [&] {
+      return write_rows(datasets[c], memory_type, static_cast<hsize_t>(table.first_row),
+                        static_cast<hsize_t>(table.rows), bytes.data(), transfer.get());
     });
   }
-  collectively(comm, [&] { check_hdf5_write(H5Fclose(file.release()), "closing '" + target + "'"); });
+  file.close();
 }
 
-// Every rank writes its rows of each column with one collective call per
-// column; rank 0 writes the header. Errors are noted and agreed on after the
-// close, so every rank makes the same collective calls.
-void write_safetensors(MPI_Comm comm, const LocalTableRows& table, const std::string& path, const std::string& target) {
+// Every rank writes its rows of each column at the tensor's offset, one
+// collective write per column; rank 0 writes the header. Space is reserved
+// first, so a full disk fails before any collective write.
+void write_safetensors(MPI_Comm comm, const LocalTableRows& table, const std::string& path) {
   std::vector<SafetensorsEntry> entries;
+  uint64_t file_bytes = 0;
   for (const TableColumn& column : table.columns) {
     const char* dtype = column.type == ColumnType::int64 ? "I64" : column.type == ColumnType::float64 ? "F64" : "BOOL";
     entries.push_back({column.name, dtype, {table.total_rows}});
+    file_bytes += static_cast<uint64_t>(table.total_rows) * element_bytes(column.type);
   }
   std::vector<int64_t> offsets;
   const std::string header = build_safetensors_header(entries, {}, &offsets);
-  int64_t file_bytes = static_cast<int64_t>(header.size());
-  for (const TableColumn& column : table.columns)
-    file_bytes += table.total_rows * (column.type == ColumnType::boolean ? 1 : 8);
-  if (table.rows > INT_MAX) fail(kExitOutput, "'" + target + "': too many rows on one rank for one MPI-IO call");
-
-  MPI_File file = MPI_FILE_NULL;
-  const int opened = MPI_File_open(comm, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
+  file_bytes += header.size();
+  MpiOutputFile file(comm, path);
+  reserve_output_space(comm, path, file_bytes);
   collectively(comm, [&] {
-    if (opened != MPI_SUCCESS) fail(kExitOutput, "cannot create '" + target + "' with MPI-IO");
+    if (comm_rank(comm) == 0) file.write_at(0, header.data(), header.size(), "writing the header of");
   });
-  FirstError error;
-  const auto checked = [&](int status, const MPI_Status& io, MPI_Datatype type, int64_t expected) {
-    int written = 0;
-    if (status == MPI_SUCCESS) MPI_Get_count(&io, type, &written);
-    if (status != MPI_SUCCESS || written != expected)
-      error.note("writing '" + target + "' failed (" + std::to_string(written) + " of " + std::to_string(expected) +
-                 " items written; disk full?)");
-  };
-  if (MPI_File_set_size(file, static_cast<MPI_Offset>(file_bytes)) != MPI_SUCCESS)
-    error.note("sizing '" + target + "' failed (disk full?)");
-  if (comm_rank(comm) == 0) {
-    MPI_Status io;
-    const int status = MPI_File_write_at(file, 0, header.data(), static_cast<int>(header.size()), MPI_BYTE, &io);
-    checked(status, io, MPI_BYTE, static_cast<int64_t>(header.size()));
-  }
   for (size_t c = 0; c < table.columns.size(); ++c) {
     const TableColumn& column = table.columns[c];
-    const std::vector<uint8_t> flags = column.type == ColumnType::boolean ? flag_bytes(column) : std::vector<uint8_t>();
-    const MPI_Datatype type = column.type == ColumnType::int64     ? MPI_INT64_T
-                              : column.type == ColumnType::float64 ? MPI_DOUBLE
-                                                                   : MPI_BYTE;
-    const void* data = column.type == ColumnType::int64     ? static_cast<const void*>(column.integers.data())
-                       : column.type == ColumnType::float64 ? static_cast<const void*>(column.reals.data())
-                                                            : static_cast<const void*>(flags.data());
-    const int64_t element = column.type == ColumnType::boolean ? 1 : 8;
-    MPI_Status io;
-    const int status = MPI_File_write_at_all(file, static_cast<MPI_Offset>(offsets[c] + table.first_row * element),
-                                             data, static_cast<int>(table.rows), type, &io);
-    checked(status, io, type, table.rows);
+    const uint64_t element = element_bytes(column.type);
+    file.write_at_all(static_cast<uint64_t>(offsets[c]) + static_cast<uint64_t>(table.first_row) * element,
+                      ColumnBytes(column).data(), static_cast<uint64_t>(table.rows) * element,
+                      "writing column " + column.name + " of");
   }
-  if (MPI_File_close(&file) != MPI_SUCCESS) error.note("closing '" + target + "' failed (disk full?)");
-  error.agree(comm);
+  file.close();
 }
 
 }  // namespace
@@ -226,10 +235,10 @@ void write_table(MPI_Comm comm, const LocalTableRows& table, TableFormat format,
       write_csv(comm, table, path, target);
       return;
     case TableFormat::hdf5:
-      write_hdf5(comm, table, path, target);
+      write_hdf5(comm, table, path);
       return;
     case TableFormat::safetensors:
-      write_safetensors(comm, table, path, target);
+      write_safetensors(comm, table, path);
       return;
   }
 }

@@ -6,6 +6,9 @@
 
 #include <cstring>
 
+#include "parallel/memory.hpp"
+#include "parallel/signals.hpp"
+
 namespace latdisp {
 
 Environment::Environment(int& argc, char**& argv) {
@@ -15,6 +18,8 @@ Environment::Environment(int& argc, char**& argv) {
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  // After MPI_Init, whose library may install handlers of its own.
+  install_signal_handlers();
   // Kokkos sees only its own --kokkos-* arguments: on `--help` it would
   // print its own banner.
   m_kokkos_arguments.push_back(argv[0]);
@@ -22,6 +27,7 @@ Environment::Environment(int& argc, char**& argv) {
     if (std::strncmp(argv[i], "--kokkos-", 9) == 0) m_kokkos_arguments.push_back(argv[i]);
   int kokkos_argc = static_cast<int>(m_kokkos_arguments.size());
   Kokkos::initialize(kokkos_argc, m_kokkos_arguments.data());
+  record_baseline_rss();
 }
 
 Environment::~Environment() {

@@ -10,7 +10,14 @@
 
 namespace latdisp {
 
-enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitInput = 2, kExitOutput = 3, kExitStrict = 4 };
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 1,
+  kExitInput = 2,
+  kExitOutput = 3,
+  kExitStrict = 4,
+  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1
+};
 
 class Error : public std::runtime_error {
  public:
@@ -23,9 +30,10 @@ class Error : public std::runtime_error {
 
 [[noreturn]] inline void fail(int exit_code, const std::string& message) { throw Error(exit_code, message); }
 
-// Runs `body` on every rank of `comm`; if it throws on any rank, every rank
-// throws the same Error (the message of the lowest failing rank). Call it
-// around anything that can fail on some ranks only, before the next collective.
+// Runs `body` on every rank of `comm`; if it throws on any rank, or any rank
+// received a stop signal, every rank throws the same Error: the signal's if
+// there was one, else the lowest failing rank's. Call it around anything that
+// can fail on some ranks only, before the next collective.
 void collectively(MPI_Comm comm, const std::function<void()>& body);
 
 // Throws if an MPI call did not succeed.

@@ -16,7 +16,8 @@ class ExactSum {
   static constexpr int kDigits = 21;    // 32-bit digits
   static constexpr int kLowBit = -320;  // weight of bit 0 of digit 0
 
-  void add(double value);  // value == 0 or in [2^-267, 2^288); throws otherwise
+  void add(double value);                  // value == 0 or in [2^-267, 2^288); throws otherwise
+  void add(double value, uint32_t times);  // value added `times` times, in one step
   void add(const ExactSum& other);
   double to_double() const;  // correctly rounded (to nearest even)
   bool is_zero() const;
@@ -26,6 +27,8 @@ class ExactSum {
 
  private:
   void normalize();
+  // Adds mantissa * times * 2^(position + kLowBit), times < 2^32.
+  void add_scaled(uint64_t mantissa, uint64_t times, int position);
   std::array<int64_t, kDigits> m_digits{};
   int64_t m_pending = 0;  // additions since the last carry propagation
 };

@@ -1,5 +1,4 @@
 #include <cmath>
-#include <fstream>
 
 #include "analysis/motion.hpp"
 #include "parallel/environment.hpp"
@@ -161,6 +160,8 @@ json json_report(const AnalysisResult& r) {
   report["input"] = {{"path", r.options.input},
                      {"dataset", r.options.dataset},
                      {"dtype", r.input_type},
+                     {"format", r.input_format},
+                     {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
                      {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
                      {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
                      {"n_dead", r.n_dead},
@@ -220,13 +221,6 @@ json json_report(const AnalysisResult& r) {
                         {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0}};
   }
   return report;
-}
-
-void write_json_report(const AnalysisResult& result, const std::string& path) {
-  std::ofstream file(path);
-  if (!file) fail(kExitOutput, "cannot write the report '" + path + "'");
-  file << json_report(result).dump(2) << "\n";
-  if (!file) fail(kExitOutput, "writing the report '" + path + "' failed (disk full?)");
 }
 
 }  // namespace latdisp

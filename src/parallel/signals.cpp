@@ -1,0 +1,119 @@
+#include "parallel/signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+// Fixed storage: the handler may only read memory that is never reallocated.
+constexpr int kTemporarySlots = 32;
+constexpr size_t kPathBytes = 4096;
+struct TemporarySlot {
+  std::atomic<bool> used{false};
+  char path[kPathBytes];
+};
+TemporarySlot g_temporaries[kTemporarySlots];
+
+void remove_registered_temporaries() {
+  for (TemporarySlot& slot : g_temporaries)
+    if (slot.used.load(std::memory_order_acquire)) unlink(slot.path);
+}
+
+// What the exit timer does when it fires.
+std::atomic<int> g_timer_exit_code{kExitSignal};
+char g_timer_message[2048];
+std::atomic<size_t> g_timer_message_length{0};
+
+extern "C" void on_exit_timer(int) {
+  remove_registered_temporaries();
+  const size_t length = g_timer_message_length.load();
+  if (length > 0 && write(STDERR_FILENO, g_timer_message, length) < 0) _exit(g_timer_exit_code.load());
+  _exit(g_timer_exit_code.load());
+}
+
+extern "C" void on_stop_signal(int signal) {
+  const int saved_errno = errno;
+  remove_registered_temporaries();
+  int expected = 0;
+  // A second stop signal (a second Ctrl-C, or the launcher insisting) ends the
+  // process at once; the temporaries are already gone.
+  if (!g_signal.compare_exchange_strong(expected, signal)) _exit(kExitSignal);
+  // A rank waiting on another that will never answer still stops.
+  g_timer_message_length.store(0);
+  g_timer_exit_code.store(kExitSignal);
+  alarm(kStopGraceSeconds);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // reads and writes in progress carry on
+  for (int signal : {SIGINT, SIGTERM, SIGUSR1}) sigaction(signal, &action, nullptr);
+  struct sigaction timer {};
+  timer.sa_handler = on_exit_timer;
+  sigemptyset(&timer.sa_mask);
+  sigaction(SIGALRM, &timer, nullptr);
+}
+
+int received_signal() { return g_signal.load(); }
+
+std::string signal_stop_message(int signal) {
+  const char* name = signal == SIGINT    ? "SIGINT"
+                     : signal == SIGTERM ? "SIGTERM"
+                     : signal == SIGUSR1 ? "SIGUSR1 (a checkpoint request: for now it stops the run like SIGTERM)"
+                                         : "a signal";
+  return std::string("stopped by ") + name + "; files not yet complete were removed";
+}
+
+void stop_if_signalled(MPI_Comm comm) {
+  int signal = received_signal();
+  MPI_Allreduce(MPI_IN_PLACE, &signal, 1, MPI_INT, MPI_MAX, comm);
+  if (signal != 0) fail(kExitSignal, signal_stop_message(signal));
+}
+
+int register_temporary(const std::string& path) {
+  if (path.size() >= kPathBytes) return -1;
+  for (int i = 0; i < kTemporarySlots; ++i) {
+    TemporarySlot& slot = g_temporaries[i];
+    if (slot.used.load()) continue;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.used.store(true, std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void arm_exit_timer(int seconds, int exit_code, const std::string& message) {
+  if (received_signal() != 0) return;  // the stop signal's own timer runs
+  const size_t length = std::min(message.size(), sizeof g_timer_message);
+  g_timer_message_length.store(0);
+  std::memcpy(g_timer_message, message.data(), length);
+  g_timer_message_length.store(length);
+  g_timer_exit_code.store(exit_code);
+  alarm(static_cast<unsigned>(seconds));
+}
+
+void disarm_exit_timer() {
+  if (received_signal() == 0) alarm(0);
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0 && slot < kTemporarySlots) g_temporaries[slot].used.store(false, std::memory_order_release);
+}
+
+}  // namespace latdisp
