@@ -63,6 +63,25 @@ for name in freeze jitter special; do
   done
 done
 
+# Training step numbers carried by the input (a `steps` dataset) become the series' from/to steps.
+cp jitter.h5 stepped.h5 && "$python" -c "
+import h5py, numpy as np
+with h5py.File('stepped.h5', 'a') as f:
+    f['steps'] = 1000 + 25 * np.arange(f['W'].shape[0], dtype=np.int64)"
+note $? "adding step numbers to a copy of jitter.h5"
+analyze stepped 2 np2 csv
+"$python" -c "
+import csv, json, sys
+rows = list(csv.DictReader(open('stepped.np2.series.csv')))
+steps = json.load(open('stepped.np2.json'))['input']['steps']
+ok = steps == [1000 + 25 * t for t in range(len(rows) + 1)] and all(
+    int(r['from_step']) == 1000 + 25 * t and int(r['to_step']) == 1025 + 25 * t for t, r in enumerate(rows))
+sys.exit(0 if ok else 1)"
+note $? "the series CSV does not carry the input's training step numbers"
+timeout 120 "$python" "$check" jitter.oracle.json stepped.np2.json --per-token stepped.np2.pt.csv \
+  --series stepped.np2.series.csv >stepped.np2.check
+note $? "stepped: $(head -5 stepped.np2.check)"
+
 # A given hop radius, and the hand-made edge cases (specials, long rows, all/none dead).
 timeout 300 "$python" "$oracle" jitter.h5 --hop-radius 2.5 --output jitter.r25.oracle.json
 note $? "oracle on jitter with R = 2.5"
