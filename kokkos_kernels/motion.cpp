@@ -7,8 +7,12 @@ namespace {
 template <class Space>
 using Policy = Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>;
 
-// One thread per token walks the block's transitions in order, so the
-// first/last/trailing-run fields see every row of the token in step order.
+// Each work item is a run of tokens whose rows it takes transition by
+// transition, so every record sees its token's rows in step order. On a GPU
+// a run is one token (one thread per token; neighbouring threads read
+// neighbouring rows); on the host a run of tokens keeps its records in cache
+// while the magnitudes and events stream by in memory order, instead of a
+// stride of a whole step per row.
 template <class Space>
 struct TokenMotionFunctor {
   typename MotionViews<Space>::ConstMagnitudes m_magnitudes;
@@ -16,36 +20,23 @@ struct TokenMotionFunctor {
   typename MotionViews<Space>::Table m_table;
   int64_t m_first_transition;
   int64_t m_transitions;
+  int64_t m_tokens;
+  int64_t m_tokens_per_item;
   double m_radius;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t n) const {
-    TokenMotion record = m_table(n);
-    for (int64_t t = 0; t < m_transitions; ++t) {
-      const double m = m_magnitudes(t, n);
-      const RowEvents& events = m_events(t, n);
-      record.crossings += events.crossed;
-      record.non_integer += events.non_integer;
-      record.half += events.half;
-      const int regime = row_regime(m, m_radius);
-      record.final_frozen_run = regime == kRegimeFrozen ? record.final_frozen_run + 1 : 0;
-      if (regime == kRegimeFrozen) record.frozen += 1;
-      if (regime == kRegimeNonfinite) {
-        record.nonfinite_rows += 1;
-        continue;
-      }
-      if (m > record.max_magnitude) record.max_magnitude = m;
-      if (regime == kRegimeFrozen) continue;
-      if (regime == kRegimeHop)
-        record.hops += 1;
-      else
-        record.thermal += 1;
-      const int64_t transition = m_first_transition + t;
-      if (record.first_moved < 0) record.first_moved = transition;
-      record.last_moved = transition;
-    }
-    m_table(n) = record;
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
+    const int64_t begin = item * m_tokens_per_item;
+    const int64_t end = begin + m_tokens_per_item < m_tokens ? begin + m_tokens_per_item : m_tokens;
+    for (int64_t t = 0; t < m_transitions; ++t)
+      for (int64_t n = begin; n < end; ++n)
+        m_table(n).add_row(m_magnitudes(t, n), m_events(t, n), m_radius, m_first_transition + t);
   }
 };
+
+template <class Space>
+constexpr int64_t tokens_per_motion_item() {
+  return Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Space::memory_space>::accessible ? 256 : 1;
+}
 
 template <class Space>
 struct ResetFunctor {
@@ -64,9 +55,12 @@ template <class Space>
 void run_update(const typename MotionViews<Space>::ConstMagnitudes& magnitudes,
                 const typename MotionViews<Space>::ConstEvents& events, int64_t first_transition, double radius,
                 const typename MotionViews<Space>::Table& table) {
+  const int64_t tokens = static_cast<int64_t>(table.extent(0));
+  const int64_t per_item = tokens_per_motion_item<Space>();
   const TokenMotionFunctor<Space> functor{
-      magnitudes, events, table, first_transition, static_cast<int64_t>(magnitudes.extent(0)), radius};
-  Kokkos::parallel_for("latdisp::motion::update_token_motion", Policy<Space>(0, static_cast<int64_t>(table.extent(0))),
+      magnitudes, events,   table, first_transition, static_cast<int64_t>(magnitudes.extent(0)),
+      tokens,     per_item, radius};
+  Kokkos::parallel_for("latdisp::motion::update_token_motion", Policy<Space>(0, (tokens + per_item - 1) / per_item),
                        functor);
   Kokkos::fence();
 }

@@ -51,6 +51,28 @@ struct TokenMotion {
   }
   // Transitions with a hop or thermal row.
   KOKKOS_INLINE_FUNCTION int64_t moved() const { return hops + thermal; }
+
+  // The next row of this token, transition `transition` (rows in step order).
+  KOKKOS_INLINE_FUNCTION void add_row(double magnitude, const RowEvents& events, double radius, int64_t transition) {
+    crossings += events.crossed;
+    non_integer += events.non_integer;
+    half += events.half;
+    const int regime = row_regime(magnitude, radius);
+    final_frozen_run = regime == kRegimeFrozen ? final_frozen_run + 1 : 0;
+    if (regime == kRegimeFrozen) frozen += 1;
+    if (regime == kRegimeNonfinite) {
+      nonfinite_rows += 1;
+      return;
+    }
+    if (magnitude > max_magnitude) max_magnitude = magnitude;
+    if (regime == kRegimeFrozen) return;
+    if (regime == kRegimeHop)
+      hops += 1;
+    else
+      thermal += 1;
+    if (first_moved < 0) first_moved = transition;
+    last_moved = transition;
+  }
 };
 
 template <class Space>
