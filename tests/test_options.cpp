@@ -48,6 +48,38 @@ TEST(Options, BadValuesAreUsageErrors) {
             kExitUsage);
 }
 
+TEST(Options, MotionOptions) {
+  const Command c = parse(
+      {"analyze", "--input", "W.h5", "--hop-radius", "2.5", "--per-token", "t.safetensors", "--series-csv", "s.csv"});
+  EXPECT_EQ(c.analyze.hop_radius, 2.5);
+  EXPECT_EQ(c.analyze.per_token, "t.safetensors");
+  EXPECT_EQ(c.analyze.series_csv, "s.csv");
+  EXPECT_EQ(parse({"analyze", "--input", "W.h5"}).analyze.hop_radius, 0.0);  // sqrt(dims)
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "-1"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "inf"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "nan"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "t.txt"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--series-csv", "s.h5"}), kExitUsage);
+  // Path clashes are checked against the file system when the run starts (tests/cli_motion_bad_input.sh).
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "x.csv", "--series-csv", "y.csv"}), 0);
+}
+
+TEST(Options, GenerateDecay) {
+  const Command c = parse({"generate", "--output", "W.h5", "--steps", "3", "--tokens", "2", "--dims", "2",
+                           "--decay-steps", "20", "--floor", "0.005"});
+  EXPECT_EQ(c.generate.decay_steps, 20);
+  EXPECT_EQ(c.generate.floor, 0.005);
+  const char* base[] = {"generate", "--output", "W.h5", "--steps", "3", "--tokens", "2", "--dims", "2"};
+  const auto with = [&](std::vector<const char*> extra) {
+    std::vector<const char*> arguments(std::begin(base), std::end(base));
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return usage_error_of(arguments);
+  };
+  EXPECT_EQ(with({"--decay-steps", "-1"}), kExitUsage);
+  EXPECT_EQ(with({"--decay-steps", "5", "--floor", "1.5"}), kExitUsage);
+  EXPECT_EQ(with({"--floor", "0.1"}), kExitUsage);  // a floor without a decay
+}
+
 TEST(Options, CommandLineWinsOverConfigFile) {
   const std::string path = std::string(LATDISP_TEST_DATA_DIR) + "/options_test.cfg";
   {
@@ -107,8 +139,9 @@ TEST(Options, ConfigMustBeARegularTextFile) {
 TEST(Options, HelpNamesEveryOption) {
   const Command c = parse({"analyze", "--help"});
   EXPECT_TRUE(c.help);
-  for (const char* option : {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon",
-                             "--zero-ulp", "--memory-budget", "--strict", "--config"})
+  for (const char* option :
+       {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon", "--zero-ulp", "--memory-budget",
+        "--strict", "--config", "--hop-radius", "--per-token", "--series-csv"})
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 

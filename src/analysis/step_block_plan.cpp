@@ -18,14 +18,16 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   const uint64_t step_values_bytes = tokens * static_cast<uint64_t>(in.dims) * 2;
-  // Values, magnitudes and tallies (twice with a device), and the collective
-  // read's buffer on the host (MPI-IO aggregates a block's values).
-  plan.bytes_per_step =
-      copies * (step_values_bytes + tokens * 8 + items * in.item_tally_bytes) + step_values_bytes;
+  // Values, magnitudes (and the motion table's row events) and tallies (twice
+  // with a device), and the collective read's buffer on the host (MPI-IO
+  // aggregates a block's values).
+  plan.bytes_per_step = copies * (step_values_bytes + tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
+                        step_values_bytes;
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens + magnitude_table_bytes(in.steps - 1);
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
+                     magnitude_table_bytes(in.steps - 1);
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;
     return static_cast<int64_t>(

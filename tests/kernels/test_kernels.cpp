@@ -68,6 +68,7 @@ KernelSettings settings_of(const Case& c, int64_t tokens_per_item) {
   settings.zero_ulp = std::get<3>(c);
   settings.epsilon = std::get<4>(c);
   settings.tokens_per_item = tokens_per_item;
+  settings.hop_radius = std::sqrt(static_cast<double>(std::get<1>(c)));  // rows of hops and of thermal motion
   return settings;
 }
 
