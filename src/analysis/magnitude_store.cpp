@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "io/checkpoint_archive.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -50,6 +51,24 @@ void MagnitudeStore::for_each_chunk(const std::function<void(const double*, int6
         std::fread(chunk.data(), sizeof(double), static_cast<size_t>(count), m_file) != static_cast<size_t>(count))
       fail(kExitOutput, "reading back the magnitude scratch file failed");
     visit(chunk.data(), count, first);
+  }
+  // Appends continue at the end (a checkpoint reads the file mid-run).
+  if (std::fseek(m_file, 0, SEEK_END) != 0) fail(kExitOutput, "seeking in the magnitude scratch file failed");
+}
+
+void MagnitudeStore::save(ArchiveWriter& archive) const {
+  archive.begin_doubles("magnitudes", m_size);
+  for_each_chunk([&](const double* values, int64_t count, int64_t) { archive.add_doubles(values, count); });
+}
+
+void MagnitudeStore::load(ArchiveReader& archive) {
+  if (m_size != 0) fail(kExitUsage, "internal: a checkpoint loads into an empty magnitude store");
+  const int64_t total = archive.begin_doubles("magnitudes");
+  std::vector<double> chunk(static_cast<size_t>(std::min(kChunkValues, std::max<int64_t>(total, 1))));
+  for (int64_t first = 0; first < total; first += kChunkValues) {
+    const int64_t count = std::min(kChunkValues, total - first);
+    archive.read_doubles(chunk.data(), count);
+    append(chunk.data(), count);
   }
 }
 

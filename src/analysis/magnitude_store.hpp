@@ -10,6 +10,9 @@
 
 namespace latdisp {
 
+class ArchiveReader;
+class ArchiveWriter;
+
 class MagnitudeStore {
  public:
   // `in_memory` false spills to an unlinked temporary file in `scratch_dir`.
@@ -24,6 +27,10 @@ class MagnitudeStore {
 
   // Calls visit(values, count, first_index) over consecutive chunks.
   void for_each_chunk(const std::function<void(const double*, int64_t, int64_t)>& visit) const;
+
+  // Checkpoint: every magnitude so far; load() appends them to an empty store.
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive);
 
   static constexpr int64_t kChunkValues = int64_t(1) << 20;
 

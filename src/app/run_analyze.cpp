@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "analysis/analyze.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/save_results.hpp"
 #include "config/save_dtype.hpp"
 #include "io/output_file.hpp"
@@ -35,6 +36,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     if (!options.report.empty()) write_json_report(result, options.report);
     print_text_report(result, stdout);
   });
+  // The run is complete and reported: its checkpoint is of no more use.
+  remove_checkpoint(options, comm);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

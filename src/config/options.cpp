@@ -56,7 +56,14 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
       "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
       "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
-      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
+      "checkpoint-dir", po::value(&o.checkpoint_dir),
+      "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
+      "that --resume can continue the run")(
+      "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
+      "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
+      "resume", po::bool_switch(&o.resume),
+      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)");
   return d;
 }
 
@@ -134,7 +141,8 @@ std::string top_level_help() {
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
-         "4 verdict not PERFECT under --strict.\n";
+         "4 verdict not PERFECT under --strict, 5 stopped by a signal (after a checkpoint with\n"
+         "--checkpoint-dir; continue with --resume).\n";
 }
 
 Command parse_command_line(int argc, const char* const* argv) {
@@ -205,6 +213,10 @@ void validate(const AnalyzeOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) require_output_format("--output", o.output);
+  if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
+    fail(kExitUsage, "--checkpoint-seconds must be a positive number of seconds, not " +
+                         std::to_string(o.checkpoint_seconds));
+  if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);
 }

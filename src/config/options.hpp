@@ -27,6 +27,9 @@ struct AnalyzeOptions {
   int64_t tokens_per_item = 0;      // 0: chosen per backend
   int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
   bool spill_magnitudes = false;    // keep magnitudes in the scratch file
+  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md)
+  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
+  bool resume = false;              // continue from the checkpoint in checkpoint_dir
 };
 
 struct GenerateOptions {

@@ -10,7 +10,14 @@
 
 namespace latdisp {
 
-enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitInput = 2, kExitOutput = 3, kExitStrict = 4 };
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 1,
+  kExitInput = 2,
+  kExitOutput = 3,
+  kExitStrict = 4,
+  kExitSignal = 5,  // stopped by a signal (after a checkpoint, with --checkpoint-dir)
+};
 
 class Error : public std::runtime_error {
  public:
