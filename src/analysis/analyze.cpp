@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/errors.hpp"
@@ -270,6 +271,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     result.timings.compute += seconds_since(phase);
     const int64_t next_step = step_block.first_step + block_transitions;
     progress.update(next_step - first_step);
+    if (options.block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.block_pause));
     checkpoint.at_block_boundary(next_step, step_block.final, save_state);
   }
   if (checkpoint.enabled()) {

@@ -333,7 +333,9 @@ void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   if (options.checkpoint_dir.empty() || rank != 0) return;
   const std::string& directory = options.checkpoint_dir;
-  if (std::remove(checkpoint_manifest_path(directory).c_str()) != 0 && errno != ENOENT) return;
+  const std::string manifest = checkpoint_manifest_path(directory);
+  if (std::remove(manifest.c_str()) != 0 && errno != ENOENT) return;
+  std::remove((manifest + ".partial").c_str());
   for (const std::string& name : generation_folders(directory)) remove_flat_directory(directory + "/" + name);
 }
 

@@ -63,7 +63,9 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
       "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
       "resume", po::bool_switch(&o.resume),
-      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)");
+      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
+      "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
+      "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
   return d;
 }
 
@@ -216,6 +218,7 @@ void validate(const AnalyzeOptions& o) {
   if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
     fail(kExitUsage, "--checkpoint-seconds must be a positive number of seconds, not " +
                          std::to_string(o.checkpoint_seconds));
+  if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
   if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);

@@ -30,6 +30,7 @@ struct AnalyzeOptions {
   std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md)
   double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
   bool resume = false;              // continue from the checkpoint in checkpoint_dir
+  double block_pause = 0;           // testing: seconds to sleep after each step block
 };
 
 struct GenerateOptions {

@@ -119,7 +119,8 @@ json options_json(const AnalyzeOptions& o) {
           {"spill_magnitudes", o.spill_magnitudes},
           {"checkpoint_dir", o.checkpoint_dir},
           {"checkpoint_seconds", o.checkpoint_seconds},
-          {"resume", o.resume}};
+          {"resume", o.resume},
+          {"block_pause", o.block_pause}};
 }
 
 // A resumed run's timings cover the resumed part only (docs/operations.md).
