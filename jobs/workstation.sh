@@ -38,11 +38,11 @@ if [ "$GPUS" -gt 0 ]; then
   # shellcheck disable=SC2016  # expanded by the per-rank shell
   launcher='export CUDA_VISIBLE_DEVICES=$((OMPI_COMM_WORLD_LOCAL_RANK % '"$GPUS"')) HIP_VISIBLE_DEVICES=$((OMPI_COMM_WORLD_LOCAL_RANK % '"$GPUS"')); exec "$@"'
   # shellcheck disable=SC2086
-  mpirun "${mpi_args[@]}" bash -c "$launcher" latdisp "$LATDISP" analyze --input "$INPUT" --report "$REPORT" \
+  mpirun "${mpi_args[@]}" bash -c "$launcher" latdisp "$LATDISP" analyze --input "$INPUT" --report "$REPORT" --overwrite \
     "${budget_args[@]}" $EXTRA_ARGS
 else
   # shellcheck disable=SC2086
-  mpirun "${mpi_args[@]}" "$LATDISP" analyze --input "$INPUT" --report "$REPORT" "${budget_args[@]}" $EXTRA_ARGS
+  mpirun "${mpi_args[@]}" "$LATDISP" analyze --input "$INPUT" --report "$REPORT" --overwrite "${budget_args[@]}" $EXTRA_ARGS
 fi
 code=$?
 echo "latdisp exit code: $code"

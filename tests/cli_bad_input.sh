@@ -33,10 +33,10 @@ expect 1 "epsilon" -- analyze --input "$work/good.h5" --epsilon 0
 expect 1 "arithmetic" -- analyze --input "$work/good.h5" --arithmetic float
 expect 1 "unrecognised\|unrecognized" -- analyze --input "$work/good.h5" --frobnicate
 expect 1 "unknown subcommand" -- frobnicate
-expect 3 "cannot write the report" -- analyze --input "$work/good.h5" --report /nonexistent/dir/r.json
+expect 3 "folder '/nonexistent/dir' does not exist" -- analyze --input "$work/good.h5" --report /nonexistent/dir/r.json
 expect 3 "exists" -- generate --output "$work/good.h5" --steps 2 --tokens 2 --dims 2
 expect 3 "not writable\|does not exist" -- generate --output /nonexistent/dir/w.h5 --steps 2 --tokens 2 --dims 2
-expect 3 "exists" -- analyze --input "$work/good.h5" --output "$work/good.h5"
+expect 3 "is the input" -- analyze --input "$work/good.h5" --output "$work/good.h5"
 expect 3 "not writable\|does not exist" -- analyze --input "$work/good.h5" --output /nonexistent/dir/o.h5
 expect 1 "extension" -- analyze --input "$work/good.h5" --output "$work/o.txt"
 expect 1 "save-dtype" -- analyze --input "$work/good.h5" --output "$work/o.h5" --save-dtype int7

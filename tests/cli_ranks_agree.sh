@@ -19,12 +19,12 @@ for setting in "exact min-normal" "exact min-subnormal" "seed min-normal"; do
   reports=()
   for ranks in 1 2 3; do
     "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$work/w1.h5" --zero-ulp "$zero_ulp" \
-      --arithmetic "$arithmetic" --report "$work/r_$ranks.json" --progress-seconds 0 >/dev/null
+      --arithmetic "$arithmetic" --report "$work/r_$ranks.json" --overwrite --progress-seconds 0 >/dev/null
     reports+=("$work/r_$ranks.json")
   done
   "${mpiexec[@]}" -np 3 "$latdisp" analyze --input "$work/w1.h5" --zero-ulp "$zero_ulp" --arithmetic "$arithmetic" \
     --max-steps-per-block 2 \
-    --spill-magnitudes --tokens-per-item 5 --report "$work/r_tiny.json" --progress-seconds 0 >/dev/null
+    --spill-magnitudes --tokens-per-item 5 --report "$work/r_tiny.json" --overwrite --progress-seconds 0 >/dev/null
   reports+=("$work/r_tiny.json")
   "$python" "$compare" "${reports[@]}"
 done

@@ -16,7 +16,7 @@ make_report() {
   local name=$1
   shift
   "${mpiexec[@]}" -np 1 "$latdisp" generate --output "$name.h5" --overwrite "$@" >/dev/null &&
-    "${mpiexec[@]}" -np 2 "$latdisp" analyze --input "$name.h5" --report "$name.json" \
+    "${mpiexec[@]}" -np 2 "$latdisp" analyze --input "$name.h5" --report "$name.json" --overwrite \
       --progress-seconds 0 >/dev/null
 }
 

@@ -53,7 +53,7 @@ def main():
             for _ in range(args.repeats):
                 report_path = os.path.join(args.out, f"report_np{ranks}_{arithmetic}.json")
                 run([args.mpirun, "-np", str(ranks), "--oversubscribe", latdisp, "analyze", "--input", data,
-                     "--arithmetic", arithmetic, "--report", report_path, "--progress-seconds", "0"], env)
+                     "--arithmetic", arithmetic, "--overwrite", "--report", report_path, "--progress-seconds", "0"], env)
                 with open(report_path) as f:
                     report = json.load(f)["run"]
                 if best is None or report["timings_s"]["total"] < best["timings_s"]["total"]:

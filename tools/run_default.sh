@@ -7,5 +7,5 @@ source tools/setup.sh
 mkdir -p data
 ranks=${RANKS:-2}
 [ -f data/default.h5 ] || mpirun -np "$ranks" --oversubscribe build/latdisp generate --config configs/default-data.cfg
-mpirun -np "$ranks" --oversubscribe build/latdisp analyze --config configs/default.cfg
+mpirun -np "$ranks" --oversubscribe build/latdisp analyze --config configs/default.cfg --overwrite
 echo "JSON report: data/default-report.json"

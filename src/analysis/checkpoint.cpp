@@ -15,7 +15,7 @@
 
 #include "io/durable_file.hpp"
 #include "parallel/errors.hpp"
-#include "parallel/stop_signals.hpp"
+#include "parallel/signals.hpp"
 
 namespace latdisp {
 
@@ -203,7 +203,7 @@ Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryShape&
   broadcast_text(m_identity, comm);
   m_directory = options.checkpoint_dir;
   m_summary.directory = m_directory;
-  m_signals = std::make_unique<StopSignalHandlers>();
+  m_deferred_stops = std::make_unique<DeferredSignalStops>();
 }
 
 Checkpointer::~Checkpointer() = default;
@@ -242,11 +242,11 @@ int64_t Checkpointer::restore(const LoadState& load) {
 
 void Checkpointer::at_block_boundary(int64_t next_step, bool final, const SaveState& save) {
   if (!enabled()) return;
-  const bool due = m_rank == 0 && !final && seconds_since(m_last) >= m_interval;
-  int requests[2] = {stop_signal_received(), due ? 1 : 0};
+  const bool due = m_rank == 0 && seconds_since(m_last) >= m_interval;
+  int requests[2] = {received_signal(), due ? 1 : 0};
   MPI_Allreduce(MPI_IN_PLACE, requests, 2, MPI_INT, MPI_MAX, m_comm);
-  if (requests[0] == 0 && requests[1] == 0) return;
-  write(next_step, save);
+  if (requests[0] != 0 || requests[1] != 0) write(next_step, save);
+  if (final) m_deferred_stops.reset();  // what follows (reduce, save, report) cannot be checkpointed
   if (requests[0] != 0)
     fail(kExitSignal, "stopped by " + signal_name(requests[0]) + " at step " + std::to_string(next_step) +
                           " of steps 0.." + std::to_string(m_steps - 1) + "; checkpoint written to '" + m_directory +

@@ -24,7 +24,7 @@
 
 namespace latdisp {
 
-class StopSignalHandlers;
+class DeferredSignalStops;
 
 class Checkpointer {
  public:
@@ -34,9 +34,9 @@ class Checkpointer {
 
   // Collective. Without --checkpoint-dir it does nothing. Else it prepares the
   // directory (created if missing), computes the run's identity (input file,
-  // shape, result-shaping options, rank count, version) and turns the stop
-  // signals into requests. A run without --resume refuses a directory that
-  // already holds a checkpoint. Throws Error.
+  // shape, result-shaping options, rank count, version) and defers stop
+  // signals to the block boundaries until the final block. A run without
+  // --resume refuses a directory that already holds a checkpoint. Throws Error.
   Checkpointer(const AnalyzeOptions& options, const TrajectoryShape& shape, MPI_Comm comm);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
@@ -51,9 +51,9 @@ class Checkpointer {
 
   // Collective, at a step-block boundary (`next_step`: the first step of the
   // next block; `final`: no block follows). Writes a checkpoint when one is
-  // due (never after the final block) or a stop signal arrived on any rank;
-  // after a signal throws Error(kExitSignal) saying where the checkpoint is
-  // and how to resume.
+  // due or a stop signal arrived on any rank; after a signal throws
+  // Error(kExitSignal) saying where the checkpoint is and how to resume.
+  // After the final block, signals stop the run as without checkpoints.
   void at_block_boundary(int64_t next_step, bool final, const SaveState& save);
 
   // For the report; seconds spent writing checkpoints.
@@ -76,7 +76,7 @@ class Checkpointer {
   std::chrono::steady_clock::time_point m_last;
   CheckpointSummary m_summary;
   double m_seconds = 0;
-  std::unique_ptr<StopSignalHandlers> m_signals;
+  std::unique_ptr<DeferredSignalStops> m_deferred_stops;  // during the step blocks
 };
 
 // Collective: after a completed run (its report written) the checkpoint is of

@@ -31,7 +31,7 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
   } catch (const Error& e) {
     // Every rank reaches here with the same error (parsing is identical on all
     // ranks; everything else goes through collectively()).
-    if (rank == 0) std::fprintf(stderr, "latdisp: %s%s\n", e.exit_code() == kExitSignal ? "" : "error: ", e.what());
+    if (rank == 0) std::fprintf(stderr, "latdisp: error: %s\n", e.what());
     return e.exit_code();
   }
 }

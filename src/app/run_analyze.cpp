@@ -1,6 +1,9 @@
 #include "app/run_analyze.hpp"
 
+#include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "analysis/analyze.hpp"
 #include "analysis/checkpoint.hpp"
@@ -13,12 +16,27 @@
 
 namespace latdisp {
 
+namespace {
+
+// The files analyze reads: the input and a dead mask given as FILE:NAME.
+std::vector<std::string> input_files(const AnalyzeOptions& options) {
+  std::vector<std::string> files{options.input};
+  const size_t colon = options.dead_mask.rfind(':');
+  if (colon != std::string::npos && colon > 0) files.push_back(options.dead_mask.substr(0, colon));
+  return files;
+}
+
+}  // namespace
+
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  // Refuse an existing or unwritable output before the analysis, not after.
+  // Every path this run writes is refused now if it cannot be written, not after the analysis.
+  check_outputs(comm, {{"--output", options.output}, {"--report", options.report}}, input_files(options),
+                options.overwrite);
   std::unique_ptr<PendingOutput> output;
-  if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
+  if (!options.output.empty())
+    output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
     // The integer type is known only now (SPEC section 5): W is read again.
@@ -31,11 +49,15 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
   }
+  // The human report first: a report file that cannot be written does not lose it.
+  std::string report_text;
   collectively(comm, [&] {
     if (rank != 0) return;
-    if (!options.report.empty()) write_json_report(result, options.report);
     print_text_report(result, stdout);
+    std::fflush(stdout);
+    if (!options.report.empty()) report_text = json_report(result).dump(2) + "\n";
   });
+  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
   // The run is complete and reported: its checkpoint is of no more use.
   remove_checkpoint(options, comm);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);

@@ -238,9 +238,11 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
+  check_outputs(comm, {{"--output", options.output}}, {parse_matrix_location(options.matrix).path}, options.overwrite);
   const MatrixSource matrix(comm, options.matrix);
   std::unique_ptr<PendingOutput> output;
-  if (!options.output.empty()) output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite);
+  if (!options.output.empty())
+    output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
 
   BlackholeSearch search;
   search.min_size = options.min_size;

@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "config/bit_level_options.hpp"
-#include "parallel/errors.hpp"
-#include "io/file_names.hpp"
-#include "parallel/memory.hpp"
-#include "io/result_writer.hpp"
 #include "config/save_dtype.hpp"
+#include "io/file_names.hpp"
+#include "io/result_writer.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 
 namespace po = boost::program_options;
 
@@ -36,8 +36,9 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "it cannot hold goes to the exceptions table")(
       "outputs", po::value(&o.outputs)->default_value(o.outputs),
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
-      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite), "replace an existing --output file")(
-      "report,r", po::value(&o.report), "write the JSON report here")(
+      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
+                             "replace existing output files (--output, --report)")("report,r", po::value(&o.report),
+                                                                                   "write the JSON report here")(
       "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
       "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
       "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),

@@ -1,12 +1,21 @@
 #include "io/output_file.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstdio>
-#include <vector>
+#include <cstdlib>
+#include <cstring>
 
-#include "parallel/errors.hpp"
 #include "io/file_names.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/signals.hpp"
 
 namespace latdisp {
 
@@ -15,55 +24,212 @@ void require_output_format(const std::string& option, const std::string& path) {
     fail(kExitUsage, option + " '" + path + "': the format comes from the extension, .h5, .hdf5 or .safetensors");
 }
 
+std::string describe_target(const std::string& option, const std::string& path) {
+  return (option.empty() ? std::string("output") : option) + " '" + path + "'";
+}
+
+std::string write_failure_reason(const std::string& path, int saved_errno, const std::string& library_text) {
+  if (saved_errno != 0) return std::strerror(saved_errno);
+  struct statvfs disk {};
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  if (statvfs(folder.c_str(), &disk) == 0 && disk.f_bavail == 0) return std::strerror(ENOSPC);
+  return library_text.empty() ? std::string("the write failed") : library_text;
+}
+
 namespace {
+
 std::string directory_of(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
 }
+
 std::string file_name_of(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
-}  // namespace
 
-PendingOutput::PendingOutput(MPI_Comm comm, const std::string& target, bool overwrite)
-    : m_comm(comm), m_target(target) {
+std::string errno_text() { return std::strerror(errno); }
+
+// Throws Error(kExitOutput) unless `path` can be created beside its siblings
+// (or, with `overwrite`, replaced).
+void check_target(const std::string& option, const std::string& path, bool overwrite) {
+  const std::string what = describe_target(option, path);
+  if (path.empty()) fail(kExitUsage, what + ": the path is empty");
+  if (path.back() == '/') fail(kExitOutput, what + " names a folder; give a file name");
+  struct stat info {};
+  if (lstat(path.c_str(), &info) == 0) {
+    const bool resolves = stat(path.c_str(), &info) == 0;
+    if (resolves && S_ISDIR(info.st_mode)) fail(kExitOutput, what + " is a folder; give a file name");
+    if (resolves && !S_ISREG(info.st_mode)) fail(kExitOutput, what + " exists and is not a regular file");
+    if (!overwrite) fail(kExitOutput, what + " exists; pass --overwrite to replace it");
+  } else if (errno != ENOENT) {
+    fail(kExitOutput, "cannot write " + what + ": " + errno_text());
+  }
+  const std::string folder = directory_of(path);
+  struct stat folder_info {};
+  if (stat(folder.c_str(), &folder_info) != 0)
+    fail(kExitOutput, "cannot write " + what + ": folder '" + folder + "' " +
+                          (errno == ENOENT ? std::string("does not exist") : errno_text()));
+  if (!S_ISDIR(folder_info.st_mode)) fail(kExitOutput, "cannot write " + what + ": '" + folder + "' is not a folder");
+  if (access(folder.c_str(), W_OK | X_OK) != 0)
+    fail(kExitOutput, "cannot write " + what + ": folder '" + folder + "' is not writable (" + errno_text() + ")");
+}
+
+// One key per file: device and inode if it exists, else the canonical folder
+// and the name (so two spellings of a file not yet written compare equal).
+std::string identity_of(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0) return "inode " + std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+  char* folder = realpath(directory_of(path).c_str(), nullptr);
+  const std::string key =
+      "path " + std::string(folder ? folder : directory_of(path).c_str()) + "/" + file_name_of(path);
+  std::free(folder);
+  return key;
+}
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "host";
+  return name;
+}
+
+std::string temporary_prefix(const std::string& target) { return "." + file_name_of(target) + ".latdisp-partial-"; }
+
+// Temporaries of `target` that a killed run on this host left: named by
+// temporary_prefix, then HOST-PID, with no such process alive any more.
+void remove_stale_temporaries(const std::string& target) {
+  const std::string folder = directory_of(target), prefix = temporary_prefix(target) + host_name() + "-";
+  DIR* directory = opendir(folder.c_str());
+  if (!directory) return;
+  while (const dirent* entry = readdir(directory)) {
+    const std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string stale = folder + "/" + name;
+    if (unlink(stale.c_str()) == 0)
+      std::fprintf(stderr, "latdisp: removed '%s', a partial file that an interrupted run left\n", stale.c_str());
+  }
+  closedir(directory);
+}
+
+void broadcast_string(std::string& text, MPI_Comm comm) {
+  int length = static_cast<int>(text.size());
+  MPI_Bcast(&length, 1, MPI_INT, 0, comm);
+  std::vector<char> bytes(text.begin(), text.end());
+  bytes.resize(static_cast<size_t>(length));
+  if (length > 0) MPI_Bcast(bytes.data(), length, MPI_CHAR, 0, comm);
+  text.assign(bytes.begin(), bytes.end());
+}
+
+int rank_of(MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+// Flushes a finished file's data to the disk (so a full disk or a quota that
+// only shows at write-back is seen now, before the rename).
+void sync_file(const std::string& path, const std::string& target) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(kExitOutput, "cannot write '" + target + "': " + errno_text());
+  const int status = fsync(fd);
+  const int saved = errno;
+  close(fd);
+  if (status != 0) fail(kExitOutput, "cannot write '" + target + "': " + std::strerror(saved));
+}
+
+void sync_folder(const std::string& folder) {
+  const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  fsync(fd);  // not every file system syncs folders; the rename itself is done
+  close(fd);
+}
+
+}  // namespace
+
+void check_outputs(MPI_Comm comm, const std::vector<OutputTarget>& outputs, const std::vector<std::string>& inputs,
+                   bool overwrite) {
   collectively(comm, [&] {
-    if (rank != 0) return;
-    if (!overwrite && access(target.c_str(), F_OK) == 0)
-      fail(kExitOutput, "output file '" + target + "' exists; pass --overwrite to replace it");
-    const std::string directory = directory_of(target);
-    if (access(directory.c_str(), W_OK) != 0)
-      fail(kExitOutput,
-           "cannot write the output '" + target + "': directory '" + directory + "' does not exist or is not writable");
-    m_temporary = directory + "/." + file_name_of(target) + ".partial-" + std::to_string(getpid());
+    if (rank_of(comm) != 0) return;
+    std::vector<std::pair<std::string, const OutputTarget*>> seen;
+    for (const OutputTarget& output : outputs) {
+      if (output.path.empty()) continue;
+      const std::string key = identity_of(output.path);
+      for (const std::string& input : inputs)
+        if (!input.empty() && identity_of(input) == key)
+          fail(kExitOutput, describe_target(output.option, output.path) + " is the input '" + input +
+                                "': latdisp never writes over what it reads");
+      for (const auto& [other_key, other] : seen)
+        if (other_key == key)
+          fail(kExitOutput, describe_target(output.option, output.path) + " is the same file as " +
+                                describe_target(other->option, other->path) + ": give each output its own name");
+      check_target(output.option, output.path, overwrite);
+      seen.emplace_back(key, &output);
+    }
   });
-  int length = static_cast<int>(m_temporary.size());
-  MPI_Bcast(&length, 1, MPI_INT, 0, comm);
-  std::vector<char> name(m_temporary.begin(), m_temporary.end());
-  name.resize(static_cast<size_t>(length));
-  MPI_Bcast(name.data(), length, MPI_CHAR, 0, comm);
-  m_temporary.assign(name.begin(), name.end());
+}
+
+PendingOutput::PendingOutput(MPI_Comm comm, const std::string& target, bool overwrite, const std::string& option)
+    : m_comm(comm), m_target(target) {
+  collectively(comm, [&] {
+    if (rank_of(comm) != 0) return;
+    check_target(option, target, overwrite);
+    remove_stale_temporaries(target);
+    m_temporary = directory_of(target) + "/" + temporary_prefix(target) + host_name() + "-" + std::to_string(getpid());
+  });
+  broadcast_string(m_temporary, comm);
+  m_signal_slot = register_temporary(m_temporary);
 }
 
 PendingOutput::~PendingOutput() {
-  int rank = 0;
-  MPI_Comm_rank(m_comm, &rank);
-  if (!m_committed && rank == 0) std::remove(m_temporary.c_str());
+  unregister_temporary(m_signal_slot);
+  if (!m_committed && rank_of(m_comm) == 0) unlink(m_temporary.c_str());
 }
 
 void PendingOutput::commit() {
-  int rank = 0;
-  MPI_Comm_rank(m_comm, &rank);
-  MPI_Barrier(m_comm);
+  // Every rank has reached this point without an error or a stop signal.
+  collectively(m_comm, [] {});
   collectively(m_comm, [&] {
-    if (rank == 0 && std::rename(m_temporary.c_str(), m_target.c_str()) != 0)
-      fail(kExitOutput, "cannot rename '" + m_temporary + "' to '" + m_target + "'");
+    if (rank_of(m_comm) != 0) return;
+    sync_file(m_temporary, m_target);
+    if (std::rename(m_temporary.c_str(), m_target.c_str()) != 0)
+      fail(kExitOutput,
+           "cannot move the finished '" + m_target + "' into place (from '" + m_temporary + "'): " + errno_text());
+    sync_folder(directory_of(m_target));
   });
   m_committed = true;
+  unregister_temporary(m_signal_slot);
+  m_signal_slot = -1;
+}
+
+void write_text_output(MPI_Comm comm, const std::string& target, bool overwrite, const std::string& text,
+                       const std::string& option) {
+  PendingOutput output(comm, target, overwrite, option);
+  collectively(comm, [&] {
+    if (rank_of(comm) != 0) return;
+    const std::string& path = output.temporary_path();
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (!file) fail(kExitOutput, "cannot write " + describe_target(option, target) + ": " + errno_text());
+    errno = 0;
+    bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    ok = ok && std::fflush(file) == 0;
+    ok = ok && fsync(fileno(file)) == 0;
+    int saved = ok ? 0 : errno;
+    if (std::fclose(file) != 0 && ok) {
+      ok = false;
+      saved = errno;
+    }
+    if (!ok)
+      fail(kExitOutput,
+           "cannot write " + describe_target(option, target) + ": " + write_failure_reason(path, saved, ""));
+  });
+  output.commit();
 }
 
 }  // namespace latdisp

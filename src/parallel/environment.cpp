@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "parallel/signals.hpp"
+
 namespace latdisp {
 
 Environment::Environment(int& argc, char**& argv) {
@@ -15,6 +17,8 @@ Environment::Environment(int& argc, char**& argv) {
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  // After MPI_Init, whose library may install handlers of its own.
+  install_signal_handlers();
   // Kokkos sees only its own --kokkos-* arguments: on `--help` it would
   // print its own banner.
   m_kokkos_arguments.push_back(argv[0]);

@@ -3,6 +3,8 @@
 #include <new>
 #include <vector>
 
+#include "parallel/signals.hpp"
+
 namespace latdisp {
 
 void check_mpi(int status, const char* what) {
@@ -14,35 +16,53 @@ void check_mpi(int status, const char* what) {
   }
 }
 
-void collectively(MPI_Comm comm, const std::function<void()>& body) {
+namespace {
+
+// What this rank has to say after running a body: nothing, an error, or a stop signal.
+struct Outcome {
   int exit_code = kExitOk;
   std::string message;
+};
+
+Outcome outcome_of(const std::function<void()>& body) {
+  Outcome outcome;
   try {
     body();
   } catch (const Error& e) {
-    exit_code = e.exit_code();
-    message = e.what();
+    outcome = {e.exit_code(), e.what()};
   } catch (const std::bad_alloc&) {
-    exit_code = kExitUsage;
-    message = "out of memory: lower --memory-budget or use more ranks";
+    outcome = {kExitUsage, "out of memory: lower --memory-budget or use more ranks"};
   } catch (const std::exception& e) {
-    exit_code = kExitInput;
-    message = e.what();
+    outcome = {kExitInput, e.what()};
+  } catch (...) {
+    outcome = {kExitInput, "an unexpected error (not a std::exception)"};
   }
+  // A stop signal explains whatever else went wrong after it.
+  const int signal = received_signal();
+  if (signal != 0 && !signal_stops_deferred()) outcome = {kExitSignal, signal_stop_message(signal)};
+  return outcome;
+}
+
+}  // namespace
+
+void collectively(MPI_Comm comm, const std::function<void()>& body) {
+  const Outcome outcome = outcome_of(body);
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
+  // MINLOC finds the most telling outcome (a signal, then an error) on the lowest rank.
+  const int severity = outcome.exit_code == kExitSignal ? 0 : outcome.exit_code != kExitOk ? 1 : 2;
   struct {
-    int failed_first;  // 0 if this rank failed, so MINLOC finds the lowest failing rank
+    int severity;
     int rank;
-  } mine{exit_code == kExitOk ? 1 : 0, rank}, lowest{};
-  MPI_Allreduce(&mine, &lowest, 1, MPI_2INT, MPI_MINLOC, comm);
-  if (lowest.failed_first == 1) return;
+  } mine{severity, rank}, chosen{};
+  MPI_Allreduce(&mine, &chosen, 1, MPI_2INT, MPI_MINLOC, comm);
+  if (chosen.severity == 2) return;
 
-  int code_and_length[2] = {exit_code, static_cast<int>(message.size())};
-  MPI_Bcast(code_and_length, 2, MPI_INT, lowest.rank, comm);
+  int code_and_length[2] = {outcome.exit_code, static_cast<int>(outcome.message.size())};
+  MPI_Bcast(code_and_length, 2, MPI_INT, chosen.rank, comm);
   std::vector<char> text(static_cast<size_t>(code_and_length[1]));
-  if (rank == lowest.rank) text.assign(message.begin(), message.end());
-  if (!text.empty()) MPI_Bcast(text.data(), code_and_length[1], MPI_CHAR, lowest.rank, comm);
+  if (rank == chosen.rank) text.assign(outcome.message.begin(), outcome.message.end());
+  if (!text.empty()) MPI_Bcast(text.data(), code_and_length[1], MPI_CHAR, chosen.rank, comm);
   throw Error(code_and_length[0], std::string(text.begin(), text.end()));
 }
 

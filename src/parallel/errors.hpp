@@ -16,7 +16,7 @@ enum ExitCode : int {
   kExitInput = 2,
   kExitOutput = 3,
   kExitStrict = 4,
-  kExitSignal = 5,  // stopped by a signal (after a checkpoint, with --checkpoint-dir)
+  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1 (after a checkpoint, with --checkpoint-dir)
 };
 
 class Error : public std::runtime_error {
@@ -30,9 +30,10 @@ class Error : public std::runtime_error {
 
 [[noreturn]] inline void fail(int exit_code, const std::string& message) { throw Error(exit_code, message); }
 
-// Runs `body` on every rank of `comm`; if it throws on any rank, every rank
-// throws the same Error (the message of the lowest failing rank). Call it
-// around anything that can fail on some ranks only, before the next collective.
+// Runs `body` on every rank of `comm`; if it throws on any rank, or any rank
+// received a stop signal, every rank throws the same Error: the signal's if
+// there was one, else the lowest failing rank's. Call it around anything that
+// can fail on some ranks only, before the next collective.
 void collectively(MPI_Comm comm, const std::function<void()>& body);
 
 // Throws if an MPI call did not succeed.

@@ -12,8 +12,6 @@
 namespace latdisp {
 
 nlohmann::json json_report(const AnalysisResult& result);
-// Throws Error(kExitOutput) if the file cannot be written.
-void write_json_report(const AnalysisResult& result, const std::string& path);
 void print_text_report(const AnalysisResult& result, std::FILE* out);
 
 }  // namespace latdisp

@@ -1,5 +1,4 @@
 #include <cmath>
-#include <fstream>
 
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
@@ -207,13 +206,6 @@ json json_report(const AnalysisResult& r) {
                         {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0}};
   }
   return report;
-}
-
-void write_json_report(const AnalysisResult& result, const std::string& path) {
-  std::ofstream file(path);
-  if (!file) fail(kExitOutput, "cannot write the report '" + path + "'");
-  file << json_report(result).dump(2) << "\n";
-  if (!file) fail(kExitOutput, "writing the report '" + path + "' failed (disk full?)");
 }
 
 }  // namespace latdisp

@@ -127,7 +127,7 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
   const std::string header =
       build_safetensors_header({{options.dataset, "BF16", {model.tokens, model.dims}}}, metadata, &offsets);
 
-  PendingOutput output(comm, options.output, options.overwrite);
+  PendingOutput output(comm, options.output, options.overwrite, "--output");
   MPI_File file = MPI_FILE_NULL;
   collectively(comm, [&] {
     const int status =

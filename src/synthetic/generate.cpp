@@ -39,7 +39,7 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
     fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small for one step of " +
                          format_bytes(static_cast<uint64_t>(step_bytes)));
 
-  PendingOutput output(comm, options.output, options.overwrite);
+  PendingOutput output(comm, options.output, options.overwrite, "--output");
   {
     Hdf5Handle file;
     collectively(comm, [&] {

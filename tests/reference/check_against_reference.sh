@@ -20,7 +20,7 @@ for file in *.h5; do
     "$python" "$source/tools/reference_analyze.py" "$file" --zero-ulp "$zero_ulp" --output "$reference" || exit 1
     for ranks in 1 2; do
       report="$file.$zero_ulp.np$ranks.json"
-      "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$file" --zero-ulp "$zero_ulp" --report "$report" \
+      "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$file" --zero-ulp "$zero_ulp" --report "$report" --overwrite \
         --progress-seconds 0 >/dev/null 2>&1
       if "$python" "$source/tests/reference/compare_with_reference.py" "$report" "$reference" >"$report.diff"; then
         pass=$((pass + 1))

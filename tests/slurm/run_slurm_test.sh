@@ -263,7 +263,7 @@ generate() {
     --overwrite >"$work/generate.out" 2>&1 || { tail -n 20 "$work/generate.out"; return 1; }
 }
 plain_run() {
-  timeout 120 mpirun -np "$ranks" "$latdisp" analyze --input "$work/w.h5" --report "$work/report_plain.json" \
+  timeout 120 mpirun -np "$ranks" "$latdisp" analyze --input "$work/w.h5" --report "$work/report_plain.json" --overwrite \
     --progress-seconds 0 >"$work/plain.out" 2>&1 || { tail -n 20 "$work/plain.out"; return 1; }
 }
 scaling_srun() {  # the scaling driver's srun path, tiny, inside salloc (bounded)

@@ -1,93 +1,62 @@
 // Device check of the displacement kernel without MPI or HDF5: runs the same
 // kernel on the default (device) and the host execution space over a
-// synthetic block and requires bit-identical per-step tallies and magnitudes,
-// then times the device kernel. For GPU machines that lack the MPI/HDF5 stack.
+// synthetic block and requires identical per-step tallies and magnitudes
+// (tests/kernels/kernel_harness.hpp: bit for bit, up to the sign of a zero
+// extreme and the payload of a NaN marker), then times the device kernel.
+// For GPU machines that lack the MPI/HDF5 stack; under CTest the same
+// comparison against a scalar reference is tests/kernels (kernels_<backend>).
 // usage: latdisp_kernel_check [steps tokens dims [repeats [time]]]
 //   "time": skip the host comparison (a big block's host run is slow) and only time the device.
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
-#include "kokkos_kernels/block_analysis.hpp"
-#include "synthetic/synthetic_trajectory.hpp"
+#include "kernel_harness.hpp"
 
 using namespace latdisp;
+using kernel_harness::HostBlock;
 
 namespace {
 
-// Per-step merge of item tallies: the tiling differs between spaces.
-std::vector<ItemTally> per_step(const BlockViews<HostSpace>::Tallies& tallies) {
-  std::vector<ItemTally> steps(tallies.extent(0));
-  for (size_t t = 0; t < tallies.extent(0); ++t) {
-    steps[t].reset();
-    for (size_t i = 0; i < tallies.extent(1); ++i) steps[t].merge(tallies(t, i));
-  }
-  return steps;
-}
-
-bool same_tally(const ItemTally& a, const ItemTally& b) {
-  for (int p = 0; p < 2; ++p) {
-    const PopulationTally &x = a.population[p], &y = b.population[p];
-    for (int c = 0; c < kNumTallyCounts; ++c)
-      if (x.counts[c] != y.counts[c]) return false;
-    if (std::memcmp(&x.min, &y.min, 5 * sizeof(double)) != 0 || x.width != y.width) return false;
-  }
-  return a.ulp.zeros == b.ulp.zeros && a.ulp.subnormals == b.ulp.subnormals && a.ulp.nonfinite == b.ulp.nonfinite &&
-         a.ulp.min_exponent == b.ulp.min_exponent && a.ulp.max_exponent == b.ulp.max_exponent;
-}
-
-int check(int64_t steps, int64_t tokens, int64_t dims, bool special, KernelSettings settings, int repeats,
-          bool compare) {
-  const TrajectoryModel model{7, 0.1, special};
-  BlockViews<HostSpace>::Magnitudes::non_const_type dummy;
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, Kokkos::HostSpace> host_values("host_values", steps, tokens, dims);
-  Kokkos::View<uint8_t*, Kokkos::HostSpace> host_dead("host_dead", tokens);
-  for (int64_t n = 0; n < tokens; ++n) host_dead(n) = token_is_dead(model, n);
-  for (int64_t n = 0; n < tokens; ++n)
-    for (int64_t d = 0; d < dims; ++d) {
-      uint16_t v = initial_value(model, n, d);
-      for (int64_t t = 0; t < steps; ++t) {
-        host_values(t, n, d) = v;
-        v = next_value(model, v, t, n, d, host_dead(n) != 0);
-      }
-    }
-  const int64_t transitions = steps - 1;
-
+// Per-step tallies and row magnitudes of the host and the device run agree.
+void count_differences(const HostBlock& block, const KernelSettings& settings, int64_t& bad_steps, int64_t& bad_rows) {
   KernelSettings host_settings = settings;
   host_settings.tokens_per_item = 64;
-  BlockViews<HostSpace>::Tallies host_tallies("host_tallies", compare ? transitions : 0,
-                                              block_items_per_transition(tokens, host_settings.tokens_per_item));
-  BlockViews<HostSpace>::Magnitudes host_magnitudes("host_magnitudes", compare ? transitions : 0, tokens);
-  if (compare) analyze_block_on_host(host_values, host_dead, true, host_settings, host_tallies, host_magnitudes);
+  const kernel_harness::AnalysisOutput host = kernel_harness::run_analyze_block_on_host(block, true, host_settings);
+  const kernel_harness::AnalysisOutput device = kernel_harness::run_analyze_block(block, true, settings);
+  const std::vector<ItemTally> a = kernel_harness::per_step(host.tallies), b = kernel_harness::per_step(device.tallies);
+  for (size_t t = 0; t < a.size(); ++t) bad_steps += !kernel_harness::tally_difference(a[t], b[t]).empty();
+  for (int64_t t = 0; t < block.steps() - 1; ++t)
+    for (int64_t n = 0; n < block.tokens(); ++n)
+      bad_rows += !kernel_harness::same_magnitude(host.magnitudes(t, n), device.magnitudes(t, n));
+}
 
-  auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), host_values);
-  auto dead = Kokkos::create_mirror_view_and_copy(DeviceMemory(), host_dead);
-  ItemTallies tallies("tallies", transitions, block_items_per_transition(tokens, settings.tokens_per_item));
-  RowMagnitudes magnitudes("magnitudes", transitions, tokens);
-  analyze_block(values, dead, true, settings, tallies, magnitudes);
-  auto device_tallies = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), tallies);
-  auto device_magnitudes = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), magnitudes);
-
-  int64_t bad_steps = 0, bad_rows = 0;
-  if (compare) {
-    const std::vector<ItemTally> a = per_step(host_tallies), b = per_step(device_tallies);
-    for (int64_t t = 0; t < transitions; ++t) bad_steps += !same_tally(a[t], b[t]);
-    for (int64_t t = 0; t < transitions; ++t)
-      for (int64_t n = 0; n < tokens; ++n)
-        bad_rows += std::memcmp(&host_magnitudes(t, n), &device_magnitudes(t, n), sizeof(double)) != 0;
-  }
-
+// Best time of the device kernel over `repeats` runs, the block already there.
+double best_kernel_seconds(const HostBlock& block, const KernelSettings& settings, int repeats) {
+  auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.values);
+  auto dead = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.dead);
+  ItemTallies tallies("latdisp::kernel_check::tallies", block.steps() - 1,
+                      block_items_per_transition(block.tokens(), settings.tokens_per_item));
+  RowMagnitudes magnitudes("latdisp::kernel_check::magnitudes", block.steps() - 1, block.tokens());
   double best = 1e30;
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     analyze_block(values, dead, true, settings, tallies, magnitudes);
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  const double coordinates = static_cast<double>(transitions * tokens * dims);
+  return best;
+}
+
+int check(const HostBlock& block, bool special, const KernelSettings& settings, int repeats, bool compare) {
+  int64_t bad_steps = 0, bad_rows = 0;
+  if (compare) count_differences(block, settings, bad_steps, bad_rows);
+  const double best = best_kernel_seconds(block, settings, repeats);
+  const double coordinates = static_cast<double>((block.steps() - 1) * block.tokens() * block.dims());
   std::printf(
       "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows differ); kernel %.3g coordinates/s "
       "(%.1f GB/s of W)\n",
@@ -115,7 +84,10 @@ int main(int argc, char** argv) {
               HostSpace::name(), static_cast<long long>(steps), static_cast<long long>(tokens),
               static_cast<long long>(dims));
   int failures = 0, runs = 0;
-  for (bool special : {false, true})
+  for (bool special : {false, true}) {
+    const HostBlock block = kernel_harness::make_block(
+        special ? kernel_harness::BlockKind::synthetic_special : kernel_harness::BlockKind::synthetic, steps, tokens,
+        dims);
     for (Arithmetic arithmetic : {Arithmetic::exact, Arithmetic::seed})
       for (bf16::ZeroUlp zero : {bf16::ZeroUlp::min_normal, bf16::ZeroUlp::min_subnormal})
         for (int64_t per_item : {1, 8, 64}) {
@@ -124,8 +96,9 @@ int main(int argc, char** argv) {
           settings.arithmetic = arithmetic;
           settings.zero_ulp = zero;
           settings.tokens_per_item = per_item;
-          failures += check(steps, tokens, dims, special, settings, repeats, compare);
+          failures += check(block, special, settings, repeats, compare);
         }
+  }
   std::printf("%d passed, %d failed\n", runs - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -1,0 +1,90 @@
+#include "parallel/signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_deferred{false};
+
+// Fixed storage: the handler may only read memory that is never reallocated.
+constexpr int kTemporarySlots = 32;
+constexpr size_t kPathBytes = 4096;
+struct TemporarySlot {
+  std::atomic<bool> used{false};
+  char path[kPathBytes];
+};
+TemporarySlot g_temporaries[kTemporarySlots];
+
+void remove_registered_temporaries() {
+  for (TemporarySlot& slot : g_temporaries)
+    if (slot.used.load(std::memory_order_acquire)) unlink(slot.path);
+}
+
+extern "C" void on_stop_signal(int signal) {
+  const int saved_errno = errno;
+  remove_registered_temporaries();
+  int expected = 0;
+  // A second stop signal (a second Ctrl-C, or the launcher insisting) ends the
+  // process at once; the temporaries are already gone.
+  if (!g_signal.compare_exchange_strong(expected, signal)) _exit(kExitSignal);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // reads and writes in progress carry on
+  for (int signal : {SIGINT, SIGTERM, SIGUSR1}) sigaction(signal, &action, nullptr);
+}
+
+int received_signal() { return g_signal.load(); }
+
+std::string signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGUSR1 ? "SIGUSR1" : "a signal";
+}
+
+std::string signal_stop_message(int signal) {
+  const std::string note = signal == SIGUSR1 ? " (a checkpoint request: without --checkpoint-dir it stops the run)" : "";
+  return "stopped by " + signal_name(signal) + note + "; files not yet complete were removed";
+}
+
+DeferredSignalStops::DeferredSignalStops() { g_deferred.store(true); }
+DeferredSignalStops::~DeferredSignalStops() { g_deferred.store(false); }
+bool signal_stops_deferred() { return g_deferred.load(); }
+
+void stop_if_signalled(MPI_Comm comm) {
+  int signal = received_signal();
+  MPI_Allreduce(MPI_IN_PLACE, &signal, 1, MPI_INT, MPI_MAX, comm);
+  if (signal != 0) fail(kExitSignal, signal_stop_message(signal));
+}
+
+int register_temporary(const std::string& path) {
+  if (path.size() >= kPathBytes) return -1;
+  for (int i = 0; i < kTemporarySlots; ++i) {
+    TemporarySlot& slot = g_temporaries[i];
+    if (slot.used.load()) continue;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.used.store(true, std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0 && slot < kTemporarySlots) g_temporaries[slot].used.store(false, std::memory_order_release);
+}
+
+}  // namespace latdisp
