@@ -3,12 +3,12 @@
 // mismatched files are refused with an error naming the file and the field.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <unistd.h>
+#include <cmath>
 
 #include <cstdio>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>

@@ -57,7 +57,7 @@ struct AnalysisResult {
   int64_t steps_per_block = 0;
   bool magnitudes_in_memory = true;
   std::vector<uint64_t> peak_rss;  // per rank
-  Timings timings;  // of this run only (a resumed run: the resumed part)
+  Timings timings;                 // of this run only (a resumed run: the resumed part)
   std::optional<CheckpointSummary> checkpoint;
 
   UlpTally ulp;

@@ -97,7 +97,9 @@ json run_identity(const AnalyzeOptions& o, const TrajectoryShape& shape, int ran
           {"dataset", o.dataset},
           {"shape", {shape.steps, shape.tokens, shape.dims}},
           {"options",
-           {{"--arithmetic", o.arithmetic}, {"--epsilon", o.epsilon}, {"--zero-ulp", o.zero_ulp},
+           {{"--arithmetic", o.arithmetic},
+            {"--epsilon", o.epsilon},
+            {"--zero-ulp", o.zero_ulp},
             {"--dead-mask", o.dead_mask}}}};
 }
 
@@ -126,8 +128,8 @@ std::string identity_difference(const json& then, const json& now, const std::st
   const json& input_then = then.value("input", json::object());
   const json& input_now = now["input"];
   if (input_then.value("path", json()) != input_now["path"])
-    return where + " belongs to the input '" + text_of(input_then.value("path", json("?"))) +
-           "'; this run reads '" + text_of(input_now["path"]) + "'";
+    return where + " belongs to the input '" + text_of(input_then.value("path", json("?"))) + "'; this run reads '" +
+           text_of(input_now["path"]) + "'";
   const std::string changed = "the input '" + text_of(input_now["path"]) + "' changed since " + where + " was written";
   if (input_then.value("bytes", json()) != input_now["bytes"])
     return changed + ": " + text_of(input_then.value("bytes", json("?"))) + " bytes then, " +
@@ -307,14 +309,10 @@ void Checkpointer::write_manifest(int64_t generation, int64_t next_step,
   std::tm utc{};
   gmtime_r(&now, &utc);
   std::strftime(written_at, sizeof written_at, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  const json manifest = {{"format", kFormat},
-                         {"generation", generation},
-                         {"next_step", next_step},
-                         {"steps", m_steps},
-                         {"written_at", written_at},
-                         {"directory", generation_name(generation)},
-                         {"files", files},
-                         {"identity", json::parse(m_identity)}};
+  const json manifest = {{"format", kFormat},        {"generation", generation},
+                         {"next_step", next_step},   {"steps", m_steps},
+                         {"written_at", written_at}, {"directory", generation_name(generation)},
+                         {"files", files},           {"identity", json::parse(m_identity)}};
   const std::string text = manifest.dump(2) + "\n";
   DurableFile file(checkpoint_manifest_path(m_directory));
   file.write(text.data(), text.size());

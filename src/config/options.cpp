@@ -217,8 +217,8 @@ void validate(const AnalyzeOptions& o) {
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) require_output_format("--output", o.output);
   if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
-    fail(kExitUsage, "--checkpoint-seconds must be a positive number of seconds, not " +
-                         std::to_string(o.checkpoint_seconds));
+    fail(kExitUsage,
+         "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));
   if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
   if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
   save_dtype_for(o.save_dtype, 0);

@@ -46,9 +46,7 @@ const char* kind_name(uint8_t kind) {
   return kind == kEndMarker ? "end of file" : "unknown";
 }
 
-size_t element_bytes(FieldKind kind) {
-  return kind == FieldKind::kString || kind == FieldKind::kBytes ? 1 : 8;
-}
+size_t element_bytes(FieldKind kind) { return kind == FieldKind::kString || kind == FieldKind::kBytes ? 1 : 8; }
 
 }  // namespace
 

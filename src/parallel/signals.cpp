@@ -57,7 +57,8 @@ std::string signal_name(int signal) {
 }
 
 std::string signal_stop_message(int signal) {
-  const std::string note = signal == SIGUSR1 ? " (a checkpoint request: without --checkpoint-dir it stops the run)" : "";
+  const std::string note =
+      signal == SIGUSR1 ? " (a checkpoint request: without --checkpoint-dir it stops the run)" : "";
   return "stopped by " + signal_name(signal) + note + "; files not yet complete were removed";
 }
 
