@@ -123,7 +123,8 @@ usr1() {
   if [ "$first" -lt 20 ] || [ "$first" -ge $((steps - 1)) ]; then echo "stopped at step $first"; return 1; fi
   grep -q "continue from step $first" "$work/usr1_a.err" || { echo "the message does not name step $first"; return 1; }
   cp -a "$dir" "$work/ck_base"  # a stopped checkpoint for the refusal checks
-  analyze "$dir" usr1_b --resume --checkpoint-seconds 0.2
+  # Resumed with the general magnitudes spilled to a scratch file: not result-shaping.
+  analyze "$dir" usr1_b --resume --checkpoint-seconds 0.2 --spill-magnitudes
   wait_for_step "$dir" $((first + 30)) || return 1
   kill -TERM "$(rank_pids | tail -1)"
   finish usr1_b 5 "stopped by SIGTERM" || return 1

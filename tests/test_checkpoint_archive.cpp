@@ -1,11 +1,13 @@
 // The checkpoint file format: every field kind round-trips bit for bit, the
 // content hash does not depend on how the bytes were split, and damaged or
-// mismatched files are refused with an error naming the file and the field.
+// mismatched files are refused with an error naming the file and the field;
+// a magnitude store saved half way resumes to exactly the uninterrupted one.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
-#include <cmath>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/magnitude_store.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "io/durable_file.hpp"
 #include "parallel/errors.hpp"
@@ -171,6 +174,87 @@ TEST(CheckpointArchive, UncommittedFilesLeaveNothing) {
   }  // destroyed without commit, as when a write fails
   EXPECT_NE(access(path.c_str(), F_OK), 0);
   EXPECT_NE(access((path + ".partial").c_str(), F_OK), 0);
+}
+
+namespace {
+
+// Row magnitudes of every kind the store tells apart: quarter squares (small
+// and large q), general values, zeros, NaN and Inf.
+std::vector<double> sample_magnitudes(int64_t count) {
+  std::vector<double> values(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t kind = (i * 7919) % 11;
+    double m = std::sqrt(static_cast<double>(i % 97)) / 2;              // small q
+    if (kind == 3) m = std::sqrt(static_cast<double>(300000 + i)) / 2;  // a large q
+    if (kind == 5) m = 1.0 / 3.0 + static_cast<double>(i) * 1e-3;       // general
+    if (kind == 7) m = 0.0;
+    if (kind == 9) m = i % 2 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+    values[static_cast<size_t>(i)] = m;
+  }
+  return values;
+}
+
+std::vector<int64_t> general_keys(const MagnitudeStore& store) {
+  std::vector<int64_t> keys;
+  store.general().for_each_chunk([&](const uint64_t* k, int64_t n) { keys.insert(keys.end(), k, k + n); });
+  return keys;
+}
+
+std::vector<std::pair<uint64_t, int64_t>> distinct_counts(const MagnitudeStore& store) {
+  std::vector<std::pair<uint64_t, int64_t>> counts;
+  store.distinct().for_each([&](uint64_t key, int64_t count) { counts.emplace_back(key, count); });
+  std::sort(counts.begin(), counts.end());
+  return counts;
+}
+
+void expect_same_store(const MagnitudeStore& a, const MagnitudeStore& b) {
+  EXPECT_EQ(a.rows(), b.rows());
+  for (bool dead : {false, true}) {
+    EXPECT_EQ(a.nonfinite(dead), b.nonfinite(dead));
+    ASSERT_EQ(a.steps(dead).size(), b.steps(dead).size());
+    for (size_t t = 0; t < a.steps(dead).size(); ++t) {
+      EXPECT_EQ(a.steps(dead)[t].count, b.steps(dead)[t].count);
+      EXPECT_EQ(a.steps(dead)[t].max, b.steps(dead)[t].max);
+      EXPECT_EQ(a.steps(dead)[t].sum.to_double(), b.steps(dead)[t].sum.to_double());
+    }
+  }
+  EXPECT_EQ(distinct_counts(a), distinct_counts(b));
+  EXPECT_EQ(general_keys(a), general_keys(b));
+}
+
+}  // namespace
+
+// A store saved half way and loaded into a new one, then fed the other half,
+// equals the store that saw every row; in memory and spilled to a file.
+TEST(CheckpointArchive, MagnitudeStoreResumesExactly) {
+  const int64_t transitions = 8, tokens = 53;
+  std::vector<uint8_t> dead(static_cast<size_t>(tokens));
+  for (int64_t n = 0; n < tokens; ++n) dead[static_cast<size_t>(n)] = n % 3 == 0;
+  const std::vector<double> values = sample_magnitudes(transitions * tokens);
+  const int64_t half = 3 * tokens + 17;  // mid-transition, as a store may be between appends
+  for (const GeneralValueSpace& space :
+       {GeneralValueSpace{1 << 12, false, ""}, GeneralValueSpace{5, true, LATDISP_TEST_DATA_DIR}}) {
+    MagnitudeStore whole(dead, transitions, space);
+    whole.append(values.data(), transitions * tokens);
+
+    MagnitudeStore first(dead, transitions, space);
+    first.append(values.data(), half);
+    const std::string path = test_path("store.ckpt");
+    {
+      DurableFile file(path);
+      ArchiveWriter archive(file);
+      first.save(archive);
+      archive.finish();
+      file.commit();
+    }
+    MagnitudeStore resumed(dead, transitions, space);
+    ArchiveReader archive(path, kExitUsage);
+    resumed.load(archive);
+    archive.finish();
+    expect_same_store(first, resumed);
+    resumed.append(values.data() + half, transitions * tokens - half);
+    expect_same_store(whole, resumed);
+  }
 }
 
 }  // namespace latdisp

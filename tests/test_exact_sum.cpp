@@ -61,4 +61,29 @@ TEST(ExactSum, RefusesValuesOutsideItsRange) {
   EXPECT_TRUE(sum.is_zero());
 }
 
+TEST(ExactSum, RepeatedValueInOneStep) {
+  std::mt19937_64 random(11);
+  for (int i = 0; i < 200; ++i) {
+    const double value =
+        std::ldexp(std::uniform_real_distribution<double>(1.0, 2.0)(random), static_cast<int>(random() % 500) - 260);
+    const uint32_t times = static_cast<uint32_t>(random() % 40);
+    ExactSum once, repeated;
+    once.add(value, times);
+    for (uint32_t k = 0; k < times; ++k) repeated.add(value);
+    repeated.add(1.0);
+    once.add(1.0);
+    EXPECT_EQ(once.to_double(), repeated.to_double()) << value << " x " << times;
+  }
+  // The most times at the top of the range: exact, no overflow.
+  ExactSum big;
+  big.add(std::ldexp(1.0, 287), 4294967295u);
+  EXPECT_EQ(big.to_double(), std::ldexp(4294967295.0, 287));
+  ExactSum ones;  // 2^32 - 1 + 2^-200: every bit kept until rounding
+  ones.add(1.0, 4294967295u);
+  ones.add(std::ldexp(1.0, -200));
+  EXPECT_EQ(ones.to_double(), 4294967295.0);
+  EXPECT_FALSE(ones.is_zero());
+  EXPECT_THROW(big.add(-1.0, 2), std::range_error);
+}
+
 }  // namespace latdisp

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "parallel/errors.hpp"
+#include "analysis/magnitude_store.hpp"
 #include "analysis/step_block_plan.hpp"
 
 namespace latdisp {
@@ -36,6 +37,22 @@ TEST(StepBlockPlan, SpillsMagnitudesBeforeStarvingBlocks) {
   EXPECT_FALSE(small.magnitudes_in_memory);
   const StepBlockPlan large = plan_step_blocks(notebook_shape(uint64_t(2) << 30));
   EXPECT_TRUE(large.magnitudes_in_memory);
+}
+
+TEST(StepBlockPlan, CountsTheMagnitudeTablesAndBoundsTheGeneralValues) {
+  for (uint64_t budget : {uint64_t(300) << 20, uint64_t(2) << 30}) {
+    const StepBlockInputs in = notebook_shape(budget);
+    const StepBlockPlan plan = plan_step_blocks(in);
+    EXPECT_GE(plan.fixed_bytes, in.baseline_bytes + kLibraryMarginBytes + magnitude_table_bytes(in.steps - 1));
+    // Blocks, tables and the general values held in memory fit together.
+    EXPECT_LE(plan.fixed_bytes + plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block) + plan.general_bytes,
+              budget);
+    if (plan.magnitudes_in_memory) {
+      EXPECT_EQ(plan.general_bytes, plan.magnitude_bytes);
+    } else {
+      EXPECT_GT(plan.general_bytes, 0u);
+    }
+  }
 }
 
 TEST(StepBlockPlan, NeverMoreStepsThanTheData) {

@@ -1,16 +1,31 @@
 #!/usr/bin/python3
-"""latdisp benchmark: generate a trajectory, analyze it at several rank counts
-and in both arithmetics, and report coordinates/s, per-phase times and peak
-memory per rank beside the memory-bandwidth ceiling; then the cost of saving
-the tensors (--output, HDF5 and safetensors) in MB/s.
+"""latdisp benchmark: for each trajectory shape, time a plain sequential read of
+the file (`cat FILE > /dev/null`, after one warm-up read, so the file is in the
+page cache like latdisp's input), then analyze it at each rank count and
+arithmetic, and report latdisp's time as a multiple of that plain read, the
+per-phase times of rank 0 (read, compute, reduce, write), coordinates/s and the
+peak resident memory of every rank, and the share of the memory-bandwidth
+ceiling (build/latdisp_stream_probe, two bytes of W per coordinate); then the
+cost of saving the tensors (--output, HDF5 and safetensors) in MB/s.
 
-usage: tools/benchmark.py [--steps S --tokens N --dims D] [--ranks 1 2] [--build build]
-Prints a Markdown table (and writes it with the raw reports to --out)."""
+usage: tools/benchmark.py [--notebook] [--shape S N D ...] [--ranks 1 2]
+                          [--arithmetic exact seed] [--memory-budget 2GiB] [--no-save]
+                          [--build build] [--out bench]
+
+The default is one small file (W[401, 10000, 64], 0.5 GB: a minute or two).
+--notebook adds the notebook's shape, W[6001, 10000, 64] (7.68 GB; generating it
+takes minutes, and the page cache must hold it); --shape adds any other.
+Writes benchmark.md, benchmark.csv and the JSON reports to --out."""
 import argparse
+import csv
 import json
 import os
 import subprocess
 import sys
+import time
+
+SMALL = (401, 10000, 64)
+NOTEBOOK = (6001, 10000, 64)
 
 
 def run(command, env):
@@ -20,72 +35,178 @@ def run(command, env):
     return result.stdout
 
 
+def timed(command, env):
+    start = time.perf_counter()
+    run(command, env)
+    return time.perf_counter() - start
+
+
+def plain_read_seconds(path, repeats):
+    """Best of `repeats` sequential reads of the whole file, after a warm-up."""
+    with open(os.devnull, "wb") as null:
+        subprocess.run(["cat", path], stdout=null, check=True)
+        best = None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(["cat", path], stdout=null, check=True)
+            elapsed = time.perf_counter() - start
+            best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def trajectory(args, env, shape):
+    steps, tokens, dims = shape
+    path = os.path.join(args.out, f"bench_{steps}x{tokens}x{dims}.h5")
+    if not os.path.exists(path):
+        print(f"benchmark: generating W[{steps}, {tokens}, {dims}] ...", file=sys.stderr)
+        run(args.mpirun + ["-np", str(max(args.ranks)), args.latdisp, "generate", "--output", path, "--steps",
+                           str(steps), "--tokens", str(tokens), "--dims", str(dims)], env)
+    return path
+
+
+def analyze(args, env, path, ranks, arithmetic, extra, report_path):
+    """Best of --repeats runs by wall time: the report's run section and the wall time."""
+    best = None
+    for _ in range(args.repeats):
+        wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "analyze", "--input", path, "--arithmetic",
+                                    arithmetic, "--memory-budget", args.memory_budget, "--overwrite", "--report",
+                                    report_path, "--progress-seconds", "0"] + extra, env)
+        with open(report_path) as f:
+            report = json.load(f)
+        if best is None or wall < best[1]:
+            best = (report, wall)
+    return best
+
+
+def bandwidth_ceiling(args, env, ranks):
+    """Coordinates/s that memory bandwidth allows (two bytes of W each), from latdisp_stream_probe."""
+    probe = os.path.join(args.build, "latdisp_stream_probe")
+    if not os.path.exists(probe):
+        return None
+    return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
+
+
+def analysis_rows(args, env, shape, path, read_s):
+    coordinates = (shape[0] - 1) * shape[1] * shape[2]
+    rows = []
+    for ranks in args.ranks:
+        ceiling = bandwidth_ceiling(args, env, ranks)
+        for arithmetic in args.arithmetic:
+            report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_np{ranks}_{arithmetic}.json")
+            report, wall = analyze(args, env, path, ranks, arithmetic, [], report_path)
+            run_section = report["run"]
+            t = run_section["timings_s"]
+            rows.append({
+                "shape": "x".join(map(str, shape)), "file_gb": round(os.path.getsize(path) / 1e9, 3),
+                "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
+                "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
+                "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
+                "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
+                "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
+                "coordinates": coordinates, "coordinates_per_s": run_section["coordinates_per_s"],
+                "peak_rss_mib": "/".join(str(round(b / 2**20)) for b in run_section["peak_rss_bytes"]),
+                "of_bandwidth_ceiling": "" if ceiling is None else f"{100 * run_section['coordinates_per_s'] / ceiling:.1f}%",
+            })
+    return rows
+
+
+def save_rows(args, env, shape, path, read_s):
+    """--output in both formats at the largest rank count: the second read of W, encoding and writing."""
+    ranks = max(args.ranks)
+    rows = []
+    for extension in ("h5", "safetensors"):
+        output = os.path.join(args.out, f"saved.{extension}")
+        report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_save_{extension}.json")
+        report, wall = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
+        os.remove(output)
+        saved = report["output"]
+        rows.append({
+            "shape": "x".join(map(str, shape)), "format": saved["format"], "ranks": ranks,
+            "delta_dtype": saved["delta_dtype"], "exceptions": saved["exceptions"],
+            "bytes_written": saved["bytes_written"], "write_s": round(saved["write_s"], 3),
+            "write_mb_per_s": round(saved["write_bytes_per_s"] / 1e6), "wall_s": round(wall, 3),
+            "wall_per_read": round(wall / read_s, 2),
+        })
+    return rows
+
+
+def markdown(rows, columns):
+    lines = ["| " + " | ".join(title for _, title in columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for key, _ in columns:
+            value = row[key]
+            if key == "coordinates_per_s":
+                value = f"{value:.3g}"
+            elif key == "reduce_share":
+                value = f"{100 * value:.1f}%"
+            cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+ANALYSIS_COLUMNS = [("shape", "W shape"), ("file_gb", "file GB"), ("ranks", "ranks"), ("arithmetic", "arithmetic"),
+                    ("plain_read_s", "plain read s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read"),
+                    ("total_s", "total s"), ("total_per_read", "total / read"), ("read_s", "read s"),
+                    ("compute_s", "compute s"), ("reduce_s", "reduce s"), ("reduce_share", "reduce share"),
+                    ("write_s", "write s"), ("coordinates_per_s", "coordinates/s"),
+                    ("peak_rss_mib", "peak RSS MiB per rank"), ("of_bandwidth_ceiling", "of bandwidth ceiling")]
+SAVE_COLUMNS = [("shape", "W shape"), ("format", "format"), ("ranks", "ranks"), ("delta_dtype", "delta dtype"),
+                ("exceptions", "exceptions"), ("bytes_written", "bytes written"), ("write_s", "write s"),
+                ("write_mb_per_s", "write MB/s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read")]
+
+
+def write_csv(path, rows, columns):
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[key for key, _ in columns], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=401)
-    parser.add_argument("--tokens", type=int, default=10000)
-    parser.add_argument("--dims", type=int, default=64)
+    parser.add_argument("--notebook", action="store_true", help="also the notebook's shape, W[6001, 10000, 64]")
+    parser.add_argument("--shape", type=int, nargs=3, action="append", metavar=("S", "N", "D"), default=[],
+                        help="another shape (repeatable)")
+    parser.add_argument("--no-small", action="store_true", help=f"skip the small shape W{list(SMALL)}")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--arithmetic", nargs="+", default=["exact", "seed"])
-    parser.add_argument("--repeats", type=int, default=3, help="best of N runs (the file is warm after the first)")
+    parser.add_argument("--arithmetic", nargs="+", default=["exact"], choices=["exact", "seed"])
+    parser.add_argument("--memory-budget", default="2GiB")
+    parser.add_argument("--repeats", type=int, default=2, help="best of N runs (and of N plain reads)")
+    parser.add_argument("--no-save", action="store_true", help="skip the --output measurements")
     parser.add_argument("--build", default="build")
     parser.add_argument("--out", default="bench")
     parser.add_argument("--mpirun", default="mpirun")
     args = parser.parse_args()
+    args.latdisp = os.path.join(args.build, "latdisp")
+    args.mpirun = [args.mpirun, "--oversubscribe"]
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
-    latdisp = os.path.join(args.build, "latdisp")
-    data = os.path.join(args.out, f"bench_{args.steps}x{args.tokens}x{args.dims}.h5")
-    if not os.path.exists(data):
-        run([args.mpirun, "-np", str(max(args.ranks)), "--oversubscribe", latdisp, "generate", "--output", data,
-             "--steps", str(args.steps), "--tokens", str(args.tokens), "--dims", str(args.dims)], env)
-    coordinates = (args.steps - 1) * args.tokens * args.dims
-    print(f"# latdisp benchmark: W[{args.steps}, {args.tokens}, {args.dims}] = {coordinates:.3g} coordinates, "
-          f"{os.path.getsize(data) / 1e9:.2f} GB file (warm in the page cache)\n")
-    rows = []
-    for ranks in args.ranks:
-        probe = json.loads(run([args.mpirun, "-np", str(ranks), "--oversubscribe",
-                                os.path.join(args.build, "latdisp_stream_probe")], env))
-        ceiling = probe["read_bytes_per_s"] / 2  # two bytes of W per coordinate
-        for arithmetic in args.arithmetic:
-            best = None
-            for _ in range(args.repeats):
-                report_path = os.path.join(args.out, f"report_np{ranks}_{arithmetic}.json")
-                run([args.mpirun, "-np", str(ranks), "--oversubscribe", latdisp, "analyze", "--input", data,
-                     "--arithmetic", arithmetic, "--overwrite", "--report", report_path, "--progress-seconds", "0"], env)
-                with open(report_path) as f:
-                    report = json.load(f)["run"]
-                if best is None or report["timings_s"]["total"] < best["timings_s"]["total"]:
-                    best = report
-            t = best["timings_s"]
-            rows.append((ranks, arithmetic, best["coordinates_per_s"], t["read"], t["compute"], t["reduce"],
-                         t["total"], max(best["peak_rss_bytes"]) / 2**20, ceiling,
-                         best["coordinates_per_s"] / ceiling))
-    header = ("| ranks | arithmetic | coordinates/s | read s | compute s | reduce s | total s | peak RSS/rank MiB "
-              "| bandwidth ceiling coords/s | of ceiling |\n|---|---|---|---|---|---|---|---|---|---|")
-    lines = [header] + [f"| {r[0]} | {r[1]} | {r[2]:.3g} | {r[3]:.2f} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.2f} | "
-                        f"{r[7]:.0f} | {r[8]:.3g} | {100 * r[9]:.1f}% |" for r in rows]
-    # Saving: the second pass over W and the parallel writes, at the largest rank count.
-    ranks = max(args.ranks)
-    save_lines = ["", "| format | ranks | delta dtype | exceptions | bytes written | write s | write MB/s |",
-                  "|---|---|---|---|---|---|---|"]
-    for extension in ("h5", "safetensors"):
-        output = os.path.join(args.out, f"saved.{extension}")
-        report_path = os.path.join(args.out, f"report_save_{extension}.json")
-        run([args.mpirun, "-np", str(ranks), "--oversubscribe", latdisp, "analyze", "--input", data, "--output", output,
-             "--overwrite", "--report", report_path, "--progress-seconds", "0"], env)
-        with open(report_path) as f:
-            saved = json.load(f)["output"]
-        os.remove(output)
-        save_lines.append(f"| {saved['format']} | {ranks} | {saved['delta_dtype']} | {saved['exceptions']} | "
-                          f"{saved['bytes_written'] / 1e6:.0f} MB | {saved['write_s']:.2f} | "
-                          f"{saved['write_bytes_per_s'] / 1e6:.0f} |")
-    lines += save_lines
+    shapes = ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
+    analysis, saving = [], []
+    for shape in shapes:
+        path = trajectory(args, env, shape)
+        read_s = plain_read_seconds(path, args.repeats)  # in the same run, right before latdisp reads it
+        analysis += analysis_rows(args, env, shape, path, read_s)
+        if not args.no_save:
+            saving += save_rows(args, env, shape, path, read_s)
+
+    lines = [f"# latdisp benchmark ({os.uname().nodename}, {os.cpu_count()} CPUs; files warm in the page cache; "
+             f"--memory-budget {args.memory_budget}; best of {args.repeats})", "",
+             "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
+             "x / read = that time over one plain read of the same file (cat, warm).", ""]
+    lines += markdown(analysis, ANALYSIS_COLUMNS)
+    if saving:
+        lines += ["", "Saving (--output; includes the second read of W and the encoding):", ""]
+        lines += markdown(saving, SAVE_COLUMNS)
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
         f.write(table + "\n")
+    write_csv(os.path.join(args.out, "benchmark.csv"), analysis, ANALYSIS_COLUMNS)
+    if saving:
+        write_csv(os.path.join(args.out, "benchmark_saving.csv"), saving, SAVE_COLUMNS)
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   collectively(comm, [&] { plan = plan_step_blocks(inputs); });
   if (options.max_steps_per_block > 0)
     plan.steps_per_block = std::min(plan.steps_per_block, options.max_steps_per_block);
-  if (options.spill_magnitudes) plan.magnitudes_in_memory = false;
+  if (options.spill_magnitudes) plan.magnitudes_in_memory = false, plan.general_bytes = 0;
   // Every rank takes the same number of collective reads.
   MPI_Allreduce(MPI_IN_PLACE, &plan.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
   const int64_t block_steps = plan.steps_per_block;
@@ -212,7 +212,9 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
   std::unique_ptr<MagnitudeStore> store;
   collectively(comm, [&] {
-    store = std::make_unique<MagnitudeStore>(transitions * slab.count, plan.magnitudes_in_memory, options.scratch_dir);
+    const GeneralValueSpace space{static_cast<int64_t>(plan.general_bytes / sizeof(uint64_t)),
+                                  !plan.magnitudes_in_memory, options.scratch_dir};
+    store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
   Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
@@ -242,7 +244,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     first_step = checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
       local.load(archive);
       store->load(archive);
-      if (store->size() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
+      if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
     });
   ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
   StepStream stream(*reader, slab, max_slab, block_steps, host_values.data(), first_step);
@@ -279,7 +281,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     result.timings.checkpoint = checkpoint.seconds();
   }
 
+  // Waiting for the slowest rank's last block is compute, not reduction.
   Clock::time_point phase = Clock::now();
+  MPI_Barrier(comm);
+  result.timings.compute += seconds_since(phase);
+  phase = Clock::now();
   reduce_tallies(local, result, comm);
   result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
   result.timings.reduce = seconds_since(phase);

@@ -1,6 +1,7 @@
 // Statistics of the row magnitudes m = sqrt(sum_d x^2): counts, extremes,
 // exact means, numpy-exact percentiles, per-step series and a log2 histogram,
-// for all tokens and for live / dead tokens, reduced over the ranks.
+// for all tokens and for live / dead tokens, reduced over the ranks
+// (docs/definitions.md §10, docs/architecture.md §7).
 #pragma once
 
 #include <mpi.h>
@@ -16,12 +17,12 @@ namespace latdisp {
 
 enum MagnitudePopulation : int { kAllTokens = 0, kLiveTokens = 1, kDeadTokens = 2 };
 
-// The percentiles reported, in the order of SPEC section 6.
+// The percentiles reported, in the order of the JSON report (docs/report.md).
 constexpr std::array<double, 5> kPercentiles = {50.0, 90.0, 95.0, 99.0, 99.9};
 
 struct MagnitudeSummary {
   int64_t count = 0;      // finite magnitudes
-  int64_t nonfinite = 0;  // rows with a non-finite x
+  int64_t nonfinite = 0;  // rows with a non-finite x (or an overflowing norm)
   std::optional<double> min, max, mean, median;
   std::array<std::optional<double>, kPercentiles.size()> percentiles;
   // log2 histogram: zero_count rows with m == 0; counts[i] rows with
@@ -32,9 +33,9 @@ struct MagnitudeSummary {
   std::vector<std::optional<double>> per_step_mean, per_step_max;
 };
 
-// Collective. `dead` flags the slab's tokens; the store holds
-// transitions x slab_tokens magnitudes (NaN for non-finite rows). The result
-// is complete on rank 0 only.
+// Collective. `dead` flags the slab's tokens; the store holds its
+// transitions x slab_tokens rows (a store without a token layout gets this
+// one). The result is complete on rank 0 only.
 std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
                                                      int64_t transitions, MPI_Comm comm);
 
@@ -55,9 +56,11 @@ struct OrderStatistic {
   int64_t rank;
 };
 
-// Collective: radix select on the bits of the (non-negative) doubles, four
-// passes of 16 bits with all-reduced histograms; nothing is gathered. Every
-// rank gets the values.
+// Collective: a radix select on the bits of the (non-negative) doubles, one
+// 16-bit digit and six 8-bit digits, over the store's distinct values
+// (weighted by their counts) and its general values, with all-reduced digit
+// histograms; nothing is gathered. Every rank gets the values; each wanted
+// rank must be below its population's count.
 std::vector<double> select_order_statistics(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
                                             const std::vector<OrderStatistic>& wanted, MPI_Comm comm);
 

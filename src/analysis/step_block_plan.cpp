@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analysis/magnitude_store.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -14,8 +15,10 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   plan.bytes_per_step =
       copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * 8 + items * in.item_tally_bytes);
+  // The counting tables and per-step sums are bounded; the general values
+  // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens;
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens + magnitude_table_bytes(in.steps - 1);
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;
     return static_cast<int64_t>(
@@ -31,6 +34,7 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
   if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
     plan.steps_per_block = capped(with_magnitudes);
+    plan.general_bytes = plan.magnitude_bytes;
     return plan;
   }
   plan.magnitudes_in_memory = false;
@@ -41,7 +45,10 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
                          std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
                          " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
                          " (of which " + format_bytes(plan.fixed_bytes) +
-                         " is the process itself and library buffers); raise the budget or use more ranks");
+                         " is the process itself, library buffers and the magnitude tables); raise the budget or use "
+                         "more ranks");
+  // What the blocks leave holds general magnitudes before they spill.
+  plan.general_bytes = in.budget - plan.fixed_bytes - plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block);
   return plan;
 }
 

@@ -7,10 +7,11 @@ namespace latdisp {
 
 struct StepBlockPlan {
   int64_t steps_per_block = 0;       // consecutive blocks share one step
-  bool magnitudes_in_memory = true;  // else they spill to a scratch file
+  bool magnitudes_in_memory = true;  // else general magnitudes past general_bytes spill to a scratch file
   uint64_t bytes_per_step = 0;       // working memory per step held
-  uint64_t magnitude_bytes = 0;      // all of the slab's row magnitudes
-  uint64_t fixed_bytes = 0;          // baseline process + library buffers
+  uint64_t magnitude_bytes = 0;      // the worst case: every row magnitude a general value
+  uint64_t general_bytes = 0;        // memory the general magnitudes may use (all of it when in memory)
+  uint64_t fixed_bytes = 0;          // baseline process + library buffers + the magnitude tables
 };
 
 struct StepBlockInputs {

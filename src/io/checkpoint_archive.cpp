@@ -156,9 +156,18 @@ void ArchiveWriter::begin_doubles(const std::string& name, int64_t count) {
   m_array_left = count;
 }
 
-void ArchiveWriter::add_doubles(const double* values, int64_t count) {
+void ArchiveWriter::add_doubles(const double* values, int64_t count) { add_elements(values, count); }
+
+void ArchiveWriter::begin_ints(const std::string& name, int64_t count) {
+  field(FieldKind::kInts, name, count);
+  m_array_left = count;
+}
+
+void ArchiveWriter::add_ints(const int64_t* values, int64_t count) { add_elements(values, count); }
+
+void ArchiveWriter::add_elements(const void* values, int64_t count) {
   if (count > m_array_left) fail(kExitOutput, "internal: more checkpoint values than announced");
-  raw(values, static_cast<size_t>(count) * sizeof(double));
+  raw(values, static_cast<size_t>(count) * 8);
   m_array_left -= count;
 }
 
@@ -285,9 +294,19 @@ int64_t ArchiveReader::begin_doubles(const std::string& name) {
   return count;
 }
 
-void ArchiveReader::read_doubles(double* values, int64_t count) {
+void ArchiveReader::read_doubles(double* values, int64_t count) { read_elements(values, count); }
+
+int64_t ArchiveReader::begin_ints(const std::string& name) {
+  const int64_t count = field(FieldKind::kInts, name);
+  m_array_left = count;
+  return count;
+}
+
+void ArchiveReader::read_ints(int64_t* values, int64_t count) { read_elements(values, count); }
+
+void ArchiveReader::read_elements(void* values, int64_t count) {
   if (count > m_array_left) damaged("internal: more values read than the array holds");
-  raw(values, static_cast<size_t>(count) * sizeof(double));
+  raw(values, static_cast<size_t>(count) * 8);
   m_array_left -= count;
 }
 

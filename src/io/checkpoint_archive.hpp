@@ -55,6 +55,8 @@ class ArchiveWriter {
   // values over any number of add_doubles calls.
   void begin_doubles(const std::string& name, int64_t count);
   void add_doubles(const double* values, int64_t count);
+  void begin_ints(const std::string& name, int64_t count);
+  void add_ints(const int64_t* values, int64_t count);
 
   // Appends the content hash; no field may follow. Returns the hash.
   uint64_t finish();
@@ -62,6 +64,7 @@ class ArchiveWriter {
  private:
   void field(FieldKind kind, const std::string& name, int64_t count);
   void raw(const void* data, size_t bytes);
+  void add_elements(const void* values, int64_t count);  // 8-byte elements of an announced array
   void check_array_complete();
 
   DurableFile& m_file;
@@ -93,6 +96,8 @@ class ArchiveReader {
   // read_doubles until all of it is read.
   int64_t begin_doubles(const std::string& name);
   void read_doubles(double* values, int64_t count);
+  int64_t begin_ints(const std::string& name);
+  void read_ints(int64_t* values, int64_t count);
 
   // Checks the content hash and that nothing follows it.
   void finish();
@@ -104,6 +109,7 @@ class ArchiveReader {
  private:
   int64_t field(FieldKind kind, const std::string& name);
   void raw(void* data, size_t bytes);
+  void read_elements(void* values, int64_t count);
 
   std::string m_path;
   int m_exit_code;

@@ -1,24 +1,48 @@
 #include "parallel/exact_sum.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace latdisp {
 
-void ExactSum::add(double value) {
-  if (value == 0.0) return;
-  int exponent = 0;
-  const double fraction = std::frexp(value, &exponent);  // value = fraction * 2^exponent
-  const uint64_t mantissa = static_cast<uint64_t>(std::ldexp(fraction, 53));
-  const int position = exponent - 53 - kLowBit;  // weight of the mantissa's lowest bit
-  if (!(value > 0) || position < 0 || position + 53 > 32 * kDigits - 64)
+namespace {
+
+// value = mantissa * 2^(position + ExactSum::kLowBit) with a 53-bit mantissa;
+// false for a value outside the accumulator's range (negative, subnormal, too
+// large, not finite). From the bits, not frexp/ldexp: this runs once per row.
+bool split_value(double value, uint64_t& mantissa, int& position) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  const int biased = static_cast<int>(bits >> 52);  // the sign bit makes negatives >= 2048
+  mantissa = (bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52);
+  position = biased - 1075 - ExactSum::kLowBit;  // weight of the mantissa's lowest bit
+  return biased != 0 && biased < 2047 && position >= 0 && position + 53 <= 32 * ExactSum::kDigits - 64;
+}
+
+}  // namespace
+
+void ExactSum::add(double value) { add(value, 1); }
+
+void ExactSum::add(double value, uint32_t times) {
+  if (value == 0.0 || times == 0) return;
+  uint64_t mantissa = 0;
+  int position = 0;
+  if (!split_value(value, mantissa, position))
     throw std::range_error("ExactSum: value outside the accumulator's range");
+  add_scaled(mantissa, times, position);
+}
+
+void ExactSum::add_scaled(uint64_t mantissa, uint64_t times, int position) {
+  // Up to 53 + 32 + 31 bits: four 32-bit digits, each added value < 2^32;
+  // the range check keeps digit + 3 below kDigits.
   const int digit = position / 32;
   const unsigned shift = static_cast<unsigned>(position % 32);
-  const unsigned __int128 spread = static_cast<unsigned __int128>(mantissa) << shift;
+  const unsigned __int128 spread = (static_cast<unsigned __int128>(mantissa) * times) << shift;
   m_digits[digit] += static_cast<int64_t>(static_cast<uint64_t>(spread) & 0xFFFFFFFFu);
   m_digits[digit + 1] += static_cast<int64_t>(static_cast<uint64_t>(spread >> 32) & 0xFFFFFFFFu);
-  m_digits[digit + 2] += static_cast<int64_t>(static_cast<uint64_t>(spread >> 64));
+  m_digits[digit + 2] += static_cast<int64_t>(static_cast<uint64_t>(spread >> 64) & 0xFFFFFFFFu);
+  m_digits[digit + 3] += static_cast<int64_t>(static_cast<uint64_t>(spread >> 96));
   if (++m_pending >= (int64_t(1) << 30)) normalize();
 }
 
@@ -26,6 +50,16 @@ void ExactSum::add(const ExactSum& other) {
   for (int i = 0; i < kDigits; ++i) m_digits[i] += other.m_digits[i];
   m_pending += other.m_pending + 1;
   normalize();
+}
+
+void ExactSum::get_state(int64_t* words) const {
+  std::memcpy(words, m_digits.data(), sizeof m_digits);
+  words[kDigits] = m_pending;
+}
+
+void ExactSum::set_state(const int64_t* words) {
+  std::memcpy(m_digits.data(), words, sizeof m_digits);
+  m_pending = words[kDigits];
 }
 
 void ExactSum::normalize() {
