@@ -35,13 +35,15 @@ input=$work/w.h5
 timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$input" --report "$work/reference.json" \
   --progress-seconds 0 >/dev/null || { echo "reference run failed"; exit 1; }
 
+extra=()                       # more analyze arguments (a series' dataset and mask)
+reference=$work/reference.json  # the uninterrupted run's report
 # analyze DIR NAME [ARGS...]: the paced, checkpointed run, in the background;
 # sets run_pid (timeout's, whose child is mpirun). Output in NAME.out/.err.
 analyze() {
   local dir=$1 name=$2
   shift 2
   timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$input" --report "$work/$name.json" \
-    --progress-seconds 0 --max-steps-per-block 3 --block-pause "$pause" --checkpoint-dir "$dir" "$@" \
+    --progress-seconds 0 --max-steps-per-block 3 --block-pause "$pause" --checkpoint-dir "$dir" "${extra[@]}" "$@" \
     >"$work/$name.out" 2>"$work/$name.err" &
   run_pid=$!
 }
@@ -90,7 +92,7 @@ resume_to_end() {
   from=$(manifest_step "$dir") || return 1
   analyze "$dir" "$name" --resume
   finish "$name" 0 "" || return 1
-  "$python" "$compare" "$work/reference.json" "$work/$name.json" || return 1
+  "$python" "$compare" "$reference" "$work/$name.json" || return 1
   "$python" - "$work/$name.json" "$from" <<'EOF' || return 1
 import json, sys
 run = json.load(open(sys.argv[1]))["run"]
@@ -166,6 +168,32 @@ kill_all() {
   resume_to_end "$dir" kill_c
 }
 check "SIGKILL of mpirun and ranks (twice) after periodic checkpoints, resume: same report" kill_all
+
+# --- a checkpoint series (a glob of safetensors checkpoints) ------------------------
+series() {
+  local formats=$work/formats dir=$work/ck_series
+  local input="$formats/files/ckpt-*.safetensors" reference=$work/series_reference.json
+  local extra=(--dataset model.embed_tokens.weight --dead-mask "$formats/mask.safetensors:dead")
+  timeout 120 "$python" "$(dirname "$compare")/reference/make_input_formats.py" "$work/w.h5" "$formats" || return 1
+  timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$input" "${extra[@]}" --report "$reference" \
+    --progress-seconds 0 >/dev/null || { echo "the uninterrupted series run failed"; return 1; }
+  analyze "$dir" series_a --checkpoint-seconds 0.2
+  wait_for_step "$dir" 20 || return 1
+  kill -USR1 "$(launcher_pid)"
+  finish series_a 5 "stopped by SIGUSR1" || return 1
+  cp -a "$dir" "$work/ck_series_touched"
+  resume_to_end "$dir" series_b || return 1
+  # One checkpoint file of the series modified since: refused.
+  local checkpoints=("$formats"/files/ckpt-*.safetensors)
+  touch -d "@$(($(date +%s) + 5))" "${checkpoints[3]}"
+  refused series_touched "changed since .* modified" --input "$input" "${extra[@]}" \
+    --checkpoint-dir "$work/ck_series_touched" --resume
+}
+if "$python" -c "import numpy, h5py" 2>/dev/null; then
+  check "a checkpoint series: SIGUSR1, resume: same report; one of its files touched since: exit 1" series
+else
+  echo "SKIPPED: the checkpoint-series case needs numpy and h5py"
+fi
 
 # --- refusals -------------------------------------------------------------------------
 base=$work/ck_base

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -66,36 +67,65 @@ void broadcast_text(std::string& text, MPI_Comm comm) {
   if (length > 0) MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, 0, comm);
 }
 
-// The input file as it is now: where, how big, when last modified, and a hash
-// of its first MiB (the HDF5 superblock and, usually, the dataset headers).
-json input_identity(const std::string& path) {
+// `path` made absolute (a glob pattern or a missing path: joined to the
+// working directory, unresolved).
+std::string absolute_path(const std::string& path) {
   char resolved[PATH_MAX];
-  const std::string absolute = realpath(path.c_str(), resolved) ? std::string(resolved) : path;
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0) fail(kExitInput, "cannot stat the input '" + path + "': " + std::strerror(errno));
-  ContentHash head;
-  if (S_ISREG(info.st_mode)) {
-    if (std::FILE* file = std::fopen(path.c_str(), "rb")) {
-      std::vector<char> bytes(kHeadBytes);
-      head.update(bytes.data(), std::fread(bytes.data(), 1, bytes.size(), file));
+  if (realpath(path.c_str(), resolved)) return resolved;
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
+
+// The input as it is now: where, how many files and bytes, when last
+// modified, a hash of each file's name, size and time, and a hash of the
+// first MiB of the first file (the HDF5 superblock and dataset headers, or
+// the safetensors header).
+json input_identity(const std::string& input, const std::vector<std::string>& files) {
+  ContentHash listing, head;
+  int64_t bytes = 0, latest = 0;
+  for (const std::string& file : files) {
+    struct stat info {};
+    if (stat(file.c_str(), &info) != 0)
+      fail(kExitInput, "cannot stat the input file '" + file + "': " + std::strerror(errno));
+    const int64_t size = static_cast<int64_t>(info.st_size);
+    const int64_t modified = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+    const std::string name = absolute_path(file);
+    listing.update(name.c_str(), name.size() + 1);
+    listing.update(&size, sizeof size);
+    listing.update(&modified, sizeof modified);
+    bytes += size;
+    latest = std::max(latest, modified);
+  }
+  if (!files.empty()) {
+    if (std::FILE* file = std::fopen(files.front().c_str(), "rb")) {
+      std::vector<char> first(kHeadBytes);
+      head.update(first.data(), std::fread(first.data(), 1, first.size(), file));
       std::fclose(file);
     }
   }
-  return {{"path", absolute},
-          {"bytes", static_cast<int64_t>(info.st_size)},
-          {"modified_ns", static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec},
+  return {{"path", absolute_path(input)},
+          {"files", files.size()},
+          {"bytes", bytes},
+          {"modified_ns", latest},
+          {"listing_hash", hash_text(listing.value())},
           {"head_hash", hash_text(head.value())}};
 }
 
 // Everything that must be the same for a checkpoint to continue this run.
 // Options that shape the result are keyed by their command-line names.
-json run_identity(const AnalyzeOptions& o, const TrajectoryShape& shape, int ranks) {
+json run_identity(const AnalyzeOptions& o, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
+                  int ranks) {
+  const TrajectoryShape& shape = reader.shape();
+  ContentHash mask;
+  mask.update(dead_mask.data(), dead_mask.size());
   return {{"format", kFormat},
           {"latdisp", LATDISP_VERSION},
           {"ranks", ranks},
-          {"input", input_identity(o.input)},
+          {"input", input_identity(o.input, reader.source_files())},
           {"dataset", o.dataset},
           {"shape", {shape.steps, shape.tokens, shape.dims}},
+          {"dead_mask_hash", hash_text(mask.value())},
           {"options",
            {{"--arithmetic", o.arithmetic},
             {"--epsilon", o.epsilon},
@@ -137,12 +167,21 @@ std::string identity_difference(const json& then, const json& now, const std::st
   if (input_then.value("modified_ns", json()) != input_now["modified_ns"])
     return changed + ": modified " + modified_text(input_then.value("modified_ns", json("?"))) + " then, " +
            modified_text(input_now["modified_ns"]) + " now";
+  if (input_then.value("files", json()) != input_now["files"])
+    return changed + ": " + text_of(input_then.value("files", json("?"))) + " files then, " +
+           text_of(input_now["files"]) + " now";
+  if (input_then.value("listing_hash", json()) != input_now["listing_hash"])
+    return changed + ": one of its files was replaced, resized or modified";
   if (input_then.value("head_hash", json()) != input_now["head_hash"]) return changed + ": its first bytes differ";
   if (then.value("dataset", json()) != now["dataset"] || then.value("shape", json()) != now["shape"])
     return where + " is of dataset '" + text_of(then.value("dataset", json("?"))) + "' with shape " +
            text_of(then.value("shape", json("?"))) + "; this run reads '" + text_of(now["dataset"]) + "' with shape " +
            text_of(now["shape"]);
   const json& options_then = then.value("options", json::object());
+  if (then.value("dead_mask_hash", json()) != now["dead_mask_hash"] &&
+      options_then.value("--dead-mask", json()) == now["options"]["--dead-mask"])
+    return where + " was written with another dead mask (the mask '" + text_of(now["options"]["--dead-mask"]) +
+           "' now flags other tokens)";
   for (const auto& [name, value] : now["options"].items())
     if (options_then.value(name, json()) != value)
       return where + " was written with " + name + " " + text_of(options_then.value(name, json("(unset)"))) +
@@ -187,15 +226,16 @@ void prepare_directory(const std::string& directory) {
 
 std::string checkpoint_manifest_path(const std::string& directory) { return directory + "/" + kManifestName; }
 
-Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryShape& shape, MPI_Comm comm)
-    : m_comm(comm), m_interval(options.checkpoint_seconds), m_steps(shape.steps), m_last(Clock::now()) {
+Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader,
+                           const std::vector<uint8_t>& dead_mask, MPI_Comm comm)
+    : m_comm(comm), m_interval(options.checkpoint_seconds), m_steps(reader.shape().steps), m_last(Clock::now()) {
   MPI_Comm_rank(comm, &m_rank);
   MPI_Comm_size(comm, &m_ranks);
   if (options.checkpoint_dir.empty()) return;
   collectively(comm, [&] {
     if (m_rank != 0) return;
     prepare_directory(options.checkpoint_dir);
-    m_identity = run_identity(options, shape, m_ranks).dump();
+    m_identity = run_identity(options, reader, dead_mask, m_ranks).dump();
     const std::string manifest = checkpoint_manifest_path(options.checkpoint_dir);
     if (!options.resume && access(manifest.c_str(), F_OK) == 0)
       fail(kExitUsage, "the checkpoint directory '" + options.checkpoint_dir +

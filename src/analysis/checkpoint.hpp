@@ -20,7 +20,7 @@
 #include "analysis/analysis_result.hpp"
 #include "config/options.hpp"
 #include "io/checkpoint_archive.hpp"
-#include "io/trajectory_shape.hpp"
+#include "io/trajectory_reader.hpp"
 
 namespace latdisp {
 
@@ -33,11 +33,13 @@ class Checkpointer {
   using LoadState = std::function<void(ArchiveReader&, int64_t next_step)>;
 
   // Collective. Without --checkpoint-dir it does nothing. Else it prepares the
-  // directory (created if missing), computes the run's identity (input file,
-  // shape, result-shaping options, rank count, version) and defers stop
+  // directory (created if missing), computes the run's identity (the input's
+  // files, shape and dead mask, result-shaping options, rank count, version)
+  // and defers stop
   // signals to the block boundaries until the final block. A run without
   // --resume refuses a directory that already holds a checkpoint. Throws Error.
-  Checkpointer(const AnalyzeOptions& options, const TrajectoryShape& shape, MPI_Comm comm);
+  Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
+               MPI_Comm comm);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/input_path.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -84,12 +85,6 @@ void sync_directory(const std::string& path) {
   const int error = errno;
   ::close(fd);
   if (!synced) fail(kExitOutput, "cannot flush the directory '" + path + "' to disk: " + std::strerror(error));
-}
-
-std::string parent_directory(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 std::string read_small_file(const std::string& path, int exit_code) {

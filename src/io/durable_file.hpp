@@ -38,8 +38,6 @@ class DurableFile {
 
 // fsync of a directory, so that a rename into it survives a crash.
 void sync_directory(const std::string& path);
-// The directory part of a path ("." for a bare name).
-std::string parent_directory(const std::string& path);
 // The whole file as a string; throws Error(exit_code) naming it if unreadable.
 std::string read_small_file(const std::string& path, int exit_code);
 // Removes a directory and the plain files in it (checkpoint generations hold
