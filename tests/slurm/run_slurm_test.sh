@@ -4,8 +4,11 @@
 # logs and ports in a temporary directory), submits jobs/analyze_cpu.sbatch on a
 # generated trajectory (srun --mpi=pmix, then LAUNCHER=mpirun), checks that each
 # report equals a plain mpirun run's outside "run", runs tools/scaling_study.py
-# with srun inside salloc, and tears the cluster down by PID (also on failure or
-# interruption) and checks no daemon is left. Every wait is bounded (about 20 s
+# with srun inside salloc, runs jobs/analyze_resumable.sbatch (srun, mpirun)
+# through Slurm's warning, a checkpoint, a requeue and a resume to the plain
+# run's report (SLURM_TEST_TIME_LIMIT=1: also under a real one-minute time
+# limit, about two minutes more), and tears the cluster down by PID (also on failure or
+# interruption) and checks no daemon is left. Every wait is bounded (about 35 s
 # in all here, plus the package install on a fresh machine).
 # usage: tests/slurm/run_slurm_test.sh [BUILD_DIR]   (default: build)
 # Prints "N passed, M failed"; exits 0 only if nothing failed. Skips (exit 0)
