@@ -209,6 +209,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   int in_memory = plan.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   result.magnitudes_in_memory = in_memory == 1;
+  // The worst case: every row magnitude a general value, beyond what memory holds.
+  check_scratch_space(
+      options.scratch_dir,
+      result.magnitudes_in_memory ? 0 : plan.magnitude_bytes - std::min(plan.general_bytes, plan.magnitude_bytes),
+      comm);
 
   const int64_t transitions = shape.steps - 1;
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
@@ -219,21 +224,29 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
-  Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
-  {
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values;
+  decltype(values)::HostMirror host_values;
+  Kokkos::View<uint8_t*, DeviceMemory> dead;
+  ItemTallies tallies;
+  RowMagnitudes magnitudes;
+  ItemTallies::HostMirror host_tallies;
+  RowMagnitudes::HostMirror host_magnitudes;
+  collectively(comm, [&] {
+    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
+                              slab.count, shape.dims);
+    host_values = Kokkos::create_mirror_view(values);
+    dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
     Kokkos::deep_copy(dead, host_dead);
-  }
-  ItemTallies tallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
-                      items);
-  RowMagnitudes magnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
-                           block_steps - 1, slab.count);
-  auto host_tallies = Kokkos::create_mirror_view(tallies);
-  auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+    tallies = ItemTallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
+                          items);
+    magnitudes = RowMagnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
+                               block_steps - 1, slab.count);
+    host_tallies = Kokkos::create_mirror_view(tallies);
+    host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+  });
 
   LocalTallies local(transitions);
   // The checkpoint state: every piece saves and loads itself.
@@ -271,7 +284,9 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    store->append(host_magnitudes.data(), block_transitions * slab.count);
+    // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
+    // boundary below, after the checkpoint).
+    collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
     const int64_t next_step = step_block.first_step + block_transitions;
     progress.update(next_step - first_step);

@@ -17,7 +17,7 @@
 namespace latdisp {
 
 namespace {
-constexpr size_t kBufferBytes = size_t(4) << 20;
+constexpr size_t kBufferBytes = size_t(1) << 20;
 }
 
 DurableFile::DurableFile(const std::string& target) : m_target(target), m_temporary(target + ".partial") {
