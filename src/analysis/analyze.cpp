@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/errors.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
+#include "analysis/tally_archive.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
 #include "analysis/step_block_plan.hpp"
@@ -44,6 +47,26 @@ struct LocalTallies {
         population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
     }
     ulp.merge(item.ulp);
+  }
+  void save(ArchiveWriter& archive) const {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      save_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f)
+        archive.put_ints(name + ".series." + std::to_string(f), population[p].series[f]);
+    }
+    save_tally(archive, "ulp", ulp);
+  }
+  void load(ArchiveReader& archive) {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      load_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f) {
+        std::vector<int64_t>& series = population[p].series[f];
+        series = archive.get_ints(name + ".series." + std::to_string(f), static_cast<int64_t>(series.size()));
+      }
+    }
+    load_tally(archive, "ulp", ulp);
   }
   PopulationResult population[2];  // live, dead
   UlpTally ulp;
@@ -150,6 +173,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   if (ranks > shape.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
                          ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  Checkpointer checkpoint(options, *reader, dead_mask, comm);
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
                  missing_dead_mask_text(options.input, options.dead_mask).c_str());
@@ -236,8 +260,22 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   collectively(comm, [&] { motion = TokenMotionTracker(per_token, block_steps - 1, slab.count, settings.hop_radius); });
 
   LocalTallies local(transitions);
-  ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  // The checkpoint state: every piece saves and loads itself.
+  const auto save_state = [&](ArchiveWriter& archive) {
+    local.save(archive);
+    store->save(archive);
+    motion.save(archive);
+  };
+  int64_t first_step = 0;
+  if (options.resume)
+    first_step = checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
+      local.load(archive);
+      store->load(archive);
+      motion.load(archive);
+      if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
+    });
+  ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
+  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data(), first_step);
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -260,10 +298,18 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    // Also where a stop signal on any rank stops every rank.
+    // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
+    // boundary below, after the checkpoint).
     collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
-    progress.update(step_block.first_step + block_transitions);
+    const int64_t next_step = step_block.first_step + block_transitions;
+    progress.update(next_step - first_step);
+    if (options.block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.block_pause));
+    checkpoint.at_block_boundary(next_step, step_block.final, save_state);
+  }
+  if (checkpoint.enabled()) {
+    result.checkpoint = checkpoint.summary();
+    result.timings.checkpoint = checkpoint.seconds();
   }
 
   if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+
+#include "io/checkpoint_archive.hpp"
 
 namespace latdisp {
 
@@ -146,6 +149,56 @@ MagnitudeStore MagnitudeStore::with_token_layout(const std::vector<uint8_t>& dea
     bound.append(values.data(), count);
   });
   return bound;
+}
+
+void MagnitudeStore::save(ArchiveWriter& archive) const {
+  archive.put_int("magnitudes.token_layout", m_deferred ? 0 : 1);
+  archive.put_int("magnitudes.rows", m_rows);
+  if (!m_deferred) {
+    for (int token_class = 0; token_class < 2; ++token_class) {
+      const std::string name = token_class == 0 ? "magnitudes.live" : "magnitudes.dead";
+      const std::vector<StepMagnitudes>& steps = m_steps[static_cast<size_t>(token_class)];
+      std::vector<int64_t> sums(steps.size() * ExactSum::kStateWords), counts(steps.size());
+      std::vector<double> maxima(steps.size());
+      for (size_t t = 0; t < steps.size(); ++t) {
+        steps[t].sum.get_state(&sums[t * ExactSum::kStateWords]);
+        counts[t] = steps[t].count;
+        maxima[t] = steps[t].max;
+      }
+      archive.put_ints(name + ".sums", sums);
+      archive.put_ints(name + ".counts", counts);
+      archive.put_doubles(name + ".max", maxima);
+    }
+    archive.put_ints("magnitudes.nonfinite", {m_nonfinite[0], m_nonfinite[1]});
+    m_distinct.save(archive, "magnitudes.distinct");
+  }
+  m_general.save(archive, "magnitudes.general");
+}
+
+void MagnitudeStore::load(ArchiveReader& archive) {
+  if (archive.get_int("magnitudes.token_layout") != (m_deferred ? 0 : 1))
+    archive.damaged("its magnitudes were kept in another way");
+  if (m_rows != 0) throw std::logic_error("MagnitudeStore: a checkpoint loads into an empty store");
+  m_rows = archive.get_int("magnitudes.rows");
+  if (!m_deferred) {
+    const int64_t steps_count = m_transitions;
+    for (int token_class = 0; token_class < 2; ++token_class) {
+      const std::string name = token_class == 0 ? "magnitudes.live" : "magnitudes.dead";
+      std::vector<StepMagnitudes>& steps = m_steps[static_cast<size_t>(token_class)];
+      const std::vector<int64_t> sums = archive.get_ints(name + ".sums", steps_count * ExactSum::kStateWords);
+      const std::vector<int64_t> counts = archive.get_ints(name + ".counts", steps_count);
+      const std::vector<double> maxima = archive.get_doubles(name + ".max", steps_count);
+      for (size_t t = 0; t < steps.size(); ++t) {
+        steps[t].sum.set_state(&sums[t * ExactSum::kStateWords]);
+        steps[t].count = counts[t];
+        steps[t].max = maxima[t];
+      }
+    }
+    const std::vector<int64_t> nonfinite = archive.get_ints("magnitudes.nonfinite", 2);
+    m_nonfinite = {nonfinite[0], nonfinite[1]};
+    m_distinct.load(archive, "magnitudes.distinct");
+  }
+  m_general.load(archive, "magnitudes.general");
 }
 
 }  // namespace latdisp

@@ -19,6 +19,9 @@
 
 namespace latdisp {
 
+class ArchiveReader;
+class ArchiveWriter;
+
 // The finite magnitudes of one transition's rows of live (or dead) tokens.
 struct StepMagnitudes {
   ExactSum sum;
@@ -73,6 +76,12 @@ class MagnitudeStore {
   int64_t nonfinite(bool dead_tokens) const { return m_nonfinite[dead_tokens ? 1 : 0]; }
   const DistinctMagnitudes& distinct() const { return m_distinct; }
   const SpillableKeys& general() const { return m_general; }
+  int64_t rows() const { return m_rows; }
+
+  // Checkpoint: everything kept so far; load() restores it into a store just
+  // constructed alike (same slab, transitions and kind).
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive);
 
  private:
   void count_step_rows(int64_t step, int64_t first_token, const double* values, int64_t count);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis/analyze.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "config/save_dtype.hpp"
@@ -87,6 +88,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     if (!options.report.empty()) report_text = json_report(result).dump(2) + "\n";
   });
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  // The run is complete and reported: its checkpoint is of no more use.
+  remove_checkpoint(options, comm);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

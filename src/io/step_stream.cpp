@@ -6,13 +6,14 @@
 namespace latdisp {
 
 StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens,
-                       int64_t block_steps, uint16_t* buffer)
+                       int64_t block_steps, uint16_t* buffer, int64_t first_step)
     : m_reader(reader),
       m_slab(slab),
       m_max_slab_tokens(max_slab_tokens),
       m_block_steps(block_steps),
       m_buffer(buffer),
-      m_step_values(slab.count * reader.shape().dims) {}
+      m_step_values(slab.count * reader.shape().dims),
+      m_first_step(first_step) {}
 
 bool StepStream::next(StepBlock& block) {
   const int64_t steps = m_reader.shape().steps;

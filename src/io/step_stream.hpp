@@ -17,9 +17,10 @@ struct StepBlock {
 
 class StepStream {
  public:
-  // `buffer` holds block_steps x slab tokens x dims values.
+  // `buffer` holds block_steps x slab tokens x dims values. The first block
+  // starts at `first_step` (a resumed run reads W only from there on).
   StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens, int64_t block_steps,
-             uint16_t* buffer);
+             uint16_t* buffer, int64_t first_step = 0);
 
   // Collective: reads the next block into the buffer; false when done.
   bool next(StepBlock& block);

@@ -16,7 +16,7 @@ enum ExitCode : int {
   kExitInput = 2,
   kExitOutput = 3,
   kExitStrict = 4,
-  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1
+  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1 (after a checkpoint, with --checkpoint-dir)
 };
 
 class Error : public std::runtime_error {
