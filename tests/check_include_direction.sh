@@ -13,10 +13,11 @@ declare -A allowed=(
   [io]="parallel"
   [config]="io parallel kokkos_kernels"
   [synthetic]="config io parallel kokkos_kernels"
+  [convert]="config io parallel kokkos_kernels"
   [bits]="config io parallel kokkos_kernels"
   [analysis]="config io parallel kokkos_kernels"
   [report]="analysis config io parallel kokkos_kernels"
-  [app]="report analysis bits synthetic config io parallel kokkos_kernels"
+  [app]="report analysis bits synthetic convert config io parallel kokkos_kernels"
 )
 
 violations=0

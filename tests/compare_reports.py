@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Exit 0 if every JSON report given has the same content as the first,
-outside the "run" section (timings, ranks, memory); else print where they differ."""
+outside the "run" section (timings, ranks, memory); else print where they differ.
+--ignore KEY/PATH (repeatable, e.g. --ignore input/path) leaves out more."""
 import json
 import sys
 
@@ -19,12 +20,27 @@ def differences(a, b, path=""):
         yield f"{path}: {a!r} != {b!r}"
 
 
-def main(paths):
+def drop(report, key_path):
+    *parents, last = key_path.split("/")
+    for key in parents:
+        report = report.get(key, {})
+    report.pop(last, None)
+
+
+def main(arguments):
+    ignored, paths = ["run"], []
+    while arguments:
+        argument = arguments.pop(0)
+        if argument == "--ignore":
+            ignored.append(arguments.pop(0))
+        else:
+            paths.append(argument)
     reports = []
     for path in paths:
         with open(path) as f:
             report = json.load(f)
-        report.pop("run", None)
+        for key_path in ignored:
+            drop(report, key_path)
         reports.append(report)
     failed = False
     for path, report in zip(paths[1:], reports[1:]):
@@ -32,7 +48,8 @@ def main(paths):
         for line in found[:20]:
             print(f"{paths[0]} vs {path}: {line}")
         failed = failed or bool(found)
-    print("reports differ" if failed else f"{len(paths)} reports agree outside 'run'")
+    outside = ", ".join(f"'{k}'" for k in ignored)
+    print("reports differ" if failed else f"{len(paths)} reports agree outside {outside}")
     return 1 if failed else 0
 
 

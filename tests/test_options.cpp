@@ -70,6 +70,19 @@ TEST(Options, HelpNamesEveryOption) {
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 
+TEST(Options, PackReadsASeriesIntoHdf5) {
+  const Command c = parse({"pack", "--input", "run/", "--dataset", "model.embed_tokens.weight", "--dead-mask",
+                           "run/mask.safetensors:dead", "--output", "W.h5"});
+  EXPECT_EQ(c.name, "pack");
+  EXPECT_EQ(c.pack.input, "run/");
+  EXPECT_EQ(c.pack.dataset, "model.embed_tokens.weight");
+  EXPECT_EQ(c.pack.dead_mask, "run/mask.safetensors:dead");
+  EXPECT_EQ(c.pack.output_dataset, "W");
+  EXPECT_EQ(usage_error_of({"pack", "--output", "W.h5"}), kExitUsage);                             // no --input
+  EXPECT_EQ(usage_error_of({"pack", "--input", "run", "--output", "W.safetensors"}), kExitUsage);  // not HDF5
+  EXPECT_NE(parse({"pack", "--help"}).help_text.find("--output-dataset"), std::string::npos);
+}
+
 TEST(ByteSize, ParsesUnits) {
   EXPECT_EQ(parse_byte_size("2GiB"), uint64_t(2) << 30);
   EXPECT_EQ(parse_byte_size("512MiB"), uint64_t(512) << 20);

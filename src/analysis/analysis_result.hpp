@@ -41,6 +41,8 @@ struct AnalysisResult {
   AnalyzeOptions options;
   TrajectoryShape shape;
   std::string input_type;
+  std::string input_format;           // "hdf5" | "safetensors" | "series"
+  std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
   bool dead_mask_found = false;
   int64_t n_dead = 0;
   int ranks = 1;

@@ -143,13 +143,15 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   const TrajectoryShape shape = reader->shape();
   result.shape = shape;
   result.input_type = reader->type_description();
+  result.input_format = reader->format();
+  result.step_numbers = reader->step_numbers();
   for (uint8_t d : dead_mask) result.n_dead += d;
   if (ranks > shape.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
                          ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
   if (!result.dead_mask_found && rank == 0)
-    std::fprintf(stderr, "latdisp analyze: warning: no dataset '%s' in '%s'; every token is treated as live\n",
-                 options.dead_mask.c_str(), options.input.c_str());
+    std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
+                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
 
   const TokenRange slab = token_range(shape.tokens, rank, ranks);
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;

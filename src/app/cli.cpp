@@ -10,6 +10,7 @@
 #include "bits/inspect.hpp"
 #include "config/options.hpp"
 #include "bits/separation.hpp"
+#include "convert/pack.hpp"
 
 namespace latdisp {
 
@@ -26,6 +27,7 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
     if (command.name == "inspect") return run_inspect(command.inspect, comm);
     if (command.name == "separation") return run_separation(command.separation, comm);
     if (command.name == "blackholes") return run_blackholes(command.blackholes, comm);
+    if (command.name == "pack") return run_pack(command.pack, comm);
     if (command.generate.matrix) return run_generate_matrix(command.generate, comm);
     return run_generate(command.generate, comm);
   } catch (const Error& e) {

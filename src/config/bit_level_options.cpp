@@ -9,8 +9,9 @@ namespace latdisp {
 
 namespace {
 const char* kMatrixHelp =
-    "the matrix: FILE.safetensors[:TENSOR] (BF16, or U16/I16 bits) or FILE.h5[:DATASET][@STEP] "
-    "(uint16/int16 bits, 2-D, or 3-D with @STEP); default name W (required)";
+    "the matrix: PATH[:NAME][@STEP], a 2-D safetensors tensor (BF16, or U16/I16 bits) or HDF5 dataset "
+    "(uint16/int16 bits), a checkpoint (file or folder), or step STEP (0-based) of a trajectory: HDF5, safetensors "
+    "or a checkpoint series (directory, glob, .txt manifest); default name W (required)";
 const char* kGroupsHelp =
     "file (safetensors or HDF5) of integer tensors named *_token_ids (e.g. bh1_token_ids, ...), as blackholes "
     "writes; ordered by name";

@@ -24,11 +24,14 @@ po::options_description analyze_description(AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
       "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "input,i", po::value(&o.input), "input HDF5 file holding W (required)")(
-      "dataset", po::value(&o.dataset)->default_value(o.dataset),
-      "name of W in the input file (uint16/int16 bfloat16 bits, shape steps x tokens x dims)")(
+      "input,i", po::value(&o.input),
+      "W (required): an HDF5 file, a safetensors trajectory, or a checkpoint series (a directory of checkpoints, a "
+      "glob pattern, a .txt manifest)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
+                                        "name of W in the input (uint16/int16 or BF16/U16/I16 bfloat16 bits, steps x "
+                                        "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
-      "name of the per-token dead mask (bool); missing: every token is live")(
+      "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
+      "missing: every token is live")(
       "output,o", po::value(&o.output),
       "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
       "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
@@ -89,6 +92,26 @@ po::options_description generate_description(GenerateOptions& o) {
   return d;
 }
 
+po::options_description pack_description(PackOptions& o) {
+  po::options_description d(
+      "latdisp pack: write a checkpoint series (or any input W) as the HDF5 trajectory latdisp reads fastest");
+  d.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(),
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "input,i", po::value(&o.input),
+      "the input: a series (directory of checkpoints, glob pattern, .txt manifest), a safetensors or an HDF5 "
+      "trajectory (required)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
+                               "name of the matrix in each checkpoint (e.g. model.embed_tokens.weight), or of W")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
+      "the per-token dead mask: a name inside the input, or FILE:NAME in another safetensors or HDF5 file; missing: "
+      "none is written")("output,o", po::value(&o.output), "HDF5 file to write, .h5 or .hdf5 (required)")(
+      "output-dataset", po::value(&o.output_dataset)->default_value(o.output_dataset), "name of W in the output")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
+      "memory-budget", po::value(&o.memory_budget),
+      "peak memory per rank (default: half the node's available memory shared by its ranks)");
+  return d;
+}
+
 std::string help_of(const po::options_description& d, const std::string& usage) {
   std::ostringstream text;
   text << "usage: " << usage << "\n\n" << d << "\n";
@@ -129,6 +152,7 @@ std::string top_level_help() {
          "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
          "  generate   write a synthetic trajectory in the input format (the default data set);\n"
          "             with --matrix, a demo matrix with planted groups of identical tokens\n"
+         "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
@@ -167,6 +191,16 @@ Command parse_command_line(int argc, const char* const* argv) {
     }
     parse_into(description, arguments, command.name);
     validate(command.generate);
+  } else if (command.name == "pack") {
+    po::options_description description = pack_description(command.pack);
+    command.help_text =
+        help_of(description, "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5");
+    if (wants_help(arguments)) {
+      command.help = true;
+      return command;
+    }
+    parse_into(description, arguments, command.name);
+    validate(command.pack);
   } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
     po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
                                           : command.name == "separation" ? separation_description(command.separation)
@@ -193,7 +227,7 @@ Command parse_command_line(int argc, const char* const* argv) {
 }
 
 void validate(const AnalyzeOptions& o) {
-  if (o.input.empty()) fail(kExitUsage, "analyze needs --input FILE.h5");
+  if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   if (o.arithmetic != "exact" && o.arithmetic != "seed")
     fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
   if (!(o.epsilon > 0) || !(o.epsilon < 1e300))
@@ -208,6 +242,14 @@ void validate(const AnalyzeOptions& o) {
   if (!o.output.empty()) require_output_format("--output", o.output);
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);
+}
+
+void validate(const PackOptions& o) {
+  if (o.input.empty()) fail(kExitUsage, "pack needs --input SERIES");
+  if (o.output.empty() || !is_hdf5_name(o.output))
+    fail(kExitUsage, "pack needs --output FILE.h5 (or .hdf5): it writes the HDF5 trajectory");
+  if (o.dataset.empty() || o.output_dataset.empty()) fail(kExitUsage, "--dataset and --output-dataset need a name");
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
 }
 
 void validate(const GenerateOptions& o) {

@@ -46,6 +46,17 @@ struct GenerateOptions {
   int64_t group_size = 200;
 };
 
+// `pack`: a checkpoint series (or any input) into the HDF5 trajectory.
+struct PackOptions {
+  std::string input;
+  std::string dataset = "W";           // the tensor in the input
+  std::string dead_mask = "dead_mask";  // NAME in the input, or FILE:NAME
+  std::string output;                   // .h5 / .hdf5
+  std::string output_dataset = "W";
+  bool overwrite = false;
+  std::string memory_budget;
+};
+
 // The bit-level subcommands (SPEC section 4). Matrices are FILE[:NAME][@STEP].
 struct InspectOptions {
   std::string matrix;
@@ -75,6 +86,7 @@ struct BlackholesOptions {
 // Throw Error(kExitUsage) with a message naming the option and the value.
 void validate(const AnalyzeOptions& options);
 void validate(const GenerateOptions& options);
+void validate(const PackOptions& options);
 void validate(const InspectOptions& options);
 void validate(const SeparationOptions& options);
 void validate(const BlackholesOptions& options);
@@ -85,6 +97,7 @@ struct Command {
   bool help = false;
   AnalyzeOptions analyze;
   GenerateOptions generate;
+  PackOptions pack;
   InspectOptions inspect;
   SeparationOptions separation;
   BlackholesOptions blackholes;

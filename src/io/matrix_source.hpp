@@ -1,14 +1,19 @@
-// A 2-D bfloat16 matrix (tokens x dims) read from a safetensors tensor or an
-// HDF5 dataset, given as FILE[:NAME][@STEP]; each rank reads only its rows.
+// A 2-D bfloat16 matrix (tokens x dims) for the bit-level commands, given as
+// FILE[:NAME][@STEP]: a 2-D safetensors tensor or HDF5 dataset, one
+// checkpoint, or one step of any trajectory input (HDF5, safetensors,
+// series), read through the trajectory readers; each rank reads only its rows.
 #pragma once
 
-#include <hdf5.h>
 #include <mpi.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "io/hdf5_input.hpp"
+#include "io/input_path.hpp"
+#include "io/trajectory_reader.hpp"
 
 namespace latdisp {
 
@@ -22,12 +27,6 @@ struct MatrixLocation {
 // '@' after the last '/' counts, so directories may contain them. Throws
 // Error(kExitUsage) on a malformed step.
 MatrixLocation parse_matrix_location(const std::string& text, const std::string& default_name = "W");
-
-// HDF5 by its signature, else safetensors.
-bool is_hdf5_file(const std::string& path);
-
-// Names of the datasets in the root group of an open HDF5 file, sorted.
-std::vector<std::string> hdf5_root_datasets(hid_t file);
 
 class MatrixSource {
  public:
@@ -43,7 +42,7 @@ class MatrixSource {
   const MatrixLocation& location() const { return m_location; }
   // e.g. "M.safetensors:W (BF16, 151936 x 2560)".
   const std::string& description() const { return m_description; }
-  const std::string& format() const { return m_format; }  // "safetensors" | "hdf5"
+  const std::string& format() const { return m_format; }  // "safetensors" | "hdf5" | "series"
 
   // Collective: rows [begin, begin + count) of this rank (count may be 0),
   // C order into `out` (count * cols values). Throws the same Error on all ranks.
@@ -53,14 +52,14 @@ class MatrixSource {
   void read_rows(const std::vector<int64_t>& tokens, uint16_t* out) const;
 
  private:
-  void read_run(int64_t begin, int64_t count, uint16_t* out, bool collective_transfer) const;
+  void choose_step();
 
-  struct Impl;
-  std::unique_ptr<Impl> m_impl;
+  std::unique_ptr<TrajectoryReader> m_reader;
   MPI_Comm m_comm;
   MatrixLocation m_location;
   std::string m_format;
   std::string m_description;
+  int64_t m_step = 0;  // of the reader
   int64_t m_rows = 0;
   int64_t m_cols = 0;
 };

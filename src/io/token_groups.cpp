@@ -13,10 +13,11 @@
 #include <map>
 #include <type_traits>
 
-#include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
-#include "io/matrix_source.hpp"
+#include "io/hdf5_input.hpp"
+#include "io/input_path.hpp"
 #include "io/safetensors.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
@@ -81,9 +82,8 @@ std::vector<TokenGroup> read_safetensors_groups(const std::string& path) {
 }
 
 std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
-  Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid())
-    fail(kExitInput, "cannot open '" + path + "' as HDF5 (truncated or corrupt?): " + hdf5_error_text());
+  // Each rank reads the groups on its own.
+  const Hdf5Handle file = open_hdf5_input(MPI_COMM_SELF, path, "groups file", false);
   std::vector<TokenGroup> groups;
   const std::vector<std::string> names = hdf5_root_datasets(file.get());
   for (const std::string& name : names) {
@@ -145,8 +145,7 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 std::vector<TokenGroup> read_token_groups(const std::string& path) {
-  if (access(path.c_str(), F_OK) != 0) fail(kExitInput, "groups file '" + path + "' does not exist");
-  if (access(path.c_str(), R_OK) != 0) fail(kExitInput, "groups file '" + path + "' is not readable");
+  require_readable_file(path, "groups file");
   std::vector<TokenGroup> groups = is_hdf5_file(path) ? read_hdf5_groups(path) : read_safetensors_groups(path);
   std::sort(groups.begin(), groups.end(),
             [](const TokenGroup& a, const TokenGroup& b) { return natural_less(a.name, b.name); });

@@ -1,155 +1,189 @@
 #include "io/trajectory_reader.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 
+#include "io/checkpoint_series.hpp"
+#include "io/file_names.hpp"
+#include "io/hdf5_input.hpp"
+#include "io/hdf5_trajectory.hpp"
+#include "io/input_path.hpp"
+#include "io/safetensors_input.hpp"
+#include "io/safetensors_trajectory.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
 
-// Largest single transfer: MPI-IO counts are ints (PITFALLS.md).
+// Largest single transfer per rank: MPI-IO counts are ints.
 constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
-Hdf5Handle open_file(MPI_Comm comm, const std::string& path) {
-  if (access(path.c_str(), F_OK) != 0) fail(kExitInput, "input file '" + path + "' does not exist");
-  if (access(path.c_str(), R_OK) != 0) fail(kExitInput, "input file '" + path + "' is not readable");
-  const Hdf5Handle fapl = mpio_file_access(comm);
-  Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
-  if (!file.valid()) {
-    const std::string why = hdf5_error_text();
-    fail(kExitInput, "cannot open '" + path + "' as an HDF5 file (not HDF5, truncated or corrupt" +
-                         (why.empty() ? std::string(")") : "; HDF5 says: " + why + ")"));
+enum class InputKind : int { hdf5, safetensors, directory, glob, manifest, checkpoint };
+
+bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
+
+// What the path is, from a stat and the first bytes; refuses what can be
+// nothing (a FIFO, a device, a missing path).
+InputKind classify_input(const std::string& path, SourceUse use) {
+  const std::string role = use == SourceUse::matrix ? "matrix" : "input";
+  const PathKind kind = path_kind(path);
+  if (kind == PathKind::missing) {
+    if (has_glob_characters(path)) return InputKind::glob;
+    fail(kExitInput, role + " '" + path + "' does not exist");
   }
-  // MPI-IO reads past the end of a file return zeros: catch a truncated
-  // file here rather than analyze zeros.
-  haddr_t allocated = 0;
-  hsize_t size = 0;
-  if (H5Fget_eoa(file.get(), &allocated) >= 0 && H5Fget_filesize(file.get(), &size) >= 0 && size < allocated)
-    fail(kExitInput, "input file '" + path + "' is truncated: " + std::to_string(size) + " bytes, but its HDF5 " +
-                         "metadata needs " + std::to_string(allocated) + " (an interrupted copy or write?)");
-  return file;
+  if (kind == PathKind::other)
+    fail(kExitInput,
+         role + " '" + path + "' is " + path_kind_text(path) + ", not a regular file or a directory of checkpoints");
+  if (kind == PathKind::directory) {
+    if (is_hdf5_name(path) || is_safetensors_name(path))
+      fail(kExitInput, role + " '" + path + "' is a directory, not a file");
+    // An output folder may hold the final model beside its numbered checkpoints.
+    if (!is_checkpoint_folder(path) || holds_numbered_checkpoints(path)) return InputKind::directory;
+    if (use == SourceUse::matrix) return InputKind::checkpoint;
+    fail(kExitInput, "input '" + path +
+                         "' is a single checkpoint; a series needs one checkpoint per step: give the folder that "
+                         "holds them, a glob pattern or a manifest");
+  }
+  require_readable_file(path, role + " file");
+  if (is_hdf5_file(path)) return InputKind::hdf5;
+  if (has_suffix(path, ".txt")) return InputKind::manifest;
+  if (has_suffix(path, ".index.json")) {
+    if (use == SourceUse::matrix) return InputKind::checkpoint;
+    fail(kExitInput,
+         "input '" + path + "' is the index of a single checkpoint; a series needs one checkpoint per step");
+  }
+  if (is_safetensors_name(path) || looks_like_safetensors(path)) return InputKind::safetensors;
+  return InputKind::hdf5;  // HDF5's own message says what is wrong with it
 }
 
-bool link_exists(hid_t file, const std::string& name) {
-  const htri_t exists = H5Lexists(file, name.c_str(), H5P_DEFAULT);
-  H5Eclear2(H5E_DEFAULT);
-  return exists > 0;
+std::string steps_text(const TrajectoryReader& reader) {
+  if (reader.format() == "series")
+    return "series '" + reader.path() + "' has " + std::to_string(reader.shape().steps) + " checkpoint(s)";
+  return (reader.format() == "hdf5" ? "dataset '" : "tensor '") + reader.dataset() + "' has " +
+         std::to_string(reader.shape().steps) + " step(s)";
 }
 
-std::vector<hsize_t> dataset_extent(hid_t dataset) {
-  Hdf5Handle space(H5Dget_space(dataset), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  return dims;
+// FILE:NAME, or NAME inside the input (FILE empty).
+void split_mask_spec(const std::string& spec, std::string& file, std::string& name) {
+  const size_t colon = spec.rfind(':');
+  file = colon == std::string::npos ? "" : spec.substr(0, colon);
+  name = colon == std::string::npos ? spec : spec.substr(colon + 1);
+  if (colon != std::string::npos && (file.empty() || name.empty()))
+    fail(kExitUsage, "--dead-mask '" + spec + "': expected NAME or FILE:NAME");
 }
 
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text = "(";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + (dims.size() == 1 ? ",)" : ")");
+std::vector<uint8_t> read_mask_file(MPI_Comm comm, const std::string& file, const std::string& name,
+                                    const TrajectoryReader& reader) {
+  bool hdf5 = false;
+  collectively(comm, [&] {
+    require_readable_file(file, "dead-mask file");
+    hdf5 = is_hdf5_file(file);
+  });
+  const std::string tensor_of = "'" + reader.dataset() + "' in '" + reader.path() + "'";
+  if (!hdf5) {
+    const SafetensorsFile header = broadcast_safetensors_header(comm, file, "dead-mask file");
+    return read_safetensors_mask(comm, header, name, reader.shape().tokens, tensor_of);
+  }
+  std::vector<uint8_t> mask;
+  collectively(comm, [&] {
+    const Hdf5Handle handle = open_hdf5_input(comm, file, "dead-mask file");
+    mask = read_hdf5_mask(handle.get(), file, name, reader.shape().tokens, tensor_of);
+  });
+  return mask;
 }
 
 }  // namespace
 
-TrajectoryReader::TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset)
-    : m_comm(comm), m_path(path), m_dataset_name(dataset) {
-  m_file = open_file(comm, path);
-  if (!link_exists(m_file.get(), dataset))
-    fail(kExitInput, "input file '" + path + "' has no dataset '" + dataset + "' (use --dataset to name it)");
-  m_dataset = Hdf5Handle(H5Dopen2(m_file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!m_dataset.valid())
-    fail(kExitInput, "'" + dataset + "' in '" + path + "' is not a dataset: " + hdf5_error_text());
-
-  const Hdf5Handle file_type(H5Dget_type(m_dataset.get()), H5Tclose);
-  m_type_description = describe_type(file_type.get());
-  if (H5Tget_class(file_type.get()) != H5T_INTEGER || H5Tget_size(file_type.get()) != 2)
-    fail(kExitInput, "dataset '" + dataset + "' in '" + path + "' has type " + m_type_description +
-                         "; expected a 16-bit integer type (uint16 or int16) holding bfloat16 bits");
-  // Read with the file's own byte order so the transfer stays collective;
-  // signedness does not matter for raw bits.
-  const bool signed_type = H5Tget_sign(file_type.get()) != H5T_SGN_NONE;
-  m_memory_type = Hdf5Handle(H5Tcopy(signed_type ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16), H5Tclose);
-
-  const std::vector<hsize_t> dims = dataset_extent(m_dataset.get());
-  if (dims.size() != 3)
-    fail(kExitInput, "dataset '" + dataset + "' in '" + path + "' has shape " + shape_text(dims) +
-                         "; expected 3 dimensions (steps, tokens, dims)");
-  m_shape.steps = static_cast<int64_t>(dims[0]);
-  m_shape.tokens = static_cast<int64_t>(dims[1]);
-  m_shape.dims = static_cast<int64_t>(dims[2]);
-  if (m_shape.steps < 2)
-    fail(kExitInput, "dataset '" + dataset + "' has " + std::to_string(m_shape.steps) +
-                         " step(s); at least 2 steps are needed for a displacement");
-  if (m_shape.tokens < 1 || m_shape.dims < 1)
-    fail(kExitInput, "dataset '" + dataset + "' has shape " + shape_text(dims) + "; it holds no coordinates");
-}
+std::string TrajectoryReader::step_origin(int64_t) const { return ""; }
 
 void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count,
                                   int64_t max_slab_tokens, uint16_t* buffer) const {
-  const int64_t bytes_per_step = std::max<int64_t>(1, max_slab_tokens * m_shape.dims * 2);
-  const int64_t steps_per_transfer = std::max<int64_t>(1, kMaxTransferBytes / bytes_per_step);
-  const Hdf5Handle transfer = collective_transfer();
-  for (int64_t done = 0; done < step_count; done += steps_per_transfer) {
-    const int64_t count = std::min(steps_per_transfer, step_count - done);
-    const hsize_t start[3] = {static_cast<hsize_t>(first_step + done), static_cast<hsize_t>(tokens.begin), 0};
-    const hsize_t extent[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(tokens.count),
-                               static_cast<hsize_t>(m_shape.dims)};
-    Hdf5Handle file_space(H5Dget_space(m_dataset.get()), H5Sclose);
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
-    Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
-    uint16_t* target = buffer + done * tokens.count * m_shape.dims;
-    herr_t status = 0;
-    collectively(m_comm, [&] {
-      status =
-          H5Dread(m_dataset.get(), m_memory_type.get(), memory_space.get(), file_space.get(), transfer.get(), target);
-      if (status < 0)
-        fail(kExitInput, "reading steps " + std::to_string(first_step + done) + ".." +
-                             std::to_string(first_step + done + count - 1) + " of '" + m_dataset_name + "' in '" +
-                             m_path + "' failed (truncated or corrupt file?): " + hdf5_error_text());
-    });
+  const int64_t row_bytes = m_shape.dims * 2;
+  const int64_t step_bytes = std::max<int64_t>(1, max_slab_tokens * row_bytes);
+  const int64_t step_values = tokens.count * m_shape.dims;
+  if (step_bytes <= kMaxTransferBytes) {
+    const int64_t steps_per_transfer = kMaxTransferBytes / step_bytes;
+    for (int64_t done = 0; done < step_count; done += steps_per_transfer) {
+      const int64_t count = std::min(steps_per_transfer, step_count - done);
+      read_block(first_step + done, count, tokens.begin, tokens.count, buffer + done * step_values);
+    }
+    return;
   }
+  // A step slab over the limit: split its rows, the same number of pieces on every rank.
+  const int64_t rows_per_transfer = std::max<int64_t>(1, kMaxTransferBytes / row_bytes);
+  for (int64_t s = 0; s < step_count; ++s)
+    for (int64_t row = 0; row < max_slab_tokens; row += rows_per_transfer) {
+      const int64_t count = std::max<int64_t>(0, std::min(rows_per_transfer, tokens.count - row));
+      read_block(first_step + s, 1, tokens.begin + std::min(row, tokens.count), count,
+                 buffer + s * step_values + std::min(row, tokens.count) * m_shape.dims);
+    }
+}
+
+std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
+                                                         const std::string& dataset, SourceUse use) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  int kind = 0;
+  collectively(comm, [&] {
+    if (rank == 0) kind = static_cast<int>(classify_input(path, use));
+  });
+  MPI_Bcast(&kind, 1, MPI_INT, 0, comm);
+  std::unique_ptr<TrajectoryReader> reader;
+  using Listing = SeriesTrajectory::Listing;
+  collectively(comm, [&] {
+    switch (static_cast<InputKind>(kind)) {
+      case InputKind::hdf5:
+        reader = std::make_unique<Hdf5Trajectory>(comm, path, dataset, use);
+        break;
+      case InputKind::safetensors:
+        reader = std::make_unique<SafetensorsTrajectory>(comm, path, dataset, use);
+        break;
+      case InputKind::directory:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use);
+        break;
+      case InputKind::glob:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use);
+        break;
+      case InputKind::manifest:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use);
+        break;
+      case InputKind::checkpoint:
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::single_checkpoint, path, dataset, use);
+        break;
+    }
+  });
+  return reader;
 }
 
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
-                                                  const std::string& dead_mask_name, std::vector<uint8_t>& dead_mask,
+                                                  const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
                                                   bool& dead_mask_found) {
-  std::unique_ptr<TrajectoryReader> reader;
-  collectively(comm, [&] {
-    reader = std::make_unique<TrajectoryReader>(comm, path, dataset);
-    dead_mask = reader->read_dead_mask(dead_mask_name);
-  });
+  std::unique_ptr<TrajectoryReader> reader = open_trajectory_source(comm, path, dataset, SourceUse::trajectory);
+  if (reader->shape().steps < 2)
+    fail(kExitInput, steps_text(*reader) + "; at least 2 steps are needed for a displacement");
+  std::string file, name;
+  split_mask_spec(dead_mask_spec, file, name);
+  if (file.empty()) {
+    collectively(comm, [&] { dead_mask = reader->read_dead_mask(name); });
+  } else {
+    dead_mask = read_mask_file(comm, file, name, *reader);
+  }
   dead_mask_found = !dead_mask.empty();
   if (!dead_mask_found) dead_mask.assign(static_cast<size_t>(reader->shape().tokens), 0);
   return reader;
 }
 
-std::vector<uint8_t> TrajectoryReader::read_dead_mask(const std::string& name) const {
-  if (!link_exists(m_file.get(), name)) return {};
-  Hdf5Handle dataset(H5Dopen2(m_file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!dataset.valid()) fail(kExitInput, "'" + name + "' in '" + m_path + "' is not a dataset");
-  const std::vector<hsize_t> dims = dataset_extent(dataset.get());
-  if (dims.size() != 1 || static_cast<int64_t>(dims[0]) != m_shape.tokens)
-    fail(kExitInput, "dead mask '" + name + "' has shape " + shape_text(dims) + "; expected (" +
-                         std::to_string(m_shape.tokens) + ",) to match the tokens of '" + m_dataset_name + "'");
-  const Hdf5Handle type(H5Dget_type(dataset.get()), H5Tclose);
-  const H5T_class_t type_class = H5Tget_class(type.get());
-  if (H5Tget_size(type.get()) != 1 || (type_class != H5T_ENUM && type_class != H5T_INTEGER))
-    fail(kExitInput, "dead mask '" + name + "' has type " + describe_type(type.get()) +
-                         "; expected bool (h5py's enum), uint8 or int8");
-  std::vector<uint8_t> mask(static_cast<size_t>(m_shape.tokens));
-  const Hdf5Handle transfer = collective_transfer();
-  if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, transfer.get(), mask.data()) < 0)
-    fail(kExitInput, "reading dead mask '" + name + "' failed: " + hdf5_error_text());
+std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec) {
+  const size_t colon = dead_mask_spec.rfind(':');
+  if (colon == std::string::npos) return "no dead mask '" + dead_mask_spec + "' in '" + input + "'";
+  return "no dead mask '" + dead_mask_spec.substr(colon + 1) + "' in '" + dead_mask_spec.substr(0, colon) + "'";
+}
+
+void require_mask_values(const std::vector<uint8_t>& mask, const std::string& what) {
   for (size_t i = 0; i < mask.size(); ++i)
     if (mask[i] > 1)
-      fail(kExitInput, "dead mask '" + name + "' holds " +
-                           std::to_string(static_cast<int>(static_cast<int8_t>(mask[i]))) + " at token " +
-                           std::to_string(i) + "; expected only 0/1 (false/true)");
-  return mask;
+      fail(kExitInput, what + " holds " + std::to_string(static_cast<int>(static_cast<int8_t>(mask[i]))) +
+                           " at token " + std::to_string(i) + "; expected only 0/1 (false/true)");
 }
 
 }  // namespace latdisp

@@ -1,5 +1,7 @@
-// Reading W (steps x tokens x dims, raw bfloat16 bits) and dead_mask with
-// parallel HDF5: each rank reads only its token slab, collectively.
+// Reading W (steps x tokens x dims, raw bfloat16 bits) from any of the input
+// formats (docs/formats.md, "Inputs"): one interface, one implementation per
+// format (HDF5, a safetensors trajectory, a checkpoint series), chosen by
+// what the path is. Each rank reads only its token slab of each step.
 #pragma once
 
 #include <mpi.h>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "io/hdf5_handles.hpp"
 #include "io/trajectory_shape.hpp"
 #include "parallel/partition.hpp"
 
@@ -17,39 +18,87 @@ namespace latdisp {
 
 class TrajectoryReader {
  public:
-  // Collective. Throws Error(kExitInput) naming what was found and expected.
-  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset);
+  virtual ~TrajectoryReader() = default;
+  TrajectoryReader(const TrajectoryReader&) = delete;
+  TrajectoryReader& operator=(const TrajectoryReader&) = delete;
 
+  // A 2-D matrix opened for the bit-level commands reads as one step.
   const TrajectoryShape& shape() const { return m_shape; }
+  // The stored type: "uint16", "int16" (HDF5), "BF16", "U16", "I16" (safetensors).
   const std::string& type_description() const { return m_type_description; }
+  // "hdf5" | "safetensors" | "series".
+  const std::string& format() const { return m_format; }
+  // The training step number of each step when the input records them (a
+  // series' names or manifest, a `steps` dataset or tensor); else empty.
+  const std::vector<int64_t>& step_numbers() const { return m_step_numbers; }
+  const std::string& path() const { return m_path; }
+  const std::string& dataset() const { return m_dataset; }
+  // 3 for a trajectory, 2 for a single matrix (a 2-D tensor or one checkpoint).
+  int source_rank() const { return m_source_rank; }
+  // Where step `step` comes from, for messages ("checkpoint 'ckpt-20'"); "" if
+  // the format has no such name.
+  virtual std::string step_origin(int64_t step) const;
 
   // Collective: reads steps [first_step, first_step + step_count) of the token
   // slab `tokens` into `buffer` (step-major, then token, then dim). Every rank
   // must call it the same number of times; `max_slab_tokens` (the largest slab
-  // of any rank) splits big reads identically on every rank.
+  // of any rank) splits big reads identically on every rank. Throws the same
+  // Error(kExitInput) on every rank; a short read is an error, never zeros.
   void read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count, int64_t max_slab_tokens,
                   uint16_t* buffer) const;
 
-  // Collective. The dead mask as 0/1 per token; empty if the dataset does
-  // not exist (the caller warns). Throws on a wrong shape, type or value.
-  std::vector<uint8_t> read_dead_mask(const std::string& name) const;
+  // Independent (any rank, alone): rows [first_row, first_row + count) of one
+  // step. Throws Error(kExitInput) on this rank only.
+  virtual void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const = 0;
 
- private:
+  // Collective. The dead mask stored in this input under `name` as 0/1 per
+  // token; empty if there is none (the caller warns). Throws on a wrong
+  // shape, type or value.
+  virtual std::vector<uint8_t> read_dead_mask(const std::string& name) const = 0;
+
+ protected:
+  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, const std::string& format)
+      : m_comm(comm), m_path(path), m_dataset(dataset), m_format(format) {}
+
+  // Collective: one transfer of at most a gigabyte per rank: steps
+  // [first_step, first_step + steps) x tokens [first_token, first_token +
+  // tokens) x all dims, C order; `tokens` may be 0 on some ranks.
+  virtual void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
+                          uint16_t* out) const = 0;
+
   MPI_Comm m_comm;
   std::string m_path;
-  std::string m_dataset_name;
-  Hdf5Handle m_file;
-  Hdf5Handle m_dataset;
-  Hdf5Handle m_memory_type;
+  std::string m_dataset;
+  std::string m_format;
   TrajectoryShape m_shape;
   std::string m_type_description;
+  std::vector<int64_t> m_step_numbers;
+  int m_source_rank = 3;
 };
 
-// Collective: opens W and reads its dead mask; `dead_mask` is all live (0)
-// when the file has none (`dead_mask_found` false). Throws the same Error on
-// every rank.
+// What the input is opened for: a whole trajectory (analyze, save, pack), or
+// one matrix or one step of a trajectory (inspect, separation, blackholes).
+enum class SourceUse { trajectory, matrix };
+
+// Collective: picks the reader from what `path` is (HDF5 signature,
+// safetensors file, directory, glob pattern, .txt manifest) and opens
+// `dataset` in it; checks shape and type but not the step count. Throws the
+// same Error(kExitInput) on every rank.
+std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
+                                                         const std::string& dataset, SourceUse use);
+
+// Collective: opens W (at least 2 steps) and reads its dead mask. `dead_mask_spec`
+// is a name inside the input or FILE:NAME in another safetensors or HDF5
+// file; `dead_mask` is all live (0) when there is none (`dead_mask_found`
+// false). Throws the same Error on every rank.
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
-                                                  const std::string& dead_mask_name, std::vector<uint8_t>& dead_mask,
+                                                  const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
                                                   bool& dead_mask_found);
+
+// The warning for a dead mask that was not found ("no dead mask 'NAME' in 'FILE'").
+std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec);
+
+// For the readers: throws Error(kExitInput) unless every value is 0 or 1.
+void require_mask_values(const std::vector<uint8_t>& mask, const std::string& what);
 
 }  // namespace latdisp

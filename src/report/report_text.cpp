@@ -43,9 +43,13 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                r.options.epsilon, r.options.zero_ulp.c_str());
 
   section(out, "Load");
-  std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits\n", r.options.input.c_str(),
-               r.options.dataset.c_str(), static_cast<long long>(r.shape.steps), static_cast<long long>(r.shape.tokens),
-               static_cast<long long>(r.shape.dims), r.input_type.c_str());
+  std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits (%s)\n",
+               r.options.input.c_str(), r.options.dataset.c_str(), static_cast<long long>(r.shape.steps),
+               static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims), r.input_type.c_str(),
+               r.input_format.c_str());
+  if (!r.step_numbers.empty())
+    std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
+                 static_cast<long long>(r.step_numbers.back()));
   if (r.dead_mask_found)
     std::fprintf(out, "  dead tokens: %lld of %lld (%s), from '%s'\n", static_cast<long long>(r.n_dead),
                  static_cast<long long>(r.shape.tokens), percent(r.n_dead, r.shape.tokens).c_str(),

@@ -1,0 +1,16 @@
+// `latdisp pack`: any input W (a checkpoint series, a safetensors or HDF5
+// trajectory) written as the HDF5 trajectory latdisp reads fastest: W
+// contiguous (uint16 bits), dead_mask (bool) and the training step numbers
+// `steps`, by all ranks in parallel, through a safe (temporary, renamed) output.
+#pragma once
+
+#include <mpi.h>
+
+#include "config/options.hpp"
+
+namespace latdisp {
+
+// Collective. Returns the exit code; throws Error on failure.
+int run_pack(const PackOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp

@@ -1,0 +1,144 @@
+#include "io/hdf5_trajectory.hpp"
+
+#include "io/hdf5_input.hpp"
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+// The dataset of training step numbers a packed or recorded file carries.
+const char* const kStepsDataset = "steps";
+
+std::string type_refusal(hid_t type, const std::string& what, const std::string& description) {
+  if (H5Tget_class(type) == H5T_FLOAT)
+    return what + " has type " + description + ": " + description +
+           " values are not bfloat16 bits, and latdisp does not convert them (a conversion would change what is "
+           "measured); store the bits instead, e.g. tensor.view(torch.uint16) as uint16";
+  return what + " has type " + description + "; expected a 16-bit integer type (uint16 or int16) holding bfloat16 bits";
+}
+
+}  // namespace
+
+Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use)
+    : TrajectoryReader(comm, path, dataset, "hdf5") {
+  const bool matrix = use == SourceUse::matrix;
+  // Single ranks read rows on their own for the bit-level commands: no
+  // collective metadata reads then.
+  m_file = open_hdf5_input(comm, path, matrix ? "matrix file" : "input file", !matrix);
+  if (!hdf5_link_exists(m_file.get(), dataset)) {
+    std::string present;
+    for (const std::string& n : hdf5_root_datasets(m_file.get())) present += (present.empty() ? "" : ", ") + n;
+    fail(kExitInput, "'" + path + "' has no dataset '" + dataset +
+                         "' (datasets present: " + (present.empty() ? std::string("none") : present) +
+                         (matrix ? "; name one as FILE:DATASET)" : "; use --dataset to name it)"));
+  }
+  m_values = Hdf5Handle(H5Dopen2(m_file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!m_values.valid()) fail(kExitInput, "'" + dataset + "' in '" + path + "' is not a dataset: " + hdf5_error_text());
+  const std::string what = "dataset '" + dataset + "' in '" + path + "'";
+
+  const Hdf5Handle file_type(H5Dget_type(m_values.get()), H5Tclose);
+  m_type_description = describe_type(file_type.get());
+  if (H5Tget_class(file_type.get()) != H5T_INTEGER || H5Tget_size(file_type.get()) != 2)
+    fail(kExitInput, type_refusal(file_type.get(), what, m_type_description));
+  // Read with the file's own byte order so the transfer stays collective;
+  // signedness does not matter for raw bits.
+  const bool signed_type = H5Tget_sign(file_type.get()) != H5T_SGN_NONE;
+  m_memory_type = Hdf5Handle(H5Tcopy(signed_type ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16), H5Tclose);
+
+  const std::vector<int64_t> extent = hdf5_dataset_extent(m_values.get());
+  if (extent.size() == 3) {
+    m_shape = {extent[0], extent[1], extent[2]};
+  } else if (extent.size() == 2 && matrix) {
+    m_shape = {1, extent[0], extent[1]};
+    m_source_rank = 2;
+  } else {
+    fail(kExitInput, what + " has shape " + shape_text(extent) +
+                         (matrix ? "; expected 2 dimensions (tokens, dims), or 3 with @STEP"
+                                 : "; expected 3 dimensions (steps, tokens, dims)"));
+  }
+  if (m_shape.tokens < 1 || m_shape.dims < 1 || m_shape.steps < 1)
+    fail(kExitInput, what + " has shape " + shape_text(extent) + "; it holds no coordinates");
+  require_written_storage(m_values.get(), what);
+  if (m_source_rank == 3) read_step_numbers();
+}
+
+void Hdf5Trajectory::read_step_numbers() {
+  if (m_dataset == kStepsDataset || !hdf5_link_exists(m_file.get(), kStepsDataset)) return;
+  Hdf5Handle steps(H5Dopen2(m_file.get(), kStepsDataset, H5P_DEFAULT), H5Dclose);
+  if (!steps.valid()) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  const Hdf5Handle type(H5Dget_type(steps.get()), H5Tclose);
+  const std::vector<int64_t> extent = hdf5_dataset_extent(steps.get());
+  // Anything but one integer per step is some other `steps`: not ours.
+  if (H5Tget_class(type.get()) != H5T_INTEGER || extent.size() != 1 || extent[0] != m_shape.steps) return;
+  std::vector<int64_t> numbers(static_cast<size_t>(m_shape.steps));
+  const Hdf5Handle transfer = collective_transfer();
+  if (H5Dread(steps.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, transfer.get(), numbers.data()) < 0)
+    fail(kExitInput, "reading the step numbers '" + std::string(kStepsDataset) + "' of '" + m_path +
+                         "' failed: " + hdf5_error_text());
+  m_step_numbers = std::move(numbers);
+}
+
+std::vector<hsize_t> Hdf5Trajectory::box_start(int64_t step, int64_t token) const {
+  if (m_source_rank == 2) return {static_cast<hsize_t>(token), 0};
+  return {static_cast<hsize_t>(step), static_cast<hsize_t>(token), 0};
+}
+
+std::vector<hsize_t> Hdf5Trajectory::box_count(int64_t steps, int64_t tokens) const {
+  const hsize_t dims = static_cast<hsize_t>(m_shape.dims);
+  if (m_source_rank == 2) return {static_cast<hsize_t>(tokens), dims};
+  return {static_cast<hsize_t>(steps), static_cast<hsize_t>(tokens), dims};
+}
+
+void Hdf5Trajectory::read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
+                                uint16_t* out) const {
+  collectively(m_comm, [&] {
+    const herr_t status = read_hyperslab(m_values.get(), m_memory_type.get(), box_start(first_step, first_token),
+                                         box_count(steps, tokens), out, true);
+    if (status < 0)
+      fail(kExitInput, "reading steps " + std::to_string(first_step) + ".." + std::to_string(first_step + steps - 1) +
+                           " of '" + m_dataset + "' in '" + m_path +
+                           "' failed (truncated or corrupt file?): " + hdf5_error_text());
+  });
+}
+
+void Hdf5Trajectory::read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const {
+  const herr_t status =
+      read_hyperslab(m_values.get(), m_memory_type.get(), box_start(step, first_row), box_count(1, count), out, false);
+  if (status < 0)
+    fail(kExitInput, "reading rows " + std::to_string(first_row) + ".." + std::to_string(first_row + count - 1) +
+                         " of '" + m_dataset + "' in '" + m_path +
+                         "' failed (truncated or corrupt file?): " + hdf5_error_text());
+}
+
+std::vector<uint8_t> Hdf5Trajectory::read_dead_mask(const std::string& name) const {
+  return read_hdf5_mask(m_file.get(), m_path, name, m_shape.tokens, "'" + m_dataset + "'");
+}
+
+std::vector<uint8_t> read_hdf5_mask(hid_t file, const std::string& path, const std::string& name, int64_t tokens,
+                                    const std::string& tensor_of) {
+  if (!hdf5_link_exists(file, name)) return {};
+  Hdf5Handle dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!dataset.valid()) fail(kExitInput, "'" + name + "' in '" + path + "' is not a dataset");
+  const std::vector<int64_t> extent = hdf5_dataset_extent(dataset.get());
+  if (extent.size() != 1 || extent[0] != tokens)
+    fail(kExitInput, "dead mask '" + name + "' has shape " + shape_text(extent) + "; expected (" +
+                         std::to_string(tokens) + ",) to match the tokens of " + tensor_of);
+  const Hdf5Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (H5Tget_size(type.get()) != 1 || (type_class != H5T_ENUM && type_class != H5T_INTEGER))
+    fail(kExitInput, "dead mask '" + name + "' has type " + describe_type(type.get()) +
+                         "; expected bool (h5py's enum), uint8 or int8");
+  require_written_storage(dataset.get(), "dead mask '" + name + "' in '" + path + "'");
+  std::vector<uint8_t> mask(static_cast<size_t>(tokens));
+  const Hdf5Handle transfer = collective_transfer();
+  if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, transfer.get(), mask.data()) < 0)
+    fail(kExitInput, "reading dead mask '" + name + "' failed: " + hdf5_error_text());
+  require_mask_values(mask, "dead mask '" + name + "'");
+  return mask;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# One W in every input layout (HDF5, safetensors trajectory with extra tensors
+# before W, U16 bits at an odd offset, a checkpoint directory with numeric but
+# not lexical names, sharded checkpoints, a glob, a manifest; dead masks from
+# other files): every report field equals the HDF5 path's at 1, 2 and 3 ranks
+# and with tiny step blocks, input.format and input.steps are right, and the
+# bit-level commands read the same step from every layout.
+# usage: cli_input_formats.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [MPIEXEC_FLAGS...]
+set -u
+latdisp=$1 python=$2 source=$3 work=$4
+shift 4
+mpiexec=("$@")
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+timeout 120 "${mpiexec[@]}" -np 1 "$latdisp" generate --output generated.h5 --steps 12 --tokens 37 --dims 24 \
+  --special --seed 4 >/dev/null || exit 1
+timeout 120 "$python" "$source/tests/reference/make_input_formats.py" generated.h5 . || exit 1
+E=model.embed_tokens.weight
+identity=(--ignore input/path --ignore input/format --ignore input/dtype --ignore input/steps --ignore input/dataset
+          --ignore input/dead_mask)
+failures=0 checks=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+analyze() {  # analyze RANKS REPORT ARGS...
+  local ranks=$1 report=$2
+  shift 2
+  timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze "$@" --report "$report" --progress-seconds 0 \
+    >/dev/null 2>"$report.err" || { fail "analyze $* at $ranks rank(s)"; sed 's/^/    /' "$report.err" | head -5; }
+}
+analyze 1 reference.json --input w.h5
+
+# name | expected format | key of steps.json holding the expected steps ("" = none) | arguments
+cases=(
+  "hdf5|hdf5||--input w.h5"
+  "safetensors|safetensors||--input traj.safetensors"
+  "u16_mask_file|safetensors|traj_u16|--input traj_u16.safetensors --dead-mask mask.safetensors:dead"
+  "u16_hdf5_mask|safetensors|traj_u16|--input traj_u16.safetensors --dead-mask w.h5:dead_mask"
+  "directory|series|series|--input series --dataset $E --dead-mask series/dead_mask.safetensors:dead_mask"
+  "glob|series|series|--input files/ckpt-*.safetensors --dataset $E --dead-mask mask.safetensors:dead"
+  "manifest|series|series|--input manifest.txt --dataset $E --dead-mask mask.safetensors:dead"
+)
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name format steps_key arguments <<<"$entry"
+  set -f  # the glob is latdisp's to expand
+  read -r -a args <<<"$arguments"
+  set +f
+  reports=()
+  for ranks in 1 2 3; do
+    analyze "$ranks" "$name.np$ranks.json" "${args[@]}"
+    reports+=("$name.np$ranks.json")
+  done
+  analyze 3 "$name.tiny.json" "${args[@]}" --max-steps-per-block 2 --spill-magnitudes --tokens-per-item 5
+  reports+=("$name.tiny.json")
+  checks=$((checks + 1))
+  if ! "$python" "$source/tests/compare_reports.py" reference.json "${reports[@]}" "${identity[@]}" >"$name.diff"; then
+    fail "$name: reports differ from the HDF5 path's"
+    head -10 "$name.diff"
+  fi
+  checks=$((checks + 1))
+  if ! "$python" - "$name.np2.json" "$format" "$steps_key" <<'PY'; then
+import json, sys
+report, format_, key = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+expected = json.load(open("steps.json"))[key] if key else None
+got = report["input"]
+assert got["format"] == format_, f"format {got['format']} != {format_}"
+assert got["steps"] == expected, f"steps {got['steps']} != {expected}"
+assert got["n_dead"] > 0, "the dead mask was not read"
+PY
+    fail "$name: input.format / input.steps / n_dead"
+  fi
+done
+
+# The bit-level commands read step 8 (planted group: tokens 29..33) the same way.
+for location in "w.h5:W@8" "traj.safetensors:W@8" "traj_u16.safetensors:W@8" "series:$E@8" "files/ckpt-*:$E@8" \
+  "manifest.txt:$E@8" "series/step_700.safetensors:$E"; do
+  tag=$(echo "$location" | tr -c 'A-Za-z0-9\n' _)
+  for ranks in 1 2; do
+    timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" inspect --matrix "$location" --tokens 0,29,33,36 --dims 0-23 \
+      --json >"inspect_$tag.np$ranks.json" 2>&1 || fail "inspect $location at $ranks rank(s)"
+    timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" blackholes --matrix "$location" --json \
+      >"blackholes_$tag.np$ranks.json" 2>&1 || fail "blackholes $location at $ranks rank(s)"
+  done
+done
+checks=$((checks + 1))
+if ! "$python" - <<'PY'; then
+import glob, json
+def load(path, drop):
+    report = json.load(open(path))
+    for key in drop:
+        report.pop(key, None)
+    return report
+for kind, drop in (("inspect", ("matrix",)), ("blackholes", ("matrix", "run"))):
+    paths = sorted(glob.glob(f"{kind}_*.json"))
+    reference = load(f"{kind}_w_h5_W_8.np1.json", drop)
+    for path in paths:
+        assert load(path, drop) == reference, f"{path} differs from the HDF5 step"
+    print(f"{kind}: {len(paths)} outputs agree")
+groups = json.load(open("blackholes_w_h5_W_8.np1.json"))["groups"]
+assert [g["token_ids"] if isinstance(g, dict) else g for g in groups] == [[29, 30, 31, 32, 33]], groups
+PY
+  fail "bit-level commands differ between layouts"
+fi
+echo "$((checks - failures)) of $checks checks passed"
+[ "$failures" -eq 0 ]
