@@ -194,6 +194,7 @@ struct BlockAnalysisFunctor {
   typename BlockViews<Space>::Flags m_dead;
   typename BlockViews<Space>::Tallies m_tallies;
   typename BlockViews<Space>::Magnitudes m_magnitudes;
+  typename MotionViews<Space>::Events m_events;  // empty: not recorded
   KernelSettings m_settings;
   int64_t m_tokens;
   int64_t m_dims;
@@ -392,7 +393,17 @@ struct BlockAnalysisFunctor {
     for (int64_t n = token_begin; n < token_end; ++n) {
       const uint16_t* from = &m_values(t, n, 0);
       const uint16_t* to = &m_values(t + 1, n, 0);
-      m_magnitudes(t, n) = analyze_row(from, to, tally.population[m_dead(n) ? kDead : kLive], tally.ulp);
+      PopulationTally& population = tally.population[m_dead(n) ? kDead : kLive];
+      const int64_t crossed = population.counts[kCountCrossed];
+      const int64_t non_integer = population.counts[kCountNonInteger];
+      const int64_t half = population.counts[kCountHalf];
+      const double magnitude = analyze_row(from, to, population, tally.ulp);
+      m_magnitudes(t, n) = magnitude;
+      population.counts[kCountFrozenRows + row_regime(magnitude, m_settings.hop_radius)] += 1;
+      if (m_events.extent(0) > 0)
+        m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
+                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
       if (t == m_last_transition)
         for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
     }
@@ -412,13 +423,15 @@ template <class Space>
 void run_block_analysis(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
                         bool includes_final_step, const KernelSettings& settings,
                         const typename BlockViews<Space>::Tallies& tallies,
-                        const typename BlockViews<Space>::Magnitudes& magnitudes) {
+                        const typename BlockViews<Space>::Magnitudes& magnitudes,
+                        const typename MotionViews<Space>::Events& events) {
   const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
   BlockAnalysisFunctor<Space> functor;
   functor.m_values = values;
   functor.m_dead = dead;
   functor.m_tallies = tallies;
   functor.m_magnitudes = magnitudes;
+  functor.m_events = events;
   functor.m_settings = settings;
   functor.m_tokens = static_cast<int64_t>(values.extent(1));
   functor.m_dims = static_cast<int64_t>(values.extent(2));
@@ -434,15 +447,17 @@ void run_block_analysis(const typename BlockViews<Space>::Values& values, const 
 }  // namespace
 
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
-                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes) {
-  run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
+                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
+                   const RowEventViews& events) {
+  run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes, events);
 }
 
 void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,
                            bool includes_final_step, const KernelSettings& settings,
                            const BlockViews<HostSpace>::Tallies& tallies,
-                           const BlockViews<HostSpace>::Magnitudes& magnitudes) {
-  run_block_analysis<HostSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
+                           const BlockViews<HostSpace>::Magnitudes& magnitudes,
+                           const MotionViews<HostSpace>::Events& events) {
+  run_block_analysis<HostSpace>(values, dead, includes_final_step, settings, tallies, magnitudes, events);
 }
 
 }  // namespace latdisp

@@ -10,13 +10,15 @@
 
 #include "kokkos_kernels/displacement_tally.hpp"
 #include "analysis/magnitude_statistics.hpp"
+#include "analysis/per_token_table.hpp"
 #include "config/options.hpp"
 #include "io/trajectory_shape.hpp"
 
 namespace latdisp {
 
-// The per-step series of SPEC section 6, in TallyCount order.
-constexpr int kSeriesFields = kCountCrossed + 1;  // exact .. nonfinite, moved, crossed
+// The per-step series of the report (docs/report.md), in TallyCount order:
+// exact .. nonfinite, moved, crossed (coordinates), frozen .. nonfinite rows.
+constexpr int kSeriesFields = kCountNonfiniteRows + 1;
 
 struct PopulationResult {
   PopulationTally tally;
@@ -56,7 +58,9 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
-  std::optional<SaveSummary> saved;  // --output
+  std::optional<SaveSummary> saved;   // --output
+  double hop_radius = 0;              // R in cells (docs/definitions.md, "Motion regimes")
+  PerTokenTable per_token;            // this rank's slab (--per-token); not reduced
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }

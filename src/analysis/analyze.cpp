@@ -11,6 +11,7 @@
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/errors.hpp"
 #include "analysis/magnitude_store.hpp"
+#include "analysis/motion.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
 #include "analysis/step_block_plan.hpp"
@@ -162,6 +163,9 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   settings.epsilon = options.epsilon;
   settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
   settings.tokens_per_item = options.tokens_per_item > 0 ? options.tokens_per_item : default_tokens_per_item();
+  settings.hop_radius = kernel_hop_radius(options, shape.dims);
+  result.hop_radius = hop_radius_of(options, shape.dims);
+  const bool per_token = !options.per_token.empty();
 
   StepBlockInputs inputs;
   inputs.steps = shape.steps;
@@ -172,6 +176,10 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   inputs.separate_device_memory = kSeparateDeviceMemory;
   inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   inputs.baseline_bytes = baseline;
+  if (per_token) {
+    inputs.row_extra_bytes = TokenMotionTracker::kRowBytes;
+    inputs.token_extra_bytes = TokenMotionTracker::kTokenBytes;
+  }
   result.memory_budget = inputs.budget;
   StepBlockPlan plan;
   collectively(comm, [&] { plan = plan_step_blocks(inputs); });
@@ -211,6 +219,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   auto host_tallies = Kokkos::create_mirror_view(tallies);
   auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
 
+  TokenMotionTracker motion(per_token, block_steps - 1, slab.count, settings.hop_radius);
+
   LocalTallies local(transitions);
   ProgressLine progress(options.progress_seconds, transitions, rank == 0);
   StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
@@ -230,7 +240,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     const int64_t block_transitions = count - 1;
     auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
     auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes);
+    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes, motion.events());
+    motion.update(magnitudes, step_block.first_step, block_transitions);
     Kokkos::deep_copy(host_tallies, tallies);
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
@@ -239,6 +250,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     result.timings.compute += seconds_since(phase);
     progress.update(step_block.first_step + block_transitions);
   }
+
+  if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};
 
   // Waiting for the slowest rank's last block is compute, not reduction.
   Clock::time_point phase = Clock::now();

@@ -13,12 +13,13 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
-  plan.bytes_per_step =
-      copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * 8 + items * in.item_tally_bytes);
+  plan.bytes_per_step = copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * (8 + in.row_extra_bytes) +
+                                  items * in.item_tally_bytes);
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens + magnitude_table_bytes(in.steps - 1);
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
+                     magnitude_table_bytes(in.steps - 1);
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;
     return static_cast<int64_t>(

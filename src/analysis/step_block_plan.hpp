@@ -22,7 +22,9 @@ struct StepBlockInputs {
   uint64_t item_tally_bytes = 0;
   bool separate_device_memory = false;  // a GPU: blocks live twice
   uint64_t budget = 0;
-  uint64_t baseline_bytes = 0;  // resident before the analysis
+  uint64_t baseline_bytes = 0;     // resident before the analysis
+  uint64_t row_extra_bytes = 0;    // kernel output per (step, token) beyond the magnitude
+  uint64_t token_extra_bytes = 0;  // per slab token, for the whole run
 };
 
 // Library buffers (collective I/O, MPI, HDF5 metadata) not otherwise counted.

@@ -6,12 +6,14 @@
 #include <vector>
 
 #include "analysis/analyze.hpp"
+#include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "config/save_dtype.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
+#include "report/series_csv.hpp"
 
 namespace latdisp {
 
@@ -31,11 +33,21 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   // Every path this run writes is refused now if it cannot be written, not after the analysis.
-  check_outputs(comm, {{"--output", options.output}, {"--report", options.report}}, input_files(options),
+  check_outputs(comm,
+                {{"--output", options.output},
+                 {"--report", options.report},
+                 {"--per-token", options.per_token},
+                 {"--series-csv", options.series_csv}},
+                input_files(options),
                 options.overwrite);
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty())
     output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
+  std::unique_ptr<PendingOutput> per_token, series;
+  if (!options.per_token.empty())
+    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");
+  if (!options.series_csv.empty())
+    series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
     // The integer type is known only now (SPEC section 5): W is read again.
@@ -47,6 +59,14 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.timings.write = result.saved->seconds;
     result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
+  }
+  if (per_token) {
+    write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
+    per_token->commit();
+  }
+  if (series) {
+    write_series_csv(result, options.series_csv, series->temporary_path(), comm);
+    series->commit();
   }
   // The human report first: a report file that cannot be written does not lose it.
   std::string report_text;

@@ -3,6 +3,8 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +12,7 @@
 #include "config/save_dtype.hpp"
 #include "io/file_names.hpp"
 #include "io/result_writer.hpp"
+#include "io/table_writer.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -60,7 +63,15 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
       "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
       "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
-      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
+      "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
+      "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
+      "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
+      "per-token", po::value(&o.per_token),
+      "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
+      ".safetensors")("series-csv", po::value(&o.series_csv),
+                      "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
+                      "per transition");
   return d;
 }
 
@@ -79,6 +90,12 @@ po::options_description generate_description(GenerateOptions& o) {
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
+      "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
+      "goes from thermal motion through hops to a freeze (0: no decay)")(
+      "floor", po::value(&o.floor)->default_value(o.floor),
+      "with --decay-steps: live tokens' move size never drops below this fraction of the first (a learning-rate "
+      "floor: the largest moves keep hopping single cells, a jitter tail); 0: a complete freeze")(
       "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
       "memory-budget", po::value(&o.memory_budget),
       "peak memory per rank (default: half the node's available memory shared by its ranks)")(
@@ -140,6 +157,26 @@ bool wants_help(const std::vector<std::string>& arguments) {
   for (const std::string& a : arguments)
     if (a == "--help" || a == "-h") return true;
   return false;
+}
+
+// One spelling of a path for comparisons: absolute, with "." and ".." and
+// symbolic links of its existing folders resolved.
+std::string comparable_path(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
+  if (!error) return canonical.string();
+  return std::filesystem::absolute(path, error).lexically_normal().string();
+}
+
+// Fails if two of the named files (empty: not given) are the same file.
+void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& files) {
+  for (size_t i = 0; i < files.size(); ++i)
+    for (size_t j = i + 1; j < files.size(); ++j) {
+      if (files[i].second.empty() || files[j].second.empty()) continue;
+      if (comparable_path(files[i].second) == comparable_path(files[j].second))
+        fail(kExitUsage, files[j].first + " '" + files[j].second + "' is the same file as " + files[i].first + " '" +
+                             files[i].second + "': give each its own file");
+    }
 }
 
 }  // namespace
@@ -242,6 +279,17 @@ void validate(const AnalyzeOptions& o) {
   if (!o.output.empty()) require_output_format("--output", o.output);
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);
+  if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))
+    fail(kExitUsage,
+         "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + std::to_string(o.hop_radius));
+  if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
+  if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
+    fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
+  require_distinct_files({{"--input", o.input},
+                          {"--output", o.output},
+                          {"--report", o.report},
+                          {"--per-token", o.per_token},
+                          {"--series-csv", o.series_csv}});
 }
 
 void validate(const PackOptions& o) {
@@ -271,6 +319,9 @@ void validate(const GenerateOptions& o) {
   }
   if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
   if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
+  if (o.decay_steps < 0) fail(kExitUsage, "--decay-steps must be >= 0, not " + std::to_string(o.decay_steps));
+  if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + std::to_string(o.floor));
+  if (o.floor > 0 && o.decay_steps == 0) fail(kExitUsage, "--floor needs --decay-steps (the floor of a decay)");
   if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))
     fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + std::to_string(o.dead_fraction));
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);

@@ -27,6 +27,9 @@ struct AnalyzeOptions {
   int64_t tokens_per_item = 0;      // 0: chosen per backend
   int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
   bool spill_magnitudes = false;    // keep magnitudes in the scratch file
+  double hop_radius = 0;            // cells; 0: sqrt(dims)
+  std::string per_token;            // .csv, .h5/.hdf5 or .safetensors; empty: none
+  std::string series_csv;           // .csv; empty: none
 };
 
 struct GenerateOptions {
@@ -39,6 +42,8 @@ struct GenerateOptions {
   double dead_fraction = 0.1;
   uint64_t seed = 1;
   bool special = false;
+  int64_t decay_steps = 0;  // the move size halves every so many steps; 0: no decay
+  double floor = 0.0;       // live tokens' move size never below this fraction of the first
   bool overwrite = false;
   std::string memory_budget;
   bool matrix = false;  // --matrix: a demo matrix (safetensors) with planted groups

@@ -83,6 +83,25 @@ Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t ty
   return dataset;
 }
 
+void write_hyperslab(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
+                     const std::vector<hsize_t>& count, const void* data, const std::string& what) {
+  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
+  const int rank = static_cast<int>(count.size());
+  Hdf5Handle memory_space(H5Screate_simple(rank, count.data(), nullptr), H5Sclose);
+  bool empty = false;
+  for (hsize_t extent : count) empty = empty || extent == 0;
+  herr_t status = 0;
+  if (empty) {
+    status = H5Sselect_none(file_space.get()) < 0 || H5Sselect_none(memory_space.get()) < 0 ? -1 : 0;
+  } else {
+    status = H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  }
+  check_hdf5_write(status, "selecting " + what);
+  const Hdf5Handle transfer = collective_transfer();
+  check_hdf5_write(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer.get(), data),
+                   "writing " + what);
+}
+
 std::string describe_type(hid_t type) {
   const H5T_class_t type_class = H5Tget_class(type);
   const size_t bits = H5Tget_size(type) * 8;

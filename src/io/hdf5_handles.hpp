@@ -55,6 +55,12 @@ void check_hdf5_write(herr_t status, const std::string& what);
 Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
                                  const std::vector<hsize_t>& chunk = {});
 
+// Collective write of this rank's box [start, start + count) of `dataset`
+// from `data` (C order); a box with a zero extent selects nothing. Throws
+// Error(kExitOutput) "writing WHAT failed: ...".
+void write_hyperslab(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
+                     const std::vector<hsize_t>& count, const void* data, const std::string& what);
+
 // A printable description of a datatype, e.g. "float32", "uint16 (big-endian)".
 std::string describe_type(hid_t type);
 

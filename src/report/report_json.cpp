@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "analysis/motion.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
 #include "report/report.hpp"
@@ -96,6 +97,30 @@ json crossing_numbers(const AnalysisResult& r, int population) {
           {"per_step", p.series[kCountCrossed]}};
 }
 
+json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step) : json(nullptr); }
+
+// The motion regimes of one population (docs/report.md, "motion").
+json motion_numbers(const AnalysisResult& r, int population) {
+  const PopulationResult& p = r.displacement[population];
+  const MotionSummary summary = summarize_motion(p);
+  return {{"hop_radius", r.hop_radius},
+          {"per_step",
+           {{"frozen", p.series[kCountFrozenRows]},
+            {"hop", p.series[kCountHopRows]},
+            {"thermal", p.series[kCountThermalRows]},
+            {"nonfinite", p.series[kCountNonfiniteRows]}}},
+          {"frozen_rows", p.tally.counts[kCountFrozenRows]},
+          {"hop_rows", p.tally.counts[kCountHopRows]},
+          {"thermal_rows", p.tally.counts[kCountThermalRows]},
+          {"nonfinite_rows", p.tally.counts[kCountNonfiniteRows]},
+          {"first_motion_step", step_or_null(summary.first_motion_step)},
+          {"last_motion_step", step_or_null(summary.last_motion_step)},
+          {"last_hop_step", step_or_null(summary.last_hop_step)},
+          {"last_thermal_step", step_or_null(summary.last_thermal_step)},
+          {"frozen_from", step_or_null(summary.frozen_from)},
+          {"global_freeze_steps", summary.global_freeze_steps}};
+}
+
 // The effective configuration, every option as it was used.
 json options_json(const AnalyzeOptions& o) {
   return {{"input", o.input},
@@ -115,7 +140,10 @@ json options_json(const AnalyzeOptions& o) {
           {"progress_seconds", o.progress_seconds},
           {"tokens_per_item", o.tokens_per_item},
           {"max_steps_per_block", o.max_steps_per_block},
-          {"spill_magnitudes", o.spill_magnitudes}};
+          {"spill_magnitudes", o.spill_magnitudes},
+          {"hop_radius", o.hop_radius},
+          {"per_token", o.per_token},
+          {"series_csv", o.series_csv}};
 }
 
 json versions_json() {
@@ -177,6 +205,10 @@ json json_report(const AnalysisResult& r) {
   crossings["live"] = crossing_numbers(r, kLiveTokens);
   crossings["dead"] = crossing_numbers(r, kDeadTokens);
   report["crossings"] = crossings;
+  json motion = motion_numbers(r, kAllTokens);
+  motion["live"] = motion_numbers(r, kLiveTokens);
+  motion["dead"] = motion_numbers(r, kDeadTokens);
+  report["motion"] = motion;
   if (r.saved) {
     const SaveSummary& s = *r.saved;
     report["output"] = {{"path", s.path},
