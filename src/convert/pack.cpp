@@ -65,6 +65,11 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
+  // The output is refused now if it cannot be written (or is an input), not after the reading.
+  std::vector<std::string> inputs{options.input};
+  const size_t colon = options.dead_mask.rfind(':');
+  if (colon != std::string::npos && colon > 0) inputs.push_back(options.dead_mask.substr(0, colon));
+  check_outputs(comm, {{"--output", options.output}}, inputs, options.overwrite);
   std::vector<uint8_t> dead_mask;
   bool dead_mask_found = false;
   const std::unique_ptr<TrajectoryReader> reader =
@@ -83,7 +88,7 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
       steps_per_block(options, comm, shape.steps, std::max<int64_t>(1, max_slab * shape.dims * 2));
   const std::vector<int64_t>& step_numbers = reader->step_numbers();
 
-  PendingOutput output(comm, options.output, options.overwrite);
+  PendingOutput output(comm, options.output, options.overwrite, "--output");
   {
     Hdf5Handle file;
     collectively(comm, [&] {

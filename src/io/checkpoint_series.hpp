@@ -2,7 +2,7 @@
 // (tokens, dims) under one name. A series is a directory of checkpoints, a
 // glob pattern, or a .txt manifest; a checkpoint is a .safetensors file, or a
 // folder with model.safetensors or a sharded model.safetensors.index.json
-// (only the shard its weight map names is opened). docs/formats.md, "Inputs".
+// (only the shard its weight map names is opened). docs/formats.md §4.
 #pragma once
 
 #include <cstdint>

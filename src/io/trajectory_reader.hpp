@@ -1,5 +1,5 @@
 // Reading W (steps x tokens x dims, raw bfloat16 bits) from any of the input
-// formats (docs/formats.md, "Inputs"): one interface, one implementation per
+// formats (docs/formats.md §1-§7): one interface, one implementation per
 // format (HDF5, a safetensors trajectory, a checkpoint series), chosen by
 // what the path is. Each rank reads only its token slab of each step.
 #pragma once
