@@ -3,6 +3,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -102,6 +103,28 @@ void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) 
     for (size_t t = 0; t < all.series[f].size(); ++t) all.series[f][t] += result.displacement[kDeadTokens].series[f][t];
 }
 
+// Reads may run on a thread of their own (StepStream) when MPI allows
+// several threads to call it.
+bool background_reads_allowed() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided == MPI_THREAD_MULTIPLE;
+}
+
+// The reader's own communicator: its collectives (HDF5's, MPI-IO's, its
+// error agreement) run on the reading thread while this thread makes others.
+class DuplicatedComm {
+ public:
+  explicit DuplicatedComm(MPI_Comm comm) { MPI_Comm_dup(comm, &m_comm); }
+  ~DuplicatedComm() { MPI_Comm_free(&m_comm); }
+  DuplicatedComm(const DuplicatedComm&) = delete;
+  DuplicatedComm& operator=(const DuplicatedComm&) = delete;
+  MPI_Comm get() const { return m_comm; }
+
+ private:
+  MPI_Comm m_comm = MPI_COMM_NULL;
+};
+
 class ProgressLine {
  public:
   ProgressLine(double interval, int64_t total, bool enabled)
@@ -139,8 +162,10 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   const uint64_t baseline = current_rss_bytes();
 
   std::vector<uint8_t> dead_mask;
+  const bool background_reads = background_reads_allowed();
+  const DuplicatedComm reader_comm(comm);
   const std::unique_ptr<TrajectoryReader> reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
+      open_trajectory(reader_comm.get(), options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
   const TrajectoryShape shape = reader->shape();
   result.shape = shape;
   result.input_type = reader->type_description();
@@ -174,6 +199,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   inputs.tokens_per_item = settings.tokens_per_item;
   inputs.item_tally_bytes = sizeof(ItemTally);
   inputs.separate_device_memory = kSeparateDeviceMemory;
+  inputs.double_buffered = background_reads;
   inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   inputs.baseline_bytes = baseline;
   if (per_token) {
@@ -203,9 +229,15 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
+  // Two blocks when reads run behind compute: the kernel's and the next one.
+  using Values = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+  const std::array<Values, 2> values = {
+      Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count,
+             shape.dims),
+      Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
+             background_reads ? block_steps : 0, slab.count, shape.dims)};
+  const std::array<typename Values::HostMirror, 2> host_values = {Kokkos::create_mirror_view(values[0]),
+                                                                 Kokkos::create_mirror_view(values[1])};
   Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
   {
     auto host_dead = Kokkos::create_mirror_view(dead);
@@ -223,7 +255,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
   LocalTallies local(transitions);
   ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  StepStream stream(*reader, slab, max_slab, block_steps, host_values[0].data(),
+                    background_reads ? host_values[1].data() : nullptr, background_reads);
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -232,9 +265,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
     phase = Clock::now();
     const int64_t count = step_block.steps;
-    auto block = Kokkos::subview(values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+    const size_t buffer = static_cast<size_t>(step_block.buffer);
+    auto block = Kokkos::subview(values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
     if (kSeparateDeviceMemory) {
-      auto host_block = Kokkos::subview(host_values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+      auto host_block =
+          Kokkos::subview(host_values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
       Kokkos::deep_copy(block, host_block);
     }
     const int64_t block_transitions = count - 1;

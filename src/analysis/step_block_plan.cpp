@@ -13,8 +13,9 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
-  plan.bytes_per_step = copies * (tokens * static_cast<uint64_t>(in.dims) * 2 + tokens * (8 + in.row_extra_bytes) +
-                                  items * in.item_tally_bytes);
+  const uint64_t value_buffers = in.double_buffered ? 2 : 1;
+  plan.bytes_per_step = copies * (value_buffers * tokens * static_cast<uint64_t>(in.dims) * 2 +
+                                  tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes);
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
