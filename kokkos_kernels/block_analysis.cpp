@@ -338,7 +338,8 @@ struct BlockAnalysisFunctor {
     const int32_t allow_halves = m_fast_halves, allow_minus_half = m_fast_minus_half;
     constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
     constexpr int32_t kNotFast = 1 << 30;
-    int32_t held[kHeldDims];            // pass 1's 2x, or kNotFast
+    int32_t held[kHeldDims];            // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
+    const bool hold = dims <= kHeldDims;
     int64_t quadruple_squares = 0;      // the sum of (2x)^2
     constexpr int64_t kChunk = 8192;    // keeps the int32 sum of (2x)^2 (<= 510^2 each) exact
     for (int64_t begin = 0; begin < dims; begin += kChunk) {
@@ -365,7 +366,8 @@ struct BlockAnalysisFunctor {
         e_min = e_or_high < e_min ? e_or_high : e_min;
         e_max = (e & mask) > e_max ? (e & mask) : e_max;
         chunk_squares += c.x2 * c.x2;
-        held[d & (kHeldDims - 1)] = (c.x2 & mask) | (~mask & kNotFast);  // used when dims <= kHeldDims
+        // A contiguous store (an index masked to the array's size made it a scatter).
+        if (hold) held[d] = (c.x2 & mask) | (~mask & kNotFast);
       }
       quadruple_squares += chunk_squares;
     }

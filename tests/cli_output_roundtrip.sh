@@ -55,7 +55,7 @@ echo "old content" >killed.h5
   --max-steps-per-block 8 >/dev/null 2>&1 &
 launcher=$!
 for _ in $(seq 1 600); do
-  ls .killed.h5.partial-* >/dev/null 2>&1 && break
+  ls .killed.h5.latdisp-partial-* >/dev/null 2>&1 && break
   sleep 0.05
 done
 sleep 0.3
@@ -68,6 +68,6 @@ else
   fail=$((fail + 1))
   echo "FAIL: a killed run replaced the target"
 fi
-rm -f .killed.h5.partial-*
+rm -f .killed.h5.latdisp-partial-*
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -285,8 +285,8 @@ void validate(const AnalyzeOptions& o) {
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
-  require_distinct_files({{"--input", o.input},
-                          {"--output", o.output},
+  // An output that is the input is check_outputs' refusal (exit 3), with the other output checks.
+  require_distinct_files({{"--output", o.output},
                           {"--report", o.report},
                           {"--per-token", o.per_token},
                           {"--series-csv", o.series_csv}});
