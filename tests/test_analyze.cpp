@@ -353,3 +353,67 @@ TEST(AnalyzeSeedArithmetic, NotebookQuirksAndDisagreements) {
 }
 
 }  // namespace latdisp
+
+namespace latdisp {
+
+// A row whose float32 norm overflows (S=2, N=3, D=1):
+//   t0 1.0 -> 2^58       seed x = bf16(2^58 - 1) / 2^-7 = 2^65, finite, but x^2 = 2^130 overflows float32,
+//                        so the seed magnitude is Inf: a non-finite row; exact x = 2^65 - 2^7, finite
+//   t1 1.0 -> 1.0078125  x = 1
+//   t2 1.0 -> 1.0        x = 0
+TEST(AnalyzeSeedArithmetic, OverflowingRowNormIsNonfinite) {
+  const std::string path = testing::test_file("seed_norm_overflow.h5");
+  write_trajectory(path, 2, 3, 1, {0x3F80, 0x3F80, 0x3F80, 0x5C80, 0x3F81, 0x3F80}, {});
+  AnalyzeOptions options = options_for(path);
+  options.arithmetic = "seed";
+  const AnalysisResult seed = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.arithmetic = "exact";
+  const AnalysisResult exact = analyze_trajectory(options, MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  const MagnitudeSummary& s = seed.magnitude[kAllTokens];
+  EXPECT_EQ(s.nonfinite, 1);
+  EXPECT_EQ(s.count, 2);
+  EXPECT_EQ(*s.max, 1.0);
+  EXPECT_EQ(*s.mean, 0.5);
+  EXPECT_EQ(seed.displacement[kAllTokens].tally.counts[kCountExact], 3);  // 2^65 is an integer x
+  EXPECT_EQ(seed.displacement[kAllTokens].tally.max, std::ldexp(1.0, 65));
+  const MagnitudeSummary& e = exact.magnitude[kAllTokens];
+  EXPECT_EQ(e.nonfinite, 0);
+  EXPECT_EQ(e.count, 3);
+  EXPECT_EQ(*e.max, std::ldexp(1.0, 65) - 128.0);
+  // One disagreement either way: the bfloat16 rounding of 2^58 - 1.
+  for (const AnalysisResult* r : {&seed, &exact}) {
+    EXPECT_EQ(r->displacement[kAllTokens].tally.counts[kCountDisagreements], 1);
+    EXPECT_EQ(r->displacement[kAllTokens].tally.counts[kCountCauseRounding], 1);
+  }
+}
+
+// Disagreements compare the seed side (2^-126 for a zero, always) with the
+// report's own x under the --zero-ulp in force (S=2, N=4, D=1):
+//   t0 0 -> 2^-133     seed x = 2^-7; exact x = 2^-7 (min-normal) or 1 (min-subnormal)
+//   t1 0 -> 0          x = 0 both ways
+//   t2 0 -> 1.0        seed x = 2^126; exact x = 2^126 (min-normal) or 2^133 (min-subnormal)
+//   t3 1.0 -> 1.0078125  x = 1 both ways
+// Under min-subnormal every move away from a zero disagrees, by the ULP rule.
+TEST(AnalyzeSeedArithmetic, DisagreementsFollowTheZeroUlpInForce) {
+  const std::string path = testing::test_file("zero_ulp_disagreements.h5");
+  write_trajectory(path, 2, 4, 1, {0x0000, 0x0000, 0x0000, 0x3F80, 0x0001, 0x0000, 0x3F80, 0x3F81}, {});
+  AnalyzeOptions options = options_for(path);
+  const AnalysisResult normal = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.zero_ulp = "min-subnormal";
+  const AnalysisResult subnormal = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.arithmetic = "seed";
+  const AnalysisResult seed_subnormal = analyze_trajectory(options, MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  EXPECT_EQ(normal.displacement[kAllTokens].tally.counts[kCountDisagreements], 0);
+  for (const AnalysisResult* r : {&subnormal, &seed_subnormal}) {
+    const PopulationTally& t = r->displacement[kAllTokens].tally;
+    EXPECT_EQ(t.counts[kCountDisagreements], 2);
+    EXPECT_EQ(t.counts[kCountCauseUlpRule], 2);
+    EXPECT_EQ(t.counts[kCountCauseRounding], 0);
+    EXPECT_EQ(t.counts[kCountCauseFloor], 0);
+  }
+  EXPECT_EQ(subnormal.displacement[kAllTokens].tally.max, std::ldexp(1.0, 133));
+}
+
+}  // namespace latdisp

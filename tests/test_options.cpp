@@ -4,9 +4,9 @@
 #include <fstream>
 #include <vector>
 
+#include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
-#include "config/options.hpp"
 
 namespace latdisp {
 
@@ -60,6 +60,48 @@ TEST(Options, CommandLineWinsOverConfigFile) {
   EXPECT_EQ(c.analyze.epsilon, 0.5);
   std::remove(path.c_str());
   EXPECT_EQ(usage_error_of({"analyze", "--config", "/nonexistent/x.cfg"}), kExitUsage);
+}
+
+// The message of the usage error `arguments` give ("" if none).
+std::string usage_message_of(std::vector<const char*> arguments) {
+  try {
+    parse(arguments);
+  } catch (const Error& e) {
+    return e.exit_code() == kExitUsage ? e.what() : "";
+  }
+  return "";
+}
+
+TEST(Options, ExactNamesAndNonEmptyValues) {
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilo", "0.1"}).find("'--epsilo'"), std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--inp", "W.h5"}).find("'--inp'"), std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--memory-budget", ""}).find("--memory-budget needs"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--outputs", ""}).find("--outputs needs"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", ""}).find("--input needs"), std::string::npos);
+}
+
+TEST(Options, NumbersShownAsWritten) {
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilon", "-1e-9"}).find("not -1e-09"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--epsilon", "1e308"}).find("1e+308 is too large"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"analyze", "--input", "W.h5", "--memory-budget", "1e30"}).find("'1e30' is too large"),
+            std::string::npos);
+}
+
+TEST(Options, ConfigMustBeARegularTextFile) {
+  const std::string folder = std::string(LATDISP_TEST_DATA_DIR);
+  EXPECT_NE(usage_message_of({"analyze", "--config", folder.c_str()}).find("is a folder"), std::string::npos);
+  const std::string binary = folder + "/options_binary.cfg";
+  std::ofstream(binary, std::ios::binary)
+      .write(
+          "\x7f"
+          "ELF\0\x01",
+          6);
+  EXPECT_NE(usage_message_of({"analyze", "--config", binary.c_str()}).find("binary data"), std::string::npos);
+  std::remove(binary.c_str());
 }
 
 TEST(Options, HelpNamesEveryOption) {

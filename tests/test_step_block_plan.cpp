@@ -48,8 +48,9 @@ TEST(StepBlockPlan, CountsBothBlocksWhenReadsRunBehindCompute) {
 }
 
 TEST(StepBlockPlan, SpillsMagnitudesBeforeStarvingBlocks) {
-  // 6000 x 5000 magnitudes are 240 MB: with 300 MiB they do not leave room.
-  const StepBlockPlan small = plan_step_blocks(notebook_shape(uint64_t(300) << 20));
+  // 6000 x 5000 magnitudes are 240 MB: with 280 MiB (40 MiB of them the
+  // process) they leave room for two steps only.
+  const StepBlockPlan small = plan_step_blocks(notebook_shape(uint64_t(280) << 20));
   EXPECT_FALSE(small.magnitudes_in_memory);
   const StepBlockPlan large = plan_step_blocks(notebook_shape(uint64_t(2) << 30));
   EXPECT_TRUE(large.magnitudes_in_memory);

@@ -219,6 +219,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   int in_memory = plan.magnitudes_in_memory ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
   result.magnitudes_in_memory = in_memory == 1;
+  // The worst case: every row magnitude a general value, beyond what memory holds.
+  check_scratch_space(
+      options.scratch_dir,
+      result.magnitudes_in_memory ? 0 : plan.magnitude_bytes - std::min(plan.general_bytes, plan.magnitude_bytes),
+      comm);
 
   const int64_t transitions = shape.steps - 1;
   const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
@@ -229,27 +234,34 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  // Two blocks when reads run behind compute: the kernel's and the next one.
+  // Allocated inside collectively(): running out of memory on one rank is one
+  // agreed error. Two value blocks when reads run behind compute: the
+  // kernel's and the next one.
   using Values = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
-  const std::array<Values, 2> values = {
-      Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps, slab.count,
-             shape.dims),
-      Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
-             background_reads ? block_steps : 0, slab.count, shape.dims)};
-  const std::array<typename Values::HostMirror, 2> host_values = {Kokkos::create_mirror_view(values[0]),
-                                                                 Kokkos::create_mirror_view(values[1])};
-  Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::analyze::dead", slab.count);
-  {
+  std::array<Values, 2> values;
+  std::array<Values::HostMirror, 2> host_values;
+  Kokkos::View<uint8_t*, DeviceMemory> dead;
+  ItemTallies tallies;
+  RowMagnitudes magnitudes;
+  ItemTallies::HostMirror host_tallies;
+  RowMagnitudes::HostMirror host_magnitudes;
+  collectively(comm, [&] {
+    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
+                       slab.count, shape.dims);
+    values[1] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
+                       background_reads ? block_steps : 0, slab.count, shape.dims);
+    for (size_t b = 0; b < values.size(); ++b) host_values[b] = Kokkos::create_mirror_view(values[b]);
+    dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
     Kokkos::deep_copy(dead, host_dead);
-  }
-  ItemTallies tallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
-                      items);
-  RowMagnitudes magnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
-                           block_steps - 1, slab.count);
-  auto host_tallies = Kokkos::create_mirror_view(tallies);
-  auto host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+    tallies = ItemTallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
+                          items);
+    magnitudes = RowMagnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
+                               block_steps - 1, slab.count);
+    host_tallies = Kokkos::create_mirror_view(tallies);
+    host_magnitudes = Kokkos::create_mirror_view(magnitudes);
+  });
 
   TokenMotionTracker motion(per_token, block_steps - 1, slab.count, settings.hop_radius);
 
@@ -281,7 +293,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    store->append(host_magnitudes.data(), block_transitions * slab.count);
+    // Also where a stop signal on any rank stops every rank.
+    collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
     progress.update(step_block.first_step + block_transitions);
   }

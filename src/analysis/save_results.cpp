@@ -101,13 +101,15 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   const TokenRange& slab = layout.slab;
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
 
-  // Block size: values, encoded outputs and the narrowed copy per coordinate.
+  // Block size: values, encoded outputs and the narrowed copy per coordinate,
+  // and MPI-IO's buffers for the collective read and writes (the values, U,
+  // the crossings and the narrowed integers once more).
   const uint64_t copies = kSeparateDeviceMemory ? 2 : 1;
   const uint64_t per_step = static_cast<uint64_t>(slab.count * shape.dims) *
-                            (copies * (2 + 8 + 1 + 1 + 2) + static_cast<uint64_t>(integer_bytes));
+                            (copies * (2 + 8 + 1 + 1 + 2) + 2 * static_cast<uint64_t>(integer_bytes) + 2 + 2 + 1);
   const uint64_t budget =
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  const uint64_t reserved = current_rss_bytes() + kLibraryMarginBytes;
+  const uint64_t reserved = baseline_rss_bytes() + kLibraryMarginBytes;
   int64_t block_steps =
       budget > reserved ? static_cast<int64_t>((budget - reserved) / std::max<uint64_t>(per_step, 1)) : 0;
   block_steps = std::min<int64_t>(
@@ -130,23 +132,33 @@ SaveSummary save_results(const AnalyzeOptions& options, const std::string& tempo
   settings.zero_ulp = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
 
   using Layout = Kokkos::LayoutRight;
-  Kokkos::View<uint16_t***, Layout, DeviceMemory> values(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps, slab.count, shape.dims);
-  auto host_values = Kokkos::create_mirror_view(values);
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  Kokkos::View<uint16_t***, Layout, DeviceMemory> values;
+  decltype(values)::HostMirror host_values;
   EncodedBlock encoded;
-  encoded.integers =
-      decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
-                                 block_steps - 1, slab.count, shape.dims);
-  encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
-                                          block_steps - 1, slab.count, shape.dims);
-  encoded.crossed = decltype(encoded.crossed)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"),
-                                              block_steps - 1, slab.count, shape.dims);
-  encoded.ulps = decltype(encoded.ulps)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::ulps"),
-                                        block_steps, slab.count, shape.dims);
-  auto host_integers = Kokkos::create_mirror_view(encoded.integers);
-  auto host_kinds = Kokkos::create_mirror_view(encoded.kinds);
-  auto host_crossed = Kokkos::create_mirror_view(encoded.crossed);
-  auto host_ulps = Kokkos::create_mirror_view(encoded.ulps);
+  decltype(encoded.integers)::HostMirror host_integers;
+  decltype(encoded.kinds)::HostMirror host_kinds;
+  decltype(encoded.crossed)::HostMirror host_crossed;
+  decltype(encoded.ulps)::HostMirror host_ulps;
+  collectively(comm, [&] {
+    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::values"), block_steps,
+                              slab.count, shape.dims);
+    host_values = Kokkos::create_mirror_view(values);
+    encoded.integers =
+        decltype(encoded.integers)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::integers"),
+                                   block_steps - 1, slab.count, shape.dims);
+    encoded.kinds = decltype(encoded.kinds)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::kinds"),
+                                            block_steps - 1, slab.count, shape.dims);
+    encoded.crossed = decltype(encoded.crossed)(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::crossed"), block_steps - 1, slab.count,
+        shape.dims);
+    encoded.ulps = decltype(encoded.ulps)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::save::ulps"),
+                                          block_steps, slab.count, shape.dims);
+    host_integers = Kokkos::create_mirror_view(encoded.integers);
+    host_kinds = Kokkos::create_mirror_view(encoded.kinds);
+    host_crossed = Kokkos::create_mirror_view(encoded.crossed);
+    host_ulps = Kokkos::create_mirror_view(encoded.ulps);
+  });
 
   std::vector<ExceptionRecord> exceptions;
   std::vector<unsigned char> narrowed;

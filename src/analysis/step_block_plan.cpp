@@ -1,6 +1,10 @@
 #include "analysis/step_block_plan.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "analysis/magnitude_store.hpp"
 #include "parallel/errors.hpp"
@@ -13,9 +17,14 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
+  const uint64_t step_values_bytes = tokens * static_cast<uint64_t>(in.dims) * 2;
   const uint64_t value_buffers = in.double_buffered ? 2 : 1;
-  plan.bytes_per_step = copies * (value_buffers * tokens * static_cast<uint64_t>(in.dims) * 2 +
-                                  tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes);
+  // Values (twice when the next block is read while the kernel runs),
+  // magnitudes, per-token extras and tallies (all twice with a device), and
+  // the collective read's buffer on the host (MPI-IO aggregates a block's values).
+  plan.bytes_per_step = copies * (value_buffers * step_values_bytes + tokens * (8 + in.row_extra_bytes) +
+                                  items * in.item_tally_bytes) +
+                        step_values_bytes;
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = static_cast<uint64_t>(in.steps - 1) * tokens * 8;
@@ -52,6 +61,32 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   // What the blocks leave holds general magnitudes before they spill.
   plan.general_bytes = in.budget - plan.fixed_bytes - plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block);
   return plan;
+}
+
+}  // namespace latdisp
+
+namespace latdisp {
+
+void check_scratch_space(const std::string& scratch_dir, uint64_t bytes, MPI_Comm comm) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  uint64_t node_bytes = 0;
+  MPI_Allreduce(&bytes, &node_bytes, 1, MPI_UINT64_T, MPI_SUM, node);
+  MPI_Comm_free(&node);
+  collectively(comm, [&] {
+    if (node_bytes == 0) return;
+    const std::string folder = scratch_dir.empty() ? std::string("/tmp") : scratch_dir;
+    struct statvfs disk {};
+    if (statvfs(folder.c_str(), &disk) != 0)
+      fail(kExitOutput, "--scratch-dir '" + folder + "': " + std::string(std::strerror(errno)));
+    const uint64_t available = static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
+    if (available < node_bytes)
+      fail(kExitOutput, "--scratch-dir '" + folder + "' has " + format_bytes(available) +
+                            " free, but the row magnitudes that do not fit in --memory-budget may need up to " +
+                            format_bytes(node_bytes) +
+                            " there (8 bytes per token and step); free space, choose another --scratch-dir or "
+                            "raise the budget");
+  });
 }
 
 }  // namespace latdisp

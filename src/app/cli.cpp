@@ -1,16 +1,18 @@
 #include "app/cli.hpp"
 
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "app/run_analyze.hpp"
 #include "bits/blackholes.hpp"
-#include "synthetic/demo_matrix.hpp"
-#include "parallel/errors.hpp"
-#include "synthetic/generate.hpp"
 #include "bits/inspect.hpp"
-#include "config/options.hpp"
 #include "bits/separation.hpp"
+#include "config/options.hpp"
 #include "convert/pack.hpp"
+#include "parallel/errors.hpp"
+#include "synthetic/demo_matrix.hpp"
+#include "synthetic/generate.hpp"
 
 namespace latdisp {
 
@@ -35,6 +37,15 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
     // ranks; everything else goes through collectively()).
     if (rank == 0) std::fprintf(stderr, "latdisp: error: %s\n", e.what());
     return e.exit_code();
+  } catch (const std::exception& e) {
+    // Escaped collectively() on this rank alone: the others may be waiting in
+    // a collective call and would wait forever. End the whole job instead.
+    const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+    std::fprintf(stderr, "latdisp: error: %s\n",
+                 out_of_memory ? "out of memory: lower --memory-budget or use more ranks" : e.what());
+    std::fflush(stderr);
+    MPI_Abort(comm, out_of_memory ? kExitUsage : kExitInput);
+    return kExitInput;
   }
 }
 

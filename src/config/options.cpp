@@ -2,8 +2,12 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -135,18 +139,53 @@ std::string help_of(const po::options_description& d, const std::string& usage) 
   return text.str();
 }
 
+// A number as a person writes it: 1e-06, -1e-09, 1e+308.
+std::string number_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+// The config file's text; refuses what is not a readable regular text file.
+std::string read_config_file(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) fail(kExitUsage, "--config '" + path + "': " + std::string(std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) fail(kExitUsage, "--config '" + path + "' is a folder, not a config file");
+  if (!S_ISREG(info.st_mode)) fail(kExitUsage, "--config '" + path + "' is not a regular file");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(kExitUsage, "cannot read the config file '" + path + "': " + std::string(std::strerror(errno)));
+  std::ostringstream text;
+  text << file.rdbuf();
+  const std::string content = text.str();
+  for (const unsigned char c : content)
+    if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
+      fail(kExitUsage, "--config '" + path + "' is not a text file of NAME = VALUE lines (it holds binary data)");
+  return content;
+}
+
+// An option given with an empty value ("--outputs ''", "outputs =") is a
+// mistake, not a request for the default.
+void refuse_empty_values(const po::variables_map& values) {
+  for (const auto& [name, value] : values) {
+    if (value.defaulted() || value.empty()) continue;
+    const auto* text = boost::any_cast<std::string>(&value.value());
+    if (text && text->empty()) fail(kExitUsage, "--" + name + " needs a value; an empty one was given");
+  }
+}
+
 void parse_into(po::options_description& description, const std::vector<std::string>& arguments,
                 const std::string& subcommand) {
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(arguments).options(description).run(), values);
+    // Exact option names only: no abbreviations (--epsilo is not --epsilon).
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(arguments).options(description).style(style).run(), values);
     if (values.count("config")) {
-      const std::string path = values["config"].as<std::string>();
-      std::ifstream file(path);
-      if (!file) fail(kExitUsage, "cannot read config file '" + path + "'");
+      std::istringstream file(read_config_file(values["config"].as<std::string>()));
       // Stored second: values already given on the command line win.
       po::store(po::parse_config_file(file, description), values);
     }
+    refuse_empty_values(values);
     po::notify(values);
   } catch (const po::error& e) {
     fail(kExitUsage, std::string(e.what()) + " (see latdisp " + subcommand + " --help)");
@@ -196,7 +235,7 @@ std::string top_level_help() {
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
-         "4 verdict not PERFECT under --strict.\n";
+         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1.\n";
 }
 
 Command parse_command_line(int argc, const char* const* argv) {
@@ -267,11 +306,12 @@ void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   if (o.arithmetic != "exact" && o.arithmetic != "seed")
     fail(kExitUsage, "--arithmetic must be 'exact' or 'seed', not '" + o.arithmetic + "'");
-  if (!(o.epsilon > 0) || !(o.epsilon < 1e300))
-    fail(kExitUsage, "--epsilon must be a positive number, not " + std::to_string(o.epsilon));
+  if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
+  if (!(o.epsilon < 1e300))
+    fail(kExitUsage, "--epsilon " + number_text(o.epsilon) + " is too large: it must be below 1e300");
   if (o.zero_ulp != "min-normal" && o.zero_ulp != "min-subnormal")
     fail(kExitUsage, "--zero-ulp must be 'min-normal' or 'min-subnormal', not '" + o.zero_ulp + "'");
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
   if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
   if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
@@ -323,8 +363,8 @@ void validate(const GenerateOptions& o) {
   if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + std::to_string(o.floor));
   if (o.floor > 0 && o.decay_steps == 0) fail(kExitUsage, "--floor needs --decay-steps (the floor of a decay)");
   if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))
-    fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + std::to_string(o.dead_fraction));
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+    fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + number_text(o.dead_fraction));
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
 }
 
 }  // namespace latdisp

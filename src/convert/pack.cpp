@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "io/hdf5_handles.hpp"
+#include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
 #include "io/trajectory_reader.hpp"
+#include "io/transfer_limits.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -17,15 +19,13 @@ namespace latdisp {
 
 namespace {
 
-// Largest single transfer per rank (MPI-IO counts are ints).
-constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 // The dataset of training step numbers analyze reports as input.steps.
 const char* const kStepsDataset = "steps";
 
 // Collective: writes the box [start, start + count) of `dataset` from
 // `values`; a box with a zero extent takes part selecting nothing.
-void write_box(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-               const void* values, const std::string& what) {
+void write_box(Hdf5OutputFile& file, hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
+               const std::vector<hsize_t>& count, const void* values, const std::string& what) {
   Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
   hsize_t total = 1;
   for (hsize_t c : count) total *= c;
@@ -40,7 +40,9 @@ void write_box(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& sta
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   }
   const Hdf5Handle transfer = collective_transfer();
-  check_hdf5_write(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer.get(), values), what);
+  file.write(what, [&] {
+    return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer.get(), values);
+  });
 }
 
 int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps, int64_t step_bytes) {
@@ -90,49 +92,37 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
 
   PendingOutput output(comm, options.output, options.overwrite, "--output");
   {
-    Hdf5Handle file;
-    collectively(comm, [&] {
-      const Hdf5Handle fapl = mpio_file_access(comm);
-      file = Hdf5Handle(H5Fcreate(output.temporary_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-      if (!file.valid()) fail(kExitOutput, "cannot create '" + options.output + "': " + hdf5_error_text());
-    });
-    Hdf5Handle values, mask, steps;
+    Hdf5OutputFile file(comm, output.temporary_path());
+    hid_t values = -1, mask = -1, steps = -1;
     const Hdf5Handle bool_type = h5py_bool_type();
     collectively(comm, [&] {
-      values = create_output_dataset(
+      values = file.keep(create_output_dataset(
           file.get(), options.output_dataset, H5T_STD_U16LE,
-          {static_cast<hsize_t>(shape.steps), static_cast<hsize_t>(shape.tokens), static_cast<hsize_t>(shape.dims)});
+          {static_cast<hsize_t>(shape.steps), static_cast<hsize_t>(shape.tokens), static_cast<hsize_t>(shape.dims)}));
       if (dead_mask_found)
-        mask = create_output_dataset(file.get(), "dead_mask", bool_type.get(), {static_cast<hsize_t>(shape.tokens)});
+        mask = file.keep(
+            create_output_dataset(file.get(), "dead_mask", bool_type.get(), {static_cast<hsize_t>(shape.tokens)}));
       if (!step_numbers.empty())
-        steps = create_output_dataset(file.get(), kStepsDataset, H5T_STD_I64LE, {static_cast<hsize_t>(shape.steps)});
+        steps = file.keep(
+            create_output_dataset(file.get(), kStepsDataset, H5T_STD_I64LE, {static_cast<hsize_t>(shape.steps)}));
     });
+    file.reserve_space();
     if (dead_mask_found)
-      collectively(comm, [&] {
-        write_box(mask.get(), bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
-                  dead_mask.data() + slab.begin, "writing the dead mask");
-      });
+      write_box(file, mask, bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
+                dead_mask.data() + slab.begin, "the dead mask");
     if (!step_numbers.empty())
-      collectively(comm, [&] {
-        write_box(steps.get(), H5T_NATIVE_INT64, {0}, {rank == 0 ? static_cast<hsize_t>(shape.steps) : 0},
-                  step_numbers.data(), "writing the step numbers");
-      });
+      write_box(file, steps, H5T_NATIVE_INT64, {0}, {rank == 0 ? static_cast<hsize_t>(shape.steps) : 0},
+                step_numbers.data(), "the step numbers");
 
     std::vector<uint16_t> block(static_cast<size_t>(block_steps * step_values));
     for (int64_t first = 0; first < shape.steps; first += block_steps) {
       const int64_t count = std::min(block_steps, shape.steps - first);
       reader->read_steps(slab, first, count, max_slab, block.data());
-      collectively(comm, [&] {
-        write_box(values.get(), H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
-                  {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(shape.dims)},
-                  block.data(), "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
-      });
+      write_box(file, values, H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
+                {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(shape.dims)},
+                block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
     }
-    // Close in one order on every rank, agreeing on the outcome.
-    values.reset();
-    mask.reset();
-    steps.reset();
-    collectively(comm, [&] { check_hdf5_write(H5Fclose(file.release()), "closing '" + options.output + "'"); });
+    file.close();
   }
   output.commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -2,9 +2,10 @@
 // (bool as h5py's enum, bfloat16 as uint16 with a dtype attribute).
 #include <algorithm>
 
-#include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
+#include "io/hdf5_output_file.hpp"
 #include "io/result_writer.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
@@ -36,21 +37,11 @@ hid_t integer_memory_type(int bytes) {
   }
 }
 
-void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
-  Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
-  Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hdf5Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  check_hdf5_write(H5Awrite(attribute.get(), type.get(), value.c_str()), "writing attribute " + name);
-}
-
 class Hdf5ResultWriter : public ResultWriter {
  public:
   Hdf5ResultWriter(MPI_Comm comm, const std::string& path, const ResultLayout& layout)
-      : m_comm(comm), m_path(path), m_layout(layout), m_transfer(collective_transfer()), m_bool(h5py_bool_type()) {
-    const Hdf5Handle fapl = mpio_file_access(comm);
-    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-    if (!m_file.valid()) fail(kExitOutput, "cannot create '" + path + "': " + hdf5_error_text());
+      : m_layout(layout), m_transfer(collective_transfer()), m_bool(h5py_bool_type()), m_file(comm, path) {
+    MPI_Comm_rank(comm, &m_rank);
     for (const auto& [name, value] : layout.provenance) write_string_attribute(m_file.get(), name, value);
     const hsize_t steps = static_cast<hsize_t>(layout.shape.steps), tokens = static_cast<hsize_t>(layout.shape.tokens),
                   dims = static_cast<hsize_t>(layout.shape.dims);
@@ -60,16 +51,13 @@ class Hdf5ResultWriter : public ResultWriter {
                        layout.integer_bytes);
     if (s.ulp) {
       m_ulp = create("U", H5T_STD_U16LE, {steps, tokens, dims}, 2);
-      write_string_attribute(m_ulp.get(), "dtype", "bfloat16");
+      write_string_attribute(m_ulp, "dtype", "bfloat16");
     }
     if (s.crossings) m_crossings = create("exponent_crossings", m_bool.get(), {steps - 1, tokens, dims}, 1);
-    int rank = 0;
-    MPI_Comm_rank(comm, &rank);
     if (s.dead_mask) {
-      Hdf5Handle mask = create("dead_mask", m_bool.get(), {tokens}, 1);
-      write_whole(mask.get(), m_bool.get(), rank == 0 ? layout.dead_mask.data() : nullptr, rank == 0);
-      Hdf5Handle ids = create("dead_token_ids", H5T_STD_I64LE, {layout.dead_token_ids.size()}, 8);
-      write_whole(ids.get(), H5T_NATIVE_INT64, rank == 0 ? layout.dead_token_ids.data() : nullptr, rank == 0);
+      write_whole(create("dead_mask", m_bool.get(), {tokens}, 1), m_bool.get(), layout.dead_mask.data(), "dead_mask");
+      write_whole(create("dead_token_ids", H5T_STD_I64LE, {layout.dead_token_ids.size()}, 8), H5T_NATIVE_INT64,
+                  layout.dead_token_ids.data(), "dead_token_ids");
     }
     if (s.scalars) {
       const int64_t dead = static_cast<int64_t>(layout.dead_token_ids.size());
@@ -83,19 +71,20 @@ class Hdf5ResultWriter : public ResultWriter {
             H5Dcreate2(m_file.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
         if (!dataset.valid()) fail(kExitOutput, std::string("creating ") + name + " failed: " + hdf5_error_text());
-        write_whole(dataset.get(), H5T_NATIVE_INT64, rank == 0 ? &value : nullptr, rank == 0);
+        write_whole(m_file.keep(std::move(dataset)), H5T_NATIVE_INT64, &value, name);
       }
     }
+    m_file.reserve_space();
   }
 
   void write_delta(int64_t first, int64_t count, const void* integers) override {
-    if (m_delta.valid()) write_slab(m_delta.get(), integer_memory_type(m_layout.integer_bytes), first, count, integers);
+    if (m_delta >= 0) write_slab(m_delta, integer_memory_type(m_layout.integer_bytes), first, count, integers);
   }
   void write_ulp(int64_t first, int64_t count, const uint16_t* bits) override {
-    if (m_ulp.valid()) write_slab(m_ulp.get(), H5T_NATIVE_UINT16, first, count, bits);
+    if (m_ulp >= 0) write_slab(m_ulp, H5T_NATIVE_UINT16, first, count, bits);
   }
   void write_crossings(int64_t first, int64_t count, const uint8_t* flags) override {
-    if (m_crossings.valid()) write_slab(m_crossings.get(), m_bool.get(), first, count, flags);
+    if (m_crossings >= 0) write_slab(m_crossings, m_bool.get(), first, count, flags);
   }
 
   void write_exceptions(const std::vector<ExceptionRecord>& local, int64_t offset, int64_t total) override {
@@ -107,23 +96,32 @@ class Hdf5ResultWriter : public ResultWriter {
     const hsize_t rows = static_cast<hsize_t>(total);
     const ExceptionColumns columns = columns_of(local);
     const hsize_t start = static_cast<hsize_t>(offset), count = local.size();
-    write_rows(group.get(), "index", H5T_STD_I64LE, H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
-    write_rows(group.get(), "value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
-    write_rows(group.get(), "kind", H5T_STD_I8LE, H5T_NATIVE_INT8, {rows}, start, count, columns.kind.data());
+    const hid_t index = create_rows(group.get(), "index", H5T_STD_I64LE, {rows, 3});
+    const hid_t value = create_rows(group.get(), "value", H5T_IEEE_F64LE, {rows});
+    const hid_t kind = create_rows(group.get(), "kind", H5T_STD_I8LE, {rows});
+    m_file.reserve_space();
+    write_rows(index, "index", H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
+    write_rows(value, "value", H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
+    write_rows(kind, "kind", H5T_NATIVE_INT8, {rows}, start, count, columns.kind.data());
   }
 
   uint64_t close() override {
-    m_delta.reset();
-    m_ulp.reset();
-    m_crossings.reset();
-    check_hdf5_write(H5Fclose(m_file.release()), "closing '" + m_path + "'");
+    m_file.close();
     return 0;  // the caller measures the file
   }
 
  private:
+  void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+    Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
+    Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Hdf5Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    m_file.write("attribute " + name, [&] { return H5Awrite(attribute.get(), type.get(), value.c_str()); });
+  }
+
   // A dataset sized for chunks of about 1 MiB, as many whole rows as fit:
-  // quick to read by step and by token.
-  Hdf5Handle create(const char* name, hid_t type, std::vector<hsize_t> dims, int element_bytes) {
+  // quick to read by step and by token. Kept open until the file closes.
+  hid_t create(const char* name, hid_t type, std::vector<hsize_t> dims, int element_bytes) {
     std::vector<hsize_t> chunk;
     if (dims.size() == 3 && dims[0] * dims[1] * dims[2] > 0) {
       const hsize_t row = dims[2] * static_cast<hsize_t>(element_bytes);
@@ -133,7 +131,7 @@ class Hdf5ResultWriter : public ResultWriter {
       const hsize_t tokens = (dims[1] + token_chunks - 1) / token_chunks;
       chunk = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, rows / tokens)), tokens, dims[2]};
     }
-    return create_output_dataset(m_file.get(), name, type, dims, chunk);
+    return m_file.keep(create_output_dataset(m_file.get(), name, type, dims, chunk));
   }
 
   void write_slab(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, const void* data) {
@@ -143,32 +141,38 @@ class Hdf5ResultWriter : public ResultWriter {
     Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
     Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
-    check_hdf5_write(
-        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-        "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of '" + m_path + "'");
+    m_file.write("steps " + std::to_string(first) + ".." + std::to_string(first + count - 1), [&] {
+      return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data);
+    });
   }
 
   // Collective write of a whole small dataset by rank 0 (others select nothing).
-  void write_whole(hid_t dataset, hid_t memory_type, const void* data, bool mine) {
+  void write_whole(hid_t dataset, hid_t memory_type, const void* data, const std::string& name) {
     Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
     Hdf5Handle memory_space(H5Scopy(file_space.get()), H5Sclose);
-    if (!mine) {
+    if (m_rank != 0) {
       H5Sselect_none(file_space.get());
       H5Sselect_none(memory_space.get());
     }
-    check_hdf5_write(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-                     "writing '" + m_path + "'");
+    m_file.write(name, [&] {
+      return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(),
+                      m_rank == 0 ? data : nullptr);
+    });
   }
 
-  void write_rows(hid_t group, const char* name, hid_t file_type, hid_t memory_type, std::vector<hsize_t> dims,
-                  hsize_t start, hsize_t count, const void* data) {
+  hid_t create_rows(hid_t group, const char* name, hid_t file_type, std::vector<hsize_t> dims) {
     Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-    Hdf5Handle dataset(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    Hdf5Handle created(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                        H5Dclose);
-    if (!dataset.valid())
+    if (!created.valid())
       fail(kExitOutput, std::string("creating exceptions/") + name + " failed: " + hdf5_error_text());
+    return m_file.keep(std::move(created));
+  }
+
+  void write_rows(hid_t dataset, const char* name, hid_t memory_type, std::vector<hsize_t> dims, hsize_t start,
+                  hsize_t count, const void* data) {
     hsize_t offsets[2] = {start, 0}, extent[2] = {count, dims.size() > 1 ? dims[1] : 1};
-    Hdf5Handle file_space(H5Dget_space(dataset.get()), H5Sclose);
+    Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
     Hdf5Handle memory_space(H5Screate_simple(static_cast<int>(dims.size()), extent, nullptr), H5Sclose);
     if (count == 0) {
       H5Sselect_none(file_space.get());
@@ -176,17 +180,17 @@ class Hdf5ResultWriter : public ResultWriter {
     } else {
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offsets, nullptr, extent, nullptr);
     }
-    check_hdf5_write(H5Dwrite(dataset.get(), memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data),
-                     std::string("writing exceptions/") + name);
+    m_file.write(std::string("exceptions/") + name, [&] {
+      return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), m_transfer.get(), data);
+    });
   }
 
-  MPI_Comm m_comm;
-  std::string m_path;
   ResultLayout m_layout;
+  int m_rank = 0;
   Hdf5Handle m_transfer;
   Hdf5Handle m_bool;
-  Hdf5Handle m_file;
-  Hdf5Handle m_delta, m_ulp, m_crossings;
+  Hdf5OutputFile m_file;  // after the property lists and types it uses: destroyed before them
+  hid_t m_delta = -1, m_ulp = -1, m_crossings = -1;
 };
 
 }  // namespace

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 
+#include "io/transfer_limits.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
-
-// Largest run of rows read at once by one rank.
-constexpr int64_t kMaxRunBytes = int64_t(1) << 30;
 
 std::string source_text(const TrajectoryReader& reader) {
   const std::string name = "'" + reader.dataset() + "'";
@@ -92,7 +90,7 @@ void MatrixSource::read_slab(int64_t begin, int64_t count, uint16_t* out) const 
 }
 
 void MatrixSource::read_rows(const std::vector<int64_t>& tokens, uint16_t* out) const {
-  const int64_t max_run = std::max<int64_t>(1, kMaxRunBytes / (m_cols * 2));
+  const int64_t max_run = std::max<int64_t>(1, kMaxTransferBytes / (m_cols * 2));
   size_t i = 0;
   while (i < tokens.size()) {
     size_t j = i + 1;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -12,9 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 #include "io/file_names.hpp"
 #include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 #include "parallel/signals.hpp"
 
 namespace latdisp {
@@ -38,6 +42,18 @@ std::string write_failure_reason(const std::string& path, int saved_errno, const
 }
 
 namespace {
+
+// Temporaries of this process's PendingOutputs and their targets.
+std::map<std::string, std::string>& pending_targets() {
+  static std::map<std::string, std::string> targets;
+  return targets;
+}
+
+// Bytes reserved per file by reserve_output_space (rank 0).
+std::map<std::string, uint64_t>& reserved_bytes() {
+  static std::map<std::string, uint64_t> reserved;
+  return reserved;
+}
 
 std::string directory_of(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -97,6 +113,25 @@ std::string host_name() {
 
 std::string temporary_prefix(const std::string& target) { return "." + file_name_of(target) + ".latdisp-partial-"; }
 
+// "NAME" and the state letter of a process, from /proc/PID/stat ("" if gone).
+std::pair<std::string, char> process_name_and_state(const std::string& pid) {
+  std::ifstream stat_file("/proc/" + pid + "/stat");
+  std::string text;
+  std::getline(stat_file, text);
+  const size_t open = text.find('('), close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= text.size()) return {"", '?'};
+  return {text.substr(open + 1, close - open - 1), text[close + 2]};
+}
+
+// Is process `pid` a live run of this same program (so its temporary is in use)?
+// A zombie, or a process reusing the number, is not.
+bool still_writing(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  const auto [name, state] = process_name_and_state(std::to_string(pid));
+  if (name.empty()) return true;  // no /proc to ask: assume it is alive
+  return state != 'Z' && state != 'X' && name == process_name_and_state("self").first;
+}
+
 // Temporaries of `target` that a killed run on this host left: named by
 // temporary_prefix, then HOST-PID, with no such process alive any more.
 void remove_stale_temporaries(const std::string& target) {
@@ -110,7 +145,7 @@ void remove_stale_temporaries(const std::string& target) {
     if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
       continue;
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (pid == getpid() || still_writing(pid)) continue;
     const std::string stale = folder + "/" + name;
     if (unlink(stale.c_str()) == 0)
       std::fprintf(stderr, "latdisp: removed '%s', a partial file that an interrupted run left\n", stale.c_str());
@@ -144,6 +179,21 @@ void sync_file(const std::string& path, const std::string& target) {
   if (status != 0) fail(kExitOutput, "cannot write '" + target + "': " + std::strerror(saved));
 }
 
+// Gives back what reserve_output_space held beyond the file's final size.
+void release_unused_reservation(const std::string& path) {
+  const auto found = reserved_bytes().find(path);
+  if (found == reserved_bytes().end()) return;
+  const uint64_t reserved = found->second;
+  reserved_bytes().erase(found);
+  const int fd = open(path.c_str(), O_WRONLY);
+  if (fd < 0) return;
+  struct stat info {};
+  if (fstat(fd, &info) == 0 && static_cast<uint64_t>(info.st_size) < reserved)
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, info.st_size,
+              static_cast<off_t>(reserved - static_cast<uint64_t>(info.st_size)));
+  close(fd);
+}
+
 void sync_folder(const std::string& folder) {
   const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
@@ -152,6 +202,11 @@ void sync_folder(const std::string& folder) {
 }
 
 }  // namespace
+
+std::string output_name_of(const std::string& path) {
+  const auto found = pending_targets().find(path);
+  return found == pending_targets().end() ? path : found->second;
+}
 
 void check_outputs(MPI_Comm comm, const std::vector<OutputTarget>& outputs, const std::vector<std::string>& inputs,
                    bool overwrite) {
@@ -185,10 +240,13 @@ PendingOutput::PendingOutput(MPI_Comm comm, const std::string& target, bool over
   });
   broadcast_string(m_temporary, comm);
   m_signal_slot = register_temporary(m_temporary);
+  pending_targets()[m_temporary] = m_target;
 }
 
 PendingOutput::~PendingOutput() {
   unregister_temporary(m_signal_slot);
+  pending_targets().erase(m_temporary);
+  reserved_bytes().erase(m_temporary);
   if (!m_committed && rank_of(m_comm) == 0) unlink(m_temporary.c_str());
 }
 
@@ -197,6 +255,7 @@ void PendingOutput::commit() {
   collectively(m_comm, [] {});
   collectively(m_comm, [&] {
     if (rank_of(m_comm) != 0) return;
+    release_unused_reservation(m_temporary);
     sync_file(m_temporary, m_target);
     if (std::rename(m_temporary.c_str(), m_target.c_str()) != 0)
       fail(kExitOutput,
@@ -206,6 +265,28 @@ void PendingOutput::commit() {
   m_committed = true;
   unregister_temporary(m_signal_slot);
   m_signal_slot = -1;
+}
+
+void reserve_output_space(MPI_Comm comm, const std::string& path, uint64_t bytes) {
+  collectively(comm, [&] {
+    if (rank_of(comm) != 0 || bytes <= reserved_bytes()[path]) return;
+    const int fd = open(path.c_str(), O_WRONLY);
+    if (fd < 0) fail(kExitOutput, "cannot write '" + output_name_of(path) + "': " + errno_text());
+    const int status = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(bytes));
+    const int saved = errno;
+    close(fd);
+    if (status == 0) {
+      reserved_bytes()[path] = bytes;
+      return;
+    }
+    if (saved == EOPNOTSUPP || saved == ENOSYS || saved == EINVAL) return;  // cannot reserve here: writes still checked
+    struct statvfs disk {};
+    std::string available;
+    if (statvfs(directory_of(path).c_str(), &disk) == 0)
+      available = "; " + format_bytes(static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize) + " more are free";
+    fail(kExitOutput, "cannot write '" + output_name_of(path) + "': " + std::strerror(saved) + " (the file needs " +
+                          format_bytes(bytes) + available + ")");
+  });
 }
 
 void write_text_output(MPI_Comm comm, const std::string& target, bool overwrite, const std::string& text,

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -61,10 +62,23 @@ class PendingOutput {
 void write_text_output(MPI_Comm comm, const std::string& target, bool overwrite, const std::string& text,
                        const std::string& option = "");
 
+// Collective: reserves disk space for the first `bytes` of `path` (rank 0,
+// fallocate, the file's size unchanged), so that a full disk or an exhausted
+// quota is an error now, agreed by every rank, not a collective write that
+// fails on one rank only (MPI-IO's collective writes can then leave the
+// others waiting). File systems that cannot reserve are left alone. Throws
+// Error(kExitOutput). Space reserved beyond the final size is released by
+// PendingOutput::commit().
+void reserve_output_space(MPI_Comm comm, const std::string& path, uint64_t bytes);
+
 // Why a write to `path` failed, in the OS's words: `saved_errno` if it is set,
 // else "No space left on device" if the file system holding `path` is full,
 // else `library_text` (the library's own message).
 std::string write_failure_reason(const std::string& path, int saved_errno, const std::string& library_text);
+
+// The name to show for a file being written: its target if `path` is the
+// temporary of a PendingOutput of this process, else `path` itself.
+std::string output_name_of(const std::string& path);
 
 // The path a target option was given as, for messages: "--report 'r.json'".
 std::string describe_target(const std::string& option, const std::string& path);

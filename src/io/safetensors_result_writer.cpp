@@ -3,11 +3,14 @@
 // tensor's offset is known before the exception count is; rank 0 writes the
 // header last.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
-#include "parallel/errors.hpp"
+#include "io/mpi_output_file.hpp"
+#include "io/output_file.hpp"
 #include "io/result_writer.hpp"
 #include "io/safetensors.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
@@ -39,10 +42,8 @@ const char* integer_dtype(int bytes) {
 class SafetensorsResultWriter : public ResultWriter {
  public:
   SafetensorsResultWriter(MPI_Comm comm, const std::string& path, const ResultLayout& layout)
-      : m_comm(comm), m_path(path), m_layout(layout) {
+      : m_comm(comm), m_path(path), m_layout(layout), m_file(comm, path) {
     MPI_Comm_rank(comm, &m_rank);
-    const int status = MPI_File_open(comm, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &m_file);
-    if (status != MPI_SUCCESS) fail(kExitOutput, "cannot create '" + path + "' with MPI-IO");
     const int64_t steps = layout.shape.steps, tokens = layout.shape.tokens, dims = layout.shape.dims;
     const int64_t dead = static_cast<int64_t>(layout.dead_token_ids.size());
     const OutputSelection& s = layout.selection;
@@ -51,26 +52,22 @@ class SafetensorsResultWriter : public ResultWriter {
           add("delta_W_prime", integer_dtype(layout.integer_bytes), {steps - 1, tokens, dims}, layout.integer_bytes);
     if (s.ulp) m_ulp = add("U", "BF16", {steps, tokens, dims}, 2);
     if (s.crossings) m_crossings = add("exponent_crossings", "BOOL", {steps - 1, tokens, dims}, 1);
+    // Written by rank 0 once the space is reserved.
+    std::vector<std::pair<size_t, const void*>> small;
     if (s.dead_mask) {
-      const size_t mask = add("dead_mask", "BOOL", {tokens}, 1);
-      const size_t ids = add("dead_token_ids", "I64", {dead}, 8);
-      if (m_rank == 0) {
-        write_at(m_slots[mask].begin, layout.dead_mask.data(), m_slots[mask].bytes);
-        write_at(m_slots[ids].begin, layout.dead_token_ids.data(), m_slots[ids].bytes);
-      }
+      small.emplace_back(add("dead_mask", "BOOL", {tokens}, 1), layout.dead_mask.data());
+      small.emplace_back(add("dead_token_ids", "I64", {dead}, 8), layout.dead_token_ids.data());
     }
-    if (s.scalars) {
-      const std::pair<const char*, int64_t> scalars[] = {
-          {"n_steps", steps - 1}, {"n_tokens", tokens}, {"n_dims", dims}, {"n_dead", dead}};
-      for (const auto& [name, value] : scalars) {
-        const size_t slot = add(name, "I64", {}, 8);
-        if (m_rank == 0) write_at(m_slots[slot].begin, &value, 8);
-      }
-    }
-  }
-
-  ~SafetensorsResultWriter() override {
-    if (m_file != MPI_FILE_NULL) MPI_File_close(&m_file);
+    const char* scalar_names[] = {"n_steps", "n_tokens", "n_dims", "n_dead"};
+    const int64_t scalars[] = {steps - 1, tokens, dims, dead};
+    if (s.scalars)
+      for (int i = 0; i < 4; ++i) small.emplace_back(add(scalar_names[i], "I64", {}, 8), &scalars[i]);
+    reserve_output_space(comm, path, kDataStart + m_end);
+    collectively(comm, [&] {
+      if (m_rank == 0)
+        for (const auto& [slot, data] : small)
+          m_file.write_at(kDataStart + m_slots[slot].begin, data, m_slots[slot].bytes);
+    });
   }
 
   void write_delta(int64_t first, int64_t count, const void* integers) override {
@@ -88,18 +85,19 @@ class SafetensorsResultWriter : public ResultWriter {
     const TensorSlot index = m_slots[add("exceptions.index", "I64", {total, 3}, 8)];
     const TensorSlot value = m_slots[add("exceptions.value", "F64", {total}, 8)];
     const TensorSlot kind = m_slots[add("exceptions.kind", "I8", {total}, 1)];
+    reserve_output_space(m_comm, m_path, kDataStart + m_end);
     const ExceptionColumns columns = columns_of(local);
     const uint64_t first = static_cast<uint64_t>(offset);
-    write_at_all(index.begin + first * 24, columns.index.data(), columns.index.size() * 8);
-    write_at_all(value.begin + first * 8, columns.value.data(), columns.value.size() * 8);
-    write_at_all(kind.begin + first, columns.kind.data(), columns.kind.size());
+    m_file.write_at_all(kDataStart + index.begin + first * 24, columns.index.data(), columns.index.size() * 8);
+    m_file.write_at_all(kDataStart + value.begin + first * 8, columns.value.data(), columns.value.size() * 8);
+    m_file.write_at_all(kDataStart + kind.begin + first, columns.kind.data(), columns.kind.size());
   }
 
   uint64_t close() override {
-    if (m_rank == 0) write_header();
-    MPI_Barrier(m_comm);
-    check(MPI_File_close(&m_file), "closing");
-    m_file = MPI_FILE_NULL;
+    collectively(m_comm, [&] {
+      if (m_rank == 0) write_header();
+    });
+    m_file.close();
     return kDataStart + m_end;
   }
 
@@ -113,24 +111,6 @@ class SafetensorsResultWriter : public ResultWriter {
     m_slots.push_back(TensorSlot{name, dtype, shape, m_end, elements * static_cast<uint64_t>(element_bytes)});
     m_end += m_slots.back().bytes;  // contiguous: the format allows no holes
     return m_slots.size() - 1;
-  }
-
-  void check(int status, const std::string& what) {
-    if (status != MPI_SUCCESS) fail(kExitOutput, what + " '" + m_path + "' failed (disk full?)");
-  }
-
-  void write_at(uint64_t begin, const void* data, uint64_t bytes) {
-    MPI_Status status;
-    check(MPI_File_write_at(m_file, static_cast<MPI_Offset>(kDataStart + begin), data, static_cast<int>(bytes),
-                            MPI_BYTE, &status),
-          "writing");
-  }
-
-  void write_at_all(uint64_t begin, const void* data, uint64_t bytes) {
-    MPI_Status status;
-    check(MPI_File_write_at_all(m_file, static_cast<MPI_Offset>(kDataStart + begin), data, static_cast<int>(bytes),
-                                MPI_BYTE, &status),
-          "writing");
   }
 
   // Steps [first, first + count) of a (steps, tokens, dims) tensor: this
@@ -147,29 +127,25 @@ class SafetensorsResultWriter : public ResultWriter {
     MPI_Type_commit(&view);
     const MPI_Offset displacement = static_cast<MPI_Offset>(
         kDataStart + slot.begin + static_cast<uint64_t>(first * m_layout.shape.tokens * row_bytes));
-    int status = MPI_File_set_view(m_file, displacement, MPI_BYTE, view, "native", MPI_INFO_NULL);
-    MPI_Status io;
-    if (status == MPI_SUCCESS)
-      status = MPI_File_write_all(m_file, data, subsizes[0] * subsizes[1] * subsizes[2], MPI_BYTE, &io);
+    const uint64_t bytes = static_cast<uint64_t>(subsizes[0]) * subsizes[1] * subsizes[2];
+    m_file.write_through_view(
+        displacement, view, data, bytes,
+        "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of");
     MPI_Type_free(&view);
-    MPI_File_set_view(m_file, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
-    check(status, "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1) + " of");
   }
 
   void write_header() {
     std::vector<SafetensorsEntry> entries;
     for (const TensorSlot& slot : m_slots) entries.push_back({slot.name, slot.dtype, slot.shape});
     const std::string header = build_safetensors_header(entries, m_layout.provenance, nullptr, kReservedHeaderBytes);
-    MPI_Status status;
-    check(MPI_File_write_at(m_file, 0, header.data(), static_cast<int>(header.size()), MPI_BYTE, &status),
-          "writing the header of");
+    m_file.write_at(0, header.data(), header.size(), "writing the header of");
   }
 
   MPI_Comm m_comm;
   std::string m_path;
   ResultLayout m_layout;
   int m_rank = 0;
-  MPI_File m_file = MPI_FILE_NULL;
+  MpiOutputFile m_file;
   std::vector<TensorSlot> m_slots;
   uint64_t m_end = 0;
   size_t m_delta = kNone, m_ulp = kNone, m_crossings = kNone;

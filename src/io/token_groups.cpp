@@ -16,6 +16,7 @@
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_input.hpp"
 #include "io/input_path.hpp"
+#include "io/output_file.hpp"
 #include "io/safetensors.hpp"
 #include "parallel/errors.hpp"
 
@@ -103,8 +104,16 @@ std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
     TokenGroup group;
     group.name = name;
     group.tokens.resize(static_cast<size_t>(n));
-    if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, group.tokens.data()) < 0)
+    // Read as stored: a conversion to int64 would clamp ids past 2^63 - 1.
+    const bool unsigned_type = H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    if (n > 0 && H5Dread(dataset.get(), unsigned_type ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                         H5P_DEFAULT, group.tokens.data()) < 0)
       fail(kExitInput, "reading " + where + " failed: " + hdf5_error_text());
+    if (unsigned_type)
+      for (int64_t& token : group.tokens)
+        if (token < 0)
+          fail(kExitInput,
+               where + " holds token id " + std::to_string(static_cast<uint64_t>(token)) + ", which is out of range");
     groups.push_back(std::move(group));
   }
   if (groups.empty()) {
@@ -208,7 +217,9 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
                         const std::vector<std::pair<std::string, std::string>>& metadata) {
   if (hdf5) {
     Hdf5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.valid()) fail(kExitOutput, "cannot create '" + path + "': " + hdf5_error_text());
+    if (!file.valid())
+      fail(kExitOutput,
+           "cannot create '" + output_name_of(path) + "': " + write_failure_reason(path, errno, hdf5_error_text()));
     for (const TokenGroup& g : groups) {
       const hsize_t n = g.tokens.size();
       Hdf5Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
@@ -217,7 +228,8 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
           H5Dclose);
       if (!dataset.valid() ||
           (n > 0 && H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.tokens.data()) < 0))
-        fail(kExitOutput, "writing '" + g.name + "' to '" + path + "' failed: " + hdf5_error_text());
+        fail(kExitOutput, "writing '" + g.name + "' to '" + output_name_of(path) +
+                              "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
     }
     for (const auto& [key, value] : metadata) {
       Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -226,9 +238,12 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
       Hdf5Handle attribute(H5Acreate2(file.get(), key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                            H5Aclose);
       if (!attribute.valid() || H5Awrite(attribute.get(), type.get(), value.c_str()) < 0)
-        fail(kExitOutput, "writing attribute '" + key + "' to '" + path + "' failed: " + hdf5_error_text());
+        fail(kExitOutput, "writing attribute '" + key + "' to '" + output_name_of(path) +
+                              "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
     }
-    if (H5Fclose(file.release()) < 0) fail(kExitOutput, "closing '" + path + "' failed: " + hdf5_error_text());
+    if (H5Fclose(file.release()) < 0)
+      fail(kExitOutput,
+           "closing '" + output_name_of(path) + "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
     return;
   }
   std::vector<SafetensorsEntry> entries;
@@ -236,12 +251,16 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
   std::map<std::string, std::string> meta(metadata.begin(), metadata.end());
   const std::string header = build_safetensors_header(entries, meta, nullptr);
   std::FILE* out = std::fopen(path.c_str(), "wb");
-  if (!out) fail(kExitOutput, "cannot create '" + path + "': " + std::strerror(errno));
+  if (!out) fail(kExitOutput, "cannot create '" + output_name_of(path) + "': " + std::strerror(errno));
   bool ok = std::fwrite(header.data(), 1, header.size(), out) == header.size();
   for (const TokenGroup& g : groups)  // little-endian host (x86-64, aarch64)
     ok = ok && std::fwrite(g.tokens.data(), sizeof(int64_t), g.tokens.size(), out) == g.tokens.size();
+  ok = ok && std::fflush(out) == 0;
+  const int saved_errno = ok ? 0 : errno;
   ok = (std::fclose(out) == 0) && ok;
-  if (!ok) fail(kExitOutput, "writing '" + path + "' failed (disk full?)");
+  if (!ok)
+    fail(kExitOutput, "writing '" + output_name_of(path) +
+                          "' failed: " + write_failure_reason(path, saved_errno != 0 ? saved_errno : errno, ""));
 }
 
 }  // namespace latdisp

@@ -9,14 +9,13 @@
 #include "io/input_path.hpp"
 #include "io/safetensors_input.hpp"
 #include "io/safetensors_trajectory.hpp"
+#include "io/transfer_limits.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
 
-// Largest single transfer per rank: MPI-IO counts are ints.
-constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
 
 enum class InputKind : int { hdf5, safetensors, directory, glob, manifest, checkpoint };
 

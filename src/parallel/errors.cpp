@@ -18,6 +18,8 @@ void check_mpi(int status, const char* what) {
 
 namespace {
 
+constexpr int kAgreementSeconds = 60;
+
 // What this rank has to say after running a body: nothing, an error, or a stop signal.
 struct Outcome {
   int exit_code = kExitOk;
@@ -54,7 +56,15 @@ void collectively(MPI_Comm comm, const std::function<void()>& body) {
     int severity;
     int rank;
   } mine{severity, rank}, chosen{};
+  // A rank that failed waits a bounded time for the others: a library call
+  // that failed here may have left them waiting inside it.
+  const bool failed = outcome.exit_code != kExitOk && outcome.exit_code != kExitSignal;
+  if (failed)
+    arm_exit_timer(kAgreementSeconds, outcome.exit_code,
+                   "latdisp: error: " + outcome.message + " (the other ranks did not answer within " +
+                       std::to_string(kAgreementSeconds) + " s: the job is stopped)\n");
   MPI_Allreduce(&mine, &chosen, 1, MPI_2INT, MPI_MINLOC, comm);
+  if (failed) disarm_exit_timer();
   if (chosen.severity == 2) return;
 
   int code_and_length[2] = {outcome.exit_code, static_cast<int>(outcome.message.size())};

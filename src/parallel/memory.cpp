@@ -13,13 +13,13 @@
 
 namespace latdisp {
 
-uint64_t parse_byte_size(const std::string& text) {
+uint64_t parse_byte_size(const std::string& text, const std::string& what) {
   size_t pos = 0;
   double number = 0;
   try {
     number = std::stod(text, &pos);
   } catch (const std::exception&) {
-    fail(kExitUsage, "bad size '" + text + "': expected a number with an optional unit, e.g. 2GiB");
+    fail(kExitUsage, what + " '" + text + "' is not a size: expected a number with an optional unit, e.g. 2GiB");
   }
   std::string unit = text.substr(pos);
   while (!unit.empty() && std::isspace(static_cast<unsigned char>(unit.front()))) unit.erase(0, 1);
@@ -43,10 +43,10 @@ uint64_t parse_byte_size(const std::string& text) {
   else if (unit == "TB")
     scale = 1e12;
   else
-    fail(kExitUsage, "bad size unit in '" + text + "': use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)");
+    fail(kExitUsage, what + " '" + text + "': unknown unit; use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)");
   const double bytes = number * scale;
-  if (!(bytes > 0) || !std::isfinite(bytes) || bytes > 1.8e19)
-    fail(kExitUsage, "bad size '" + text + "': must be positive");
+  if (!(bytes >= 1)) fail(kExitUsage, what + " '" + text + "' is too small: at least one byte");
+  if (!(bytes <= 1.8e19)) fail(kExitUsage, what + " '" + text + "' is too large: at most 16 EiB");
   return static_cast<uint64_t>(bytes);
 }
 
@@ -69,6 +69,14 @@ uint64_t current_rss_bytes() {
   statm >> pages_total >> pages_resident;
   return pages_resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
+
+namespace {
+uint64_t g_baseline_rss = 0;
+}  // namespace
+
+void record_baseline_rss() { g_baseline_rss = current_rss_bytes(); }
+
+uint64_t baseline_rss_bytes() { return g_baseline_rss > 0 ? g_baseline_rss : current_rss_bytes(); }
 
 uint64_t peak_rss_bytes() {
   struct rusage usage {};

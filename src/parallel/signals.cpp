@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -29,6 +30,18 @@ void remove_registered_temporaries() {
     if (slot.used.load(std::memory_order_acquire)) unlink(slot.path);
 }
 
+// What the exit timer does when it fires.
+std::atomic<int> g_timer_exit_code{kExitSignal};
+char g_timer_message[2048];
+std::atomic<size_t> g_timer_message_length{0};
+
+extern "C" void on_exit_timer(int) {
+  remove_registered_temporaries();
+  const size_t length = g_timer_message_length.load();
+  if (length > 0 && write(STDERR_FILENO, g_timer_message, length) < 0) _exit(g_timer_exit_code.load());
+  _exit(g_timer_exit_code.load());
+}
+
 extern "C" void on_stop_signal(int signal) {
   const int saved_errno = errno;
   remove_registered_temporaries();
@@ -36,6 +49,10 @@ extern "C" void on_stop_signal(int signal) {
   // A second stop signal (a second Ctrl-C, or the launcher insisting) ends the
   // process at once; the temporaries are already gone.
   if (!g_signal.compare_exchange_strong(expected, signal)) _exit(kExitSignal);
+  // A rank waiting on another that will never answer still stops.
+  g_timer_message_length.store(0);
+  g_timer_exit_code.store(kExitSignal);
+  alarm(kStopGraceSeconds);
   errno = saved_errno;
 }
 
@@ -47,6 +64,10 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;  // reads and writes in progress carry on
   for (int signal : {SIGINT, SIGTERM, SIGUSR1}) sigaction(signal, &action, nullptr);
+  struct sigaction timer {};
+  timer.sa_handler = on_exit_timer;
+  sigemptyset(&timer.sa_mask);
+  sigaction(SIGALRM, &timer, nullptr);
 }
 
 int received_signal() { return g_signal.load(); }
@@ -75,6 +96,20 @@ int register_temporary(const std::string& path) {
     return i;
   }
   return -1;
+}
+
+void arm_exit_timer(int seconds, int exit_code, const std::string& message) {
+  if (received_signal() != 0) return;  // the stop signal's own timer runs
+  const size_t length = std::min(message.size(), sizeof g_timer_message);
+  g_timer_message_length.store(0);
+  std::memcpy(g_timer_message, message.data(), length);
+  g_timer_message_length.store(length);
+  g_timer_exit_code.store(exit_code);
+  alarm(static_cast<unsigned>(seconds));
+}
+
+void disarm_exit_timer() {
+  if (received_signal() == 0) alarm(0);
 }
 
 void unregister_temporary(int slot) {

@@ -29,4 +29,14 @@ void stop_if_signalled(MPI_Comm comm);
 int register_temporary(const std::string& path);
 void unregister_temporary(int slot);
 
+// A last resort against a rank left waiting forever (a library call that
+// failed on one rank and hangs on the others): unless disarmed within
+// `seconds`, the process removes the registered temporaries, writes
+// `message` to stderr and exits with `exit_code`. One timer per process.
+void arm_exit_timer(int seconds, int exit_code, const std::string& message);
+void disarm_exit_timer();
+
+// How long a stopped rank may take to reach its next agreement point.
+constexpr int kStopGraceSeconds = 10;
+
 }  // namespace latdisp

@@ -4,11 +4,12 @@
 #include <cstdio>
 #include <string>
 
+#include "io/mpi_output_file.hpp"
+#include "io/output_file.hpp"
+#include "io/safetensors.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "parallel/errors.hpp"
-#include "io/output_file.hpp"
 #include "parallel/partition.hpp"
-#include "io/safetensors.hpp"
 
 namespace latdisp {
 
@@ -128,33 +129,26 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
       build_safetensors_header({{options.dataset, "BF16", {model.tokens, model.dims}}}, metadata, &offsets);
 
   PendingOutput output(comm, options.output, options.overwrite, "--output");
-  MPI_File file = MPI_FILE_NULL;
-  collectively(comm, [&] {
-    const int status =
-        MPI_File_open(comm, output.temporary_path().c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
-    if (status != MPI_SUCCESS) fail(kExitOutput, "cannot create '" + options.output + "' (MPI-IO)");
-  });
   const TokenRange slab = token_range(model.tokens, rank, ranks);
-  collectively(comm, [&] {
-    auto write_at = [&](int64_t offset, const void* data, int64_t bytes) {
-      MPI_Status status;
-      if (MPI_File_write_at(file, offset, data, static_cast<int>(bytes), MPI_BYTE, &status) != MPI_SUCCESS)
-        fail(kExitOutput, "writing '" + options.output + "' at byte " + std::to_string(offset) + " failed");
-    };
-    if (rank == 0) write_at(0, header.data(), static_cast<int64_t>(header.size()));
-    const int64_t row_bytes = model.dims * 2;
-    const int64_t chunk_rows = std::max<int64_t>(1, (int64_t(32) << 20) / row_bytes);
-    std::vector<uint16_t> buffer(
-        static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
-    for (int64_t done = 0; done < slab.count; done += chunk_rows) {
-      const int64_t n = std::min(chunk_rows, slab.count - done);
-      for (int64_t i = 0; i < n; ++i) demo_row(model, planted, slab.begin + done + i, &buffer[i * model.dims]);
-      write_at(offsets[0] + (slab.begin + done) * row_bytes, buffer.data(), n * row_bytes);
-    }
-  });
-  collectively(comm, [&] {
-    if (MPI_File_close(&file) != MPI_SUCCESS) fail(kExitOutput, "closing '" + options.output + "' failed");
-  });
+  {
+    MpiOutputFile file(comm, output.temporary_path());
+    reserve_output_space(comm, output.temporary_path(),
+                         static_cast<uint64_t>(offsets[0] + model.tokens * model.dims * 2));
+    collectively(comm, [&] {
+      if (rank == 0) file.write_at(0, header.data(), header.size());
+      const int64_t row_bytes = model.dims * 2;
+      const int64_t chunk_rows = std::max<int64_t>(1, (int64_t(32) << 20) / row_bytes);
+      std::vector<uint16_t> buffer(
+          static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
+      for (int64_t done = 0; done < slab.count; done += chunk_rows) {
+        const int64_t n = std::min(chunk_rows, slab.count - done);
+        for (int64_t i = 0; i < n; ++i) demo_row(model, planted, slab.begin + done + i, &buffer[i * model.dims]);
+        file.write_at(static_cast<uint64_t>(offsets[0] + (slab.begin + done) * row_bytes), buffer.data(),
+                      static_cast<uint64_t>(n * row_bytes));
+      }
+    });
+    file.close();
+  }
   output.commit();
   if (rank == 0) {
     std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),

@@ -4,20 +4,17 @@
 #include <cstdio>
 #include <vector>
 
-#include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
-#include "parallel/memory.hpp"
+#include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
+#include "io/transfer_limits.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
+#include "parallel/signals.hpp"
 #include "synthetic/synthetic_trajectory.hpp"
 
 namespace latdisp {
-
-namespace {
-
-constexpr int64_t kMaxTransferBytes = int64_t(1) << 30;
-
-}  // namespace
 
 int run_generate(const GenerateOptions& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
@@ -41,42 +38,39 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
 
   PendingOutput output(comm, options.output, options.overwrite, "--output");
   {
-    Hdf5Handle file;
-    collectively(comm, [&] {
-      const Hdf5Handle fapl = mpio_file_access(comm);
-      Hdf5Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-      file = Hdf5Handle(H5Fcreate(output.temporary_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
-      if (!file.valid()) fail(kExitOutput, "cannot create '" + options.output + "': " + hdf5_error_text());
-    });
-    Hdf5Handle values;
-    Hdf5Handle mask;
+    Hdf5Handle creation(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    Hdf5OutputFile file(comm, output.temporary_path(), creation.get());
     const Hdf5Handle bool_type = h5py_bool_type();
+    hid_t values = -1, mask = -1;
     collectively(comm, [&] {
-      values = create_output_dataset(file.get(), options.dataset, H5T_STD_U16LE,
-                                     {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
-                                      static_cast<hsize_t>(options.dims)});
-      mask =
-          create_output_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)});
+      values =
+          file.keep(create_output_dataset(file.get(), options.dataset, H5T_STD_U16LE,
+                                          {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
+                                           static_cast<hsize_t>(options.dims)}));
+      mask = file.keep(create_output_dataset(file.get(), options.dead_mask, bool_type.get(),
+                                             {static_cast<hsize_t>(options.tokens)}));
     });
+    file.reserve_space();
     const Hdf5Handle transfer = collective_transfer();
 
     std::vector<uint8_t> dead(static_cast<size_t>(slab.count));
     for (int64_t n = 0; n < slab.count; ++n) dead[n] = token_is_dead(model, slab.begin + n) ? 1 : 0;
-    collectively(comm, [&] {
+    {
       const hsize_t start[1] = {static_cast<hsize_t>(slab.begin)}, count[1] = {static_cast<hsize_t>(slab.count)};
-      Hdf5Handle file_space(H5Dget_space(mask.get()), H5Sclose);
+      Hdf5Handle file_space(H5Dget_space(mask), H5Sclose);
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
       Hdf5Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-      check_hdf5_write(
-          H5Dwrite(mask.get(), bool_type.get(), memory_space.get(), file_space.get(), transfer.get(), dead.data()),
-          "writing the dead mask");
-    });
+      file.write("the dead mask", [&] {
+        return H5Dwrite(mask, bool_type.get(), memory_space.get(), file_space.get(), transfer.get(), dead.data());
+      });
+    }
 
     const int64_t row = options.dims;
     const int64_t step_values = slab.count * row;
     std::vector<uint16_t> block(static_cast<size_t>(block_steps * step_values));
     std::vector<uint16_t> current(static_cast<size_t>(step_values));
     for (int64_t first = 0; first < options.steps; first += block_steps) {
+      stop_if_signalled(comm);
       const int64_t count = std::min(block_steps, options.steps - first);
       for (int64_t s = 0; s < count; ++s) {
         const int64_t step = first + s;
@@ -89,24 +83,17 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
         }
         std::copy(current.begin(), current.end(), block.begin() + s * step_values);
       }
-      collectively(comm, [&] {
-        const hsize_t start[3] = {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0};
-        const hsize_t extent[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count),
-                                   static_cast<hsize_t>(row)};
-        Hdf5Handle file_space(H5Dget_space(values.get()), H5Sclose);
-        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
-        Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
-        check_hdf5_write(H5Dwrite(values.get(), H5T_NATIVE_UINT16, memory_space.get(), file_space.get(), transfer.get(),
-                                  block.data()),
-                         "writing steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
+      const hsize_t start[3] = {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0};
+      const hsize_t extent[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count),
+                                 static_cast<hsize_t>(row)};
+      Hdf5Handle file_space(H5Dget_space(values), H5Sclose);
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
+      Hdf5Handle memory_space(H5Screate_simple(3, extent, nullptr), H5Sclose);
+      file.write("steps " + std::to_string(first) + ".." + std::to_string(first + count - 1), [&] {
+        return H5Dwrite(values, H5T_NATIVE_UINT16, memory_space.get(), file_space.get(), transfer.get(), block.data());
       });
     }
-    values.reset();
-    mask.reset();
-    collectively(comm, [&] {
-      const herr_t status = H5Fclose(file.release());
-      check_hdf5_write(status, "closing '" + options.output + "'");
-    });
+    file.close();
   }
   output.commit();
   if (rank == 0)

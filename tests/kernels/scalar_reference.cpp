@@ -93,11 +93,12 @@ bool arithmetics_disagree(uint16_t a, uint16_t b, double epsilon, bf16::ZeroUlp 
   return !(bf16::exactly_float32(x) && bf16::to_double(x) == static_cast<double>(seed_x));
 }
 
-// Why: the notebook's ULP of b is not U(b) (min-normal zero rule); else its
-// bfloat16 a - b is not the exact difference; else the floor-based class.
-int disagreement_cause(uint16_t a, uint16_t b) {
+// Why: the notebook's ULP of b is not the exact side's U(b) (under
+// `zero_rule`); else its bfloat16 a - b is not the exact difference; else the
+// floor-based class.
+int disagreement_cause(uint16_t a, uint16_t b, bf16::ZeroUlp zero_rule) {
   const float seed_u = bf16::to_float(bf16::seed_ulp(b));
-  if (static_cast<double>(seed_u) != std::ldexp(1.0, bf16::ulp_exponent(b, bf16::ZeroUlp::min_normal)))
+  if (static_cast<double>(seed_u) != std::ldexp(1.0, bf16::ulp_exponent(b, zero_rule)))
     return kCountCauseUlpRule;
   const float delta = bf16::to_float(bf16::round_to_bf16(bf16::to_float(a) - bf16::to_float(b)));
   // delta == a - b exactly  <=>  a - delta == b exactly
@@ -174,7 +175,7 @@ double reference_row(const HostBlock& block, int64_t t, int64_t n, const KernelS
     add_coordinate(p, c);
     if (arithmetics_disagree(a, b, settings.epsilon, disagreement_zero_rule)) {
       p.counts[kCountDisagreements] += 1;
-      p.counts[disagreement_cause(a, b)] += 1;
+      p.counts[disagreement_cause(a, b, disagreement_zero_rule)] += 1;
     }
     row_finite &= c.klass != bf16::kNonfinite;
     squares.push_back(c.value * c.value);

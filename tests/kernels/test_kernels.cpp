@@ -41,10 +41,7 @@ bool host_space_is_backend() { return same_name(HostSpace::name(), g_backend); }
 // KnownDeviations tests below), the sweep accepts exactly its current
 // behaviour, so that nothing else can change unseen. Once the kernel follows
 // a definition, flip the switch here and enable the matching test.
-// - Under --zero-ulp min-subnormal the kernel compares the seed arithmetic
-//   with the min-normal x, not with the report's own x (§14; under min-normal
-//   both are the same x).
-constexpr kernel_reference::Conventions kKernelConventions{false};
+constexpr kernel_reference::Conventions kKernelConventions{};
 // - In the seed arithmetic, off its fast path, it reads every subnormal
 //   notebook ULP (2^-132 .. 2^-127: those of normal values with exponent field
 //   2..7) as 2^-133 in ulp.min / ulp.max (§13).
@@ -293,8 +290,8 @@ TEST(KnownDeviations, DISABLED_SeedUlpExponentOfTinyNormals) {
 
 // A zero moving to the smallest subnormal: x = 1 under min-subnormal (the
 // report's own x, exact class) and 1/128 in the seed arithmetic, a
-// disagreement; the kernel compares with the min-normal x = 1/128 instead.
-TEST(KnownDeviations, DISABLED_DisagreementsUseTheReportsZeroRule) {
+// disagreement by the ULP rule (§14).
+TEST(KernelFollowsDefinition, DisagreementsUseTheReportsZeroRule) {
   KernelSettings settings;
   settings.zero_ulp = bf16::ZeroUlp::min_subnormal;
   settings.tokens_per_item = 1;
