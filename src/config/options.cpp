@@ -198,26 +198,6 @@ bool wants_help(const std::vector<std::string>& arguments) {
   return false;
 }
 
-// One spelling of a path for comparisons: absolute, with "." and ".." and
-// symbolic links of its existing folders resolved.
-std::string comparable_path(const std::string& path) {
-  std::error_code error;
-  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
-  if (!error) return canonical.string();
-  return std::filesystem::absolute(path, error).lexically_normal().string();
-}
-
-// Fails if two of the named files (empty: not given) are the same file.
-void require_distinct_files(const std::vector<std::pair<std::string, std::string>>& files) {
-  for (size_t i = 0; i < files.size(); ++i)
-    for (size_t j = i + 1; j < files.size(); ++j) {
-      if (files[i].second.empty() || files[j].second.empty()) continue;
-      if (comparable_path(files[i].second) == comparable_path(files[j].second))
-        fail(kExitUsage, files[j].first + " '" + files[j].second + "' is the same file as " + files[i].first + " '" +
-                             files[i].second + "': give each its own file");
-    }
-}
-
 }  // namespace
 
 std::string top_level_help() {
@@ -325,11 +305,6 @@ void validate(const AnalyzeOptions& o) {
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
-  // An output that is the input is check_outputs' refusal (exit 3), with the other output checks.
-  require_distinct_files({{"--output", o.output},
-                          {"--report", o.report},
-                          {"--per-token", o.per_token},
-                          {"--series-csv", o.series_csv}});
 }
 
 void validate(const PackOptions& o) {
