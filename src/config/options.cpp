@@ -211,7 +211,8 @@ std::string top_level_help() {
          "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
-         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
+         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
+         "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
@@ -266,7 +267,9 @@ Command parse_command_line(int argc, const char* const* argv) {
             ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
         : command.name == "separation"
             ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
-            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
+            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
+              "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
+              "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]";
     command.help_text = help_of(description, usage);
     if (wants_help(arguments)) {
       command.help = true;

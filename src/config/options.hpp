@@ -81,12 +81,28 @@ struct SeparationOptions {
 
 struct BlackholesOptions {
   std::string matrix;
+  std::string steps;  // all | A:B[:K]; empty: one matrix (2-D, or @STEP)
+  std::string dead_mask = "dead_mask";
   std::string output;
+  std::string report;      // the JSON report file
+  std::string series_csv;  // per-step series
   int64_t min_size = 2;
   bool overwrite = false;
   bool json = false;
-  int64_t hash_bits = 64;  // testing: fewer bits force hash collisions
+  std::string memory_budget;        // empty: a safe share of the node's memory
+  int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
+  int64_t hash_bits = 64;           // testing: fewer bits force hash collisions
 };
+
+// --steps: the snapshot indices first, first + stride, ... up to last.
+struct StepSelection {
+  int64_t first = 0;
+  int64_t last = -1;  // -1: the last step of the input
+  int64_t stride = 1;
+};
+
+// "all", "A:B" or "A:B:K" (B inclusive). Throws Error(kExitUsage).
+StepSelection parse_step_selection(const std::string& text);
 
 // Throw Error(kExitUsage) with a message naming the option and the value.
 void validate(const AnalyzeOptions& options);

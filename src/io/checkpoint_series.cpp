@@ -13,6 +13,7 @@
 #include "io/file_names.hpp"
 #include "io/input_path.hpp"
 #include "io/safetensors_input.hpp"
+#include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
