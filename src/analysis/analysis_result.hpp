@@ -67,9 +67,9 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
-  std::optional<SaveSummary> saved;  // --output
-  double hop_radius = 0;             // R in cells (docs/definitions.md, "Motion regimes")
-  PerTokenTable per_token;           // this rank's slab (--per-token); not reduced
+  std::optional<SaveSummary> saved;   // --output
+  double hop_radius = 0;              // R in cells (docs/definitions.md, "Motion regimes")
+  PerTokenTable per_token;            // this rank's slab (--per-token); not reduced
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }
