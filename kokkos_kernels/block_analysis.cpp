@@ -196,7 +196,7 @@ KOKKOS_INLINE_FUNCTION Outcome seed_outcome(float x, float epsilon) {
   return o;
 }
 
-// Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
+// Do the two arithmetics disagree on this coordinate? (docs/definitions.md §14: a
 // different value or class; two non-finite values agree.)
 KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class, float seed_x,
                                      int seed_class) {
@@ -313,10 +313,17 @@ struct BlockAnalysisFunctor {
     }
     int k = bf16::ulp_exponent(b, m_settings.zero_ulp);
     if (m_settings.arithmetic == Arithmetic::seed) {
-      // The notebook's ULP: a power of two or 0 (its exponent field is k + 127, or 0 for 2^-133).
+      // The notebook's ULP: 0 or a power of two, normal (exponent field k + 127) or
+      // subnormal (2^-133 times its one mantissa bit: 2^-133 .. 2^-127).
       const uint16_t seed_u = bf16::seed_ulp(b);
-      k = bf16::is_zero(seed_u) ? kZeroUlpExponent
-                                : (bf16::exponent_field(seed_u) == 0 ? -133 : bf16::exponent_field(seed_u) - 127);
+      if (bf16::is_zero(seed_u)) {
+        k = kZeroUlpExponent;
+      } else if (bf16::exponent_field(seed_u) != 0) {
+        k = bf16::exponent_field(seed_u) - 127;
+      } else {
+        k = -133;
+        for (int m = bf16::mantissa_field(seed_u); m > 1; m >>= 1) ++k;
+      }
     }
     if (k < u.min_exponent) u.min_exponent = k;
     if (k > u.max_exponent) u.max_exponent = k;

@@ -68,7 +68,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
-    // The integer type is known only now (SPEC section 5): W is read again.
+    // The integer type is known only now (docs/report.md §12): W is read again.
     int32_t width = result.displacement[kAllTokens].tally.width;
     MPI_Bcast(&width, 1, MPI_INT32_T, 0, comm);
     const std::string dtype = save_dtype_for(options.save_dtype, width);

@@ -66,7 +66,7 @@ struct PackOptions {
   std::string memory_budget;
 };
 
-// The bit-level subcommands (SPEC section 4). Matrices are FILE[:NAME][@STEP].
+// The bit-level subcommands (docs/formats.md §6, docs/report.md §14). Matrices are FILE[:NAME][@STEP].
 struct InspectOptions {
   std::string matrix;
   std::string groups;  // file of *_token_ids tensors

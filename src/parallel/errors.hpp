@@ -1,4 +1,4 @@
-// Errors with the exit code of SPEC section 5, and the one mechanism that makes
+// Errors with the exit codes of docs/report.md §12, and the one mechanism that makes
 // every rank agree on an error before the next collective call.
 #pragma once
 

@@ -12,7 +12,12 @@ namespace {
 using nlohmann::json;
 
 // A double, or null when the statistic is over an empty set.
-json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+// A zero is written as 0.0: the sign of a zero extreme depends on the order
+// in which ranks and blocks met it, and the report must not.
+json number_or_null(double value) {
+  if (!std::isfinite(value)) return json(nullptr);
+  return json(value == 0.0 ? 0.0 : value);
+}
 json optional_number(const std::optional<double>& value) { return value ? json(*value) : json(nullptr); }
 
 json series_of(const std::vector<std::optional<double>>& values) {
