@@ -14,7 +14,7 @@ namespace latdisp {
 // Why a coordinate is not (only) in the dense integer array.
 enum ExceptionKind : uint8_t {
   kNoException = 0,
-  kExceptionAlmost = 1,  // classes of SPEC section 2
+  kExceptionAlmost = 1,  // classes of docs/definitions.md §5
   kExceptionHalf = 2,
   kExceptionNonInteger = 3,
   kExceptionNonfinite = 4,

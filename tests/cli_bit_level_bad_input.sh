@@ -7,7 +7,7 @@ latdisp=$1 make_bad=$2 work=$3 ranks=$4
 shift 4
 mpiexec=("$@")
 mkdir -p "$work"
-rm -f "$work"/*.safetensors "$work"/*.h5
+rm -f "$work"/*.safetensors "$work"/*.h5 "$work"/*.json
 "$make_bad" "$work" || exit 1
 
 # One rank runs as an MPI singleton (mpiexec takes 2 s to report a failing
@@ -54,6 +54,22 @@ expect 2 "needs 64 bytes" -- blackholes --matrix "$work/size_mismatch.safetensor
 expect 2 "too short" -- blackholes --matrix "$work/tiny.safetensors"
 expect 2 "@STEP" -- blackholes --matrix "$work/steps.h5"
 expect any 2 "step 2 is out of range" -- blackholes --matrix "$work/steps.h5:W@2"
+# blackholes over a trajectory (steps.h5: 2 steps x 8 tokens x 4 dims, all rows equal).
+t=$work/steps.h5
+expect 1 "give one of them" -- blackholes --matrix "$t:W@1" --steps all
+expect 1 "--steps takes all, A:B or A:B:K" -- blackholes --matrix "$t" --steps 1-3
+expect 1 "the last step is before the first" -- blackholes --matrix "$t" --steps 1:0
+expect 1 "stride must be at least 1" -- blackholes --matrix "$t" --steps 0:1:0
+expect 3 "is the same file as" -- blackholes --matrix "$t" --steps all --report "$work/r.h5" --output "$work/r.h5"
+expect any 2 "step 2 is out of range: '.*steps.h5' has 2 steps" -- blackholes --matrix "$t" --steps 0:2
+expect any 3 "is the input" -- blackholes --matrix "$t" --steps all --report "$t" --overwrite
+expect any 1 "memory-budget 1.00 MiB is too small" -- blackholes --matrix "$t" --steps all --memory-budget 1MiB
+echo "{}" >"$work/existing.json"
+expect any 3 "exists" -- blackholes --matrix "$t" --steps all --report "$work/existing.json"
+launch blackholes --matrix "$t" --steps all --report "$work/steps_report.json" >"$work/steps.txt" 2>&1
+if ! grep -q '"formed_at": 0' "$work/steps_report.json" || ! grep -q "bh1_token_ids .* 8 tokens" "$work/steps.txt"; then
+  echo "FAIL: blackholes over steps.h5"; cat "$work/steps.txt"; failures=$((failures + 1))
+fi
 expect 1 "exactly one of --groups" -- inspect --matrix "$g" --dims 0
 expect 1 "needs --dims" -- inspect --matrix "$g" --tokens 1
 expect 1 "--dims takes" -- inspect --matrix "$g" --tokens 1 --dims 1,x
@@ -71,5 +87,5 @@ launch inspect --matrix "$work/steps.h5:W@1" --groups "$groups" --dims 0-3 --jso
 if ! grep -q '"ulp_distance": 0' "$work/inspect.json"; then
   echo "FAIL: inspect on an HDF5 step"; cat "$work/inspect.json"; failures=$((failures + 1))
 fi
-echo "$((checks + 2 - failures)) checks passed, $failures failed"
+echo "$((checks + 3 - failures)) checks passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -201,7 +201,7 @@ killed_then_rerun() {
 faults_part() {
   "$make_inputs" "$work" || exit 1
   run_quiet 1 generate --output "$work/in.h5" --steps 21 --tokens 300 --dims 16 --seed 2
-  run_quiet 1 generate --output "$work/long.h5" --steps 6001 --tokens 64 --dims 64 --seed 4
+  run_quiet 1 generate --output "$work/long.h5" --steps 6001 --tokens 256 --dims 64 --seed 4
   local in=$work/in.h5 long=$work/long.h5 p=(--progress-seconds 0.1)
   cp "$in" "$work/in.copy"
   cp "$long" "$work/long.copy"

@@ -87,7 +87,10 @@ def load(path, drop):
     for key in drop:
         report.pop(key, None)
     return report
-for kind, drop in (("inspect", ("matrix",)), ("blackholes", ("matrix", "run"))):
+# blackholes: a lone checkpoint file is snapshot 0 of its own, @8 is snapshot 8 (steps,
+# formed_at and intact_until name them); the groups and counts must agree.
+for kind, drop in (("inspect", ("matrix",)),
+                   ("blackholes", ("matrix", "input", "run", "steps", "final_groups", "initial_groups"))):
     paths = sorted(glob.glob(f"{kind}_*.json"))
     reference = load(f"{kind}_w_h5_W_8.np1.json", drop)
     for path in paths:

@@ -12,7 +12,7 @@ latdisp=$1 python=$2 source=$3 work=$4
 shift 4
 mpiexec=("$@")
 mkdir -p "$work" && cd "$work" || exit 1
-rm -f ./*.csv ./*.json ./*.pt.h5 ./*.safetensors
+rm -f ./*.csv ./*.json ./*_pt.h5 ./*.pt.h5 ./*.pt.safetensors ./*.safetensors
 pass=0 fail=0
 oracle=$source/tests/reference/motion_oracle.py
 check=$source/tests/reference/check_motion.py

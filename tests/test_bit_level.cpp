@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "kokkos_kernels/bf16_lattice.hpp"
+#include "kokkos_kernels/hash64.hpp"
 #include "bits/blackholes.hpp"
+#include "bits/identical_rows.hpp"
 #include "synthetic/demo_matrix.hpp"
 #include "parallel/errors.hpp"
 #include "io/hdf5_handles.hpp"
@@ -338,6 +340,60 @@ TEST(BitLevel, Hdf5StepSourceMatchesTheSafetensorsRows) {
   EXPECT_THROW(MatrixSource(MPI_COMM_WORLD, path), Error);           // 3-D without @STEP
   EXPECT_THROW(MatrixSource(MPI_COMM_WORLD, path + ":W@3"), Error);  // step out of range
   EXPECT_THROW(MatrixSource(MPI_COMM_WORLD, path + ":V@1"), Error);  // no such dataset
+}
+
+// The distributed search on in-memory blocks against a plain std::map of
+// row bytes per step, with every collision forced (mask 0), with a few hash
+// bits, and on rows whose order follows the token ids (pivots must not
+// depend on it).
+TEST(BitLevel, IdenticalRowsMatchAMapOfRowBytes) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const int64_t steps = 5, tokens = 301, dims = 3;
+  for (const bool ordered : {false, true}) {
+    std::vector<uint16_t> w(static_cast<size_t>(steps * tokens * dims));
+    for (int64_t s = 0; s < steps; ++s)
+      for (int64_t t = 0; t < tokens; ++t)
+        for (int64_t d = 0; d < dims; ++d) {
+          const uint64_t h = splitmix64(static_cast<uint64_t>((s * tokens + t) * dims + d));
+          const uint16_t random_value = static_cast<uint16_t>(0x3F80 + h % (s + 2));  // few values: many groups
+          const uint16_t ordered_value = static_cast<uint16_t>(0x3F80 + (d == 0 ? t / (s + 2) : 0));
+          w[static_cast<size_t>((s * tokens + t) * dims + d)] = ordered ? ordered_value : random_value;
+        }
+    const TokenRange slab = token_range(tokens, rank, ranks);
+    std::vector<uint16_t> mine;
+    for (int64_t s = 0; s < steps; ++s)
+      mine.insert(mine.end(), w.begin() + (s * tokens + slab.begin) * dims,
+                  w.begin() + (s * tokens + slab.begin + slab.count) * dims);
+    const SlabBlock block{mine.data(), steps, slab, tokens, dims};
+    for (const uint64_t mask : {~uint64_t(0), uint64_t(7), uint64_t(0)})
+      for (const int64_t min_size : {2, 3}) {
+        RowSearchBuffers buffers;
+        RowSearchStats stats;
+        const std::vector<StepGroups> got =
+            find_identical_rows(block, RowSearchSettings{min_size, mask}, buffers, stats, MPI_COMM_WORLD);
+        int64_t collisions = stats.collision_buckets;  // this rank's share
+        MPI_Allreduce(MPI_IN_PLACE, &collisions, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+        if (rank != 0) continue;
+        ASSERT_EQ(got.size(), static_cast<size_t>(steps));
+        for (int64_t s = 0; s < steps; ++s) {
+          std::map<std::vector<uint16_t>, std::vector<int64_t>> by_row;
+          for (int64_t t = 0; t < tokens; ++t) {
+            const auto row = w.begin() + (s * tokens + t) * dims;
+            by_row[std::vector<uint16_t>(row, row + dims)].push_back(t);
+          }
+          StepGroups expected;
+          for (const auto& [row, members] : by_row)
+            if (static_cast<int64_t>(members.size()) >= min_size) expected.push_back(members);
+          std::sort(expected.begin(), expected.end());  // by first token (members are disjoint)
+          EXPECT_EQ(got[s], expected) << "step " << s << " mask " << mask << " ordered " << ordered;
+        }
+        if (mask == 0) {
+          EXPECT_GT(collisions, 0);
+        }
+      }
+  }
 }
 
 }  // namespace latdisp

@@ -167,4 +167,24 @@ TEST(ByteSize, ParsesUnits) {
   EXPECT_THROW(parse_byte_size("-1GiB"), Error);
 }
 
+TEST(Options, CheckpointOptions) {
+  const Command c =
+      parse({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0.25", "--resume"});
+  EXPECT_EQ(c.analyze.checkpoint_dir, "ck");
+  EXPECT_EQ(c.analyze.checkpoint_seconds, 0.25);
+  EXPECT_TRUE(c.analyze.resume);
+  const Command defaults = parse({"analyze", "--input", "W.h5"});
+  EXPECT_EQ(defaults.analyze.checkpoint_seconds, 300.0);
+  EXPECT_TRUE(defaults.analyze.checkpoint_dir.empty());
+  EXPECT_FALSE(defaults.analyze.resume);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "-5"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "nan"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--resume"}), kExitUsage);  // no --checkpoint-dir
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--block-pause", "-1"}), kExitUsage);
+}
+
 }  // namespace latdisp

@@ -28,4 +28,18 @@ TEST(TokenRange, SixtyFourBitSizes) {
   EXPECT_GT(last.begin, int64_t(1) << 39);
 }
 
+TEST(TokenRange, RankOfTokenInvertsTheSplit) {
+  for (int64_t tokens : {1, 2, 3, 7, 10, 1001}) {
+    for (int ranks = 1; ranks <= 7 && ranks <= tokens; ++ranks) {
+      for (int r = 0; r < ranks; ++r) {
+        const TokenRange range = token_range(tokens, r, ranks);
+        for (int64_t t = range.begin; t < range.begin + range.count; ++t) ASSERT_EQ(rank_of_token(tokens, t, ranks), r);
+      }
+    }
+  }
+  const int64_t tokens = (int64_t(1) << 40) + 5;
+  EXPECT_EQ(rank_of_token(tokens, tokens - 1, 7), 6);
+  EXPECT_EQ(rank_of_token(tokens, token_range(tokens, 3, 7).begin, 7), 3);
+}
+
 }  // namespace latdisp

@@ -3,15 +3,19 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/errors.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
+#include "analysis/tally_archive.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
 #include "analysis/step_block_plan.hpp"
@@ -44,6 +48,26 @@ struct LocalTallies {
         population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
     }
     ulp.merge(item.ulp);
+  }
+  void save(ArchiveWriter& archive) const {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      save_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f)
+        archive.put_ints(name + ".series." + std::to_string(f), population[p].series[f]);
+    }
+    save_tally(archive, "ulp", ulp);
+  }
+  void load(ArchiveReader& archive) {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      load_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f) {
+        std::vector<int64_t>& series = population[p].series[f];
+        series = archive.get_ints(name + ".series." + std::to_string(f), static_cast<int64_t>(series.size()));
+      }
+    }
+    load_tally(archive, "ulp", ulp);
   }
   PopulationResult population[2];  // live, dead
   UlpTally ulp;
@@ -102,6 +126,28 @@ void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) 
     for (size_t t = 0; t < all.series[f].size(); ++t) all.series[f][t] += result.displacement[kDeadTokens].series[f][t];
 }
 
+// Reads may run on a thread of their own (StepStream) when MPI allows
+// several threads to call it.
+bool background_reads_allowed() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided == MPI_THREAD_MULTIPLE;
+}
+
+// The reader's own communicator: its collectives (HDF5's, MPI-IO's, its
+// error agreement) run on the reading thread while this thread makes others.
+class DuplicatedComm {
+ public:
+  explicit DuplicatedComm(MPI_Comm comm) { MPI_Comm_dup(comm, &m_comm); }
+  ~DuplicatedComm() { MPI_Comm_free(&m_comm); }
+  DuplicatedComm(const DuplicatedComm&) = delete;
+  DuplicatedComm& operator=(const DuplicatedComm&) = delete;
+  MPI_Comm get() const { return m_comm; }
+
+ private:
+  MPI_Comm m_comm = MPI_COMM_NULL;
+};
+
 class ProgressLine {
  public:
   ProgressLine(double interval, int64_t total, bool enabled)
@@ -139,8 +185,10 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   const uint64_t baseline = current_rss_bytes();
 
   std::vector<uint8_t> dead_mask;
+  const bool background_reads = background_reads_allowed();
+  const DuplicatedComm reader_comm(comm);
   const std::unique_ptr<TrajectoryReader> reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
+      open_trajectory(reader_comm.get(), options.input, options.dataset, options.dead_mask, dead_mask, result.dead_mask_found);
   const TrajectoryShape shape = reader->shape();
   result.shape = shape;
   result.input_type = reader->type_description();
@@ -150,6 +198,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   if (ranks > shape.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
                          ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  Checkpointer checkpoint(options, *reader, dead_mask, comm);
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
                  missing_dead_mask_text(options.input, options.dead_mask).c_str());
@@ -174,6 +223,7 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   inputs.tokens_per_item = settings.tokens_per_item;
   inputs.item_tally_bytes = sizeof(ItemTally);
   inputs.separate_device_memory = kSeparateDeviceMemory;
+  inputs.double_buffered = background_reads;
   inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   inputs.baseline_bytes = baseline;
   if (per_token) {
@@ -208,18 +258,23 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values;
-  decltype(values)::HostMirror host_values;
+  // Allocated inside collectively(): running out of memory on one rank is one
+  // agreed error. Two value blocks when reads run behind compute: the
+  // kernel's and the next one.
+  using Values = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+  std::array<Values, 2> values;
+  std::array<Values::HostMirror, 2> host_values;
   Kokkos::View<uint8_t*, DeviceMemory> dead;
   ItemTallies tallies;
   RowMagnitudes magnitudes;
   ItemTallies::HostMirror host_tallies;
   RowMagnitudes::HostMirror host_magnitudes;
   collectively(comm, [&] {
-    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
-                              slab.count, shape.dims);
-    host_values = Kokkos::create_mirror_view(values);
+    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
+                       slab.count, shape.dims);
+    values[1] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
+                       background_reads ? block_steps : 0, slab.count, shape.dims);
+    for (size_t b = 0; b < values.size(); ++b) host_values[b] = Kokkos::create_mirror_view(values[b]);
     dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
@@ -236,8 +291,23 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   collectively(comm, [&] { motion = TokenMotionTracker(per_token, block_steps - 1, slab.count, settings.hop_radius); });
 
   LocalTallies local(transitions);
-  ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  StepStream stream(*reader, slab, max_slab, block_steps, host_values.data());
+  // The checkpoint state: every piece saves and loads itself.
+  const auto save_state = [&](ArchiveWriter& archive) {
+    local.save(archive);
+    store->save(archive);
+    motion.save(archive);
+  };
+  int64_t first_step = 0;
+  if (options.resume)
+    first_step = checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
+      local.load(archive);
+      store->load(archive);
+      motion.load(archive);
+      if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
+    });
+  ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
+  StepStream stream(*reader, slab, max_slab, block_steps, host_values[0].data(),
+                    background_reads ? host_values[1].data() : nullptr, background_reads, first_step);
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -246,9 +316,11 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
 
     phase = Clock::now();
     const int64_t count = step_block.steps;
-    auto block = Kokkos::subview(values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+    const size_t buffer = static_cast<size_t>(step_block.buffer);
+    auto block = Kokkos::subview(values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
     if (kSeparateDeviceMemory) {
-      auto host_block = Kokkos::subview(host_values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+      auto host_block =
+          Kokkos::subview(host_values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
       Kokkos::deep_copy(block, host_block);
     }
     const int64_t block_transitions = count - 1;
@@ -260,10 +332,18 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    // Also where a stop signal on any rank stops every rank.
+    // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
+    // boundary below, after the checkpoint).
     collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
-    progress.update(step_block.first_step + block_transitions);
+    const int64_t next_step = step_block.first_step + block_transitions;
+    progress.update(next_step - first_step);
+    if (options.block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.block_pause));
+    checkpoint.at_block_boundary(next_step, step_block.final, save_state);
+  }
+  if (checkpoint.enabled()) {
+    result.checkpoint = checkpoint.summary();
+    result.timings.checkpoint = checkpoint.seconds();
   }
 
   if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};

@@ -63,4 +63,39 @@ std::vector<TokenMotion> TokenMotionTracker::records() const {
   return std::vector<TokenMotion>(host.data(), host.data() + host.extent(0));
 }
 
+namespace {
+constexpr int kIntFields = 10;  // TokenMotion's int64 fields, in declaration order
+}
+
+void TokenMotionTracker::save(ArchiveWriter& archive) const {
+  if (!m_enabled) return;
+  const std::vector<TokenMotion> table = records();
+  std::vector<int64_t> ints;
+  std::vector<double> maxima;
+  ints.reserve(table.size() * kIntFields);
+  for (const TokenMotion& m : table) {
+    ints.insert(ints.end(), {m.hops, m.thermal, m.frozen, m.nonfinite_rows, m.first_moved, m.last_moved, m.crossings,
+                             m.non_integer, m.half, m.final_frozen_run});
+    maxima.push_back(m.max_magnitude);
+  }
+  archive.put_ints("motion.per_token.counts", ints);
+  archive.put_doubles("motion.per_token.max_magnitude", maxima);
+}
+
+void TokenMotionTracker::load(ArchiveReader& archive) {
+  if (!m_enabled) return;
+  const int64_t tokens = static_cast<int64_t>(m_table.extent(0));
+  const std::vector<int64_t> ints = archive.get_ints("motion.per_token.counts", tokens * kIntFields);
+  const std::vector<double> maxima = archive.get_doubles("motion.per_token.max_magnitude", tokens);
+  auto host = Kokkos::create_mirror_view(m_table);
+  for (int64_t n = 0; n < tokens; ++n) {
+    const int64_t* v = &ints[static_cast<size_t>(n * kIntFields)];
+    TokenMotion& m = host(n);
+    m.hops = v[0], m.thermal = v[1], m.frozen = v[2], m.nonfinite_rows = v[3], m.first_moved = v[4];
+    m.last_moved = v[5], m.crossings = v[6], m.non_integer = v[7], m.half = v[8], m.final_frozen_run = v[9];
+    m.max_magnitude = maxima[static_cast<size_t>(n)];
+  }
+  Kokkos::deep_copy(m_table, host);
+}
+
 }  // namespace latdisp

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/analysis_result.hpp"
+#include "io/checkpoint_archive.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
 
 namespace latdisp {
@@ -45,6 +46,9 @@ class TokenMotionTracker {
   void update(const RowMagnitudes& block_magnitudes, int64_t first_transition, int64_t block_transitions);
   // The records on the host, one per slab token.
   std::vector<TokenMotion> records() const;
+  // The table in a checkpoint (nothing when disabled).
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive);
 
   // Device bytes per row and per token, for the memory plan.
   static constexpr uint64_t kRowBytes = sizeof(RowEvents);

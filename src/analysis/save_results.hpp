@@ -1,4 +1,4 @@
-// Saving the result tensors (SPEC section 5, Output): a second pass over W
+// Saving the result tensors (docs/formats.md §8): a second pass over W
 // that encodes every coordinate and writes the token slabs in parallel.
 #pragma once
 

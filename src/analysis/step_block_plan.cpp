@@ -18,10 +18,12 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   const uint64_t step_values_bytes = tokens * static_cast<uint64_t>(in.dims) * 2;
-  // Values, magnitudes (and the motion table's row events) and tallies (twice
-  // with a device), and the collective read's buffer on the host (MPI-IO
-  // aggregates a block's values).
-  plan.bytes_per_step = copies * (step_values_bytes + tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
+  const uint64_t value_buffers = in.double_buffered ? 2 : 1;
+  // Values (twice when the next block is read while the kernel runs),
+  // magnitudes, per-token extras and tallies (all twice with a device), and
+  // the collective read's buffer on the host (MPI-IO aggregates a block's values).
+  plan.bytes_per_step = copies * (value_buffers * step_values_bytes + tokens * (8 + in.row_extra_bytes) +
+                                  items * in.item_tally_bytes) +
                         step_values_bytes;
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.

@@ -24,6 +24,7 @@ struct StepBlockInputs {
   int64_t tokens_per_item = 1;
   uint64_t item_tally_bytes = 0;
   bool separate_device_memory = false;  // a GPU: blocks live twice
+  bool double_buffered = false;         // the next block is read while the kernel runs: values twice
   uint64_t budget = 0;
   uint64_t baseline_bytes = 0;     // resident before the analysis
   uint64_t row_extra_bytes = 0;    // kernel output per (step, token) beyond the magnitude

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis/analyze.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "config/save_dtype.hpp"
@@ -67,7 +68,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   AnalysisResult result = analyze_trajectory(options, comm);
   if (output) {
-    // The integer type is known only now (SPEC section 5): W is read again.
+    // The integer type is known only now (docs/report.md §12): W is read again.
     int32_t width = result.displacement[kAllTokens].tally.width;
     MPI_Bcast(&width, 1, MPI_INT32_T, 0, comm);
     const std::string dtype = save_dtype_for(options.save_dtype, width);
@@ -87,6 +88,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     if (!options.report.empty()) report_text = json_report(result).dump(2) + "\n";
   });
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  // The run is complete and reported: its checkpoint is of no more use.
+  remove_checkpoint(options, comm);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

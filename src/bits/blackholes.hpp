@@ -1,7 +1,13 @@
-// `latdisp blackholes`: groups of tokens whose vectors are bit-identical.
-// Rows are hashed where they are read (token axis over ranks), each hash is
-// routed to an owner rank, and the owner verifies candidate groups exactly
-// by comparing the rows themselves: hash collisions never merge rows.
+// `latdisp blackholes`: groups of tokens whose vectors are bit-identical, in
+// one matrix, or (--steps) at every selected step of a trajectory, with when
+// each group formed and how long each initial group lasted.
+//
+// In one matrix, rows are hashed where they are read (token axis over
+// ranks), each hash is routed to an owner rank, and the owner verifies its
+// candidate groups exactly by re-reading and comparing the rows themselves:
+// a matrix on disk can be re-read at random, so only hashes stay in memory.
+// Over a trajectory (bits/blackholes_over_time.hpp) each block of steps is in
+// memory on the ranks that read it, and the rows are compared there.
 #pragma once
 
 #include <mpi.h>
@@ -9,13 +15,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "io/matrix_source.hpp"
 #include "config/options.hpp"
+#include "io/matrix_source.hpp"
 
 namespace latdisp {
-
-// A 64-bit hash of one row of bfloat16 bits (xxHash64-style rounds).
-uint64_t row_hash(const uint16_t* row, int64_t cols);
 
 struct BlackholeSearch {
   int64_t min_size = 2;

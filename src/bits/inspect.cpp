@@ -7,22 +7,16 @@
 #include <map>
 #include <set>
 
-#include "kokkos_kernels/bf16_lattice.hpp"
-#include "parallel/errors.hpp"
 #include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
 
 std::string signed_text(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(v); }
-
-std::string short_name(const std::string& name) {
-  const std::string suffix = "_token_ids";
-  if (name.size() > suffix.size() && has_suffix(name, suffix)) return name.substr(0, name.size() - suffix.size());
-  return name;
-}
 
 struct DimSummary {
   std::optional<int> shared_exponent;
@@ -148,65 +142,128 @@ InspectTable inspect_matrix(const std::string& matrix_location, const std::vecto
   return table;
 }
 
-std::string inspect_text(const InspectTable& table) {
-  std::string out;
+namespace {
+
+// |ULP distance| over all pairs and dims, for the closing summary.
+struct PairDistances {
+  std::map<int64_t, int64_t> histogram;
+  int64_t undefined = 0;
+};
+
+std::string groups_text(const InspectTable& table) {
+  std::string out = "groups (representative = first token id of each group):\n";
   char line[512];
-  out += "latdisp inspect: " + table.matrix + "\n";
-  out += "groups (representative = first token id of each group):\n";
   for (size_t g = 0; g < table.group_names.size(); ++g) {
     std::snprintf(line, sizeof line, "  %-20s %8lld token(s), representative %lld\n", table.group_names[g].c_str(),
                   static_cast<long long>(table.group_sizes[g]), static_cast<long long>(table.representatives[g]));
     out += line;
   }
-  std::map<int64_t, int64_t> histogram;  // |ULP distance| over all pairs and dims
-  int64_t undefined = 0;
+  return out;
+}
+
+// Dim k: each representative's value, bits and fields.
+std::string dim_values_text(const InspectTable& table, size_t k) {
+  char line[512];
+  std::snprintf(line, sizeof line, "  %-14s %8s  %-14s  %-24s  %4s  %8s  %8s\n", "group", "token", "value",
+                "s|exponent|mantissa", "sign", "exponent", "mantissa");
+  std::string out = line;
+  for (size_t g = 0; g < table.group_names.size(); ++g) {
+    const uint16_t b = table.at(k, g);
+    std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-24s  %4d  %8d  %8d\n",
+                  short_group_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
+                  format_value(b).c_str(), format_bits(b).c_str(), bf16::sign_bit(b), bf16::exponent_field(b),
+                  bf16::mantissa_field(b));
+    out += line;
+  }
+  return out;
+}
+
+// Dim k: every pair's differences, counted into `distances`.
+std::string dim_pairs_text(const InspectTable& table, size_t k, PairDistances& distances) {
+  char line[512];
+  std::string out = "  pairs (second minus first):\n";
+  std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", "pair", "sign differs", "exponent diff",
+                "mantissa diff", "raw uint16 diff", "ULP distance");
+  out += line;
+  const size_t groups = table.group_names.size();
+  for (size_t a = 0; a < groups; ++a)
+    for (size_t b = a + 1; b < groups; ++b) {
+      const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+      const std::string pair = short_group_name(table.group_names[a]) + " -> " + short_group_name(table.group_names[b]);
+      std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", pair.c_str(),
+                    d.sign_differs ? "yes" : "no", signed_text(d.exponent_difference).c_str(),
+                    signed_text(d.mantissa_difference).c_str(), signed_text(d.raw_difference).c_str(),
+                    d.ulp ? signed_text(*d.ulp).c_str() : "undefined");
+      out += line;
+      if (d.ulp)
+        distances.histogram[*d.ulp < 0 ? -*d.ulp : *d.ulp] += 1;
+      else
+        ++distances.undefined;
+    }
+  return out;
+}
+
+std::string dim_summary_text(const InspectTable& table, size_t k) {
+  const DimSummary s = summarize(table, k);
+  std::string mantissas;
+  for (size_t g = 0; g < s.mantissas.size(); ++g) mantissas += (g ? ", " : "") + std::to_string(s.mantissas[g]);
+  return "  summary: " +
+         (s.shared_exponent ? "shared exponent " + std::to_string(*s.shared_exponent)
+                            : std::string("exponents differ")) +
+         "; mantissas " + mantissas + "; spacing: " + spacing_text(s, table.group_names.size()) + "\n";
+}
+
+nlohmann::ordered_json value_json(const InspectTable& table, size_t k, size_t g) {
+  using json = nlohmann::ordered_json;
+  const uint16_t b = table.at(k, g);
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%04X", b);
+  return {{"group", table.group_names[g]},
+          {"token", table.representatives[g]},
+          {"value", bf16::is_finite(b) ? json(static_cast<double>(bf16::to_float(b))) : json()},
+          {"value_text", format_value(b)},
+          {"bits", format_bits(b)},
+          {"hex", hex},
+          {"sign", bf16::sign_bit(b)},
+          {"exponent", bf16::exponent_field(b)},
+          {"mantissa", bf16::mantissa_field(b)},
+          {"lattice_position", bf16::is_nan(b) ? json() : json(bf16::lattice_position(b))}};
+}
+
+nlohmann::ordered_json pairs_json(const InspectTable& table, size_t k) {
+  using json = nlohmann::ordered_json;
+  json pairs = json::array();
+  const size_t groups = table.group_names.size();
+  for (size_t a = 0; a < groups; ++a)
+    for (size_t b = a + 1; b < groups; ++b) {
+      const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+      pairs.push_back({{"first", table.group_names[a]},
+                       {"second", table.group_names[b]},
+                       {"sign_differs", d.sign_differs},
+                       {"exponent_difference", d.exponent_difference},
+                       {"mantissa_difference", d.mantissa_difference},
+                       {"raw_difference", d.raw_difference},
+                       {"ulp_distance", d.ulp ? json(*d.ulp) : json()}});
+    }
+  return pairs;
+}
+
+}  // namespace
+
+std::string inspect_text(const InspectTable& table) {
+  std::string out = "latdisp inspect: " + table.matrix + "\n" + groups_text(table);
+  PairDistances distances;
   const size_t groups = table.group_names.size();
   for (size_t k = 0; k < table.dims.size(); ++k) {
-    out += "\ndim " + std::to_string(table.dims[k]) + "\n";
-    std::snprintf(line, sizeof line, "  %-14s %8s  %-14s  %-24s  %4s  %8s  %8s\n", "group", "token", "value",
-                  "s|exponent|mantissa", "sign", "exponent", "mantissa");
-    out += line;
-    for (size_t g = 0; g < groups; ++g) {
-      const uint16_t b = table.at(k, g);
-      std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-24s  %4d  %8d  %8d\n",
-                    short_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
-                    format_value(b).c_str(), format_bits(b).c_str(), bf16::sign_bit(b), bf16::exponent_field(b),
-                    bf16::mantissa_field(b));
-      out += line;
-    }
-    if (groups >= 2) {
-      out += "  pairs (second minus first):\n";
-      std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", "pair", "sign differs", "exponent diff",
-                    "mantissa diff", "raw uint16 diff", "ULP distance");
-      out += line;
-      for (size_t a = 0; a < groups; ++a)
-        for (size_t b = a + 1; b < groups; ++b) {
-          const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
-          const std::string pair = short_name(table.group_names[a]) + " -> " + short_name(table.group_names[b]);
-          std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", pair.c_str(),
-                        d.sign_differs ? "yes" : "no", signed_text(d.exponent_difference).c_str(),
-                        signed_text(d.mantissa_difference).c_str(), signed_text(d.raw_difference).c_str(),
-                        d.ulp ? signed_text(*d.ulp).c_str() : "undefined");
-          out += line;
-          if (d.ulp)
-            histogram[*d.ulp < 0 ? -*d.ulp : *d.ulp] += 1;
-          else
-            ++undefined;
-        }
-    }
-    const DimSummary s = summarize(table, k);
-    std::string mantissas;
-    for (size_t g = 0; g < s.mantissas.size(); ++g) mantissas += (g ? ", " : "") + std::to_string(s.mantissas[g]);
-    out += "  summary: " +
-           (s.shared_exponent ? "shared exponent " + std::to_string(*s.shared_exponent)
-                              : std::string("exponents differ")) +
-           "; mantissas " + mantissas + "; spacing: " + spacing_text(s, groups) + "\n";
+    out += "\ndim " + std::to_string(table.dims[k]) + "\n" + dim_values_text(table, k);
+    if (groups >= 2) out += dim_pairs_text(table, k, distances);
+    out += dim_summary_text(table, k);
   }
   if (groups >= 2) {
     out += "\nsummary over all pairs and dims: |ULP distance|";
-    for (const auto& [distance, count] : histogram)
+    for (const auto& [distance, count] : distances.histogram)
       out += " " + std::to_string(distance) + " (x" + std::to_string(count) + ")";
-    if (undefined) out += ", undefined (NaN) x" + std::to_string(undefined);
+    if (distances.undefined) out += ", undefined (NaN) x" + std::to_string(distances.undefined);
     out += "\n";
   }
   return out;
@@ -227,33 +284,8 @@ std::string inspect_json(const InspectTable& table) {
     json dim;
     dim["dim"] = table.dims[k];
     dim["values"] = json::array();
-    for (size_t g = 0; g < groups; ++g) {
-      const uint16_t b = table.at(k, g);
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%04X", b);
-      dim["values"].push_back({{"group", table.group_names[g]},
-                               {"token", table.representatives[g]},
-                               {"value", bf16::is_finite(b) ? json(static_cast<double>(bf16::to_float(b))) : json()},
-                               {"value_text", format_value(b)},
-                               {"bits", format_bits(b)},
-                               {"hex", hex},
-                               {"sign", bf16::sign_bit(b)},
-                               {"exponent", bf16::exponent_field(b)},
-                               {"mantissa", bf16::mantissa_field(b)},
-                               {"lattice_position", bf16::is_nan(b) ? json() : json(bf16::lattice_position(b))}});
-    }
-    dim["pairs"] = json::array();
-    for (size_t a = 0; a < groups; ++a)
-      for (size_t b = a + 1; b < groups; ++b) {
-        const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
-        dim["pairs"].push_back({{"first", table.group_names[a]},
-                                {"second", table.group_names[b]},
-                                {"sign_differs", d.sign_differs},
-                                {"exponent_difference", d.exponent_difference},
-                                {"mantissa_difference", d.mantissa_difference},
-                                {"raw_difference", d.raw_difference},
-                                {"ulp_distance", d.ulp ? json(*d.ulp) : json()}});
-      }
+    for (size_t g = 0; g < groups; ++g) dim["values"].push_back(value_json(table, k, g));
+    dim["pairs"] = pairs_json(table, k);
     const DimSummary s = summarize(table, k);
     dim["summary"] = {{"shared_exponent", s.shared_exponent ? json(*s.shared_exponent) : json()},
                       {"mantissas", s.mantissas},

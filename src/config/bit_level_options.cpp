@@ -1,7 +1,9 @@
 #include "config/bit_level_options.hpp"
 
-#include "parallel/errors.hpp"
 #include "io/file_names.hpp"
+#include "io/matrix_source.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
 
 namespace po = boost::program_options;
 
@@ -44,17 +46,31 @@ po::options_description separation_description(SeparationOptions& o) {
 }
 
 po::options_description blackholes_description(BlackholesOptions& o) {
-  po::options_description d("latdisp blackholes: find groups of tokens whose vectors are bit-identical");
+  po::options_description d(
+      "latdisp blackholes: find groups of tokens whose vectors are bit-identical, in one matrix or over the steps of "
+      "a trajectory (when each group formed, how long each initial group lasted)");
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
-      "read options from a config file (NAME = VALUE lines); the command line wins")("matrix,m", po::value(&o.matrix),
-                                                                                     kMatrixHelp)(
+      "read options from a config file (NAME = VALUE lines); the command line wins")(
+      "matrix,m", po::value(&o.matrix),
+      "the matrix: FILE.safetensors[:TENSOR] (BF16, or U16/I16 bits) or FILE.h5[:DATASET][@STEP] (2-D, or 3-D with "
+      "@STEP); or, with --steps, a trajectory (steps, tokens, dims) in any input format; default name W (required)")(
+      "steps", po::value(&o.steps),
+      "walk the trajectory's steps: all, A:B or A:B:K (snapshot indices A to B inclusive, stride K)")(
+      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
+      "with --steps: the dead mask (a name in the input, or FILE:NAME); missing: every token live")(
+      "report", po::value(&o.report), "write the JSON report (latdisp.blackholes/1) to this file")(
+      "series-csv", po::value(&o.series_csv), "write the per-step series (groups, members, largest, dead) as CSV")(
       "output,o", po::value(&o.output),
-      "write the groups (largest first) as bh1_token_ids, bh2_token_ids, ... to "
+      "write the (last selected step's) groups, largest first, as bh1_token_ids, bh2_token_ids, ... to "
       "G.safetensors or G.h5 (the file inspect and separation read)")(
       "min-size", po::value(&o.min_size)->default_value(o.min_size), "smallest group reported (>= 2)")(
-      "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
-      "json", po::bool_switch(&o.json), "print a JSON report (every group's ids, timings, peak memory)")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace existing output files")(
+      "json", po::bool_switch(&o.json), "print the JSON report instead of the summary")(
+      "memory-budget", po::value(&o.memory_budget),
+      "with --steps: memory per rank for step blocks, e.g. 2GiB (default: half the node's available memory, shared "
+      "by its ranks)")("max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(0),
+                       "testing: hold at most this many steps at once (0: as the budget allows)")(
       "hash-bits", po::value(&o.hash_bits)->default_value(o.hash_bits),
       "testing: keep only this many hash bits (1..64) to force collisions; results must not change");
   return d;
@@ -79,12 +95,43 @@ void validate(const SeparationOptions& o) {
   if (o.max_groups < 1) fail(kExitUsage, "--max-groups must be at least 1, not " + std::to_string(o.max_groups));
 }
 
+StepSelection parse_step_selection(const std::string& text) {
+  StepSelection selection;
+  if (text == "all") return selection;
+  std::vector<int64_t> parts;
+  size_t begin = 0;
+  for (;;) {
+    const size_t colon = text.find(':', begin);
+    const std::string part = text.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
+    if (part.empty() || part.size() > 18 || part.find_first_not_of("0123456789") != std::string::npos)
+      fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
+    parts.push_back(std::stoll(part));
+    if (colon == std::string::npos) break;
+    begin = colon + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3)
+    fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
+  selection.first = parts[0];
+  selection.last = parts[1];
+  if (parts.size() == 3) selection.stride = parts[2];
+  if (selection.last < selection.first) fail(kExitUsage, "--steps " + text + ": the last step is before the first");
+  if (selection.stride < 1) fail(kExitUsage, "--steps " + text + ": the stride must be at least 1");
+  return selection;
+}
+
 void validate(const BlackholesOptions& o) {
   if (o.matrix.empty()) fail(kExitUsage, "blackholes needs --matrix FILE[:TENSOR]");
   if (o.min_size < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(o.min_size));
   if (o.hash_bits < 1 || o.hash_bits > 64)
     fail(kExitUsage, "--hash-bits must be in 1..64, not " + std::to_string(o.hash_bits));
   if (!o.output.empty()) require_output_format("--output", o.output);
+  if (!o.steps.empty()) {
+    parse_step_selection(o.steps);
+    if (parse_matrix_location(o.matrix).step >= 0)
+      fail(kExitUsage, "--matrix " + o.matrix + " chooses one step (@STEP) and --steps walks steps: give one of them");
+  }
+  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
+  if (o.max_steps_per_block < 0) fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 1");
 }
 
 }  // namespace latdisp

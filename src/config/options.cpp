@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -74,7 +75,16 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
       ".safetensors")("series-csv", po::value(&o.series_csv),
                       "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition");
+                      "per transition")(
+      "checkpoint-dir", po::value(&o.checkpoint_dir),
+      "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
+      "that --resume can continue the run")(
+      "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
+      "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
+      "resume", po::bool_switch(&o.resume),
+      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
+      "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
+      "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
   return d;
 }
 
@@ -210,11 +220,13 @@ std::string top_level_help() {
          "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
-         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...)\n\n"
+         "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
+         "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
-         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1.\n";
+         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1 (with\n"
+         "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
 }
 
 Command parse_command_line(int argc, const char* const* argv) {
@@ -265,7 +277,9 @@ Command parse_command_line(int argc, const char* const* argv) {
             ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
         : command.name == "separation"
             ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
-            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] --output G.safetensors|G.h5";
+            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
+              "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
+              "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]";
     command.help_text = help_of(description, usage);
     if (wants_help(arguments)) {
       command.help = true;
@@ -296,6 +310,11 @@ void validate(const AnalyzeOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) require_output_format("--output", o.output);
+  if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
+    fail(kExitUsage,
+         "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));
+  if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
+  if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
   save_dtype_for(o.save_dtype, 0);
   parse_output_selection(o.outputs);
   if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))

@@ -30,6 +30,10 @@ struct AnalyzeOptions {
   double hop_radius = 0;            // cells; 0: sqrt(dims)
   std::string per_token;            // .csv, .h5/.hdf5 or .safetensors; empty: none
   std::string series_csv;           // .csv; empty: none
+  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md)
+  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
+  bool resume = false;              // continue from the checkpoint in checkpoint_dir
+  double block_pause = 0;           // testing: seconds to sleep after each step block
 };
 
 struct GenerateOptions {
@@ -62,7 +66,7 @@ struct PackOptions {
   std::string memory_budget;
 };
 
-// The bit-level subcommands (SPEC section 4). Matrices are FILE[:NAME][@STEP].
+// The bit-level subcommands (docs/formats.md §6, docs/report.md §14). Matrices are FILE[:NAME][@STEP].
 struct InspectOptions {
   std::string matrix;
   std::string groups;  // file of *_token_ids tensors
@@ -81,12 +85,28 @@ struct SeparationOptions {
 
 struct BlackholesOptions {
   std::string matrix;
+  std::string steps;  // all | A:B[:K]; empty: one matrix (2-D, or @STEP)
+  std::string dead_mask = "dead_mask";
   std::string output;
+  std::string report;      // the JSON report file
+  std::string series_csv;  // per-step series
   int64_t min_size = 2;
   bool overwrite = false;
   bool json = false;
-  int64_t hash_bits = 64;  // testing: fewer bits force hash collisions
+  std::string memory_budget;        // empty: a safe share of the node's memory
+  int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
+  int64_t hash_bits = 64;           // testing: fewer bits force hash collisions
 };
+
+// --steps: the snapshot indices first, first + stride, ... up to last.
+struct StepSelection {
+  int64_t first = 0;
+  int64_t last = -1;  // -1: the last step of the input
+  int64_t stride = 1;
+};
+
+// "all", "A:B" or "A:B:K" (B inclusive). Throws Error(kExitUsage).
+StepSelection parse_step_selection(const std::string& text);
 
 // Throw Error(kExitUsage) with a message naming the option and the value.
 void validate(const AnalyzeOptions& options);

@@ -13,6 +13,7 @@
 #include "io/file_names.hpp"
 #include "io/input_path.hpp"
 #include "io/safetensors_input.hpp"
+#include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -367,6 +368,13 @@ void SeriesTrajectory::broadcast() {
   m_shape = {shape[0], shape[1], shape[2]};
   m_type_description = json["dtype"].get<std::string>();
   m_source_rank = json["rank"].get<int>();
+}
+
+std::vector<std::string> SeriesTrajectory::source_files() const {
+  std::vector<std::string> files;
+  for (const StepFile& f : m_files)
+    if (files.empty() || files.back() != f.file) files.push_back(f.file);
+  return files;
 }
 
 std::string SeriesTrajectory::step_origin(int64_t step) const {

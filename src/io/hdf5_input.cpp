@@ -127,12 +127,6 @@ std::vector<int64_t> hdf5_dataset_extent(hid_t dataset) {
   return std::vector<int64_t>(dims.begin(), dims.end());
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "(";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + (shape.size() == 1 ? ",)" : ")");
-}
-
 void require_written_storage(hid_t dataset, const std::string& what) {
   const std::vector<int64_t> extent = hdf5_dataset_extent(dataset);
   int64_t values = 1;

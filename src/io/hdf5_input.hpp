@@ -29,9 +29,6 @@ std::vector<std::string> hdf5_root_datasets(hid_t file);
 // The extent of a dataset, slowest dimension first.
 std::vector<int64_t> hdf5_dataset_extent(hid_t dataset);
 
-// "(11, 1000, 64)", "(5,)".
-std::string shape_text(const std::vector<int64_t>& shape);
-
 // Throws Error(kExitInput) if the dataset's storage was never written:
 // unallocated, or chunked with chunks missing (naming the steps affected when
 // axis 0 counts steps). `what` names the dataset in the message.

@@ -1,6 +1,7 @@
 #include "io/hdf5_trajectory.hpp"
 
 #include "io/hdf5_input.hpp"
+#include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {

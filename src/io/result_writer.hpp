@@ -1,4 +1,4 @@
-// Writers of the saved tensors (SPEC section 5, Output): HDF5 or safetensors,
+// Writers of the saved tensors (docs/formats.md §8): HDF5 or safetensors,
 // every rank writing its own token slab collectively.
 #pragma once
 

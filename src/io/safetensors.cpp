@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "parallel/errors.hpp"
+#include "io/shape_text.hpp"
 
 namespace latdisp {
 
@@ -18,12 +19,6 @@ namespace {
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   fail(kExitInput, "'" + path + "' is not a valid safetensors file: " + what);
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 // A JSON number that is a non-negative integer (int64), else -1.
@@ -134,7 +129,7 @@ SafetensorsFile parse_safetensors_header(const std::string& path, const std::str
     if (begin < 0 || end < 0 || end < begin) bad(path, where + " has data_offsets that are not 0 <= begin <= end");
     if (end - begin != bytes)
       bad(path, where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] (" +
-                    std::to_string(end - begin) + " bytes) but its shape " + shape_text(tensor.shape) + " of " +
+                    std::to_string(end - begin) + " bytes) but its shape " + tensor_shape_text(tensor.shape) + " of " +
                     tensor.dtype + " needs " + std::to_string(bytes) + " bytes");
     if (end > data_size)
       bad(path, where + " ends at data offset " + std::to_string(end) + ", past the end of the file (" +

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "io/input_path.hpp"
+#include "io/shape_text.hpp"
 #include "io/trajectory_reader.hpp"
 #include "parallel/errors.hpp"
 
@@ -94,12 +95,6 @@ std::string tensor_names_text(const SafetensorsFile& file, size_t limit) {
   for (size_t i = 0; i < names.size() && i < limit; ++i) text += (i ? ", " : "") + names[i];
   if (names.size() > limit) text += " (and " + std::to_string(names.size() - limit) + " more)";
   return text;
-}
-
-std::string tensor_shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 void read_file_range(const std::string& path, int64_t offset, int64_t size, void* target) {

@@ -24,9 +24,6 @@ void require_bfloat16_bits(const std::string& dtype, const std::string& what);
 // Up to `limit` tensor names of the file, sorted, "a, b, c (and 97 more)".
 std::string tensor_names_text(const SafetensorsFile& file, size_t limit = 12);
 
-// "[11, 1000, 64]".
-std::string tensor_shape_text(const std::vector<int64_t>& shape);
-
 // Collective: the tensor `name` of `file` as a dead mask (BOOL, U8 or I8,
 // shape (tokens,), values 0/1), read by rank 0 and broadcast; empty if the
 // file has no such tensor. Throws the same Error(kExitInput) on every rank.

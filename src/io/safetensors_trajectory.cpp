@@ -1,6 +1,7 @@
 #include "io/safetensors_trajectory.hpp"
 
 #include "io/safetensors_input.hpp"
+#include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {

@@ -18,16 +18,15 @@
 #include "io/input_path.hpp"
 #include "io/output_file.hpp"
 #include "io/safetensors.hpp"
+#include "io/file_names.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
 
-const std::string kSuffix = "_token_ids";
-
 bool is_group_name(const std::string& name) {
-  return name.size() > kSuffix.size() && name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+  return name.size() > kTokenIdsSuffix.size() && has_suffix(name, kTokenIdsSuffix);
 }
 
 template <typename T>
@@ -126,6 +125,10 @@ std::vector<TokenGroup> read_hdf5_groups(const std::string& path) {
 }
 
 }  // namespace
+
+std::string short_group_name(const std::string& name) {
+  return is_group_name(name) ? name.substr(0, name.size() - kTokenIdsSuffix.size()) : name;
+}
 
 bool natural_less(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;

@@ -11,6 +11,15 @@
 
 namespace latdisp {
 
+// Group tensors are named by this suffix: bh1_token_ids, bh2_token_ids, ...
+inline const std::string kTokenIdsSuffix = "_token_ids";
+
+// The name `blackholes` gives its `index`-th group (0-based): "bh1_token_ids".
+inline std::string blackhole_group_name(size_t index) { return "bh" + std::to_string(index + 1) + kTokenIdsSuffix; }
+
+// A group name without the suffix, for tables: "bh1_token_ids" -> "bh1".
+std::string short_group_name(const std::string& name);
+
 struct TokenGroup {
   std::string name;             // "bh1_token_ids", or "token 17" for --tokens
   std::vector<int64_t> tokens;  // as stored; tokens[0] is the representative

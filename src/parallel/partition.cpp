@@ -11,4 +11,12 @@ TokenRange token_range(int64_t tokens, int rank, int ranks) {
   return TokenRange{begin, count};
 }
 
+int rank_of_token(int64_t tokens, int64_t token, int ranks) {
+  const int64_t base = tokens / ranks;
+  const int64_t remainder = tokens % ranks;
+  const int64_t in_long_ranks = remainder * (base + 1);  // the first `remainder` ranks hold base + 1
+  if (token < in_long_ranks) return static_cast<int>(token / (base + 1));
+  return static_cast<int>(remainder + (token - in_long_ranks) / base);
+}
+
 }  // namespace latdisp

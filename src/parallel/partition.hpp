@@ -14,4 +14,7 @@ struct TokenRange {
 // Requires 0 <= rank < ranks and ranks <= tokens (checked by the caller).
 TokenRange token_range(int64_t tokens, int rank, int ranks);
 
+// The rank whose token_range holds `token` (0 <= token < tokens).
+int rank_of_token(int64_t tokens, int64_t token, int ranks);
+
 }  // namespace latdisp

@@ -12,7 +12,12 @@ namespace {
 using nlohmann::json;
 
 // A double, or null when the statistic is over an empty set.
-json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+// A zero is written as 0.0: the sign of a zero extreme depends on the order
+// in which ranks and blocks met it, and the report must not.
+json number_or_null(double value) {
+  if (!std::isfinite(value)) return json(nullptr);
+  return json(value == 0.0 ? 0.0 : value);
+}
 json optional_number(const std::optional<double>& value) { return value ? json(*value) : json(nullptr); }
 
 json series_of(const std::vector<std::optional<double>>& values) {
@@ -143,7 +148,23 @@ json options_json(const AnalyzeOptions& o) {
           {"spill_magnitudes", o.spill_magnitudes},
           {"hop_radius", o.hop_radius},
           {"per_token", o.per_token},
-          {"series_csv", o.series_csv}};
+          {"series_csv", o.series_csv},
+          {"checkpoint_dir", o.checkpoint_dir},
+          {"checkpoint_seconds", o.checkpoint_seconds},
+          {"resume", o.resume},
+          {"block_pause", o.block_pause}};
+}
+
+// A resumed run's timings cover the resumed part only (docs/operations.md).
+json resumed_from_step(const AnalysisResult& r) {
+  return r.checkpoint && r.checkpoint->resumed_from_step ? json(*r.checkpoint->resumed_from_step) : json(nullptr);
+}
+
+json checkpoint_json(const AnalysisResult& r) {
+  if (!r.checkpoint) return nullptr;
+  return {{"directory", r.checkpoint->directory},
+          {"written", r.checkpoint->written},
+          {"bytes_per_rank", r.checkpoint->bytes_per_rank}};
 }
 
 json versions_json() {
@@ -181,8 +202,11 @@ json json_report(const AnalysisResult& r) {
                      {"compute", r.timings.compute},
                      {"reduce", r.timings.reduce},
                      {"write", r.timings.write},
+                     {"checkpoint", r.timings.checkpoint},
                      {"total", r.timings.total}}},
                    {"coordinates_per_s", coordinates_per_s},
+                   {"resumed_from_step", resumed_from_step(r)},
+                   {"checkpoint", checkpoint_json(r)},
                    {"options", options_json(r.options)},
                    {"versions", versions_json()}};
   const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;

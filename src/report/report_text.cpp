@@ -105,6 +105,9 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
                r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
                format_bytes(r.memory_budget).c_str());
+  if (r.checkpoint && r.checkpoint->resumed_from_step)
+    std::fprintf(out, "  resumed from step %lld (checkpoint in '%s'); the timings cover the resumed part only\n",
+                 static_cast<long long>(*r.checkpoint->resumed_from_step), r.checkpoint->directory.c_str());
 
   section(out, "ULP matrix U(W)");
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",

@@ -8,19 +8,13 @@
 #include "io/output_file.hpp"
 #include "io/safetensors.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
+#include "kokkos_kernels/hash64.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
 
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // An embedding-like value: random sign, |v| in [2^-10, 2^-4), random mantissa.
 uint16_t random_value(uint64_t seed, uint64_t token, uint64_t dim) {

@@ -3,19 +3,13 @@
 #include <cmath>
 
 #include "kokkos_kernels/bf16_lattice.hpp"
+#include "kokkos_kernels/hash64.hpp"
 
 namespace latdisp {
 
 namespace {
 
 enum Stream : uint64_t { kDeadStream = 1, kInitialStream, kZeroStream, kMoveStream, kSpecialStream };
-
-uint64_t mix(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 double unit_interval(uint64_t h) { return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -64,7 +58,7 @@ bool special_value(const TrajectoryModel& model, int64_t step, int64_t token, in
 }  // namespace
 
 uint64_t hash_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b, uint64_t c) {
-  return mix(mix(mix(mix(seed ^ mix(stream)) ^ a) ^ b) ^ c);
+  return splitmix64(splitmix64(splitmix64(splitmix64(seed ^ splitmix64(stream)) ^ a) ^ b) ^ c);
 }
 
 bool token_is_dead(const TrajectoryModel& model, int64_t token) {

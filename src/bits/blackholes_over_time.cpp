@@ -1,0 +1,239 @@
+#include "bits/blackholes_over_time.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "bits/group_timeline.hpp"
+#include "bits/identical_rows.hpp"
+#include "io/file_names.hpp"
+#include "io/matrix_source.hpp"
+#include "io/trajectory_reader.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
+#include "parallel/partition.hpp"
+
+namespace latdisp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Library buffers (MPI, HDF5) and the timeline's per-token arrays are not
+// otherwise counted.
+constexpr uint64_t kMarginBytes = uint64_t(32) << 20;
+constexpr uint64_t kTimelineBytesPerToken = 40;
+// Blocks of about this many bytes of rows amortize each exchange's latency.
+constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
+
+// The reader's training step numbers when it knows them (readers that
+// cannot tell have no step_numbers()).
+template <typename Reader>
+auto step_numbers_of(const Reader& reader, int) -> decltype(reader.step_numbers(), std::vector<int64_t>()) {
+  const auto numbers = reader.step_numbers();
+  return std::vector<int64_t>(numbers.begin(), numbers.end());
+}
+template <typename Reader>
+std::vector<int64_t> step_numbers_of(const Reader&, long) {
+  return {};
+}
+
+// The reader's format when it names it, else what the path looks like.
+template <typename Reader>
+auto format_of(const Reader& reader, const std::string&, int) -> decltype(reader.format(), std::string()) {
+  return reader.format();
+}
+template <typename Reader>
+std::string format_of(const Reader&, const std::string& path, long) {
+  return is_hdf5_file(path) ? "hdf5" : has_suffix(path, ".safetensors") ? "safetensors" : "series";
+}
+
+// Collective: reads the given snapshot indices of this rank's slab, one
+// collective read per run of consecutive indices, through the reader of any
+// input format. (StepStream shares a step between blocks for transitions;
+// here each selected step is searched once, and a stride skips steps.)
+void read_block(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab,
+                const std::vector<int64_t>& steps, uint16_t* buffer) {
+  const int64_t step_values = slab.count * reader.shape().dims;
+  for (size_t i = 0; i < steps.size();) {
+    size_t j = i + 1;
+    while (j < steps.size() && steps[j] == steps[j - 1] + 1) ++j;
+    reader.read_steps(slab, steps[i], static_cast<int64_t>(j - i), max_slab,
+                      buffer + static_cast<int64_t>(i) * step_values);
+    i = j;
+  }
+}
+
+// Collective: the block size every rank can afford (the smallest).
+int64_t agreed_block_steps(const BlackholesOptions& options, const BlackholeBlockInputs& inputs, MPI_Comm comm) {
+  int64_t steps = 0;
+  collectively(comm, [&] { steps = plan_blackhole_blocks(inputs); });
+  if (options.max_steps_per_block > 0) steps = std::min(steps, options.max_steps_per_block);
+  MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT64_T, MPI_MIN, comm);
+  return steps;
+}
+
+// Counts summed over ranks; seconds and rounds the largest of any rank.
+RowSearchStats reduce_stats(const RowSearchStats& local, MPI_Comm comm) {
+  RowSearchStats total = local;
+  int64_t counts[3] = {local.candidate_buckets, local.candidate_rows, local.collision_buckets};
+  MPI_Allreduce(MPI_IN_PLACE, counts, 3, MPI_INT64_T, MPI_SUM, comm);
+  total.candidate_buckets = counts[0];
+  total.candidate_rows = counts[1];
+  total.collision_buckets = counts[2];
+  double seconds[4] = {local.hash_seconds, local.route_seconds, local.group_seconds, local.verify_seconds};
+  MPI_Allreduce(MPI_IN_PLACE, seconds, 4, MPI_DOUBLE, MPI_MAX, comm);
+  total.hash_seconds = seconds[0];
+  total.route_seconds = seconds[1];
+  total.group_seconds = seconds[2];
+  total.verify_seconds = seconds[3];
+  MPI_Allreduce(MPI_IN_PLACE, &total.verify_rounds, 1, MPI_INT64_T, MPI_MAX, comm);
+  return total;
+}
+
+// The input's description in the report.
+void describe_input(const TrajectoryReader& reader, const MatrixLocation& location, const std::vector<uint8_t>& dead,
+                    bool dead_found, BlackholesRun& run) {
+  const TrajectoryShape& shape = reader.shape();
+  run.path = location.path;
+  run.name = location.name;
+  run.format = format_of(reader, location.path, 0);
+  run.type = reader.type_description();
+  run.trajectory = true;
+  run.input_steps = shape.steps;
+  run.tokens = shape.tokens;
+  run.dims = shape.dims;
+  run.source = location.path + ":" + location.name + " (" + run.type + ", " + std::to_string(shape.steps) + " x " +
+               std::to_string(shape.tokens) + " x " + std::to_string(shape.dims) + ")";
+  run.step_numbers = step_numbers_of(reader, 0);
+  run.dead_mask_found = dead_found;
+  for (const uint8_t d : dead) run.dead_tokens += d;
+}
+
+}  // namespace
+
+std::vector<int64_t> selected_steps(const StepSelection& selection, int64_t steps, const std::string& input) {
+  const int64_t last = selection.last < 0 ? steps - 1 : selection.last;
+  if (last >= steps)
+    fail(kExitInput, "--steps: step " + std::to_string(last) + " is out of range: '" + input + "' has " +
+                         std::to_string(steps) + " steps (0.." + std::to_string(steps - 1) + ")");
+  std::vector<int64_t> selected;
+  for (int64_t t = selection.first; t <= last; t += selection.stride) selected.push_back(t);
+  return selected;
+}
+
+uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in) {
+  const uint64_t slab = static_cast<uint64_t>(in.slab_tokens), tokens = static_cast<uint64_t>(in.tokens);
+  // Rows; per own row its hash and its routed record; per token, as owner
+  // or as rank 0, a routed record, a comparison, a reply and a group entry.
+  return slab * (static_cast<uint64_t>(in.dims) * 2 + 8 + 24 + 40) + tokens * (24 + 40 + 16 + 16);
+}
+
+int64_t plan_blackhole_blocks(const BlackholeBlockInputs& in) {
+  const uint64_t per_step = blackhole_bytes_per_step(in);
+  const uint64_t fixed = in.baseline_bytes + kMarginBytes + kTimelineBytesPerToken * static_cast<uint64_t>(in.tokens);
+  if (in.budget < fixed + per_step)
+    fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: one step needs " +
+                         format_bytes(per_step) + " beyond " + format_bytes(fixed) +
+                         " of fixed memory (use more ranks or a larger budget)");
+  const uint64_t fit = (in.budget - fixed) / per_step;
+  const uint64_t row_bytes = std::max<uint64_t>(1, static_cast<uint64_t>(in.slab_tokens * in.dims * 2));
+  const uint64_t preferred = std::max<uint64_t>(1, kPreferredBlockBytes / row_bytes);
+  return static_cast<int64_t>(std::min<uint64_t>({fit, preferred, static_cast<uint64_t>(in.selected)}));
+}
+
+namespace {
+
+struct OpenedTrajectory {
+  MatrixLocation location;
+  std::unique_ptr<TrajectoryReader> reader;
+  std::vector<uint8_t> dead;
+};
+
+// Collective: opens the trajectory, describes it in `run` and selects its steps.
+OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  OpenedTrajectory input;
+  input.location = parse_matrix_location(options.matrix);
+  bool dead_found = false;
+  input.reader =
+      open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead, dead_found);
+  describe_input(*input.reader, input.location, input.dead, dead_found, run);
+  collectively(comm, [&] {
+    if (run.ranks > run.tokens)
+      fail(kExitUsage, "more ranks (" + std::to_string(run.ranks) + ") than tokens (" + std::to_string(run.tokens) +
+                           ") in '" + input.location.path + "': use at most " + std::to_string(run.tokens) + " ranks");
+    run.steps = selected_steps(parse_step_selection(options.steps), run.input_steps, input.location.path);
+  });
+  if (!dead_found && rank == 0)
+    std::fprintf(stderr, "latdisp blackholes: warning: %s; every token is treated as live\n",
+                 missing_dead_mask_text(input.location.path, options.dead_mask).c_str());
+  return input;
+}
+
+// Collective: the selected steps block by block; rank 0 follows the groups.
+void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options, uint64_t baseline, BlackholesRun& run,
+                 MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  const TokenRange slab = token_range(run.tokens, rank, run.ranks);
+  const int64_t max_slab = token_range(run.tokens, 0, run.ranks).count;
+  BlackholeBlockInputs inputs{slab.count, run.tokens, run.dims, static_cast<int64_t>(run.steps.size()), 0, baseline};
+  inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
+  run.memory_budget = inputs.budget;
+  run.steps_per_block = agreed_block_steps(options, inputs, comm);
+
+  RowSearchSettings settings;
+  settings.min_size = options.min_size;
+  settings.hash_mask = options.hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << options.hash_bits) - 1;
+  // Not cleared: every value is read before it is used.
+  const std::unique_ptr<uint16_t[]> buffer(
+      new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.dims)]);
+  RowSearchBuffers search_buffers;
+  std::unique_ptr<GroupTimeline> timeline;
+  if (rank == 0) timeline = std::make_unique<GroupTimeline>(run.tokens, input.dead);
+  RowSearchStats stats;
+  const size_t per_block = static_cast<size_t>(run.steps_per_block);
+  for (size_t first = 0; first < run.steps.size(); first += per_block) {
+    const auto begin = run.steps.begin() + static_cast<std::ptrdiff_t>(first);
+    const std::vector<int64_t> steps(
+        begin, begin + static_cast<std::ptrdiff_t>(std::min(per_block, run.steps.size() - first)));
+    Clock::time_point phase = Clock::now();
+    read_block(*input.reader, slab, max_slab, steps, buffer.get());
+    run.read_seconds += seconds_since(phase);
+    const SlabBlock block{buffer.get(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.dims};
+    const std::vector<StepGroups> groups = find_identical_rows(block, settings, search_buffers, stats, comm);
+    phase = Clock::now();
+    if (timeline)
+      for (size_t s = 0; s < steps.size(); ++s) timeline->add_step(steps[s], groups[s]);
+    run.track_seconds += seconds_since(phase);
+  }
+  run.search = reduce_stats(stats, comm);
+  MPI_Allreduce(MPI_IN_PLACE, &run.read_seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
+  if (timeline) {
+    run.series = timeline->series();
+    run.final_groups = timeline->final_groups();
+    run.initial_groups = timeline->initial_groups();
+  }
+}
+
+}  // namespace
+
+BlackholesRun blackholes_over_time(const BlackholesOptions& options, MPI_Comm comm) {
+  const Clock::time_point start = Clock::now();
+  const uint64_t baseline = current_rss_bytes();
+  BlackholesRun run;
+  run.options = options;
+  MPI_Comm_size(comm, &run.ranks);
+  const OpenedTrajectory input = open_input(options, run, comm);
+  walk_blocks(input, options, baseline, run, comm);
+  run.peak_rss = gather_peak_rss(comm);
+  run.total_seconds = seconds_since(start);
+  return run;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,42 @@
+// `blackholes --steps`: the groups of bit-identical rows at every selected
+// step of a trajectory, in one distributed pass over W (token slabs over
+// ranks, blocks of steps within the memory budget), tracked over the steps
+// on rank 0 (docs/definitions.md, "Black holes over time").
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "bits/blackholes_report.hpp"
+#include "config/options.hpp"
+
+namespace latdisp {
+
+// The snapshot indices `selection` picks from a trajectory of `steps` steps.
+// Throws Error(kExitInput) when it reaches past the last step.
+std::vector<int64_t> selected_steps(const StepSelection& selection, int64_t steps, const std::string& input);
+
+struct BlackholeBlockInputs {
+  int64_t slab_tokens = 0;  // this rank's
+  int64_t tokens = 0;       // all ranks'
+  int64_t dims = 0;
+  int64_t selected = 0;  // steps selected
+  uint64_t budget = 0;
+  uint64_t baseline_bytes = 0;  // resident before the search
+};
+
+// Bytes one block step costs a rank: its rows, their routed hashes, and the
+// owner's and rank 0's share in the worst case (every token in one group).
+uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in);
+
+// How many selected steps a rank holds at once (at least 1, at most
+// `selected`; blocks of about 64 MiB of rows when the budget allows).
+// Throws Error(kExitUsage) if not even one step fits.
+int64_t plan_blackhole_blocks(const BlackholeBlockInputs& in);
+
+// Collective: the whole search; the results are complete on rank 0.
+BlackholesRun blackholes_over_time(const BlackholesOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp
