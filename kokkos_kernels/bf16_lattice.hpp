@@ -44,7 +44,7 @@ KOKKOS_INLINE_FUNCTION int scale_exponent(uint16_t b) {
   return (e > 0 ? e : 1) - 134;
 }
 
-// log2 of the ULP U(b) of a finite value (SPEC section 2).
+// log2 of the ULP U(b) of a finite value (docs/definitions.md §3).
 KOKKOS_INLINE_FUNCTION int ulp_exponent(uint16_t b, ZeroUlp zero_rule) {
   if (is_zero(b)) return zero_rule == ZeroUlp::min_normal ? -126 : -133;
   return scale_exponent(b);
@@ -82,7 +82,7 @@ KOKKOS_INLINE_FUNCTION double to_double(const ExactDisplacement& x) {
 
 enum DisplacementClass : int { kExact = 0, kAlmost = 1, kHalf = 2, kNonInteger = 3, kNonfinite = 4 };
 
-// Classification by r = distance of x to the nearest integer (SPEC section 2),
+// Classification by r = distance of x to the nearest integer (docs/definitions.md §5),
 // decided exactly for any epsilon > 0: r = m / 2^t with small integer m, and
 // every comparison below is between exactly representable doubles.
 KOKKOS_INLINE_FUNCTION int classify(const ExactDisplacement& x, double epsilon) {
@@ -203,7 +203,7 @@ KOKKOS_INLINE_FUNCTION bool exactly_float32(const ExactDisplacement& x) {
   return static_cast<double>(static_cast<float>(sum)) == sum;
 }
 
-// --- the seed (notebook) arithmetic, SPEC section 3 ----------------------------
+// --- the seed (notebook) arithmetic, docs/definitions.md §13 ----------------------------
 KOKKOS_INLINE_FUNCTION float to_float(uint16_t b) {
   const uint32_t bits = static_cast<uint32_t>(b) << 16;
   float value;

@@ -94,6 +94,56 @@ KOKKOS_INLINE_FUNCTION float torch_float_norm(int64_t n, const Value& value) {
   return static_cast<float>(kmath::sqrt(static_cast<double>(sum)));
 }
 
+// A zero that stays a zero: x = +0 in both arithmetics, class exact, the ULP
+// that of a zero. Not a=-0, b=+0, whose seed x is -0 (a signed zero extreme
+// the general path keeps).
+KOKKOS_INLINE_FUNCTION bool is_fast_zero_pair(int32_t a, int32_t b) {
+  return (((a | b) & 0x7FFF) == 0) & (((a ^ 0x8000) | b) != 0);
+}
+
+// One coordinate's fast case: `normal` when b is normal with |b| < 256 and
+// either E(b) <= E(a) <= E(b) + 8 and |x| <= 255 (x an integer), or, when
+// `allow_halves`, a normal with E(a) = E(b) - 1 and |2x| <= 255 (x a multiple
+// of 1/2: a - b is exact in bfloat16, so the seed x is the same); `zero` for
+// a zero that stays a zero (is_fast_zero_pair); x2 = 2x there, else 0.
+// Without `allow_minus_half`, x = -1/2 is not fast: the seed arithmetic
+// rounds it to -0, a signed zero extreme the general path keeps.
+// Branch-free, for pass 1's vectorized loop.
+struct FastCoordinate {
+  int32_t x2;
+  int32_t normal;
+  int32_t zero;
+};
+
+KOKKOS_INLINE_FUNCTION FastCoordinate fast_doubled_x(int32_t a, int32_t b, int32_t allow_halves,
+                                                     int32_t allow_minus_half) {
+  const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
+  const int32_t shift = ea - eb;
+  const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
+  const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
+  const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
+  const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
+  const int32_t up_x = (qa << clamped) - qb;  // shift >= 0
+  const int32_t down_x2 = qa - 2 * qb;        // shift == -1
+  const int32_t b_small_normal = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= 133u);
+  const int32_t up = b_small_normal & static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
+                     static_cast<int32_t>(static_cast<uint32_t>(up_x + 255) <= 510u);
+  const int32_t down = allow_halves & b_small_normal & static_cast<int32_t>(shift == -1) &
+                       static_cast<int32_t>(ea >= 1) & static_cast<int32_t>(static_cast<uint32_t>(down_x2 + 255) <= 510u) &
+                       (allow_minus_half | static_cast<int32_t>(down_x2 != -1));
+  FastCoordinate c;
+  c.normal = up | down;
+  c.zero = static_cast<int32_t>(is_fast_zero_pair(a, b));
+  c.x2 = ((2 * up_x) & -up) | (down_x2 & -down);
+  return c;
+}
+
+// round_half_even(x2 / 2) as an integer (+0 for zero), as integer_facts has it.
+KOKKOS_INLINE_FUNCTION double half_rounded(int32_t x2) {
+  const int32_t floor_half = x2 >> 1;  // arithmetic shift: floor(x2 / 2)
+  return static_cast<double>(floor_half + (x2 & floor_half & 1));
+}
+
 // The driving arithmetic's view of one finite-input coordinate.
 struct Outcome {
   int klass;
@@ -146,7 +196,7 @@ KOKKOS_INLINE_FUNCTION Outcome seed_outcome(float x, float epsilon) {
   return o;
 }
 
-// Do the two arithmetics disagree on this coordinate? (SPEC section 3: a
+// Do the two arithmetics disagree on this coordinate? (docs/definitions.md §14: a
 // different value or class; two non-finite values agree.)
 KOKKOS_INLINE_FUNCTION bool disagree(bool exact_finite, const ExactDisplacement& x, int exact_class, float seed_x,
                                      int seed_class) {
@@ -195,12 +245,20 @@ struct BlockAnalysisFunctor {
   typename BlockViews<Space>::Flags m_dead;
   typename BlockViews<Space>::Tallies m_tallies;
   typename BlockViews<Space>::Magnitudes m_magnitudes;
+  typename MotionViews<Space>::Events m_events;  // empty: not recorded
   KernelSettings m_settings;
   int64_t m_tokens;
   int64_t m_dims;
   int64_t m_items_per_transition;
   int64_t m_last_transition;  // -1 unless the block holds the final step
   float m_seed_epsilon;
+  // The exponent field e of a zero b's ULP, 2^(e - 134), in the driving
+  // arithmetic: 2^-126 (seed, min-normal) or 2^-133 (min-subnormal).
+  int32_t m_zero_ulp_field;
+  // Half-integer x in the fast path: both arithmetics class them half
+  // (epsilon below 1/4, exact in float32 too).
+  int32_t m_fast_halves;
+  int32_t m_fast_minus_half;  // exact: round_half_even(-1/2) is +0 (seed: -0)
 
   // The general path: any finite or non-finite pair, both arithmetics.
   // Returns the driving arithmetic's x as a double, NaN if not finite.
@@ -255,31 +313,41 @@ struct BlockAnalysisFunctor {
     }
     int k = bf16::ulp_exponent(b, m_settings.zero_ulp);
     if (m_settings.arithmetic == Arithmetic::seed) {
-      // The notebook's ULP: a power of two or 0 (its exponent field is k + 127, or 0 for 2^-133).
+      // The notebook's ULP: 0 or a power of two, normal (exponent field k + 127) or
+      // subnormal (2^-133 times its one mantissa bit: 2^-133 .. 2^-127).
       const uint16_t seed_u = bf16::seed_ulp(b);
-      k = bf16::is_zero(seed_u) ? kZeroUlpExponent
-                                : (bf16::exponent_field(seed_u) == 0 ? -133 : bf16::exponent_field(seed_u) - 127);
+      if (bf16::is_zero(seed_u)) {
+        k = kZeroUlpExponent;
+      } else if (bf16::exponent_field(seed_u) != 0) {
+        k = bf16::exponent_field(seed_u) - 127;
+      } else {
+        k = -133;
+        for (int m = bf16::mantissa_field(seed_u); m > 1; m >>= 1) ++k;
+      }
     }
     if (k < u.min_exponent) u.min_exponent = k;
     if (k > u.max_exponent) u.max_exponent = k;
   }
 
   // One row (transition t, token n): classify its coordinates into `p`, the
-  // ULPs of W[t] into `u`; returns the row's magnitude.
-  KOKKOS_INLINE_FUNCTION double analyze_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
+  // ULPs of W[t] into `u`; returns the row's magnitude. Forced inline: left to
+  // itself the compiler stops inlining it into operator() (about 5% slower).
+  KOKKOS_FORCEINLINE_FUNCTION double analyze_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
                                             UlpTally& u) const {
     const int64_t dims = m_dims;
     // Pass 1, branch-free (masks, no short-circuits) so compilers vectorize
-    // it: the fast path covers b normal with |b| < 256, E(b) <= E(a) <= E(b) + 8
-    // and |x| < 256. There x is a small integer, both arithmetics agree, and
-    // its square sums exactly.
-    int32_t fast = 0, moved = 0, crossed = 0;
-    int32_t x_min = 1 << 30, x_max = -(1 << 30), e_min = 255, e_max = 0;
+    // it, over the fast coordinates (fast_doubled_x): there 2x is a small
+    // integer, both arithmetics agree, and the squares sum exactly.
+    int32_t fast = 0, moved = 0, crossed = 0, zeros = 0, halves = 0;
+    int32_t x2_min = 1 << 30, x2_max = -(1 << 30), e_min = 255, e_max = 0;
+    const int32_t zero_field = m_zero_ulp_field;
+    const int32_t allow_halves = m_fast_halves, allow_minus_half = m_fast_minus_half;
     constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
     constexpr int32_t kNotFast = 1 << 30;
-    int32_t held[kHeldDims];  // pass 1's x, or kNotFast
-    int64_t sum_of_squares = 0;
-    constexpr int64_t kChunk = 16384;  // keeps the int32 sum of squares (< 65025 each) exact
+    int32_t held[kHeldDims];            // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
+    const bool hold = dims <= kHeldDims;
+    int64_t quadruple_squares = 0;      // the sum of (2x)^2
+    constexpr int64_t kChunk = 8192;    // keeps the int32 sum of (2x)^2 (<= 510^2 each) exact
     for (int64_t begin = 0; begin < dims; begin += kChunk) {
       const int32_t end = static_cast<int32_t>((dims - begin) < kChunk ? dims - begin : kChunk);
       const uint16_t* chunk_to = to + begin;
@@ -287,73 +355,71 @@ struct BlockAnalysisFunctor {
       int32_t chunk_squares = 0;
       for (int32_t d = 0; d < end; ++d) {
         const int32_t a = chunk_to[d], b = chunk_from[d];
-        const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
-        crossed += static_cast<int32_t>(ea != eb);
-        const int32_t shift = ea - eb;
-        const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
-        const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
-        const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
-        const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
-        const int32_t x = (qa << clamped) - qb;
-        const int32_t is_fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= 133u) &
-                                static_cast<int32_t>(ea <= 254) &
-                                static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
-                                static_cast<int32_t>(static_cast<uint32_t>(x + 255) <= 510u);
+        const FastCoordinate c = fast_doubled_x(a, b, allow_halves, allow_minus_half);
+        crossed += static_cast<int32_t>(((a ^ b) & 0x7F80) != 0);
+        const int32_t is_fast = c.normal | c.zero;
         const int32_t mask = -is_fast;
         fast += is_fast;
-        moved += is_fast & static_cast<int32_t>(x != 0);
-        const int32_t x_or_high = (x & mask) | (~mask & (1 << 30));
-        const int32_t x_or_low = (x & mask) | (~mask & -(1 << 30));
-        x_min = x_or_high < x_min ? x_or_high : x_min;
-        x_max = x_or_low > x_max ? x_or_low : x_max;
-        const int32_t e_or_high = (eb & mask) | (~mask & 255);
+        zeros += c.zero;
+        halves += c.x2 & 1;
+        moved += is_fast & static_cast<int32_t>(c.x2 != 0);
+        const int32_t x_or_high = (c.x2 & mask) | (~mask & (1 << 30));
+        const int32_t x_or_low = (c.x2 & mask) | (~mask & -(1 << 30));
+        x2_min = x_or_high < x2_min ? x_or_high : x2_min;
+        x2_max = x_or_low > x2_max ? x_or_low : x2_max;
+        const int32_t e = (((b >> 7) & 0xFF) & -c.normal) | (zero_field & -c.zero);  // the field of b's ULP
+        const int32_t e_or_high = (e & mask) | (~mask & 255);
         e_min = e_or_high < e_min ? e_or_high : e_min;
-        e_max = (eb & mask) > e_max ? (eb & mask) : e_max;
-        chunk_squares += (x * x) & mask;
-        held[d & (kHeldDims - 1)] = (x & mask) | (~mask & kNotFast);  // used when dims <= kHeldDims
+        e_max = (e & mask) > e_max ? (e & mask) : e_max;
+        chunk_squares += c.x2 * c.x2;
+        // A contiguous store (an index masked to the array's size made it a scatter).
+        if (hold) held[d] = (c.x2 & mask) | (~mask & kNotFast);
       }
-      sum_of_squares += chunk_squares;
+      quadruple_squares += chunk_squares;
     }
-    p.counts[kCountExact] += fast;
+    p.counts[kCountExact] += fast - halves;
+    p.counts[kCountHalf] += halves;
     p.counts[kCountMoved] += moved;
     p.counts[kCountCrossed] += crossed;
+    u.zeros += zeros;
     if (fast > 0) {
-      const double lo = x_min, hi = x_max;
+      const double lo = 0.5 * x2_min, hi = 0.5 * x2_max;
       p.min = lo < p.min ? lo : p.min;
       p.max = hi > p.max ? hi : p.max;
-      p.int_min = lo < p.int_min ? lo : p.int_min;
-      p.int_max = hi > p.int_max ? hi : p.int_max;
+      // Rounding is monotonic: the extremes of the rounded values are the rounded extremes.
+      const double int_lo = half_rounded(x2_min), int_hi = half_rounded(x2_max);
+      p.int_min = int_lo < p.int_min ? int_lo : p.int_min;
+      p.int_max = int_hi > p.int_max ? int_hi : p.int_max;
       const double abs_hi = (-lo > hi) ? -lo : hi;
       p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
-      const int w = (x_min < -128 || x_max > 127) ? bf16::kInt16 : bf16::kInt8;
+      const int w = (int_lo < -128 || int_hi > 127) ? bf16::kInt16 : bf16::kInt8;
       p.width = w > p.width ? w : p.width;
       u.min_exponent = e_min - 134 < u.min_exponent ? e_min - 134 : u.min_exponent;
       u.max_exponent = e_max - 134 > u.max_exponent ? e_max - 134 : u.max_exponent;
     }
-    // Squares of integers below 2^53 sum exactly in any order, so this equals
-    // numpy's pairwise sum; below 2^24 also any float32 sum (seed), whose
-    // correctly rounded sqrt is the float of the double sqrt.
+    // Squares of multiples of 1/2 below 2^26 sum exactly in any order, so
+    // this equals numpy's pairwise sum (sqrt(S / 4) = sqrt(S) / 2 exactly);
+    // below 2^24 quarters (2^24 units without halves) also any float32 sum
+    // (seed), whose correctly rounded sqrt is the float of the double sqrt.
     const bool seed_mode = m_settings.arithmetic == Arithmetic::seed;
-    if (fast == dims && !seed_mode) return kmath::sqrt(static_cast<double>(sum_of_squares));
-    if (fast == dims && sum_of_squares < (int64_t(1) << 24))
-      return static_cast<double>(static_cast<float>(kmath::sqrt(static_cast<double>(sum_of_squares))));
+    if (fast == dims && !seed_mode) return 0.5 * kmath::sqrt(static_cast<double>(quadruple_squares));
+    if (fast == dims && quadruple_squares < (int64_t(1) << (halves == 0 ? 26 : 24)))
+      return static_cast<double>(static_cast<float>(0.5 * kmath::sqrt(static_cast<double>(quadruple_squares))));
 
     // Pass 2: the other coordinates, then the magnitude in numpy's order.
     double values[kHeldDims];
     bool row_finite = true;
     for (int64_t d = 0; d < dims; ++d) {
       double value;
-      int32_t x = kNotFast;
+      int32_t x2 = kNotFast;
       if (dims <= kHeldDims) {
-        x = held[d];
+        x2 = held[d];
       } else {
-        const int32_t ea = bf16::exponent_field(to[d]), eb = bf16::exponent_field(from[d]);
-        const int32_t shift = ea - eb;
-        if (static_cast<uint32_t>(eb - 1) <= 133u && ea <= 254 && static_cast<uint32_t>(shift) <= 8u)
-          x = bf16::significand(to[d]) * (1 << shift) - bf16::significand(from[d]);
+        const FastCoordinate c = fast_doubled_x(to[d], from[d], allow_halves, allow_minus_half);
+        if (c.normal | c.zero) x2 = c.x2;
       }
-      if (static_cast<uint32_t>(x + 255) <= 510u) {
-        value = static_cast<double>(x);
+      if (x2 != kNotFast) {
+        value = 0.5 * x2;
       } else {
         ulp_of_value(from[d], u);
         value = general_coordinate(to[d], from[d], p);
@@ -393,7 +459,17 @@ struct BlockAnalysisFunctor {
     for (int64_t n = token_begin; n < token_end; ++n) {
       const uint16_t* from = &m_values(t, n, 0);
       const uint16_t* to = &m_values(t + 1, n, 0);
-      m_magnitudes(t, n) = analyze_row(from, to, tally.population[m_dead(n) ? kDead : kLive], tally.ulp);
+      PopulationTally& population = tally.population[m_dead(n) ? kDead : kLive];
+      const int64_t crossed = population.counts[kCountCrossed];
+      const int64_t non_integer = population.counts[kCountNonInteger];
+      const int64_t half = population.counts[kCountHalf];
+      const double magnitude = analyze_row(from, to, population, tally.ulp);
+      m_magnitudes(t, n) = magnitude;
+      population.counts[kCountFrozenRows + row_regime(magnitude, m_settings.hop_radius)] += 1;
+      if (m_events.extent(0) > 0)
+        m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
+                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
       if (t == m_last_transition)
         for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
     }
@@ -413,19 +489,25 @@ template <class Space>
 void run_block_analysis(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
                         bool includes_final_step, const KernelSettings& settings,
                         const typename BlockViews<Space>::Tallies& tallies,
-                        const typename BlockViews<Space>::Magnitudes& magnitudes) {
+                        const typename BlockViews<Space>::Magnitudes& magnitudes,
+                        const typename MotionViews<Space>::Events& events) {
   const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
   BlockAnalysisFunctor<Space> functor;
   functor.m_values = values;
   functor.m_dead = dead;
   functor.m_tallies = tallies;
   functor.m_magnitudes = magnitudes;
+  functor.m_events = events;
   functor.m_settings = settings;
   functor.m_tokens = static_cast<int64_t>(values.extent(1));
   functor.m_dims = static_cast<int64_t>(values.extent(2));
   functor.m_items_per_transition = block_items_per_transition(functor.m_tokens, settings.tokens_per_item);
   functor.m_last_transition = includes_final_step ? transitions - 1 : -1;
   functor.m_seed_epsilon = static_cast<float>(settings.epsilon);
+  functor.m_fast_halves = settings.epsilon < 0.25 ? 1 : 0;
+  functor.m_fast_minus_half = settings.arithmetic == Arithmetic::exact ? 1 : 0;
+  functor.m_zero_ulp_field =
+      settings.arithmetic == Arithmetic::exact && settings.zero_ulp == bf16::ZeroUlp::min_subnormal ? 1 : 8;
   const int64_t items = transitions * functor.m_items_per_transition;
   Kokkos::parallel_for("latdisp::displacement::analyze_block",
                        Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>(0, items), functor);
@@ -435,15 +517,17 @@ void run_block_analysis(const typename BlockViews<Space>::Values& values, const 
 }  // namespace
 
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
-                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes) {
-  run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
+                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
+                   const RowEventViews& events) {
+  run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes, events);
 }
 
 void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,
                            bool includes_final_step, const KernelSettings& settings,
                            const BlockViews<HostSpace>::Tallies& tallies,
-                           const BlockViews<HostSpace>::Magnitudes& magnitudes) {
-  run_block_analysis<HostSpace>(values, dead, includes_final_step, settings, tallies, magnitudes);
+                           const BlockViews<HostSpace>::Magnitudes& magnitudes,
+                           const MotionViews<HostSpace>::Events& events) {
+  run_block_analysis<HostSpace>(values, dead, includes_final_step, settings, tallies, magnitudes, events);
 }
 
 }  // namespace latdisp

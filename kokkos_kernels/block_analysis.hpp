@@ -10,6 +10,7 @@
 
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
+#include "kokkos_kernels/motion.hpp"
 
 namespace latdisp {
 
@@ -40,6 +41,9 @@ struct KernelSettings {
   double epsilon = 1e-6;
   bf16::ZeroUlp zero_ulp = bf16::ZeroUlp::min_normal;
   int64_t tokens_per_item = 64;
+  // Rows with 0 < m <= hop_radius are hops, larger ones thermal; in the
+  // driving arithmetic's precision (seed: a float32 value).
+  double hop_radius = 0.0;
 };
 
 // Marks a row whose magnitude is not finite (some x in it is not).
@@ -49,16 +53,20 @@ KOKKOS_INLINE_FUNCTION double nonfinite_magnitude() { return 0.0 / 0.0; }
 // `includes_final_step` is set, the ULP statistics also cover the block's last
 // step (the last step of W). tallies(transition, item) and
 // magnitudes(transition, token) must be sized by block_item_count().
+// Every row is counted in its regime (kCountFrozenRows ..); `events`, when
+// not empty (sized like magnitudes), receives each row's RowEvents.
 int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);
 
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
-                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes);
+                   const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
+                   const RowEventViews& events = RowEventViews());
 
 // The same kernel on the host execution space (for device/host comparisons).
 using HostSpace = Kokkos::DefaultHostExecutionSpace;
 void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,
                            bool includes_final_step, const KernelSettings& settings,
                            const BlockViews<HostSpace>::Tallies& tallies,
-                           const BlockViews<HostSpace>::Magnitudes& magnitudes);
+                           const BlockViews<HostSpace>::Magnitudes& magnitudes,
+                           const MotionViews<HostSpace>::Events& events = MotionViews<HostSpace>::Events());
 
 }  // namespace latdisp

@@ -15,8 +15,14 @@ enum TallyCount : int {
   kCountHalf,
   kCountNonInteger,
   kCountNonfinite,
-  kCountMoved,           // finite x != 0
-  kCountCrossed,         // exponent field changed
+  kCountMoved,    // finite x != 0
+  kCountCrossed,  // exponent field changed
+  // Rows (t, n), not coordinates, by the regime of their magnitude m
+  // (kokkos_kernels/motion.hpp): the per-step series end here.
+  kCountFrozenRows,      // m == 0
+  kCountHopRows,         // 0 < m <= hop radius
+  kCountThermalRows,     // m > hop radius
+  kCountNonfiniteRows,   // m not finite
   kCountBeyondFloat32,   // |x| > 2^24
   kCountBeyondFloat64,   // |x| > 2^53
   kCountFloat32Inexact,  // x is not exactly a float32 value

@@ -15,7 +15,7 @@ namespace latdisp {
 // Why a coordinate is not (only) in the dense integer array.
 enum ExceptionKind : uint8_t {
   kNoException = 0,
-  kExceptionAlmost = 1,  // the classes of docs/definitions.md
+  kExceptionAlmost = 1,  // classes of docs/definitions.md §5
   kExceptionHalf = 2,
   kExceptionNonInteger = 3,
   kExceptionNonfinite = 4,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tools/plot_report.py draws its four PNG figures, silently, from real reports:
+# tools/plot_report.py draws its five PNG figures, silently, from real reports:
 # a small one with Inf/NaN/subnormals, a long one whose steps it must aggregate
-# into bins, and a one-step one without dead tokens (empty-set nulls). Each
-# figure must be a PNG that matplotlib decodes to a large, non-blank image.
+# into bins, a one-step one without dead tokens (empty-set nulls), and one with
+# a decaying move size (thermal motion, hops, a freeze, a jitter tail; regimes
+# also on a log scale). Each figure must be a PNG that matplotlib decodes to a
+# large, non-blank image.
 # usage: plot_report_test.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [FLAGS...]
 set -u
 latdisp=$1 python=$2 source=$3 work=$4
@@ -42,7 +44,7 @@ EOF
 }
 
 # plot_and_check REPORT PREFIX [TOOL_OPTIONS...]: the tool exits 0 with nothing on stderr,
-# and its 4 PNGs pass check_png.
+# and its 5 PNGs pass check_png.
 plot_and_check() {
   local report=$1 prefix=$2 figure why
   shift 2
@@ -55,7 +57,7 @@ plot_and_check() {
     echo "FAIL plot_report.py $report.json $*:"
     head -20 "$prefix.plot.err"
   fi
-  for figure in classes motion magnitudes summary; do
+  for figure in classes motion magnitudes regimes summary; do
     if why=$(check_png "png/${prefix}_$figure.png" 2>&1); then
       pass=$((pass + 1))
     else
@@ -68,9 +70,12 @@ plot_and_check() {
 make_report small --steps 12 --tokens 40 --dims 24 --special --seed 5 || exit 1
 make_report long --steps 1201 --tokens 8 --dims 8 --seed 6 || exit 1
 make_report tiny --steps 2 --tokens 3 --dims 2 --dead-fraction 0 --seed 7 || exit 1
+make_report decay --steps 121 --tokens 200 --dims 16 --decay-steps 12 --floor 0.01 --seed 8 || exit 1
 plot_and_check small small
 plot_and_check long long                       # 1200 steps: bins of 3
 plot_and_check long long_50 --max-points 50    # bins of 24
 plot_and_check tiny tiny
+plot_and_check decay decay
+plot_and_check decay decay_log --regimes-log
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

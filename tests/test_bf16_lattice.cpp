@@ -1,7 +1,7 @@
-// Unit tests of kokkos_kernels/bf16_lattice.hpp (SPEC sections 2 and 3).
+// Unit tests of kokkos_kernels/bf16_lattice.hpp (docs/definitions.md §1-14).
 //
 // Every function of the header is compared with an independent oracle written
-// here from the SPEC's definitions: bfloat16 patterns are decoded through
+// here from the definitions of docs/definitions.md: bfloat16 patterns are decoded through
 // float32 (bits << 16, then frexp), values are exact dyadics n * 2^e with
 // boost::multiprecision::cpp_int numerators, and doubles are produced by an
 // explicit round-to-nearest-even written below. The oracle never calls the
@@ -118,7 +118,7 @@ Dyadic decode(uint16_t b) {
   return dyadic(integer, exponent - 24);
 }
 
-// log2 of U(b) per SPEC section 2, from the bit fields.
+// log2 of U(b) per docs/definitions.md §3, from the bit fields.
 int oracle_ulp_log2(uint16_t b, bf::ZeroUlp rule) {
   const int E = (b >> 7) & 0xFF;
   const int M = b & 0x7F;
@@ -665,7 +665,7 @@ TEST(Bf16Lattice, IntegerFactsSmallEdges) {
 }
 
 // ============================================================================
-// 3. Exact facts of SPEC section 2
+// 3. Exact facts of docs/definitions.md §4
 // ============================================================================
 
 void check_integrality_facts(uint16_t a, uint16_t b, bf::ZeroUlp rule, int* failures) {
@@ -752,7 +752,7 @@ TEST(Bf16Lattice, LatticePositionConsecutive) {
 }
 
 // ============================================================================
-// 5. Seed arithmetic (SPEC section 3): plain float32 scalar reference
+// 5. Seed arithmetic (docs/definitions.md §13): plain float32 scalar reference
 // ============================================================================
 
 float ref_bf16_to_float(uint16_t b) { return float_of_pattern(b); }

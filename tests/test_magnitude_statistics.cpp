@@ -21,7 +21,7 @@ namespace latdisp {
 namespace {
 
 // Which kinds of value a data set mixes.
-enum class Mix { kEverything, kIntegersOnly, kGeneralOnly, kNonfiniteOnly, kManyDistinct };
+enum class Mix { kEverything, kIntegersOnly, kGeneralOnly, kNonfiniteOnly, kManyDistinct, kSeedRoots, kManySeedRoots };
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -56,6 +56,10 @@ double row_value(const DataSet& d, int64_t t, int64_t n) {
       return r % 2 ? kNaN : kInf;
     case Mix::kManyDistinct:  // more distinct values than the counting tables take
       return r % 4 == 0 ? std::sqrt(static_cast<double>(r % 50)) : uniform(0.0, 1000.0);
+    case Mix::kSeedRoots:  // the seed arithmetic's float32 roots of integer sums, small and large
+      return static_cast<double>(std::sqrt(static_cast<float>(r % 8 == 0 ? (r >> 8) % 1000000 : (r >> 8) % 20000)));
+    case Mix::kManySeedRoots:  // float32 roots, counted per step, after the hash table has filled
+      return r % 4 == 0 ? static_cast<double>(std::sqrt(static_cast<float>((r >> 8) % 16384))) : uniform(0.0, 1000.0);
     case Mix::kEverything:
       break;
   }
@@ -273,6 +277,18 @@ TEST(MagnitudeStatistics, EmptyPopulations) {
 
 TEST(MagnitudeStatistics, MoreDistinctValuesThanTheTablesHold) {
   const DataSet d{Mix::kManyDistinct, 100, 3000, 7};
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const MagnitudeStore store = store_of(d, token_range(d.tokens, rank, ranks), Holding::kInMemory);
+  EXPECT_GT(store.general().size(), 0) << "the data set must overflow the hash table";
+  check_data_set(d);
+}
+
+TEST(MagnitudeStatistics, SeedFloatRootsOfIntegerSums) { check_data_set({Mix::kSeedRoots, 19, 301, 4}); }
+
+TEST(MagnitudeStatistics, SeedFloatRootsBeyondAFullTable) {
+  const DataSet d{Mix::kManySeedRoots, 100, 3000, 7};
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);

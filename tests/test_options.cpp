@@ -48,6 +48,38 @@ TEST(Options, BadValuesAreUsageErrors) {
             kExitUsage);
 }
 
+TEST(Options, MotionOptions) {
+  const Command c = parse(
+      {"analyze", "--input", "W.h5", "--hop-radius", "2.5", "--per-token", "t.safetensors", "--series-csv", "s.csv"});
+  EXPECT_EQ(c.analyze.hop_radius, 2.5);
+  EXPECT_EQ(c.analyze.per_token, "t.safetensors");
+  EXPECT_EQ(c.analyze.series_csv, "s.csv");
+  EXPECT_EQ(parse({"analyze", "--input", "W.h5"}).analyze.hop_radius, 0.0);  // sqrt(dims)
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "-1"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "inf"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "nan"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "t.txt"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--series-csv", "s.h5"}), kExitUsage);
+  // Path clashes are checked against the file system when the run starts (tests/cli_motion_bad_input.sh).
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--per-token", "x.csv", "--series-csv", "y.csv"}), 0);
+}
+
+TEST(Options, GenerateDecay) {
+  const Command c = parse({"generate", "--output", "W.h5", "--steps", "3", "--tokens", "2", "--dims", "2",
+                           "--decay-steps", "20", "--floor", "0.005"});
+  EXPECT_EQ(c.generate.decay_steps, 20);
+  EXPECT_EQ(c.generate.floor, 0.005);
+  const char* base[] = {"generate", "--output", "W.h5", "--steps", "3", "--tokens", "2", "--dims", "2"};
+  const auto with = [&](std::vector<const char*> extra) {
+    std::vector<const char*> arguments(std::begin(base), std::end(base));
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return usage_error_of(arguments);
+  };
+  EXPECT_EQ(with({"--decay-steps", "-1"}), kExitUsage);
+  EXPECT_EQ(with({"--decay-steps", "5", "--floor", "1.5"}), kExitUsage);
+  EXPECT_EQ(with({"--floor", "0.1"}), kExitUsage);  // a floor without a decay
+}
+
 TEST(Options, CommandLineWinsOverConfigFile) {
   const std::string path = std::string(LATDISP_TEST_DATA_DIR) + "/options_test.cfg";
   {
@@ -107,8 +139,9 @@ TEST(Options, ConfigMustBeARegularTextFile) {
 TEST(Options, HelpNamesEveryOption) {
   const Command c = parse({"analyze", "--help"});
   EXPECT_TRUE(c.help);
-  for (const char* option : {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon",
-                             "--zero-ulp", "--memory-budget", "--strict", "--config"})
+  for (const char* option :
+       {"--input", "--dataset", "--dead-mask", "--report", "--arithmetic", "--epsilon", "--zero-ulp", "--memory-budget",
+        "--strict", "--config", "--hop-radius", "--per-token", "--series-csv"})
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 
@@ -132,6 +165,26 @@ TEST(ByteSize, ParsesUnits) {
   EXPECT_EQ(parse_byte_size("1.5GB"), 1500000000u);
   EXPECT_THROW(parse_byte_size("2 parsecs"), Error);
   EXPECT_THROW(parse_byte_size("-1GiB"), Error);
+}
+
+TEST(Options, CheckpointOptions) {
+  const Command c =
+      parse({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0.25", "--resume"});
+  EXPECT_EQ(c.analyze.checkpoint_dir, "ck");
+  EXPECT_EQ(c.analyze.checkpoint_seconds, 0.25);
+  EXPECT_TRUE(c.analyze.resume);
+  const Command defaults = parse({"analyze", "--input", "W.h5"});
+  EXPECT_EQ(defaults.analyze.checkpoint_seconds, 300.0);
+  EXPECT_TRUE(defaults.analyze.checkpoint_dir.empty());
+  EXPECT_FALSE(defaults.analyze.resume);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "-5"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "nan"}),
+            kExitUsage);
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--resume"}), kExitUsage);  // no --checkpoint-dir
+  EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--block-pause", "-1"}), kExitUsage);
 }
 
 }  // namespace latdisp

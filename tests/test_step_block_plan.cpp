@@ -31,6 +31,22 @@ TEST(StepBlockPlan, StaysUnderTheBudget) {
   }
 }
 
+TEST(StepBlockPlan, CountsBothBlocksWhenReadsRunBehindCompute) {
+  // 5000 tokens x 64 dims: 640000 bytes of values per step, held twice.
+  for (uint64_t budget : {uint64_t(300) << 20, uint64_t(2) << 30}) {
+    StepBlockInputs in = notebook_shape(budget);
+    const StepBlockPlan single = plan_step_blocks(in);
+    in.double_buffered = true;
+    const StepBlockPlan plan = plan_step_blocks(in);
+    EXPECT_EQ(plan.bytes_per_step, single.bytes_per_step + 5000u * 64u * 2u) << budget;
+    ASSERT_GE(plan.steps_per_block, 2);
+    EXPECT_LE(plan.steps_per_block, single.steps_per_block);
+    EXPECT_LE(plan.fixed_bytes + plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block) + plan.general_bytes,
+              budget)
+        << budget;
+  }
+}
+
 TEST(StepBlockPlan, SpillsMagnitudesBeforeStarvingBlocks) {
   // 6000 x 5000 magnitudes are 240 MB: with 280 MiB (40 MiB of them the
   // process) they leave room for two steps only.

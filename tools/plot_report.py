@@ -3,12 +3,15 @@
 
 usage: tools/plot_report.py REPORT.json [--out DIR] [--prefix NAME] [--max-points 500]
 
-Writes four figures into DIR (default: the report's directory), named
+Writes five figures into DIR (default: the report's directory), named
 <prefix>_<figure>.png (default prefix: the report's file name without .json):
   classes     coordinates per step in each class (exact ... nonfinite), live and dead
   motion      fraction of coordinates moved, and of exponent crossings, per step
   magnitudes  log2 histogram of row magnitudes and per-step mean/max magnitude
-  summary     one page: verdict, key numbers and small versions of the panels
+  regimes     rows per step in each motion regime (thermal, hop, non-finite, frozen),
+              stacked, live and dead, with frozen_from and the last thermal step marked
+              (--regimes-log: a log y axis, where the few moving rows of a freeze show)
+  summary     one page: verdict, key numbers (motion included) and small versions of the panels
 When a report has more than --max-points steps, consecutive steps are aggregated
 into equal bins (counts summed, means averaged, maxima maximised) and each
 figure says so."""
@@ -330,6 +333,78 @@ def draw_histogram(ax, report, subsets, max_ticks=20):
     ax.grid(True, axis="y", alpha=0.3)
 
 
+REGIMES = ("thermal", "hop", "nonfinite", "frozen")  # bottom to top: the moving rows first
+REGIME_COLORS = {"thermal": "#c62828", "hop": "#ef6c00", "nonfinite": "#6a1b9a", "frozen": "#90a4ae"}
+REGIME_NAMES = {"thermal": "thermal (m > R)", "hop": "hop (0 < m <= R)", "nonfinite": "non-finite m",
+                "frozen": "frozen (m = 0)"}
+
+
+def motion_story(motion):
+    """One line: when thermal motion and hops last happened, and since when the population is still."""
+    if motion["last_motion_step"] is None:
+        return "never moved"
+    still = ("still moving at the end" if motion["frozen_from"] is None
+             else f"frozen from t={motion['frozen_from']}")
+    thermal = ("no thermal motion" if motion["last_thermal_step"] is None
+               else f"thermal last t={motion['last_thermal_step']}")
+    hops = "no hops" if motion["last_hop_step"] is None else f"hops last t={motion['last_hop_step']}"
+    return f"{thermal}, {hops}, {still}"
+
+
+def mark_steps(ax, bins, motion):
+    """Vertical lines at the last thermal step (its bar's middle) and where the freeze begins (the left edge of
+    transition frozen_from), labelled; steps, not bins, so they stay exact when steps are aggregated."""
+    if motion["last_thermal_step"] is not None:
+        ax.axvline(motion["last_thermal_step"], color=REGIME_COLORS["thermal"], linestyle="--", linewidth=1.5,
+                   label=f"last thermal step t={motion['last_thermal_step']}")
+    if motion["frozen_from"] is not None and motion["frozen_from"] <= bins.lasts[-1]:
+        ax.axvline(motion["frozen_from"] - 0.5, color="black", linestyle="-", linewidth=1.5,
+                   label=f"frozen from t={motion['frozen_from']}")
+
+
+def draw_regimes(ax, report, bins, subset, log):
+    """Rows per step (or bin) in each regime, stacked; frozen_from and the last thermal step marked."""
+    motion = section(report["motion"], subset)
+    ax.set_ylabel(f"rows (token x step) {bins.per()}" + (" (log)" if log else ""))
+    steps_axis(ax, bins)
+    counts = {r: bins.sum(motion["per_step"][r]) for r in REGIMES}
+    total = sum(counts.values())
+    if not total.any():
+        finish_log_axis(ax, False, f"no {SUBSET_NAMES[subset]}")
+        return
+    floor = 0.5 if log else 0.0  # a log axis has no 0: the stack starts just below one row
+    widths = bins.lasts - bins.starts + 1  # one bar per step or bin, touching its neighbours
+    lower = np.zeros_like(total)
+    for regime in REGIMES:
+        upper = lower + counts[regime]
+        bottom = np.maximum(lower, floor)
+        ax.bar(bins.x, np.maximum(upper, floor) - bottom, bottom=bottom, width=widths, linewidth=0,
+               color=REGIME_COLORS[regime], label=f"{REGIME_NAMES[regime]}: {int(motion[f'{regime}_rows']):,} rows")
+        lower = upper
+    mark_steps(ax, bins, motion)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(floor, 2 * total.max())
+    else:
+        ax.set_ylim(0, 1.02 * total.max())
+
+
+def plot_regimes(report, bins, path, log):
+    fig = new_figure(13, 8)
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, subset in zip(axes, ("live", "dead")):
+        draw_regimes(ax, report, bins, subset, log)
+        motion = section(report["motion"], subset)
+        ax.set_title(f"{SUBSET_NAMES[subset]}: {motion_story(motion)}; {motion['global_freeze_steps']:,} of "
+                     f"{len(motion['per_step']['frozen']):,} transitions without motion", loc="left")
+        legend_outside(ax)
+    axes[0].set_xlabel("")
+    radius = report["motion"]["hop_radius"]
+    figure_title(fig, report, f"Motion regimes per step: row magnitude m against the hop radius R = {radius:.4g} "
+                 "cells" + (" (log scale)" if log else ""), bins.note("rows summed per bin"))
+    save(fig, path)
+
+
 # -------------------------------------------------------------------- figures
 
 def new_figure(width, height):
@@ -407,9 +482,28 @@ def summary_rows(report):
                            f"max {fmt_num(mag['max'])} ULPs"),
              ("", f"over {fmt_int(mag['count'])} finite rows, {fmt_int(mag['nonfinite'])} non-finite"),
              ("disagreements", f"{fmt_int(disp['arithmetic_disagreements'])} (arithmetic {run['arithmetic']})"),
+             *motion_rows(report),
              ("run", f"{run['ranks']} rank(s), Kokkos {run['kokkos_backend']}, "
                      f"{fmt_num(run['timings_s']['total'])} s total"),
              ("", f"{fmt_rate(run['coordinates_per_s'])} coordinates/s")]
+    return rows
+
+
+def motion_rows(report):
+    """The summary's motion lines, short enough for the text column (absent from reports without regimes)."""
+    if "motion" not in report:
+        return []
+    rows = [("motion", f"hop radius R = {report['motion']['hop_radius']:.4g} cells")]
+    for subset in ("live", "dead"):
+        motion = report["motion"][subset]
+        if motion["last_motion_step"] is None:
+            rows.append(("", f"{subset}: never moved"))
+            continue
+        thermal, hop = motion["last_thermal_step"], motion["last_hop_step"]
+        rows.append(("", f"{subset}: last thermal {'-' if thermal is None else f't={thermal}'}, "
+                         f"last hop {'-' if hop is None else f't={hop}'}"))
+        still = "still moving at the end" if motion["frozen_from"] is None else f"frozen from t={motion['frozen_from']}"
+        rows.append(("", f"{' ' * len(subset)}  {still}"))
     return rows
 
 
@@ -455,6 +549,8 @@ def main():
     parser.add_argument("--prefix", help="file name prefix (default: the report's name without .json)")
     parser.add_argument("--max-points", type=int, default=500,
                         help="most points per series; longer runs are aggregated into equal step bins")
+    parser.add_argument("--regimes-log", action="store_true",
+                        help="draw the regime composition on a log y axis (shows the few rows still moving)")
     args = parser.parse_args()
     with open(args.report) as handle:
         report = json.load(handle)
@@ -467,6 +563,10 @@ def main():
     for name, plot in (("classes", plot_classes), ("motion", plot_motion),
                        ("magnitudes", plot_magnitudes), ("summary", plot_summary)):
         plot(report, bins, os.path.join(out, f"{prefix}_{name}.png"))
+    if "motion" in report:
+        plot_regimes(report, bins, os.path.join(out, f"{prefix}_regimes.png"), args.regimes_log)
+    else:
+        print(f"{args.report}: no motion section (an older report): no regimes figure")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Slow, simple, exact reference of `latdisp analyze` (SPEC sections 2 and 6, exact arithmetic).
+"""Slow, simple, exact reference of `latdisp analyze` (docs/definitions.md and docs/report.md, exact arithmetic).
 
 Everything is computed from first principles with fractions.Fraction: each bfloat16 bit
 pattern is decoded to an exact rational, ULPs are exact powers of two, displacements
 x = (a - b) / U(b) are exact rationals.  Only the magnitude statistics go through doubles,
-as the SPEC asks (correctly rounded double of each x, numpy's pairwise sum, numpy's
+as docs/definitions.md §9 defines (correctly rounded double of each x, numpy's pairwise sum, numpy's
 median/percentile).
 
 Prints (or writes with --output) a JSON object with the keys of the C++ report, except

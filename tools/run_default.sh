@@ -8,4 +8,5 @@ mkdir -p data
 ranks=${RANKS:-2}
 [ -f data/default.h5 ] || mpirun -np "$ranks" --oversubscribe build/latdisp generate --config configs/default-data.cfg
 mpirun -np "$ranks" --oversubscribe build/latdisp analyze --config configs/default.cfg --overwrite
-echo "JSON report: data/default-report.json"
+echo "JSON report: data/default-report.json; per-token table: data/default-per-token.csv;" \
+  "per-step series: data/default-series.csv"

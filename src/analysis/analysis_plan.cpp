@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "analysis/motion.hpp"
 #include "config/kernel_settings.hpp"
 #include "kokkos_kernels/encode_block.hpp"
 #include "parallel/errors.hpp"
@@ -11,6 +12,14 @@
 namespace latdisp {
 
 namespace {
+
+// Reads may run on a thread of their own (StepStream) when MPI allows
+// several threads to call it.
+bool background_reads_allowed() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided == MPI_THREAD_MULTIPLE;
+}
 
 StepBlockInputs pass_inputs(const TrajectoryShape& shape, const AnalysisPlan& plan, uint64_t baseline_bytes) {
   StepBlockInputs in;
@@ -35,6 +44,11 @@ StepBlockPlan agreed_blocks(const StepBlockInputs& in, int64_t max_steps_per_blo
 StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_Comm comm) {
   in.tokens_per_item = plan.kernel.tokens_per_item;
   in.item_tally_bytes = sizeof(ItemTally);
+  in.double_buffered = plan.background_reads;
+  if (!plan.options.per_token.empty()) {
+    in.row_extra_bytes = TokenMotionTracker::kRowBytes;
+    in.token_extra_bytes = TokenMotionTracker::kTokenBytes;
+  }
   StepBlockPlan blocks = agreed_blocks(in, plan.options.max_steps_per_block, comm);
   if (plan.options.spill_magnitudes) {
     blocks.magnitudes_in_memory = false;
@@ -68,8 +82,9 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeOptions& options, MPI_Co
 AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) {
   const auto start = std::chrono::steady_clock::now();
   AnalysisInput input;
-  input.reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask, input.dead_mask_found);
+  input.reader_comm = std::make_unique<DuplicatedComm>(comm);
+  input.reader = open_trajectory(input.reader_comm->get(), options.input, options.dataset, options.dead_mask,
+                                 input.dead_mask, input.dead_mask_found);
   input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return input;
 }
@@ -85,6 +100,8 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
   AnalysisPlan plan;
   plan.options = options;
   plan.kernel = kernel_settings_of(options);
+  plan.kernel.hop_radius = kernel_hop_radius(options, shape.dims);
+  plan.background_reads = background_reads_allowed();
   plan.memory_budget =
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   plan.slab = token_range(shape.tokens, rank, ranks);

@@ -22,9 +22,26 @@
 
 namespace latdisp {
 
+// A duplicate of a communicator, freed with it.
+class DuplicatedComm {
+ public:
+  explicit DuplicatedComm(MPI_Comm comm) { MPI_Comm_dup(comm, &m_comm); }
+  ~DuplicatedComm() { MPI_Comm_free(&m_comm); }
+  DuplicatedComm(const DuplicatedComm&) = delete;
+  DuplicatedComm& operator=(const DuplicatedComm&) = delete;
+  MPI_Comm get() const { return m_comm; }
+
+ private:
+  MPI_Comm m_comm = MPI_COMM_NULL;
+};
+
 // W opened once and its dead mask read once: the analysis and the save pass
 // share them.
 struct AnalysisInput {
+  // The reader's own communicator: its collectives (HDF5's, MPI-IO's, its
+  // error agreement) may run on a reading thread while the caller's thread
+  // makes others. Declared first: it outlives the reader.
+  std::unique_ptr<DuplicatedComm> reader_comm;
   std::unique_ptr<TrajectoryReader> reader;
   std::vector<uint8_t> dead_mask;  // per token, 0/1; all live when the file has none
   bool dead_mask_found = false;
@@ -45,8 +62,9 @@ struct OutputPlan {
 
 struct AnalysisPlan {
   AnalyzeOptions options;  // as given: the report echoes them
-  KernelSettings kernel;
-  uint64_t memory_budget = 0;  // per rank
+  KernelSettings kernel;        // hop radius included
+  bool background_reads = false;  // the analysis reads the next block while the kernel runs
+  uint64_t memory_budget = 0;     // per rank
   TokenRange slab{0, 0};       // this rank's tokens
   int64_t max_slab = 0;        // the largest slab of any rank: reads split alike
   StepBlockPlan blocks;        // the analysis' step blocks, alike on every rank

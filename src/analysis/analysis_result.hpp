@@ -10,14 +10,16 @@
 
 #include "kokkos_kernels/displacement_tally.hpp"
 #include "analysis/magnitude_statistics.hpp"
+#include "analysis/per_token_table.hpp"
 #include "config/options.hpp"
 #include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
 
 namespace latdisp {
 
-// The per-step series of SPEC section 6, in TallyCount order.
-constexpr int kSeriesFields = kCountCrossed + 1;  // exact .. nonfinite, moved, crossed
+// The per-step series of the report (docs/report.md), in TallyCount order:
+// exact .. nonfinite, moved, crossed (coordinates), frozen .. nonfinite rows.
+constexpr int kSeriesFields = kCountNonfiniteRows + 1;
 
 struct PopulationResult {
   PopulationTally tally;
@@ -44,7 +46,15 @@ struct SaveSummary {
 };
 
 struct Timings {
-  double read = 0, compute = 0, reduce = 0, write = 0, total = 0;
+  double read = 0, compute = 0, reduce = 0, write = 0, checkpoint = 0, total = 0;
+};
+
+// --checkpoint-dir: what was written, and where a resumed run started.
+struct CheckpointSummary {
+  std::string directory;
+  int64_t written = 0;
+  std::vector<uint64_t> bytes_per_rank;  // of the last checkpoint written
+  std::optional<int64_t> resumed_from_step;
 };
 
 struct AnalysisResult {
@@ -61,13 +71,16 @@ struct AnalysisResult {
   int64_t steps_per_block = 0;
   bool magnitudes_in_memory = true;
   std::vector<uint64_t> peak_rss;  // per rank
-  Timings timings;
+  Timings timings;                 // of this run only (a resumed run: the resumed part)
+  std::optional<CheckpointSummary> checkpoint;
 
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
   int32_t integer_width = -1;        // of every integer x (all tokens), on every rank; -1: none
   std::optional<SaveSummary> saved;  // --output
+  double hop_radius = 0;             // R in cells (docs/definitions.md, "Motion regimes")
+  PerTokenTable per_token;           // this rank's slab (--per-token); not reduced
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }

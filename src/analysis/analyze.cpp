@@ -3,14 +3,19 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/errors.hpp"
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_store.hpp"
+#include "analysis/motion.hpp"
+#include "analysis/tally_archive.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
 #include "io/step_stream.hpp"
@@ -39,6 +44,26 @@ struct LocalTallies {
         population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
     }
     ulp.merge(item.ulp);
+  }
+  void save(ArchiveWriter& archive) const {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      save_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f)
+        archive.put_ints(name + ".series." + std::to_string(f), population[p].series[f]);
+    }
+    save_tally(archive, "ulp", ulp);
+  }
+  void load(ArchiveReader& archive) {
+    for (int p = 0; p < 2; ++p) {
+      const std::string name = p == 0 ? "live" : "dead";
+      load_tally(archive, name, population[p].tally);
+      for (int f = 0; f < kSeriesFields; ++f) {
+        std::vector<int64_t>& series = population[p].series[f];
+        series = archive.get_ints(name + ".series." + std::to_string(f), static_cast<int64_t>(series.size()));
+      }
+    }
+    load_tally(archive, "ulp", ulp);
   }
   PopulationResult population[2];  // live, dead
   UlpTally ulp;
@@ -120,6 +145,7 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.memory_budget = plan.memory_budget;
   result.steps_per_block = plan.blocks.steps_per_block;
   result.magnitudes_in_memory = plan.blocks.magnitudes_in_memory;
+  result.hop_radius = hop_radius_of(plan.options, input.shape().dims);
   return result;
 }
 
@@ -160,16 +186,19 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   MPI_Comm_size(comm, &ranks);
   const AnalyzeOptions& options = plan.options;
   AnalysisResult result = result_of_plan(input, plan, ranks);
+  const TrajectoryReader& reader = *input.reader;
+  Checkpointer checkpoint(options, reader, input.dead_mask, comm);
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
                  missing_dead_mask_text(options.input, options.dead_mask).c_str());
-  const TrajectoryReader& reader = *input.reader;
   const TrajectoryShape shape = reader.shape();
   const TokenRange slab = plan.slab;
   const int64_t max_slab = plan.max_slab;
   const std::vector<uint8_t> slab_dead(input.dead_mask.begin() + slab.begin,
                                        input.dead_mask.begin() + slab.begin + slab.count);
   const KernelSettings& settings = plan.kernel;
+  const bool background_reads = plan.background_reads;
+  const bool per_token = !options.per_token.empty();
   const int64_t block_steps = plan.blocks.steps_per_block;
 
   const int64_t transitions = shape.steps - 1;
@@ -181,18 +210,23 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
     store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
   });
 
-  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
-  Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory> values;
-  decltype(values)::HostMirror host_values;
+  // Allocated inside collectively(): running out of memory on one rank is one
+  // agreed error. Two value blocks when reads run behind compute: the
+  // kernel's and the next one.
+  using Values = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+  std::array<Values, 2> values;
+  std::array<Values::HostMirror, 2> host_values;
   Kokkos::View<uint8_t*, DeviceMemory> dead;
   ItemTallies tallies;
   RowMagnitudes magnitudes;
   ItemTallies::HostMirror host_tallies;
   RowMagnitudes::HostMirror host_magnitudes;
   collectively(comm, [&] {
-    values = decltype(values)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
-                              slab.count, shape.dims);
-    host_values = Kokkos::create_mirror_view(values);
+    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
+                       slab.count, shape.dims);
+    values[1] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
+                       background_reads ? block_steps : 0, slab.count, shape.dims);
+    for (size_t b = 0; b < values.size(); ++b) host_values[b] = Kokkos::create_mirror_view(values[b]);
     dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
     for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
@@ -205,9 +239,27 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
     host_magnitudes = Kokkos::create_mirror_view(magnitudes);
   });
 
+  TokenMotionTracker motion(false, 0, 0, 0.0);
+  collectively(comm, [&] { motion = TokenMotionTracker(per_token, block_steps - 1, slab.count, settings.hop_radius); });
+
   LocalTallies local(transitions);
-  ProgressLine progress(options.progress_seconds, transitions, rank == 0);
-  StepStream stream(reader, slab, max_slab, block_steps, host_values.data());
+  // The checkpoint state: every piece saves and loads itself.
+  const auto save_state = [&](ArchiveWriter& archive) {
+    local.save(archive);
+    store->save(archive);
+    motion.save(archive);
+  };
+  int64_t first_step = 0;
+  if (options.resume)
+    first_step = checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
+      local.load(archive);
+      store->load(archive);
+      motion.load(archive);
+      if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
+    });
+  ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
+  StepStream stream(reader, slab, max_slab, block_steps, host_values[0].data(),
+                    background_reads ? host_values[1].data() : nullptr, background_reads, first_step);
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -216,24 +268,37 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
 
     phase = Clock::now();
     const int64_t count = step_block.steps;
-    auto block = Kokkos::subview(values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+    const size_t buffer = static_cast<size_t>(step_block.buffer);
+    auto block = Kokkos::subview(values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
     if (kSeparateDeviceMemory) {
-      auto host_block = Kokkos::subview(host_values, std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
+      auto host_block =
+          Kokkos::subview(host_values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
       Kokkos::deep_copy(block, host_block);
     }
     const int64_t block_transitions = count - 1;
     auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
     auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes);
+    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes, motion.events());
+    motion.update(magnitudes, step_block.first_step, block_transitions);
     Kokkos::deep_copy(host_tallies, tallies);
     Kokkos::deep_copy(host_magnitudes, magnitudes);
     for (int64_t t = 0; t < block_transitions; ++t)
       for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    // Also where a stop signal on any rank stops every rank.
+    // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
+    // boundary below, after the checkpoint).
     collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
     result.timings.compute += seconds_since(phase);
-    progress.update(step_block.first_step + block_transitions);
+    const int64_t next_step = step_block.first_step + block_transitions;
+    progress.update(next_step - first_step);
+    if (options.block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.block_pause));
+    checkpoint.at_block_boundary(next_step, step_block.final, save_state);
   }
+  if (checkpoint.enabled()) {
+    result.checkpoint = checkpoint.summary();
+    result.timings.checkpoint = checkpoint.seconds();
+  }
+
+  if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};
 
   // Waiting for the slowest rank's last block is compute, not reduction.
   Clock::time_point phase = Clock::now();

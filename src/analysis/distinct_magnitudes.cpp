@@ -1,6 +1,9 @@
 #include "analysis/distinct_magnitudes.hpp"
 
 #include <algorithm>
+#include <cstring>
+
+#include "io/checkpoint_archive.hpp"
 
 namespace latdisp {
 
@@ -45,6 +48,32 @@ bool DistinctMagnitudes::add_key(uint64_t key, int64_t count) {
   }
   m_counts[slot] += count;
   return true;
+}
+
+void DistinctMagnitudes::save(ArchiveWriter& archive, const std::string& name) const {
+  archive.put_ints(name + ".by_quarter_square", m_by_quarter_square);
+  archive.put_ints(name + ".keys", reinterpret_cast<const int64_t*>(m_keys.data()),
+                   static_cast<int64_t>(m_keys.size()));
+  archive.put_ints(name + ".counts", m_counts);
+  archive.put_ints(name + ".shape", {m_slot_shift, static_cast<int64_t>(m_used)});
+}
+
+void DistinctMagnitudes::load(ArchiveReader& archive, const std::string& name) {
+  m_by_quarter_square = archive.get_ints(name + ".by_quarter_square");
+  const std::vector<int64_t> keys = archive.get_ints(name + ".keys");
+  m_keys.assign(keys.size(), kEmpty);
+  std::memcpy(m_keys.data(), keys.data(), keys.size() * sizeof(uint64_t));
+  m_counts = archive.get_ints(name + ".counts", static_cast<int64_t>(keys.size()));
+  const std::vector<int64_t> shape = archive.get_ints(name + ".shape", 2);
+  m_slot_shift = static_cast<int>(shape[1] >= 0 ? shape[0] : 64);
+  m_used = static_cast<size_t>(shape[1]);
+  const size_t slots = m_keys.size();
+  const bool power_of_two = slots == 0 || (slots & (slots - 1)) == 0;
+  const size_t used =
+      static_cast<size_t>(std::count_if(m_keys.begin(), m_keys.end(), [](uint64_t k) { return k != kEmpty; }));
+  if (m_by_quarter_square.size() > 2 * kDenseQuarterSquares || slots > kMaxTableSlots || !power_of_two ||
+      used != m_used || (slots > 0 && m_slot_shift != 64 - __builtin_ctzll(static_cast<unsigned long long>(slots))))
+    archive.damaged("field '" + name + "' is not a table of distinct magnitudes");
 }
 
 }  // namespace latdisp

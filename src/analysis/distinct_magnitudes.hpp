@@ -10,11 +10,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "analysis/magnitude_keys.hpp"
 
 namespace latdisp {
+
+class ArchiveReader;
+class ArchiveWriter;
 
 // The magnitude of quarter square q: sqrt(q) / 2, exact halving.
 inline double quarter_square_root(uint64_t q) { return 0.5 * std::sqrt(static_cast<double>(q)); }
@@ -69,6 +73,10 @@ class DistinctMagnitudes {
     for (size_t i = 0; i < m_keys.size(); ++i)
       if (m_keys[i] != kEmpty) visit(m_keys[i], m_counts[i]);
   }
+
+  // Checkpoint: the arrays and the table exactly as they are.
+  void save(ArchiveWriter& archive, const std::string& name) const;
+  void load(ArchiveReader& archive, const std::string& name);
 
  private:
   static constexpr uint64_t kEmpty = ~uint64_t(0);  // the key of no finite value

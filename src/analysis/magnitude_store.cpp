@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+
+#include "io/checkpoint_archive.hpp"
 
 namespace latdisp {
 
@@ -18,7 +21,7 @@ uint64_t magnitude_table_bytes(int64_t transitions) {
   // first digit histograms of the selection (16 bits, three populations).
   const uint64_t per_step = 3 * 2 * sizeof(StepMagnitudes);
   const uint64_t selection = 3 * (uint64_t(1) << 16) * sizeof(int64_t);
-  const uint64_t step_tally = 4 * MagnitudeStore::kStepQuarterSquares * sizeof(uint32_t);
+  const uint64_t step_tally = 8 * MagnitudeStore::kStepQuarterSquares * sizeof(uint32_t);
   return DistinctMagnitudes::kMaxBytes + SpillableKeys::kBufferBytes + step_tally + selection +
          static_cast<uint64_t>(std::max<int64_t>(transitions, 0)) * per_step;
 }
@@ -29,8 +32,8 @@ MagnitudeStore::MagnitudeStore(std::vector<uint8_t> dead, int64_t transitions, c
       m_transitions(transitions),
       m_general(space.memory_keys, space.may_spill, space.scratch_dir) {
   for (auto& steps : m_steps) steps.resize(static_cast<size_t>(transitions));
-  m_step_tally.assign(2 * kStepQuarterSquares, 0);
-  m_step_tallied.reserve(2 * kStepQuarterSquares);
+  m_step_tally.assign(4 * kStepQuarterSquares, 0);
+  m_step_tallied.reserve(4 * kStepQuarterSquares);
 }
 
 MagnitudeStore::MagnitudeStore(int64_t capacity, bool in_memory, const std::string& scratch_dir)
@@ -78,12 +81,17 @@ double double_of(uint64_t bits) {
   return v;
 }
 
-// Each row's index 2 q + dead in the step tally, or kUntallied. Written to
-// vectorize (the square roots above all): no branches, and the comparisons
-// and the clamp on the bits of 4 m^2, which is non-negative or NaN and then
-// ordered like its value; the conversions only ever see values in range.
-void tally_indices(const double* values, const uint8_t* dead, int64_t count, uint32_t limit, uint32_t* indices) {
+// The seed arithmetic's magnitude of an integer sum of squares S: the float of its root.
+float seed_square_root(uint32_t squares) { return static_cast<float>(std::sqrt(static_cast<double>(squares))); }
+
+// Each row's index 2 q + dead in the step tally (m = sqrt(q / 4), q <
+// limit), or kUntallied; returns how many are untallied. Written to vectorize
+// (the square roots above all): no branches, and the comparisons and the
+// clamp on the bits of 4 m^2, which is non-negative or NaN and then ordered
+// like its value; the conversions only ever see values in range.
+int64_t tally_indices(const double* values, const uint8_t* dead, int64_t count, uint32_t limit, uint32_t* indices) {
   const uint64_t limit_bits = bits_of(static_cast<double>(limit));
+  int64_t untallied = 0;
   for (int64_t i = 0; i < count; ++i) {
     const double m = values[i];
     const uint64_t four_squares = bits_of(4.0 * m * m);
@@ -92,6 +100,26 @@ void tally_indices(const double* values, const uint8_t* dead, int64_t count, uin
     const uint32_t q = static_cast<uint32_t>(static_cast<int32_t>(clamped + 0.5));
     const bool exact = small & (bits_of(quarter_square_root(q)) == bits_of(m));
     indices[i] = exact ? 2 * q + (dead[i] != 0 ? 1u : 0u) : kUntallied;
+    untallied += exact ? 0 : 1;
+  }
+  return untallied;
+}
+
+// The untallied rows' index 2 (limit + S) + dead for a float32 (seed)
+// magnitude m = float(sqrt(S)), S < limit: one S per such value, since their
+// roots (below 128) lie further apart than a float's spacing. Vectorizes like
+// tally_indices.
+void tally_seed_indices(const double* values, const uint8_t* dead, int64_t count, uint32_t limit, uint32_t* indices) {
+  const uint64_t limit_bits = bits_of(static_cast<double>(limit));
+  for (int64_t i = 0; i < count; ++i) {
+    const double m = values[i];
+    const uint64_t squares = bits_of(m * m);
+    const bool small = squares < limit_bits;
+    const double clamped = double_of(std::min(squares, limit_bits));
+    const uint32_t s = static_cast<uint32_t>(static_cast<int32_t>(clamped + 0.5));
+    const bool seed = small & (bits_of(static_cast<double>(seed_square_root(s))) == bits_of(m));
+    const uint32_t seed_index = seed ? 2 * (limit + s) + (dead[i] != 0 ? 1u : 0u) : kUntallied;
+    indices[i] = indices[i] == kUntallied ? seed_index : indices[i];
   }
 }
 
@@ -104,7 +132,10 @@ void MagnitudeStore::count_step_rows(int64_t step, int64_t first_token, const do
   uint32_t indices[kRowsPerPass];
   for (int64_t first = 0; first < count; first += kRowsPerPass) {
     const int64_t rows = std::min(kRowsPerPass, count - first);
-    tally_indices(values + first, dead + first, rows, kStepQuarterSquares, indices);
+    // Seed magnitudes (float32 roots) are looked for only where some row is
+    // not a quarter square: exact runs do not pay for them.
+    if (tally_indices(values + first, dead + first, rows, kStepQuarterSquares, indices) > 0)
+      tally_seed_indices(values + first, dead + first, rows, kStepQuarterSquares, indices);
     for (int64_t i = 0; i < rows; ++i) {
       const uint32_t index = indices[i];
       if (index != kUntallied) {
@@ -126,11 +157,20 @@ void MagnitudeStore::count_step_rows(int64_t step, int64_t first_token, const do
 
 void MagnitudeStore::fold_step_tally(int64_t step) {
   for (const uint32_t index : m_step_tallied) {
-    const uint32_t q = index / 2;
-    const bool dead = index % 2 == 1;
-    m_steps[dead ? 1 : 0][static_cast<size_t>(step)].add(quarter_square_root(q), m_step_tally[index]);
-    m_distinct.add_quarter_square(q, dead, m_step_tally[index]);
+    const uint32_t count = m_step_tally[index];
     m_step_tally[index] = 0;
+    const bool dead = index % 2 == 1;
+    StepMagnitudes& step_sums = m_steps[dead ? 1 : 0][static_cast<size_t>(step)];
+    if (index < 2 * kStepQuarterSquares) {
+      const uint32_t q = index / 2;
+      step_sums.add(quarter_square_root(q), count);
+      m_distinct.add_quarter_square(q, dead, count);
+      continue;
+    }
+    const double m = seed_square_root(index / 2 - kStepQuarterSquares);
+    step_sums.add(m, count);
+    if (!m_distinct.add(m, dead, count))
+      for (uint32_t row = 0; row < count; ++row) m_general.push(magnitude_key(m, dead));
   }
   m_step_tallied.clear();
 }
@@ -146,6 +186,56 @@ MagnitudeStore MagnitudeStore::with_token_layout(const std::vector<uint8_t>& dea
     bound.append(values.data(), count);
   });
   return bound;
+}
+
+void MagnitudeStore::save(ArchiveWriter& archive) const {
+  archive.put_int("magnitudes.token_layout", m_deferred ? 0 : 1);
+  archive.put_int("magnitudes.rows", m_rows);
+  if (!m_deferred) {
+    for (int token_class = 0; token_class < 2; ++token_class) {
+      const std::string name = token_class == 0 ? "magnitudes.live" : "magnitudes.dead";
+      const std::vector<StepMagnitudes>& steps = m_steps[static_cast<size_t>(token_class)];
+      std::vector<int64_t> sums(steps.size() * ExactSum::kStateWords), counts(steps.size());
+      std::vector<double> maxima(steps.size());
+      for (size_t t = 0; t < steps.size(); ++t) {
+        steps[t].sum.get_state(&sums[t * ExactSum::kStateWords]);
+        counts[t] = steps[t].count;
+        maxima[t] = steps[t].max;
+      }
+      archive.put_ints(name + ".sums", sums);
+      archive.put_ints(name + ".counts", counts);
+      archive.put_doubles(name + ".max", maxima);
+    }
+    archive.put_ints("magnitudes.nonfinite", {m_nonfinite[0], m_nonfinite[1]});
+    m_distinct.save(archive, "magnitudes.distinct");
+  }
+  m_general.save(archive, "magnitudes.general");
+}
+
+void MagnitudeStore::load(ArchiveReader& archive) {
+  if (archive.get_int("magnitudes.token_layout") != (m_deferred ? 0 : 1))
+    archive.damaged("its magnitudes were kept in another way");
+  if (m_rows != 0) throw std::logic_error("MagnitudeStore: a checkpoint loads into an empty store");
+  m_rows = archive.get_int("magnitudes.rows");
+  if (!m_deferred) {
+    const int64_t steps_count = m_transitions;
+    for (int token_class = 0; token_class < 2; ++token_class) {
+      const std::string name = token_class == 0 ? "magnitudes.live" : "magnitudes.dead";
+      std::vector<StepMagnitudes>& steps = m_steps[static_cast<size_t>(token_class)];
+      const std::vector<int64_t> sums = archive.get_ints(name + ".sums", steps_count * ExactSum::kStateWords);
+      const std::vector<int64_t> counts = archive.get_ints(name + ".counts", steps_count);
+      const std::vector<double> maxima = archive.get_doubles(name + ".max", steps_count);
+      for (size_t t = 0; t < steps.size(); ++t) {
+        steps[t].sum.set_state(&sums[t * ExactSum::kStateWords]);
+        steps[t].count = counts[t];
+        steps[t].max = maxima[t];
+      }
+    }
+    const std::vector<int64_t> nonfinite = archive.get_ints("magnitudes.nonfinite", 2);
+    m_nonfinite = {nonfinite[0], nonfinite[1]};
+    m_distinct.load(archive, "magnitudes.distinct");
+  }
+  m_general.load(archive, "magnitudes.general");
 }
 
 }  // namespace latdisp

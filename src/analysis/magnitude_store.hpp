@@ -19,6 +19,9 @@
 
 namespace latdisp {
 
+class ArchiveReader;
+class ArchiveWriter;
+
 // The finite magnitudes of one transition's rows of live (or dead) tokens.
 struct StepMagnitudes {
   ExactSum sum;
@@ -47,7 +50,8 @@ uint64_t magnitude_table_bytes(int64_t transitions);
 
 class MagnitudeStore {
  public:
-  // Rows with m = sqrt(q / 4), q below this, are tallied per step first.
+  // Rows with m = sqrt(q / 4), q below this, or (seed arithmetic) with
+  // m = float(sqrt(S)), S below this, are tallied per step first.
   static constexpr uint32_t kStepQuarterSquares = uint32_t(1) << 14;
 
   // The store of a slab whose tokens `dead` flags; rows arrive in (transition,
@@ -73,6 +77,12 @@ class MagnitudeStore {
   int64_t nonfinite(bool dead_tokens) const { return m_nonfinite[dead_tokens ? 1 : 0]; }
   const DistinctMagnitudes& distinct() const { return m_distinct; }
   const SpillableKeys& general() const { return m_general; }
+  int64_t rows() const { return m_rows; }
+
+  // Checkpoint: everything kept so far; load() restores it into a store just
+  // constructed alike (same slab, transitions and kind).
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive);
 
  private:
   void count_step_rows(int64_t step, int64_t first_token, const double* values, int64_t count);
@@ -88,9 +98,11 @@ class MagnitudeStore {
   DistinctMagnitudes m_distinct;
   SpillableKeys m_general;
   // Scratch, zero (empty) between appends: the rows of one step with
-  // m = sqrt(q / 4), q < kStepQuarterSquares, tallied by [2 q + dead], and the
-  // indices tallied; folded into the sums and counts once per step (one
-  // increment per row instead of an exact sum).
+  // m = sqrt(q / 4), q < kStepQuarterSquares, tallied by [2 q + dead], those
+  // with m = float(sqrt(S)), S < kStepQuarterSquares, by
+  // [2 (kStepQuarterSquares + S) + dead], and the indices tallied; folded into
+  // the sums and counts once per step (one increment per row instead of an
+  // exact sum and a hash look-up).
   std::vector<uint32_t> m_step_tally;
   std::vector<uint32_t> m_step_tallied;
 };

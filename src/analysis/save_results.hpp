@@ -1,6 +1,6 @@
-// Saving the result tensors (--output; docs/formats.md, saved tensors): a
-// second pass over W, through the reader the analysis opened, that encodes
-// every coordinate and writes the token slabs in parallel.
+// Saving the result tensors (docs/formats.md §8): a second pass over W,
+// through the reader the analysis opened, that encodes every coordinate and
+// writes the token slabs in parallel.
 #pragma once
 
 #include <mpi.h>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "io/checkpoint_archive.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -71,6 +72,24 @@ void SpillableKeys::for_each_chunk(const std::function<void(const uint64_t*, int
     if (fseeko(m_file, 0, SEEK_END) != 0) fail(kExitOutput, "seeking in the magnitude scratch file failed");
   }
   if (!m_pending.empty()) visit(m_pending.data(), static_cast<int64_t>(m_pending.size()));
+}
+
+void SpillableKeys::save(ArchiveWriter& archive, const std::string& name) const {
+  archive.begin_ints(name, size());
+  // Keys are stored as their bit patterns.
+  for_each_chunk(
+      [&](const uint64_t* keys, int64_t count) { archive.add_ints(reinterpret_cast<const int64_t*>(keys), count); });
+}
+
+void SpillableKeys::load(ArchiveReader& archive, const std::string& name) {
+  if (size() != 0) fail(kExitUsage, "internal: a checkpoint loads into an empty key list");
+  const int64_t total = archive.begin_ints(name);
+  std::vector<uint64_t> chunk(static_cast<size_t>(kBufferKeys));
+  for (int64_t first = 0; first < total; first += kBufferKeys) {
+    const int64_t count = std::min(kBufferKeys, total - first);
+    archive.read_ints(reinterpret_cast<int64_t*>(chunk.data()), count);
+    for (int64_t i = 0; i < count; ++i) push(chunk[static_cast<size_t>(i)]);
+  }
 }
 
 }  // namespace latdisp

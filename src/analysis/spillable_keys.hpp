@@ -11,6 +11,9 @@
 
 namespace latdisp {
 
+class ArchiveReader;
+class ArchiveWriter;
+
 class SpillableKeys {
  public:
   // Keeps up to `memory_keys` keys in memory (reserved up front, so the list
@@ -37,6 +40,10 @@ class SpillableKeys {
 
   // Calls visit(keys, count) over consecutive chunks, in the order pushed.
   void for_each_chunk(const std::function<void(const uint64_t*, int64_t)>& visit) const;
+
+  // Checkpoint: every key in order; load() pushes them onto an empty list.
+  void save(ArchiveWriter& archive, const std::string& name) const;
+  void load(ArchiveReader& archive, const std::string& name);
 
   // Memory besides the kept keys: the write and read buffers of the file.
   static constexpr int64_t kBufferKeys = int64_t(1) << 16;

@@ -18,16 +18,18 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   const uint64_t coordinates = tokens * static_cast<uint64_t>(in.dims);
-  // Values, the save pass's encoded outputs, magnitudes and tallies (twice
-  // with a device), and the collective read's buffer on the host (MPI-IO
-  // aggregates a block's values).
-  plan.bytes_per_step =
-      copies * (coordinates * (2 + in.output_bytes_per_coordinate) + tokens * 8 + items * in.item_tally_bytes) +
-      coordinates * 2;
+  const uint64_t value_buffers = in.double_buffered ? 2 : 1;
+  // Values (twice when the next block is read while the kernel runs), the
+  // save pass's encoded outputs, magnitudes, per-token extras and tallies (all
+  // twice with a device), and the collective read's buffer on the host
+  // (MPI-IO aggregates a block's values).
+  plan.bytes_per_step = copies * (coordinates * (2 * value_buffers + in.output_bytes_per_coordinate) +
+                                  tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
+                        coordinates * 2;
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens +
+  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
                      (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
   const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
     if (in.budget <= reserved) return 0;

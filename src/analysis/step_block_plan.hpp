@@ -29,8 +29,11 @@ struct StepBlockInputs {
   uint64_t output_bytes_per_coordinate = 0;  // beyond the 2-byte value
   bool keeps_magnitudes = true;              // all of the slab's row magnitudes, for the percentiles
   bool separate_device_memory = false;       // a GPU: blocks live twice
+  bool double_buffered = false;              // the next block is read while the kernel runs: values twice
   uint64_t budget = 0;
-  uint64_t baseline_bytes = 0;  // resident before the analysis
+  uint64_t baseline_bytes = 0;     // resident before the analysis
+  uint64_t row_extra_bytes = 0;    // kernel output per (step, token) beyond the magnitude
+  uint64_t token_extra_bytes = 0;  // per slab token, for the whole run
 };
 
 // What MPI, HDF5 and Kokkos allocate after start-up besides the buffers the

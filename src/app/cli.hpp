@@ -6,7 +6,7 @@
 
 namespace latdisp {
 
-// Collective over `comm`. Returns the process exit code (SPEC section 5).
+// Collective over `comm`. Returns the process exit code (docs/report.md §12).
 int run_cli(int argc, const char* const* argv, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -1,16 +1,20 @@
 #include "app/run_analyze.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "analysis/analyze.hpp"
+#include "analysis/checkpoint.hpp"
+#include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
+#include "report/series_csv.hpp"
 
 namespace latdisp {
 
@@ -24,17 +28,43 @@ std::vector<std::string> input_files(const AnalyzeOptions& options) {
   return files;
 }
 
+// --per-token and --series-csv, timed into the write phase.
+void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, PendingOutput* per_token,
+                        PendingOutput* series, MPI_Comm comm) {
+  const auto start = std::chrono::steady_clock::now();
+  if (per_token) {
+    write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
+    per_token->commit();
+  }
+  if (series) {
+    write_series_csv(result, options.series_csv, series->temporary_path(), comm);
+    series->commit();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.timings.write += seconds;
+  result.timings.total += seconds;
+}
+
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   // Every path this run writes is refused now if it cannot be written, not after the analysis.
-  check_outputs(comm, {{"--output", options.output}, {"--report", options.report}}, input_files(options),
-                options.overwrite);
+  check_outputs(comm,
+                {{"--output", options.output},
+                 {"--report", options.report},
+                 {"--per-token", options.per_token},
+                 {"--series-csv", options.series_csv}},
+                input_files(options), options.overwrite);
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty())
     output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
+  std::unique_ptr<PendingOutput> per_token, series;
+  if (!options.per_token.empty())
+    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");
+  if (!options.series_csv.empty())
+    series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   const PreparedAnalysis prepared = prepare_analysis(options, comm);
   AnalysisResult result = analyze_trajectory(prepared.input, prepared.plan, comm);
   if (output) {
@@ -44,6 +74,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
   }
+  write_motion_files(options, result, per_token.get(), series.get(), comm);
   // The human report first: a report file that cannot be written does not lose it.
   std::string report_text;
   collectively(comm, [&] {
@@ -53,6 +84,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     if (!options.report.empty()) report_text = json_report(result).dump(2) + "\n";
   });
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  // The run is complete and reported: its checkpoint is of no more use.
+  remove_checkpoint(options, comm);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +18,7 @@
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
+#include "io/table_writer.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -46,8 +49,8 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "outputs", po::value(&o.outputs)->default_value(o.outputs),
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
       "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
-                             "replace existing output files (--output, --report)")("report,r", po::value(&o.report),
-                                                                                   "write the JSON report here")(
+                             "replace existing output files (--output, --report, --per-token, --series-csv)")(
+      "report,r", po::value(&o.report), "write the JSON report here")(
       "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
       "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
       "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
@@ -66,7 +69,24 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
       "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
       "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
-      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
+      "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
+      "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
+      "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
+      "per-token", po::value(&o.per_token),
+      "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
+      ".safetensors")("series-csv", po::value(&o.series_csv),
+                      "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
+                      "per transition")(
+      "checkpoint-dir", po::value(&o.checkpoint_dir),
+      "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
+      "that --resume can continue the run")(
+      "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
+      "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
+      "resume", po::bool_switch(&o.resume),
+      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
+      "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
+      "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
   return d;
 }
 
@@ -85,6 +105,12 @@ po::options_description generate_description(GenerateOptions& o) {
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
+      "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
+      "goes from thermal motion through hops to a freeze (0: no decay)")(
+      "floor", po::value(&o.floor)->default_value(o.floor),
+      "with --decay-steps: live tokens' move size never drops below this fraction of the first (a learning-rate "
+      "floor: the largest moves keep hopping single cells, a jitter tail); 0: a complete freeze")(
       "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
       "memory-budget", po::value(&o.memory_budget),
       "peak memory per rank (default: half the node's available memory shared by its ranks)")(
@@ -201,7 +227,8 @@ std::string top_level_help() {
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
-         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1.\n";
+         "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1 (with\n"
+         "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
 }
 
 Command parse_command_line(int argc, const char* const* argv) {
@@ -283,8 +310,19 @@ void validate(const AnalyzeOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) output_format_of("--output", o.output);
+  if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
+    fail(kExitUsage,
+         "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));
+  if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
+  if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
   parse_save_dtype(o.save_dtype);
   parse_output_selection(o.outputs);
+  if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))
+    fail(kExitUsage,
+         "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + number_text(o.hop_radius));
+  if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
+  if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
+    fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
 }
 
 void validate(const PackOptions& o) {
@@ -314,6 +352,9 @@ void validate(const GenerateOptions& o) {
   }
   if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
   if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
+  if (o.decay_steps < 0) fail(kExitUsage, "--decay-steps must be >= 0, not " + std::to_string(o.decay_steps));
+  if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + number_text(o.floor));
+  if (o.floor > 0 && o.decay_steps == 0) fail(kExitUsage, "--floor needs --decay-steps (the floor of a decay)");
   if (!(o.dead_fraction >= 0 && o.dead_fraction <= 1))
     fail(kExitUsage, "--dead-fraction must be in [0, 1], not " + number_text(o.dead_fraction));
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");

@@ -27,6 +27,13 @@ struct AnalyzeOptions {
   int64_t tokens_per_item = 0;      // 0: chosen per backend
   int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
   bool spill_magnitudes = false;    // keep magnitudes in the scratch file
+  double hop_radius = 0;            // cells; 0: sqrt(dims)
+  std::string per_token;            // .csv, .h5/.hdf5 or .safetensors; empty: none
+  std::string series_csv;           // .csv; empty: none
+  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md)
+  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
+  bool resume = false;              // continue from the checkpoint in checkpoint_dir
+  double block_pause = 0;           // testing: seconds to sleep after each step block
 };
 
 struct GenerateOptions {
@@ -39,6 +46,8 @@ struct GenerateOptions {
   double dead_fraction = 0.1;
   uint64_t seed = 1;
   bool special = false;
+  int64_t decay_steps = 0;  // the move size halves every so many steps; 0: no decay
+  double floor = 0.0;       // live tokens' move size never below this fraction of the first
   bool overwrite = false;
   std::string memory_budget;
   bool matrix = false;  // --matrix: a demo matrix (safetensors) with planted groups
@@ -57,7 +66,7 @@ struct PackOptions {
   std::string memory_budget;
 };
 
-// The bit-level subcommands (SPEC section 4). Matrices are FILE[:NAME][@STEP].
+// The bit-level subcommands (docs/formats.md §6, docs/report.md §14). Matrices are FILE[:NAME][@STEP].
 struct InspectOptions {
   std::string matrix;
   std::string groups;  // file of *_token_ids tensors

@@ -370,6 +370,13 @@ void SeriesTrajectory::broadcast() {
   m_source_rank = json["rank"].get<int>();
 }
 
+std::vector<std::string> SeriesTrajectory::source_files() const {
+  std::vector<std::string> files;
+  for (const StepFile& f : m_files)
+    if (files.empty() || files.back() != f.file) files.push_back(f.file);
+  return files;
+}
+
 std::string SeriesTrajectory::step_origin(int64_t step) const {
   return "checkpoint " + in_quotes(m_files[static_cast<size_t>(step)].checkpoint);
 }

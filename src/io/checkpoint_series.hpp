@@ -71,6 +71,7 @@ class SeriesTrajectory : public TrajectoryReader {
   SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use);
 
   std::string step_origin(int64_t step) const override;
+  std::vector<std::string> source_files() const override;
   void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override;
   std::vector<uint8_t> read_dead_mask(const std::string& name) const override;
 

@@ -39,7 +39,7 @@ std::string hdf5_error_text() {
 Hdf5Handle mpio_file_access(MPI_Comm comm) {
   Hdf5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
-  // Collective metadata reads are buggy before HDF5 1.10.9 (PITFALLS.md).
+  // Collective metadata reads are buggy before HDF5 1.10.9 (fixed in HDF5 1.10.9; docs/operations.md §8).
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
   const bool metadata_reads_fixed = major > 1 || (major == 1 && minor > 12) ||

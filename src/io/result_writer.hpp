@@ -1,5 +1,5 @@
-// Writers of the saved tensors (docs/formats.md, saved tensors): HDF5 or
-// safetensors, every rank writing its own token slab.
+// Writers of the saved tensors (docs/formats.md §8): HDF5 or safetensors,
+// every rank writing its own token slab.
 #pragma once
 
 #include <mpi.h>

@@ -6,31 +6,77 @@
 namespace latdisp {
 
 StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens,
-                       int64_t block_steps, uint16_t* buffer)
+                       int64_t block_steps, uint16_t* buffer, uint16_t* second_buffer, bool background, int64_t first_step)
     : m_reader(reader),
       m_slab(slab),
       m_max_slab_tokens(max_slab_tokens),
       m_block_steps(block_steps),
-      m_buffer(buffer),
-      m_step_values(slab.count * reader.shape().dims) {}
+      m_buffers{buffer, second_buffer != nullptr ? second_buffer : buffer},
+      m_background(background && second_buffer != nullptr),
+      m_step_values(slab.count * reader.shape().dims),
+      m_first_step(first_step) {}
+
+StepStream::~StepStream() {
+  if (m_pending.valid()) m_pending.wait();
+}
+
+StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous) {
+  StepBlock block;
+  block.first_step = first_step;
+  block.steps = std::min(m_block_steps, m_reader.shape().steps - first_step);
+  block.final = first_step + block.steps == m_reader.shape().steps;
+  block.buffer = m_buffers[1] == m_buffers[0] ? 0 : static_cast<int>(index % 2);
+  uint16_t* out = buffer(block.buffer);
+  int64_t held = 0;
+  if (index > 0) {
+    // The previous block's last step becomes this block's first (the same
+    // buffer with one buffer: memmove).
+    const uint16_t* last = buffer(previous.buffer) + (previous.steps - 1) * m_step_values;
+    std::memmove(out, last, static_cast<size_t>(m_step_values) * sizeof(uint16_t));
+    held = 1;
+  }
+  m_reader.read_steps(m_slab, first_step + held, block.steps - held, m_max_slab_tokens, out + held * m_step_values);
+  return block;
+}
+
+void StepStream::start(int64_t first_step, const StepBlock& previous) {
+  const int64_t index = m_blocks++;
+  if (m_background) {
+    m_pending = std::async(std::launch::async, [this, index, first_step, previous] {
+      return fill(index, first_step, previous);
+    });
+  } else {
+    std::promise<StepBlock> now;
+    try {
+      now.set_value(fill(index, first_step, previous));
+    } catch (...) {
+      now.set_exception(std::current_exception());
+    }
+    m_pending = now.get_future();
+  }
+  m_started = true;
+}
 
 bool StepStream::next(StepBlock& block) {
   const int64_t steps = m_reader.shape().steps;
-  if (m_held > 0) {
-    // The previous block's last step becomes this block's first.
-    const int64_t last = m_steps_in_buffer - 1;
-    std::memmove(m_buffer, m_buffer + last * m_step_values, static_cast<size_t>(m_step_values) * sizeof(uint16_t));
-    m_first_step += last;
+  if (!m_started) {
+    // The first block, or (reading in the foreground) the one after m_last.
+    const int64_t first_step = m_blocks == 0 ? m_first_step : m_last.first_step + m_last.steps - 1;
+    if (m_done || first_step + 1 >= steps) {
+      m_done = true;
+      return false;
+    }
+    start(first_step, m_last);
   }
-  if (m_first_step + 1 >= steps) return false;
-  const int64_t count = std::min(m_block_steps, steps - m_first_step);
-  m_reader.read_steps(m_slab, m_first_step + m_held, count - m_held, m_max_slab_tokens,
-                      m_buffer + m_held * m_step_values);
-  m_held = 1;
-  m_steps_in_buffer = count;
-  block.first_step = m_first_step;
-  block.steps = count;
-  block.final = m_first_step + count == steps;
+  block = m_pending.get();
+  m_started = false;
+  m_last = block;
+  const int64_t following = block.first_step + block.steps - 1;
+  if (following + 1 >= steps) {
+    m_done = true;
+  } else if (m_background) {
+    start(following, block);  // into the other buffer, while the caller computes on this one
+  }
   return true;
 }
 

@@ -1,11 +1,14 @@
-// Streams a rank's token slab through a buffer of step blocks: consecutive
-// blocks share one step, which stays in the buffer, so W is read once.
+// Streams a rank's token slab through buffers of step blocks: consecutive
+// blocks share one step, copied to the next block's start, so W is read once.
+// With two buffers and `background`, the next block is read while the caller
+// computes on the current one (docs/operations.md, "Reads behind compute").
 #pragma once
 
 #include <cstdint>
+#include <future>
 
-#include "parallel/partition.hpp"
 #include "io/trajectory_reader.hpp"
+#include "parallel/partition.hpp"
 
 namespace latdisp {
 
@@ -13,27 +16,48 @@ struct StepBlock {
   int64_t first_step = 0;  // global index of the buffer's step 0
   int64_t steps = 0;       // steps in the buffer (transitions = steps - 1)
   bool final = false;      // holds the last step of W
+  int buffer = 0;          // which of the stream's buffers holds it
 };
 
 class StepStream {
  public:
-  // `buffer` holds block_steps x slab tokens x dims values.
+  // Each buffer holds block_steps x slab tokens x dims values. With
+  // `second_buffer` and `background`, reads run on a thread of their own:
+  // the reader must then have a communicator that no other thread uses
+  // meanwhile (MPI_THREAD_MULTIPLE), and no other thread may call HDF5 while
+  // a read is in flight. The first block starts at `first_step` (a resumed
+  // run reads W only from there on).
   StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens, int64_t block_steps,
-             uint16_t* buffer);
+             uint16_t* buffer, uint16_t* second_buffer = nullptr, bool background = false, int64_t first_step = 0);
+  // Waits for a read in flight (every rank started it: it completes).
+  ~StepStream();
+  StepStream(const StepStream&) = delete;
+  StepStream& operator=(const StepStream&) = delete;
 
-  // Collective: reads the next block into the buffer; false when done.
+  // Collective: the next block, in buffer block.buffer; false when done. The
+  // caller is done with the previous block. Seconds spent waiting for it
+  // are the read time that compute did not hide.
   bool next(StepBlock& block);
 
  private:
+  // Reads block `index` (its shared first step copied from the previous one).
+  StepBlock fill(int64_t index, int64_t first_step, StepBlock previous);
+  void start(int64_t first_step, const StepBlock& previous);
+  uint16_t* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }
+
   const TrajectoryReader& m_reader;
   TokenRange m_slab;
   int64_t m_max_slab_tokens;
   int64_t m_block_steps;
-  uint16_t* m_buffer;
+  uint16_t* m_buffers[2];
+  bool m_background;
   int64_t m_step_values;
-  int64_t m_first_step = 0;
-  int64_t m_held = 0;             // steps already in the buffer (the shared one)
-  int64_t m_steps_in_buffer = 0;  // of the current block
+  int64_t m_first_step;        // of the first block
+  int64_t m_blocks = 0;        // started so far
+  bool m_started = false;      // a block is being (or has been) filled
+  bool m_done = false;         // no block left to start
+  StepBlock m_last;            // the last block started
+  std::future<StepBlock> m_pending;
 };
 
 }  // namespace latdisp

@@ -95,6 +95,8 @@ std::vector<uint8_t> read_mask_file(MPI_Comm comm, const std::string& file, cons
 
 std::string TrajectoryReader::step_origin(int64_t) const { return ""; }
 
+std::vector<std::string> TrajectoryReader::source_files() const { return {m_path}; }
+
 void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count,
                                   int64_t max_slab_tokens, uint16_t* buffer) const {
   const int64_t row_bytes = m_shape.dims * 2;

@@ -38,6 +38,10 @@ class TrajectoryReader {
   // Where step `step` comes from, for messages ("checkpoint 'ckpt-20'"); "" if
   // the format has no such name.
   virtual std::string step_origin(int64_t step) const;
+  // The files W is read from, in step order without repeats: the input
+  // itself, or a series' checkpoint files (what identifies the input to a
+  // checkpoint of the analysis).
+  virtual std::vector<std::string> source_files() const;
 
   // Collective: reads steps [first_step, first_step + step_count) of the token
   // slab `tokens` into `buffer` (step-major, then token, then dim). Every rank

@@ -12,9 +12,11 @@
 namespace latdisp {
 
 Environment::Environment(int& argc, char**& argv) {
-  MPI_Init(&argc, &argv);
+  // Several threads may call MPI (a step block is read while the kernel runs
+  // on the one before); without that, reads stay on this thread.
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &m_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &m_size);
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

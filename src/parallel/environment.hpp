@@ -17,11 +17,9 @@ class Environment {
   Environment& operator=(const Environment&) = delete;
 
   int rank() const { return m_rank; }
-  int size() const { return m_size; }
 
  private:
   int m_rank = 0;
-  int m_size = 1;
   std::vector<char*> m_kokkos_arguments;
 };
 

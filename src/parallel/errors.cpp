@@ -40,7 +40,8 @@ Outcome outcome_of(const std::function<void()>& body) {
     outcome = {kExitInput, "an unexpected error (not a std::exception)"};
   }
   // A stop signal explains whatever else went wrong after it.
-  if (const int signal = received_signal(); signal != 0) outcome = {kExitSignal, signal_stop_message(signal)};
+  const int signal = received_signal();
+  if (signal != 0 && !signal_stops_deferred()) outcome = {kExitSignal, signal_stop_message(signal)};
   return outcome;
 }
 

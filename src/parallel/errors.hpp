@@ -1,4 +1,4 @@
-// Errors with the exit code of SPEC section 5, and the one mechanism that makes
+// Errors with the exit codes of docs/report.md §12, and the one mechanism that makes
 // every rank agree on an error before the next collective call.
 #pragma once
 
@@ -16,7 +16,7 @@ enum ExitCode : int {
   kExitInput = 2,
   kExitOutput = 3,
   kExitStrict = 4,
-  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1
+  kExitSignal = 5,  // stopped by SIGINT, SIGTERM or SIGUSR1 (after a checkpoint, with --checkpoint-dir)
 };
 
 class Error : public std::runtime_error {

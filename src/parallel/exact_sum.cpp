@@ -52,6 +52,16 @@ void ExactSum::add(const ExactSum& other) {
   normalize();
 }
 
+void ExactSum::get_state(int64_t* words) const {
+  std::memcpy(words, m_digits.data(), sizeof m_digits);
+  words[kDigits] = m_pending;
+}
+
+void ExactSum::set_state(const int64_t* words) {
+  std::memcpy(m_digits.data(), words, sizeof m_digits);
+  m_pending = words[kDigits];
+}
+
 void ExactSum::normalize() {
   int64_t carry = 0;
   for (int i = 0; i < kDigits; ++i) {

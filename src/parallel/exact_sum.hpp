@@ -22,6 +22,11 @@ class ExactSum {
   double to_double() const;  // correctly rounded (to nearest even)
   bool is_zero() const;
 
+  // The exact state (kStateWords integers), for checkpoints.
+  static constexpr int kStateWords = kDigits + 1;
+  void get_state(int64_t* words) const;
+  void set_state(const int64_t* words);
+
   // Sum-reduces `sums` element-wise onto rank 0 (MPI_Reduce).
   static void reduce_to_root(std::vector<ExactSum>& sums, MPI_Comm comm);
 

@@ -15,6 +15,7 @@ namespace latdisp {
 namespace {
 
 std::atomic<int> g_signal{0};
+std::atomic<bool> g_deferred{false};
 
 // Fixed storage: the handler may only read memory that is never reallocated.
 constexpr int kTemporarySlots = 32;
@@ -49,10 +50,11 @@ extern "C" void on_stop_signal(int signal) {
   // A second stop signal (a second Ctrl-C, or the launcher insisting) ends the
   // process at once; the temporaries are already gone.
   if (!g_signal.compare_exchange_strong(expected, signal)) _exit(kExitSignal);
-  // A rank waiting on another that will never answer still stops.
+  // A rank waiting on another that will never answer still stops (later when
+  // it first finishes its block and writes a checkpoint).
   g_timer_message_length.store(0);
   g_timer_exit_code.store(kExitSignal);
-  alarm(kStopGraceSeconds);
+  alarm(g_deferred.load() ? kDeferredStopGraceSeconds : kStopGraceSeconds);
   errno = saved_errno;
 }
 
@@ -72,13 +74,19 @@ void install_signal_handlers() {
 
 int received_signal() { return g_signal.load(); }
 
-std::string signal_stop_message(int signal) {
-  const char* name = signal == SIGINT    ? "SIGINT"
-                     : signal == SIGTERM ? "SIGTERM"
-                     : signal == SIGUSR1 ? "SIGUSR1 (a checkpoint request: for now it stops the run like SIGTERM)"
-                                         : "a signal";
-  return std::string("stopped by ") + name + "; files not yet complete were removed";
+std::string signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGUSR1 ? "SIGUSR1" : "a signal";
 }
+
+std::string signal_stop_message(int signal) {
+  const std::string note =
+      signal == SIGUSR1 ? " (a checkpoint request: without --checkpoint-dir it stops the run)" : "";
+  return "stopped by " + signal_name(signal) + note + "; files not yet complete were removed";
+}
+
+DeferredSignalStops::DeferredSignalStops() { g_deferred.store(true); }
+DeferredSignalStops::~DeferredSignalStops() { g_deferred.store(false); }
+bool signal_stops_deferred() { return g_deferred.load(); }
 
 void stop_if_signalled(MPI_Comm comm) {
   int signal = received_signal();

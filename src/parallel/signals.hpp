@@ -16,8 +16,24 @@ void install_signal_handlers();
 // The first stop signal this process received, 0 if none.
 int received_signal();
 
+// "SIGUSR1", "SIGTERM", "SIGINT".
+std::string signal_name(int signal);
+
 // "stopped by SIGTERM ..." for the signal received.
 std::string signal_stop_message(int signal);
+
+// While alive (analyze --checkpoint-dir, during its step blocks), a stop
+// signal is only recorded: collectively() does not stop for it, so the
+// current block finishes and the checkpoint is written before the loop stops
+// at its block boundary (analysis/checkpoint.hpp).
+class DeferredSignalStops {
+ public:
+  DeferredSignalStops();
+  ~DeferredSignalStops();
+  DeferredSignalStops(const DeferredSignalStops&) = delete;
+  DeferredSignalStops& operator=(const DeferredSignalStops&) = delete;
+};
+bool signal_stops_deferred();
 
 // Collective: if any rank received a stop signal, every rank throws
 // Error(kExitSignal). Cheap (one all-reduce); call it at block boundaries.
@@ -36,7 +52,9 @@ void unregister_temporary(int slot);
 void arm_exit_timer(int seconds, int exit_code, const std::string& message);
 void disarm_exit_timer();
 
-// How long a stopped rank may take to reach its next agreement point.
+// How long a stopped rank may take to reach its next agreement point; while
+// stops are deferred, to finish its step block and write the checkpoint.
 constexpr int kStopGraceSeconds = 10;
+constexpr int kDeferredStopGraceSeconds = 120;
 
 }  // namespace latdisp

@@ -1,4 +1,4 @@
-// The two faces of an analysis: the JSON report (SPEC section 6) and the
+// The two faces of an analysis: the JSON report (docs/report.md) and the
 // human report on stdout.
 #pragma once
 

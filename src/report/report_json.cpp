@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "analysis/motion.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
 #include "report/report.hpp"
@@ -11,7 +12,12 @@ namespace {
 using nlohmann::json;
 
 // A double, or null when the statistic is over an empty set.
-json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+// A zero is written as 0.0: the sign of a zero extreme depends on the order
+// in which ranks and blocks met it, and the report must not.
+json number_or_null(double value) {
+  if (!std::isfinite(value)) return json(nullptr);
+  return json(value == 0.0 ? 0.0 : value);
+}
 json optional_number(const std::optional<double>& value) { return value ? json(*value) : json(nullptr); }
 
 json series_of(const std::vector<std::optional<double>>& values) {
@@ -96,6 +102,30 @@ json crossing_numbers(const AnalysisResult& r, int population) {
           {"per_step", p.series[kCountCrossed]}};
 }
 
+json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step) : json(nullptr); }
+
+// The motion regimes of one population (docs/report.md, "motion").
+json motion_numbers(const AnalysisResult& r, int population) {
+  const PopulationResult& p = r.displacement[population];
+  const MotionSummary summary = summarize_motion(p);
+  return {{"hop_radius", r.hop_radius},
+          {"per_step",
+           {{"frozen", p.series[kCountFrozenRows]},
+            {"hop", p.series[kCountHopRows]},
+            {"thermal", p.series[kCountThermalRows]},
+            {"nonfinite", p.series[kCountNonfiniteRows]}}},
+          {"frozen_rows", p.tally.counts[kCountFrozenRows]},
+          {"hop_rows", p.tally.counts[kCountHopRows]},
+          {"thermal_rows", p.tally.counts[kCountThermalRows]},
+          {"nonfinite_rows", p.tally.counts[kCountNonfiniteRows]},
+          {"first_motion_step", step_or_null(summary.first_motion_step)},
+          {"last_motion_step", step_or_null(summary.last_motion_step)},
+          {"last_hop_step", step_or_null(summary.last_hop_step)},
+          {"last_thermal_step", step_or_null(summary.last_thermal_step)},
+          {"frozen_from", step_or_null(summary.frozen_from)},
+          {"global_freeze_steps", summary.global_freeze_steps}};
+}
+
 // The effective configuration, every option as it was used.
 json options_json(const AnalyzeOptions& o) {
   return {{"input", o.input},
@@ -115,7 +145,26 @@ json options_json(const AnalyzeOptions& o) {
           {"progress_seconds", o.progress_seconds},
           {"tokens_per_item", o.tokens_per_item},
           {"max_steps_per_block", o.max_steps_per_block},
-          {"spill_magnitudes", o.spill_magnitudes}};
+          {"spill_magnitudes", o.spill_magnitudes},
+          {"hop_radius", o.hop_radius},
+          {"per_token", o.per_token},
+          {"series_csv", o.series_csv},
+          {"checkpoint_dir", o.checkpoint_dir},
+          {"checkpoint_seconds", o.checkpoint_seconds},
+          {"resume", o.resume},
+          {"block_pause", o.block_pause}};
+}
+
+// A resumed run's timings cover the resumed part only (docs/operations.md).
+json resumed_from_step(const AnalysisResult& r) {
+  return r.checkpoint && r.checkpoint->resumed_from_step ? json(*r.checkpoint->resumed_from_step) : json(nullptr);
+}
+
+json checkpoint_json(const AnalysisResult& r) {
+  if (!r.checkpoint) return nullptr;
+  return {{"directory", r.checkpoint->directory},
+          {"written", r.checkpoint->written},
+          {"bytes_per_rank", r.checkpoint->bytes_per_rank}};
 }
 
 json versions_json() {
@@ -153,8 +202,11 @@ json json_report(const AnalysisResult& r) {
                      {"compute", r.timings.compute},
                      {"reduce", r.timings.reduce},
                      {"write", r.timings.write},
+                     {"checkpoint", r.timings.checkpoint},
                      {"total", r.timings.total}}},
                    {"coordinates_per_s", coordinates_per_s},
+                   {"resumed_from_step", resumed_from_step(r)},
+                   {"checkpoint", checkpoint_json(r)},
                    {"options", options_json(r.options)},
                    {"versions", versions_json()}};
   const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
@@ -177,6 +229,10 @@ json json_report(const AnalysisResult& r) {
   crossings["live"] = crossing_numbers(r, kLiveTokens);
   crossings["dead"] = crossing_numbers(r, kDeadTokens);
   report["crossings"] = crossings;
+  json motion = motion_numbers(r, kAllTokens);
+  motion["live"] = motion_numbers(r, kLiveTokens);
+  motion["dead"] = motion_numbers(r, kDeadTokens);
+  report["motion"] = motion;
   if (r.saved) {
     const SaveSummary& s = *r.saved;
     report["output"] = {{"path", s.path},

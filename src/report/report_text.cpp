@@ -1,6 +1,7 @@
 #include <cmath>
 #include <string>
 
+#include "analysis/motion.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
 
@@ -34,6 +35,51 @@ void class_line(std::FILE* out, const char* label, const PopulationTally& t) {
                static_cast<long long>(t.counts[kCountNonInteger]), static_cast<long long>(t.counts[kCountNonfinite]));
 }
 
+std::string at_step(const std::optional<int64_t>& step) { return step ? "t=" + std::to_string(*step) : "never"; }
+
+// One population's story: when motion last happened, and since when it is still.
+std::string motion_story(const PopulationResult& p, int64_t transitions) {
+  const MotionSummary s = summarize_motion(p);
+  const std::string without =
+      std::to_string(s.global_freeze_steps) + " of " + std::to_string(transitions) + " transitions without motion";
+  if (!s.last_motion_step) return "never moved: " + without;
+  std::string text = (s.last_thermal_step ? "thermal motion last at " + at_step(s.last_thermal_step)
+                                          : std::string("no thermal motion")) +
+                     (s.last_hop_step ? ", hops last at " + at_step(s.last_hop_step) : std::string(", no hops")) + ", ";
+  if (s.frozen_from)
+    text += "frozen from t=" + std::to_string(*s.frozen_from);
+  else
+    text += "still moving at the last transition (t=" + std::to_string(transitions - 1) + ")";
+  if (!s.last_thermal_step)
+    text += "; every move a hop";
+  else if (s.last_hop_step && *s.last_hop_step > *s.last_thermal_step)
+    text += "; hops only (jitter) over t=" + std::to_string(*s.last_thermal_step + 1) + ".." +
+            std::to_string(*s.last_hop_step);
+  return text + "; " + without;
+}
+
+void motion_section(std::FILE* out, const AnalysisResult& r) {
+  char title[160];
+  std::snprintf(title, sizeof title, "Motion regimes (R = %.17g cells: frozen m = 0, hop 0 < m <= R, thermal m > R)",
+                r.hop_radius);
+  section(out, title);
+  const char* labels[] = {"all", "live", "dead"};
+  for (int p = 0; p < 3; ++p) {
+    const PopulationTally& t = r.displacement[p].tally;
+    const int64_t rows = t.counts[kCountFrozenRows] + t.counts[kCountHopRows] + t.counts[kCountThermalRows] +
+                         t.counts[kCountNonfiniteRows];
+    std::fprintf(out, "  %-5s rows %lld: frozen %lld (%s), hop %lld (%s), thermal %lld (%s), non-finite %lld\n",
+                 labels[p], static_cast<long long>(rows), static_cast<long long>(t.counts[kCountFrozenRows]),
+                 percent(t.counts[kCountFrozenRows], rows).c_str(), static_cast<long long>(t.counts[kCountHopRows]),
+                 percent(t.counts[kCountHopRows], rows).c_str(), static_cast<long long>(t.counts[kCountThermalRows]),
+                 percent(t.counts[kCountThermalRows], rows).c_str(),
+                 static_cast<long long>(t.counts[kCountNonfiniteRows]));
+  }
+  const char* names[] = {"all tokens", "live tokens", "dead tokens"};
+  for (int p = 0; p < 3; ++p)
+    std::fprintf(out, "  %s: %s\n", names[p], motion_story(r.displacement[p], r.transitions()).c_str());
+}
+
 }  // namespace
 
 void print_text_report(const AnalysisResult& r, std::FILE* out) {
@@ -59,6 +105,9 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
                r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
                format_bytes(r.memory_budget).c_str());
+  if (r.checkpoint && r.checkpoint->resumed_from_step)
+    std::fprintf(out, "  resumed from step %lld (checkpoint in '%s'); the timings cover the resumed part only\n",
+                 static_cast<long long>(*r.checkpoint->resumed_from_step), r.checkpoint->directory.c_str());
 
   section(out, "ULP matrix U(W)");
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
@@ -139,6 +188,8 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                  static_cast<long long>(t.counts[kCountCrossed]), static_cast<long long>(n),
                  percent(t.counts[kCountCrossed], n).c_str());
   }
+
+  motion_section(out, r);
 
   if (r.saved) {
     section(out, "Saved");

@@ -23,7 +23,7 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
   if (ranks > options.tokens)
     fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(options.tokens) +
                          "): use at most " + std::to_string(options.tokens) + " ranks");
-  const TrajectoryModel model{options.seed, options.dead_fraction, options.special};
+  const TrajectoryModel model{options.seed, options.dead_fraction, options.special, options.decay_steps, options.floor};
   const TokenRange slab = token_range(options.tokens, rank, ranks);
   const int64_t max_slab = token_range(options.tokens, 0, ranks).count;
   const uint64_t budget =
@@ -101,6 +101,9 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
                 options.output.c_str(), options.dataset.c_str(), static_cast<long long>(options.steps),
                 static_cast<long long>(options.tokens), static_cast<long long>(options.dims), options.dead_mask.c_str(),
                 static_cast<unsigned long long>(options.seed), options.special ? ", with special values" : "");
+  if (rank == 0 && options.decay_steps > 0)
+    std::printf("latdisp generate: move size halving every %lld steps, floor %g\n",
+                static_cast<long long>(options.decay_steps), options.floor);
   return kExitOk;
 }
 

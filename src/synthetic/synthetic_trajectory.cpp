@@ -80,6 +80,12 @@ uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim)
   return bf16::is_zero(value) ? uint16_t(0x3C00) : value;
 }
 
+double move_scale(const TrajectoryModel& model, int64_t step) {
+  if (model.decay_steps <= 0) return 1.0;
+  const int64_t halvings = step / model.decay_steps;
+  return halvings > 1100 ? 0.0 : std::ldexp(1.0, -static_cast<int>(halvings));
+}
+
 uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim, bool dead) {
   uint16_t planted = 0;
   if (special_value(model, step + 1, token, dim, planted)) return planted;
@@ -93,16 +99,25 @@ uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, 
     if (!model.special || u >= 0.3) return value;
     return static_cast<uint16_t>((negative_move ? 0x8000 : 0) | 0x3C00);  // 2^-7, far beyond int64 ULPs of zero
   }
+  // Without decay: scale 1 and floor 0, so every threshold below is the
+  // undecayed one exactly (0.02 * 1.0 == 0.02, 0.3 + 0.0001 == 0.3001).
+  const double scale = move_scale(model, step);
+  const bool below_floor = scale < model.floor;
   if (dead) {
-    if (u >= 0.02) return value;  // dead tokens mostly sit still
+    if (u >= 0.02 * scale || below_floor) return value;  // dead tokens mostly sit still
     return move_on_lattice(value, negative_move ? -1 : 1);
   }
   if (u < 0.3) return value;
-  if (u < 0.3001) return static_cast<uint16_t>(value ^ 0x8000);  // a sign change
+  if (!below_floor && u < 0.3 + 0.0001 * scale) return static_cast<uint16_t>(value ^ 0x8000);  // a sign change
   // Optimizer-like steps of a few cells, occasionally a large move.
   const uint64_t size_hash = h >> 8;
   int32_t cells = 1 + static_cast<int32_t>((size_hash & 0xFF) < 64) + static_cast<int32_t>((size_hash & 0xFF) < 16);
   if (((size_hash >> 8) & 0x3FF) == 0) cells = 16 + static_cast<int32_t>((size_hash >> 18) % 200);
+  if (model.decay_steps > 0) {
+    // A product of IEEE doubles rounded half to even: the same on every machine.
+    cells = static_cast<int32_t>(std::nearbyint(static_cast<double>(cells) * std::fmax(model.floor, scale)));
+    if (cells == 0) return value;
+  }
   return move_on_lattice(value, negative_move ? -cells : cells);
 }
 

@@ -11,7 +11,18 @@ struct TrajectoryModel {
   uint64_t seed = 1;
   double dead_fraction = 0.1;
   bool special = false;
+  // The decaying move size (0: none, every step alike): a step-decay
+  // learning rate that halves every decay_steps steps, never below `floor`
+  // for live tokens; see move_scale().
+  int64_t decay_steps = 0;
+  double floor = 0.0;
 };
+
+// 2^-floor(step / decay_steps), exact (1 without decay): the learning rate
+// of `step` relative to the first. Live tokens' moves of c cells become
+// round_half_even(c * max(floor, scale)) cells; dead tokens' rare moves and
+// sign changes thin out with the scale and stop once it is below the floor.
+double move_scale(const TrajectoryModel& model, int64_t step);
 
 // Uniform 64-bit hash of a key tuple (splitmix64 finalizer chain).
 uint64_t hash_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0);

@@ -16,6 +16,7 @@
 #include "kokkos_kernels/block_analysis.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
 #include "kokkos_kernels/encode_block.hpp"
+#include "kokkos_kernels/motion.hpp"
 #include "synthetic/synthetic_trajectory.hpp"
 
 namespace latdisp {
@@ -171,6 +172,45 @@ inline AnalysisOutput run_analyze_block_on_host(const HostBlock& block, bool inc
           Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), magnitudes)};
 }
 
+// analyze_block with the row events, then the per-token motion table of the
+// block (one step block from transition 0), on the default execution space
+// (`on_host` false) or the default host execution space.
+struct MotionOutput {
+  Kokkos::View<RowEvents**, Kokkos::LayoutRight, Kokkos::HostSpace> events;  // (transitions, tokens)
+  Kokkos::View<TokenMotion*, Kokkos::HostSpace> table;                       // (tokens)
+};
+
+inline MotionOutput run_motion(const HostBlock& block, const KernelSettings& settings, bool on_host) {
+  const int64_t transitions = block.steps() - 1;
+  if (on_host) {
+    auto values = Kokkos::create_mirror_view_and_copy(HostSpace::memory_space(), block.values);
+    auto dead = Kokkos::create_mirror_view_and_copy(HostSpace::memory_space(), block.dead);
+    BlockViews<HostSpace>::Tallies tallies("latdisp::kernel_harness::host_tallies", transitions,
+                                           block_items_per_transition(block.tokens(), settings.tokens_per_item));
+    BlockViews<HostSpace>::Magnitudes magnitudes("latdisp::kernel_harness::host_magnitudes", transitions,
+                                                 block.tokens());
+    MotionHostViews::Events events("latdisp::kernel_harness::host_events", transitions, block.tokens());
+    MotionHostViews::Table table("latdisp::kernel_harness::host_table", block.tokens());
+    analyze_block_on_host(values, dead, true, settings, tallies, magnitudes, events);
+    reset_token_motion_on_host(table);
+    update_token_motion_on_host(magnitudes, events, 0, settings.hop_radius, table);
+    return {Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), events),
+            Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), table)};
+  }
+  auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.values);
+  auto dead = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.dead);
+  ItemTallies tallies("latdisp::kernel_harness::tallies", transitions,
+                      block_items_per_transition(block.tokens(), settings.tokens_per_item));
+  RowMagnitudes magnitudes("latdisp::kernel_harness::magnitudes", transitions, block.tokens());
+  RowEventViews events("latdisp::kernel_harness::events", transitions, block.tokens());
+  TokenMotionTable table("latdisp::kernel_harness::table", block.tokens());
+  analyze_block(values, dead, true, settings, tallies, magnitudes, events);
+  reset_token_motion(table);
+  update_token_motion(magnitudes, events, 0, settings.hop_radius, table);
+  return {Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), events),
+          Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), table)};
+}
+
 // encode_block's outputs, dense: the kinds and values of its exception
 // table spread over the coordinates (kind 0, value 0 elsewhere).
 struct EncodeOutput {
@@ -271,12 +311,50 @@ constexpr int kComparedCounts[] = {kCountExact,         kCountAlmost,         kC
                                    kCountCauseRounding, kCountCauseFloor};
 constexpr int kDisagreementCounts[] = {kCountDisagreements, kCountCauseUlpRule, kCountCauseRounding, kCountCauseFloor};
 
+// The row counts by motion regime (docs/definitions.md, "Motion regimes").
+constexpr int kRegimeCounts[] = {kCountFrozenRows, kCountHopRows, kCountThermalRows, kCountNonfiniteRows};
+
 inline const char* count_name(int count) {
-  static const char* names[] = {"exact",          "almost",          "half",          "non_integer",
-                                "nonfinite",      "moved",           "crossed",       "beyond_float32",
-                                "beyond_float64", "float32_inexact", "disagreements", "cause_ulp_rule",
-                                "cause_rounding", "cause_floor"};
-  return count >= 0 && count <= kCountCauseFloor ? names[count] : "?";
+  switch (count) {
+    case kCountExact:
+      return "exact";
+    case kCountAlmost:
+      return "almost";
+    case kCountHalf:
+      return "half";
+    case kCountNonInteger:
+      return "non_integer";
+    case kCountNonfinite:
+      return "nonfinite";
+    case kCountMoved:
+      return "moved";
+    case kCountCrossed:
+      return "crossed";
+    case kCountFrozenRows:
+      return "frozen_rows";
+    case kCountHopRows:
+      return "hop_rows";
+    case kCountThermalRows:
+      return "thermal_rows";
+    case kCountNonfiniteRows:
+      return "nonfinite_rows";
+    case kCountBeyondFloat32:
+      return "beyond_float32";
+    case kCountBeyondFloat64:
+      return "beyond_float64";
+    case kCountFloat32Inexact:
+      return "float32_inexact";
+    case kCountDisagreements:
+      return "disagreements";
+    case kCountCauseUlpRule:
+      return "cause_ulp_rule";
+    case kCountCauseRounding:
+      return "cause_rounding";
+    case kCountCauseFloor:
+      return "cause_floor";
+    default:
+      return "?";
+  }
 }
 
 // The first difference between two tallies ("" if none). With
@@ -292,6 +370,9 @@ inline std::string tally_difference(const ItemTally& a, const ItemTally& b, bool
       if (x.counts[c] != y.counts[c])
         return population + count_name(c) + " " + std::to_string(x.counts[c]) + " vs " + std::to_string(y.counts[c]);
     }
+    for (int c : kRegimeCounts)
+      if (x.counts[c] != y.counts[c])
+        return population + count_name(c) + " " + std::to_string(x.counts[c]) + " vs " + std::to_string(y.counts[c]);
     const std::pair<const char*, std::pair<double, double>> extremes[] = {{"min", {x.min, y.min}},
                                                                           {"max", {x.max, y.max}},
                                                                           {"max_abs", {x.max_abs, y.max_abs}},

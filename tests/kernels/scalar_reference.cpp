@@ -98,8 +98,7 @@ bool arithmetics_disagree(uint16_t a, uint16_t b, double epsilon, bf16::ZeroUlp 
 // floor-based class.
 int disagreement_cause(uint16_t a, uint16_t b, bf16::ZeroUlp zero_rule) {
   const float seed_u = bf16::to_float(bf16::seed_ulp(b));
-  if (static_cast<double>(seed_u) != std::ldexp(1.0, bf16::ulp_exponent(b, zero_rule)))
-    return kCountCauseUlpRule;
+  if (static_cast<double>(seed_u) != std::ldexp(1.0, bf16::ulp_exponent(b, zero_rule))) return kCountCauseUlpRule;
   const float delta = bf16::to_float(bf16::round_to_bf16(bf16::to_float(a) - bf16::to_float(b)));
   // delta == a - b exactly  <=>  a - delta == b exactly
   if (!std::isfinite(delta) || !bf16::exact_difference_is(value_of(a), static_cast<double>(delta), value_of(b)))
@@ -202,8 +201,14 @@ AnalysisReference reference_analyze_block(const HostBlock& block, bool includes_
       ItemTally& tally = reference.tallies[static_cast<size_t>(t * reference.items_per_transition + item)];
       tally.reset();
       for (int64_t n = item * per_item; n < std::min(tokens, (item + 1) * per_item); ++n) {
-        reference.magnitudes[static_cast<size_t>(t * tokens + n)] =
-            reference_row(block, t, n, settings, conventions, tally);
+        const double m = reference_row(block, t, n, settings, conventions, tally);
+        reference.magnitudes[static_cast<size_t>(t * tokens + n)] = m;
+        // The row's regime (docs/definitions.md, "Motion regimes"), against the kernel's radius.
+        const int regime = !std::isfinite(m)          ? kCountNonfiniteRows
+                           : m == 0.0                 ? kCountFrozenRows
+                           : m <= settings.hop_radius ? kCountHopRows
+                                                      : kCountThermalRows;
+        tally.population[block.dead(n) ? kDead : kLive].counts[regime] += 1;
         if (includes_final_step && t == transitions - 1)
           for (int64_t d = 0; d < block.dims(); ++d) add_ulp(tally.ulp, block.values(t + 1, n, d), settings);
       }

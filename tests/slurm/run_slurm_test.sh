@@ -4,8 +4,11 @@
 # logs and ports in a temporary directory), submits jobs/analyze_cpu.sbatch on a
 # generated trajectory (srun --mpi=pmix, then LAUNCHER=mpirun), checks that each
 # report equals a plain mpirun run's outside "run", runs tools/scaling_study.py
-# with srun inside salloc, and tears the cluster down by PID (also on failure or
-# interruption) and checks no daemon is left. Every wait is bounded (about 20 s
+# with srun inside salloc, runs jobs/analyze_resumable.sbatch (srun, mpirun)
+# through Slurm's warning, a checkpoint, a requeue and a resume to the plain
+# run's report (SLURM_TEST_TIME_LIMIT=1: also under a real one-minute time
+# limit, about two minutes more), and tears the cluster down by PID (also on failure or
+# interruption) and checks no daemon is left. Every wait is bounded (about 35 s
 # in all here, plus the package install on a fresh machine).
 # usage: tests/slurm/run_slurm_test.sh [BUILD_DIR]   (default: build)
 # Prints "N passed, M failed"; exits 0 only if nothing failed. Skips (exit 0)
@@ -178,7 +181,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$socket
+# cred_expire: also how long a requeued job waits before it may start again (default 120 s)
+AuthInfo=socket=$socket,cred_expire=5
 MpiDefault=pmix
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -198,6 +202,8 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
+# Requeued jobs start again within seconds of becoming eligible.
+SchedulerParameters=sched_interval=1,bf_interval=1
 InactiveLimit=0
 KillWait=5
 MinJobAge=5
@@ -282,6 +288,49 @@ same_reports() {
   "$python" "$repo/tests/compare_reports.py" "$@"
 }
 
+# resumable NAME LAUNCHER PAUSE [SBATCH_OPTIONS...]: jobs/analyze_resumable.sbatch on a run paced by
+# --block-pause PAUSE. Without
+# options the batch shell gets Slurm's warning by hand (scancel --signal=USR1 --batch, what
+# --signal=B:USR1@N sends) once the first checkpoint exists; with --time/--signal options the real
+# time-limit warning comes. Either way the job must checkpoint, exit 5, requeue itself, resume and
+# finish with the plain run's report.
+resumable() {
+  local name=$1 launcher=$2 pause=$3 out id i state="" log
+  shift 3
+  local dir=$work/checkpoint_$name report=$work/report_$name.json
+  local extra=()
+  [ "$cpus" -lt "$ranks" ] && extra+=(--overcommit)
+  out=$(INPUT=$work/w.h5 REPORT=$report CHECKPOINT_DIR=$dir CHECKPOINT_SECONDS=0.2 LATDISP=$latdisp SIGTERM_GRACE=1 \
+    LAUNCHER=$launcher EXTRA_ARGS="--progress-seconds 0 --max-steps-per-block 3 --block-pause $pause" \
+    timeout 10 sbatch --parsable --chdir="$work" --output="$work/job_$name-%j.out" --job-name="latdisp-$name" \
+      --nodes=1 --ntasks="$ranks" --ntasks-per-node="$ranks" "${extra[@]}" "$@" \
+      "$repo/jobs/analyze_resumable.sbatch" 2>"$work/sbatch_$name.err") || { cat "$work/sbatch_$name.err"; return 1; }
+  id=${out%%;*}
+  if [ "$#" -eq 0 ]; then
+    for ((i = 0; i < 600; i++)); do  # bounded: 60 s for the first checkpoint
+      [ -f "$dir/manifest.json" ] && break
+      sleep 0.1
+    done
+    [ -f "$dir/manifest.json" ] || { log "job $name ($id): no checkpoint after 60 s"; tail -n 20 "$work"/job_"$name"-*.out; return 1; }
+    timeout 10 scancel --signal=USR1 --batch "$id" || return 1
+  fi
+  for ((i = 0; i < 2 * job_timeout; i++)); do  # bounded wait for the requeued job to complete
+    state=$(timeout 5 scontrol show job -o "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*')
+    case $state in JobState=COMPLETED | JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
+    sleep 0.5
+  done
+  log=$(cat "$work"/job_"$name"-*.out 2>/dev/null)
+  log "job $name ($id) $state:"
+  grep -E 'latdisp (job|exit)|resuming|stopped by' <<<"$log" | sed 's/^/    /'
+  [ "$state" = JobState=COMPLETED ] || return 1
+  local line
+  for line in "latdisp exit code: 5" "requeueing" "resuming from the checkpoint" "latdisp exit code: 0"; do
+    grep -q "$line" <<<"$log" || { log "job $name: no '$line' in its log"; return 1; }
+  done
+  timeout 5 scontrol show job -o "$id" | grep -q 'Restarts=[1-9]' || { log "job $name was not requeued"; return 1; }
+  same_reports "$work/report_plain.json" "$report"
+}
+
 start=$SECONDS
 if check "single-node Slurm up (munged, slurmctld, slurmd; node idle)" cluster_up; then
   check "generate W[41, 600, 64]" generate
@@ -293,6 +342,14 @@ if check "single-node Slurm up (munged, slurmctld, slurmd; node idle)" cluster_u
   check "Slurm (mpirun) report equals mpirun's outside 'run'" \
     same_reports "$work/report_plain.json" "$work/report_mpirun.json"
   check "tools/scaling_study.py --launcher srun in an allocation (CSV, 2 PNGs)" scaling_srun
+  check "jobs/analyze_resumable.sbatch (srun): USR1 warning, checkpoint, requeue, resume: same report" \
+    resumable warned srun 0.1
+  check "jobs/analyze_resumable.sbatch (mpirun): USR1 warning, checkpoint, requeue, resume: same report" \
+    resumable warned_mpirun mpirun 0.1
+  if [ -n "${SLURM_TEST_TIME_LIMIT:-}" ]; then  # about 2 more minutes: the controller checks limits every 30 s
+    check "jobs/analyze_resumable.sbatch under --time=1 --signal=B:USR1@50: the real warning, requeue, same report" \
+      resumable time_limit mpirun 3 --time=1 --signal=B:USR1@50
+  fi
 fi
 teardown
 leftover=$( (new_daemon_pids; pgrep -f -- "$work/") | tr '\n' ' ')

@@ -2,7 +2,8 @@
 // kernel on the default (device) and the host execution space over a
 // synthetic block and requires identical per-step tallies and magnitudes
 // (tests/kernels/kernel_harness.hpp: bit for bit, up to the sign of a zero
-// extreme and the payload of a NaN marker), then times the device kernel.
+// extreme and the payload of a NaN marker), row events and per-token motion
+// records, then times the device kernel with and without the per-token table.
 // For GPU machines that lack the MPI/HDF5 stack; under CTest the same
 // comparison against a scalar reference is tests/kernels (kernels_<backend>).
 // usage: latdisp_kernel_check [steps tokens dims [repeats [time]]]
@@ -11,9 +12,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernel_harness.hpp"
@@ -36,39 +39,67 @@ void count_differences(const HostBlock& block, const KernelSettings& settings, i
       bad_rows += !kernel_harness::same_magnitude(host.magnitudes(t, n), device.magnitudes(t, n));
 }
 
-// Best time of the device kernel over `repeats` runs, the block already there.
-double best_kernel_seconds(const HostBlock& block, const KernelSettings& settings, int repeats) {
+// Row events and per-token motion records of the host and the device run agree.
+int64_t count_token_differences(const HostBlock& block, const KernelSettings& settings, int64_t& bad_rows) {
+  const kernel_harness::MotionOutput host = kernel_harness::run_motion(block, settings, true);
+  const kernel_harness::MotionOutput device = kernel_harness::run_motion(block, settings, false);
+  for (int64_t t = 0; t < block.steps() - 1; ++t)
+    for (int64_t n = 0; n < block.tokens(); ++n)
+      bad_rows += std::memcmp(&host.events(t, n), &device.events(t, n), sizeof(RowEvents)) != 0;
+  int64_t bad_tokens = 0;
+  for (int64_t n = 0; n < block.tokens(); ++n)
+    bad_tokens += std::memcmp(&host.table(n), &device.table(n), sizeof(TokenMotion)) != 0;
+  return bad_tokens;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Best times of the device kernel over `repeats` runs, the block already
+// there: alone, and with the per-token table (row events and its update).
+std::pair<double, double> best_kernel_seconds(const HostBlock& block, const KernelSettings& settings, int repeats) {
   auto values = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.values);
   auto dead = Kokkos::create_mirror_view_and_copy(DeviceMemory(), block.dead);
   ItemTallies tallies("latdisp::kernel_check::tallies", block.steps() - 1,
                       block_items_per_transition(block.tokens(), settings.tokens_per_item));
   RowMagnitudes magnitudes("latdisp::kernel_check::magnitudes", block.steps() - 1, block.tokens());
-  double best = 1e30;
+  RowEventViews events("latdisp::kernel_check::events", block.steps() - 1, block.tokens());
+  TokenMotionTable table("latdisp::kernel_check::table", block.tokens());
+  double best = 1e30, best_with_table = 1e30;
   for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();
     analyze_block(values, dead, true, settings, tallies, magnitudes);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(best, seconds_since(start));
+    start = std::chrono::steady_clock::now();
+    analyze_block(values, dead, true, settings, tallies, magnitudes, events);
+    update_token_motion(magnitudes, events, 0, settings.hop_radius, table);
+    best_with_table = std::min(best_with_table, seconds_since(start));
   }
-  return best;
+  return {best, best_with_table};
 }
 
 int check(const HostBlock& block, bool special, const KernelSettings& settings, int repeats, bool compare) {
-  int64_t bad_steps = 0, bad_rows = 0;
-  if (compare) count_differences(block, settings, bad_steps, bad_rows);
-  const double best = best_kernel_seconds(block, settings, repeats);
+  int64_t bad_steps = 0, bad_rows = 0, bad_tokens = 0;
+  if (compare) {
+    count_differences(block, settings, bad_steps, bad_rows);
+    bad_tokens = count_token_differences(block, settings, bad_rows);
+  }
+  const auto [best, best_with_table] = best_kernel_seconds(block, settings, repeats);
   const double coordinates = static_cast<double>((block.steps() - 1) * block.tokens() * block.dims());
+  const bool identical = bad_steps == 0 && bad_rows == 0 && bad_tokens == 0;
   std::printf(
-      "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows differ); kernel %.3g coordinates/s "
-      "(%.1f GB/s of W)\n",
+      "%-5s %-13s %-7s tokens/item %3lld: %s (%lld steps, %lld rows, %lld tokens differ); kernel %.3g "
+      "coordinates/s (%.1f GB/s of W); per-token table +%.1f%%\n",
       settings.arithmetic == Arithmetic::exact ? "exact" : "seed",
       settings.zero_ulp == bf16::ZeroUlp::min_normal ? "min-normal" : "min-subnormal", special ? "special" : "plain",
       static_cast<long long>(settings.tokens_per_item),
-      !compare                          ? "timing only"
-      : bad_steps == 0 && bad_rows == 0 ? "IDENTICAL to host"
-                                        : "MISMATCH",
-      static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), coordinates / best,
-      coordinates * 2 / best / 1e9);
-  return bad_steps == 0 && bad_rows == 0 ? 0 : 1;
+      !compare    ? "timing only"
+      : identical ? "IDENTICAL to host"
+                  : "MISMATCH",
+      static_cast<long long>(bad_steps), static_cast<long long>(bad_rows), static_cast<long long>(bad_tokens),
+      coordinates / best, coordinates * 2 / best / 1e9, 100.0 * (best_with_table / best - 1.0));
+  return identical ? 0 : 1;
 }
 
 }  // namespace
@@ -96,6 +127,7 @@ int main(int argc, char** argv) {
           settings.arithmetic = arithmetic;
           settings.zero_ulp = zero;
           settings.tokens_per_item = per_item;
+          settings.hop_radius = std::sqrt(static_cast<double>(dims));
           failures += check(block, special, settings, repeats, compare);
         }
   }

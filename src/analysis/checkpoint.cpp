@@ -1,0 +1,382 @@
+#include "analysis/checkpoint.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "io/durable_file.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/signals.hpp"
+
+namespace latdisp {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kFormat = "latdisp.checkpoint/1";
+constexpr const char* kManifestName = "manifest.json";
+constexpr const char* kGenerationPrefix = "generation-";
+constexpr size_t kHeadBytes = size_t(1) << 20;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string generation_name(int64_t generation) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%s%06lld", kGenerationPrefix, static_cast<long long>(generation));
+  return name;
+}
+
+std::string rank_file_name(int rank) {
+  char name[32];
+  std::snprintf(name, sizeof name, "rank-%05d.ckpt", rank);
+  return name;
+}
+
+// The generation folders in a checkpoint directory (names only).
+std::vector<std::string> generation_folders(const std::string& directory) {
+  std::vector<std::string> names;
+  if (DIR* folder = opendir(directory.c_str())) {
+    while (const dirent* entry = readdir(folder)) {
+      const std::string name = entry->d_name;
+      if (name.rfind(kGenerationPrefix, 0) == 0) names.push_back(name);
+    }
+    closedir(folder);
+  }
+  return names;
+}
+
+// Rank 0's text on every rank.
+void broadcast_text(std::string& text, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  uint64_t length = text.size();
+  MPI_Bcast(&length, 1, MPI_UINT64_T, 0, comm);
+  text.resize(static_cast<size_t>(length));
+  if (length > 0) MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, 0, comm);
+}
+
+// `path` made absolute (a glob pattern or a missing path: joined to the
+// working directory, unresolved).
+std::string absolute_path(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (realpath(path.c_str(), resolved)) return resolved;
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
+
+// The input as it is now: where, how many files and bytes, when last
+// modified, a hash of each file's name, size and time, and a hash of the
+// first MiB of the first file (the HDF5 superblock and dataset headers, or
+// the safetensors header).
+json input_identity(const std::string& input, const std::vector<std::string>& files) {
+  ContentHash listing, head;
+  int64_t bytes = 0, latest = 0;
+  for (const std::string& file : files) {
+    struct stat info {};
+    if (stat(file.c_str(), &info) != 0)
+      fail(kExitInput, "cannot stat the input file '" + file + "': " + std::strerror(errno));
+    const int64_t size = static_cast<int64_t>(info.st_size);
+    const int64_t modified = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+    const std::string name = absolute_path(file);
+    listing.update(name.c_str(), name.size() + 1);
+    listing.update(&size, sizeof size);
+    listing.update(&modified, sizeof modified);
+    bytes += size;
+    latest = std::max(latest, modified);
+  }
+  if (!files.empty()) {
+    if (std::FILE* file = std::fopen(files.front().c_str(), "rb")) {
+      std::vector<char> first(kHeadBytes);
+      head.update(first.data(), std::fread(first.data(), 1, first.size(), file));
+      std::fclose(file);
+    }
+  }
+  return {{"path", absolute_path(input)},
+          {"files", files.size()},
+          {"bytes", bytes},
+          {"modified_ns", latest},
+          {"listing_hash", hash_text(listing.value())},
+          {"head_hash", hash_text(head.value())}};
+}
+
+// Everything that must be the same for a checkpoint to continue this run.
+// Options that shape the result are keyed by their command-line names.
+json run_identity(const AnalyzeOptions& o, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
+                  int ranks) {
+  const TrajectoryShape& shape = reader.shape();
+  ContentHash mask;
+  mask.update(dead_mask.data(), dead_mask.size());
+  return {{"format", kFormat},
+          {"latdisp", LATDISP_VERSION},
+          {"ranks", ranks},
+          {"input", input_identity(o.input, reader.source_files())},
+          {"dataset", o.dataset},
+          {"shape", {shape.steps, shape.tokens, shape.dims}},
+          {"dead_mask_hash", hash_text(mask.value())},
+          {"options",
+           {{"--arithmetic", o.arithmetic},
+            {"--epsilon", o.epsilon},
+            {"--zero-ulp", o.zero_ulp},
+            {"--dead-mask", o.dead_mask},
+            {"--hop-radius", o.hop_radius},
+            {"--per-token", !o.per_token.empty()}}}};
+}
+
+std::string text_of(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+std::string modified_text(const json& nanoseconds) {
+  if (!nanoseconds.is_number_integer()) return text_of(nanoseconds);
+  const std::time_t seconds = static_cast<std::time_t>(nanoseconds.get<int64_t>() / 1000000000);
+  char text[64];
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+// Why a checkpoint with identity `then` cannot continue a run with identity
+// `now`, or "" if it can.
+std::string identity_difference(const json& then, const json& now, const std::string& directory) {
+  const std::string where = "the checkpoint in '" + directory + "'";
+  if (then.value("format", "") != now["format"] || then.value("latdisp", "") != now["latdisp"])
+    return where + " was written by latdisp " + text_of(then.value("latdisp", json("?"))) + " (" +
+           text_of(then.value("format", json("?"))) + "); this is latdisp " + text_of(now["latdisp"]);
+  if (then.value("ranks", json()) != now["ranks"])
+    return where + " was written by " + text_of(then.value("ranks", json("?"))) + " ranks; this run has " +
+           text_of(now["ranks"]) + " (resume at the same rank count)";
+  const json& input_then = then.value("input", json::object());
+  const json& input_now = now["input"];
+  if (input_then.value("path", json()) != input_now["path"])
+    return where + " belongs to the input '" + text_of(input_then.value("path", json("?"))) + "'; this run reads '" +
+           text_of(input_now["path"]) + "'";
+  const std::string changed = "the input '" + text_of(input_now["path"]) + "' changed since " + where + " was written";
+  if (input_then.value("bytes", json()) != input_now["bytes"])
+    return changed + ": " + text_of(input_then.value("bytes", json("?"))) + " bytes then, " +
+           text_of(input_now["bytes"]) + " now";
+  if (input_then.value("modified_ns", json()) != input_now["modified_ns"])
+    return changed + ": modified " + modified_text(input_then.value("modified_ns", json("?"))) + " then, " +
+           modified_text(input_now["modified_ns"]) + " now";
+  if (input_then.value("files", json()) != input_now["files"])
+    return changed + ": " + text_of(input_then.value("files", json("?"))) + " files then, " +
+           text_of(input_now["files"]) + " now";
+  if (input_then.value("listing_hash", json()) != input_now["listing_hash"])
+    return changed + ": one of its files was replaced, resized or modified";
+  if (input_then.value("head_hash", json()) != input_now["head_hash"]) return changed + ": its first bytes differ";
+  if (then.value("dataset", json()) != now["dataset"] || then.value("shape", json()) != now["shape"])
+    return where + " is of dataset '" + text_of(then.value("dataset", json("?"))) + "' with shape " +
+           text_of(then.value("shape", json("?"))) + "; this run reads '" + text_of(now["dataset"]) + "' with shape " +
+           text_of(now["shape"]);
+  const json& options_then = then.value("options", json::object());
+  if (then.value("dead_mask_hash", json()) != now["dead_mask_hash"] &&
+      options_then.value("--dead-mask", json()) == now["options"]["--dead-mask"])
+    return where + " was written with another dead mask (the mask '" + text_of(now["options"]["--dead-mask"]) +
+           "' now flags other tokens)";
+  for (const auto& [name, value] : now["options"].items())
+    if (options_then.value(name, json()) != value)
+      return where + " was written with " + name + " " + text_of(options_then.value(name, json("(unset)"))) +
+             "; this run has " + name + " " + text_of(value);
+  return "";
+}
+
+// Rank 0 reads and checks the manifest: Error(kExitUsage) with the reason.
+json read_manifest(const std::string& directory, const json& identity) {
+  const std::string path = checkpoint_manifest_path(directory);
+  if (access(path.c_str(), F_OK) != 0)
+    fail(kExitUsage, "no checkpoint to resume from in '" + directory + "' (no " + kManifestName +
+                         "): run without --resume to start from the beginning");
+  json manifest;
+  try {
+    manifest = json::parse(read_small_file(path, kExitUsage));
+  } catch (const json::exception& e) {
+    fail(kExitUsage, "the checkpoint manifest '" + path + "' is damaged: " + e.what());
+  }
+  if (!manifest.is_object() || manifest.value("format", "") != kFormat || !manifest.contains("identity") ||
+      !manifest["files"].is_array() || !manifest["next_step"].is_number_integer() ||
+      !manifest["generation"].is_number_integer())
+    fail(kExitUsage, "'" + path + "' is not a latdisp checkpoint manifest of this version");
+  const std::string difference = identity_difference(manifest["identity"], identity, directory);
+  if (!difference.empty()) fail(kExitUsage, difference + "; refusing to resume");
+  return manifest;
+}
+
+void prepare_directory(const std::string& directory) {
+  struct stat info {};
+  if (stat(directory.c_str(), &info) != 0) {
+    if (mkdir(directory.c_str(), 0755) != 0)
+      fail(kExitOutput, "cannot create the checkpoint directory '" + directory + "': " + std::strerror(errno));
+  } else if (!S_ISDIR(info.st_mode)) {
+    fail(kExitOutput, "--checkpoint-dir '" + directory + "' exists and is not a directory");
+  }
+  if (access(directory.c_str(), W_OK | X_OK) != 0)
+    fail(kExitOutput, "the checkpoint directory '" + directory + "' is not writable");
+}
+
+}  // namespace
+
+std::string checkpoint_manifest_path(const std::string& directory) { return directory + "/" + kManifestName; }
+
+Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader,
+                           const std::vector<uint8_t>& dead_mask, MPI_Comm comm)
+    : m_comm(comm), m_interval(options.checkpoint_seconds), m_steps(reader.shape().steps), m_last(Clock::now()) {
+  MPI_Comm_rank(comm, &m_rank);
+  MPI_Comm_size(comm, &m_ranks);
+  if (options.checkpoint_dir.empty()) return;
+  collectively(comm, [&] {
+    if (m_rank != 0) return;
+    prepare_directory(options.checkpoint_dir);
+    m_identity = run_identity(options, reader, dead_mask, m_ranks).dump();
+    const std::string manifest = checkpoint_manifest_path(options.checkpoint_dir);
+    if (!options.resume && access(manifest.c_str(), F_OK) == 0)
+      fail(kExitUsage, "the checkpoint directory '" + options.checkpoint_dir +
+                           "' already holds a checkpoint: add --resume to continue that run, or remove the "
+                           "directory to start afresh");
+  });
+  broadcast_text(m_identity, comm);
+  m_directory = options.checkpoint_dir;
+  m_summary.directory = m_directory;
+  m_deferred_stops = std::make_unique<DeferredSignalStops>();
+}
+
+Checkpointer::~Checkpointer() = default;
+
+int64_t Checkpointer::restore(const LoadState& load) {
+  std::string manifest_text;
+  collectively(m_comm, [&] {
+    if (m_rank == 0) manifest_text = read_manifest(m_directory, json::parse(m_identity)).dump();
+  });
+  broadcast_text(manifest_text, m_comm);
+  const json manifest = json::parse(manifest_text);
+  const int64_t generation = manifest["generation"].get<int64_t>();
+  const int64_t next_step = manifest["next_step"].get<int64_t>();
+  collectively(m_comm, [&] {
+    if (manifest["files"].size() != static_cast<size_t>(m_ranks) || !manifest["files"][m_rank].is_object())
+      fail(kExitUsage, "the checkpoint manifest in '" + m_directory + "' does not list one file per rank");
+    const json& entry = manifest["files"][static_cast<size_t>(m_rank)];
+    const std::string path = m_directory + "/" + manifest.value("directory", "") + "/" + entry.value("name", "");
+    const uint64_t hash = verify_archive_file(path, kExitUsage);
+    if (hash_text(hash) != entry.value("hash", ""))
+      fail(kExitUsage, "checkpoint file '" + path + "' does not match its manifest (content hash " + hash_text(hash) +
+                           ", manifest says " + entry.value("hash", "?") + "): refusing to resume");
+    ArchiveReader archive(path, kExitUsage);
+    if (archive.get_string("format") != kFormat || archive.get_string("identity") != manifest["identity"].dump() ||
+        archive.get_int("rank") != m_rank || archive.get_int("ranks") != m_ranks ||
+        archive.get_int("generation") != generation || archive.get_int("next_step") != next_step)
+      archive.damaged("it belongs to another checkpoint than its manifest describes");
+    load(archive, next_step);
+    archive.finish();
+  });
+  m_generation = generation;
+  m_summary.resumed_from_step = next_step;
+  m_last = Clock::now();
+  return next_step;
+}
+
+void Checkpointer::at_block_boundary(int64_t next_step, bool final, const SaveState& save) {
+  if (!enabled()) return;
+  const bool due = m_rank == 0 && seconds_since(m_last) >= m_interval;
+  int requests[2] = {received_signal(), due ? 1 : 0};
+  MPI_Allreduce(MPI_IN_PLACE, requests, 2, MPI_INT, MPI_MAX, m_comm);
+  if (requests[0] != 0 || requests[1] != 0) write(next_step, save);
+  if (final) m_deferred_stops.reset();  // what follows (reduce, save, report) cannot be checkpointed
+  if (requests[0] != 0)
+    fail(kExitSignal, "stopped by " + signal_name(requests[0]) + " at step " + std::to_string(next_step) +
+                          " of steps 0.." + std::to_string(m_steps - 1) + "; checkpoint written to '" + m_directory +
+                          "' (generation " + std::to_string(m_generation) +
+                          "): run the same command with --resume to continue from step " + std::to_string(next_step));
+}
+
+void Checkpointer::write(int64_t next_step, const SaveState& save) {
+  const Clock::time_point start = Clock::now();
+  const int64_t generation = m_generation + 1;
+  const std::string folder = m_directory + "/" + generation_name(generation);
+  collectively(m_comm, [&] {
+    if (m_rank != 0) return;
+    remove_flat_directory(folder);  // left by a run killed while writing it
+    if (mkdir(folder.c_str(), 0755) != 0)
+      fail(kExitOutput, "cannot create the checkpoint folder '" + folder + "': " + std::strerror(errno));
+  });
+  uint64_t size_and_hash[2] = {0, 0};
+  collectively(m_comm, [&] {
+    DurableFile file(folder + "/" + rank_file_name(m_rank));
+    ArchiveWriter archive(file);
+    archive.put_string("format", kFormat);
+    archive.put_string("identity", m_identity);
+    archive.put_int("rank", m_rank);
+    archive.put_int("ranks", m_ranks);
+    archive.put_int("generation", generation);
+    archive.put_int("next_step", next_step);
+    save(archive);
+    size_and_hash[1] = archive.finish();
+    file.commit();
+    size_and_hash[0] = file.bytes_written();
+  });
+  std::vector<uint64_t> sizes_and_hashes(m_rank == 0 ? 2 * static_cast<size_t>(m_ranks) : 0);
+  MPI_Gather(size_and_hash, 2, MPI_UINT64_T, sizes_and_hashes.data(), 2, MPI_UINT64_T, 0, m_comm);
+  // Every rank file is on disk: only now does the manifest name the new generation.
+  collectively(m_comm, [&] {
+    if (m_rank == 0) write_manifest(generation, next_step, sizes_and_hashes);
+  });
+  if (m_rank == 0) remove_other_generations(generation);
+  m_generation = generation;
+  m_summary.written += 1;
+  m_seconds += seconds_since(start);
+  m_summary.bytes_per_rank.clear();
+  for (size_t r = 0; r < sizes_and_hashes.size(); r += 2) m_summary.bytes_per_rank.push_back(sizes_and_hashes[r]);
+  m_last = Clock::now();
+}
+
+void Checkpointer::write_manifest(int64_t generation, int64_t next_step,
+                                  const std::vector<uint64_t>& sizes_and_hashes) {
+  json files = json::array();
+  for (int r = 0; r < m_ranks; ++r)
+    files.push_back({{"rank", r},
+                     {"name", rank_file_name(r)},
+                     {"bytes", sizes_and_hashes[2 * static_cast<size_t>(r)]},
+                     {"hash", hash_text(sizes_and_hashes[2 * static_cast<size_t>(r) + 1])}});
+  const std::time_t now = std::time(nullptr);
+  char written_at[64];
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(written_at, sizeof written_at, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const json manifest = {{"format", kFormat},        {"generation", generation},
+                         {"next_step", next_step},   {"steps", m_steps},
+                         {"written_at", written_at}, {"directory", generation_name(generation)},
+                         {"files", files},           {"identity", json::parse(m_identity)}};
+  const std::string text = manifest.dump(2) + "\n";
+  DurableFile file(checkpoint_manifest_path(m_directory));
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
+void Checkpointer::remove_other_generations(int64_t keep) const {
+  for (const std::string& name : generation_folders(m_directory))
+    if (name != generation_name(keep) && !remove_flat_directory(m_directory + "/" + name))
+      std::fprintf(stderr, "latdisp analyze: warning: could not remove the old checkpoint folder '%s/%s'\n",
+                   m_directory.c_str(), name.c_str());
+}
+
+void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (options.checkpoint_dir.empty() || rank != 0) return;
+  const std::string& directory = options.checkpoint_dir;
+  const std::string manifest = checkpoint_manifest_path(directory);
+  if (std::remove(manifest.c_str()) != 0 && errno != ENOENT) return;
+  std::remove((manifest + ".partial").c_str());
+  for (const std::string& name : generation_folders(directory)) remove_flat_directory(directory + "/" + name);
+}
+
+}  // namespace latdisp

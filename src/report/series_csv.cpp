@@ -1,0 +1,74 @@
+#include "report/series_csv.hpp"
+
+#include <cmath>
+
+#include "io/table_writer.hpp"
+
+namespace latdisp {
+
+namespace {
+
+// The per-step count series, by the column key.
+const std::pair<const char*, int> kCountKeys[] = {{"exact", kCountExact},         {"almost", kCountAlmost},
+                                                  {"half", kCountHalf},           {"non_integer", kCountNonInteger},
+                                                  {"nonfinite", kCountNonfinite}, {"moved", kCountMoved},
+                                                  {"crossed", kCountCrossed}};
+const std::pair<const char*, int> kRegimeKeys[] = {
+    {"frozen", kCountFrozenRows}, {"hop", kCountHopRows}, {"thermal", kCountThermalRows}};
+const char* const kPopulations[] = {"all", "live", "dead"};  // MagnitudePopulation order
+
+TableColumn integers(const std::string& name, std::vector<int64_t> values) {
+  return TableColumn{name, ColumnType::int64, std::move(values), {}};
+}
+
+TableColumn reals(const std::string& name, const std::vector<std::optional<double>>& values) {
+  TableColumn column{name, ColumnType::float64, {}, {}};
+  for (const auto& v : values) column.reals.push_back(v ? *v : NAN);
+  return column;
+}
+
+// The columns of the table; with `data` false only their names and types
+// (the ranks other than 0 hold no rows).
+std::vector<TableColumn> series_columns(const AnalysisResult& r, bool data) {
+  const int64_t transitions = data ? r.transitions() : 0;
+  const bool known = static_cast<int64_t>(r.step_numbers.size()) == transitions + 1;
+  std::vector<int64_t> step, from, to;
+  for (int64_t t = 0; t < transitions; ++t) {
+    step.push_back(t);
+    from.push_back(known ? r.step_numbers[static_cast<size_t>(t)] : t);
+    to.push_back(known ? r.step_numbers[static_cast<size_t>(t + 1)] : t + 1);
+  }
+  std::vector<TableColumn> columns{integers("step", step), integers("from_step", from), integers("to_step", to)};
+  for (int p = 0; p < 3; ++p) {
+    const std::string prefix = std::string(kPopulations[p]) + ".";
+    const PopulationResult& counts = r.displacement[p];
+    const MagnitudeSummary& magnitude = r.magnitude[p];
+    const auto series = [&](int field) { return data ? counts.series[field] : std::vector<int64_t>(); };
+    for (const auto& [key, field] : kCountKeys) columns.push_back(integers(prefix + key, series(field)));
+    columns.push_back(reals(prefix + "mean", data ? magnitude.per_step_mean : std::vector<std::optional<double>>()));
+    columns.push_back(reals(prefix + "max", data ? magnitude.per_step_max : std::vector<std::optional<double>>()));
+    for (const auto& [key, field] : kRegimeKeys) columns.push_back(integers(prefix + key, series(field)));
+  }
+  return columns;
+}
+
+}  // namespace
+
+std::vector<std::string> series_csv_columns() {
+  std::vector<std::string> names;
+  for (const TableColumn& column : series_columns(AnalysisResult(), false)) names.push_back(column.name);
+  return names;
+}
+
+void write_series_csv(const AnalysisResult& result, const std::string& target, const std::string& path, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  LocalTableRows table;
+  table.total_rows = result.transitions();
+  table.first_row = rank == 0 ? 0 : table.total_rows;
+  table.rows = rank == 0 ? table.total_rows : 0;
+  table.columns = series_columns(result, rank == 0);
+  write_table(comm, table, TableFormat::csv, path, target);
+}
+
+}  // namespace latdisp
