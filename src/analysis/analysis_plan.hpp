@@ -61,13 +61,13 @@ struct OutputPlan {
 };
 
 struct AnalysisPlan {
-  AnalyzeOptions options;  // as given: the report echoes them
-  KernelSettings kernel;        // hop radius included
+  AnalyzeOptions options;         // as given: the report echoes them
+  KernelSettings kernel;          // hop radius included
   bool background_reads = false;  // the analysis reads the next block while the kernel runs
   uint64_t memory_budget = 0;     // per rank
-  TokenRange slab{0, 0};       // this rank's tokens
-  int64_t max_slab = 0;        // the largest slab of any rank: reads split alike
-  StepBlockPlan blocks;        // the analysis' step blocks, alike on every rank
+  TokenRange slab{0, 0};          // this rank's tokens
+  int64_t max_slab = 0;           // the largest slab of any rank: reads split alike
+  StepBlockPlan blocks;           // the analysis' step blocks, alike on every rank
   std::optional<OutputPlan> output;
 };
 
