@@ -44,6 +44,14 @@ KOKKOS_INLINE_FUNCTION int scale_exponent(uint16_t b) {
   return (e > 0 ? e : 1) - 134;
 }
 
+// The signed significand (1.m with 7 fraction bits, as an integer 128..255,
+// negated for a negative sign) of a normal value, branch-free so that the
+// kernels' fast paths vectorize; for other values it is meaningless.
+KOKKOS_FORCEINLINE_FUNCTION int32_t normal_signed_significand(int32_t bits) {
+  const int32_t sign = -(bits >> 15);
+  return (((bits & 0x7F) | 0x80) ^ sign) - sign;
+}
+
 // log2 of the ULP U(b) of a finite value (docs/definitions.md §3).
 KOKKOS_INLINE_FUNCTION int ulp_exponent(uint16_t b, ZeroUlp zero_rule) {
   if (is_zero(b)) return zero_rule == ZeroUlp::min_normal ? -126 : -133;

@@ -120,9 +120,8 @@ KOKKOS_INLINE_FUNCTION FastCoordinate fast_doubled_x(int32_t a, int32_t b, int32
   const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
   const int32_t shift = ea - eb;
   const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
-  const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
-  const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
-  const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
+  const int32_t qa = bf16::normal_signed_significand(a);
+  const int32_t qb = bf16::normal_signed_significand(b);
   const int32_t up_x = (qa << clamped) - qb;  // shift >= 0
   const int32_t down_x2 = qa - 2 * qb;        // shift == -1
   const int32_t b_small_normal = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= 133u);

@@ -101,9 +101,8 @@ struct FastLane {
     const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
     const int32_t shift = ea - eb;
     const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
-    const int32_t sign_a = -(a >> 15), sign_b = -(b >> 15);
-    const int32_t qa = (((a & 0x7F) | 0x80) ^ sign_a) - sign_a;
-    const int32_t qb = (((b & 0x7F) | 0x80) ^ sign_b) - sign_b;
+    const int32_t qa = bf16::normal_signed_significand(a);
+    const int32_t qb = bf16::normal_signed_significand(b);
     x = qa * (1 << clamped) - qb;
     constexpr int32_t kLow = sizeof(Integer) == 1 ? -128 : sizeof(Integer) == 2 ? -32768 : -(1 << 30);
     const int32_t low = seed && kLow < -255 ? -255 : kLow;

@@ -55,22 +55,6 @@ void MpiOutputFile::write_at_all(uint64_t offset, const void* data, uint64_t byt
   });
 }
 
-void MpiOutputFile::write_through_view(uint64_t displacement, MPI_Datatype filetype, const void* data, uint64_t bytes,
-                                       const std::string& what) {
-  collectively(m_comm, [&] {
-    // Every rank makes the same collective calls, whatever failed.
-    errno = 0;
-    int status =
-        MPI_File_set_view(m_file, static_cast<MPI_Offset>(displacement), MPI_BYTE, filetype, "native", MPI_INFO_NULL);
-    MPI_Status io;
-    if (status == MPI_SUCCESS) status = MPI_File_write_all(m_file, data, static_cast<int>(bytes), MPI_BYTE, &io);
-    const int saved_errno = errno;
-    MPI_File_set_view(m_file, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
-    errno = saved_errno;
-    check_written(status, io, bytes, what);
-  });
-}
-
 void MpiOutputFile::close() {
   collectively(m_comm, [&] {
     errno = 0;

@@ -24,10 +24,6 @@ class MpiOutputFile {
   void write_at(uint64_t offset, const void* data, uint64_t bytes, const std::string& what = "writing");
   // Collective, agreed.
   void write_at_all(uint64_t offset, const void* data, uint64_t bytes, const std::string& what = "writing");
-  // Collective, agreed: `bytes` of `data` through the file view (`displacement`,
-  // `filetype` of bytes); the view is reset afterwards.
-  void write_through_view(uint64_t displacement, MPI_Datatype filetype, const void* data, uint64_t bytes,
-                          const std::string& what);
   // Collective: synced to disk, then closed; each step agreed.
   void close();
 
