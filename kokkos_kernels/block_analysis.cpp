@@ -2,6 +2,8 @@
 
 #include "kokkos_kernels/kokkos_compat.hpp"
 
+#include <cstring>
+
 namespace latdisp {
 namespace {
 
@@ -128,7 +130,8 @@ KOKKOS_INLINE_FUNCTION FastCoordinate fast_doubled_x(int32_t a, int32_t b, int32
   const int32_t up = b_small_normal & static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) &
                      static_cast<int32_t>(static_cast<uint32_t>(up_x + 255) <= 510u);
   const int32_t down = allow_halves & b_small_normal & static_cast<int32_t>(shift == -1) &
-                       static_cast<int32_t>(ea >= 1) & static_cast<int32_t>(static_cast<uint32_t>(down_x2 + 255) <= 510u) &
+                       static_cast<int32_t>(ea >= 1) &
+                       static_cast<int32_t>(static_cast<uint32_t>(down_x2 + 255) <= 510u) &
                        (allow_minus_half | static_cast<int32_t>(down_x2 != -1));
   FastCoordinate c;
   c.normal = up | down;
@@ -141,6 +144,115 @@ KOKKOS_INLINE_FUNCTION FastCoordinate fast_doubled_x(int32_t a, int32_t b, int32
 KOKKOS_INLINE_FUNCTION double half_rounded(int32_t x2) {
   const int32_t floor_half = x2 >> 1;  // arithmetic shift: floor(x2 / 2)
   return static_cast<double>(floor_half + (x2 & floor_half & 1));
+}
+
+// The lattice path: most coordinates keep b's sign and exponent field with b
+// normal and |b| < 256 (then x = s(b) * (a - b) on the raw bits, an integer,
+// |x| <= 127, exact in both arithmetics), or are a zero that stays a zero.
+// These "easy" lanes are tallied in 16-bit arithmetic, which vectorizes at
+// twice pass 1's width and with a fraction of its work; the few other lanes
+// of the row (a crossing, mostly) get pass 1's fast test one by one. A row
+// with any coordinate outside the fast case takes the general row instead.
+constexpr int32_t kLaneChunk = 256;  // 16-bit counts and 32-bit sums of squares (127^2 * 256) cannot overflow
+
+struct EasyLanes {
+  int16_t hard;  // lanes left to the one-by-one test
+  int16_t moved;
+  int16_t zeros;
+  int16_t x_lo, x_hi;   // over the easy lanes (sentinels when none)
+  uint16_t e_lo, e_hi;  // the ULP's exponent field, shifted left by 7
+  int32_t squares;      // sum of x^2
+};
+
+// One chunk of a row (n <= kLaneChunk): the easy lanes' sums; hard[d] = 1
+// marks the others. `zero_field` is the exponent field of a zero's ULP.
+KOKKOS_FORCEINLINE_FUNCTION EasyLanes easy_lanes(const uint16_t* from, const uint16_t* to, int32_t n,
+                                                 uint16_t zero_field, uint8_t* hard) {
+  // Branch-free, in local accumulators (masks, no short-circuits), so compilers vectorize it.
+  int16_t hard_count = 0, moved = 0, zeros = 0, x_lo = 0x7FFF, x_hi = -0x7FFF;
+  uint16_t e_lo = 0x7F80, e_hi = 0;
+  int32_t squares = 0;
+  const uint16_t zero_e = static_cast<uint16_t>(zero_field << 7);
+  for (int32_t d = 0; d < n; ++d) {
+    const uint16_t a = to[d], b = from[d];
+    const uint16_t eb = static_cast<uint16_t>(b & 0x7F80);
+    const uint16_t normal =
+        static_cast<uint16_t>((((a ^ b) & 0xFF80) == 0) & (static_cast<uint16_t>(eb - 0x80) <= (134 << 7) - 0x80));
+    const uint16_t zero = static_cast<uint16_t>((((a | b) & 0x7FFF) == 0) & (((a ^ 0x8000) | b) != 0));
+    const uint16_t easy = static_cast<uint16_t>(normal | zero);
+    const uint16_t normal_mask = static_cast<uint16_t>(-normal), easy_mask = static_cast<uint16_t>(-easy);
+    const int16_t sign = static_cast<int16_t>(static_cast<int16_t>(b) >> 15);
+    const int16_t x = static_cast<int16_t>(((static_cast<int16_t>(a - b) ^ sign) - sign) & normal_mask);
+    const int16_t x_or_high = static_cast<int16_t>((x & easy_mask) | (~easy_mask & 0x7FFF));
+    const int16_t x_or_low = static_cast<int16_t>((x & easy_mask) | (~easy_mask & -0x7FFF));
+    x_lo = x_or_high < x_lo ? x_or_high : x_lo;
+    x_hi = x_or_low > x_hi ? x_or_low : x_hi;
+    const uint16_t e = static_cast<uint16_t>((eb & normal_mask) | (zero_e & ~normal_mask));
+    const uint16_t e_or_high = static_cast<uint16_t>((e & easy_mask) | (~easy_mask & 0x7F80));
+    const uint16_t e_or_low = static_cast<uint16_t>(e & easy_mask);
+    e_lo = e_or_high < e_lo ? e_or_high : e_lo;
+    e_hi = e_or_low > e_hi ? e_or_low : e_hi;
+    hard_count = static_cast<int16_t>(hard_count + (easy ^ 1));
+    moved = static_cast<int16_t>(moved + (x != 0));
+    zeros = static_cast<int16_t>(zeros + zero);
+    squares += static_cast<int32_t>(x) * x;
+    hard[d] = static_cast<uint8_t>(easy ^ 1);
+  }
+  return EasyLanes{hard_count, moved, zeros, x_lo, x_hi, e_lo, e_hi, squares};
+}
+
+// What a row's fast coordinates add up to, in pass 1's terms (x2 = 2x).
+struct FastRowSums {
+  int64_t quadruple_squares = 0;  // the sum of (2x)^2
+  int32_t moved = 0, crossed = 0, zeros = 0, halves = 0;
+  int32_t x2_min = 1 << 30, x2_max = -(1 << 30);
+  int32_t e_min = 255, e_max = 0;  // the ULP's exponent field
+
+  KOKKOS_INLINE_FUNCTION void add(const EasyLanes& l, int32_t n) {
+    quadruple_squares += 4 * static_cast<int64_t>(l.squares);
+    moved += l.moved;
+    zeros += l.zeros;
+    if (l.hard == n) return;  // no easy lane: the extremes are sentinels
+    x2_min = 2 * l.x_lo < x2_min ? 2 * l.x_lo : x2_min;
+    x2_max = 2 * l.x_hi > x2_max ? 2 * l.x_hi : x2_max;
+    e_min = (l.e_lo >> 7) < e_min ? (l.e_lo >> 7) : e_min;
+    e_max = (l.e_hi >> 7) > e_max ? (l.e_hi >> 7) : e_max;
+  }
+
+  KOKKOS_INLINE_FUNCTION void add(const FastCoordinate& c, int32_t a, int32_t b, int32_t zero_field) {
+    quadruple_squares += c.x2 * c.x2;
+    moved += static_cast<int32_t>(c.x2 != 0);
+    crossed += static_cast<int32_t>(((a ^ b) & 0x7F80) != 0);
+    zeros += c.zero;
+    halves += c.x2 & 1;
+    x2_min = c.x2 < x2_min ? c.x2 : x2_min;
+    x2_max = c.x2 > x2_max ? c.x2 : x2_max;
+    const int32_t e = c.normal ? (b >> 7) & 0xFF : zero_field;
+    e_min = e < e_min ? e : e_min;
+    e_max = e > e_max ? e : e_max;
+  }
+};
+
+// Pass 1's tallies of a row whose coordinates are all fast.
+KOKKOS_INLINE_FUNCTION void add_fast_row(const FastRowSums& s, int64_t dims, PopulationTally& p, UlpTally& u) {
+  p.counts[kCountExact] += dims - s.halves;
+  p.counts[kCountHalf] += s.halves;
+  p.counts[kCountMoved] += s.moved;
+  p.counts[kCountCrossed] += s.crossed;
+  u.zeros += s.zeros;
+  const double lo = 0.5 * s.x2_min, hi = 0.5 * s.x2_max;
+  p.min = lo < p.min ? lo : p.min;
+  p.max = hi > p.max ? hi : p.max;
+  // Rounding is monotonic: the extremes of the rounded values are the rounded extremes.
+  const double int_lo = half_rounded(s.x2_min), int_hi = half_rounded(s.x2_max);
+  p.int_min = int_lo < p.int_min ? int_lo : p.int_min;
+  p.int_max = int_hi > p.int_max ? int_hi : p.int_max;
+  const double abs_hi = (-lo > hi) ? -lo : hi;
+  p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
+  const int w = (int_lo < -128 || int_hi > 127) ? bf16::kInt16 : bf16::kInt8;
+  p.width = w > p.width ? w : p.width;
+  u.min_exponent = s.e_min - 134 < u.min_exponent ? s.e_min - 134 : u.min_exponent;
+  u.max_exponent = s.e_max - 134 > u.max_exponent ? s.e_max - 134 : u.max_exponent;
 }
 
 // The driving arithmetic's view of one finite-input coordinate.
@@ -328,11 +440,63 @@ struct BlockAnalysisFunctor {
     if (k > u.max_exponent) u.max_exponent = k;
   }
 
+  // The lattice path (easy_lanes): true, with the row tallied into `p` and
+  // `u` and its magnitude, when every coordinate is fast; false, with
+  // nothing tallied, otherwise.
+  KOKKOS_FORCEINLINE_FUNCTION bool lattice_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
+                                               UlpTally& u, double& magnitude) const {
+    FastRowSums sums;
+    for (int64_t begin = 0; begin < m_dims; begin += kLaneChunk) {
+      const int32_t n = static_cast<int32_t>(m_dims - begin < kLaneChunk ? m_dims - begin : kLaneChunk);
+      uint8_t hard[kLaneChunk];
+      const EasyLanes lanes = easy_lanes(from + begin, to + begin, n, static_cast<uint16_t>(m_zero_ulp_field), hard);
+      sums.add(lanes, n);
+      if (lanes.hard > 0 && !add_hard_lanes(from + begin, to + begin, n, hard, sums)) return false;
+    }
+    const double exact_magnitude = 0.5 * kmath::sqrt(static_cast<double>(sums.quadruple_squares));
+    if (m_settings.arithmetic == Arithmetic::exact) {
+      magnitude = exact_magnitude;
+    } else {
+      // As pass 1: below this bound the seed's float32 sum of squares is exact too.
+      if (sums.quadruple_squares >= (int64_t(1) << (sums.halves == 0 ? 26 : 24))) return false;
+      magnitude = static_cast<double>(static_cast<float>(exact_magnitude));
+    }
+    add_fast_row(sums, m_dims, p, u);
+    return true;
+  }
+
+  // The lanes easy_lanes left (hard[d] = 1), by pass 1's fast test: false if
+  // one of them is not fast. Reads the marks eight at a time, one bit each.
+  KOKKOS_INLINE_FUNCTION bool add_hard_lanes(const uint16_t* from, const uint16_t* to, int32_t n, uint8_t* hard,
+                                             FastRowSums& sums) const {
+    for (int32_t d = n; d % 8 != 0; ++d) hard[d] = 0;
+    for (int32_t word = 0; word < n; word += 8) {
+      uint64_t marks;
+      memcpy(&marks, hard + word, 8);
+      for (; marks != 0; marks &= marks - 1) {
+        const int32_t d = word + kmath::lowest_set_bit(marks) / 8;
+        const FastCoordinate c = fast_doubled_x(to[d], from[d], m_fast_halves, m_fast_minus_half);
+        if (!(c.normal | c.zero)) return false;
+        sums.add(c, to[d], from[d], m_zero_ulp_field);
+      }
+    }
+    return true;
+  }
+
   // One row (transition t, token n): classify its coordinates into `p`, the
-  // ULPs of W[t] into `u`; returns the row's magnitude. Forced inline: left to
-  // itself the compiler stops inlining it into operator() (about 5% slower).
+  // ULPs of W[t] into `u`; returns the row's magnitude.
   KOKKOS_FORCEINLINE_FUNCTION double analyze_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
-                                            UlpTally& u) const {
+                                                 UlpTally& u) const {
+    double magnitude;
+    if (lattice_row(from, to, p, u, magnitude)) return magnitude;
+    return general_row(from, to, p, u);
+  }
+
+  // Any row, in two passes: pass 1 the fast coordinates, pass 2 the others
+  // and the magnitude in numpy's order. Forced inline: left to itself the
+  // compiler stops inlining it into operator() (about 5% slower).
+  KOKKOS_FORCEINLINE_FUNCTION double general_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
+                                                 UlpTally& u) const {
     const int64_t dims = m_dims;
     // Pass 1, branch-free (masks, no short-circuits) so compilers vectorize
     // it, over the fast coordinates (fast_doubled_x): there 2x is a small
@@ -343,10 +507,10 @@ struct BlockAnalysisFunctor {
     const int32_t allow_halves = m_fast_halves, allow_minus_half = m_fast_minus_half;
     constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
     constexpr int32_t kNotFast = 1 << 30;
-    int32_t held[kHeldDims];            // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
+    int32_t held[kHeldDims];  // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
     const bool hold = dims <= kHeldDims;
-    int64_t quadruple_squares = 0;      // the sum of (2x)^2
-    constexpr int64_t kChunk = 8192;    // keeps the int32 sum of (2x)^2 (<= 510^2 each) exact
+    int64_t quadruple_squares = 0;    // the sum of (2x)^2
+    constexpr int64_t kChunk = 8192;  // keeps the int32 sum of (2x)^2 (<= 510^2 each) exact
     for (int64_t begin = 0; begin < dims; begin += kChunk) {
       const int32_t end = static_cast<int32_t>((dims - begin) < kChunk ? dims - begin : kChunk);
       const uint16_t* chunk_to = to + begin;

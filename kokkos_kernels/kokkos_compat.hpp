@@ -3,6 +3,8 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cstdint>
+
 namespace latdisp {
 namespace kmath {
 
@@ -18,6 +20,15 @@ KOKKOS_INLINE_FUNCTION float floor(float x) {
   if (x >= 8388608.0f || x <= -8388608.0f) return x;  // already an integer
   const float truncated = static_cast<float>(static_cast<int32_t>(x));
   return truncated > x ? truncated - 1.0f : truncated;
+}
+
+// The index of the lowest set bit of x != 0.
+KOKKOS_INLINE_FUNCTION int lowest_set_bit(uint64_t x) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  return __ffsll(static_cast<long long>(x)) - 1;
+#else
+  return __builtin_ctzll(x);
+#endif
 }
 
 }  // namespace kmath
