@@ -4,14 +4,33 @@
 
 #include <hdf5.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "parallel/memory.hpp"
 #include "parallel/signals.hpp"
 
 namespace latdisp {
+namespace {
+
+// Open MPI's MPI_Init probes the network messaging layers (UCX, PSM, OFI)
+// before it settles: 0.2 s on a workstation, longer than a small analysis.
+// When every rank is on this node (mpirun says so) or the process runs
+// alone, messages go through shared memory, which ob1 carries; so latdisp
+// picks ob1 there, unless the user chose a layer (docs/operations.md §10).
+void prefer_shared_memory_messaging() {
+  if (std::getenv("OMPI_MCA_pml") != nullptr) return;
+  const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const bool one_node = world != nullptr && local != nullptr && std::strcmp(world, local) == 0;
+  const bool alone = world == nullptr && std::getenv("PMIX_RANK") == nullptr && std::getenv("SLURM_JOB_ID") == nullptr;
+  if (one_node || alone) setenv("OMPI_MCA_pml", "ob1", 0);
+}
+
+}  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
+  prefer_shared_memory_messaging();
   // Several threads may call MPI (a step block is read while the kernel runs
   // on the one before); without that, reads stay on this thread.
   int provided = MPI_THREAD_SINGLE;
