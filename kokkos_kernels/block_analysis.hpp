@@ -23,8 +23,10 @@ constexpr bool kSeparateDeviceMemory = !Kokkos::SpaceAccessibility<Kokkos::HostS
 template <class Space>
 struct BlockViews {
   using Memory = typename Space::memory_space;
-  // values(step, token, dim): raw bfloat16 bits of a block of steps.
-  using Values = Kokkos::View<const uint16_t***, Kokkos::LayoutRight, Memory>;
+  // values(step, token, dim): raw bfloat16 bits of a block of steps; each
+  // row contiguous, steps a stride apart (a buffer, or the slab of a mapped
+  // file whose steps hold every token).
+  using Values = Kokkos::View<const uint16_t***, Kokkos::LayoutStride, Memory>;
   using Flags = Kokkos::View<const uint8_t*, Memory>;
   using Tallies = Kokkos::View<ItemTally**, Kokkos::LayoutRight, Memory>;
   using Magnitudes = Kokkos::View<double**, Kokkos::LayoutRight, Memory>;

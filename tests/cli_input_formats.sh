@@ -4,7 +4,9 @@
 # not lexical names, sharded checkpoints, a glob, a manifest; dead masks from
 # other files): every report field equals the HDF5 path's at 1, 2 and 3 ranks
 # and with tiny step blocks, input.format and input.steps are right, and the
-# bit-level commands read the same step from every layout.
+# bit-level commands read the same step from every layout. Step blocks mapped
+# in place (contiguous HDF5 and safetensors at an even offset) and read into
+# buffers (--read-method read, and every other layout) give the same reports.
 # usage: cli_input_formats.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [MPIEXEC_FLAGS...]
 set -u
 latdisp=$1 python=$2 source=$3 work=$4
@@ -27,18 +29,19 @@ analyze() {  # analyze RANKS REPORT ARGS...
 }
 analyze 1 reference.json --input w.h5
 
-# name | expected format | key of steps.json holding the expected steps ("" = none) | arguments
+# name | expected format | key of steps.json holding the expected steps ("" = none) | read method of auto |
+# arguments
 cases=(
-  "hdf5|hdf5||--input w.h5"
-  "safetensors|safetensors||--input traj.safetensors"
-  "u16_mask_file|safetensors|traj_u16|--input traj_u16.safetensors --dead-mask mask.safetensors:dead"
-  "u16_hdf5_mask|safetensors|traj_u16|--input traj_u16.safetensors --dead-mask w.h5:dead_mask"
-  "directory|series|series|--input series --dataset $E --dead-mask series/dead_mask.safetensors:dead_mask"
-  "glob|series|series|--input files/ckpt-*.safetensors --dataset $E --dead-mask mask.safetensors:dead"
-  "manifest|series|series|--input manifest.txt --dataset $E --dead-mask mask.safetensors:dead"
+  "hdf5|hdf5||map|--input w.h5"
+  "safetensors|safetensors||map|--input traj.safetensors"
+  "u16_mask_file|safetensors|traj_u16|read|--input traj_u16.safetensors --dead-mask mask.safetensors:dead"
+  "u16_hdf5_mask|safetensors|traj_u16|read|--input traj_u16.safetensors --dead-mask w.h5:dead_mask"
+  "directory|series|series|read|--input series --dataset $E --dead-mask series/dead_mask.safetensors:dead_mask"
+  "glob|series|series|read|--input files/ckpt-*.safetensors --dataset $E --dead-mask mask.safetensors:dead"
+  "manifest|series|series|read|--input manifest.txt --dataset $E --dead-mask mask.safetensors:dead"
 )
 for entry in "${cases[@]}"; do
-  IFS='|' read -r name format steps_key arguments <<<"$entry"
+  IFS='|' read -r name format steps_key method arguments <<<"$entry"
   set -f  # the glob is latdisp's to expand
   read -r -a args <<<"$arguments"
   set +f
@@ -48,25 +51,38 @@ for entry in "${cases[@]}"; do
     reports+=("$name.np$ranks.json")
   done
   analyze 3 "$name.tiny.json" "${args[@]}" --max-steps-per-block 2 --spill-magnitudes --tokens-per-item 5
-  reports+=("$name.tiny.json")
+  analyze 2 "$name.read.json" "${args[@]}" --max-steps-per-block 3 --read-method read
+  reports+=("$name.tiny.json" "$name.read.json")
   checks=$((checks + 1))
   if ! "$python" "$source/tests/compare_reports.py" reference.json "${reports[@]}" "${identity[@]}" >"$name.diff"; then
     fail "$name: reports differ from the HDF5 path's"
     head -10 "$name.diff"
   fi
   checks=$((checks + 1))
-  if ! "$python" - "$name.np2.json" "$format" "$steps_key" <<'PY'; then
+  if ! "$python" - "$name.np2.json" "$format" "$steps_key" "$method" "$name.read.json" <<'PY'; then
 import json, sys
 report, format_, key = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+assert report["run"]["read_method"] == sys.argv[4], f"read method {report['run']['read_method']} != {sys.argv[4]}"
+assert json.load(open(sys.argv[5]))["run"]["read_method"] == "read", "--read-method read did not read"
 expected = json.load(open("steps.json"))[key] if key else None
 got = report["input"]
 assert got["format"] == format_, f"format {got['format']} != {format_}"
 assert got["steps"] == expected, f"steps {got['steps']} != {expected}"
 assert got["n_dead"] > 0, "the dead mask was not read"
 PY
-    fail "$name: input.format / input.steps / n_dead"
+    fail "$name: input.format / input.steps / n_dead / run.read_method"
   fi
 done
+
+# --read-method map where W cannot be mapped: one message, exit 1.
+checks=$((checks + 1))
+timeout 120 "${mpiexec[@]}" -np 2 "$latdisp" analyze --input series --dataset "$E" --read-method map \
+  --progress-seconds 0 >/dev/null 2>map_series.err
+status=$?
+if [ "$status" -ne 1 ] || [ "$(grep -c 'read-method map' map_series.err)" -ne 1 ]; then
+  fail "--read-method map on a series: exit $status (expected 1 and one message)"
+  head -5 map_series.err
+fi
 
 # The bit-level commands read step 8 (planted group: tokens 29..33) the same way.
 for location in "w.h5:W@8" "traj.safetensors:W@8" "traj_u16.safetensors:W@8" "series:$E@8" "files/ckpt-*:$E@8" \

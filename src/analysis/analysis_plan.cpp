@@ -112,11 +112,31 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
   return plan;
 }
 
+namespace {
+
+// Mapped step blocks where W is one contiguous run of values in its file
+// and the kernel reads host memory (--read-method auto or map).
+BlockSource block_source_of(const AnalyzeOptions& options, const TrajectoryReader& reader) {
+  if (options.read_method == "read") return BlockSource::read;
+  if (!kSeparateDeviceMemory && reader.contiguous_offset()) return BlockSource::mapped;
+  if (options.read_method == "map")
+    fail(kExitUsage, "--read-method map: " +
+                         (kSeparateDeviceMemory ? std::string("the kernel runs in device memory")
+                                                : "W in '" + reader.path() +
+                                                      "' is not one contiguous run of values (chunked storage "
+                                                      "or a series)") +
+                         "; use --read-method auto or read");
+  return BlockSource::read;
+}
+
+}  // namespace
+
 PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm) {
   const uint64_t baseline = current_rss_bytes();
   PreparedAnalysis prepared;
   prepared.input = open_analysis_input(options, comm);
   prepared.plan = plan_analysis(options, prepared.input.shape(), baseline, comm);
+  prepared.plan.block_source = block_source_of(options, *prepared.input.reader);
   return prepared;
 }
 

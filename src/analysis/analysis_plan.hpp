@@ -16,6 +16,7 @@
 #include "config/save_dtype.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
+#include "io/step_stream.hpp"
 #include "io/trajectory_reader.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
 #include "parallel/partition.hpp"
@@ -61,13 +62,14 @@ struct OutputPlan {
 };
 
 struct AnalysisPlan {
-  AnalyzeOptions options;         // as given: the report echoes them
-  KernelSettings kernel;          // hop radius included
-  bool background_reads = false;  // the analysis reads the next block while the kernel runs
-  uint64_t memory_budget = 0;     // per rank
-  TokenRange slab{0, 0};          // this rank's tokens
-  int64_t max_slab = 0;           // the largest slab of any rank: reads split alike
-  StepBlockPlan blocks;           // the analysis' step blocks, alike on every rank
+  AnalyzeOptions options;                        // as given: the report echoes them
+  KernelSettings kernel;                         // hop radius included
+  bool background_reads = false;                 // the analysis reads the next block while the kernel runs
+  BlockSource block_source = BlockSource::read;  // mapped where W and the kernel's memory allow
+  uint64_t memory_budget = 0;                    // per rank
+  TokenRange slab{0, 0};                         // this rank's tokens
+  int64_t max_slab = 0;                          // the largest slab of any rank: reads split alike
+  StepBlockPlan blocks;                          // the analysis' step blocks, alike on every rank
   std::optional<OutputPlan> output;
 };
 

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "kokkos_kernels/displacement_tally.hpp"
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/per_token_table.hpp"
 #include "config/options.hpp"
 #include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
+#include "kokkos_kernels/displacement_tally.hpp"
 
 namespace latdisp {
 
@@ -70,6 +70,7 @@ struct AnalysisResult {
   uint64_t memory_budget = 0;
   int64_t steps_per_block = 0;
   bool magnitudes_in_memory = true;
+  std::string read_method;         // how step blocks reached the kernel: "map" or "read"
   std::vector<uint64_t> peak_rss;  // per rank
   Timings timings;                 // of this run only (a resumed run: the resumed part)
   std::optional<CheckpointSummary> checkpoint;

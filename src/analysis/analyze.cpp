@@ -10,15 +10,15 @@
 #include <memory>
 #include <thread>
 
-#include "kokkos_kernels/block_analysis.hpp"
-#include "parallel/errors.hpp"
 #include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
 #include "analysis/tally_archive.hpp"
+#include "io/step_stream.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
+#include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
-#include "io/step_stream.hpp"
 
 namespace latdisp {
 
@@ -145,6 +145,7 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.memory_budget = plan.memory_budget;
   result.steps_per_block = plan.blocks.steps_per_block;
   result.magnitudes_in_memory = plan.blocks.magnitudes_in_memory;
+  result.read_method = plan.block_source == BlockSource::mapped ? "map" : "read";
   result.hop_radius = hop_radius_of(plan.options, input.shape().dims);
   return result;
 }
@@ -172,6 +173,27 @@ class ProgressLine {
   double m_last = 0;
 };
 
+using ValueBuffer = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+
+// The block the kernel reads: on the host the stream's values in place (a
+// buffer, or the mapped file with its step stride); with device memory of
+// its own, the buffer copied there.
+BlockValues kernel_block(const StepBlock& step_block, const std::array<ValueBuffer, 2>& values,
+                         const std::array<ValueBuffer::HostMirror, 2>& host_values, int64_t slab_tokens, int64_t dims) {
+  const std::pair<int64_t, int64_t> steps(0, step_block.steps);
+  if (kSeparateDeviceMemory) {
+    const size_t buffer = static_cast<size_t>(step_block.buffer);
+    auto block = Kokkos::subview(values[buffer], steps, Kokkos::ALL, Kokkos::ALL);
+    Kokkos::deep_copy(block, Kokkos::subview(host_values[buffer], steps, Kokkos::ALL, Kokkos::ALL));
+    return block;
+  }
+  const Kokkos::LayoutStride layout(static_cast<size_t>(step_block.steps), static_cast<size_t>(step_block.step_stride),
+                                    static_cast<size_t>(slab_tokens), static_cast<size_t>(dims),
+                                    static_cast<size_t>(dims), 1);
+  return Kokkos::View<const uint16_t***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(step_block.values,
+                                                                                                      layout);
+}
+
 }  // namespace
 
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) {
@@ -198,6 +220,7 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
                                        input.dead_mask.begin() + slab.begin + slab.count);
   const KernelSettings& settings = plan.kernel;
   const bool background_reads = plan.background_reads;
+  const bool mapped = plan.block_source == BlockSource::mapped;  // no value buffers then
   const bool per_token = !options.per_token.empty();
   const int64_t block_steps = plan.blocks.steps_per_block;
 
@@ -213,7 +236,7 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   // Allocated inside collectively(): running out of memory on one rank is one
   // agreed error. Two value blocks when reads run behind compute: the
   // kernel's and the next one.
-  using Values = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+  using Values = ValueBuffer;
   std::array<Values, 2> values;
   std::array<Values::HostMirror, 2> host_values;
   Kokkos::View<uint8_t*, DeviceMemory> dead;
@@ -222,10 +245,10 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   ItemTallies::HostMirror host_tallies;
   RowMagnitudes::HostMirror host_magnitudes;
   collectively(comm, [&] {
-    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"), block_steps,
-                       slab.count, shape.dims);
+    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"),
+                       mapped ? 0 : block_steps, slab.count, shape.dims);
     values[1] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
-                       background_reads ? block_steps : 0, slab.count, shape.dims);
+                       background_reads && !mapped ? block_steps : 0, slab.count, shape.dims);
     for (size_t b = 0; b < values.size(); ++b) host_values[b] = Kokkos::create_mirror_view(values[b]);
     dead = decltype(dead)("latdisp::analyze::dead", slab.count);
     auto host_dead = Kokkos::create_mirror_view(dead);
@@ -258,8 +281,9 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
       if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
     });
   ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
-  StepStream stream(reader, slab, max_slab, block_steps, host_values[0].data(),
-                    background_reads ? host_values[1].data() : nullptr, background_reads, first_step);
+  StepStream stream(reader, slab, max_slab, block_steps, mapped ? nullptr : host_values[0].data(),
+                    background_reads && !mapped ? host_values[1].data() : nullptr, background_reads, first_step,
+                    plan.block_source);
   StepBlock step_block;
   for (;;) {
     Clock::time_point phase = Clock::now();
@@ -268,13 +292,7 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
 
     phase = Clock::now();
     const int64_t count = step_block.steps;
-    const size_t buffer = static_cast<size_t>(step_block.buffer);
-    auto block = Kokkos::subview(values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
-    if (kSeparateDeviceMemory) {
-      auto host_block =
-          Kokkos::subview(host_values[buffer], std::pair<int64_t, int64_t>(0, count), Kokkos::ALL, Kokkos::ALL);
-      Kokkos::deep_copy(block, host_block);
-    }
+    const BlockValues block = kernel_block(step_block, values, host_values, slab.count, shape.dims);
     const int64_t block_transitions = count - 1;
     auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
     auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);

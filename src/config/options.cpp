@@ -70,6 +70,9 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
       "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
       "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
+      "read-method", po::value(&o.read_method)->default_value(o.read_method),
+      "how step blocks reach the kernel: map (the file's pages in place, no copy; W contiguous in an HDF5 or "
+      "safetensors file, kernel on the host), read (copied into buffers), auto (map where possible)")(
       "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
       "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
       "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
@@ -310,6 +313,8 @@ void validate(const AnalyzeOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) output_format_of("--output", o.output);
+  if (o.read_method != "auto" && o.read_method != "map" && o.read_method != "read")
+    fail(kExitUsage, "--read-method must be auto, map or read, not '" + o.read_method + "'");
   if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
     fail(kExitUsage,
          "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));

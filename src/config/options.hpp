@@ -23,17 +23,18 @@ struct AnalyzeOptions {
   std::string memory_budget;            // empty: a safe share of the node's memory
   std::string scratch_dir = "/tmp";
   bool strict = false;
-  double progress_seconds = 5.0;    // 0 disables the progress line
-  int64_t tokens_per_item = 0;      // 0: chosen per backend
-  int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
-  bool spill_magnitudes = false;    // keep magnitudes in the scratch file
-  double hop_radius = 0;            // cells; 0: sqrt(dims)
-  std::string per_token;            // .csv, .h5/.hdf5 or .safetensors; empty: none
-  std::string series_csv;           // .csv; empty: none
-  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md)
-  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
-  bool resume = false;              // continue from the checkpoint in checkpoint_dir
-  double block_pause = 0;           // testing: seconds to sleep after each step block
+  double progress_seconds = 5.0;     // 0 disables the progress line
+  int64_t tokens_per_item = 0;       // 0: chosen per backend
+  int64_t max_steps_per_block = 0;   // 0: as many as the budget allows
+  bool spill_magnitudes = false;     // keep magnitudes in the scratch file
+  std::string read_method = "auto";  // auto | map | read (docs/operations.md §2)
+  double hop_radius = 0;             // cells; 0: sqrt(dims)
+  std::string per_token;             // .csv, .h5/.hdf5 or .safetensors; empty: none
+  std::string series_csv;            // .csv; empty: none
+  std::string checkpoint_dir;        // empty: no checkpoints (docs/operations.md)
+  double checkpoint_seconds = 300;   // checkpoint at least this often, at a step-block boundary
+  bool resume = false;               // continue from the checkpoint in checkpoint_dir
+  double block_pause = 0;            // testing: seconds to sleep after each step block
 };
 
 struct GenerateOptions {
@@ -58,7 +59,7 @@ struct GenerateOptions {
 // `pack`: a checkpoint series (or any input) into the HDF5 trajectory.
 struct PackOptions {
   std::string input;
-  std::string dataset = "W";           // the tensor in the input
+  std::string dataset = "W";            // the tensor in the input
   std::string dead_mask = "dead_mask";  // NAME in the input, or FILE:NAME
   std::string output;                   // .h5 / .hdf5
   std::string output_dataset = "W";

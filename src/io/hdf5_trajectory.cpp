@@ -115,6 +115,25 @@ void Hdf5Trajectory::read_rows(int64_t step, int64_t first_row, int64_t count, u
                          "' failed (truncated or corrupt file?): " + hdf5_error_text());
 }
 
+// Contiguous layout, allocated, no external storage, little-endian: then
+// the dataset's bytes are W's values in C order at H5Dget_offset.
+std::optional<uint64_t> Hdf5Trajectory::contiguous_offset() const {
+  const Hdf5Handle creation(H5Dget_create_plist(m_values.get()), H5Pclose);
+  const Hdf5Handle file_type(H5Dget_type(m_values.get()), H5Tclose);
+  if (!creation.valid() || !file_type.valid() || H5Pget_layout(creation.get()) != H5D_CONTIGUOUS ||
+      H5Pget_external_count(creation.get()) != 0 || H5Tget_order(file_type.get()) != H5T_ORDER_LE ||
+      H5Tget_order(m_memory_type.get()) != H5T_ORDER_LE) {
+    H5Eclear2(H5E_DEFAULT);
+    return std::nullopt;
+  }
+  const haddr_t offset = H5Dget_offset(m_values.get());
+  if (offset == HADDR_UNDEF || offset % 2 != 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(offset);
+}
+
 std::vector<uint8_t> Hdf5Trajectory::read_dead_mask(const std::string& name) const {
   return read_hdf5_mask(m_file.get(), m_path, name, m_shape.tokens, "'" + m_dataset + "'");
 }

@@ -14,6 +14,7 @@ class Hdf5Trajectory : public TrajectoryReader {
 
   void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override;
   std::vector<uint8_t> read_dead_mask(const std::string& name) const override;
+  std::optional<uint64_t> contiguous_offset() const override;
 
  protected:
   void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, uint16_t* out) const override;

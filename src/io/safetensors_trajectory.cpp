@@ -58,6 +58,15 @@ void SafetensorsTrajectory::read_rows(int64_t step, int64_t first_row, int64_t c
   read_file_range(m_path, m_first_byte + (step * m_shape.tokens + first_row) * row_bytes, count * row_bytes, out);
 }
 
+// safetensors stores little-endian values in C order; a mapping needs the
+// host to be little-endian too, and 16-bit values at an even offset.
+std::optional<uint64_t> SafetensorsTrajectory::contiguous_offset() const {
+  const uint16_t one = 1;
+  const bool little_endian_host = *reinterpret_cast<const uint8_t*>(&one) == 1;
+  if (!little_endian_host || m_first_byte % 2 != 0) return std::nullopt;
+  return static_cast<uint64_t>(m_first_byte);
+}
+
 std::vector<uint8_t> SafetensorsTrajectory::read_dead_mask(const std::string& name) const {
   return read_safetensors_mask(m_comm, m_header, name, m_shape.tokens, "'" + m_dataset + "'");
 }

@@ -3,18 +3,28 @@
 #include <algorithm>
 #include <cstring>
 
+#include "parallel/errors.hpp"
+
 namespace latdisp {
 
 StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens,
-                       int64_t block_steps, uint16_t* buffer, uint16_t* second_buffer, bool background, int64_t first_step)
+                       int64_t block_steps, uint16_t* buffer, uint16_t* second_buffer, bool background,
+                       int64_t first_step, BlockSource source)
     : m_reader(reader),
       m_slab(slab),
       m_max_slab_tokens(max_slab_tokens),
       m_block_steps(block_steps),
       m_buffers{buffer, second_buffer != nullptr ? second_buffer : buffer},
-      m_background(background && second_buffer != nullptr),
+      m_background(background && (second_buffer != nullptr || source == BlockSource::mapped)),
       m_step_values(slab.count * reader.shape().dims),
-      m_first_step(first_step) {}
+      m_first_step(first_step) {
+  if (source != BlockSource::mapped) return;
+  collectively(reader.comm(), [&] {
+    if (!reader.contiguous_offset()) fail(kExitUsage, "'" + reader.path() + "' cannot be mapped: W is not contiguous");
+    m_w_offset = *reader.contiguous_offset();
+    m_file = std::make_unique<ReadOnlyFile>(reader.path());
+  });
+}
 
 StepStream::~StepStream() {
   if (m_pending.valid()) m_pending.wait();
@@ -25,8 +35,15 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
   block.first_step = first_step;
   block.steps = std::min(m_block_steps, m_reader.shape().steps - first_step);
   block.final = first_step + block.steps == m_reader.shape().steps;
+  if (m_file) {
+    block.buffer = m_background ? static_cast<int>(index % 2) : 0;
+    map(block);
+    return block;
+  }
   block.buffer = m_buffers[1] == m_buffers[0] ? 0 : static_cast<int>(index % 2);
   uint16_t* out = buffer(block.buffer);
+  block.values = out;
+  block.step_stride = m_step_values;
   int64_t held = 0;
   if (index > 0) {
     // The previous block's last step becomes this block's first (the same
@@ -39,12 +56,22 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
   return block;
 }
 
+void StepStream::map(StepBlock& block) {
+  std::unique_ptr<StepMapping>& mapped = m_mapped[static_cast<size_t>(block.buffer)];
+  mapped.reset();  // the caller is done with the block two before
+  collectively(m_reader.comm(), [&] {
+    mapped =
+        std::make_unique<StepMapping>(*m_file, m_w_offset, m_reader.shape(), m_slab, block.first_step, block.steps);
+  });
+  block.values = mapped->values();
+  block.step_stride = mapped->step_stride();
+}
+
 void StepStream::start(int64_t first_step, const StepBlock& previous) {
   const int64_t index = m_blocks++;
   if (m_background) {
-    m_pending = std::async(std::launch::async, [this, index, first_step, previous] {
-      return fill(index, first_step, previous);
-    });
+    m_pending = std::async(std::launch::async,
+                           [this, index, first_step, previous] { return fill(index, first_step, previous); });
   } else {
     std::promise<StepBlock> now;
     try {

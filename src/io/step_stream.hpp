@@ -4,9 +4,12 @@
 // computes on the current one (docs/operations.md, "Reads behind compute").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <future>
+#include <memory>
 
+#include "io/step_mapping.hpp"
 #include "io/trajectory_reader.hpp"
 #include "parallel/partition.hpp"
 
@@ -17,6 +20,15 @@ struct StepBlock {
   int64_t steps = 0;       // steps in the buffer (transitions = steps - 1)
   bool final = false;      // holds the last step of W
   int buffer = 0;          // which of the stream's buffers holds it
+  // Its values: step s's slab rows start at values + s * step_stride (the
+  // buffer itself, or the mapped file).
+  const uint16_t* values = nullptr;
+  int64_t step_stride = 0;
+};
+
+enum class BlockSource {
+  read,    // copied into the stream's buffers
+  mapped,  // mapped from the file in place (the reader has a contiguous_offset)
 };
 
 class StepStream {
@@ -26,9 +38,10 @@ class StepStream {
   // the reader must then have a communicator that no other thread uses
   // meanwhile (MPI_THREAD_MULTIPLE), and no other thread may call HDF5 while
   // a read is in flight. The first block starts at `first_step` (a resumed
-  // run reads W only from there on).
+  // run reads W only from there on). Mapped blocks need no buffers (null).
   StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens, int64_t block_steps,
-             uint16_t* buffer, uint16_t* second_buffer = nullptr, bool background = false, int64_t first_step = 0);
+             uint16_t* buffer, uint16_t* second_buffer = nullptr, bool background = false, int64_t first_step = 0,
+             BlockSource source = BlockSource::read);
   // Waits for a read in flight (every rank started it: it completes).
   ~StepStream();
   StepStream(const StepStream&) = delete;
@@ -42,6 +55,8 @@ class StepStream {
  private:
   // Reads block `index` (its shared first step copied from the previous one).
   StepBlock fill(int64_t index, int64_t first_step, StepBlock previous);
+  // Maps block `index`'s steps in place of the block two before it.
+  void map(StepBlock& block);
   void start(int64_t first_step, const StepBlock& previous);
   uint16_t* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }
 
@@ -51,12 +66,15 @@ class StepStream {
   int64_t m_block_steps;
   uint16_t* m_buffers[2];
   bool m_background;
+  std::unique_ptr<ReadOnlyFile> m_file;                  // mapped blocks: the input
+  uint64_t m_w_offset = 0;                               // of W[0, 0, 0] in it
+  std::array<std::unique_ptr<StepMapping>, 2> m_mapped;  // by buffer index
   int64_t m_step_values;
-  int64_t m_first_step;        // of the first block
-  int64_t m_blocks = 0;        // started so far
-  bool m_started = false;      // a block is being (or has been) filled
-  bool m_done = false;         // no block left to start
-  StepBlock m_last;            // the last block started
+  int64_t m_first_step;    // of the first block
+  int64_t m_blocks = 0;    // started so far
+  bool m_started = false;  // a block is being (or has been) filled
+  bool m_done = false;     // no block left to start
+  StepBlock m_last;        // the last block started
   std::future<StepBlock> m_pending;
 };
 

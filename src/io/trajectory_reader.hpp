@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,13 @@ class TrajectoryReader {
   // itself, or a series' checkpoint files (what identifies the input to a
   // checkpoint of the analysis).
   virtual std::vector<std::string> source_files() const;
+  // The byte offset in path() of W[0, 0, 0] when W lies there as one run of
+  // little-endian 16-bit values in C order (a contiguous HDF5 dataset, a
+  // safetensors tensor), so that step blocks can be mapped instead of read
+  // (io/step_mapping.hpp); nullopt otherwise (chunked storage, a series).
+  virtual std::optional<uint64_t> contiguous_offset() const { return std::nullopt; }
+  // The communicator the collective reads use.
+  MPI_Comm comm() const { return m_comm; }
 
   // Collective: reads steps [first_step, first_step + step_count) of the token
   // slab `tokens` into `buffer` (step-major, then token, then dim). Every rank

@@ -16,6 +16,7 @@ safetensors writer:
 usage: make_input_formats.py GENERATED.h5 OUTDIR   (needs N >= 34)"""
 import json
 import os
+import struct
 import sys
 
 import h5py
@@ -25,6 +26,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_writer import write_safetensors  # noqa: E402
 
 NAME = "model.embed_tokens.weight"
+
+
+def w_file_offset(path):
+    """The file offset of tensor W's first byte in a safetensors file."""
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        return 8 + length + json.loads(f.read(length))["W"]["data_offsets"][0]
 
 
 def main(source, out):
@@ -45,8 +53,14 @@ def main(source, out):
         ("dead_mask", "BOOL", dead), ("W", "BF16", W), ("variance_W", "BF16", noise())],
         metadata={"notebook": "1.8g"})
     steps = np.arange(S, dtype=np.int64) * 10
-    write_safetensors(f"{out}/traj_u16.safetensors", [
-        ("flag", "U8", np.array([1], dtype=np.uint8)), ("steps", "I64", steps), ("W", "U16", W)], align=False)
+    # One flag byte or two, whichever puts W at an odd file offset (read, never mapped).
+    for flag_bytes in (1, 2):
+        write_safetensors(f"{out}/traj_u16.safetensors", [
+            ("flag", "U8", np.ones(flag_bytes, dtype=np.uint8)), ("steps", "I64", steps), ("W", "U16", W)],
+            align=False)
+        if w_file_offset(f"{out}/traj_u16.safetensors") % 2 == 1:
+            break
+    assert w_file_offset(f"{out}/traj_u16.safetensors") % 2 == 1
     write_safetensors(f"{out}/mask.safetensors", [("dead", "BOOL", dead)])
 
     # The series: step numbers chosen so that lexical order is wrong.
