@@ -1,5 +1,7 @@
 #include "io/step_stream.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -18,6 +20,9 @@ StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, i
       m_background(background && (second_buffer != nullptr || source == BlockSource::mapped)),
       m_step_values(slab.count * reader.shape().dims),
       m_first_step(first_step) {
+  const std::vector<std::string> files = reader.source_files();
+  struct stat status {};
+  if (files.size() == 1 && ::stat(files[0].c_str(), &status) == 0) m_input_bytes = status.st_size;
   if (source != BlockSource::mapped) return;
   collectively(reader.comm(), [&] {
     if (!reader.contiguous_offset()) fail(kExitUsage, "'" + reader.path() + "' cannot be mapped: W is not contiguous");
@@ -35,6 +40,7 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
   block.first_step = first_step;
   block.steps = std::min(m_block_steps, m_reader.shape().steps - first_step);
   block.final = first_step + block.steps == m_reader.shape().steps;
+  require_whole_input(block);
   if (m_file) {
     block.buffer = m_background ? static_cast<int>(index % 2) : 0;
     map(block);
@@ -53,7 +59,21 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
     held = 1;
   }
   m_reader.read_steps(m_slab, first_step + held, block.steps - held, m_max_slab_tokens, out + held * m_step_values);
+  require_whole_input(block);  // the read itself may have run past a new end
   return block;
+}
+
+void StepStream::require_whole_input(const StepBlock& block) const {
+  if (m_input_bytes < 0) return;
+  collectively(m_reader.comm(), [&] {
+    const std::string path = m_reader.source_files()[0];
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0 || status.st_size < m_input_bytes)
+      fail(kExitInput, "'" + path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
+                           std::to_string(block.first_step) + ".." +
+                           std::to_string(block.first_step + block.steps - 1) +
+                           " were being read (truncated or rewritten?); rerun once the file is complete");
+  });
 }
 
 void StepStream::map(StepBlock& block) {

@@ -57,6 +57,9 @@ class StepStream {
   StepBlock fill(int64_t index, int64_t first_step, StepBlock previous);
   // Maps block `index`'s steps in place of the block two before it.
   void map(StepBlock& block);
+  // Collective: fails (kExitInput) if a one-file input has shrunk since the
+  // stream began; a read past its end would give zeros, not an error.
+  void require_whole_input(const StepBlock& block) const;
   void start(int64_t first_step, const StepBlock& previous);
   uint16_t* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }
 
@@ -66,6 +69,7 @@ class StepStream {
   int64_t m_block_steps;
   uint16_t* m_buffers[2];
   bool m_background;
+  int64_t m_input_bytes = -1;                            // a one-file input\'s size at the start
   std::unique_ptr<ReadOnlyFile> m_file;                  // mapped blocks: the input
   uint64_t m_w_offset = 0;                               // of W[0, 0, 0] in it
   std::array<std::unique_ptr<StepMapping>, 2> m_mapped;  // by buffer index

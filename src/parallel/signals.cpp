@@ -58,6 +58,19 @@ extern "C" void on_stop_signal(int signal) {
   errno = saved_errno;
 }
 
+// SIGBUS from reading a mapped input whose pages went away (the file was
+// truncated while latdisp read it): a message and exit kExitInput, not a
+// crash report (io/step_mapping.hpp).
+char g_bus_error_message[] =
+    "latdisp: error: an input file shrank or became unreadable while its mapped step block was being read "
+    "(bus error); rerun once the file is complete, or with --read-method read\n";
+
+extern "C" void on_bus_error(int) {
+  remove_registered_temporaries();
+  if (write(STDERR_FILENO, g_bus_error_message, sizeof g_bus_error_message - 1) < 0) _exit(kExitInput);
+  _exit(kExitInput);
+}
+
 }  // namespace
 
 void install_signal_handlers() {
@@ -70,6 +83,10 @@ void install_signal_handlers() {
   timer.sa_handler = on_exit_timer;
   sigemptyset(&timer.sa_mask);
   sigaction(SIGALRM, &timer, nullptr);
+  struct sigaction bus {};
+  bus.sa_handler = on_bus_error;
+  sigemptyset(&bus.sa_mask);
+  sigaction(SIGBUS, &bus, nullptr);
 }
 
 int received_signal() { return g_signal.load(); }

@@ -10,7 +10,9 @@
 
 namespace latdisp {
 
-// Installs the handlers; called once at start-up, after MPI_Init.
+// Installs the handlers (and one for SIGBUS, which a mapped input file cut
+// short while being read raises: a message and exit kExitInput); called
+// once at start-up, after MPI_Init.
 void install_signal_handlers();
 
 // The first stop signal this process received, 0 if none.
