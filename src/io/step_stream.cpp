@@ -40,7 +40,6 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
   block.first_step = first_step;
   block.steps = std::min(m_block_steps, m_reader.shape().steps - first_step);
   block.final = first_step + block.steps == m_reader.shape().steps;
-  require_whole_input(block);
   if (m_file) {
     block.buffer = m_background ? static_cast<int>(index % 2) : 0;
     map(block);
@@ -59,27 +58,26 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
     held = 1;
   }
   m_reader.read_steps(m_slab, first_step + held, block.steps - held, m_max_slab_tokens, out + held * m_step_values);
-  require_whole_input(block);  // the read itself may have run past a new end
+  // The read itself may have run past a new end.
+  collectively(m_reader.comm(), [&] { require_whole_input(block); });
   return block;
 }
 
 void StepStream::require_whole_input(const StepBlock& block) const {
   if (m_input_bytes < 0) return;
-  collectively(m_reader.comm(), [&] {
-    const std::string path = m_reader.source_files()[0];
-    struct stat status {};
-    if (::stat(path.c_str(), &status) != 0 || status.st_size < m_input_bytes)
-      fail(kExitInput, "'" + path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
-                           std::to_string(block.first_step) + ".." +
-                           std::to_string(block.first_step + block.steps - 1) +
-                           " were being read (truncated or rewritten?); rerun once the file is complete");
-  });
+  const std::string path = m_reader.source_files()[0];
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0 || status.st_size < m_input_bytes)
+    fail(kExitInput, "'" + path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
+                         std::to_string(block.first_step) + ".." + std::to_string(block.first_step + block.steps - 1) +
+                         " were being read (truncated or rewritten?); rerun once the file is complete");
 }
 
 void StepStream::map(StepBlock& block) {
   std::unique_ptr<StepMapping>& mapped = m_mapped[static_cast<size_t>(block.buffer)];
-  mapped.reset();  // the caller is done with the block two before
-  collectively(m_reader.comm(), [&] {
+  mapped.reset();                      // the caller is done with the block two before
+  collectively(m_reader.comm(), [&] {  // one agreement per block: the size check and the mapping
+    require_whole_input(block);
     mapped =
         std::make_unique<StepMapping>(*m_file, m_w_offset, m_reader.shape(), m_slab, block.first_step, block.steps);
   });

@@ -57,8 +57,8 @@ class StepStream {
   StepBlock fill(int64_t index, int64_t first_step, StepBlock previous);
   // Maps block `index`'s steps in place of the block two before it.
   void map(StepBlock& block);
-  // Collective: fails (kExitInput) if a one-file input has shrunk since the
-  // stream began; a read past its end would give zeros, not an error.
+  // Fails (kExitInput, on this rank) if a one-file input has shrunk since
+  // the stream began; a read past its end would give zeros, not an error.
   void require_whole_input(const StepBlock& block) const;
   void start(int64_t first_step, const StepBlock& previous);
   uint16_t* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }

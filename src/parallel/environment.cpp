@@ -13,12 +13,17 @@
 namespace latdisp {
 namespace {
 
-// Open MPI's MPI_Init probes the network messaging layers (UCX, PSM, OFI)
-// before it settles: 0.2 s on a workstation, longer than a small analysis.
-// When every rank is on this node (mpirun says so) or the process runs
-// alone, messages go through shared memory, which ob1 carries; so latdisp
-// picks ob1 there, unless the user chose a layer (docs/operations.md §10).
-void prefer_shared_memory_messaging() {
+// Open MPI settings latdisp picks for itself before MPI_Init, unless the
+// user chose them (docs/operations.md §10):
+// - MPI_Init probes the network messaging layers (UCX, PSM, OFI) before it
+//   settles: 0.2 s on a workstation, longer than a small analysis. When
+//   every rank is on this node (mpirun says so) or the process runs alone,
+//   messages go through shared memory, which ob1 carries: pick ob1 there.
+// - Each rank runs a reading thread beside its compute thread, so with one
+//   rank per core the cores are shared two to one: a rank waiting at an
+//   agreement point yields its core instead of spinning on it.
+void tune_open_mpi() {
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
   if (std::getenv("OMPI_MCA_pml") != nullptr) return;
   const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
   const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
@@ -30,7 +35,7 @@ void prefer_shared_memory_messaging() {
 }  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
-  prefer_shared_memory_messaging();
+  tune_open_mpi();
   // Several threads may call MPI (a step block is read while the kernel runs
   // on the one before); without that, reads stay on this thread.
   int provided = MPI_THREAD_SINGLE;
