@@ -193,12 +193,13 @@ void expect_slabs_match(const TrajectoryReader& reader, const std::vector<uint16
 
 TEST_F(InputReaders, EveryFormatReadsTheSameBits) {
   struct Case {
-    std::string path, dataset, format;
+    std::string path, dataset;
+    InputFormat format;
   };
-  const std::vector<Case> cases = {{dir + "/w.h5", "W", "hdf5"},
-                                   {dir + "/traj.safetensors", "W", "safetensors"},
-                                   {dir + "/series", kName, "series"},
-                                   {dir + "/manifest.txt", kName, "series"}};
+  const std::vector<Case> cases = {{dir + "/w.h5", "W", InputFormat::hdf5},
+                                   {dir + "/traj.safetensors", "W", InputFormat::safetensors},
+                                   {dir + "/series", kName, InputFormat::series},
+                                   {dir + "/manifest.txt", kName, InputFormat::series}};
   for (const Case& c : cases) {
     const std::unique_ptr<TrajectoryReader> reader =
         open_trajectory_source(MPI_COMM_WORLD, c.path, c.dataset, SourceUse::trajectory);

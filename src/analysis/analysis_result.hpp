@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "kokkos_kernels/displacement_tally.hpp"
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/per_token_table.hpp"
 #include "config/options.hpp"
+#include "io/input_path.hpp"
 #include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
+#include "kokkos_kernels/displacement_tally.hpp"
 
 namespace latdisp {
 
@@ -61,7 +62,7 @@ struct AnalysisResult {
   AnalyzeOptions options;
   TrajectoryShape shape;
   std::string input_type;
-  std::string input_format;           // "hdf5" | "safetensors" | "series"
+  InputFormat input_format = InputFormat::hdf5;
   std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
   bool dead_mask_found = false;
   int64_t n_dead = 0;

@@ -327,7 +327,7 @@ void validate(const AnalyzeOptions& o) {
 
 void validate(const PackOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "pack needs --input SERIES");
-  if (o.output.empty() || !is_hdf5_name(o.output))
+  if (format_from_name(o.output) != OutputFormat::hdf5)
     fail(kExitUsage, "pack needs --output FILE.h5 (or .hdf5): it writes the HDF5 trajectory");
   if (o.dataset.empty() || o.output_dataset.empty()) fail(kExitUsage, "--dataset and --output-dataset need a name");
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
@@ -345,7 +345,7 @@ void validate(const GenerateOptions& o) {
     if (o.tokens < planted)
       fail(kExitUsage, "--tokens " + std::to_string(o.tokens) + " is too few for the planted groups (" +
                            std::to_string(planted) + " tokens)");
-    if (!is_safetensors_name(o.output))
+    if (format_from_name(o.output) != OutputFormat::safetensors)
       fail(kExitUsage, "generate --matrix writes safetensors: --output must end in .safetensors");
   } else if (o.steps < 2) {
     fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));

@@ -132,7 +132,7 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
         "latdisp pack: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16) from %s '%s'%s%s; %.1f MB in "
         "%.2f s (%.0f MB/s), %d rank(s)\n",
         options.output.c_str(), options.output_dataset.c_str(), static_cast<long long>(shape.steps),
-        static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims), reader->format().c_str(),
+        static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims), format_name(reader->format()),
         options.input.c_str(), dead_mask_found ? ", dead_mask" : "", step_numbers.empty() ? "" : ", steps", megabytes,
         seconds, seconds > 0 ? megabytes / seconds : 0.0, ranks);
   }

@@ -18,13 +18,13 @@ std::string failure_text(const std::string& what, const std::string& path, int s
 
 }  // namespace
 
-Hdf5OutputFile::Hdf5OutputFile(MPI_Comm comm, const std::string& path, hid_t file_creation)
-    : m_comm(comm), m_path(path) {
+Hdf5OutputFile::Hdf5OutputFile(MPI_Comm comm, const std::string& path) : m_comm(comm), m_path(path) {
   MPI_Comm_rank(comm, &m_rank);
   collectively(comm, [&] {
+    const Hdf5Handle creation = untimed_file_creation();
     const Hdf5Handle access = mpio_file_access(comm);
     errno = 0;
-    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, file_creation, access.get()), H5Fclose);
+    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()), H5Fclose);
     if (!m_file.valid()) fail(kExitOutput, failure_text("creating", path, errno));
   });
 }

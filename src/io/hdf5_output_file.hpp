@@ -18,8 +18,9 @@ namespace latdisp {
 
 class Hdf5OutputFile {
  public:
-  // Collective: creates (truncates) `path` with MPI-IO. Throws Error(kExitOutput).
-  Hdf5OutputFile(MPI_Comm comm, const std::string& path, hid_t file_creation = H5P_DEFAULT);
+  // Collective: creates (truncates) `path` with MPI-IO, its root group
+  // untimed (untimed_file_creation). Throws Error(kExitOutput).
+  Hdf5OutputFile(MPI_Comm comm, const std::string& path);
   // Abandons the file if close() did not finish: see abandon().
   ~Hdf5OutputFile();
   Hdf5OutputFile(const Hdf5OutputFile&) = delete;

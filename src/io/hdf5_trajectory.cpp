@@ -22,7 +22,7 @@ std::string type_refusal(hid_t type, const std::string& what, const std::string&
 }  // namespace
 
 Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use)
-    : TrajectoryReader(comm, path, dataset, "hdf5") {
+    : TrajectoryReader(comm, path, dataset, InputFormat::hdf5) {
   const bool matrix = use == SourceUse::matrix;
   // Single ranks read rows on their own for the bit-level commands: no
   // collective metadata reads then.

@@ -15,7 +15,7 @@ const char* const kStepsTensor = "steps";
 
 SafetensorsTrajectory::SafetensorsTrajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                              SourceUse use)
-    : TrajectoryReader(comm, path, dataset, "safetensors") {
+    : TrajectoryReader(comm, path, dataset, InputFormat::safetensors) {
   const bool matrix = use == SourceUse::matrix;
   m_header = broadcast_safetensors_header(comm, path, matrix ? "matrix file" : "input file");
   const SafetensorsTensor* tensor = m_header.find(dataset);

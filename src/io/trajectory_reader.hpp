@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/input_path.hpp"
 #include "io/trajectory_shape.hpp"
 #include "parallel/partition.hpp"
 
@@ -26,8 +27,7 @@ class TrajectoryReader {
   const TrajectoryShape& shape() const { return m_shape; }
   // The stored type: "uint16", "int16" (HDF5), "BF16", "U16", "I16" (safetensors).
   const std::string& type_description() const { return m_type_description; }
-  // "hdf5" | "safetensors" | "series".
-  const std::string& format() const { return m_format; }
+  InputFormat format() const { return m_format; }
   // The training step number of each step when the input records them (a
   // series' names or manifest, a `steps` dataset or tensor); else empty.
   const std::vector<int64_t>& step_numbers() const { return m_step_numbers; }
@@ -61,7 +61,7 @@ class TrajectoryReader {
   virtual std::vector<uint8_t> read_dead_mask(const std::string& name) const = 0;
 
  protected:
-  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, const std::string& format)
+  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, InputFormat format)
       : m_comm(comm), m_path(path), m_dataset(dataset), m_format(format) {}
 
   // Collective: one transfer of at most a gigabyte per rank: steps
@@ -73,7 +73,7 @@ class TrajectoryReader {
   MPI_Comm m_comm;
   std::string m_path;
   std::string m_dataset;
-  std::string m_format;
+  InputFormat m_format;
   TrajectoryShape m_shape;
   std::string m_type_description;
   std::vector<int64_t> m_step_numbers;

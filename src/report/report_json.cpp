@@ -181,7 +181,7 @@ json json_report(const AnalysisResult& r) {
   report["input"] = {{"path", r.options.input},
                      {"dataset", r.options.dataset},
                      {"dtype", r.input_type},
-                     {"format", r.input_format},
+                     {"format", format_name(r.input_format)},
                      {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
                      {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
                      {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},

@@ -92,7 +92,7 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits (%s)\n",
                r.options.input.c_str(), r.options.dataset.c_str(), static_cast<long long>(r.shape.steps),
                static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims), r.input_type.c_str(),
-               r.input_format.c_str());
+               format_name(r.input_format));
   if (!r.step_numbers.empty())
     std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
                  static_cast<long long>(r.step_numbers.back()));

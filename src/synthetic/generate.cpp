@@ -38,8 +38,7 @@ int run_generate(const GenerateOptions& options, MPI_Comm comm) {
 
   PendingOutput output(comm, options.output, options.overwrite, "--output");
   {
-    Hdf5Handle creation(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-    Hdf5OutputFile file(comm, output.temporary_path(), creation.get());
+    Hdf5OutputFile file(comm, output.temporary_path());
     const Hdf5Handle bool_type = h5py_bool_type();
     hid_t values = -1, mask = -1;
     collectively(comm, [&] {
