@@ -15,6 +15,7 @@
 #include "io/output_format.hpp"
 #include "io/token_groups.hpp"
 #include "kokkos_kernels/hash64.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/exchange.hpp"
 #include "parallel/memory.hpp"
@@ -23,10 +24,6 @@
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct HashedToken {
   uint64_t hash;

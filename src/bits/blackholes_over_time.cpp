@@ -10,6 +10,7 @@
 #include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "io/trajectory_reader.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -17,10 +18,6 @@
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Library buffers (MPI, HDF5) and the timeline's per-token arrays are not
 // otherwise counted.
