@@ -139,9 +139,7 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
       open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead, dead_found);
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {
-    if (run.ranks > run.tokens)
-      fail(kExitUsage, "more ranks (" + std::to_string(run.ranks) + ") than tokens (" + std::to_string(run.tokens) +
-                           ") in '" + input.location.path + "': use at most " + std::to_string(run.tokens) + " ranks");
+    require_a_token_per_rank(run.tokens, run.ranks, input.location.path);
     run.steps = selected_steps(parse_step_selection(options.steps), run.input_steps, input.location.path);
   });
   if (!dead_found && rank == 0)
