@@ -231,69 +231,72 @@ std::string top_level_help() {
          "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
 }
 
+namespace {
+
+// One subcommand's parsing: the options that fill its struct in a Command,
+// the usage line of its --help, and the validation of the filled struct.
+struct SubcommandParser {
+  const char* name;
+  const char* usage;
+  po::options_description (*describe)(Command& command);
+  void (*validate)(const Command& command);
+};
+
+const SubcommandParser kSubcommandParsers[] = {
+    {"analyze", "latdisp analyze --input W.h5 [--report REPORT.json] [options]",
+     [](Command& c) { return analyze_description(c.analyze); }, [](const Command& c) { validate(c.analyze); }},
+    {"generate", "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]",
+     [](Command& c) { return generate_description(c.generate); }, [](const Command& c) { validate(c.generate); }},
+    {"pack", "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5",
+     [](Command& c) { return pack_description(c.pack); }, [](const Command& c) { validate(c.pack); }},
+    {"inspect", "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,..",
+     [](Command& c) { return inspect_description(c.inspect); }, [](const Command& c) { validate(c.inspect); }},
+    {"separation", "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]",
+     [](Command& c) { return separation_description(c.separation); }, [](const Command& c) { validate(c.separation); }},
+    {"blackholes",
+     "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
+     "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
+     "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
+     [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
+};
+
+bool is_top_level_help(int argc, const char* const* argv) {
+  if (argc < 2) return true;
+  const std::string first = argv[1];
+  return first == "--help" || first == "-h" || first == "help";
+}
+
+// The subcommand's arguments, less the --kokkos-* ones (they belong to Kokkos).
+std::vector<std::string> subcommand_arguments(int argc, const char* const* argv) {
+  std::vector<std::string> arguments;
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
+  return arguments;
+}
+
+}  // namespace
+
 Command parse_command_line(int argc, const char* const* argv) {
   Command command;
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+  if (is_top_level_help(argc, argv)) {
     command.help = true;
     command.help_text = top_level_help();
     return command;
   }
   command.name = argv[1];
-  std::vector<std::string> arguments;
-  for (int i = 2; i < argc; ++i)  // --kokkos-* arguments belong to Kokkos
-    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
-  if (command.name == "analyze") {
-    po::options_description description = analyze_description(command.analyze);
-    command.help_text = help_of(description, "latdisp analyze --input W.h5 [--report REPORT.json] [options]");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.analyze);
-  } else if (command.name == "generate") {
-    po::options_description description = generate_description(command.generate);
-    command.help_text = help_of(description, "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.generate);
-  } else if (command.name == "pack") {
-    po::options_description description = pack_description(command.pack);
-    command.help_text =
-        help_of(description, "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.pack);
-  } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
-    po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
-                                          : command.name == "separation" ? separation_description(command.separation)
-                                                                         : blackholes_description(command.blackholes);
-    const std::string usage =
-        command.name == "inspect"
-            ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
-        : command.name == "separation"
-            ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
-            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
-              "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
-              "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]";
-    command.help_text = help_of(description, usage);
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    if (command.name == "inspect") validate(command.inspect);
-    if (command.name == "separation") validate(command.separation);
-    if (command.name == "blackholes") validate(command.blackholes);
-  } else {
+  const std::vector<std::string> arguments = subcommand_arguments(argc, argv);
+  const SubcommandParser* parser = std::find_if(std::begin(kSubcommandParsers), std::end(kSubcommandParsers),
+                                                [&](const SubcommandParser& p) { return command.name == p.name; });
+  if (parser == std::end(kSubcommandParsers))
     fail(kExitUsage, "unknown subcommand '" + command.name + "' (see latdisp --help)");
+  po::options_description description = parser->describe(command);
+  command.help_text = help_of(description, parser->usage);
+  if (wants_help(arguments)) {
+    command.help = true;
+    return command;
   }
+  parse_into(description, arguments, command.name);
+  parser->validate(command);
   return command;
 }
 

@@ -9,16 +9,23 @@ namespace latdisp {
 
 namespace {
 
+// HDF5 1.12 renamed the link and object info types and their calls.
 #if H5_VERSION_GE(1, 12, 0)
-herr_t collect_dataset_name(hid_t group, const char* name, const H5L_info2_t*, void* data) {
+using LinkInfo = H5L_info2_t;
+bool is_dataset(hid_t group, const char* name) {
   H5O_info2_t info;
-  const herr_t status = H5Oget_info_by_name3(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT);
+  return H5Oget_info_by_name3(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET;
+}
 #else
-herr_t collect_dataset_name(hid_t group, const char* name, const H5L_info_t*, void* data) {
+using LinkInfo = H5L_info_t;
+bool is_dataset(hid_t group, const char* name) {
   H5O_info_t info;
-  const herr_t status = H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT);
+  return H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET;
+}
 #endif
-  if (status >= 0 && info.type == H5O_TYPE_DATASET) static_cast<std::vector<std::string>*>(data)->push_back(name);
+
+herr_t collect_dataset_name(hid_t group, const char* name, const LinkInfo*, void* data) {
+  if (is_dataset(group, name)) static_cast<std::vector<std::string>*>(data)->push_back(name);
   return 0;
 }
 
