@@ -28,8 +28,8 @@ namespace latdisp {
 
 namespace {
 
-po::options_description analyze_description(AnalyzeOptions& o) {
-  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+// Help, config and what is read.
+void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
       "read options from a config file (NAME = VALUE lines); the command line wins")(
@@ -40,7 +40,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
                                         "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
       "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live")(
+      "missing: every token is live");
+}
+
+// --output and --report: what is written, and where.
+void add_analyze_output_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "output,o", po::value(&o.output),
       "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
       "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
@@ -50,15 +55,23 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
       "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
                              "replace existing output files (--output, --report, --per-token, --series-csv)")(
-      "report,r", po::value(&o.report), "write the JSON report here")(
-      "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
-      "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
+      "report,r", po::value(&o.report), "write the JSON report here");
+}
+
+// How x is computed and classified.
+void add_analyze_arithmetic_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()("arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
+                  "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
       "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
       "tolerance of the 'almost' and 'half' classes (> 0)")(
       "zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp),
-      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)")(
-      "memory-budget", po::value(&o.memory_budget),
-      "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
+      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)");
+}
+
+// Memory, scratch space, progress and kernel tuning.
+void add_analyze_resource_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()("memory-budget", po::value(&o.memory_budget),
+                  "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
       "scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir),
       "where magnitudes spill when they do not fit in the budget")("strict", po::bool_switch(&o.strict),
                                                                    "exit with code 4 unless the verdict is PERFECT")(
@@ -69,7 +82,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
       "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
       "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
-      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
+      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory");
+}
+
+// The motion regimes and their files.
+void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
       "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
       "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
@@ -77,7 +95,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
       ".safetensors")("series-csv", po::value(&o.series_csv),
                       "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition")(
+                      "per transition");
+}
+
+// Checkpoints and restarts.
+void add_analyze_checkpoint_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "checkpoint-dir", po::value(&o.checkpoint_dir),
       "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
       "that --resume can continue the run")(
@@ -87,6 +110,16 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
       "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
       "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
+}
+
+po::options_description analyze_description(AnalyzeOptions& o) {
+  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+  add_analyze_input_options(d, o);
+  add_analyze_output_options(d, o);
+  add_analyze_arithmetic_options(d, o);
+  add_analyze_resource_options(d, o);
+  add_analyze_motion_options(d, o);
+  add_analyze_checkpoint_options(d, o);
   return d;
 }
 
