@@ -109,6 +109,25 @@ herr_t write_string_attribute(hid_t object, const std::string& name, const std::
   return H5Awrite(attribute.get(), type.get(), value.c_str());
 }
 
+BoxSpaces box_spaces(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count) {
+  BoxSpaces box;
+  box.file = Hdf5Handle(H5Dget_space(dataset), H5Sclose);
+  hsize_t values = 1;
+  for (hsize_t c : count) values *= c;
+  const hsize_t one[1] = {1};
+  box.memory = Hdf5Handle(values == 0 ? H5Screate_simple(1, one, nullptr)
+                                      : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                          H5Sclose);
+  if (values == 0) {
+    H5Sselect_none(box.file.get());
+    H5Sselect_none(box.memory.get());
+  } else {
+    box.selected =
+        H5Sselect_hyperslab(box.file.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) >= 0;
+  }
+  return box;
+}
+
 std::string describe_type(hid_t type) {
   const H5T_class_t type_class = H5Tget_class(type);
   const size_t bits = H5Tget_size(type) * 8;

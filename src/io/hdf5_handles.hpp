@@ -65,6 +65,17 @@ Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t ty
 // status of the create and write (< 0 on failure), for the caller to check.
 herr_t write_string_attribute(hid_t object, const std::string& name, const std::string& value);
 
+// The dataspaces of the box [start, start + count) of a dataset: the memory
+// space has the box's shape (HDF5's fastest collective path); an empty box
+// selects nothing in both, so its rank still takes part in a collective
+// transfer. `selected` is false if HDF5 refused the box.
+struct BoxSpaces {
+  Hdf5Handle file;
+  Hdf5Handle memory;
+  bool selected = true;
+};
+BoxSpaces box_spaces(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count);
+
 // A printable description of a datatype, e.g. "float32", "uint16 (big-endian)".
 std::string describe_type(hid_t type);
 

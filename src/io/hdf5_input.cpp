@@ -170,23 +170,10 @@ void require_written_storage(hid_t dataset, const std::string& what) {
 
 herr_t read_hyperslab(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
                       const std::vector<hsize_t>& count, void* buffer, bool collective) {
-  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
-  hsize_t values = 1;
-  for (hsize_t c : count) values *= c;
-  // The memory box has the file box's shape: HDF5 keeps such transfers
-  // on its fastest collective path.
-  const hsize_t one[1] = {1};
-  Hdf5Handle memory_space(values == 0 ? H5Screate_simple(1, one, nullptr)
-                                      : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          H5Sclose);
-  if (values == 0) {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  } else if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0) {
-    return -1;
-  }
+  const BoxSpaces box = box_spaces(dataset, start, count);
+  if (!box.selected) return -1;
   const Hdf5Handle transfer = collective ? collective_transfer() : Hdf5Handle();
-  return H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), collective ? transfer.get() : H5P_DEFAULT,
+  return H5Dread(dataset, memory_type, box.memory.get(), box.file.get(), collective ? transfer.get() : H5P_DEFAULT,
                  buffer);
 }
 

@@ -49,22 +49,12 @@ void Hdf5OutputFile::write(const std::string& what, const std::function<herr_t()
 
 void Hdf5OutputFile::write_box(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
                                const std::vector<hsize_t>& count, const void* values, const std::string& what) {
-  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
-  hsize_t total = 1;
-  for (hsize_t c : count) total *= c;
-  const hsize_t one[1] = {1};
-  Hdf5Handle memory_space(total == 0 ? H5Screate_simple(1, one, nullptr)
-                                     : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          H5Sclose);
-  if (total == 0) {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  } else {
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  }
+  const BoxSpaces box = box_spaces(dataset, start, count);
   const Hdf5Handle transfer = collective_transfer();
-  write(what,
-        [&] { return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer.get(), values); });
+  write(what, [&] {
+    if (!box.selected) return herr_t(-1);
+    return H5Dwrite(dataset, memory_type, box.memory.get(), box.file.get(), transfer.get(), values);
+  });
 }
 
 void Hdf5OutputFile::reserve_space() {

@@ -95,6 +95,20 @@ std::vector<uint8_t> read_mask_file(MPI_Comm comm, const std::string& file, cons
 
 std::string TrajectoryReader::step_origin(int64_t) const { return ""; }
 
+void TrajectoryReader::adopt_shape(const std::vector<int64_t>& extent, bool matrix, const std::string& what,
+                                   const std::string& shape, const std::string& trajectory_hint) {
+  if (extent.size() == 3) {
+    m_shape = {extent[0], extent[1], extent[2]};
+  } else if (extent.size() == 2 && matrix) {
+    m_shape = {1, extent[0], extent[1]};
+    m_source_rank = 2;
+  } else {
+    fail(kExitInput, what + " has shape " + shape +
+                         (matrix ? "; expected 2 dimensions (tokens, dims), or 3 with @STEP"
+                                 : "; expected 3 dimensions (steps, tokens, dims)" + trajectory_hint));
+  }
+}
+
 std::vector<std::string> TrajectoryReader::source_files() const { return {m_path}; }
 
 void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count,

@@ -64,6 +64,12 @@ class TrajectoryReader {
   TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, InputFormat format)
       : m_comm(comm), m_path(path), m_dataset(dataset), m_format(format) {}
 
+  // Takes a 3-D `extent` as the shape or, when opened as a `matrix`, a 2-D one
+  // as a single step; else throws Error(kExitInput) "WHAT has shape SHAPE;
+  // expected ..." (`trajectory_hint` appended when a trajectory was expected).
+  void adopt_shape(const std::vector<int64_t>& extent, bool matrix, const std::string& what, const std::string& shape,
+                   const std::string& trajectory_hint = "");
+
   // Collective: one transfer of at most a gigabyte per rank: steps
   // [first_step, first_step + steps) x tokens [first_token, first_token +
   // tokens) x all dims, C order; `tokens` may be 0 on some ranks.
