@@ -89,7 +89,5 @@ struct AnalysisResult {
 
 // SPEC section 2 verdict over the finite classes.
 std::string verdict_of(const PopulationTally& tally);
-// The smallest signed type holding every rounded integer, "" for none.
-std::string dtype_of_width(int32_t width);
 
 }  // namespace latdisp

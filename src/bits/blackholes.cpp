@@ -10,7 +10,6 @@
 #include "bits/blackholes_report.hpp"
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "io/file_names.hpp"
 #include "io/output_file.hpp"
 #include "io/output_format.hpp"
 #include "io/token_groups.hpp"

@@ -7,7 +7,6 @@
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "io/trajectory_reader.hpp"
 #include "parallel/clock.hpp"

@@ -1,6 +1,5 @@
 #include "config/bit_level_options.hpp"
 
-#include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "io/output_format.hpp"
 #include "parallel/errors.hpp"

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "analysis/motion.hpp"
+#include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
 #include "report/report.hpp"
@@ -30,10 +31,9 @@ json symmetric_dtype(const PopulationTally& t) {
   // The notebook's rule: |value| <= 2^(b-1) - 1.
   if (t.width < 0 || t.width > 3) return nullptr;
   const double bound = std::fmax(std::fabs(t.int_min), std::fabs(t.int_max));
-  const char* names[] = {"int8", "int16", "int32", "int64"};
   const double limits[] = {127.0, 32767.0, 2147483647.0, 9223372036854775807.0};
   for (int w = t.width; w < 4; ++w)
-    if (bound <= limits[w] && !(w == 3 && bound >= 9223372036854775808.0)) return names[w];
+    if (bound <= limits[w] && !(w == 3 && bound >= 9223372036854775808.0)) return integer_dtype_name(w);
   return nullptr;
 }
 
@@ -41,7 +41,7 @@ json displacement_numbers(const PopulationResult& p) {
   const PopulationTally& t = p.tally;
   const int64_t coordinates = t.coordinates();
   const bool any_finite = coordinates > t.counts[kCountNonfinite];
-  const std::string dtype = dtype_of_width(t.width);
+  const std::string dtype = integer_dtype_name(t.width);
   json j = {
       {"coordinates", coordinates},
       {"exact", t.counts[kCountExact]},

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "analysis/motion.hpp"
+#include "config/save_dtype.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
 
@@ -180,7 +181,7 @@ void range_section(std::FILE* out, const AnalysisResult& r) {
   std::fprintf(out, "  x in [%s, %s], max |x| %s\n", number(all.min).c_str(), number(all.max).c_str(),
                number(all.max_abs).c_str());
   std::fprintf(out, "  round-half-even(x) in [%s, %s]\n", number(all.int_min).c_str(), number(all.int_max).c_str());
-  const std::string dtype = dtype_of_width(all.width);
+  const std::string dtype = integer_dtype_name(all.width);
   std::fprintf(out, "  recommended integer dtype: %s\n",
                dtype.empty() ? (all.width < 0 ? "n/a (no finite x)" : "none (beyond int64)") : dtype.c_str());
 }
