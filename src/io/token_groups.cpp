@@ -226,7 +226,9 @@ void write_hdf5_groups(const std::string& path, const std::vector<TokenGroup>& g
   };
   const Hdf5Handle creation = untimed_file_creation();
   Hdf5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) failed("creating");
+  if (!file.valid())
+    fail(kExitOutput,
+         "cannot create '" + output_name_of(path) + "': " + write_failure_reason(path, errno, hdf5_error_text()));
   for (const TokenGroup& g : groups) {
     const Hdf5Handle dataset = create_output_dataset(file.get(), g.name, H5T_STD_I64LE, {g.tokens.size()});
     if (!g.tokens.empty() &&
