@@ -66,10 +66,6 @@ Hdf5Handle h5py_bool_type() {
   return type;
 }
 
-void check_hdf5_write(herr_t status, const std::string& what) {
-  if (status < 0) fail(kExitOutput, what + " failed: " + hdf5_error_text());
-}
-
 Hdf5Handle untimed_file_creation() {
   Hdf5Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), 0);

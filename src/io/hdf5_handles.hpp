@@ -46,9 +46,6 @@ Hdf5Handle collective_transfer();
 // h5py's boolean type: an enum over int8 with FALSE = 0, TRUE = 1.
 Hdf5Handle h5py_bool_type();
 
-// Throws Error(kExitOutput) "WHAT failed: <HDF5's message>" if status < 0.
-void check_hdf5_write(herr_t status, const std::string& what);
-
 // Every object latdisp creates goes through these three, so none carries a
 // creation or modification time and a file's bytes depend on its data alone
 // (two runs on the same input write the same file).

@@ -18,6 +18,4 @@ OutputFormat output_format_of(const std::string& option, const std::string& path
 
 const char* format_name(OutputFormat format) { return format == OutputFormat::hdf5 ? "hdf5" : "safetensors"; }
 
-void require_output_format(const std::string& option, const std::string& path) { output_format_of(option, path); }
-
 }  // namespace latdisp

@@ -15,9 +15,6 @@ std::optional<OutputFormat> format_from_name(const std::string& path);
 // format_from_name, or Error(kExitUsage) naming `option` for any other name.
 OutputFormat output_format_of(const std::string& option, const std::string& path);
 
-// Throws Error(kExitUsage) unless `path` names a known output format.
-void require_output_format(const std::string& option, const std::string& path);
-
 // "hdf5" or "safetensors", as the reports print it.
 const char* format_name(OutputFormat format);
 
