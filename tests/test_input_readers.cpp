@@ -27,12 +27,7 @@ namespace latdisp {
 namespace {
 
 using testing::world_rank;
-
-int world_size() {
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
+using testing::world_size;
 
 // Per rank count: the tests at 1, 2 and 3 ranks may run at the same time.
 std::string work_dir() {
