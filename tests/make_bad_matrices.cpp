@@ -52,11 +52,14 @@ int main(int argc, char** argv) {
       64);
   write_raw("size_mismatch.safetensors", R"({"W":{"dtype":"BF16","shape":[8,4],"data_offsets":[0,60]}})", 64);
   std::ofstream(dir + "/tiny.safetensors", std::ios::binary).write("\x10\x00\x00", 3);  // 3 bytes in all
-  latdisp::write_token_groups(dir + "/groups_out_of_range.safetensors", false, {{"bh1_token_ids", {1, 8}}}, {});
-  latdisp::write_token_groups(dir + "/groups_empty.safetensors", false,
+  latdisp::write_token_groups(dir + "/groups_out_of_range.safetensors", latdisp::OutputFormat::safetensors,
+                              {{"bh1_token_ids", {1, 8}}}, {});
+  latdisp::write_token_groups(dir + "/groups_empty.safetensors", latdisp::OutputFormat::safetensors,
                               {{"bh1_token_ids", {1, 2}}, {"bh2_token_ids", {}}}, {});
-  latdisp::write_token_groups(dir + "/groups_none.safetensors", false, {{"ids", {1, 2}}}, {});
-  latdisp::write_token_groups(dir + "/groups_good.h5", true, {{"bh1_token_ids", {0, 1}}, {"bh2_token_ids", {5}}}, {});
+  latdisp::write_token_groups(dir + "/groups_none.safetensors", latdisp::OutputFormat::safetensors, {{"ids", {1, 2}}},
+                              {});
+  latdisp::write_token_groups(dir + "/groups_good.h5", latdisp::OutputFormat::hdf5,
+                              {{"bh1_token_ids", {0, 1}}, {"bh2_token_ids", {5}}}, {});
   // A 3-D HDF5 trajectory (steps x tokens x dims).
   const hid_t file = H5Fcreate((dir + "/steps.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   const hsize_t shape[3] = {2, 8, 4};

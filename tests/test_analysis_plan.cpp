@@ -16,12 +16,7 @@ namespace latdisp {
 namespace {
 
 using testing::world_rank;
-
-int world_size() {
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
+using testing::world_size;
 
 AnalyzeOptions options_with(const std::string& budget, const std::string& output) {
   AnalyzeOptions options;

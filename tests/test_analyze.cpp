@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/save_dtype.hpp"
 #include "analysis/analyze.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "synthetic/generate.hpp"
@@ -106,10 +107,10 @@ TEST(AnalyzeHandBuilt, CountsRangesAndVerdicts) {
   EXPECT_EQ(all.max_abs, 256.0);
   EXPECT_EQ(all.int_min, -256.0);
   EXPECT_EQ(all.int_max, 1.0);
-  EXPECT_EQ(dtype_of_width(all.width), "int16");
+  EXPECT_EQ(std::string(integer_dtype_name(all.width)), "int16");
   EXPECT_EQ(dead.max, 0.0078125);
   EXPECT_EQ(dead.int_max, 0.0);  // round_half_even(2^-7) = 0
-  EXPECT_EQ(dtype_of_width(dead.width), "int8");
+  EXPECT_EQ(std::string(integer_dtype_name(dead.width)), "int8");
   EXPECT_EQ(all.counts[kCountDisagreements], 0);
 
   // Crossings, per step and live/dead.

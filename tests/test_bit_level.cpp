@@ -15,19 +15,19 @@
 #include <string>
 #include <vector>
 
-#include "kokkos_kernels/bf16_lattice.hpp"
-#include "kokkos_kernels/hash64.hpp"
 #include "bits/blackholes.hpp"
 #include "bits/identical_rows.hpp"
-#include "synthetic/demo_matrix.hpp"
-#include "parallel/errors.hpp"
-#include "io/hdf5_handles.hpp"
 #include "bits/inspect.hpp"
+#include "bits/separation.hpp"
+#include "io/hdf5_handles.hpp"
 #include "io/matrix_source.hpp"
 #include "io/safetensors.hpp"
-#include "bits/separation.hpp"
-#include "test_support.hpp"
 #include "io/token_groups.hpp"
+#include "kokkos_kernels/bf16_lattice.hpp"
+#include "kokkos_kernels/hash64.hpp"
+#include "parallel/errors.hpp"
+#include "synthetic/demo_matrix.hpp"
+#include "test_support.hpp"
 
 namespace latdisp {
 
@@ -176,7 +176,8 @@ TEST(BitLevel, TokenGroupsRoundTripInNaturalOrder) {
       {"bh10_token_ids", {5, 6}}, {"bh2_token_ids", {9, 1, 3}}, {"bh1_token_ids", {0}}};
   for (const bool hdf5 : {false, true}) {
     const std::string path = test_file(hdf5 ? "groups.h5" : "groups.safetensors");
-    if (world_rank() == 0) write_token_groups(path, hdf5, groups, {{"note", "test"}});
+    if (world_rank() == 0)
+      write_token_groups(path, hdf5 ? OutputFormat::hdf5 : OutputFormat::safetensors, groups, {{"note", "test"}});
     MPI_Barrier(MPI_COMM_WORLD);
     const std::vector<TokenGroup> back = read_token_groups(path);
     ASSERT_EQ(back.size(), 3u);

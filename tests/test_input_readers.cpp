@@ -27,12 +27,7 @@ namespace latdisp {
 namespace {
 
 using testing::world_rank;
-
-int world_size() {
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
+using testing::world_size;
 
 // Per rank count: the tests at 1, 2 and 3 ranks may run at the same time.
 std::string work_dir() {
@@ -193,12 +188,13 @@ void expect_slabs_match(const TrajectoryReader& reader, const std::vector<uint16
 
 TEST_F(InputReaders, EveryFormatReadsTheSameBits) {
   struct Case {
-    std::string path, dataset, format;
+    std::string path, dataset;
+    InputFormat format;
   };
-  const std::vector<Case> cases = {{dir + "/w.h5", "W", "hdf5"},
-                                   {dir + "/traj.safetensors", "W", "safetensors"},
-                                   {dir + "/series", kName, "series"},
-                                   {dir + "/manifest.txt", kName, "series"}};
+  const std::vector<Case> cases = {{dir + "/w.h5", "W", InputFormat::hdf5},
+                                   {dir + "/traj.safetensors", "W", InputFormat::safetensors},
+                                   {dir + "/series", kName, InputFormat::series},
+                                   {dir + "/manifest.txt", kName, InputFormat::series}};
   for (const Case& c : cases) {
     const std::unique_ptr<TrajectoryReader> reader =
         open_trajectory_source(MPI_COMM_WORLD, c.path, c.dataset, SourceUse::trajectory);

@@ -14,6 +14,12 @@ inline int world_rank() {
   return rank;
 }
 
+inline int world_size() {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
 // A path in the tests' build directory.
 inline std::string test_file(const std::string& name) { return std::string(LATDISP_TEST_DATA_DIR) + "/" + name; }
 

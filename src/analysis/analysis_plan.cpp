@@ -94,9 +94,7 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  if (ranks > shape.tokens)
-    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
-                         ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
+  require_a_token_per_rank(shape.tokens, ranks, options.input);
   AnalysisPlan plan;
   plan.options = options;
   plan.kernel = kernel_settings_of(options);

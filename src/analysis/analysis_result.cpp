@@ -11,19 +11,4 @@ std::string verdict_of(const PopulationTally& tally) {
   return "PERFECT";
 }
 
-std::string dtype_of_width(int32_t width) {
-  switch (width) {
-    case bf16::kInt8:
-      return "int8";
-    case bf16::kInt16:
-      return "int16";
-    case bf16::kInt32:
-      return "int32";
-    case bf16::kInt64:
-      return "int64";
-    default:
-      return "";
-  }
-}
-
 }  // namespace latdisp

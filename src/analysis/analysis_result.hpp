@@ -11,6 +11,7 @@
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/per_token_table.hpp"
 #include "config/options.hpp"
+#include "io/input_path.hpp"
 #include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
@@ -61,7 +62,7 @@ struct AnalysisResult {
   AnalyzeOptions options;
   TrajectoryShape shape;
   std::string input_type;
-  std::string input_format;           // "hdf5" | "safetensors" | "series"
+  InputFormat input_format = InputFormat::hdf5;
   std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
   bool dead_mask_found = false;
   int64_t n_dead = 0;
@@ -89,7 +90,5 @@ struct AnalysisResult {
 
 // SPEC section 2 verdict over the finite classes.
 std::string verdict_of(const PopulationTally& tally);
-// The smallest signed type holding every rounded integer, "" for none.
-std::string dtype_of_width(int32_t width);
 
 }  // namespace latdisp

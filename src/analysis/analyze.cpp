@@ -14,8 +14,10 @@
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
 #include "analysis/tally_archive.hpp"
+#include "analysis/view_labels.hpp"
 #include "io/step_stream.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -23,10 +25,6 @@
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Accumulates kernel tallies into per-step series and totals (host side).
 struct LocalTallies {
@@ -69,52 +67,68 @@ struct LocalTallies {
   UlpTally ulp;
 };
 
-// Reduces the live/dead tallies to rank 0 and derives "all tokens".
-void reduce_tallies(LocalTallies& local, AnalysisResult& result, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+// A rank's tallies as one array per reduction: sums, minima (maxima
+// negated, so one MPI_MIN takes both), maxima.
+struct FlatTallies {
   std::vector<int64_t> sums, maxima;
   std::vector<double> minima;
+};
+
+FlatTallies flatten(const LocalTallies& local) {
+  FlatTallies flat;
   for (const PopulationResult& p : local.population) {
-    sums.insert(sums.end(), p.tally.counts, p.tally.counts + kNumTallyCounts);
-    for (const auto& series : p.series) sums.insert(sums.end(), series.begin(), series.end());
-    minima.insert(minima.end(), {p.tally.min, -p.tally.max, -p.tally.max_abs, p.tally.int_min, -p.tally.int_max});
-    maxima.push_back(p.tally.width);
+    flat.sums.insert(flat.sums.end(), p.tally.counts, p.tally.counts + kNumTallyCounts);
+    for (const auto& series : p.series) flat.sums.insert(flat.sums.end(), series.begin(), series.end());
+    flat.minima.insert(flat.minima.end(),
+                       {p.tally.min, -p.tally.max, -p.tally.max_abs, p.tally.int_min, -p.tally.int_max});
+    flat.maxima.push_back(p.tally.width);
   }
-  sums.insert(sums.end(), {local.ulp.zeros, local.ulp.subnormals, local.ulp.nonfinite});
-  maxima.insert(maxima.end(), {local.ulp.max_exponent, -static_cast<int64_t>(local.ulp.min_exponent)});
+  flat.sums.insert(flat.sums.end(), {local.ulp.zeros, local.ulp.subnormals, local.ulp.nonfinite});
+  flat.maxima.insert(flat.maxima.end(), {local.ulp.max_exponent, -static_cast<int64_t>(local.ulp.min_exponent)});
+  return flat;
+}
+
+// The reduced arrays back into the live and dead populations and the ULP
+// tallies, in flatten()'s order; `transitions`: the length of each series.
+void unflatten(const FlatTallies& flat, size_t transitions, AnalysisResult& result) {
+  size_t s = 0, m = 0, x = 0;
+  for (const int population : {kLiveTokens, kDeadTokens}) {
+    PopulationResult& target = result.displacement[population];
+    target.tally.reset();
+    for (int c = 0; c < kNumTallyCounts; ++c) target.tally.counts[c] = flat.sums[s++];
+    for (auto& series : target.series) {
+      const auto first = flat.sums.begin() + static_cast<std::ptrdiff_t>(s);
+      series.assign(first, first + static_cast<std::ptrdiff_t>(transitions));
+      s += transitions;
+    }
+    target.tally.min = flat.minima[m++];
+    target.tally.max = -flat.minima[m++];
+    target.tally.max_abs = -flat.minima[m++];
+    target.tally.int_min = flat.minima[m++];
+    target.tally.int_max = -flat.minima[m++];
+    target.tally.width = static_cast<int32_t>(flat.maxima[x++]);
+  }
+  result.ulp.zeros = flat.sums[s++];
+  result.ulp.subnormals = flat.sums[s++];
+  result.ulp.nonfinite = flat.sums[s++];
+  result.ulp.max_exponent = static_cast<int32_t>(flat.maxima[x++]);
+  result.ulp.min_exponent = static_cast<int32_t>(-flat.maxima[x++]);
+}
+
+// Reduces the live/dead tallies to rank 0 and derives "all tokens".
+void reduce_tallies(const LocalTallies& local, AnalysisResult& result, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  FlatTallies flat = flatten(local);
   const auto reduce = [&](auto& values, MPI_Datatype type, MPI_Op op) {
     MPI_Reduce(rank == 0 ? MPI_IN_PLACE : values.data(), values.data(), static_cast<int>(values.size()), type, op, 0,
                comm);
   };
-  reduce(sums, MPI_INT64_T, MPI_SUM);
-  reduce(minima, MPI_DOUBLE, MPI_MIN);
-  reduce(maxima, MPI_INT64_T, MPI_MAX);
+  reduce(flat.sums, MPI_INT64_T, MPI_SUM);
+  reduce(flat.minima, MPI_DOUBLE, MPI_MIN);
+  reduce(flat.maxima, MPI_INT64_T, MPI_MAX);
   if (rank != 0) return;
-
-  size_t s = 0, m = 0, x = 0;
-  for (int p = 0; p < 2; ++p) {
-    PopulationResult& target = result.displacement[p == 0 ? kLiveTokens : kDeadTokens];
-    target.tally.reset();
-    for (int c = 0; c < kNumTallyCounts; ++c) target.tally.counts[c] = sums[s++];
-    for (auto& series : target.series) {
-      series.assign(sums.begin() + static_cast<std::ptrdiff_t>(s),
-                    sums.begin() + static_cast<std::ptrdiff_t>(s + local.population[p].series[0].size()));
-      s += series.size();
-    }
-    target.tally.min = minima[m++];
-    target.tally.max = -minima[m++];
-    target.tally.max_abs = -minima[m++];
-    target.tally.int_min = minima[m++];
-    target.tally.int_max = -minima[m++];
-    target.tally.width = static_cast<int32_t>(maxima[x++]);
-  }
-  result.ulp.zeros = sums[s++];
-  result.ulp.subnormals = sums[s++];
-  result.ulp.nonfinite = sums[s++];
-  result.ulp.max_exponent = static_cast<int32_t>(maxima[x++]);
-  result.ulp.min_exponent = static_cast<int32_t>(-maxima[x++]);
-
+  unflatten(flat, local.population[0].series[0].size(), result);
   PopulationResult& all = result.displacement[kAllTokens];
   all = result.displacement[kLiveTokens];
   all.tally.merge(result.displacement[kDeadTokens].tally);
@@ -173,18 +187,95 @@ class ProgressLine {
   double m_last = 0;
 };
 
-using ValueBuffer = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+// The pass's state on this rank: what a checkpoint saves and restores.
+struct PassState {
+  PassState(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t transitions, MPI_Comm comm)
+      : local(transitions) {
+    collectively(comm, [&] {
+      const GeneralValueSpace space{static_cast<int64_t>(plan.blocks.general_bytes / sizeof(uint64_t)),
+                                    !plan.blocks.magnitudes_in_memory, plan.options.scratch_dir};
+      store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
+    });
+    collectively(comm, [&] {
+      motion = std::make_unique<TokenMotionTracker>(!plan.options.per_token.empty(), plan.blocks.steps_per_block - 1,
+                                                    plan.slab.count, plan.kernel.hop_radius);
+    });
+  }
+  void save(ArchiveWriter& archive) const {
+    local.save(archive);
+    store->save(archive);
+    motion->save(archive);
+  }
+  // The next step to read.
+  int64_t restore(Checkpointer& checkpoint, int64_t slab_tokens) {
+    return checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
+      local.load(archive);
+      store->load(archive);
+      motion->load(archive);
+      if (store->rows() != next_step * slab_tokens) archive.damaged("its magnitudes do not cover the steps it claims");
+    });
+  }
+
+  LocalTallies local;
+  std::unique_ptr<MagnitudeStore> store;
+  std::unique_ptr<TokenMotionTracker> motion;
+};
+
+using DeviceValues = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+using DeviceFlags = Kokkos::View<uint8_t*, DeviceMemory>;
+
+DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
+  DeviceFlags dead("latdisp::analyze::dead", slab_dead.size());
+  auto host_dead = Kokkos::create_mirror_view(dead);
+  for (size_t n = 0; n < slab_dead.size(); ++n) host_dead(n) = slab_dead[n];
+  Kokkos::deep_copy(dead, host_dead);
+  return dead;
+}
+
+// The kernel's Views for the largest step block and their host mirrors (the
+// same memory on a host backend), each built where it is declared. Two value
+// blocks when reads run behind compute: the kernel's and the next one; none
+// when the blocks are mapped from the file.
+struct BlockBuffers {
+  BlockBuffers(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t dims, int64_t items)
+      : values{DeviceValues(uninitialized("latdisp::analyze::values"), buffered(plan) ? plan.blocks.steps_per_block : 0,
+                            plan.slab.count, dims),
+               DeviceValues(uninitialized("latdisp::analyze::next_values"),
+                            buffered(plan) && plan.background_reads ? plan.blocks.steps_per_block : 0, plan.slab.count,
+                            dims)},
+        host_values{Kokkos::create_mirror_view(values[0]), Kokkos::create_mirror_view(values[1])},
+        dead(device_dead_flags(slab_dead)),
+        tallies(uninitialized("latdisp::analyze::tallies"), plan.blocks.steps_per_block - 1, items),
+        magnitudes(uninitialized("latdisp::analyze::magnitudes"), plan.blocks.steps_per_block - 1, plan.slab.count),
+        host_tallies(Kokkos::create_mirror_view(tallies)),
+        host_magnitudes(Kokkos::create_mirror_view(magnitudes)) {}
+
+  static bool buffered(const AnalysisPlan& plan) { return plan.block_source == BlockSource::read; }
+  // Where the stream reads block values into (null when they are mapped).
+  uint16_t* read_buffer(int index) const {
+    return host_values[static_cast<size_t>(index)].extent(0) > 0 ? host_values[static_cast<size_t>(index)].data()
+                                                                 : nullptr;
+  }
+
+  std::array<DeviceValues, 2> values;
+  std::array<DeviceValues::HostMirror, 2> host_values;
+  DeviceFlags dead;
+  ItemTallies tallies;
+  RowMagnitudes magnitudes;
+  ItemTallies::HostMirror host_tallies;
+  RowMagnitudes::HostMirror host_magnitudes;
+};
 
 // The block the kernel reads: on the host the stream's values in place (a
 // buffer, or the mapped file with its step stride); with device memory of
 // its own, the buffer copied there.
-BlockValues kernel_block(const StepBlock& step_block, const std::array<ValueBuffer, 2>& values,
-                         const std::array<ValueBuffer::HostMirror, 2>& host_values, int64_t slab_tokens, int64_t dims) {
+BlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffers, int64_t slab_tokens) {
   const std::pair<int64_t, int64_t> steps(0, step_block.steps);
+  const size_t buffer = static_cast<size_t>(step_block.buffer);
+  const int64_t dims = static_cast<int64_t>(buffers.values[0].extent(2));
   if (kSeparateDeviceMemory) {
-    const size_t buffer = static_cast<size_t>(step_block.buffer);
-    auto block = Kokkos::subview(values[buffer], steps, Kokkos::ALL, Kokkos::ALL);
-    Kokkos::deep_copy(block, Kokkos::subview(host_values[buffer], steps, Kokkos::ALL, Kokkos::ALL));
+    auto block = Kokkos::subview(buffers.values[buffer], steps, Kokkos::ALL, Kokkos::ALL);
+    Kokkos::deep_copy(block, Kokkos::subview(buffers.host_values[buffer], steps, Kokkos::ALL, Kokkos::ALL));
     return block;
   }
   const Kokkos::LayoutStride layout(static_cast<size_t>(step_block.steps), static_cast<size_t>(step_block.step_stride),
@@ -192,6 +283,69 @@ BlockValues kernel_block(const StepBlock& step_block, const std::array<ValueBuff
                                     static_cast<size_t>(dims), 1);
   return Kokkos::View<const uint16_t***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(step_block.values,
                                                                                                       layout);
+}
+
+// One step block through the kernel (copied to the device first when it has
+// its own memory); its tallies and magnitudes folded into the pass state.
+void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, int64_t items, BlockBuffers& buffers,
+                        PassState& state, MPI_Comm comm) {
+  using Rows = std::pair<int64_t, int64_t>;
+  const BlockValues block = kernel_block(step_block, buffers, plan.slab.count);
+  const int64_t transitions = step_block.steps - 1;
+  analyze_block(block, buffers.dead, step_block.final, plan.kernel,
+                Kokkos::subview(buffers.tallies, Rows(0, transitions), Kokkos::ALL),
+                Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events());
+  state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
+  Kokkos::deep_copy(buffers.host_tallies, buffers.tallies);
+  Kokkos::deep_copy(buffers.host_magnitudes, buffers.magnitudes);
+  for (int64_t t = 0; t < transitions; ++t)
+    for (int64_t i = 0; i < items; ++i) state.local.add(step_block.first_step + t, buffers.host_tallies(t, i));
+  // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
+  // block boundary, after the checkpoint).
+  collectively(comm, [&] { state.store->append(buffers.host_magnitudes.data(), transitions * plan.slab.count); });
+}
+
+// Streams W from `first_step` to the end, block by block, through the kernel;
+// a checkpoint at block boundaries when one is due.
+void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int64_t first_step, BlockBuffers& buffers,
+                  PassState& state, Checkpointer& checkpoint, Timings& timings, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  const int64_t transitions = reader.shape().steps - 1;
+  const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
+  ProgressLine progress(plan.options.progress_seconds, transitions - first_step, rank == 0);
+  StepStream stream(reader, plan.slab, plan.max_slab, plan.blocks.steps_per_block, buffers.read_buffer(0),
+                    plan.background_reads ? buffers.read_buffer(1) : nullptr, plan.background_reads, first_step,
+                    plan.block_source);
+  const auto save_state = [&](ArchiveWriter& archive) { state.save(archive); };
+  StepBlock step_block;
+  for (;;) {
+    Clock::time_point phase = Clock::now();
+    if (!stream.next(step_block)) break;
+    timings.read += seconds_since(phase);
+    phase = Clock::now();
+    analyze_step_block(step_block, plan, items, buffers, state, comm);
+    timings.compute += seconds_since(phase);
+    const int64_t next_step = step_block.first_step + step_block.steps - 1;
+    progress.update(next_step - first_step);
+    if (plan.options.block_pause > 0)
+      std::this_thread::sleep_for(std::chrono::duration<double>(plan.options.block_pause));
+    checkpoint.at_block_boundary(next_step, step_block.final, save_state);
+  }
+}
+
+// Rank 0's totals, series and magnitude statistics from every rank's state.
+void reduce_pass(const PassState& state, const std::vector<uint8_t>& slab_dead, int64_t transitions,
+                 AnalysisResult& result, MPI_Comm comm) {
+  // Waiting for the slowest rank's last block is compute, not reduction.
+  Clock::time_point phase = Clock::now();
+  MPI_Barrier(comm);
+  result.timings.compute += seconds_since(phase);
+  phase = Clock::now();
+  reduce_tallies(state.local, result, comm);
+  result.integer_width = all_ranks_integer_width(state.local, comm);
+  result.magnitude = summarize_magnitudes(*state.store, slab_dead, transitions, comm);
+  result.timings.reduce = seconds_since(phase);
 }
 
 }  // namespace
@@ -213,120 +367,26 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
                  missing_dead_mask_text(options.input, options.dead_mask).c_str());
-  const TrajectoryShape shape = reader.shape();
   const TokenRange slab = plan.slab;
-  const int64_t max_slab = plan.max_slab;
   const std::vector<uint8_t> slab_dead(input.dead_mask.begin() + slab.begin,
                                        input.dead_mask.begin() + slab.begin + slab.count);
-  const KernelSettings& settings = plan.kernel;
-  const bool background_reads = plan.background_reads;
-  const bool mapped = plan.block_source == BlockSource::mapped;  // no value buffers then
-  const bool per_token = !options.per_token.empty();
-  const int64_t block_steps = plan.blocks.steps_per_block;
+  const int64_t transitions = reader.shape().steps - 1;
 
-  const int64_t transitions = shape.steps - 1;
-  const int64_t items = block_items_per_transition(slab.count, settings.tokens_per_item);
-  std::unique_ptr<MagnitudeStore> store;
+  PassState state(plan, slab_dead, transitions, comm);
+  // Allocated inside collectively(): running out of memory on one rank is one agreed error.
+  std::unique_ptr<BlockBuffers> buffers;
   collectively(comm, [&] {
-    const GeneralValueSpace space{static_cast<int64_t>(plan.blocks.general_bytes / sizeof(uint64_t)),
-                                  !plan.blocks.magnitudes_in_memory, options.scratch_dir};
-    store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
+    buffers = std::make_unique<BlockBuffers>(plan, slab_dead, reader.shape().dims,
+                                             block_items_per_transition(slab.count, plan.kernel.tokens_per_item));
   });
-
-  // Allocated inside collectively(): running out of memory on one rank is one
-  // agreed error. Two value blocks when reads run behind compute: the
-  // kernel's and the next one.
-  using Values = ValueBuffer;
-  std::array<Values, 2> values;
-  std::array<Values::HostMirror, 2> host_values;
-  Kokkos::View<uint8_t*, DeviceMemory> dead;
-  ItemTallies tallies;
-  RowMagnitudes magnitudes;
-  ItemTallies::HostMirror host_tallies;
-  RowMagnitudes::HostMirror host_magnitudes;
-  collectively(comm, [&] {
-    values[0] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::values"),
-                       mapped ? 0 : block_steps, slab.count, shape.dims);
-    values[1] = Values(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::next_values"),
-                       background_reads && !mapped ? block_steps : 0, slab.count, shape.dims);
-    for (size_t b = 0; b < values.size(); ++b) host_values[b] = Kokkos::create_mirror_view(values[b]);
-    dead = decltype(dead)("latdisp::analyze::dead", slab.count);
-    auto host_dead = Kokkos::create_mirror_view(dead);
-    for (int64_t n = 0; n < slab.count; ++n) host_dead(n) = slab_dead[static_cast<size_t>(n)];
-    Kokkos::deep_copy(dead, host_dead);
-    tallies = ItemTallies(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::tallies"), block_steps - 1,
-                          items);
-    magnitudes = RowMagnitudes(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::analyze::magnitudes"),
-                               block_steps - 1, slab.count);
-    host_tallies = Kokkos::create_mirror_view(tallies);
-    host_magnitudes = Kokkos::create_mirror_view(magnitudes);
-  });
-
-  TokenMotionTracker motion(false, 0, 0, 0.0);
-  collectively(comm, [&] { motion = TokenMotionTracker(per_token, block_steps - 1, slab.count, settings.hop_radius); });
-
-  LocalTallies local(transitions);
-  // The checkpoint state: every piece saves and loads itself.
-  const auto save_state = [&](ArchiveWriter& archive) {
-    local.save(archive);
-    store->save(archive);
-    motion.save(archive);
-  };
-  int64_t first_step = 0;
-  if (options.resume)
-    first_step = checkpoint.restore([&](ArchiveReader& archive, int64_t next_step) {
-      local.load(archive);
-      store->load(archive);
-      motion.load(archive);
-      if (store->rows() != next_step * slab.count) archive.damaged("its magnitudes do not cover the steps it claims");
-    });
-  ProgressLine progress(options.progress_seconds, transitions - first_step, rank == 0);
-  StepStream stream(reader, slab, max_slab, block_steps, mapped ? nullptr : host_values[0].data(),
-                    background_reads && !mapped ? host_values[1].data() : nullptr, background_reads, first_step,
-                    plan.block_source);
-  StepBlock step_block;
-  for (;;) {
-    Clock::time_point phase = Clock::now();
-    if (!stream.next(step_block)) break;
-    result.timings.read += seconds_since(phase);
-
-    phase = Clock::now();
-    const int64_t count = step_block.steps;
-    const BlockValues block = kernel_block(step_block, values, host_values, slab.count, shape.dims);
-    const int64_t block_transitions = count - 1;
-    auto block_tallies = Kokkos::subview(tallies, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    auto block_magnitudes = Kokkos::subview(magnitudes, std::pair<int64_t, int64_t>(0, block_transitions), Kokkos::ALL);
-    analyze_block(block, dead, step_block.final, settings, block_tallies, block_magnitudes, motion.events());
-    motion.update(magnitudes, step_block.first_step, block_transitions);
-    Kokkos::deep_copy(host_tallies, tallies);
-    Kokkos::deep_copy(host_magnitudes, magnitudes);
-    for (int64_t t = 0; t < block_transitions; ++t)
-      for (int64_t i = 0; i < items; ++i) local.add(step_block.first_step + t, host_tallies(t, i));
-    // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
-    // boundary below, after the checkpoint).
-    collectively(comm, [&] { store->append(host_magnitudes.data(), block_transitions * slab.count); });
-    result.timings.compute += seconds_since(phase);
-    const int64_t next_step = step_block.first_step + block_transitions;
-    progress.update(next_step - first_step);
-    if (options.block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.block_pause));
-    checkpoint.at_block_boundary(next_step, step_block.final, save_state);
-  }
+  const int64_t first_step = options.resume ? state.restore(checkpoint, slab.count) : 0;
+  stream_steps(reader, plan, first_step, *buffers, state, checkpoint, result.timings, comm);
   if (checkpoint.enabled()) {
     result.checkpoint = checkpoint.summary();
     result.timings.checkpoint = checkpoint.seconds();
   }
-
-  if (per_token) result.per_token = PerTokenTable{slab, slab_dead, motion.records()};
-
-  // Waiting for the slowest rank's last block is compute, not reduction.
-  Clock::time_point phase = Clock::now();
-  MPI_Barrier(comm);
-  result.timings.compute += seconds_since(phase);
-  phase = Clock::now();
-  reduce_tallies(local, result, comm);
-  result.integer_width = all_ranks_integer_width(local, comm);
-  result.magnitude = summarize_magnitudes(*store, slab_dead, transitions, comm);
-  result.timings.reduce = seconds_since(phase);
+  if (!options.per_token.empty()) result.per_token = PerTokenTable{slab, slab_dead, state.motion->records()};
+  reduce_pass(state, slab_dead, transitions, result, comm);
   result.peak_rss = gather_peak_rss(comm);
   result.timings.total = input.open_seconds + seconds_since(start);
   return result;

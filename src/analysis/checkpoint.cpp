@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/durable_file.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/signals.hpp"
 
@@ -23,14 +24,10 @@ namespace latdisp {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
 constexpr const char* kFormat = "latdisp.checkpoint/1";
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kGenerationPrefix = "generation-";
 constexpr size_t kHeadBytes = size_t(1) << 20;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::string generation_name(int64_t generation) {
   char name[32];

@@ -1,5 +1,7 @@
 #include "analysis/motion.hpp"
 
+#include "analysis/view_labels.hpp"
+
 #include <cmath>
 
 namespace latdisp {
@@ -39,14 +41,14 @@ MotionSummary summarize_motion(const PopulationResult& population) {
   return summary;
 }
 
+// Disabled, the tracker holds empty Views: built in place all the same, never assigned later.
 TokenMotionTracker::TokenMotionTracker(bool enabled, int64_t block_transitions, int64_t slab_tokens, double radius)
-    : m_enabled(enabled), m_radius(radius) {
-  if (!enabled) return;
-  m_events = RowEventViews(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::motion::row_events"),
-                           block_transitions, slab_tokens);
-  m_table =
-      TokenMotionTable(Kokkos::view_alloc(Kokkos::WithoutInitializing, "latdisp::motion::token_table"), slab_tokens);
-  reset_token_motion(m_table);
+    : m_enabled(enabled),
+      m_radius(radius),
+      m_events(uninitialized("latdisp::motion::row_events"), enabled ? block_transitions : 0,
+               enabled ? slab_tokens : 0),
+      m_table(uninitialized("latdisp::motion::token_table"), enabled ? slab_tokens : 0) {
+  if (enabled) reset_token_motion(m_table);
 }
 
 void TokenMotionTracker::update(const RowMagnitudes& block_magnitudes, int64_t first_transition,

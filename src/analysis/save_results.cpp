@@ -12,17 +12,18 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/view_labels.hpp"
 #include "config/save_dtype.hpp"
 #include "io/result_writer.hpp"
 #include "io/step_stream.hpp"
 #include "kokkos_kernels/encode_block.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Steps = std::pair<int64_t, int64_t>;
 
 // Adds the time since the last lap to one of the phases.
@@ -58,8 +59,6 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
                        {"latdisp_version", LATDISP_VERSION}};
   return layout;
 }
-
-auto uninitialized(const char* label) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)); }
 
 // The views of one step block, allocated once for the largest block, and
 // their host mirrors (the same memory on a host backend). Built in place: a

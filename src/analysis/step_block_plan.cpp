@@ -12,8 +12,10 @@
 
 namespace latdisp {
 
-StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
-  StepBlockPlan plan;
+namespace {
+
+// The bytes one step of the slab costs, and those the whole run holds.
+void size_the_plan(const StepBlockInputs& in, StepBlockPlan& plan) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
@@ -31,36 +33,52 @@ StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
   plan.magnitude_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
   plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
                      (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
-  const auto steps_fitting = [&](uint64_t reserved) -> int64_t {
-    if (in.budget <= reserved) return 0;
-    return static_cast<int64_t>(
-        std::min<uint64_t>((in.budget - reserved) / plan.bytes_per_step, static_cast<uint64_t>(in.steps)));
-  };
-  // Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
-  // every read; a reused buffer stays resident.
-  const int64_t cache_friendly = std::max<int64_t>(
+}
+
+// The steps that fit the budget beside `reserved` bytes (at most all of them).
+int64_t steps_fitting(const StepBlockInputs& in, const StepBlockPlan& plan, uint64_t reserved) {
+  if (in.budget <= reserved) return 0;
+  return static_cast<int64_t>(
+      std::min<uint64_t>((in.budget - reserved) / plan.bytes_per_step, static_cast<uint64_t>(in.steps)));
+}
+
+// Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
+// every read; a reused buffer stays resident.
+int64_t cache_friendly_steps(const StepBlockInputs& in) {
+  const uint64_t coordinates = static_cast<uint64_t>(in.slab_tokens) * static_cast<uint64_t>(in.dims);
+  return std::max<int64_t>(
       2, static_cast<int64_t>(kPreferredBlockBytes /
                               std::max<uint64_t>(1, coordinates * (2 + in.output_bytes_per_coordinate))));
-  const auto capped = [&](int64_t steps) { return std::min(steps, cache_friendly); };
+}
+
+[[noreturn]] void budget_too_small(const StepBlockInputs& in, const StepBlockPlan& plan) {
+  fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: two steps of this rank's slab (" +
+                       std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
+                       " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
+                       " (of which " + format_bytes(plan.fixed_bytes) +
+                       " is the process itself, library buffers and the magnitude tables); raise the budget or use "
+                       "more ranks");
+}
+
+}  // namespace
+
+StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
+  StepBlockPlan plan;
+  size_the_plan(in, plan);
+  const int64_t cache_friendly = cache_friendly_steps(in);
   // Keep the magnitudes in memory unless that starves the step blocks.
   if (in.keeps_magnitudes) {
-    const int64_t with_magnitudes = steps_fitting(plan.fixed_bytes + plan.magnitude_bytes);
+    const int64_t with_magnitudes = steps_fitting(in, plan, plan.fixed_bytes + plan.magnitude_bytes);
     if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
-      plan.steps_per_block = capped(with_magnitudes);
+      plan.steps_per_block = std::min(with_magnitudes, cache_friendly);
       plan.general_bytes = plan.magnitude_bytes;
       return plan;
     }
   }
   plan.magnitudes_in_memory = false;
-  plan.steps_per_block = steps_fitting(plan.fixed_bytes);
-  if (plan.steps_per_block >= 2) plan.steps_per_block = capped(plan.steps_per_block);
-  if (plan.steps_per_block < 2)
-    fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: two steps of this rank's slab (" +
-                         std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
-                         " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
-                         " (of which " + format_bytes(plan.fixed_bytes) +
-                         " is the process itself, library buffers and the magnitude tables); raise the budget or use "
-                         "more ranks");
+  plan.steps_per_block = steps_fitting(in, plan, plan.fixed_bytes);
+  if (plan.steps_per_block < 2) budget_too_small(in, plan);
+  plan.steps_per_block = std::min(plan.steps_per_block, cache_friendly);
   // What the blocks leave holds general magnitudes before they spill.
   plan.general_bytes = in.budget - plan.fixed_bytes - plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block);
   return plan;

@@ -10,10 +10,11 @@
 #include "bits/blackholes_report.hpp"
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "io/file_names.hpp"
 #include "io/output_file.hpp"
+#include "io/output_format.hpp"
 #include "io/token_groups.hpp"
 #include "kokkos_kernels/hash64.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/exchange.hpp"
 #include "parallel/memory.hpp"
@@ -22,10 +23,6 @@
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct HashedToken {
   uint64_t hash;
@@ -187,7 +184,7 @@ void write_groups_file(const BlackholesRun& run, PendingOutput& output, MPI_Comm
     std::vector<TokenGroup> groups;
     for (size_t g = 0; g < run.final_groups.size(); ++g)
       groups.push_back({blackhole_group_name(g), run.final_groups[g].tokens});
-    write_token_groups(output.temporary_path(), is_hdf5_name(run.options.output), groups,
+    write_token_groups(output.temporary_path(), output_format_of("--output", run.options.output), groups,
                        {{"generator", "latdisp blackholes"},
                         {"matrix", run.source},
                         {"step", std::to_string(run.steps.back())},

@@ -7,9 +7,9 @@
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "io/trajectory_reader.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -18,38 +18,12 @@ namespace latdisp {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 // Library buffers (MPI, HDF5) and the timeline's per-token arrays are not
 // otherwise counted.
 constexpr uint64_t kMarginBytes = uint64_t(32) << 20;
 constexpr uint64_t kTimelineBytesPerToken = 40;
 // Blocks of about this many bytes of rows amortize each exchange's latency.
 constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
-
-// The reader's training step numbers when it knows them (readers that
-// cannot tell have no step_numbers()).
-template <typename Reader>
-auto step_numbers_of(const Reader& reader, int) -> decltype(reader.step_numbers(), std::vector<int64_t>()) {
-  const auto numbers = reader.step_numbers();
-  return std::vector<int64_t>(numbers.begin(), numbers.end());
-}
-template <typename Reader>
-std::vector<int64_t> step_numbers_of(const Reader&, long) {
-  return {};
-}
-
-// The reader's format when it names it, else what the path looks like.
-template <typename Reader>
-auto format_of(const Reader& reader, const std::string&, int) -> decltype(reader.format(), std::string()) {
-  return reader.format();
-}
-template <typename Reader>
-std::string format_of(const Reader&, const std::string& path, long) {
-  return is_hdf5_file(path) ? "hdf5" : has_suffix(path, ".safetensors") ? "safetensors" : "series";
-}
 
 // Collective: reads the given snapshot indices of this rank's slab, one
 // collective read per run of consecutive indices, through the reader of any
@@ -100,7 +74,7 @@ void describe_input(const TrajectoryReader& reader, const MatrixLocation& locati
   const TrajectoryShape& shape = reader.shape();
   run.path = location.path;
   run.name = location.name;
-  run.format = format_of(reader, location.path, 0);
+  run.format = reader.format();
   run.type = reader.type_description();
   run.trajectory = true;
   run.input_steps = shape.steps;
@@ -108,7 +82,7 @@ void describe_input(const TrajectoryReader& reader, const MatrixLocation& locati
   run.dims = shape.dims;
   run.source = location.path + ":" + location.name + " (" + run.type + ", " + std::to_string(shape.steps) + " x " +
                std::to_string(shape.tokens) + " x " + std::to_string(shape.dims) + ")";
-  run.step_numbers = step_numbers_of(reader, 0);
+  run.step_numbers = reader.step_numbers();
   run.dead_mask_found = dead_found;
   for (const uint8_t d : dead) run.dead_tokens += d;
 }
@@ -164,9 +138,7 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
       open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead, dead_found);
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {
-    if (run.ranks > run.tokens)
-      fail(kExitUsage, "more ranks (" + std::to_string(run.ranks) + ") than tokens (" + std::to_string(run.tokens) +
-                           ") in '" + input.location.path + "': use at most " + std::to_string(run.tokens) + " ranks");
+    require_a_token_per_rank(run.tokens, run.ranks, input.location.path);
     run.steps = selected_steps(parse_step_selection(options.steps), run.input_steps, input.location.path);
   });
   if (!dead_found && rank == 0)

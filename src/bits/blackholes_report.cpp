@@ -23,7 +23,7 @@ json input_json(const BlackholesRun& run) {
       run.trajectory ? json::array({run.input_steps, run.tokens, run.dims}) : json::array({run.tokens, run.dims});
   return {{"path", run.path},
           {"name", run.name},
-          {"format", run.format},
+          {"format", format_name(run.format)},
           {"type", run.type.empty() ? json() : json(run.type)},
           {"shape", shape},
           {"steps", run.step_numbers.empty() ? json() : json(run.step_numbers)},

@@ -13,6 +13,7 @@
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
 #include "config/options.hpp"
+#include "io/input_path.hpp"
 
 namespace latdisp {
 
@@ -21,9 +22,9 @@ struct BlackholesRun {
   // The input.
   std::string source;  // e.g. "W.h5:W (uint16, 301 x 10000 x 64)"
   std::string path;
-  std::string name;    // dataset / tensor
-  std::string format;  // hdf5 | safetensors | series
-  std::string type;    // the stored type
+  std::string name;  // dataset / tensor
+  InputFormat format = InputFormat::hdf5;
+  std::string type;  // the stored type
   bool trajectory = false;
   int64_t input_steps = 0;  // S of a trajectory (0: one matrix)
   int64_t tokens = 0;

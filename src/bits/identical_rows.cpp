@@ -7,16 +7,13 @@
 
 #include "kokkos_kernels/hash64.hpp"
 #include "kokkos_kernels/hash_rows.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/exchange.hpp"
 
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct Communicator {
   MPI_Comm comm;

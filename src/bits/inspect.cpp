@@ -7,7 +7,6 @@
 #include <map>
 #include <set>
 
-#include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "parallel/errors.hpp"

@@ -1,6 +1,5 @@
 #include "config/bit_level_options.hpp"
 
-#include "io/file_names.hpp"
 #include "io/matrix_source.hpp"
 #include "io/output_format.hpp"
 #include "parallel/errors.hpp"
@@ -125,7 +124,7 @@ void validate(const BlackholesOptions& o) {
   if (o.min_size < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(o.min_size));
   if (o.hash_bits < 1 || o.hash_bits > 64)
     fail(kExitUsage, "--hash-bits must be in 1..64, not " + std::to_string(o.hash_bits));
-  if (!o.output.empty()) require_output_format("--output", o.output);
+  if (!o.output.empty()) output_format_of("--output", o.output);
   if (!o.steps.empty()) {
     parse_step_selection(o.steps);
     if (parse_matrix_location(o.matrix).step >= 0)

@@ -28,8 +28,8 @@ namespace latdisp {
 
 namespace {
 
-po::options_description analyze_description(AnalyzeOptions& o) {
-  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+// Help, config and what is read.
+void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(),
       "read options from a config file (NAME = VALUE lines); the command line wins")(
@@ -40,7 +40,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
                                         "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
       "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live")(
+      "missing: every token is live");
+}
+
+// --output and --report: what is written, and where.
+void add_analyze_output_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "output,o", po::value(&o.output),
       "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
       "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
@@ -50,15 +55,23 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
       "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
                              "replace existing output files (--output, --report, --per-token, --series-csv)")(
-      "report,r", po::value(&o.report), "write the JSON report here")(
-      "arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
-      "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
+      "report,r", po::value(&o.report), "write the JSON report here");
+}
+
+// How x is computed and classified.
+void add_analyze_arithmetic_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()("arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
+                  "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
       "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
       "tolerance of the 'almost' and 'half' classes (> 0)")(
       "zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp),
-      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)")(
-      "memory-budget", po::value(&o.memory_budget),
-      "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
+      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)");
+}
+
+// Memory, scratch space, progress and kernel tuning.
+void add_analyze_resource_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()("memory-budget", po::value(&o.memory_budget),
+                  "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
       "scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir),
       "where magnitudes spill when they do not fit in the budget")("strict", po::bool_switch(&o.strict),
                                                                    "exit with code 4 unless the verdict is PERFECT")(
@@ -72,7 +85,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
       "read-method", po::value(&o.read_method)->default_value(o.read_method),
       "how step blocks reach the kernel: map (the file's pages in place, no copy; W contiguous in an HDF5 or "
-      "safetensors file, kernel on the host), read (copied into buffers), auto (map where possible)")(
+      "safetensors file, kernel on the host), read (copied into buffers), auto (map where possible)");
+}
+
+// The motion regimes and their files.
+void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
       "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
       "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
@@ -80,7 +98,12 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
       ".safetensors")("series-csv", po::value(&o.series_csv),
                       "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition")(
+                      "per transition");
+}
+
+// Checkpoints and restarts.
+void add_analyze_checkpoint_options(po::options_description& d, AnalyzeOptions& o) {
+  d.add_options()(
       "checkpoint-dir", po::value(&o.checkpoint_dir),
       "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
       "that --resume can continue the run")(
@@ -90,6 +113,16 @@ po::options_description analyze_description(AnalyzeOptions& o) {
       "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
       "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
       "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
+}
+
+po::options_description analyze_description(AnalyzeOptions& o) {
+  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+  add_analyze_input_options(d, o);
+  add_analyze_output_options(d, o);
+  add_analyze_arithmetic_options(d, o);
+  add_analyze_resource_options(d, o);
+  add_analyze_motion_options(d, o);
+  add_analyze_checkpoint_options(d, o);
   return d;
 }
 
@@ -234,69 +267,72 @@ std::string top_level_help() {
          "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
 }
 
+namespace {
+
+// One subcommand's parsing: the options that fill its struct in a Command,
+// the usage line of its --help, and the validation of the filled struct.
+struct SubcommandParser {
+  const char* name;
+  const char* usage;
+  po::options_description (*describe)(Command& command);
+  void (*validate)(const Command& command);
+};
+
+const SubcommandParser kSubcommandParsers[] = {
+    {"analyze", "latdisp analyze --input W.h5 [--report REPORT.json] [options]",
+     [](Command& c) { return analyze_description(c.analyze); }, [](const Command& c) { validate(c.analyze); }},
+    {"generate", "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]",
+     [](Command& c) { return generate_description(c.generate); }, [](const Command& c) { validate(c.generate); }},
+    {"pack", "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5",
+     [](Command& c) { return pack_description(c.pack); }, [](const Command& c) { validate(c.pack); }},
+    {"inspect", "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,..",
+     [](Command& c) { return inspect_description(c.inspect); }, [](const Command& c) { validate(c.inspect); }},
+    {"separation", "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]",
+     [](Command& c) { return separation_description(c.separation); }, [](const Command& c) { validate(c.separation); }},
+    {"blackholes",
+     "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
+     "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
+     "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
+     [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
+};
+
+bool is_top_level_help(int argc, const char* const* argv) {
+  if (argc < 2) return true;
+  const std::string first = argv[1];
+  return first == "--help" || first == "-h" || first == "help";
+}
+
+// The subcommand's arguments, less the --kokkos-* ones (they belong to Kokkos).
+std::vector<std::string> subcommand_arguments(int argc, const char* const* argv) {
+  std::vector<std::string> arguments;
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
+  return arguments;
+}
+
+}  // namespace
+
 Command parse_command_line(int argc, const char* const* argv) {
   Command command;
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+  if (is_top_level_help(argc, argv)) {
     command.help = true;
     command.help_text = top_level_help();
     return command;
   }
   command.name = argv[1];
-  std::vector<std::string> arguments;
-  for (int i = 2; i < argc; ++i)  // --kokkos-* arguments belong to Kokkos
-    if (std::string(argv[i]).rfind("--kokkos-", 0) != 0) arguments.push_back(argv[i]);
-  if (command.name == "analyze") {
-    po::options_description description = analyze_description(command.analyze);
-    command.help_text = help_of(description, "latdisp analyze --input W.h5 [--report REPORT.json] [options]");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.analyze);
-  } else if (command.name == "generate") {
-    po::options_description description = generate_description(command.generate);
-    command.help_text = help_of(description, "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.generate);
-  } else if (command.name == "pack") {
-    po::options_description description = pack_description(command.pack);
-    command.help_text =
-        help_of(description, "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5");
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    validate(command.pack);
-  } else if (command.name == "inspect" || command.name == "separation" || command.name == "blackholes") {
-    po::options_description description = command.name == "inspect"      ? inspect_description(command.inspect)
-                                          : command.name == "separation" ? separation_description(command.separation)
-                                                                         : blackholes_description(command.blackholes);
-    const std::string usage =
-        command.name == "inspect"
-            ? "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,.."
-        : command.name == "separation"
-            ? "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]"
-            : "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
-              "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
-              "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]";
-    command.help_text = help_of(description, usage);
-    if (wants_help(arguments)) {
-      command.help = true;
-      return command;
-    }
-    parse_into(description, arguments, command.name);
-    if (command.name == "inspect") validate(command.inspect);
-    if (command.name == "separation") validate(command.separation);
-    if (command.name == "blackholes") validate(command.blackholes);
-  } else {
+  const std::vector<std::string> arguments = subcommand_arguments(argc, argv);
+  const SubcommandParser* parser = std::find_if(std::begin(kSubcommandParsers), std::end(kSubcommandParsers),
+                                                [&](const SubcommandParser& p) { return command.name == p.name; });
+  if (parser == std::end(kSubcommandParsers))
     fail(kExitUsage, "unknown subcommand '" + command.name + "' (see latdisp --help)");
+  po::options_description description = parser->describe(command);
+  command.help_text = help_of(description, parser->usage);
+  if (wants_help(arguments)) {
+    command.help = true;
+    return command;
   }
+  parse_into(description, arguments, command.name);
+  parser->validate(command);
   return command;
 }
 
@@ -332,7 +368,7 @@ void validate(const AnalyzeOptions& o) {
 
 void validate(const PackOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "pack needs --input SERIES");
-  if (o.output.empty() || !is_hdf5_name(o.output))
+  if (format_from_name(o.output) != OutputFormat::hdf5)
     fail(kExitUsage, "pack needs --output FILE.h5 (or .hdf5): it writes the HDF5 trajectory");
   if (o.dataset.empty() || o.output_dataset.empty()) fail(kExitUsage, "--dataset and --output-dataset need a name");
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
@@ -350,7 +386,7 @@ void validate(const GenerateOptions& o) {
     if (o.tokens < planted)
       fail(kExitUsage, "--tokens " + std::to_string(o.tokens) + " is too few for the planted groups (" +
                            std::to_string(planted) + " tokens)");
-    if (!is_safetensors_name(o.output))
+    if (format_from_name(o.output) != OutputFormat::safetensors)
       fail(kExitUsage, "generate --matrix writes safetensors: --output must end in .safetensors");
   } else if (o.steps < 2) {
     fail(kExitUsage, "--steps must be at least 2, not " + std::to_string(o.steps));

@@ -1,7 +1,6 @@
 #include "convert/pack.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "io/output_file.hpp"
 #include "io/trajectory_reader.hpp"
 #include "io/transfer_limits.hpp"
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -21,29 +21,6 @@ namespace {
 
 // The dataset of training step numbers analyze reports as input.steps.
 const char* const kStepsDataset = "steps";
-
-// Collective: writes the box [start, start + count) of `dataset` from
-// `values`; a box with a zero extent takes part selecting nothing.
-void write_box(Hdf5OutputFile& file, hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
-               const std::vector<hsize_t>& count, const void* values, const std::string& what) {
-  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
-  hsize_t total = 1;
-  for (hsize_t c : count) total *= c;
-  const hsize_t one[1] = {1};
-  Hdf5Handle memory_space(total == 0 ? H5Screate_simple(1, one, nullptr)
-                                     : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          H5Sclose);
-  if (total == 0) {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  } else {
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  }
-  const Hdf5Handle transfer = collective_transfer();
-  file.write(what, [&] {
-    return H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), transfer.get(), values);
-  });
-}
 
 int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps, int64_t step_bytes) {
   const uint64_t budget =
@@ -60,10 +37,87 @@ int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps
   return block;
 }
 
+// The input of pack, opened collectively: the reader and the dead mask.
+struct PackInput {
+  std::unique_ptr<TrajectoryReader> reader;
+  std::vector<uint8_t> dead_mask;
+  bool dead_mask_found = false;
+};
+
+PackInput open_pack_input(const PackOptions& options, MPI_Comm comm) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  PackInput input;
+  input.reader =
+      open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask, input.dead_mask_found);
+  require_a_token_per_rank(input.reader->shape().tokens, ranks, options.input);
+  if (!input.dead_mask_found && rank == 0)
+    std::fprintf(stderr, "latdisp pack: warning: %s; the output has no dead mask\n",
+                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
+  return input;
+}
+
+// Collective: W (read `block_steps` steps at a time), the dead mask and the
+// step numbers into a new HDF5 file at `path`.
+void write_packed(const PackOptions& options, const PackInput& input, int64_t block_steps, const std::string& path,
+                  MPI_Comm comm) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  const TrajectoryShape shape = input.reader->shape();
+  const TokenRange slab = token_range(shape.tokens, rank, ranks);
+  const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
+  const std::vector<int64_t>& step_numbers = input.reader->step_numbers();
+  Hdf5OutputFile file(comm, path);
+  hid_t values = -1, mask = -1, steps = -1;
+  const Hdf5Handle bool_type = h5py_bool_type();
+  collectively(comm, [&] {
+    values = file.keep(create_output_dataset(
+        file.get(), options.output_dataset, H5T_STD_U16LE,
+        {static_cast<hsize_t>(shape.steps), static_cast<hsize_t>(shape.tokens), static_cast<hsize_t>(shape.dims)}));
+    if (input.dead_mask_found)
+      mask = file.keep(
+          create_output_dataset(file.get(), "dead_mask", bool_type.get(), {static_cast<hsize_t>(shape.tokens)}));
+    if (!step_numbers.empty())
+      steps = file.keep(
+          create_output_dataset(file.get(), kStepsDataset, H5T_STD_I64LE, {static_cast<hsize_t>(shape.steps)}));
+  });
+  file.reserve_space();
+  if (input.dead_mask_found)
+    file.write_box(mask, bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
+                   input.dead_mask.data() + slab.begin, "the dead mask");
+  if (!step_numbers.empty())
+    file.write_box(steps, H5T_NATIVE_INT64, {0}, {rank == 0 ? static_cast<hsize_t>(shape.steps) : 0},
+                   step_numbers.data(), "the step numbers");
+  std::vector<uint16_t> block(static_cast<size_t>(block_steps * slab.count * shape.dims));
+  for (int64_t first = 0; first < shape.steps; first += block_steps) {
+    const int64_t count = std::min(block_steps, shape.steps - first);
+    input.reader->read_steps(slab, first, count, max_slab, block.data());
+    file.write_box(values, H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
+                   {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(shape.dims)},
+                   block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
+  }
+  file.close();
+}
+
+void print_pack_summary(const PackOptions& options, const PackInput& input, double seconds, int ranks) {
+  const TrajectoryShape shape = input.reader->shape();
+  const double megabytes = static_cast<double>(shape.steps * shape.tokens * shape.dims * 2) / 1e6;
+  std::printf(
+      "latdisp pack: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16) from %s '%s'%s%s; %.1f MB in "
+      "%.2f s (%.0f MB/s), %d rank(s)\n",
+      options.output.c_str(), options.output_dataset.c_str(), static_cast<long long>(shape.steps),
+      static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims), format_name(input.reader->format()),
+      options.input.c_str(), input.dead_mask_found ? ", dead_mask" : "",
+      input.reader->step_numbers().empty() ? "" : ", steps", megabytes, seconds,
+      seconds > 0 ? megabytes / seconds : 0.0, ranks);
+}
+
 }  // namespace
 
 int run_pack(const PackOptions& options, MPI_Comm comm) {
-  const auto start = std::chrono::steady_clock::now();
+  const Clock::time_point start = Clock::now();
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -72,70 +126,15 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
   const size_t colon = options.dead_mask.rfind(':');
   if (colon != std::string::npos && colon > 0) inputs.push_back(options.dead_mask.substr(0, colon));
   check_outputs(comm, {{"--output", options.output}}, inputs, options.overwrite);
-  std::vector<uint8_t> dead_mask;
-  bool dead_mask_found = false;
-  const std::unique_ptr<TrajectoryReader> reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, dead_mask, dead_mask_found);
-  const TrajectoryShape shape = reader->shape();
-  if (ranks > shape.tokens)
-    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(shape.tokens) +
-                         ") in '" + options.input + "': use at most " + std::to_string(shape.tokens) + " ranks");
-  if (!dead_mask_found && rank == 0)
-    std::fprintf(stderr, "latdisp pack: warning: %s; the output has no dead mask\n",
-                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
-  const TokenRange slab = token_range(shape.tokens, rank, ranks);
+  const PackInput input = open_pack_input(options, comm);
+  const TrajectoryShape shape = input.reader->shape();
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
-  const int64_t step_values = slab.count * shape.dims;
   const int64_t block_steps =
       steps_per_block(options, comm, shape.steps, std::max<int64_t>(1, max_slab * shape.dims * 2));
-  const std::vector<int64_t>& step_numbers = reader->step_numbers();
-
   PendingOutput output(comm, options.output, options.overwrite, "--output");
-  {
-    Hdf5OutputFile file(comm, output.temporary_path());
-    hid_t values = -1, mask = -1, steps = -1;
-    const Hdf5Handle bool_type = h5py_bool_type();
-    collectively(comm, [&] {
-      values = file.keep(create_output_dataset(
-          file.get(), options.output_dataset, H5T_STD_U16LE,
-          {static_cast<hsize_t>(shape.steps), static_cast<hsize_t>(shape.tokens), static_cast<hsize_t>(shape.dims)}));
-      if (dead_mask_found)
-        mask = file.keep(
-            create_output_dataset(file.get(), "dead_mask", bool_type.get(), {static_cast<hsize_t>(shape.tokens)}));
-      if (!step_numbers.empty())
-        steps = file.keep(
-            create_output_dataset(file.get(), kStepsDataset, H5T_STD_I64LE, {static_cast<hsize_t>(shape.steps)}));
-    });
-    file.reserve_space();
-    if (dead_mask_found)
-      write_box(file, mask, bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
-                dead_mask.data() + slab.begin, "the dead mask");
-    if (!step_numbers.empty())
-      write_box(file, steps, H5T_NATIVE_INT64, {0}, {rank == 0 ? static_cast<hsize_t>(shape.steps) : 0},
-                step_numbers.data(), "the step numbers");
-
-    std::vector<uint16_t> block(static_cast<size_t>(block_steps * step_values));
-    for (int64_t first = 0; first < shape.steps; first += block_steps) {
-      const int64_t count = std::min(block_steps, shape.steps - first);
-      reader->read_steps(slab, first, count, max_slab, block.data());
-      write_box(file, values, H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
-                {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(shape.dims)},
-                block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
-    }
-    file.close();
-  }
+  write_packed(options, input, block_steps, output.temporary_path(), comm);
   output.commit();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (rank == 0) {
-    const double megabytes = static_cast<double>(shape.steps * shape.tokens * shape.dims * 2) / 1e6;
-    std::printf(
-        "latdisp pack: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16) from %s '%s'%s%s; %.1f MB in "
-        "%.2f s (%.0f MB/s), %d rank(s)\n",
-        options.output.c_str(), options.output_dataset.c_str(), static_cast<long long>(shape.steps),
-        static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims), reader->format().c_str(),
-        options.input.c_str(), dead_mask_found ? ", dead_mask" : "", step_numbers.empty() ? "" : ", steps", megabytes,
-        seconds, seconds > 0 ? megabytes / seconds : 0.0, ranks);
-  }
+  if (rank == 0) print_pack_summary(options, input, seconds_since(start), ranks);
   return kExitOk;
 }
 

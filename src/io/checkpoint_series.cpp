@@ -286,7 +286,7 @@ CheckpointTensor locate_checkpoint_tensor(const std::string& checkpoint, const s
 
 SeriesTrajectory::SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset,
                                    SourceUse use)
-    : TrajectoryReader(comm, path, dataset, "series") {
+    : TrajectoryReader(comm, path, dataset, InputFormat::series) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   collectively(comm, [&] {

@@ -1,5 +1,6 @@
 #include "io/hdf5_handles.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "parallel/errors.hpp"
@@ -65,13 +66,25 @@ Hdf5Handle h5py_bool_type() {
   return type;
 }
 
-void check_hdf5_write(herr_t status, const std::string& what) {
-  if (status < 0) fail(kExitOutput, what + " failed: " + hdf5_error_text());
+Hdf5Handle untimed_file_creation() {
+  Hdf5Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_obj_track_times(fcpl.get(), 0);
+  return fcpl;
+}
+
+Hdf5Handle create_output_group(hid_t parent, const std::string& name) {
+  Hdf5Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_obj_track_times(gcpl.get(), 0);
+  Hdf5Handle group(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
+  if (!group.valid()) fail(kExitOutput, "creating group '" + name + "' failed: " + hdf5_error_text());
+  return group;
 }
 
 Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
                                  const std::vector<hsize_t>& chunk) {
-  Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  Hdf5Handle space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
@@ -81,6 +94,34 @@ Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t ty
                      H5Dclose);
   if (!dataset.valid()) fail(kExitOutput, "creating dataset '" + name + "' failed: " + hdf5_error_text());
   return dataset;
+}
+
+herr_t write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+  Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
+  Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hdf5Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attribute.valid()) return -1;
+  return H5Awrite(attribute.get(), type.get(), value.c_str());
+}
+
+BoxSpaces box_spaces(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count) {
+  BoxSpaces box;
+  box.file = Hdf5Handle(H5Dget_space(dataset), H5Sclose);
+  hsize_t values = 1;
+  for (hsize_t c : count) values *= c;
+  const hsize_t one[1] = {1};
+  box.memory = Hdf5Handle(values == 0 ? H5Screate_simple(1, one, nullptr)
+                                      : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                          H5Sclose);
+  if (values == 0) {
+    H5Sselect_none(box.file.get());
+    H5Sselect_none(box.memory.get());
+  } else {
+    box.selected =
+        H5Sselect_hyperslab(box.file.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) >= 0;
+  }
+  return box;
 }
 
 std::string describe_type(hid_t type) {

@@ -46,14 +46,32 @@ Hdf5Handle collective_transfer();
 // h5py's boolean type: an enum over int8 with FALSE = 0, TRUE = 1.
 Hdf5Handle h5py_bool_type();
 
-// Throws Error(kExitOutput) "WHAT failed: <HDF5's message>" if status < 0.
-void check_hdf5_write(herr_t status, const std::string& what);
-
+// Every object latdisp creates goes through these three, so none carries a
+// creation or modification time and a file's bytes depend on its data alone
+// (two runs on the same input write the same file).
+// A file creation property list whose root group keeps no times.
+Hdf5Handle untimed_file_creation();
+// A group with no times. Throws Error(kExitOutput).
+Hdf5Handle create_output_group(hid_t parent, const std::string& name);
 // An output dataset with no fill values, its space allocated up front and no
-// timestamps, so the file's bytes depend on the data alone; `chunk` empty:
-// contiguous. Throws Error(kExitOutput).
+// times; `dims` empty: a scalar; `chunk` empty: contiguous. Throws Error(kExitOutput).
 Hdf5Handle create_output_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
                                  const std::vector<hsize_t>& chunk = {});
+
+// Writes a fixed-length string attribute NAME = VALUE on `object`; the
+// status of the create and write (< 0 on failure), for the caller to check.
+herr_t write_string_attribute(hid_t object, const std::string& name, const std::string& value);
+
+// The dataspaces of the box [start, start + count) of a dataset: the memory
+// space has the box's shape (HDF5's fastest collective path); an empty box
+// selects nothing in both, so its rank still takes part in a collective
+// transfer. `selected` is false if HDF5 refused the box.
+struct BoxSpaces {
+  Hdf5Handle file;
+  Hdf5Handle memory;
+  bool selected = true;
+};
+BoxSpaces box_spaces(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count);
 
 // A printable description of a datatype, e.g. "float32", "uint16 (big-endian)".
 std::string describe_type(hid_t type);

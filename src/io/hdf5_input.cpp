@@ -9,16 +9,23 @@ namespace latdisp {
 
 namespace {
 
+// HDF5 1.12 renamed the link and object info types and their calls.
 #if H5_VERSION_GE(1, 12, 0)
-herr_t collect_dataset_name(hid_t group, const char* name, const H5L_info2_t*, void* data) {
+using LinkInfo = H5L_info2_t;
+bool is_dataset(hid_t group, const char* name) {
   H5O_info2_t info;
-  const herr_t status = H5Oget_info_by_name3(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT);
+  return H5Oget_info_by_name3(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET;
+}
 #else
-herr_t collect_dataset_name(hid_t group, const char* name, const H5L_info_t*, void* data) {
+using LinkInfo = H5L_info_t;
+bool is_dataset(hid_t group, const char* name) {
   H5O_info_t info;
-  const herr_t status = H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT);
+  return H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET;
+}
 #endif
-  if (status >= 0 && info.type == H5O_TYPE_DATASET) static_cast<std::vector<std::string>*>(data)->push_back(name);
+
+herr_t collect_dataset_name(hid_t group, const char* name, const LinkInfo*, void* data) {
+  if (is_dataset(group, name)) static_cast<std::vector<std::string>*>(data)->push_back(name);
   return 0;
 }
 
@@ -163,23 +170,10 @@ void require_written_storage(hid_t dataset, const std::string& what) {
 
 herr_t read_hyperslab(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
                       const std::vector<hsize_t>& count, void* buffer, bool collective) {
-  Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
-  hsize_t values = 1;
-  for (hsize_t c : count) values *= c;
-  // The memory box has the file box's shape: HDF5 keeps such transfers
-  // on its fastest collective path.
-  const hsize_t one[1] = {1};
-  Hdf5Handle memory_space(values == 0 ? H5Screate_simple(1, one, nullptr)
-                                      : H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          H5Sclose);
-  if (values == 0) {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  } else if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0) {
-    return -1;
-  }
+  const BoxSpaces box = box_spaces(dataset, start, count);
+  if (!box.selected) return -1;
   const Hdf5Handle transfer = collective ? collective_transfer() : Hdf5Handle();
-  return H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), collective ? transfer.get() : H5P_DEFAULT,
+  return H5Dread(dataset, memory_type, box.memory.get(), box.file.get(), collective ? transfer.get() : H5P_DEFAULT,
                  buffer);
 }
 

@@ -18,13 +18,13 @@ std::string failure_text(const std::string& what, const std::string& path, int s
 
 }  // namespace
 
-Hdf5OutputFile::Hdf5OutputFile(MPI_Comm comm, const std::string& path, hid_t file_creation)
-    : m_comm(comm), m_path(path) {
+Hdf5OutputFile::Hdf5OutputFile(MPI_Comm comm, const std::string& path) : m_comm(comm), m_path(path) {
   MPI_Comm_rank(comm, &m_rank);
   collectively(comm, [&] {
+    const Hdf5Handle creation = untimed_file_creation();
     const Hdf5Handle access = mpio_file_access(comm);
     errno = 0;
-    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, file_creation, access.get()), H5Fclose);
+    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()), H5Fclose);
     if (!m_file.valid()) fail(kExitOutput, failure_text("creating", path, errno));
   });
 }
@@ -44,6 +44,16 @@ void Hdf5OutputFile::write(const std::string& what, const std::function<herr_t()
     const herr_t status = call();
     const int saved_errno = errno;
     if (status < 0) fail(kExitOutput, failure_text("writing " + what + " to", m_path, saved_errno));
+  });
+}
+
+void Hdf5OutputFile::write_box(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
+                               const std::vector<hsize_t>& count, const void* values, const std::string& what) {
+  const BoxSpaces box = box_spaces(dataset, start, count);
+  const Hdf5Handle transfer = collective_transfer();
+  write(what, [&] {
+    if (!box.selected) return herr_t(-1);
+    return H5Dwrite(dataset, memory_type, box.memory.get(), box.file.get(), transfer.get(), values);
   });
 }
 

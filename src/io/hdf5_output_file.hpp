@@ -18,8 +18,9 @@ namespace latdisp {
 
 class Hdf5OutputFile {
  public:
-  // Collective: creates (truncates) `path` with MPI-IO. Throws Error(kExitOutput).
-  Hdf5OutputFile(MPI_Comm comm, const std::string& path, hid_t file_creation = H5P_DEFAULT);
+  // Collective: creates (truncates) `path` with MPI-IO, its root group
+  // untimed (untimed_file_creation). Throws Error(kExitOutput).
+  Hdf5OutputFile(MPI_Comm comm, const std::string& path);
   // Abandons the file if close() did not finish: see abandon().
   ~Hdf5OutputFile();
   Hdf5OutputFile(const Hdf5OutputFile&) = delete;
@@ -32,6 +33,10 @@ class Hdf5OutputFile {
   // fails on any rank, every rank throws Error(kExitOutput) "writing WHAT to
   // 'FILE' failed: REASON", with the OS reason where there is one.
   void write(const std::string& what, const std::function<herr_t()>& call);
+  // Collective write of the box [start, start + count) of `dataset` from
+  // `values` (C order); a rank whose box is empty takes part selecting nothing.
+  void write_box(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
+                 const void* values, const std::string& what);
   // Collective: reserves the disk space of everything allocated so far (the
   // datasets are allocated when created) and room for the metadata, so a full
   // disk fails here, on every rank alike (reserve_output_space).

@@ -42,7 +42,7 @@ class Hdf5ResultWriter : public ResultWriter {
   Hdf5ResultWriter(MPI_Comm comm, const std::string& path, const ResultLayout& layout)
       : m_layout(layout), m_transfer(collective_transfer()), m_bool(h5py_bool_type()), m_file(comm, path) {
     MPI_Comm_rank(comm, &m_rank);
-    for (const auto& [name, value] : layout.provenance) write_string_attribute(m_file.get(), name, value);
+    for (const auto& [name, value] : layout.provenance) write_attribute(m_file.get(), name, value);
     const hsize_t steps = static_cast<hsize_t>(layout.shape.steps), tokens = static_cast<hsize_t>(layout.shape.tokens),
                   dims = static_cast<hsize_t>(layout.shape.dims);
     const OutputSelection& s = layout.selection;
@@ -51,7 +51,7 @@ class Hdf5ResultWriter : public ResultWriter {
                        layout.integer_bytes);
     if (s.ulp) {
       m_ulp = create("U", H5T_STD_U16LE, {steps, tokens, dims}, 2);
-      write_string_attribute(m_ulp, "dtype", "bfloat16");
+      write_attribute(m_ulp, "dtype", "bfloat16");
     }
     if (s.crossings) m_crossings = create("exponent_crossings", m_bool.get(), {steps - 1, tokens, dims}, 1);
     if (s.dead_mask) {
@@ -65,14 +65,9 @@ class Hdf5ResultWriter : public ResultWriter {
                                                          {"n_tokens", layout.shape.tokens},
                                                          {"n_dims", layout.shape.dims},
                                                          {"n_dead", dead}};
-      for (const auto& [name, value] : scalars) {
-        Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-        Hdf5Handle dataset(
-            H5Dcreate2(m_file.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-            H5Dclose);
-        if (!dataset.valid()) fail(kExitOutput, std::string("creating ") + name + " failed: " + hdf5_error_text());
-        write_whole(m_file.keep(std::move(dataset)), H5T_NATIVE_INT64, &value, name);
-      }
+      for (const auto& [name, value] : scalars)
+        write_whole(m_file.keep(create_output_dataset(m_file.get(), name, H5T_STD_I64LE, {})), H5T_NATIVE_INT64, &value,
+                    name);
     }
     m_file.reserve_space();
   }
@@ -89,15 +84,14 @@ class Hdf5ResultWriter : public ResultWriter {
 
   void write_exceptions(const ExceptionColumns& columns, int64_t offset, int64_t total) override {
     if (!m_layout.selection.exceptions) return;
-    Hdf5Handle group(H5Gcreate2(m_file.get(), "exceptions", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
-    if (!group.valid()) fail(kExitOutput, "creating group exceptions failed: " + hdf5_error_text());
-    write_string_attribute(group.get(), "kind_legend",
-                           "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range");
+    const Hdf5Handle group = create_output_group(m_file.get(), "exceptions");
+    write_attribute(group.get(), "kind_legend",
+                    "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range");
     const hsize_t rows = static_cast<hsize_t>(total);
     const hsize_t start = static_cast<hsize_t>(offset), count = columns.size();
-    const hid_t index = create_rows(group.get(), "index", H5T_STD_I64LE, {rows, 3});
-    const hid_t value = create_rows(group.get(), "value", H5T_IEEE_F64LE, {rows});
-    const hid_t kind = create_rows(group.get(), "kind", H5T_STD_I8LE, {rows});
+    const hid_t index = create_rows("index", H5T_STD_I64LE, {rows, 3});
+    const hid_t value = create_rows("value", H5T_IEEE_F64LE, {rows});
+    const hid_t kind = create_rows("kind", H5T_STD_I8LE, {rows});
     m_file.reserve_space();
     write_rows(index, "index", H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
     write_rows(value, "value", H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
@@ -110,12 +104,8 @@ class Hdf5ResultWriter : public ResultWriter {
   }
 
  private:
-  void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
-    Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
-    Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Hdf5Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    m_file.write("attribute " + name, [&] { return H5Awrite(attribute.get(), type.get(), value.c_str()); });
+  void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+    m_file.write("attribute " + name, [&] { return write_string_attribute(object, name, value); });
   }
 
   // A dataset sized for chunks of about 1 MiB, as many whole rows as fit:
@@ -150,6 +140,9 @@ class Hdf5ResultWriter : public ResultWriter {
   // Collective write of a whole small dataset by rank 0 (others select nothing).
   void write_whole(hid_t dataset, hid_t memory_type, const void* data, const std::string& name) {
     Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
+    // An empty dataset (no dead tokens) has nothing to write, and HDF5 refuses
+    // the empty vector's null buffer.
+    if (H5Sget_simple_extent_npoints(file_space.get()) == 0) return;
     Hdf5Handle memory_space(H5Scopy(file_space.get()), H5Sclose);
     if (m_rank != 0) {
       H5Sselect_none(file_space.get());
@@ -161,13 +154,8 @@ class Hdf5ResultWriter : public ResultWriter {
     });
   }
 
-  hid_t create_rows(hid_t group, const char* name, hid_t file_type, std::vector<hsize_t> dims) {
-    Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-    Hdf5Handle created(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                       H5Dclose);
-    if (!created.valid())
-      fail(kExitOutput, std::string("creating exceptions/") + name + " failed: " + hdf5_error_text());
-    return m_file.keep(std::move(created));
+  hid_t create_rows(const char* name, hid_t file_type, std::vector<hsize_t> dims) {
+    return m_file.keep(create_output_dataset(m_file.get(), std::string("exceptions/") + name, file_type, dims));
   }
 
   void write_rows(hid_t dataset, const char* name, hid_t memory_type, std::vector<hsize_t> dims, hsize_t start,

@@ -22,7 +22,7 @@ std::string type_refusal(hid_t type, const std::string& what, const std::string&
 }  // namespace
 
 Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use)
-    : TrajectoryReader(comm, path, dataset, "hdf5") {
+    : TrajectoryReader(comm, path, dataset, InputFormat::hdf5) {
   const bool matrix = use == SourceUse::matrix;
   // Single ranks read rows on their own for the bit-level commands: no
   // collective metadata reads then.
@@ -48,16 +48,7 @@ Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std
   m_memory_type = Hdf5Handle(H5Tcopy(signed_type ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16), H5Tclose);
 
   const std::vector<int64_t> extent = hdf5_dataset_extent(m_values.get());
-  if (extent.size() == 3) {
-    m_shape = {extent[0], extent[1], extent[2]};
-  } else if (extent.size() == 2 && matrix) {
-    m_shape = {1, extent[0], extent[1]};
-    m_source_rank = 2;
-  } else {
-    fail(kExitInput, what + " has shape " + shape_text(extent) +
-                         (matrix ? "; expected 2 dimensions (tokens, dims), or 3 with @STEP"
-                                 : "; expected 3 dimensions (steps, tokens, dims)"));
-  }
+  adopt_shape(extent, matrix, what, shape_text(extent));
   if (m_shape.tokens < 1 || m_shape.dims < 1 || m_shape.steps < 1)
     fail(kExitInput, what + " has shape " + shape_text(extent) + "; it holds no coordinates");
   require_written_storage(m_values.get(), what);

@@ -11,6 +11,18 @@
 
 namespace latdisp {
 
+const char* format_name(InputFormat format) {
+  switch (format) {
+    case InputFormat::hdf5:
+      return "hdf5";
+    case InputFormat::safetensors:
+      return "safetensors";
+    case InputFormat::series:
+      return "series";
+  }
+  return "unknown";
+}
+
 namespace {
 
 bool stat_path(const std::string& path, struct stat& info) { return stat(path.c_str(), &info) == 0; }

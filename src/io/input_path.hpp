@@ -6,6 +6,13 @@
 
 namespace latdisp {
 
+// The layout W is read from (docs/formats.md): chosen once, from what the
+// path is, by the trajectory reader.
+enum class InputFormat { hdf5, safetensors, series };
+
+// "hdf5", "safetensors" or "series", as the reports print it.
+const char* format_name(InputFormat format);
+
 enum class PathKind { missing, regular, directory, other };
 
 // What `path` is, without opening it (stat follows symbolic links).

@@ -11,9 +11,9 @@ namespace {
 
 std::string source_text(const TrajectoryReader& reader) {
   const std::string name = "'" + reader.dataset() + "'";
-  if (reader.format() == "series")
+  if (reader.format() == InputFormat::series)
     return "series '" + reader.path() + "' of " + std::to_string(reader.shape().steps) + " checkpoints of " + name;
-  return (reader.format() == "hdf5" ? "dataset " : "tensor ") + name + " in '" + reader.path() + "'";
+  return (reader.format() == InputFormat::hdf5 ? "dataset " : "tensor ") + name + " in '" + reader.path() + "'";
 }
 
 }  // namespace

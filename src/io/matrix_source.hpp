@@ -42,7 +42,7 @@ class MatrixSource {
   const MatrixLocation& location() const { return m_location; }
   // e.g. "M.safetensors:W (BF16, 151936 x 2560)".
   const std::string& description() const { return m_description; }
-  const std::string& format() const { return m_format; }  // "safetensors" | "hdf5" | "series"
+  InputFormat format() const { return m_format; }
 
   // Collective: rows [begin, begin + count) of this rank (count may be 0),
   // C order into `out` (count * cols values). Throws the same Error on all ranks.
@@ -57,7 +57,7 @@ class MatrixSource {
   std::unique_ptr<TrajectoryReader> m_reader;
   MPI_Comm m_comm;
   MatrixLocation m_location;
-  std::string m_format;
+  InputFormat m_format = InputFormat::safetensors;
   std::string m_description;
   int64_t m_step = 0;  // of the reader
   int64_t m_rows = 0;

@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "parallel/errors.hpp"
 #include "io/shape_text.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
@@ -82,71 +82,95 @@ void read_file_bytes(const std::string& path, int fd, int64_t offset, int64_t si
   }
 }
 
+namespace {
+
+std::map<std::string, std::string> metadata_of(const std::string& path, const nlohmann::json& entry) {
+  if (!entry.is_object()) bad(path, "__metadata__ is not an object of strings");
+  std::map<std::string, std::string> metadata;
+  for (auto m = entry.begin(); m != entry.end(); ++m) {
+    if (!m.value().is_string()) bad(path, "__metadata__ entry '" + m.key() + "' is not a string");
+    metadata[m.key()] = m.value().get<std::string>();
+  }
+  return metadata;
+}
+
+// The bytes a shape of `element_size`-byte values takes, with overflow
+// checks: the product must stay below 2^62.
+int64_t shape_bytes(const std::string& path, const std::string& where, const nlohmann::json& shape, int element_size,
+                    std::vector<int64_t>& extents) {
+  int64_t bytes = element_size;
+  for (const nlohmann::json& extent : shape) {
+    const int64_t d = non_negative_integer(extent);
+    if (d < 0) bad(path, where + " has a shape entry that is not a non-negative integer");
+    extents.push_back(d);
+    if (d != 0 && bytes > (int64_t(1) << 62) / d) bad(path, where + " has an impossibly large shape");
+    bytes *= d;
+  }
+  return bytes;
+}
+
+// One tensor's header entry, checked against its shape and the data that
+// follows the header (`data_start`, `data_size` bytes).
+SafetensorsTensor tensor_of(const std::string& path, const std::string& name, const nlohmann::json& entry,
+                            int64_t data_start, int64_t data_size) {
+  const std::string where = "tensor '" + name + "'";
+  if (!entry.is_object()) bad(path, where + " is not an object");
+  if (!entry.contains("dtype") || !entry["dtype"].is_string()) bad(path, where + " has no dtype string");
+  if (!entry.contains("shape") || !entry["shape"].is_array()) bad(path, where + " has no shape list");
+  if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
+    bad(path, where + " has no data_offsets [begin, end]");
+  SafetensorsTensor tensor;
+  tensor.name = name;
+  tensor.dtype = entry["dtype"].get<std::string>();
+  const int element_size = safetensors_dtype_size(tensor.dtype);
+  if (element_size == 0) bad(path, where + " has unknown dtype '" + tensor.dtype + "'");
+  const int64_t bytes = shape_bytes(path, where, entry["shape"], element_size, tensor.shape);
+  const int64_t begin = non_negative_integer(entry["data_offsets"][0]);
+  const int64_t end = non_negative_integer(entry["data_offsets"][1]);
+  if (begin < 0 || end < 0 || end < begin) bad(path, where + " has data_offsets that are not 0 <= begin <= end");
+  if (end - begin != bytes)
+    bad(path, where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] (" +
+                  std::to_string(end - begin) + " bytes) but its shape " + tensor_shape_text(tensor.shape) + " of " +
+                  tensor.dtype + " needs " + std::to_string(bytes) + " bytes");
+  if (end > data_size)
+    bad(path, where + " ends at data offset " + std::to_string(end) + ", past the end of the file (" +
+                  std::to_string(std::max<int64_t>(data_size, 0)) + " data bytes; truncated file?)");
+  tensor.begin = data_start + begin;
+  tensor.end = data_start + end;
+  return tensor;
+}
+
+// Sorts the tensors by their place in the file; throws if two overlap.
+void sort_and_check_overlaps(const std::string& path, std::vector<SafetensorsTensor>& tensors) {
+  std::sort(tensors.begin(), tensors.end(), [](const SafetensorsTensor& a, const SafetensorsTensor& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  for (size_t i = 1; i < tensors.size(); ++i) {
+    const SafetensorsTensor& previous = tensors[i - 1];
+    const SafetensorsTensor& current = tensors[i];
+    if (current.begin < previous.end && current.begin != current.end)
+      bad(path, "tensors '" + previous.name + "' and '" + current.name + "' overlap");
+  }
+}
+
+}  // namespace
+
 SafetensorsFile parse_safetensors_header(const std::string& path, const std::string& json_text, int64_t file_size) {
   SafetensorsFile file;
   file.path = path;
   file.file_size = file_size;
   file.data_start = 8 + static_cast<int64_t>(json_text.size());
   const int64_t data_size = file_size - file.data_start;
-
   const nlohmann::json header = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded()) bad(path, "its header is not valid JSON");
   if (!header.is_object()) bad(path, "its header is JSON but not an object");
-
   for (auto item = header.begin(); item != header.end(); ++item) {
-    const std::string& name = item.key();
-    const nlohmann::json& entry = item.value();
-    if (name == "__metadata__") {
-      if (!entry.is_object()) bad(path, "__metadata__ is not an object of strings");
-      for (auto m = entry.begin(); m != entry.end(); ++m) {
-        if (!m.value().is_string()) bad(path, "__metadata__ entry '" + m.key() + "' is not a string");
-        file.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    const std::string where = "tensor '" + name + "'";
-    if (!entry.is_object()) bad(path, where + " is not an object");
-    if (!entry.contains("dtype") || !entry["dtype"].is_string()) bad(path, where + " has no dtype string");
-    if (!entry.contains("shape") || !entry["shape"].is_array()) bad(path, where + " has no shape list");
-    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-      bad(path, where + " has no data_offsets [begin, end]");
-    SafetensorsTensor tensor;
-    tensor.name = name;
-    tensor.dtype = entry["dtype"].get<std::string>();
-    const int element_size = safetensors_dtype_size(tensor.dtype);
-    if (element_size == 0) bad(path, where + " has unknown dtype '" + tensor.dtype + "'");
-    // Bytes, with overflow checks: the product must stay below 2^62.
-    int64_t bytes = element_size;
-    for (const nlohmann::json& extent : entry["shape"]) {
-      const int64_t d = non_negative_integer(extent);
-      if (d < 0) bad(path, where + " has a shape entry that is not a non-negative integer");
-      tensor.shape.push_back(d);
-      if (d != 0 && bytes > (int64_t(1) << 62) / d) bad(path, where + " has an impossibly large shape");
-      bytes *= d;
-    }
-    const int64_t begin = non_negative_integer(entry["data_offsets"][0]);
-    const int64_t end = non_negative_integer(entry["data_offsets"][1]);
-    if (begin < 0 || end < 0 || end < begin) bad(path, where + " has data_offsets that are not 0 <= begin <= end");
-    if (end - begin != bytes)
-      bad(path, where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] (" +
-                    std::to_string(end - begin) + " bytes) but its shape " + tensor_shape_text(tensor.shape) + " of " +
-                    tensor.dtype + " needs " + std::to_string(bytes) + " bytes");
-    if (end > data_size)
-      bad(path, where + " ends at data offset " + std::to_string(end) + ", past the end of the file (" +
-                    std::to_string(std::max<int64_t>(data_size, 0)) + " data bytes; truncated file?)");
-    tensor.begin = file.data_start + begin;
-    tensor.end = file.data_start + end;
-    file.tensors.push_back(std::move(tensor));
+    if (item.key() == "__metadata__")
+      file.metadata = metadata_of(path, item.value());
+    else
+      file.tensors.push_back(tensor_of(path, item.key(), item.value(), file.data_start, data_size));
   }
-  std::sort(file.tensors.begin(), file.tensors.end(), [](const SafetensorsTensor& a, const SafetensorsTensor& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
-  for (size_t i = 1; i < file.tensors.size(); ++i) {
-    const SafetensorsTensor& previous = file.tensors[i - 1];
-    const SafetensorsTensor& current = file.tensors[i];
-    if (current.begin < previous.end && current.begin != current.end)
-      bad(path, "tensors '" + previous.name + "' and '" + current.name + "' overlap");
-  }
+  sort_and_check_overlaps(path, file.tensors);
   return file;
 }
 

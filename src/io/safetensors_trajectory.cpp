@@ -15,7 +15,7 @@ const char* const kStepsTensor = "steps";
 
 SafetensorsTrajectory::SafetensorsTrajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                              SourceUse use)
-    : TrajectoryReader(comm, path, dataset, "safetensors") {
+    : TrajectoryReader(comm, path, dataset, InputFormat::safetensors) {
   const bool matrix = use == SourceUse::matrix;
   m_header = broadcast_safetensors_header(comm, path, matrix ? "matrix file" : "input file");
   const SafetensorsTensor* tensor = m_header.find(dataset);
@@ -26,17 +26,8 @@ SafetensorsTrajectory::SafetensorsTrajectory(MPI_Comm comm, const std::string& p
   require_bfloat16_bits(tensor->dtype, what);
   m_type_description = tensor->dtype;
   const std::vector<int64_t>& shape = tensor->shape;
-  if (shape.size() == 3) {
-    m_shape = {shape[0], shape[1], shape[2]};
-  } else if (shape.size() == 2 && matrix) {
-    m_shape = {1, shape[0], shape[1]};
-    m_source_rank = 2;
-  } else {
-    fail(kExitInput, what + " has shape " + tensor_shape_text(shape) +
-                         (matrix ? "; expected 2 dimensions (tokens, dims), or 3 with @STEP"
-                                 : "; expected 3 dimensions (steps, tokens, dims); one matrix per checkpoint is a "
-                                   "series: give the folder of checkpoints, a glob or a manifest"));
-  }
+  adopt_shape(shape, matrix, what, tensor_shape_text(shape),
+              "; one matrix per checkpoint is a series: give the folder of checkpoints, a glob or a manifest");
   if (m_shape.tokens < 1 || m_shape.dims < 1 || m_shape.steps < 1)
     fail(kExitInput, what + " has shape " + tensor_shape_text(shape) + "; it holds no coordinates");
   m_first_byte = tensor->begin;

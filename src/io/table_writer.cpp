@@ -12,6 +12,7 @@
 #include "io/hdf5_output_file.hpp"
 #include "io/mpi_output_file.hpp"
 #include "io/output_file.hpp"
+#include "io/output_format.hpp"
 #include "io/safetensors.hpp"
 #include "parallel/errors.hpp"
 
@@ -206,8 +207,8 @@ void write_safetensors(MPI_Comm comm, const LocalTableRows& table, const std::st
 
 TableFormat table_format_of(const std::string& option, const std::string& path) {
   if (has_suffix(path, ".csv")) return TableFormat::csv;
-  if (is_hdf5_name(path)) return TableFormat::hdf5;
-  if (is_safetensors_name(path)) return TableFormat::safetensors;
+  if (const std::optional<OutputFormat> format = format_from_name(path))
+    return *format == OutputFormat::hdf5 ? TableFormat::hdf5 : TableFormat::safetensors;
   fail(kExitUsage, option + " '" + path + "': the format comes from the extension, .csv, .h5, .hdf5 or .safetensors");
 }
 

@@ -13,12 +13,12 @@
 #include <map>
 #include <type_traits>
 
+#include "io/file_names.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_input.hpp"
 #include "io/input_path.hpp"
 #include "io/output_file.hpp"
 #include "io/safetensors.hpp"
-#include "io/file_names.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -216,39 +216,32 @@ std::vector<TokenGroup> load_token_groups(const std::string& groups_path, const 
   return groups;
 }
 
-void write_token_groups(const std::string& path, bool hdf5, const std::vector<TokenGroup>& groups,
-                        const std::vector<std::pair<std::string, std::string>>& metadata) {
-  if (hdf5) {
-    Hdf5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.valid())
-      fail(kExitOutput,
-           "cannot create '" + output_name_of(path) + "': " + write_failure_reason(path, errno, hdf5_error_text()));
-    for (const TokenGroup& g : groups) {
-      const hsize_t n = g.tokens.size();
-      Hdf5Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      Hdf5Handle dataset(
-          H5Dcreate2(file.get(), g.name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-          H5Dclose);
-      if (!dataset.valid() ||
-          (n > 0 && H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.tokens.data()) < 0))
-        fail(kExitOutput, "writing '" + g.name + "' to '" + output_name_of(path) +
-                              "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
-    }
-    for (const auto& [key, value] : metadata) {
-      Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
-      Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-      Hdf5Handle attribute(H5Acreate2(file.get(), key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                           H5Aclose);
-      if (!attribute.valid() || H5Awrite(attribute.get(), type.get(), value.c_str()) < 0)
-        fail(kExitOutput, "writing attribute '" + key + "' to '" + output_name_of(path) +
-                              "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
-    }
-    if (H5Fclose(file.release()) < 0)
-      fail(kExitOutput,
-           "closing '" + output_name_of(path) + "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
-    return;
+namespace {
+
+void write_hdf5_groups(const std::string& path, const std::vector<TokenGroup>& groups,
+                       const std::vector<std::pair<std::string, std::string>>& metadata) {
+  const auto failed = [&](const std::string& what) {
+    fail(kExitOutput,
+         what + " '" + output_name_of(path) + "' failed: " + write_failure_reason(path, errno, hdf5_error_text()));
+  };
+  const Hdf5Handle creation = untimed_file_creation();
+  Hdf5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT), H5Fclose);
+  if (!file.valid())
+    fail(kExitOutput,
+         "cannot create '" + output_name_of(path) + "': " + write_failure_reason(path, errno, hdf5_error_text()));
+  for (const TokenGroup& g : groups) {
+    const Hdf5Handle dataset = create_output_dataset(file.get(), g.name, H5T_STD_I64LE, {g.tokens.size()});
+    if (!g.tokens.empty() &&
+        H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.tokens.data()) < 0)
+      failed("writing '" + g.name + "' to");
   }
+  for (const auto& [key, value] : metadata)
+    if (write_string_attribute(file.get(), key, value) < 0) failed("writing attribute '" + key + "' to");
+  if (H5Fclose(file.release()) < 0) failed("closing");
+}
+
+void write_safetensors_groups(const std::string& path, const std::vector<TokenGroup>& groups,
+                              const std::vector<std::pair<std::string, std::string>>& metadata) {
   std::vector<SafetensorsEntry> entries;
   for (const TokenGroup& g : groups) entries.push_back({g.name, "I64", {static_cast<int64_t>(g.tokens.size())}});
   std::map<std::string, std::string> meta(metadata.begin(), metadata.end());
@@ -264,6 +257,16 @@ void write_token_groups(const std::string& path, bool hdf5, const std::vector<To
   if (!ok)
     fail(kExitOutput, "writing '" + output_name_of(path) +
                           "' failed: " + write_failure_reason(path, saved_errno != 0 ? saved_errno : errno, ""));
+}
+
+}  // namespace
+
+void write_token_groups(const std::string& path, OutputFormat format, const std::vector<TokenGroup>& groups,
+                        const std::vector<std::pair<std::string, std::string>>& metadata) {
+  if (format == OutputFormat::hdf5)
+    write_hdf5_groups(path, groups, metadata);
+  else
+    write_safetensors_groups(path, groups, metadata);
 }
 
 }  // namespace latdisp

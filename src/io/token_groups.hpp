@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "io/output_format.hpp"
+
 namespace latdisp {
 
 // Group tensors are named by this suffix: bh1_token_ids, bh2_token_ids, ...
@@ -45,9 +47,9 @@ void check_token_groups(const std::vector<TokenGroup>& groups, int64_t rows, con
 // non-empty), read on every rank; every rank throws the same Error.
 std::vector<TokenGroup> load_token_groups(const std::string& groups_path, const std::string& token_list, MPI_Comm comm);
 
-// Writes groups as NAME (int64, 1-D) tensors: safetensors, or HDF5 when
-// `hdf5` is set. Independent (one rank). Throws Error(kExitOutput).
-void write_token_groups(const std::string& path, bool hdf5, const std::vector<TokenGroup>& groups,
+// Writes groups as NAME (int64, 1-D) tensors in `format`, no times stored.
+// Independent (one rank). Throws Error(kExitOutput).
+void write_token_groups(const std::string& path, OutputFormat format, const std::vector<TokenGroup>& groups,
                         const std::vector<std::pair<std::string, std::string>>& metadata);
 
 }  // namespace latdisp

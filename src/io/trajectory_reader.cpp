@@ -7,6 +7,7 @@
 #include "io/hdf5_input.hpp"
 #include "io/hdf5_trajectory.hpp"
 #include "io/input_path.hpp"
+#include "io/output_format.hpp"
 #include "io/safetensors_input.hpp"
 #include "io/safetensors_trajectory.hpp"
 #include "io/transfer_limits.hpp"
@@ -15,7 +16,6 @@
 namespace latdisp {
 
 namespace {
-
 
 enum class InputKind : int { hdf5, safetensors, directory, glob, manifest, checkpoint };
 
@@ -34,8 +34,7 @@ InputKind classify_input(const std::string& path, SourceUse use) {
     fail(kExitInput,
          role + " '" + path + "' is " + path_kind_text(path) + ", not a regular file or a directory of checkpoints");
   if (kind == PathKind::directory) {
-    if (is_hdf5_name(path) || is_safetensors_name(path))
-      fail(kExitInput, role + " '" + path + "' is a directory, not a file");
+    if (format_from_name(path)) fail(kExitInput, role + " '" + path + "' is a directory, not a file");
     // An output folder may hold the final model beside its numbered checkpoints.
     if (!is_checkpoint_folder(path) || holds_numbered_checkpoints(path)) return InputKind::directory;
     if (use == SourceUse::matrix) return InputKind::checkpoint;
@@ -51,14 +50,15 @@ InputKind classify_input(const std::string& path, SourceUse use) {
     fail(kExitInput,
          "input '" + path + "' is the index of a single checkpoint; a series needs one checkpoint per step");
   }
-  if (is_safetensors_name(path) || looks_like_safetensors(path)) return InputKind::safetensors;
+  if (format_from_name(path) == OutputFormat::safetensors || looks_like_safetensors(path))
+    return InputKind::safetensors;
   return InputKind::hdf5;  // HDF5's own message says what is wrong with it
 }
 
 std::string steps_text(const TrajectoryReader& reader) {
-  if (reader.format() == "series")
+  if (reader.format() == InputFormat::series)
     return "series '" + reader.path() + "' has " + std::to_string(reader.shape().steps) + " checkpoint(s)";
-  return (reader.format() == "hdf5" ? "dataset '" : "tensor '") + reader.dataset() + "' has " +
+  return (reader.format() == InputFormat::hdf5 ? "dataset '" : "tensor '") + reader.dataset() + "' has " +
          std::to_string(reader.shape().steps) + " step(s)";
 }
 
@@ -94,6 +94,20 @@ std::vector<uint8_t> read_mask_file(MPI_Comm comm, const std::string& file, cons
 }  // namespace
 
 std::string TrajectoryReader::step_origin(int64_t) const { return ""; }
+
+void TrajectoryReader::adopt_shape(const std::vector<int64_t>& extent, bool matrix, const std::string& what,
+                                   const std::string& shape, const std::string& trajectory_hint) {
+  if (extent.size() == 3) {
+    m_shape = {extent[0], extent[1], extent[2]};
+  } else if (extent.size() == 2 && matrix) {
+    m_shape = {1, extent[0], extent[1]};
+    m_source_rank = 2;
+  } else {
+    fail(kExitInput, what + " has shape " + shape +
+                         (matrix ? "; expected 2 dimensions (tokens, dims), or 3 with @STEP"
+                                 : "; expected 3 dimensions (steps, tokens, dims)" + trajectory_hint));
+  }
+}
 
 std::vector<std::string> TrajectoryReader::source_files() const { return {m_path}; }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/input_path.hpp"
 #include "io/trajectory_shape.hpp"
 #include "parallel/partition.hpp"
 
@@ -27,8 +28,7 @@ class TrajectoryReader {
   const TrajectoryShape& shape() const { return m_shape; }
   // The stored type: "uint16", "int16" (HDF5), "BF16", "U16", "I16" (safetensors).
   const std::string& type_description() const { return m_type_description; }
-  // "hdf5" | "safetensors" | "series".
-  const std::string& format() const { return m_format; }
+  InputFormat format() const { return m_format; }
   // The training step number of each step when the input records them (a
   // series' names or manifest, a `steps` dataset or tensor); else empty.
   const std::vector<int64_t>& step_numbers() const { return m_step_numbers; }
@@ -69,8 +69,14 @@ class TrajectoryReader {
   virtual std::vector<uint8_t> read_dead_mask(const std::string& name) const = 0;
 
  protected:
-  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, const std::string& format)
+  TrajectoryReader(MPI_Comm comm, const std::string& path, const std::string& dataset, InputFormat format)
       : m_comm(comm), m_path(path), m_dataset(dataset), m_format(format) {}
+
+  // Takes a 3-D `extent` as the shape or, when opened as a `matrix`, a 2-D one
+  // as a single step; else throws Error(kExitInput) "WHAT has shape SHAPE;
+  // expected ..." (`trajectory_hint` appended when a trajectory was expected).
+  void adopt_shape(const std::vector<int64_t>& extent, bool matrix, const std::string& what, const std::string& shape,
+                   const std::string& trajectory_hint = "");
 
   // Collective: one transfer of at most a gigabyte per rank: steps
   // [first_step, first_step + steps) x tokens [first_token, first_token +
@@ -81,7 +87,7 @@ class TrajectoryReader {
   MPI_Comm m_comm;
   std::string m_path;
   std::string m_dataset;
-  std::string m_format;
+  InputFormat m_format;
   TrajectoryShape m_shape;
   std::string m_type_description;
   std::vector<int64_t> m_step_numbers;

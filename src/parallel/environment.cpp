@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "parallel/memory.hpp"
 #include "parallel/signals.hpp"
 
 namespace latdisp {
@@ -53,7 +52,6 @@ Environment::Environment(int& argc, char**& argv) {
     if (std::strncmp(argv[i], "--kokkos-", 9) == 0) m_kokkos_arguments.push_back(argv[i]);
   int kokkos_argc = static_cast<int>(m_kokkos_arguments.size());
   Kokkos::initialize(kokkos_argc, m_kokkos_arguments.data());
-  record_baseline_rss();
 }
 
 Environment::~Environment() {

@@ -15,7 +15,6 @@ template <typename Record>
 struct Received {
   std::vector<Record> records;
   std::vector<int64_t> offsets;  // ranks + 1 entries
-  int64_t count_from(int r) const { return offsets[static_cast<size_t>(r) + 1] - offsets[static_cast<size_t>(r)]; }
 };
 
 namespace exchange_detail {

@@ -70,14 +70,6 @@ uint64_t current_rss_bytes() {
   return pages_resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-namespace {
-uint64_t g_baseline_rss = 0;
-}  // namespace
-
-void record_baseline_rss() { g_baseline_rss = current_rss_bytes(); }
-
-uint64_t baseline_rss_bytes() { return g_baseline_rss > 0 ? g_baseline_rss : current_rss_bytes(); }
-
 uint64_t peak_rss_bytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

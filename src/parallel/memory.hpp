@@ -17,11 +17,6 @@ std::string format_bytes(uint64_t bytes);
 
 uint64_t current_rss_bytes();
 uint64_t peak_rss_bytes();
-// The resident size once the runtime is up (recorded by Environment): what
-// the process needs before any data. A later pass plans from it, since the
-// buffers of an earlier pass are freed and their memory reused.
-void record_baseline_rss();
-uint64_t baseline_rss_bytes();
 // Collective: every rank's peak resident memory, on rank 0.
 std::vector<uint64_t> gather_peak_rss(MPI_Comm comm);
 

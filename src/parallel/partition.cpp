@@ -1,6 +1,15 @@
 #include "parallel/partition.hpp"
 
+#include "parallel/errors.hpp"
+
 namespace latdisp {
+
+void require_a_token_per_rank(int64_t tokens, int ranks, const std::string& source) {
+  if (ranks > tokens)
+    fail(kExitUsage, "more ranks (" + std::to_string(ranks) + ") than tokens (" + std::to_string(tokens) + ")" +
+                         (source.empty() ? "" : " in '" + source + "'") + ": use at most " + std::to_string(tokens) +
+                         " ranks");
+}
 
 TokenRange token_range(int64_t tokens, int rank, int ranks) {
   const int64_t base = tokens / ranks;

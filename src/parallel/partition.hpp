@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace latdisp {
 
@@ -11,7 +12,12 @@ struct TokenRange {
   int64_t count;
 };
 
-// Requires 0 <= rank < ranks and ranks <= tokens (checked by the caller).
+// Throws Error(kExitUsage) "more ranks (R) than tokens (N) in 'SOURCE': use at
+// most N ranks" unless every rank gets a token ("in 'SOURCE'" left out when
+// `source` is empty).
+void require_a_token_per_rank(int64_t tokens, int ranks, const std::string& source = "");
+
+// Requires 0 <= rank < ranks and ranks <= tokens (require_a_token_per_rank).
 TokenRange token_range(int64_t tokens, int rank, int ranks);
 
 // The rank whose token_range holds `token` (0 <= token < tokens).

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "analysis/motion.hpp"
+#include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
 #include "report/report.hpp"
@@ -30,10 +31,9 @@ json symmetric_dtype(const PopulationTally& t) {
   // The notebook's rule: |value| <= 2^(b-1) - 1.
   if (t.width < 0 || t.width > 3) return nullptr;
   const double bound = std::fmax(std::fabs(t.int_min), std::fabs(t.int_max));
-  const char* names[] = {"int8", "int16", "int32", "int64"};
   const double limits[] = {127.0, 32767.0, 2147483647.0, 9223372036854775807.0};
   for (int w = t.width; w < 4; ++w)
-    if (bound <= limits[w] && !(w == 3 && bound >= 9223372036854775808.0)) return names[w];
+    if (bound <= limits[w] && !(w == 3 && bound >= 9223372036854775808.0)) return integer_dtype_name(w);
   return nullptr;
 }
 
@@ -41,7 +41,7 @@ json displacement_numbers(const PopulationResult& p) {
   const PopulationTally& t = p.tally;
   const int64_t coordinates = t.coordinates();
   const bool any_finite = coordinates > t.counts[kCountNonfinite];
-  const std::string dtype = dtype_of_width(t.width);
+  const std::string dtype = integer_dtype_name(t.width);
   json j = {
       {"coordinates", coordinates},
       {"exact", t.counts[kCountExact]},
@@ -174,83 +174,95 @@ json versions_json() {
   return versions;
 }
 
+json input_json(const AnalysisResult& r) {
+  return {{"path", r.options.input},
+          {"dataset", r.options.dataset},
+          {"dtype", r.input_type},
+          {"format", format_name(r.input_format)},
+          {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
+          {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
+          {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
+          {"n_dead", r.n_dead},
+          {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
+}
+
+json run_json(const AnalysisResult& r) {
+  const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
+  return {{"ranks", r.ranks},
+          {"kokkos_backend", r.kokkos_backend},
+          {"arithmetic", r.options.arithmetic},
+          {"epsilon", r.options.epsilon},
+          {"zero_ulp", r.options.zero_ulp},
+          {"memory_budget_bytes", r.memory_budget},
+          {"steps_per_block", r.steps_per_block},
+          {"magnitudes_in_memory", r.magnitudes_in_memory},
+          {"read_method", r.read_method},
+          {"peak_rss_bytes", r.peak_rss},
+          {"timings_s",
+           {{"read", r.timings.read},
+            {"compute", r.timings.compute},
+            {"reduce", r.timings.reduce},
+            {"write", r.timings.write},
+            {"checkpoint", r.timings.checkpoint},
+            {"total", r.timings.total}}},
+          {"coordinates_per_s", coordinates_per_s},
+          {"resumed_from_step", resumed_from_step(r)},
+          {"checkpoint", checkpoint_json(r)},
+          {"options", options_json(r.options)},
+          {"versions", versions_json()}};
+}
+
+json ulp_json(const AnalysisResult& r) {
+  const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
+  return {{"zeros", r.ulp.zeros},
+          {"subnormals", r.ulp.subnormals},
+          {"nonfinite", r.ulp.nonfinite},
+          {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, r.ulp.min_exponent))
+                          : json(nullptr)},
+          {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
+}
+
+// With --output: what was saved, and how fast.
+json output_json(const AnalysisResult& r) {
+  const SaveSummary& s = *r.saved;
+  return {{"path", s.path},
+          {"format", format_name(s.format)},
+          {"delta_dtype", s.dtype},
+          {"outputs", r.options.outputs},
+          {"exceptions", s.exceptions},
+          {"bytes_written", s.bytes},
+          {"write_s", s.seconds},
+          {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0},
+          {"phases_s",
+           {{"read", s.phases.read},
+            {"encode", s.phases.encode},
+            {"exceptions", s.phases.exceptions},
+            {"write", s.phases.write}}}};
+}
+
+// numbers(population) for all tokens, with the live and dead tokens' nested
+// under "live" and "dead".
+template <class Numbers>
+json by_population(const Numbers& numbers) {
+  json all = numbers(kAllTokens);
+  all["live"] = numbers(kLiveTokens);
+  all["dead"] = numbers(kDeadTokens);
+  return all;
+}
+
 }  // namespace
 
 json json_report(const AnalysisResult& r) {
   json report;
   report["schema"] = "latdisp.analyze/1";
-  report["input"] = {{"path", r.options.input},
-                     {"dataset", r.options.dataset},
-                     {"dtype", r.input_type},
-                     {"format", r.input_format},
-                     {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
-                     {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
-                     {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
-                     {"n_dead", r.n_dead},
-                     {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
-  const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
-  report["run"] = {{"ranks", r.ranks},
-                   {"kokkos_backend", r.kokkos_backend},
-                   {"arithmetic", r.options.arithmetic},
-                   {"epsilon", r.options.epsilon},
-                   {"zero_ulp", r.options.zero_ulp},
-                   {"memory_budget_bytes", r.memory_budget},
-                   {"steps_per_block", r.steps_per_block},
-                   {"magnitudes_in_memory", r.magnitudes_in_memory},
-                   {"read_method", r.read_method},
-                   {"peak_rss_bytes", r.peak_rss},
-                   {"timings_s",
-                    {{"read", r.timings.read},
-                     {"compute", r.timings.compute},
-                     {"reduce", r.timings.reduce},
-                     {"write", r.timings.write},
-                     {"checkpoint", r.timings.checkpoint},
-                     {"total", r.timings.total}}},
-                   {"coordinates_per_s", coordinates_per_s},
-                   {"resumed_from_step", resumed_from_step(r)},
-                   {"checkpoint", checkpoint_json(r)},
-                   {"options", options_json(r.options)},
-                   {"versions", versions_json()}};
-  const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
-  report["ulp"] = {
-      {"zeros", r.ulp.zeros},
-      {"subnormals", r.ulp.subnormals},
-      {"nonfinite", r.ulp.nonfinite},
-      {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, r.ulp.min_exponent))
-                      : json(nullptr)},
-      {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
-  json displacement = displacement_numbers(r.displacement[kAllTokens]);
-  displacement["live"] = displacement_numbers(r.displacement[kLiveTokens]);
-  displacement["dead"] = displacement_numbers(r.displacement[kDeadTokens]);
-  report["displacement"] = displacement;
-  json magnitude = magnitude_numbers(r.magnitude[kAllTokens]);
-  magnitude["live"] = magnitude_numbers(r.magnitude[kLiveTokens]);
-  magnitude["dead"] = magnitude_numbers(r.magnitude[kDeadTokens]);
-  report["magnitude"] = magnitude;
-  json crossings = crossing_numbers(r, kAllTokens);
-  crossings["live"] = crossing_numbers(r, kLiveTokens);
-  crossings["dead"] = crossing_numbers(r, kDeadTokens);
-  report["crossings"] = crossings;
-  json motion = motion_numbers(r, kAllTokens);
-  motion["live"] = motion_numbers(r, kLiveTokens);
-  motion["dead"] = motion_numbers(r, kDeadTokens);
-  report["motion"] = motion;
-  if (r.saved) {
-    const SaveSummary& s = *r.saved;
-    report["output"] = {{"path", s.path},
-                        {"format", format_name(s.format)},
-                        {"delta_dtype", s.dtype},
-                        {"outputs", r.options.outputs},
-                        {"exceptions", s.exceptions},
-                        {"bytes_written", s.bytes},
-                        {"write_s", s.seconds},
-                        {"write_bytes_per_s", s.seconds > 0 ? static_cast<double>(s.bytes) / s.seconds : 0.0},
-                        {"phases_s",
-                         {{"read", s.phases.read},
-                          {"encode", s.phases.encode},
-                          {"exceptions", s.phases.exceptions},
-                          {"write", s.phases.write}}}};
-  }
+  report["input"] = input_json(r);
+  report["run"] = run_json(r);
+  report["ulp"] = ulp_json(r);
+  report["displacement"] = by_population([&](int p) { return displacement_numbers(r.displacement[p]); });
+  report["magnitude"] = by_population([&](int p) { return magnitude_numbers(r.magnitude[p]); });
+  report["crossings"] = by_population([&](int p) { return crossing_numbers(r, p); });
+  report["motion"] = by_population([&](int p) { return motion_numbers(r, p); });
+  if (r.saved) report["output"] = output_json(r);
   return report;
 }
 

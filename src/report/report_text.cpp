@@ -2,6 +2,7 @@
 #include <string>
 
 #include "analysis/motion.hpp"
+#include "config/save_dtype.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
 
@@ -24,6 +25,8 @@ std::string number(double v) {
 }
 
 std::string optional_text(const std::optional<double>& v) { return v ? number(*v) : "n/a"; }
+
+const char* const kPopulationLabels[] = {"all", "live", "dead"};
 
 void section(std::FILE* out, const char* title) { std::fprintf(out, "\n== %s ==\n", title); }
 
@@ -63,13 +66,12 @@ void motion_section(std::FILE* out, const AnalysisResult& r) {
   std::snprintf(title, sizeof title, "Motion regimes (R = %.17g cells: frozen m = 0, hop 0 < m <= R, thermal m > R)",
                 r.hop_radius);
   section(out, title);
-  const char* labels[] = {"all", "live", "dead"};
   for (int p = 0; p < 3; ++p) {
     const PopulationTally& t = r.displacement[p].tally;
     const int64_t rows = t.counts[kCountFrozenRows] + t.counts[kCountHopRows] + t.counts[kCountThermalRows] +
                          t.counts[kCountNonfiniteRows];
     std::fprintf(out, "  %-5s rows %lld: frozen %lld (%s), hop %lld (%s), thermal %lld (%s), non-finite %lld\n",
-                 labels[p], static_cast<long long>(rows), static_cast<long long>(t.counts[kCountFrozenRows]),
+                 kPopulationLabels[p], static_cast<long long>(rows), static_cast<long long>(t.counts[kCountFrozenRows]),
                  percent(t.counts[kCountFrozenRows], rows).c_str(), static_cast<long long>(t.counts[kCountHopRows]),
                  percent(t.counts[kCountHopRows], rows).c_str(), static_cast<long long>(t.counts[kCountThermalRows]),
                  percent(t.counts[kCountThermalRows], rows).c_str(),
@@ -80,19 +82,13 @@ void motion_section(std::FILE* out, const AnalysisResult& r) {
     std::fprintf(out, "  %s: %s\n", names[p], motion_story(r.displacement[p], r.transitions()).c_str());
 }
 
-}  // namespace
-
-void print_text_report(const AnalysisResult& r, std::FILE* out) {
-  const PopulationTally& all = r.displacement[kAllTokens].tally;
-  const int64_t coordinates = r.coordinates();
-  std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n", r.options.arithmetic.c_str(),
-               r.options.epsilon, r.options.zero_ulp.c_str());
-
+// The input, the dead mask, the ranks and the plan.
+void load_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "Load");
   std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits (%s)\n",
                r.options.input.c_str(), r.options.dataset.c_str(), static_cast<long long>(r.shape.steps),
                static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims), r.input_type.c_str(),
-               r.input_format.c_str());
+               format_name(r.input_format));
   if (!r.step_numbers.empty())
     std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
                  static_cast<long long>(r.step_numbers.back()));
@@ -108,7 +104,10 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   if (r.checkpoint && r.checkpoint->resumed_from_step)
     std::fprintf(out, "  resumed from step %lld (checkpoint in '%s'); the timings cover the resumed part only\n",
                  static_cast<long long>(*r.checkpoint->resumed_from_step), r.checkpoint->directory.c_str());
+}
 
+// U(W): its special values and range.
+void ulp_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "ULP matrix U(W)");
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
                static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims),
@@ -119,14 +118,23 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                  r.ulp.max_exponent);
   else if (r.ulp.min_exponent <= r.ulp.max_exponent)
     std::fprintf(out, "  ULP range: 2^%d .. 2^%d\n", r.ulp.min_exponent, r.ulp.max_exponent);
+}
 
+// How many coordinates moved, and each class per population.
+void displacement_section(std::FILE* out, const AnalysisResult& r) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
+  const int64_t coordinates = r.coordinates();
   section(out, "Lattice displacement x = (W[t+1] - W[t]) / U(W[t])");
   std::fprintf(out, "  coordinates %lld = (S-1) x N x D; moved %lld (%s)\n", static_cast<long long>(coordinates),
                static_cast<long long>(all.counts[kCountMoved]), percent(all.counts[kCountMoved], coordinates).c_str());
   class_line(out, "all", all);
   class_line(out, "live", r.displacement[kLiveTokens].tally);
   class_line(out, "dead", r.displacement[kDeadTokens].tally);
+}
 
+// Where float32 or float64 could not hold x exactly.
+void fidelity_section(std::FILE* out, const AnalysisResult& r) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
   section(out, "Float32 fidelity");
   std::fprintf(out, "  |x| > 2^24 (beyond float32's exact integers): %lld\n",
                static_cast<long long>(all.counts[kCountBeyondFloat32]));
@@ -134,7 +142,12 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                static_cast<long long>(all.counts[kCountBeyondFloat64]));
   std::fprintf(out, "  x not exactly a float32 value: %lld\n",
                static_cast<long long>(all.counts[kCountFloat32Inexact]));
+}
 
+// The checks the counts must pass, and where the two arithmetics disagree.
+void validation_section(std::FILE* out, const AnalysisResult& r) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
+  const int64_t coordinates = r.coordinates();
   section(out, "Validation");
   const int64_t classified = all.coordinates();
   std::fprintf(out, "  class counts sum to %lld of %lld coordinates: %s\n", static_cast<long long>(classified),
@@ -159,38 +172,48 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
       std::fprintf(out, "  %lld non-finite coordinates (Inf/NaN in W) are reported apart, never hidden\n",
                    static_cast<long long>(all.counts[kCountNonfinite]));
   }
+}
 
+// The range of x and the integer type that holds it.
+void range_section(std::FILE* out, const AnalysisResult& r) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
   section(out, "Range and integer type");
   std::fprintf(out, "  x in [%s, %s], max |x| %s\n", number(all.min).c_str(), number(all.max).c_str(),
                number(all.max_abs).c_str());
   std::fprintf(out, "  round-half-even(x) in [%s, %s]\n", number(all.int_min).c_str(), number(all.int_max).c_str());
-  const std::string dtype = dtype_of_width(all.width);
+  const std::string dtype = integer_dtype_name(all.width);
   std::fprintf(out, "  recommended integer dtype: %s\n",
                dtype.empty() ? (all.width < 0 ? "n/a (no finite x)" : "none (beyond int64)") : dtype.c_str());
+}
 
+// The row magnitudes per population: extremes, mean and percentiles.
+void magnitude_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "Magnitude statistics m = |x row| over dims");
-  const char* labels[] = {"all", "live", "dead"};
   for (int p = 0; p < 3; ++p) {
     const MagnitudeSummary& m = r.magnitude[p];
-    std::fprintf(out, "  %-5s count %lld (non-finite %lld): min %s, max %s, mean %s, median %s\n", labels[p],
+    std::fprintf(out, "  %-5s count %lld (non-finite %lld): min %s, max %s, mean %s, median %s\n", kPopulationLabels[p],
                  static_cast<long long>(m.count), static_cast<long long>(m.nonfinite), optional_text(m.min).c_str(),
                  optional_text(m.max).c_str(), optional_text(m.mean).c_str(), optional_text(m.median).c_str());
     std::fprintf(out, "        p50 %s, p90 %s, p95 %s, p99 %s, p99.9 %s\n", optional_text(m.percentiles[0]).c_str(),
                  optional_text(m.percentiles[1]).c_str(), optional_text(m.percentiles[2]).c_str(),
                  optional_text(m.percentiles[3]).c_str(), optional_text(m.percentiles[4]).c_str());
   }
+}
 
+// Exponent crossings per population.
+void crossings_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "Exponent crossings E(W[t]) != E(W[t+1])");
   for (int p = 0; p < 3; ++p) {
     const PopulationTally& t = r.displacement[p].tally;
     const int64_t n = t.coordinates();
-    std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", labels[p],
+    std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", kPopulationLabels[p],
                  static_cast<long long>(t.counts[kCountCrossed]), static_cast<long long>(n),
                  percent(t.counts[kCountCrossed], n).c_str());
   }
+}
 
-  motion_section(out, r);
-
+// With --output: what was saved.
+void saved_section(std::FILE* out, const AnalysisResult& r) {
   if (r.saved) {
     section(out, "Saved");
     std::fprintf(out, "  %s (%s): delta_W_prime as %s, %lld exceptions, %s in %.2f s (%.3g MB/s)\n",
@@ -198,7 +221,12 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
                  static_cast<long long>(r.saved->exceptions), format_bytes(r.saved->bytes).c_str(), r.saved->seconds,
                  r.saved->seconds > 0 ? static_cast<double>(r.saved->bytes) / r.saved->seconds / 1e6 : 0.0);
   }
+}
 
+// The verdict and the run's timings.
+void verdict_section(std::FILE* out, const AnalysisResult& r) {
+  const PopulationTally& all = r.displacement[kAllTokens].tally;
+  const int64_t coordinates = r.coordinates();
   section(out, "Verdict");
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
                verdict_of(r.displacement[kLiveTokens].tally).c_str(),
@@ -206,6 +234,24 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
                r.timings.read, r.timings.compute, r.timings.reduce,
                r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);
+}
+
+}  // namespace
+
+void print_text_report(const AnalysisResult& r, std::FILE* out) {
+  std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n", r.options.arithmetic.c_str(),
+               r.options.epsilon, r.options.zero_ulp.c_str());
+  load_section(out, r);
+  ulp_section(out, r);
+  displacement_section(out, r);
+  fidelity_section(out, r);
+  validation_section(out, r);
+  range_section(out, r);
+  magnitude_section(out, r);
+  crossings_section(out, r);
+  motion_section(out, r);
+  saved_section(out, r);
+  verdict_section(out, r);
 }
 
 }  // namespace latdisp

@@ -54,12 +54,6 @@ std::vector<TableColumn> series_columns(const AnalysisResult& r, bool data) {
 
 }  // namespace
 
-std::vector<std::string> series_csv_columns() {
-  std::vector<std::string> names;
-  for (const TableColumn& column : series_columns(AnalysisResult(), false)) names.push_back(column.name);
-  return names;
-}
-
 void write_series_csv(const AnalysisResult& result, const std::string& target, const std::string& path, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);

@@ -11,9 +11,6 @@
 
 namespace latdisp {
 
-// The header's names, in file order.
-std::vector<std::string> series_csv_columns();
-
 // Collective (the series are complete on rank 0, which writes them). Writes
 // to `path` (a temporary name); messages name `target`. Throws
 // Error(kExitOutput) on every rank on failure.

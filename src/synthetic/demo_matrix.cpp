@@ -97,10 +97,61 @@ void demo_row(const DemoMatrixModel& model, const PlantedGroups& planted, int64_
   for (int64_t d = 0; d < model.dims; ++d) row[d] = random_value(model.seed, static_cast<uint64_t>(token), d);
 }
 
-int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
+namespace {
+
+// "a,b,c" of the values.
+template <class Values>
+std::string comma_list(const Values& values) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i) text += (i ? "," : "") + std::to_string(values[i]);
+  return text;
+}
+
+std::string group_sizes(const PlantedGroups& planted) {
+  std::vector<size_t> sizes;
+  for (const auto& members : planted.members) sizes.push_back(members.size());
+  return comma_list(sizes);
+}
+
+// Collective: this rank's rows, written in chunks of about 32 MiB at their
+// offsets after the header (rank 0 writes the header too).
+void write_matrix_rows(MpiOutputFile& file, const DemoMatrixModel& model, const PlantedGroups& planted,
+                       const std::string& header, int64_t data_start, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
+  const TokenRange slab = token_range(model.tokens, rank, ranks);
+  collectively(comm, [&] {
+    if (rank == 0) file.write_at(0, header.data(), header.size());
+    const int64_t row_bytes = model.dims * 2;
+    const int64_t chunk_rows = std::max<int64_t>(1, (int64_t(32) << 20) / row_bytes);
+    std::vector<uint16_t> buffer(
+        static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
+    for (int64_t done = 0; done < slab.count; done += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, slab.count - done);
+      for (int64_t i = 0; i < n; ++i) demo_row(model, planted, slab.begin + done + i, &buffer[i * model.dims]);
+      file.write_at(static_cast<uint64_t>(data_start + (slab.begin + done) * row_bytes), buffer.data(),
+                    static_cast<uint64_t>(n * row_bytes));
+    }
+  });
+}
+
+void print_matrix_summary(const GenerateOptions& options, const DemoMatrixModel& model, const PlantedGroups& planted) {
+  std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),
+              options.dataset.c_str(), static_cast<long long>(model.tokens), static_cast<long long>(model.dims),
+              static_cast<unsigned long long>(options.seed));
+  std::printf(
+      "  planted %lld groups of bit-identical tokens, sizes %s; groups 128 ULP apart in dims %s;\n"
+      "  the last two groups differ only in dim %lld by 1 ULP (-1.708984e-03 vs -1.701355e-03)\n",
+      static_cast<long long>(model.groups), group_sizes(planted).c_str(), comma_list(planted.active_dims).c_str(),
+      static_cast<long long>(planted.notebook_dim));
+}
+
+}  // namespace
+
+int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
   DemoMatrixModel model;
   model.seed = options.seed;
   model.tokens = options.tokens;
@@ -108,52 +159,24 @@ int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
   model.groups = options.planted_groups;
   model.group_size = options.group_size;
   const PlantedGroups planted = planted_groups(model);
-
-  std::string sizes, active;
-  for (int64_t g = 0; g < model.groups; ++g) sizes += (g ? "," : "") + std::to_string(planted.members[g].size());
-  for (size_t i = 0; i < planted.active_dims.size(); ++i)
-    active += (i ? "," : "") + std::to_string(planted.active_dims[i]);
   const std::map<std::string, std::string> metadata{{"generator", "latdisp generate --matrix"},
                                                     {"seed", std::to_string(options.seed)},
-                                                    {"planted_group_sizes", sizes},
-                                                    {"active_dims", active},
+                                                    {"planted_group_sizes", group_sizes(planted)},
+                                                    {"active_dims", comma_list(planted.active_dims)},
                                                     {"notebook_dim", std::to_string(planted.notebook_dim)}};
   std::vector<int64_t> offsets;
   const std::string header =
       build_safetensors_header({{options.dataset, "BF16", {model.tokens, model.dims}}}, metadata, &offsets);
-
   PendingOutput output(comm, options.output, options.overwrite, "--output");
-  const TokenRange slab = token_range(model.tokens, rank, ranks);
   {
     MpiOutputFile file(comm, output.temporary_path());
     reserve_output_space(comm, output.temporary_path(),
                          static_cast<uint64_t>(offsets[0] + model.tokens * model.dims * 2));
-    collectively(comm, [&] {
-      if (rank == 0) file.write_at(0, header.data(), header.size());
-      const int64_t row_bytes = model.dims * 2;
-      const int64_t chunk_rows = std::max<int64_t>(1, (int64_t(32) << 20) / row_bytes);
-      std::vector<uint16_t> buffer(
-          static_cast<size_t>(std::min(chunk_rows, std::max<int64_t>(slab.count, 1)) * model.dims));
-      for (int64_t done = 0; done < slab.count; done += chunk_rows) {
-        const int64_t n = std::min(chunk_rows, slab.count - done);
-        for (int64_t i = 0; i < n; ++i) demo_row(model, planted, slab.begin + done + i, &buffer[i * model.dims]);
-        file.write_at(static_cast<uint64_t>(offsets[0] + (slab.begin + done) * row_bytes), buffer.data(),
-                      static_cast<uint64_t>(n * row_bytes));
-      }
-    });
+    write_matrix_rows(file, model, planted, header, offsets[0], comm);
     file.close();
   }
   output.commit();
-  if (rank == 0) {
-    std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),
-                options.dataset.c_str(), static_cast<long long>(model.tokens), static_cast<long long>(model.dims),
-                static_cast<unsigned long long>(options.seed));
-    std::printf(
-        "  planted %lld groups of bit-identical tokens, sizes %s; groups 128 ULP apart in dims %s;\n"
-        "  the last two groups differ only in dim %lld by 1 ULP (-1.708984e-03 vs -1.701355e-03)\n",
-        static_cast<long long>(model.groups), sizes.c_str(), active.c_str(),
-        static_cast<long long>(planted.notebook_dim));
-  }
+  if (rank == 0) print_matrix_summary(options, model, planted);
   return kExitOk;
 }
 
