@@ -475,7 +475,10 @@ struct BlockAnalysisFunctor {
       memcpy(&marks, hard + word, 8);
       for (; marks != 0; marks &= marks - 1) {
         const int32_t d = word + kmath::lowest_set_bit(marks) / 8;
-        const FastCoordinate c = fast_doubled_x(to[d], from[d], m_fast_halves, m_fast_minus_half);
+        // x = -1/2 is fast here in both arithmetics: the seed's round-half-even
+        // of it is -0, equal to the +0 tallied (a zero extreme's sign depends
+        // on the order zeros are met in, and is not part of the result).
+        const FastCoordinate c = fast_doubled_x(to[d], from[d], m_fast_halves, 1);
         if (!(c.normal | c.zero)) return false;
         sums.add(c, to[d], from[d], m_zero_ulp_field);
       }
