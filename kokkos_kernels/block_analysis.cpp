@@ -233,13 +233,14 @@ struct FastRowSums {
   }
 };
 
-// Pass 1's tallies of a row whose coordinates are all fast.
-KOKKOS_INLINE_FUNCTION void add_fast_row(const FastRowSums& s, int64_t dims, PopulationTally& p, UlpTally& u) {
-  p.counts[kCountExact] += dims - s.halves;
+// The tallies of a row's `fast` fast coordinates.
+KOKKOS_INLINE_FUNCTION void add_fast_row(const FastRowSums& s, int64_t fast, PopulationTally& p, UlpTally& u) {
+  p.counts[kCountExact] += fast - s.halves;
   p.counts[kCountHalf] += s.halves;
   p.counts[kCountMoved] += s.moved;
   p.counts[kCountCrossed] += s.crossed;
   u.zeros += s.zeros;
+  if (fast == 0) return;  // the extremes are sentinels
   const double lo = 0.5 * s.x2_min, hi = 0.5 * s.x2_max;
   p.min = lo < p.min ? lo : p.min;
   p.max = hi > p.max ? hi : p.max;
@@ -350,6 +351,9 @@ KOKKOS_INLINE_FUNCTION void add_outcome(PopulationTally& p, const Outcome& o) {
   if (o.width > p.width) p.width = o.width;
 }
 
+constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: pass 2 reads pass 1's results
+constexpr int32_t kNotFast = 1 << 30;
+
 template <class Space>
 struct BlockAnalysisFunctor {
   typename BlockViews<Space>::Values m_values;
@@ -453,15 +457,25 @@ struct BlockAnalysisFunctor {
       sums.add(lanes, n);
       if (lanes.hard > 0 && !add_hard_lanes(from + begin, to + begin, n, hard, sums)) return false;
     }
+    if (!fast_row_magnitude(sums, magnitude)) return false;
+    add_fast_row(sums, m_dims, p, u);
+    return true;
+  }
+
+  // The magnitude of a row whose coordinates are all fast, from its sum of
+  // (2x)^2; false where the seed's float32 sum might round (the general pass
+  // then sums it as torch does). Squares of multiples of 1/2 below 2^26 sum
+  // exactly in any order, so this equals numpy's pairwise sum (sqrt(S / 4) =
+  // sqrt(S) / 2 exactly); below 2^24 quarters (2^26 without halves) also any
+  // float32 sum, whose correctly rounded sqrt is the float of the double sqrt.
+  KOKKOS_INLINE_FUNCTION bool fast_row_magnitude(const FastRowSums& sums, double& magnitude) const {
     const double exact_magnitude = 0.5 * kmath::sqrt(static_cast<double>(sums.quadruple_squares));
     if (m_settings.arithmetic == Arithmetic::exact) {
       magnitude = exact_magnitude;
-    } else {
-      // As pass 1: below this bound the seed's float32 sum of squares is exact too.
-      if (sums.quadruple_squares >= (int64_t(1) << (sums.halves == 0 ? 26 : 24))) return false;
-      magnitude = static_cast<double>(static_cast<float>(exact_magnitude));
+      return true;
     }
-    add_fast_row(sums, m_dims, p, u);
+    if (sums.quadruple_squares >= (int64_t(1) << (sums.halves == 0 ? 26 : 24))) return false;
+    magnitude = static_cast<double>(static_cast<float>(exact_magnitude));
     return true;
   }
 
@@ -500,17 +514,26 @@ struct BlockAnalysisFunctor {
   // compiler stops inlining it into operator() (about 5% slower).
   KOKKOS_FORCEINLINE_FUNCTION double general_row(const uint16_t* from, const uint16_t* to, PopulationTally& p,
                                                  UlpTally& u) const {
+    int32_t held[kHeldDims];  // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
+    int32_t fast = 0;
+    const FastRowSums sums = fast_pass(from, to, held, fast);
+    add_fast_row(sums, fast, p, u);
+    double magnitude;
+    if (fast == m_dims && fast_row_magnitude(sums, magnitude)) return magnitude;
+    return general_pass(from, to, held, p, u);
+  }
+
+  // Pass 1, branch-free (masks, no short-circuits) so compilers vectorize
+  // it, over the fast coordinates (fast_doubled_x): there 2x is a small
+  // integer, both arithmetics agree, and the squares sum exactly. Their
+  // sums, their count in `fast`, and held[d] for rows of up to kHeldDims.
+  KOKKOS_FORCEINLINE_FUNCTION FastRowSums fast_pass(const uint16_t* from, const uint16_t* to, int32_t* held,
+                                                    int32_t& fast) const {
     const int64_t dims = m_dims;
-    // Pass 1, branch-free (masks, no short-circuits) so compilers vectorize
-    // it, over the fast coordinates (fast_doubled_x): there 2x is a small
-    // integer, both arithmetics agree, and the squares sum exactly.
-    int32_t fast = 0, moved = 0, crossed = 0, zeros = 0, halves = 0;
+    int32_t moved = 0, crossed = 0, zeros = 0, halves = 0;
     int32_t x2_min = 1 << 30, x2_max = -(1 << 30), e_min = 255, e_max = 0;
     const int32_t zero_field = m_zero_ulp_field;
     const int32_t allow_halves = m_fast_halves, allow_minus_half = m_fast_minus_half;
-    constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: one flat pass
-    constexpr int32_t kNotFast = 1 << 30;
-    int32_t held[kHeldDims];  // pass 1's 2x, or kNotFast (when dims <= kHeldDims)
     const bool hold = dims <= kHeldDims;
     int64_t quadruple_squares = 0;    // the sum of (2x)^2
     constexpr int64_t kChunk = 8192;  // keeps the int32 sum of (2x)^2 (<= 510^2 each) exact
@@ -543,36 +566,24 @@ struct BlockAnalysisFunctor {
       }
       quadruple_squares += chunk_squares;
     }
-    p.counts[kCountExact] += fast - halves;
-    p.counts[kCountHalf] += halves;
-    p.counts[kCountMoved] += moved;
-    p.counts[kCountCrossed] += crossed;
-    u.zeros += zeros;
-    if (fast > 0) {
-      const double lo = 0.5 * x2_min, hi = 0.5 * x2_max;
-      p.min = lo < p.min ? lo : p.min;
-      p.max = hi > p.max ? hi : p.max;
-      // Rounding is monotonic: the extremes of the rounded values are the rounded extremes.
-      const double int_lo = half_rounded(x2_min), int_hi = half_rounded(x2_max);
-      p.int_min = int_lo < p.int_min ? int_lo : p.int_min;
-      p.int_max = int_hi > p.int_max ? int_hi : p.int_max;
-      const double abs_hi = (-lo > hi) ? -lo : hi;
-      p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
-      const int w = (int_lo < -128 || int_hi > 127) ? bf16::kInt16 : bf16::kInt8;
-      p.width = w > p.width ? w : p.width;
-      u.min_exponent = e_min - 134 < u.min_exponent ? e_min - 134 : u.min_exponent;
-      u.max_exponent = e_max - 134 > u.max_exponent ? e_max - 134 : u.max_exponent;
-    }
-    // Squares of multiples of 1/2 below 2^26 sum exactly in any order, so
-    // this equals numpy's pairwise sum (sqrt(S / 4) = sqrt(S) / 2 exactly);
-    // below 2^24 quarters (2^24 units without halves) also any float32 sum
-    // (seed), whose correctly rounded sqrt is the float of the double sqrt.
-    const bool seed_mode = m_settings.arithmetic == Arithmetic::seed;
-    if (fast == dims && !seed_mode) return 0.5 * kmath::sqrt(static_cast<double>(quadruple_squares));
-    if (fast == dims && quadruple_squares < (int64_t(1) << (halves == 0 ? 26 : 24)))
-      return static_cast<double>(static_cast<float>(0.5 * kmath::sqrt(static_cast<double>(quadruple_squares))));
+    FastRowSums sums;
+    sums.quadruple_squares = quadruple_squares;
+    sums.moved = moved;
+    sums.crossed = crossed;
+    sums.zeros = zeros;
+    sums.halves = halves;
+    sums.x2_min = x2_min;
+    sums.x2_max = x2_max;
+    sums.e_min = e_min;
+    sums.e_max = e_max;
+    return sums;
+  }
 
-    // Pass 2: the other coordinates, then the magnitude in numpy's order.
+  // Pass 2: the coordinates pass 1 left, by the general rules, then the
+  // row's magnitude in numpy's order (torch's for the seed arithmetic).
+  KOKKOS_FORCEINLINE_FUNCTION double general_pass(const uint16_t* from, const uint16_t* to, const int32_t* held,
+                                                  PopulationTally& p, UlpTally& u) const {
+    const int64_t dims = m_dims;
     double values[kHeldDims];
     bool row_finite = true;
     for (int64_t d = 0; d < dims; ++d) {
@@ -581,7 +592,7 @@ struct BlockAnalysisFunctor {
       if (dims <= kHeldDims) {
         x2 = held[d];
       } else {
-        const FastCoordinate c = fast_doubled_x(to[d], from[d], allow_halves, allow_minus_half);
+        const FastCoordinate c = fast_doubled_x(to[d], from[d], m_fast_halves, m_fast_minus_half);
         if (c.normal | c.zero) x2 = c.x2;
       }
       if (x2 != kNotFast) {
@@ -594,7 +605,7 @@ struct BlockAnalysisFunctor {
       if (d < kHeldDims) values[d] = value;
     }
     if (!row_finite) return nonfinite_magnitude();
-    if (seed_mode) {
+    if (m_settings.arithmetic == Arithmetic::seed) {
       const auto seed_value = [&](int64_t d) {
         return d < kHeldDims ? static_cast<float>(values[d]) : bf16::seed_displacement(to[d], from[d]);
       };
