@@ -356,6 +356,30 @@ constexpr int32_t kNotFast = 1 << 30;
 
 template <class Space>
 struct BlockAnalysisFunctor {
+  BlockAnalysisFunctor(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
+                       bool includes_final_step, const KernelSettings& settings,
+                       const typename BlockViews<Space>::Tallies& tallies,
+                       const typename BlockViews<Space>::Magnitudes& magnitudes,
+                       const typename MotionViews<Space>::Events& events)
+      : m_values(values),
+        m_dead(dead),
+        m_tallies(tallies),
+        m_magnitudes(magnitudes),
+        m_events(events),
+        m_settings(settings),
+        m_tokens(static_cast<int64_t>(values.extent(1))),
+        m_dims(static_cast<int64_t>(values.extent(2))),
+        m_items_per_transition(block_items_per_transition(m_tokens, settings.tokens_per_item)),
+        m_last_transition(includes_final_step ? static_cast<int64_t>(values.extent(0)) - 2 : -1),
+        m_seed_epsilon(static_cast<float>(settings.epsilon)),
+        m_zero_ulp_field(
+            settings.arithmetic == Arithmetic::exact && settings.zero_ulp == bf16::ZeroUlp::min_subnormal ? 1 : 8),
+        m_fast_halves(settings.epsilon < 0.25 ? 1 : 0),
+        m_fast_minus_half(settings.arithmetic == Arithmetic::exact ? 1 : 0) {}
+
+  // Work items: a transition x a run of tokens.
+  int64_t items() const { return (static_cast<int64_t>(m_values.extent(0)) - 1) * m_items_per_transition; }
+
   typename BlockViews<Space>::Values m_values;
   typename BlockViews<Space>::Flags m_dead;
   typename BlockViews<Space>::Tallies m_tallies;
@@ -668,26 +692,9 @@ void run_block_analysis(const typename BlockViews<Space>::Values& values, const 
                         const typename BlockViews<Space>::Tallies& tallies,
                         const typename BlockViews<Space>::Magnitudes& magnitudes,
                         const typename MotionViews<Space>::Events& events) {
-  const int64_t transitions = static_cast<int64_t>(values.extent(0)) - 1;
-  BlockAnalysisFunctor<Space> functor;
-  functor.m_values = values;
-  functor.m_dead = dead;
-  functor.m_tallies = tallies;
-  functor.m_magnitudes = magnitudes;
-  functor.m_events = events;
-  functor.m_settings = settings;
-  functor.m_tokens = static_cast<int64_t>(values.extent(1));
-  functor.m_dims = static_cast<int64_t>(values.extent(2));
-  functor.m_items_per_transition = block_items_per_transition(functor.m_tokens, settings.tokens_per_item);
-  functor.m_last_transition = includes_final_step ? transitions - 1 : -1;
-  functor.m_seed_epsilon = static_cast<float>(settings.epsilon);
-  functor.m_fast_halves = settings.epsilon < 0.25 ? 1 : 0;
-  functor.m_fast_minus_half = settings.arithmetic == Arithmetic::exact ? 1 : 0;
-  functor.m_zero_ulp_field =
-      settings.arithmetic == Arithmetic::exact && settings.zero_ulp == bf16::ZeroUlp::min_subnormal ? 1 : 8;
-  const int64_t items = transitions * functor.m_items_per_transition;
+  const BlockAnalysisFunctor<Space> functor(values, dead, includes_final_step, settings, tallies, magnitudes, events);
   Kokkos::parallel_for("latdisp::displacement::analyze_block",
-                       Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>(0, items), functor);
+                       Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>(0, functor.items()), functor);
   Kokkos::fence();
 }
 
