@@ -590,17 +590,7 @@ struct BlockAnalysisFunctor {
       }
       quadruple_squares += chunk_squares;
     }
-    FastRowSums sums;
-    sums.quadruple_squares = quadruple_squares;
-    sums.moved = moved;
-    sums.crossed = crossed;
-    sums.zeros = zeros;
-    sums.halves = halves;
-    sums.x2_min = x2_min;
-    sums.x2_max = x2_max;
-    sums.e_min = e_min;
-    sums.e_max = e_max;
-    return sums;
+    return FastRowSums{quadruple_squares, moved, crossed, zeros, halves, x2_min, x2_max, e_min, e_max};
   }
 
   // Pass 2: the coordinates pass 1 left, by the general rules, then the
