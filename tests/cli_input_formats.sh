@@ -90,9 +90,9 @@ for location in "w.h5:W@8" "traj.safetensors:W@8" "traj_u16.safetensors:W@8" "se
   tag=$(echo "$location" | tr -c 'A-Za-z0-9\n' _)
   for ranks in 1 2; do
     timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" inspect --matrix "$location" --tokens 0,29,33,36 --dims 0-23 \
-      --json >"inspect_$tag.np$ranks.json" 2>&1 || fail "inspect $location at $ranks rank(s)"
+      --json >"inspect_$tag.np$ranks.json" 2>"inspect_$tag.np$ranks.err" || fail "inspect $location at $ranks rank(s)"
     timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" blackholes --matrix "$location" --json \
-      >"blackholes_$tag.np$ranks.json" 2>&1 || fail "blackholes $location at $ranks rank(s)"
+      >"blackholes_$tag.np$ranks.json" 2>"blackholes_$tag.np$ranks.err" || fail "blackholes $location at $ranks rank(s)"
   done
 done
 checks=$((checks + 1))
