@@ -351,7 +351,14 @@ KOKKOS_INLINE_FUNCTION void add_outcome(PopulationTally& p, const Outcome& o) {
   if (o.width > p.width) p.width = o.width;
 }
 
-constexpr int64_t kHeldDims = 128;  // numpy's pairwise block: pass 2 reads pass 1's results
+// Rows up to this long keep pass 1's results for pass 2 (one pass over W
+// each): a host thread has room for a 4B model's rows, a GPU thread for a
+// pairwise block of numpy's (longer rows recompute what they need).
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+constexpr int64_t kHeldDims = 128;
+#else
+constexpr int64_t kHeldDims = 8192;
+#endif
 constexpr int32_t kNotFast = 1 << 30;
 
 template <class Space>
