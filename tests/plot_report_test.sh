@@ -22,26 +22,8 @@ make_report() {
       --progress-seconds 0 >/dev/null
 }
 
-# check_png FILE: exists, starts with the PNG signature, decodes to > 200 x 200 pixels, not one flat colour.
-check_png() {
-  local file=$1
-  [ -f "$file" ] || { echo "missing"; return 1; }
-  [ "$(head -c 8 "$file" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "no PNG signature"; return 1; }
-  "$python" - "$file" <<'EOF'
-import sys
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.image
-import numpy as np
-image = matplotlib.image.imread(sys.argv[1])
-height, width = image.shape[:2]
-pixels = image.reshape(height * width, -1)
-if width <= 200 or height <= 200:
-    sys.exit(f"only {width} x {height} pixels")
-if not np.any(pixels != pixels[0]):
-    sys.exit("a single flat colour")
-EOF
-}
+# shellcheck source=tests/check_png.sh
+source "$source/tests/check_png.sh"
 
 # plot_and_check REPORT PREFIX [TOOL_OPTIONS...]: the tool exits 0 with nothing on stderr,
 # and its 5 PNGs pass check_png.

@@ -22,11 +22,15 @@ StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, i
       m_first_step(first_step) {
   const std::vector<std::string> files = reader.source_files();
   struct stat status {};
-  if (files.size() == 1 && ::stat(files[0].c_str(), &status) == 0) m_input_bytes = status.st_size;
+  if (files.size() == 1 && ::stat(files[0].c_str(), &status) == 0) {
+    m_input_path = files[0];
+    m_input_bytes = status.st_size;
+  }
   if (source != BlockSource::mapped) return;
   collectively(reader.comm(), [&] {
-    if (!reader.contiguous_offset()) fail(kExitUsage, "'" + reader.path() + "' cannot be mapped: W is not contiguous");
-    m_w_offset = *reader.contiguous_offset();
+    const std::optional<uint64_t> offset = reader.contiguous_offset();
+    if (!offset) fail(kExitUsage, "'" + reader.path() + "' cannot be mapped: W is not contiguous");
+    m_w_offset = *offset;
     m_file = std::make_unique<ReadOnlyFile>(reader.path());
   });
 }
@@ -65,10 +69,9 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
 
 void StepStream::require_whole_input(const StepBlock& block) const {
   if (m_input_bytes < 0) return;
-  const std::string path = m_reader.source_files()[0];
   struct stat status {};
-  if (::stat(path.c_str(), &status) != 0 || status.st_size < m_input_bytes)
-    fail(kExitInput, "'" + path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
+  if (::stat(m_input_path.c_str(), &status) != 0 || status.st_size < m_input_bytes)
+    fail(kExitInput, "'" + m_input_path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
                          std::to_string(block.first_step) + ".." + std::to_string(block.first_step + block.steps - 1) +
                          " were being read (truncated or rewritten?); rerun once the file is complete");
 }

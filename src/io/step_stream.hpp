@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <string>
 
 #include "io/step_mapping.hpp"
 #include "io/trajectory_reader.hpp"
@@ -69,7 +70,8 @@ class StepStream {
   int64_t m_block_steps;
   uint16_t* m_buffers[2];
   bool m_background;
-  int64_t m_input_bytes = -1;                            // a one-file input\'s size at the start
+  std::string m_input_path;                              // a one-file input (else empty),
+  int64_t m_input_bytes = -1;                            // and its size at the start
   std::unique_ptr<ReadOnlyFile> m_file;                  // mapped blocks: the input
   uint64_t m_w_offset = 0;                               // of W[0, 0, 0] in it
   std::array<std::unique_ptr<StepMapping>, 2> m_mapped;  // by buffer index

@@ -33,25 +33,8 @@ EOF_PY
 timeout 120 "${mpiexec[@]}" -np 1 "$latdisp" generate --output none.h5 --steps 6 --tokens 30 --dims 8 --overwrite \
   >/dev/null || exit 1
 
-# check_png FILE: starts with the PNG signature, decodes to > 200 x 200 pixels, not one flat colour.
-check_png() {
-  [ -f "$1" ] || { echo "missing"; return 1; }
-  [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "no PNG signature"; return 1; }
-  "$python" - "$1" <<'EOF_PY'
-import sys
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.image
-import numpy as np
-image = matplotlib.image.imread(sys.argv[1])
-height, width = image.shape[:2]
-pixels = image.reshape(height * width, -1)
-if width <= 200 or height <= 200:
-    sys.exit(f"only {width} x {height} pixels")
-if not np.any(pixels != pixels[0]):
-    sys.exit("a single flat colour")
-EOF_PY
-}
+# shellcheck source=tests/check_png.sh
+source "$source/tests/check_png.sh"
 
 # plot_and_check INPUT STEPS: report at 2 ranks, then the tool exits 0, silent on stderr, with a good PNG.
 plot_and_check() {

@@ -14,41 +14,19 @@ Writes {"motion": {...}, "per_token": {column: [...]}, "per_step": {...}}."""
 import argparse
 import json
 import math
+import os
+import sys
 from fractions import Fraction
 
 import h5py
 import numpy as np
 
-HALF = Fraction(1, 2)
-
-
-def value(bits):
-    """Exact value of a finite bfloat16 pattern, None for Inf/NaN."""
-    sign, exponent, mantissa = (bits >> 15) & 1, (bits >> 7) & 0xFF, bits & 0x7F
-    if exponent == 255:
-        return None
-    v = Fraction(mantissa, 2 ** 133) if exponent == 0 else Fraction(128 + mantissa) * Fraction(2) ** (exponent - 134)
-    return -v if sign else v
-
-
-def ulp(bits, zero_ulp):
-    exponent, mantissa = (bits >> 7) & 0xFF, bits & 0x7F
-    if exponent == 0:
-        if mantissa == 0 and zero_ulp == "min-normal":
-            return Fraction(1, 2 ** 126)
-        return Fraction(1, 2 ** 133)
-    return Fraction(2) ** (exponent - 134)
-
-
-def fraction_class(x, eps):
-    r = abs(x - round(x))
-    if r == 0:
-        return "exact"
-    if r < eps:
-        return "almost"
-    if abs(r - HALF) < eps:
-        return "half"
-    return "non_integer"
+# The bfloat16 decoding and classes of the analyze reference (written from
+# docs/definitions.md, not from latdisp's code).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from reference_analyze import bf16_ulp as ulp  # noqa: E402
+from reference_analyze import bf16_value as value  # noqa: E402
+from reference_analyze import classify as fraction_class  # noqa: E402
 
 
 def row_regime(xs, dims, radius, default_radius):
