@@ -30,6 +30,7 @@ expect 2 "not HDF5" -- analyze --input "$work/not_hdf5.h5"
 expect 1 "too small" -- analyze --input "$work/good.h5" --memory-budget 1MiB
 expect 1 "epsilon" -- analyze --input "$work/good.h5" --epsilon abc
 expect 1 "epsilon" -- analyze --input "$work/good.h5" --epsilon 0
+expect 1 "read-method must be auto, map or read" -- analyze --input "$work/good.h5" --read-method copy
 expect 1 "arithmetic" -- analyze --input "$work/good.h5" --arithmetic float
 expect 1 "unrecognised\|unrecognized" -- analyze --input "$work/good.h5" --frobnicate
 expect 1 "unknown subcommand" -- frobnicate
