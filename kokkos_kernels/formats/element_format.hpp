@@ -1,0 +1,172 @@
+// The element formats latdisp reads (docs/definitions.md, "Element formats"):
+// one traits type per format (its bits type, exponent width, bias, stored
+// mantissa bits, specials), the lattice rules written once over those traits,
+// and the runtime ElementType with the one dispatch point from a runtime type
+// to a templated pass. Adding a format is one traits type, one ElementType
+// entry and its line in `dispatch_element_type`.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace latdisp {
+namespace formats {
+
+// How a format encodes what is not finite.
+enum class Specials : int {
+  ieee,        // the all-ones exponent field is Inf (mantissa 0) or NaN
+  nan_only_fn  // OCP "FN": no Inf; only S.1..1.1..1 is NaN, the top binade is normal
+};
+
+// --- the traits ---------------------------------------------------------------
+struct BF16 {
+  using bits_type = uint16_t;
+  static constexpr int total_bits = 16, exponent_bits = 8, bias = 127, mantissa_bits = 7;
+  static constexpr Specials specials = Specials::ieee;
+  static constexpr const char* name = "bf16";
+};
+struct F16 {
+  using bits_type = uint16_t;
+  static constexpr int total_bits = 16, exponent_bits = 5, bias = 15, mantissa_bits = 10;
+  static constexpr Specials specials = Specials::ieee;
+  static constexpr const char* name = "f16";
+};
+struct F32 {
+  using bits_type = uint32_t;
+  static constexpr int total_bits = 32, exponent_bits = 8, bias = 127, mantissa_bits = 23;
+  static constexpr Specials specials = Specials::ieee;
+  static constexpr const char* name = "f32";
+};
+struct F8E4M3 {  // OCP E4M3FN
+  using bits_type = uint8_t;
+  static constexpr int total_bits = 8, exponent_bits = 4, bias = 7, mantissa_bits = 3;
+  static constexpr Specials specials = Specials::nan_only_fn;
+  static constexpr const char* name = "f8e4m3";
+};
+struct F8E5M2 {  // OCP E5M2
+  using bits_type = uint8_t;
+  static constexpr int total_bits = 8, exponent_bits = 5, bias = 15, mantissa_bits = 2;
+  static constexpr Specials specials = Specials::ieee;
+  static constexpr const char* name = "f8e5m2";
+};
+
+// --- the lattice rules, once for every format ------------------------------------
+// Which ULP a zero gets: the smallest positive normal value 2^(1 - bias) or
+// the smallest subnormal 2^(1 - bias - mantissa_bits).
+enum class ZeroUlp : int { min_normal = 0, min_subnormal = 1 };
+
+template <class F>
+struct Lattice {
+  using bits_type = typename F::bits_type;
+  static constexpr int sign_shift = F::total_bits - 1;
+  static constexpr uint32_t mantissa_mask = (uint32_t(1) << F::mantissa_bits) - 1;
+  static constexpr uint32_t exponent_mask = (uint32_t(1) << F::exponent_bits) - 1;
+  static constexpr uint32_t magnitude_mask = (uint32_t(1) << sign_shift) - 1u;
+  static constexpr int max_exponent_field = int(exponent_mask);
+  // log2 of the ULP of every subnormal, and of the binade with field 1.
+  static constexpr int min_scale = 1 - F::bias - F::mantissa_bits;
+
+  KOKKOS_INLINE_FUNCTION static uint32_t raw(bits_type b) { return static_cast<uint32_t>(b); }
+  KOKKOS_INLINE_FUNCTION static int sign_bit(bits_type b) { return int((raw(b) >> sign_shift) & 1u); }
+  KOKKOS_INLINE_FUNCTION static int exponent_field(bits_type b) {
+    return int((raw(b) >> F::mantissa_bits) & exponent_mask);
+  }
+  KOKKOS_INLINE_FUNCTION static uint32_t mantissa_field(bits_type b) { return raw(b) & mantissa_mask; }
+  KOKKOS_INLINE_FUNCTION static uint32_t magnitude_bits(bits_type b) {
+    return raw(b) & magnitude_mask;
+  }
+  KOKKOS_INLINE_FUNCTION static bool is_nan(bits_type b) {
+    if (F::specials == Specials::nan_only_fn) return magnitude_bits(b) == magnitude_mask;
+    return exponent_field(b) == max_exponent_field && mantissa_field(b) != 0;
+  }
+  KOKKOS_INLINE_FUNCTION static bool is_finite(bits_type b) {
+    if (F::specials == Specials::nan_only_fn) return !is_nan(b);
+    return exponent_field(b) != max_exponent_field;
+  }
+  KOKKOS_INLINE_FUNCTION static bool is_zero(bits_type b) { return magnitude_bits(b) == 0; }
+  KOKKOS_INLINE_FUNCTION static bool is_subnormal(bits_type b) {
+    return exponent_field(b) == 0 && mantissa_field(b) != 0;
+  }
+
+  // A finite value is significand(b) * 2^scale_exponent(b), both exact;
+  // |significand| < 2^(mantissa_bits + 1).
+  KOKKOS_INLINE_FUNCTION static int32_t significand(bits_type b) {
+    const int32_t hidden = exponent_field(b) > 0 ? int32_t(1) << F::mantissa_bits : 0;
+    const int32_t magnitude = hidden + int32_t(mantissa_field(b));
+    return sign_bit(b) ? -magnitude : magnitude;
+  }
+  KOKKOS_INLINE_FUNCTION static int scale_exponent(bits_type b) {
+    const int e = exponent_field(b);
+    return (e > 0 ? e : 1) - F::bias - F::mantissa_bits;
+  }
+  // log2 of the ULP U(b) of a finite value.
+  KOKKOS_INLINE_FUNCTION static int ulp_exponent(bits_type b, ZeroUlp zero_rule) {
+    if (is_zero(b)) return zero_rule == ZeroUlp::min_normal ? 1 - F::bias : min_scale;
+    return scale_exponent(b);
+  }
+  // Position on the ordered lattice: consecutive finite values differ by one,
+  // +0 and -0 share position 0 (valid for finite values).
+  KOKKOS_INLINE_FUNCTION static int64_t lattice_position(bits_type b) {
+    const int64_t magnitude = int64_t(magnitude_bits(b));
+    return sign_bit(b) ? -magnitude : magnitude;
+  }
+  // The exact double of a finite value (every format here fits a double).
+  KOKKOS_INLINE_FUNCTION static double to_double(bits_type b) {
+    const int k = scale_exponent(b);
+    const uint64_t bits = static_cast<uint64_t>(k + 1023) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return static_cast<double>(significand(b)) * scale;
+  }
+};
+
+// --- the runtime element type -------------------------------------------------------
+enum class ElementType : int { bf16 = 0, f16 = 1, f32 = 2, f8e4m3 = 3, f8e5m2 = 4 };
+constexpr int kElementTypeCount = 5;
+
+// The one dispatch point: calls `f(Traits{})` with the traits type of `type`.
+template <class Function>
+decltype(auto) dispatch_element_type(ElementType type, Function&& f) {
+  switch (type) {
+    case ElementType::bf16: return f(BF16{});
+    case ElementType::f16: return f(F16{});
+    case ElementType::f32: return f(F32{});
+    case ElementType::f8e4m3: return f(F8E4M3{});
+    case ElementType::f8e5m2: return f(F8E5M2{});
+  }
+  throw std::logic_error("latdisp: unknown element type");
+}
+
+// "bf16", "f16", "f32", "f8e4m3", "f8e5m2".
+inline std::string element_type_name(ElementType type) {
+  return dispatch_element_type(type, [](auto traits) { return std::string(decltype(traits)::name); });
+}
+inline int element_bytes(ElementType type) {
+  return dispatch_element_type(type, [](auto traits) { return decltype(traits)::total_bits / 8; });
+}
+// The ElementType named `name` (a name of element_type_name); false if none.
+inline bool parse_element_type(const std::string& name, ElementType& type) {
+  for (int i = 0; i < kElementTypeCount; ++i) {
+    if (element_type_name(static_cast<ElementType>(i)) == name) {
+      type = static_cast<ElementType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+// "bf16, f16, f32, f8e4m3, f8e5m2", for messages and --help.
+inline std::string element_type_names() {
+  std::string names;
+  for (int i = 0; i < kElementTypeCount; ++i) {
+    if (i > 0) names += ", ";
+    names += element_type_name(static_cast<ElementType>(i));
+  }
+  return names;
+}
+
+}  // namespace formats
+}  // namespace latdisp
