@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "io/durable_file.hpp"
+#include "io/file_identity.hpp"
+#include "io/input_path.hpp"
 #include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/signals.hpp"
@@ -41,17 +43,26 @@ std::string rank_file_name(int rank) {
   return name;
 }
 
-// The generation folders in a checkpoint directory (names only).
-std::vector<std::string> generation_folders(const std::string& directory) {
-  std::vector<std::string> names;
-  if (DIR* folder = opendir(directory.c_str())) {
-    while (const dirent* entry = readdir(folder)) {
-      const std::string name = entry->d_name;
-      if (name.rfind(kGenerationPrefix, 0) == 0) names.push_back(name);
-    }
-    closedir(folder);
-  }
-  return names;
+// "generation-" and six or more digits: the only folder names latdisp gives.
+bool is_generation_name(const std::string& name) {
+  const size_t prefix = std::strlen(kGenerationPrefix);
+  return name.size() >= prefix + 6 && name.compare(0, prefix, kGenerationPrefix) == 0 &&
+         name.find_first_not_of("0123456789", prefix) == std::string::npos;
+}
+
+// "rank-NNNNN.ckpt", or its DurableFile temporary: what a generation folder holds.
+bool is_rank_file_name(const std::string& name) {
+  const size_t dot = name.find(".ckpt");
+  return name.size() >= 15 && name.compare(0, 5, "rank-") == 0 && dot == 10 &&
+         name.find_first_not_of("0123456789", 5) == 10 &&
+         (name.size() == 15 || name.compare(15, std::string::npos, ".partial") == 0 ||
+          name.compare(15, 9, ".partial-") == 0);
+}
+
+// Removes generation folder `name` of `directory` if it is latdisp's own
+// (a real folder of this user holding only rank files); false if it stays.
+bool remove_generation(const std::string& directory, const std::string& name) {
+  return is_generation_name(name) && remove_owned_folder(directory + "/" + name, is_rank_file_name);
 }
 
 // Rank 0's text on every rank.
@@ -188,6 +199,40 @@ std::string identity_difference(const json& then, const json& now, const std::st
   return "";
 }
 
+std::string json_type_text(const json& value) { return value.type_name(); }
+
+// The first field of a manifest whose JSON type is wrong ("" if none): named,
+// so that a damaged manifest is one clear message, never a parser's text.
+std::string manifest_type_problem(const json& manifest) {
+  struct Field {
+    const json* parent;
+    const char* name;
+    json::value_t type;
+    const char* expected;
+  };
+  const json& identity = manifest.contains("identity") ? manifest["identity"] : json::object();
+  const json no_object = json::object();
+  const json& input = identity.is_object() && identity.contains("input") ? identity["input"] : no_object;
+  const std::vector<Field> fields{{&manifest, "format", json::value_t::string, "a string"},
+                                  {&manifest, "directory", json::value_t::string, "a string"},
+                                  {&manifest, "identity", json::value_t::object, "an object"},
+                                  {&identity, "format", json::value_t::string, "a string"},
+                                  {&identity, "latdisp", json::value_t::string, "a string"},
+                                  {&identity, "input", json::value_t::object, "an object"},
+                                  {&identity, "options", json::value_t::object, "an object"},
+                                  {&input, "path", json::value_t::string, "a string"}};
+  for (const Field& field : fields)
+    if (field.parent->is_object() && field.parent->contains(field.name) &&
+        (*field.parent)[field.name].type() != field.type)
+      return "its field \"" + std::string(field.name) + "\" is " + json_type_text((*field.parent)[field.name]) +
+             "; expected " + field.expected;
+  if (!manifest["files"].is_array()) return "its field \"files\" is not an array";
+  for (const json& entry : manifest["files"])
+    if (!entry.is_object() || !entry.value("name", json("")).is_string() || !entry.value("hash", json("")).is_string())
+      return "an entry of its field \"files\" is not an object with a string \"name\" and \"hash\"";
+  return "";
+}
+
 // Rank 0 reads and checks the manifest: Error(kExitUsage) with the reason.
 json read_manifest(const std::string& directory, const json& identity) {
   const std::string path = checkpoint_manifest_path(directory);
@@ -200,7 +245,10 @@ json read_manifest(const std::string& directory, const json& identity) {
   } catch (const json::exception& e) {
     fail(kExitUsage, "the checkpoint manifest '" + path + "' is damaged: " + e.what());
   }
-  if (!manifest.is_object() || manifest.value("format", "") != kFormat || !manifest.contains("identity") ||
+  if (!manifest.is_object()) fail(kExitUsage, "'" + path + "' is not a latdisp checkpoint manifest of this version");
+  const std::string problem = manifest_type_problem(manifest);
+  if (!problem.empty()) fail(kExitUsage, "the checkpoint manifest '" + path + "' is damaged: " + problem);
+  if (manifest.value("format", "") != kFormat || !manifest.contains("identity") ||
       !manifest["files"].is_array() || !manifest["next_step"].is_number_integer() ||
       !manifest["generation"].is_number_integer())
     fail(kExitUsage, "'" + path + "' is not a latdisp checkpoint manifest of this version");
@@ -233,6 +281,11 @@ Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryReader
   if (options.checkpoint_dir.empty()) return;
   collectively(comm, [&] {
     if (m_rank != 0) return;
+    if (path_kind(options.input) == PathKind::directory &&
+        file_identity(options.input) == file_identity(options.checkpoint_dir))
+      fail(kExitUsage, "--checkpoint-dir '" + options.checkpoint_dir + "' is the series directory '" + options.input +
+                           "': its checkpoint folders would be listed as steps of the series; give the checkpoint a "
+                           "folder of its own");
     prepare_directory(options.checkpoint_dir);
     m_identity = run_identity(options, reader, dead_mask, m_ranks).dump();
     const std::string manifest = checkpoint_manifest_path(options.checkpoint_dir);
@@ -297,14 +350,21 @@ void Checkpointer::at_block_boundary(int64_t next_step, bool final, const SaveSt
 
 void Checkpointer::write(int64_t next_step, const SaveState& save) {
   const Clock::time_point start = Clock::now();
-  const int64_t generation = m_generation + 1;
-  const std::string folder = m_directory + "/" + generation_name(generation);
+  int64_t generation = m_generation + 1;
   collectively(m_comm, [&] {
     if (m_rank != 0) return;
-    remove_flat_directory(folder);  // left by a run killed while writing it
+    // A folder of that name left by a run killed while writing it is removed;
+    // anything else of that name is not latdisp's: the next number is taken.
+    struct stat info {};
+    while (lstat((m_directory + "/" + generation_name(generation)).c_str(), &info) == 0 &&
+           !remove_generation(m_directory, generation_name(generation)))
+      ++generation;
+    const std::string folder = m_directory + "/" + generation_name(generation);
     if (mkdir(folder.c_str(), 0755) != 0)
       fail(kExitOutput, "cannot create the checkpoint folder '" + folder + "': " + std::strerror(errno));
   });
+  MPI_Bcast(&generation, 1, MPI_INT64_T, 0, m_comm);
+  const std::string folder = m_directory + "/" + generation_name(generation);
   uint64_t size_and_hash[2] = {0, 0};
   collectively(m_comm, [&] {
     DurableFile file(folder + "/" + rank_file_name(m_rank));
@@ -326,7 +386,7 @@ void Checkpointer::write(int64_t next_step, const SaveState& save) {
   collectively(m_comm, [&] {
     if (m_rank == 0) write_manifest(generation, next_step, sizes_and_hashes);
   });
-  if (m_rank == 0) remove_other_generations(generation);
+  if (m_rank == 0 && m_generation > 0) remove_replaced_generation(m_generation);
   m_generation = generation;
   m_summary.written += 1;
   m_seconds += seconds_since(start);
@@ -358,11 +418,13 @@ void Checkpointer::write_manifest(int64_t generation, int64_t next_step,
   file.commit();
 }
 
-void Checkpointer::remove_other_generations(int64_t keep) const {
-  for (const std::string& name : generation_folders(m_directory))
-    if (name != generation_name(keep) && !remove_flat_directory(m_directory + "/" + name))
-      std::fprintf(stderr, "latdisp analyze: warning: could not remove the old checkpoint folder '%s/%s'\n",
-                   m_directory.c_str(), name.c_str());
+void Checkpointer::remove_replaced_generation(int64_t replaced) const {
+  const std::string name = generation_name(replaced);
+  if (!remove_generation(m_directory, name))
+    std::fprintf(stderr,
+                 "latdisp analyze: warning: the old checkpoint folder '%s/%s' was left in place (it holds files "
+                 "latdisp did not write there, or cannot be removed)\n",
+                 m_directory.c_str(), name.c_str());
 }
 
 void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) {
@@ -371,9 +433,19 @@ void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) {
   if (options.checkpoint_dir.empty() || rank != 0) return;
   const std::string& directory = options.checkpoint_dir;
   const std::string manifest = checkpoint_manifest_path(directory);
-  if (std::remove(manifest.c_str()) != 0 && errno != ENOENT) return;
-  std::remove((manifest + ".partial").c_str());
-  for (const std::string& name : generation_folders(directory)) remove_flat_directory(directory + "/" + name);
+  remove_durable_temporaries(manifest);
+  if (!is_own_regular_file(manifest)) return;
+  // Only the generation the manifest names, and only if it is latdisp's own.
+  int64_t generation = 0;
+  try {
+    generation = json::parse(read_small_file(manifest, kExitUsage)).value("generation", int64_t(0));
+  } catch (const std::exception&) {
+    return;
+  }
+  if (std::remove(manifest.c_str()) != 0 || generation <= 0) return;
+  remove_generation(directory, generation_name(generation));
+  // A run killed while writing the next generation left that folder.
+  remove_generation(directory, generation_name(generation + 1));
 }
 
 }  // namespace latdisp

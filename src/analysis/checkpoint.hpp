@@ -65,7 +65,8 @@ class Checkpointer {
  private:
   void write(int64_t next_step, const SaveState& save);
   void write_manifest(int64_t generation, int64_t next_step, const std::vector<uint64_t>& sizes_and_hashes);
-  void remove_other_generations(int64_t keep) const;
+  // Removes the generation the previous manifest named, if it is latdisp's own.
+  void remove_replaced_generation(int64_t replaced) const;
 
   MPI_Comm m_comm;
   int m_rank = 0;
@@ -82,7 +83,9 @@ class Checkpointer {
 };
 
 // Collective: after a completed run (its report written) the checkpoint is of
-// no more use; removes the manifest first, then the rank files.
+// no more use; removes the manifest first, then the generation folder it
+// names. Nothing else in the directory is touched: only regular files of
+// this user that latdisp names, never through a symbolic link.
 void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm);
 
 // The manifest's path in a checkpoint directory.

@@ -2,13 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <ctime>
 #include <sstream>
 
 #include "io/input_path.hpp"
@@ -18,10 +19,53 @@ namespace latdisp {
 
 namespace {
 constexpr size_t kBufferBytes = size_t(1) << 20;
+constexpr const char* kPartialTag = ".partial-";
+
+bool is_random_suffix(const std::string& text) {
+  return text.size() == 16 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+}  // namespace
+
+std::string random_name_suffix() {
+  uint64_t value = 0;
+  if (getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value)) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    value = (static_cast<uint64_t>(now.tv_nsec) << 20 ^ static_cast<uint64_t>(now.tv_sec)) * 0x9E3779B97F4A7C15ull ^
+            static_cast<uint64_t>(getpid());
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
 }
 
-DurableFile::DurableFile(const std::string& target) : m_target(target), m_temporary(target + ".partial") {
-  m_fd = ::open(m_temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+bool is_own_regular_file(const std::string& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == ::geteuid();
+}
+
+void remove_durable_temporaries(const std::string& target) {
+  const std::string folder = parent_directory(target), prefix = base_name(target) + kPartialTag;
+  DIR* directory = ::opendir(folder.c_str());
+  if (!directory) return;
+  while (const dirent* entry = ::readdir(directory)) {
+    const std::string name = entry->d_name;
+    // `target`.partial: the name older versions used.
+    const bool older = name == base_name(target) + ".partial";
+    if (!older && (name.compare(0, prefix.size(), prefix) != 0 || !is_random_suffix(name.substr(prefix.size()))))
+      continue;
+    const std::string path = join_path(folder, name);
+    if (is_own_regular_file(path)) ::unlink(path.c_str());
+  }
+  ::closedir(directory);
+}
+
+DurableFile::DurableFile(const std::string& target) : m_target(target) {
+  for (int attempt = 0; attempt < 16 && m_fd < 0; ++attempt) {
+    m_temporary = target + kPartialTag + random_name_suffix();
+    m_fd = ::open(m_temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (m_fd < 0 && errno != EEXIST) break;
+  }
   if (m_fd < 0) failed("cannot create");
   m_buffer.reserve(kBufferBytes);
 }
@@ -88,24 +132,43 @@ void sync_directory(const std::string& path) {
 }
 
 std::string read_small_file(const std::string& path, int exit_code) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  if (file) text << file.rdbuf();
-  if (!file) fail(exit_code, "cannot read '" + path + "'");
-  return text.str();
+  // Opened without blocking (a FIFO would wait for a writer), then read only if regular.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail(exit_code, "cannot read '" + path + "': " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    fail(exit_code, "cannot read '" + path + "': " + path_kind_text(path) + ", not a regular file");
+  }
+  std::string text;
+  char buffer[65536];
+  ssize_t got = 0;
+  while ((got = ::read(fd, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR))
+    if (got > 0) text.append(buffer, static_cast<size_t>(got));
+  const int error = errno;
+  ::close(fd);
+  if (got < 0) fail(exit_code, "cannot read '" + path + "': " + std::strerror(error));
+  return text;
 }
 
-bool remove_flat_directory(const std::string& path) {
+bool remove_owned_folder(const std::string& path, bool (*owned)(const std::string& name)) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return errno == ENOENT;
+  if (!S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) return false;
   DIR* directory = ::opendir(path.c_str());
-  if (!directory) return errno == ENOENT;
-  bool removed = true;
+  if (!directory) return false;
+  std::vector<std::string> names;
+  bool only_owned = true;
   while (const dirent* entry = ::readdir(directory)) {
     const std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
-    removed = ::unlink((path + "/" + name).c_str()) == 0 && removed;
+    only_owned = only_owned && owned(name) && is_own_regular_file(join_path(path, name));
+    names.push_back(name);
   }
   ::closedir(directory);
-  return ::rmdir(path.c_str()) == 0 && removed;
+  if (!only_owned) return false;
+  for (const std::string& name : names) ::unlink(join_path(path, name).c_str());
+  return ::rmdir(path.c_str()) == 0;
 }
 
 }  // namespace latdisp

@@ -12,7 +12,8 @@ namespace latdisp {
 
 class DurableFile {
  public:
-  // Creates (or truncates) `target` + ".partial". Throws Error(kExitOutput).
+  // Creates `target` + ".partial-RANDOM", a new file (never an existing name,
+  // never through a symbolic link). Throws Error(kExitOutput).
   explicit DurableFile(const std::string& target);
   // Removes the temporary unless committed.
   ~DurableFile();
@@ -36,12 +37,21 @@ class DurableFile {
   uint64_t m_bytes = 0;
 };
 
+// 16 hex digits from the kernel's random source: a name nobody can plant in advance.
+std::string random_name_suffix();
+// True if `path` itself (not a link's target) is a regular file owned by this user.
+bool is_own_regular_file(const std::string& path);
+// Removes the temporaries DurableFile left for `target` (a killed run's):
+// regular files of this user named `target`.partial-RANDOM, nothing else.
+void remove_durable_temporaries(const std::string& target);
+
 // fsync of a directory, so that a rename into it survives a crash.
 void sync_directory(const std::string& path);
 // The whole file as a string; throws Error(exit_code) naming it if unreadable.
 std::string read_small_file(const std::string& path, int exit_code);
-// Removes a directory and the plain files in it (checkpoint generations hold
-// no subdirectories); false if something could not be removed.
-bool remove_flat_directory(const std::string& path);
+// Removes the folder `path` if it is a real folder (not a symbolic link) of
+// this user holding only regular files whose names `owned` accepts, and those
+// files; anything else is left as it is. False if it exists and was not removed.
+bool remove_owned_folder(const std::string& path, bool (*owned)(const std::string& name));
 
 }  // namespace latdisp

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "io/hdf5_storage_checks.hpp"
 #include "io/input_path.hpp"
+#include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -137,8 +139,11 @@ std::vector<int64_t> hdf5_dataset_extent(hid_t dataset) {
 void require_written_storage(hid_t dataset, const std::string& what) {
   const std::vector<int64_t> extent = hdf5_dataset_extent(dataset);
   int64_t values = 1;
-  for (int64_t e : extent) values *= e;
+  for (int64_t e : extent)
+    if (__builtin_mul_overflow(values, e, &values))
+      fail(kExitInput, what + " has shape " + shape_text(extent) + ": more values than 64 bits can count");
   if (values == 0) return;
+  require_readable_external_storage(dataset, what);
   H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
   if (H5Dget_space_status(dataset, &status) >= 0 && status == H5D_SPACE_STATUS_NOT_ALLOCATED)
     fail(kExitInput,
@@ -152,7 +157,7 @@ void require_written_storage(hid_t dataset, const std::string& what) {
   if (H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size())) return;
   int64_t expected = 1;
   for (size_t i = 0; i < extent.size(); ++i)
-    expected *= (extent[i] + static_cast<int64_t>(chunk[i]) - 1) / static_cast<int64_t>(chunk[i]);
+    expected *= (extent[i] - 1) / static_cast<int64_t>(chunk[i]) + 1;
   hsize_t written = 0;
   const Hdf5Handle space(H5Dget_space(dataset), H5Sclose);  // HDF5 1.10 refuses H5S_ALL here
   if (H5Dget_num_chunks(dataset, space.get(), &written) < 0) {

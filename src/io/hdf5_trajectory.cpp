@@ -1,6 +1,7 @@
 #include "io/hdf5_trajectory.hpp"
 
 #include "io/hdf5_input.hpp"
+#include "io/hdf5_storage_checks.hpp"
 #include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
@@ -117,6 +118,7 @@ std::optional<uint64_t> Hdf5Trajectory::contiguous_offset() const {
     H5Eclear2(H5E_DEFAULT);
     return std::nullopt;
   }
+  if (!dataset_bytes_in_file(m_file.get(), m_values.get())) return std::nullopt;
   const haddr_t offset = H5Dget_offset(m_values.get());
   if (offset == HADDR_UNDEF || offset % 2 != 0) {
     H5Eclear2(H5E_DEFAULT);

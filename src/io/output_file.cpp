@@ -16,6 +16,8 @@
 #include <fstream>
 #include <map>
 
+#include "io/durable_file.hpp"
+#include "io/file_identity.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/signals.hpp"
@@ -62,12 +64,26 @@ std::string file_name_of(const std::string& path) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// A name longer than its folder allows fails now, not when the file is
+// written after the work (the temporary's name is cut to fit, not the target's).
+void check_name_lengths(const std::string& what, const std::string& path) {
+  const long name_max = pathconf(directory_of(path).c_str(), _PC_NAME_MAX);
+  const size_t limit = name_max > 0 ? static_cast<size_t>(name_max) : size_t(NAME_MAX);
+  if (file_name_of(path).size() > limit)
+    fail(kExitOutput, "cannot write " + what + ": its name is " + std::to_string(file_name_of(path).size()) +
+                          " characters long; the folder allows at most " + std::to_string(limit));
+  if (path.size() >= PATH_MAX)
+    fail(kExitOutput, "cannot write " + what + ": the path is " + std::to_string(path.size()) +
+                          " characters long; at most " + std::to_string(PATH_MAX - 1) + " are possible");
+}
+
 // Throws Error(kExitOutput) unless `path` can be created beside its siblings
 // (or, with `overwrite`, replaced).
 void check_target(const std::string& option, const std::string& path, bool overwrite) {
   const std::string what = describe_target(option, path);
   if (path.empty()) fail(kExitUsage, what + ": the path is empty");
   if (path.back() == '/') fail(kExitOutput, what + " names a folder; give a file name");
+  check_name_lengths(what, path);
   struct stat info {};
   if (lstat(path.c_str(), &info) == 0) {
     const bool resolves = stat(path.c_str(), &info) == 0;
@@ -87,25 +103,49 @@ void check_target(const std::string& option, const std::string& path, bool overw
     fail(kExitOutput, "cannot write " + what + ": folder '" + folder + "' is not writable (" + errno_text() + ")");
 }
 
-// One key per file: device and inode if it exists, else the canonical folder
-// and the name (so two spellings of a file not yet written compare equal).
-std::string identity_of(const std::string& path) {
-  struct stat info {};
-  if (stat(path.c_str(), &info) == 0) return "inode " + std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
-  char* folder = realpath(directory_of(path).c_str(), nullptr);
-  const std::string key =
-      "path " + std::string(folder ? folder : directory_of(path).c_str()) + "/" + file_name_of(path);
-  std::free(folder);
-  return key;
-}
-
 std::string host_name() {
   char name[HOST_NAME_MAX + 1] = {0};
   if (gethostname(name, sizeof name - 1) != 0) return "host";
   return name;
 }
 
-std::string temporary_prefix(const std::string& target) { return "." + file_name_of(target) + ".latdisp-partial-"; }
+// Temporaries are `.NAME.latdisp-partial-HOST-PID-RANDOM` beside the target,
+// NAME cut short so that the whole name stays within the folder's limit.
+constexpr size_t kTemporaryNameRoom = 120;
+
+std::string temporary_prefix(const std::string& target) {
+  return "." + file_name_of(target).substr(0, kTemporaryNameRoom) + ".latdisp-partial-";
+}
+
+// Creates a new, empty temporary beside `target` for this process (never an
+// existing name, never through a symbolic link) and returns its path.
+std::string create_temporary(const std::string& target, const std::string& what) {
+  const std::string stem = directory_of(target) + "/" + temporary_prefix(target) + host_name() + "-" +
+                           std::to_string(getpid()) + "-";
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const std::string path = stem + random_name_suffix();
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      close(fd);
+      return path;
+    }
+    if (errno != EEXIST) fail(kExitOutput, "cannot create the temporary file for " + what + ": " + errno_text());
+  }
+  fail(kExitOutput, "cannot create the temporary file for " + what + ": every name tried exists");
+}
+
+// The PID of a temporary name's `PID` or `PID-RANDOM` tail; -1 if it is not one.
+pid_t pid_of_temporary_tail(const std::string& tail) {
+  const size_t dash = tail.find('-');
+  const std::string pid_text = tail.substr(0, dash);
+  if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  if (dash != std::string::npos) {
+    const std::string random = tail.substr(dash + 1);
+    if (random.size() != 16 || random.find_first_not_of("0123456789abcdef") != std::string::npos) return -1;
+  }
+  return static_cast<pid_t>(std::stol(pid_text));
+}
 
 // "NAME" and the state letter of a process, from /proc/PID/stat ("" if gone).
 std::pair<std::string, char> process_name_and_state(const std::string& pid) {
@@ -126,8 +166,9 @@ bool still_writing(pid_t pid) {
   return state != 'Z' && state != 'X' && name == process_name_and_state("self").first;
 }
 
-// Temporaries of `target` that a killed run on this host left: named by
-// temporary_prefix, then HOST-PID, with no such process alive any more.
+// Temporaries of `target` that a killed run of this user on this host left:
+// named by temporary_prefix, then HOST-PID[-RANDOM], regular files owned by
+// this user, with no such process alive any more. Anything else is left alone.
 void remove_stale_temporaries(const std::string& target) {
   const std::string folder = directory_of(target), prefix = temporary_prefix(target) + host_name() + "-";
   DIR* directory = opendir(folder.c_str());
@@ -135,13 +176,10 @@ void remove_stale_temporaries(const std::string& target) {
   while (const dirent* entry = readdir(directory)) {
     const std::string name = entry->d_name;
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string pid_text = name.substr(prefix.size());
-    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid == getpid() || still_writing(pid)) continue;
+    const pid_t pid = pid_of_temporary_tail(name.substr(prefix.size()));
+    if (pid <= 0 || pid == getpid() || still_writing(pid)) continue;
     const std::string stale = folder + "/" + name;
-    if (unlink(stale.c_str()) == 0)
+    if (is_own_regular_file(stale) && unlink(stale.c_str()) == 0)
       std::fprintf(stderr, "latdisp: removed '%s', a partial file that an interrupted run left\n", stale.c_str());
   }
   closedir(directory);
@@ -206,14 +244,20 @@ void check_outputs(MPI_Comm comm, const std::vector<OutputTarget>& outputs, cons
                    bool overwrite) {
   collectively(comm, [&] {
     if (rank_of(comm) != 0) return;
+    std::vector<std::pair<std::string, std::string>> read_files;  // (input, a file read for it)
+    for (const std::string& input : inputs)
+      if (!input.empty())
+        for (const std::string& file : files_read_for(input)) read_files.emplace_back(input, file);
     std::vector<std::pair<std::string, const OutputTarget*>> seen;
     for (const OutputTarget& output : outputs) {
       if (output.path.empty()) continue;
-      const std::string key = identity_of(output.path);
-      for (const std::string& input : inputs)
-        if (!input.empty() && identity_of(input) == key)
-          fail(kExitOutput, describe_target(output.option, output.path) + " is the input '" + input +
-                                "': latdisp never writes over what it reads");
+      const std::string key = file_identity(output.path);
+      for (const auto& [input, file] : read_files)
+        if (file_identity(file) == key)
+          fail(kExitOutput, describe_target(output.option, output.path) +
+                                (file == input ? " is the input '" + input + "'"
+                                               : " is '" + file + "', a file of the input '" + input + "'") +
+                                ": latdisp never writes over what it reads");
       for (const auto& [other_key, other] : seen)
         if (other_key == key)
           fail(kExitOutput, describe_target(output.option, output.path) + " is the same file as " +
@@ -230,7 +274,7 @@ PendingOutput::PendingOutput(MPI_Comm comm, const std::string& target, bool over
     if (rank_of(comm) != 0) return;
     check_target(option, target, overwrite);
     remove_stale_temporaries(target);
-    m_temporary = directory_of(target) + "/" + temporary_prefix(target) + host_name() + "-" + std::to_string(getpid());
+    m_temporary = create_temporary(target, describe_target(option, target));
   });
   broadcast_string(m_temporary, comm);
   m_signal_slot = register_temporary(m_temporary);
@@ -289,7 +333,9 @@ void write_text_output(MPI_Comm comm, const std::string& target, bool overwrite,
   collectively(comm, [&] {
     if (rank_of(comm) != 0) return;
     const std::string& path = output.temporary_path();
-    std::FILE* file = std::fopen(path.c_str(), "wb");
+    const int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    std::FILE* file = fd < 0 ? nullptr : fdopen(fd, "wb");
+    if (fd >= 0 && !file) close(fd);
     if (!file) fail(kExitOutput, "cannot write " + describe_target(option, target) + ": " + errno_text());
     errno = 0;
     bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
