@@ -4,6 +4,7 @@
 
 #include "io/hdf5_storage_checks.hpp"
 #include "io/input_path.hpp"
+#include "io/mpi_io_path.hpp"
 #include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
 
@@ -95,7 +96,8 @@ Hdf5Handle open_hdf5_input(MPI_Comm comm, const std::string& path, const std::st
     fapl = Hdf5Handle(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
     H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
   }
-  Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  const MpiIoPath mpi_path(path);
+  Hdf5Handle file(H5Fopen(mpi_path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!file.valid()) {
     const std::string why = hdf5_error_text();
     fail(kExitInput, "cannot open " + role + " '" + path + "' as an HDF5 file (not HDF5, truncated or corrupt" +
@@ -126,6 +128,13 @@ std::vector<std::string> hdf5_root_datasets(hid_t file) {
 #endif
   H5Eclear2(H5E_DEFAULT);
   return names;
+}
+
+std::string names_text(const std::vector<std::string>& names, size_t limit) {
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > limit) text += " (and " + std::to_string(names.size() - limit) + " more)";
+  return text;
 }
 
 std::vector<int64_t> hdf5_dataset_extent(hid_t dataset) {

@@ -26,6 +26,9 @@ bool hdf5_link_exists(hid_t file, const std::string& name);
 // Names of the datasets in the root group of an open HDF5 file, sorted.
 std::vector<std::string> hdf5_root_datasets(hid_t file);
 
+// "A, B, C" for messages: at most `limit` names, then "(and N more)"; "" if none.
+std::string names_text(const std::vector<std::string>& names, size_t limit = 20);
+
 // The extent of a dataset, slowest dimension first.
 std::vector<int64_t> hdf5_dataset_extent(hid_t dataset);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "io/mpi_io_path.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 
@@ -24,7 +25,8 @@ Hdf5OutputFile::Hdf5OutputFile(MPI_Comm comm, const std::string& path) : m_comm(
     const Hdf5Handle creation = untimed_file_creation();
     const Hdf5Handle access = mpio_file_access(comm);
     errno = 0;
-    m_file = Hdf5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()), H5Fclose);
+    const MpiIoPath mpi_path(path);
+    m_file = Hdf5Handle(H5Fcreate(mpi_path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()), H5Fclose);
     if (!m_file.valid()) fail(kExitOutput, failure_text("creating", path, errno));
   });
 }

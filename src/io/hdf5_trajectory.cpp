@@ -29,8 +29,7 @@ Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std
   // collective metadata reads then.
   m_file = open_hdf5_input(comm, path, matrix ? "matrix file" : "input file", !matrix);
   if (!hdf5_link_exists(m_file.get(), dataset)) {
-    std::string present;
-    for (const std::string& n : hdf5_root_datasets(m_file.get())) present += (present.empty() ? "" : ", ") + n;
+    const std::string present = names_text(hdf5_root_datasets(m_file.get()));
     fail(kExitInput, "'" + path + "' has no dataset '" + dataset +
                          "' (datasets present: " + (present.empty() ? std::string("none") : present) +
                          (matrix ? "; name one as FILE:DATASET)" : "; use --dataset to name it)"));

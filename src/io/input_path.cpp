@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "parallel/errors.hpp"
 
@@ -48,9 +50,22 @@ int64_t read_prefix(const std::string& path, int64_t offset, void* target, int64
 
 }  // namespace
 
+namespace {
+
+// Why stat failed, for a path that is there but cannot be resolved.
+std::string unresolved_text(int error) {
+  if (error == ELOOP) return "a symbolic link that loops (" + std::string(std::strerror(error)) + ")";
+  return "a path that cannot be resolved (" + std::string(std::strerror(error)) + ")";
+}
+
+// Missing means nothing at that name; a loop or an unreachable path is "other".
+bool is_missing_error(int error) { return error == ENOENT || error == ENOTDIR; }
+
+}  // namespace
+
 PathKind path_kind(const std::string& path) {
   struct stat info {};
-  if (!stat_path(path, info)) return PathKind::missing;
+  if (!stat_path(path, info)) return is_missing_error(errno) ? PathKind::missing : PathKind::other;
   if (S_ISREG(info.st_mode)) return PathKind::regular;
   if (S_ISDIR(info.st_mode)) return PathKind::directory;
   return PathKind::other;
@@ -58,19 +73,22 @@ PathKind path_kind(const std::string& path) {
 
 std::string path_kind_text(const std::string& path) {
   struct stat info {};
-  return stat_path(path, info) ? kind_of(info) : "missing";
+  if (stat_path(path, info)) return kind_of(info);
+  return is_missing_error(errno) ? "missing" : unresolved_text(errno);
 }
 
 void require_readable_file(const std::string& path, const std::string& role) {
   struct stat info {};
-  if (!stat_path(path, info)) fail(kExitInput, role + " '" + path + "' does not exist");
+  if (!stat_path(path, info))
+    fail(kExitInput, role + " '" + path + "' " + (is_missing_error(errno) ? "does not exist" : "is " + unresolved_text(errno)));
   if (!S_ISREG(info.st_mode)) fail(kExitInput, role + " '" + path + "' is " + kind_of(info) + ", not a regular file");
   if (access(path.c_str(), R_OK) != 0) fail(kExitInput, role + " '" + path + "' is not readable");
 }
 
 void require_readable_directory(const std::string& path, const std::string& role) {
   struct stat info {};
-  if (!stat_path(path, info)) fail(kExitInput, role + " '" + path + "' does not exist");
+  if (!stat_path(path, info))
+    fail(kExitInput, role + " '" + path + "' " + (is_missing_error(errno) ? "does not exist" : "is " + unresolved_text(errno)));
   if (!S_ISDIR(info.st_mode)) fail(kExitInput, role + " '" + path + "' is " + kind_of(info) + ", not a directory");
   if (access(path.c_str(), R_OK | X_OK) != 0) fail(kExitInput, role + " '" + path + "' is not readable");
 }

@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "io/mpi_io_path.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -37,7 +38,8 @@ MPI_Datatype box_type(const std::vector<int64_t>& extent, const std::vector<int6
 }  // namespace
 
 MpiInputFile::MpiInputFile(MPI_Comm comm, const std::string& path) : m_comm(comm), m_path(path) {
-  const int status = MPI_File_open(comm, path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &m_file);
+  const MpiIoPath mpi_path(path);
+  const int status = MPI_File_open(comm, mpi_path.c_str(), MPI_MODE_RDONLY, MPI_INFO_NULL, &m_file);
   collectively(comm, [&] {
     if (status != MPI_SUCCESS) fail(kExitInput, "cannot open '" + path + "' with MPI-IO: " + mpi_error_text(status));
   });

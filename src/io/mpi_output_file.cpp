@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "io/mpi_io_path.hpp"
 #include "io/output_file.hpp"
 #include "parallel/errors.hpp"
 
@@ -10,7 +11,8 @@ namespace latdisp {
 MpiOutputFile::MpiOutputFile(MPI_Comm comm, const std::string& path) : m_comm(comm), m_path(path) {
   collectively(comm, [&] {
     errno = 0;
-    const int status = MPI_File_open(comm, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &m_file);
+    const MpiIoPath mpi_path(path);
+    const int status = MPI_File_open(comm, mpi_path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &m_file);
     if (status != MPI_SUCCESS) fail(kExitOutput, failure("creating", status, errno));
   });
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "io/shape_text.hpp"
 #include "parallel/errors.hpp"
@@ -52,8 +53,11 @@ std::string SafetensorsFile::tensor_names() const {
   std::vector<std::string> names;
   for (const SafetensorsTensor& t : tensors) names.push_back(t.name);
   std::sort(names.begin(), names.end());
+  // A bounded list: a file of a million tensors must not make a message of megabytes.
+  constexpr size_t kListed = 20;
   std::string text;
-  for (size_t i = 0; i < names.size(); ++i) text += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size() && i < kListed; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > kListed) text += " (and " + std::to_string(names.size() - kListed) + " more)";
   return names.empty() ? "none" : text;
 }
 
@@ -145,12 +149,33 @@ void sort_and_check_overlaps(const std::string& path, std::vector<SafetensorsTen
   std::sort(tensors.begin(), tensors.end(), [](const SafetensorsTensor& a, const SafetensorsTensor& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (size_t i = 1; i < tensors.size(); ++i) {
-    const SafetensorsTensor& previous = tensors[i - 1];
-    const SafetensorsTensor& current = tensors[i];
-    if (current.begin < previous.end && current.begin != current.end)
-      bad(path, "tensors '" + previous.name + "' and '" + current.name + "' overlap");
+  // Against the non-empty tensor reaching furthest so far, not only the
+  // neighbour: a zero-size tensor between two others must not hide their overlap.
+  const SafetensorsTensor* furthest = nullptr;
+  for (const SafetensorsTensor& current : tensors) {
+    if (current.begin == current.end) continue;
+    if (furthest && current.begin < furthest->end)
+      bad(path, "tensors '" + furthest->name + "' and '" + current.name + "' overlap");
+    if (!furthest || current.end > furthest->end) furthest = &current;
   }
+}
+
+// The header parsed, refusing a name given twice (a JSON parser keeps only
+// the last, so the file would mean different things to different readers).
+nlohmann::json parse_header_json(const std::string& path, const std::string& json_text) {
+  std::set<std::string> names;
+  std::string repeated;
+  const nlohmann::json::parser_callback_t note_names = [&](int depth, nlohmann::json::parse_event_t event,
+                                                           nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && repeated.empty() &&
+        !names.insert(parsed.get<std::string>()).second)
+      repeated = parsed.get<std::string>();
+    return true;
+  };
+  nlohmann::json header = nlohmann::json::parse(json_text, note_names, /*allow_exceptions=*/false);
+  if (header.is_discarded()) bad(path, "its header is not valid JSON");
+  if (!repeated.empty()) bad(path, "its header names '" + repeated + "' more than once");
+  return header;
 }
 
 }  // namespace
@@ -161,8 +186,7 @@ SafetensorsFile parse_safetensors_header(const std::string& path, const std::str
   file.file_size = file_size;
   file.data_start = 8 + static_cast<int64_t>(json_text.size());
   const int64_t data_size = file_size - file.data_start;
-  const nlohmann::json header = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded()) bad(path, "its header is not valid JSON");
+  const nlohmann::json header = parse_header_json(path, json_text);
   if (!header.is_object()) bad(path, "its header is JSON but not an object");
   for (auto item = header.begin(); item != header.end(); ++item) {
     if (item.key() == "__metadata__")
