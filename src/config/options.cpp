@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -374,6 +376,25 @@ void validate(const PackOptions& o) {
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
 }
 
+namespace {
+
+// The sizes generate can write: each axis within one MPI-IO count, the whole
+// array under 2^60 bytes (overflow-safe), else an option error now rather
+// than a failed allocation or an HDF5 error later.
+void require_writable_size(int64_t steps, int64_t tokens, int64_t dims) {
+  constexpr int64_t kLongestAxis = INT32_MAX;
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"--steps", steps}, {"--tokens", tokens}, {"--dims", dims}})
+    if (value > kLongestAxis)
+      fail(kExitUsage, std::string(name) + " " + std::to_string(value) + " is too large (at most " +
+                           std::to_string(kLongestAxis) + ")");
+  int64_t bytes = 2;
+  if (__builtin_mul_overflow(bytes, steps, &bytes) || __builtin_mul_overflow(bytes, tokens, &bytes) ||
+      __builtin_mul_overflow(bytes, dims, &bytes) || bytes > (int64_t(1) << 60))
+    fail(kExitUsage, "--steps x --tokens x --dims is too large: the array would exceed 2^60 bytes");
+}
+
+}  // namespace
+
 void validate(const GenerateOptions& o) {
   if (o.output.empty()) fail(kExitUsage, "generate needs --output FILE.h5");
   if (o.matrix) {
@@ -393,6 +414,7 @@ void validate(const GenerateOptions& o) {
   }
   if (o.tokens < 1) fail(kExitUsage, "--tokens must be at least 1, not " + std::to_string(o.tokens));
   if (o.dims < 1) fail(kExitUsage, "--dims must be at least 1, not " + std::to_string(o.dims));
+  require_writable_size(o.matrix ? 1 : o.steps, o.tokens, o.dims);
   if (o.decay_steps < 0) fail(kExitUsage, "--decay-steps must be >= 0, not " + std::to_string(o.decay_steps));
   if (!(o.floor >= 0 && o.floor <= 1)) fail(kExitUsage, "--floor must be in [0, 1], not " + number_text(o.floor));
   if (o.floor > 0 && o.decay_steps == 0) fail(kExitUsage, "--floor needs --decay-steps (the floor of a decay)");

@@ -23,16 +23,19 @@ void Hdf5Handle::reset() {
 }
 
 namespace {
-herr_t keep_last_message(unsigned, const H5E_error2_t* error, void* data) {
+// The innermost message names the cause ("required filter 'lzf' is not
+// registered", "inflate() failed"); the outer ones only say that a read
+// failed. The plugin search HDF5 makes on the way is not the cause.
+herr_t keep_innermost_message(unsigned, const H5E_error2_t* error, void* data) {
   auto* text = static_cast<std::string*>(data);
-  if (error->desc && *error->desc) *text = error->desc;
+  if (text->empty() && error->desc && *error->desc && error->maj_num != H5E_PLUGIN) *text = error->desc;
   return 0;
 }
 }  // namespace
 
 std::string hdf5_error_text() {
   std::string text;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_last_message, &text);
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost_message, &text);
   H5Eclear2(H5E_DEFAULT);
   return text;
 }

@@ -184,11 +184,20 @@ void require_written_storage(hid_t dataset, const std::string& what) {
 
 herr_t read_hyperslab(hid_t dataset, hid_t memory_type, const std::vector<hsize_t>& start,
                       const std::vector<hsize_t>& count, void* buffer, bool collective) {
-  const BoxSpaces box = box_spaces(dataset, start, count);
-  if (!box.selected) return -1;
-  const Hdf5Handle transfer = collective ? collective_transfer() : Hdf5Handle();
-  return H5Dread(dataset, memory_type, box.memory.get(), box.file.get(), collective ? transfer.get() : H5P_DEFAULT,
-                 buffer);
+  herr_t status = -1;
+  hid_t errors = -1;
+  {
+    const BoxSpaces box = box_spaces(dataset, start, count);
+    if (!box.selected) return -1;
+    const Hdf5Handle transfer = collective ? collective_transfer() : Hdf5Handle();
+    status = H5Dread(dataset, memory_type, box.memory.get(), box.file.get(), collective ? transfer.get() : H5P_DEFAULT,
+                     buffer);
+    if (status < 0) errors = H5Eget_current_stack();
+  }
+  // Closing the handles above cleared HDF5's error stack: the read's own
+  // errors go back on it, so that the message can say why (hdf5_error_text).
+  if (errors >= 0) H5Eset_current_stack(errors);
+  return status;
 }
 
 }  // namespace latdisp
