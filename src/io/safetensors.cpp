@@ -160,24 +160,43 @@ void sort_and_check_overlaps(const std::string& path, std::vector<SafetensorsTen
   }
 }
 
-// The header parsed, refusing a name given twice (a JSON parser keeps only
-// the last, so the file would mean different things to different readers).
-nlohmann::json parse_header_json(const std::string& path, const std::string& json_text) {
-  std::set<std::string> names;
+// Notes the first name the top-level object gives twice (a JSON parser keeps
+// only the last, so the file would mean different things to different
+// readers). A SAX pass: linear, where nlohmann's callback parser is quadratic
+// in the number of entries.
+class RepeatedNameFinder : public nlohmann::json_sax<nlohmann::json> {
+ public:
   std::string repeated;
-  const nlohmann::json::parser_callback_t note_names = [&](int depth, nlohmann::json::parse_event_t event,
-                                                           nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 && repeated.empty() &&
-        !names.insert(parsed.get<std::string>()).second)
-      repeated = parsed.get<std::string>();
-    return true;
-  };
-  nlohmann::json header = nlohmann::json::parse(json_text, note_names, /*allow_exceptions=*/false);
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++m_depth, true; }
+  bool end_object() override { return --m_depth, true; }
+  bool start_array(std::size_t) override { return ++m_depth, true; }
+  bool end_array() override { return --m_depth, true; }
+  bool key(string_t& name) override {
+    if (m_depth == 1 && !m_names.insert(name).second) repeated = name;
+    return repeated.empty();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  int m_depth = 0;
+  std::set<std::string> m_names;
+};
+
+nlohmann::json parse_header_json(const std::string& path, const std::string& json_text) {
+  const nlohmann::json header = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded()) bad(path, "its header is not valid JSON");
-  if (!repeated.empty()) bad(path, "its header names '" + repeated + "' more than once");
+  RepeatedNameFinder finder;
+  nlohmann::json::sax_parse(json_text, &finder);
+  if (!finder.repeated.empty()) bad(path, "its header names '" + finder.repeated + "' more than once");
   return header;
 }
-
 }  // namespace
 
 SafetensorsFile parse_safetensors_header(const std::string& path, const std::string& json_text, int64_t file_size) {
