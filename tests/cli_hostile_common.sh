@@ -1,0 +1,76 @@
+# shellcheck shell=bash disable=SC2154  # latdisp, ranks, mpiexec, work come from the sourcing script
+# Sourced by the cli_hostile_* tests: run latdisp bounded by a timeout, and
+# check what a hostile case must give: the exit code, exactly one
+# "latdisp: error:" line (rank 0 only) matching a pattern, the bytes of every
+# file involved unchanged, no temporary left behind.
+checks=0
+failures=0
+problems=()
+problem() { problems+=("$*"); }
+finish_check() {  # NAME
+  checks=$((checks + 1))
+  if [ ${#problems[@]} -eq 0 ]; then
+    echo "ok: $1"
+  else
+    failures=$((failures + 1))
+    echo "FAIL: $1:"
+    printf '    %s\n' "${problems[@]}"
+  fi
+  problems=()
+}
+
+# run_latdisp SECONDS ARGS...: latdisp at the test's rank count; stdout and
+# stderr in $work/out.txt and $work/err.txt; sets `code`.
+run_latdisp() {
+  local seconds=$1
+  shift
+  timeout "$seconds" "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@" >"$work/out.txt" 2>"$work/err.txt"
+  code=$?
+}
+
+# expect_refusal CODE PATTERN: the last run exited CODE with one error line matching PATTERN.
+expect_refusal() {
+  local lines
+  lines=$(grep -c "^latdisp: error:" "$work/err.txt")
+  [ "$code" -eq "$1" ] || problem "exit $code, expected $1"
+  [ "$lines" -eq 1 ] || problem "$lines error lines, expected 1"
+  grep -q -- "$2" "$work/err.txt" || problem "no message matching '$2'"
+  [ ${#problems[@]} -eq 0 ] || sed 's/^/      /' "$work/err.txt" | head -8 >&2
+}
+
+expect_success() {
+  [ "$code" -eq 0 ] || { problem "exit $code, expected 0"; sed 's/^/      /' "$work/err.txt" | head -8 >&2; }
+  grep -q "^latdisp: error:" "$work/err.txt" && problem "an error line on a successful run"
+}
+
+# fingerprint PATH...: the kind and bytes of each path (links not followed), as one text.
+fingerprint() {
+  local path
+  for path in "$@"; do
+    if [ -L "$path" ]; then
+      echo "$path -> $(readlink "$path")"
+    elif [ -d "$path" ]; then
+      echo "$path/"
+      find "$path" -mindepth 1 -maxdepth 1 | sort | while read -r entry; do fingerprint "$entry"; done
+    elif [ -e "$path" ] && [ ! -f "$path" ]; then
+      echo "$path $(stat -c '%F %U' "$path")"  # a FIFO is never read
+    elif [ -e "$path" ]; then
+      echo "$path $(sha256sum <"$path" | cut -c1-64) $(stat -c '%s %U' "$path")"
+    else
+      echo "$path absent"
+    fi
+  done
+}
+
+# no_temporaries FOLDER...: no temporary latdisp made (their names end in 16 random hex digits) is left.
+no_temporaries() {
+  local left
+  left=$(find "$@" -maxdepth 2 \( -name '.*.latdisp-partial-*-????????????????' -o -name '*.partial-????????????????' \) \
+    2>/dev/null | wc -l)
+  [ "$left" -eq 0 ] || problem "$left temporaries left in $*"
+}
+
+finish_test() {
+  echo "$checks checks, $failures failed"
+  [ "$failures" -eq 0 ]
+}
