@@ -43,23 +43,14 @@ expect_success() {
   grep -q "^latdisp: error:" "$work/err.txt" && problem "an error line on a successful run"
 }
 
-# fingerprint PATH...: the kind and bytes of each path (links not followed), as one text.
+# fingerprint PATH...: every entry under the paths (links not followed, FIFOs
+# never read) with its kind, link target, size and owner, and each regular
+# file's SHA-256, as one text.
 fingerprint() {
   local path
-  for path in "$@"; do
-    if [ -L "$path" ]; then
-      echo "$path -> $(readlink "$path")"
-    elif [ -d "$path" ]; then
-      echo "$path/"
-      find "$path" -mindepth 1 -maxdepth 1 | sort | while read -r entry; do fingerprint "$entry"; done
-    elif [ -e "$path" ] && [ ! -f "$path" ]; then
-      echo "$path $(stat -c '%F %U' "$path")"  # a FIFO is never read
-    elif [ -e "$path" ]; then
-      echo "$path $(sha256sum <"$path" | cut -c1-64) $(stat -c '%s %U' "$path")"
-    else
-      echo "$path absent"
-    fi
-  done
+  for path in "$@"; do [ -e "$path" ] || [ -L "$path" ] || echo "$path absent"; done
+  find "$@" -printf '%p %y %l %s %u\n' 2>/dev/null | sort
+  find "$@" -type f -exec sha256sum {} + 2>/dev/null | sort
 }
 
 # no_temporaries FOLDER...: no temporary latdisp made (their names end in 16 random hex digits) is left.

@@ -10,10 +10,12 @@
 # than MPI-IO's buffers; names longer than the folder allows; sizes past
 # int64. Each check: the exit code, the one message, the bytes of every file
 # involved, no temporary left; every command bounded by timeout.
-# usage: cli_hostile_outputs.sh LATDISP PYTHON WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
+# usage: cli_hostile_outputs.sh PART LATDISP PYTHON WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
+#   PART: reads (outputs naming files the run reads, link loops, sizes), folders
+#   (planted links and temporaries, checkpoint directories), paths (long paths and names).
 set -u
-latdisp=$1 python=$2 work=$3 ranks=$4
-shift 4
+part=$1 latdisp=$2 python=$3 work=$4 ranks=$5
+shift 5
 mpiexec=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
@@ -26,6 +28,7 @@ cd "$work" || exit 1
 host=$(hostname)
 dead_pid=$(($(cat /proc/sys/kernel/pid_max) + 1))  # a number no process can have
 
+reads_part() {
 # --- Outputs that name a file the run reads: refused up front, inputs untouched.
 refuse_output() {  # NAME ARGS...
   local name=$1 before
@@ -60,18 +63,25 @@ refuse_output "--output is a hard link of a checkpoint" \
 refuse_output "--report is a symbolic link to a checkpoint" \
   analyze --input S --dataset emb --report sym.safetensors --overwrite
 
+}
+
+folders_part() {
 # --- Symbolic links planted at the temporary names of the next 400 PIDs.
 planted_links() {
   local pid name before
   mkdir plant
   echo "the victim's own text" >plant/victim.txt
-  for pid in $(seq $$ $(($$ + 400))); do
-    for name in r.json o.h5 p.csv; do ln -s victim.txt "plant/.$name.latdisp-partial-$host-$pid"; done
-  done
+  "$python" - "$$" "$host" <<'PY'
+import os, sys
+first, host = int(sys.argv[1]), sys.argv[2]
+for pid in range(first, first + 401):
+    for name in ("r.json", "o.h5", "p.csv"):
+        os.symlink("victim.txt", f"plant/.{name}.latdisp-partial-{host}-{pid}")
+PY
   before=$(fingerprint plant)
   run_latdisp 60 analyze --input w.h5 --report plant/r.json --output plant/o.h5 --per-token plant/p.csv
   expect_success
-  [ "$(fingerprint plant | grep -v -e 'plant/r.json ' -e 'plant/o.h5 ' -e 'plant/p.csv ')" = "$before" ] ||
+  [ "$(fingerprint plant | grep -v -E 'plant/(r\.json|o\.h5|p\.csv)( |$)')" = "$before" ] ||
     problem "the victim or a planted link changed"
   grep -q "removed" "$work/err.txt" && problem "it removed something: $(grep -c removed "$work/err.txt") lines"
   for name in r.json o.h5 p.csv; do [ -f "plant/$name" ] && [ ! -L "plant/$name" ] || problem "plant/$name not written"; done
@@ -150,6 +160,9 @@ cat >typed_ck2/manifest.json <<'JSON'
 JSON
 resume_refused typed_ck2 'field "input" is number; expected an object'
 
+}
+
+more_reads_part() {
 # --- A checkpoint directory that is the series; symbolic link loops; sizes past int64.
 before=$(fingerprint S)
 run_latdisp 30 analyze --input S --dataset emb --checkpoint-dir S
@@ -169,6 +182,9 @@ expect_refusal 1 "too large"
 no_temporaries .
 finish_check "generate --steps INT64_MAX: an option error"
 
+}
+
+paths_part() {
 # --- Long paths: a 241-character folder and a 214-character name, outputs as with short paths.
 long_paths() {
   local folder name
@@ -213,5 +229,12 @@ expect_refusal 3 "its name is 265 characters long"
 [ -e early.h5 ] && problem "early.h5 was written"
 no_temporaries .
 finish_check "a --report name longer than the folder allows: refused before the work"
+}
 
+case $part in
+  reads) reads_part && more_reads_part ;;
+  folders) folders_part ;;
+  paths) paths_part ;;
+  *) echo "unknown part '$part'"; exit 2 ;;
+esac
 finish_test

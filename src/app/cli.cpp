@@ -40,9 +40,8 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
   } catch (const std::exception& e) {
     // Escaped collectively() on this rank alone: the others may be waiting in
     // a collective call and would wait forever. End the whole job instead.
-    const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
-    std::fprintf(stderr, "latdisp: error: %s\n",
-                 out_of_memory ? "out of memory: lower --memory-budget or use more ranks" : e.what());
+    const bool out_of_memory = is_allocation_failure(e);
+    std::fprintf(stderr, "latdisp: error: %s\n", out_of_memory ? kOutOfMemoryText : e.what());
     std::fflush(stderr);
     MPI_Abort(comm, out_of_memory ? kExitUsage : kExitInput);
     return kExitInput;

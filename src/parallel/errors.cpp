@@ -7,6 +7,14 @@
 
 namespace latdisp {
 
+bool is_allocation_failure(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return true;
+  // Kokkos reports a failed allocation as a runtime_error of its own words.
+  const std::string text = e.what();
+  return text.find("failed to allocate memory") != std::string::npos ||
+         text.find("insufficient memory") != std::string::npos;
+}
+
 void check_mpi(int status, const char* what) {
   if (status != MPI_SUCCESS) {
     char text[MPI_MAX_ERROR_STRING];
@@ -33,9 +41,9 @@ Outcome outcome_of(const std::function<void()>& body) {
   } catch (const Error& e) {
     outcome = {e.exit_code(), e.what()};
   } catch (const std::bad_alloc&) {
-    outcome = {kExitUsage, "out of memory: lower --memory-budget or use more ranks"};
+    outcome = {kExitUsage, kOutOfMemoryText};
   } catch (const std::exception& e) {
-    outcome = {kExitInput, e.what()};
+    outcome = is_allocation_failure(e) ? Outcome{kExitUsage, kOutOfMemoryText} : Outcome{kExitInput, e.what()};
   } catch (...) {
     outcome = {kExitInput, "an unexpected error (not a std::exception)"};
   }

@@ -36,6 +36,13 @@ class Error : public std::runtime_error {
 // can fail on some ranks only, before the next collective.
 void collectively(MPI_Comm comm, const std::function<void()>& body);
 
+// The one message of a failed allocation (exit code kExitUsage).
+constexpr const char* kOutOfMemoryText = "out of memory: lower --memory-budget or use more ranks";
+
+// True for std::bad_alloc and the allocation failures libraries report in
+// their own exception types (Kokkos' runtime_error).
+bool is_allocation_failure(const std::exception& e);
+
 // Throws if an MPI call did not succeed.
 void check_mpi(int status, const char* what);
 

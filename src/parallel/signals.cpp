@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "parallel/errors.hpp"
 
@@ -36,10 +39,30 @@ std::atomic<int> g_timer_exit_code{kExitSignal};
 char g_timer_message[2048];
 std::atomic<size_t> g_timer_message_length{0};
 
+// This process's rank in the job, from the launcher's environment (the
+// handlers cannot ask MPI): rank 0 speaks for the job.
+int g_rank = 0;
+
+// Writes a message that every rank may have to give when it ends on its own:
+// rank 0 at once, the others after a pause, so that when the whole job ends
+// (the launcher stops the others once one exits) it is said once.
+void write_job_message(const char* text, size_t length) {
+  if (g_rank != 0) {
+    timespec pause{2, 0};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+    }
+  }
+  if (length > 0 && write(STDERR_FILENO, text, length) < 0) return;
+}
+
+// The message of a stop signal whose ranks could not stop together in time.
+char g_stop_messages[3][512];
+size_t g_stop_message_lengths[3] = {0, 0, 0};
+int stop_message_index(int signal) { return signal == SIGINT ? 0 : signal == SIGTERM ? 1 : 2; }
+
 extern "C" void on_exit_timer(int) {
   remove_registered_temporaries();
-  const size_t length = g_timer_message_length.load();
-  if (length > 0 && write(STDERR_FILENO, g_timer_message, length) < 0) _exit(g_timer_exit_code.load());
+  write_job_message(g_timer_message, g_timer_message_length.load());
   _exit(g_timer_exit_code.load());
 }
 
@@ -52,7 +75,10 @@ extern "C" void on_stop_signal(int signal) {
   if (!g_signal.compare_exchange_strong(expected, signal)) _exit(kExitSignal);
   // A rank waiting on another that will never answer still stops (later when
   // it first finishes its block and writes a checkpoint).
+  const int index = stop_message_index(signal);
   g_timer_message_length.store(0);
+  std::memcpy(g_timer_message, g_stop_messages[index], g_stop_message_lengths[index]);
+  g_timer_message_length.store(g_stop_message_lengths[index]);
   g_timer_exit_code.store(kExitSignal);
   alarm(g_deferred.load() ? kDeferredStopGraceSeconds : kStopGraceSeconds);
   errno = saved_errno;
@@ -67,13 +93,31 @@ char g_bus_error_message[] =
 
 extern "C" void on_bus_error(int) {
   remove_registered_temporaries();
-  if (write(STDERR_FILENO, g_bus_error_message, sizeof g_bus_error_message - 1) < 0) _exit(kExitInput);
+  write_job_message(g_bus_error_message, sizeof g_bus_error_message - 1);
   _exit(kExitInput);
+}
+
+void prepare_stop_messages() {
+  for (int signal : {SIGINT, SIGTERM, SIGUSR1}) {
+    const int index = stop_message_index(signal);
+    const int length = std::snprintf(
+        g_stop_messages[index], sizeof g_stop_messages[index],
+        "latdisp: error: stopped by %s; the ranks could not stop together in time (a read, or a rank, that does not "
+        "answer); files not yet complete were removed\n",
+        signal_name(signal).c_str());
+    g_stop_message_lengths[index] = length > 0 ? std::min(static_cast<size_t>(length), sizeof g_stop_messages[index] - 1) : 0;
+  }
 }
 
 }  // namespace
 
 void install_signal_handlers() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* rank = std::getenv(name)) {
+      g_rank = std::atoi(rank);
+      break;
+    }
+  prepare_stop_messages();
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
