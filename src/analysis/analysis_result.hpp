@@ -88,7 +88,7 @@ struct AnalysisResult {
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }
 };
 
-// SPEC section 2 verdict over the finite classes.
+// The verdict over the finite classes (docs/definitions.md §6).
 std::string verdict_of(const PopulationTally& tally);
 
 }  // namespace latdisp

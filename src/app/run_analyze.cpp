@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/analyze.hpp"
@@ -43,6 +44,18 @@ void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, P
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.timings.write += seconds;
   result.timings.total += seconds;
+}
+
+// One line naming every file the run wrote (rank 0, on stderr beside the progress lines).
+void print_written_files(const AnalyzeOptions& options) {
+  const std::pair<const char*, const std::string*> files[] = {{"result tensors", &options.output},
+                                                              {"JSON report", &options.report},
+                                                              {"per-token table", &options.per_token},
+                                                              {"per-step series", &options.series_csv}};
+  std::string line;
+  for (const auto& [what, path] : files)
+    if (!path->empty()) line += (line.empty() ? "" : "; ") + std::string(what) + " " + *path;
+  if (!line.empty()) std::fprintf(stderr, "latdisp analyze: wrote %s\n", line.c_str());
 }
 
 }  // namespace
@@ -86,6 +99,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
   // The run is complete and reported: its checkpoint is of no more use.
   remove_checkpoint(options, comm);
+  if (rank == 0) print_written_files(options);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

@@ -28,6 +28,13 @@ namespace latdisp {
 
 namespace {
 
+// A number as a person writes it: 1e-06, -1e-09, 1e+308.
+std::string number_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
 // Help, config and what is read.
 void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
@@ -116,7 +123,9 @@ void add_analyze_checkpoint_options(po::options_description& d, AnalyzeOptions& 
 }
 
 po::options_description analyze_description(AnalyzeOptions& o) {
-  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+  po::options_description d(
+      "latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims], and its motion over "
+      "training (frozen, hop and thermal rows, when motion stops)");
   add_analyze_input_options(d, o);
   add_analyze_output_options(d, o);
   add_analyze_arithmetic_options(d, o);
@@ -137,14 +146,14 @@ po::options_description generate_description(GenerateOptions& o) {
       "steps", po::value(&o.steps), "number of training steps S (>= 2)")(
       "tokens", po::value(&o.tokens), "number of tokens N (>= number of ranks)")("dims", po::value(&o.dims),
                                                                                  "number of dimensions D")(
-      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction),
+      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction, number_text(o.dead_fraction)),
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
       "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
       "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
       "goes from thermal motion through hops to a freeze (0: no decay)")(
-      "floor", po::value(&o.floor)->default_value(o.floor),
+      "floor", po::value(&o.floor)->default_value(o.floor, number_text(o.floor)),
       "with --decay-steps: live tokens' move size never drops below this fraction of the first (a learning-rate "
       "floor: the largest moves keep hopping single cells, a jitter tail); 0: a complete freeze")(
       "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
@@ -183,13 +192,6 @@ po::options_description pack_description(PackOptions& o) {
 std::string help_of(const po::options_description& d, const std::string& usage) {
   std::ostringstream text;
   text << "usage: " << usage << "\n\n" << d << "\n";
-  return text.str();
-}
-
-// A number as a person writes it: 1e-06, -1e-09, 1e+308.
-std::string number_text(double value) {
-  std::ostringstream text;
-  text << value;
   return text.str();
 }
 
@@ -252,7 +254,8 @@ std::string top_level_help() {
          "usage: latdisp SUBCOMMAND [options]        (run under mpirun -np P or srun for P ranks)\n\n"
          "subcommands:\n"
          "  analyze    analyze W[steps, tokens, dims]: ULPs, lattice displacements, classes,\n"
-         "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
+         "             ranges, integer type, magnitudes and percentiles, exponent crossings,\n"
+         "             motion over training (frozen / hop / thermal rows, when motion stops)\n"
          "  generate   write a synthetic trajectory in the input format (the default data set);\n"
          "             with --matrix, a demo matrix with planted groups of identical tokens\n"
          "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
@@ -260,8 +263,9 @@ std::string top_level_help() {
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
          "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
-         "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
-         "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
+         "latdisp SUBCOMMAND --help documents every option; latdisp --version prints the version.\n"
+         "Options may also come from a config file (--config FILE, NAME = VALUE lines); the\n"
+         "command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
          "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1 (with\n"
          "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
@@ -296,8 +300,7 @@ const SubcommandParser kSubcommandParsers[] = {
      [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
 };
 
-bool is_top_level_help(int argc, const char* const* argv) {
-  if (argc < 2) return true;
+bool is_top_level_help(const char* const* argv) {
   const std::string first = argv[1];
   return first == "--help" || first == "-h" || first == "help";
 }
@@ -314,7 +317,17 @@ std::vector<std::string> subcommand_arguments(int argc, const char* const* argv)
 
 Command parse_command_line(int argc, const char* const* argv) {
   Command command;
-  if (is_top_level_help(argc, argv)) {
+  if (argc < 2) {  // nothing asked: the usage, as an error
+    command.help = command.usage_error = true;
+    command.help_text = top_level_help();
+    return command;
+  }
+  if (std::string(argv[1]) == "--version") {
+    command.help = true;
+    command.help_text = std::string("latdisp ") + LATDISP_VERSION + "\n";
+    return command;
+  }
+  if (is_top_level_help(argv)) {
     command.help = true;
     command.help_text = top_level_help();
     return command;

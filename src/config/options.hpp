@@ -120,7 +120,8 @@ void validate(const BlackholesOptions& options);
 // What `latdisp` was asked to do.
 struct Command {
   std::string name;  // "analyze", "generate", or "" for top-level help
-  bool help = false;
+  bool help = false;         // print help_text and stop
+  bool usage_error = false;  // ... on stderr, exit 1 (latdisp without a subcommand)
   AnalyzeOptions analyze;
   GenerateOptions generate;
   PackOptions pack;
