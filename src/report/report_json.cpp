@@ -104,6 +104,18 @@ json crossing_numbers(const AnalysisResult& r, int population) {
 
 json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step) : json(nullptr); }
 
+// The training step of snapshot `snapshot` (docs/report.md, "motion"): null when the
+// input has no step numbers or there is no such snapshot.
+json training_step_or_null(const AnalysisResult& r, const std::optional<int64_t>& snapshot) {
+  if (!snapshot || *snapshot < 0 || *snapshot >= static_cast<int64_t>(r.step_numbers.size())) return nullptr;
+  return r.step_numbers[static_cast<size_t>(*snapshot)];
+}
+
+// A transition t's training step: that of the snapshot it ends at, steps[t + 1].
+json transition_training_step(const AnalysisResult& r, const std::optional<int64_t>& transition) {
+  return training_step_or_null(r, transition ? std::optional<int64_t>(*transition + 1) : std::nullopt);
+}
+
 // The motion regimes of one population (docs/report.md, "motion").
 json motion_numbers(const AnalysisResult& r, int population) {
   const PopulationResult& p = r.displacement[population];
@@ -123,7 +135,12 @@ json motion_numbers(const AnalysisResult& r, int population) {
           {"last_hop_step", step_or_null(summary.last_hop_step)},
           {"last_thermal_step", step_or_null(summary.last_thermal_step)},
           {"frozen_from", step_or_null(summary.frozen_from)},
-          {"global_freeze_steps", summary.global_freeze_steps}};
+          {"global_freeze_steps", summary.global_freeze_steps},
+          {"first_motion_training_step", transition_training_step(r, summary.first_motion_step)},
+          {"last_motion_training_step", transition_training_step(r, summary.last_motion_step)},
+          {"last_hop_training_step", transition_training_step(r, summary.last_hop_step)},
+          {"last_thermal_training_step", transition_training_step(r, summary.last_thermal_step)},
+          {"frozen_from_training_step", training_step_or_null(r, summary.frozen_from)}};
 }
 
 // The effective configuration, every option as it was used.
