@@ -536,14 +536,25 @@ def motion_rows(report, bins):
     return rows
 
 
+def verdict_reason(displacement):
+    """The verdict in one line with the counts that caused it (the report's verdict_reason; older reports:
+    the same sentence made here from the class counts)."""
+    if "verdict_reason" in displacement:
+        return displacement["verdict_reason"]
+    finite = displacement["coordinates"] - displacement["nonfinite"]
+    return (f"{fmt_int(displacement['non_integer'])} non-integer, {fmt_int(displacement['half'])} half, "
+            f"{fmt_int(displacement['almost'])} almost of {fmt_int(finite)} finite coordinates")
+
+
 def plot_summary(report, bins, path):
     fig = new_figure(18, 10)
     grid = fig.add_gridspec(3, 3, height_ratios=(0.4, 1, 1), width_ratios=(1.3, 1, 1))
     header = fig.add_subplot(grid[0, :])
     header.axis("off")
     verdict = report["displacement"]["verdict"]
-    header.text(0.0, 0.65, verdict, fontsize=40, fontweight="bold", va="center",
+    header.text(0.0, 0.72, verdict, fontsize=40, fontweight="bold", va="center",
                 color=VERDICT_COLORS.get(verdict, "black"))
+    header.text(0.0, 0.3, f"why: {verdict_reason(report['displacement'])}", fontsize=12, va="center")
     header.text(0.0, 0.05, f"recommended dtype: {report['displacement']['recommended_dtype'] or 'none'}    "
                 f"non-finite coordinates: {fmt_int(report['displacement']['nonfinite'])}", fontsize=18, va="center")
     header.text(1.0, 0.65, f"latdisp report: {os.path.basename(report['input']['path'])}", fontsize=16,

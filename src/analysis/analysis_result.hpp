@@ -90,5 +90,7 @@ struct AnalysisResult {
 
 // The verdict over the finite classes (docs/definitions.md §6).
 std::string verdict_of(const PopulationTally& tally);
+// The verdict in one line, with the counts that caused it (docs/definitions.md §6).
+std::string verdict_reason_of(const PopulationTally& tally);
 
 }  // namespace latdisp

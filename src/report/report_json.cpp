@@ -61,6 +61,7 @@ json displacement_numbers(const PopulationResult& p) {
       {"recommended_dtype", dtype.empty() ? json(nullptr) : json(dtype)},
       {"notebook_symmetric_dtype", symmetric_dtype(t)},
       {"verdict", verdict_of(t)},
+      {"verdict_reason", verdict_reason_of(t)},
       {"arithmetic_disagreements", t.counts[kCountDisagreements]},
       {"arithmetic_disagreement_causes",
        {{"ulp_rule", t.counts[kCountCauseUlpRule]},

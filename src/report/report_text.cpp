@@ -256,6 +256,7 @@ void verdict_section(std::FILE* out, const AnalysisResult& r) {
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
                verdict_of(r.displacement[kLiveTokens].tally).c_str(),
                verdict_of(r.displacement[kDeadTokens].tally).c_str());
+  std::fprintf(out, "  why: %s\n", verdict_reason_of(all).c_str());
   std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
                r.timings.read, r.timings.compute, r.timings.reduce,
                r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);
