@@ -47,7 +47,11 @@ void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
                                         "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
       "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live");
+      "missing: every token is live")(
+      "steps", po::value(&o.steps),
+      "analyze only the snapshots A, A+K, ... up to B (A:B or A:B:K, snapshot indices 0..S-1, B inclusive; all: "
+      "every one): the report is that of the sliced trajectory, with input.steps the selected snapshots' "
+      "training steps (or indices)");
 }
 
 // --output and --report: what is written, and where.
@@ -351,6 +355,7 @@ Command parse_command_line(int argc, const char* const* argv) {
 
 void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
+  if (!o.steps.empty()) parse_step_selection(o.steps);
   parse_arithmetic(o.arithmetic);
   if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
   if (!(o.epsilon < 1e300))
