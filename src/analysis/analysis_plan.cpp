@@ -87,7 +87,7 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
   AnalysisInput input;
   input.reader_comm = std::make_unique<DuplicatedComm>(comm);
   input.reader = open_trajectory(input.reader_comm->get(), options.input, options.dataset, options.dead_mask,
-                                 input.dead_mask, input.dead_mask_found);
+                                 input.dead_mask, input.dead_mask_found, options.skip_incomplete);
   if (!options.steps.empty() && options.steps != "all") {
     const StepSelection selection = parse_step_selection(options.steps);
     input.reader = select_snapshots(std::move(input.reader), {selection.first, selection.last, selection.stride},

@@ -64,6 +64,7 @@ struct AnalysisResult {
   std::string input_type;
   InputFormat input_format = InputFormat::hdf5;
   std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
+  std::vector<std::string> skipped;   // checkpoints left out as incomplete ("PATH: why")
   bool dead_mask_found = false;
   int64_t n_dead = 0;
   int ranks = 1;

@@ -154,6 +154,7 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.input_type = input.reader->type_description();
   result.input_format = input.reader->format();
   result.step_numbers = input.reader->step_numbers();
+  result.skipped = input.reader->skipped();
   result.dead_mask_found = input.dead_mask_found;
   for (uint8_t d : input.dead_mask) result.n_dead += d;
   result.memory_budget = plan.memory_budget;

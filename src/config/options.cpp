@@ -51,7 +51,10 @@ void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
       "steps", po::value(&o.steps),
       "analyze only the snapshots A, A+K, ... up to B (A:B or A:B:K, snapshot indices 0..S-1, B inclusive; all: "
       "every one): the report is that of the sliced trajectory, with input.steps the selected snapshots' "
-      "training steps (or indices)");
+      "training steps (or indices)")(
+      "skip-incomplete", po::bool_switch(&o.skip_incomplete),
+      "a series: leave out the checkpoints not complete yet (no model file, no such tensor, a file still being "
+      "written) instead of refusing the input; the report names them (input.skipped)");
 }
 
 // --output and --report: what is written, and where.

@@ -12,6 +12,7 @@ struct AnalyzeOptions {
   std::string input;
   std::string dataset = "W";
   std::string dead_mask = "dead_mask";
+  bool skip_incomplete = false;     // a series leaves out checkpoints not complete yet
   std::string steps;                // A:B[:K] snapshot indices (B inclusive); empty or "all": every snapshot
   std::string output;               // .h5/.hdf5 or .safetensors; empty: nothing saved
   std::string save_dtype = "auto";  // auto | int8 | int16 | int32 | int64

@@ -23,6 +23,7 @@ class SelectedSnapshotsReader final : public TrajectoryReader {
     m_shape.steps = static_cast<int64_t>(m_snapshots.size());
     m_type_description = m_input->type_description();
     m_source_rank = m_input->source_rank();
+    m_skipped = m_input->skipped();
     const std::vector<int64_t>& training = m_input->step_numbers();
     for (const int64_t s : m_snapshots)
       m_step_numbers.push_back(training.empty() ? s : training[static_cast<size_t>(s)]);

@@ -199,6 +199,7 @@ json input_json(const AnalysisResult& r) {
           {"dtype", r.input_type},
           {"format", format_name(r.input_format)},
           {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
+          {"skipped", r.skipped},
           {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
           {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
           {"n_dead", r.n_dead},

@@ -117,6 +117,7 @@ void load_section(std::FILE* out, const AnalysisResult& r) {
   if (!r.step_numbers.empty())
     std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
                  static_cast<long long>(r.step_numbers.back()));
+  for (const std::string& skipped : r.skipped) std::fprintf(out, "  skipped (incomplete) %s\n", skipped.c_str());
   if (r.dead_mask_found)
     std::fprintf(out, "  dead tokens: %lld of %lld (%s), from '%s'\n", static_cast<long long>(r.n_dead),
                  static_cast<long long>(r.shape.tokens), percent(r.n_dead, r.shape.tokens).c_str(),
