@@ -9,6 +9,7 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/checkpoint.hpp"
+#include "analysis/per_row_output.hpp"
 #include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "io/output_file.hpp"
@@ -51,11 +52,27 @@ void print_written_files(const AnalyzeOptions& options) {
   const std::pair<const char*, const std::string*> files[] = {{"result tensors", &options.output},
                                                               {"JSON report", &options.report},
                                                               {"per-token table", &options.per_token},
-                                                              {"per-step series", &options.series_csv}};
+                                                              {"per-step series", &options.series_csv},
+                                                              {"per-row arrays", &options.per_row}};
   std::string line;
   for (const auto& [what, path] : files)
     if (!path->empty()) line += (line.empty() ? "" : "; ") + std::string(what) + " " + *path;
   if (!line.empty()) std::fprintf(stderr, "latdisp analyze: wrote %s\n", line.c_str());
+}
+
+// The analysis; with --per-row, every row's magnitude and regime written as the pass goes.
+AnalysisResult analyze_with_rows(const AnalyzeOptions& options, const PreparedAnalysis& prepared, MPI_Comm comm) {
+  if (options.per_row.empty()) return analyze_trajectory(prepared.input, prepared.plan, comm);
+  PendingOutput pending(comm, options.per_row, options.overwrite, "--per-row");
+  const TrajectoryShape& shape = prepared.input.shape();
+  PerRowOutput rows(comm, pending.temporary_path(), shape.steps - 1, shape.tokens, prepared.plan.slab,
+                    prepared.plan.kernel.hop_radius);
+  AnalysisResult result = analyze_trajectory(
+      prepared.input, prepared.plan, comm,
+      [&](int64_t first, int64_t transitions, const double* magnitudes) { rows.add_block(first, transitions, magnitudes); });
+  rows.close();
+  pending.commit();
+  return result;
 }
 
 }  // namespace
@@ -68,7 +85,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
                 {{"--output", options.output},
                  {"--report", options.report},
                  {"--per-token", options.per_token},
-                 {"--series-csv", options.series_csv}},
+                 {"--series-csv", options.series_csv},
+                 {"--per-row", options.per_row}},
                 input_files(options), options.overwrite);
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty())
@@ -79,7 +97,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.series_csv.empty())
     series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   const PreparedAnalysis prepared = prepare_analysis(options, comm);
-  AnalysisResult result = analyze_trajectory(prepared.input, prepared.plan, comm);
+  AnalysisResult result = analyze_with_rows(options, prepared, comm);
   if (output) {
     result.saved = save_results(prepared.input, prepared.plan, result.integer_width, output->temporary_path(), comm);
     output->commit();

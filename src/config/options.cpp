@@ -112,7 +112,10 @@ void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
       "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
       ".safetensors")("series-csv", po::value(&o.series_csv),
                       "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition");
+                      "per transition")(
+      "per-row", po::value(&o.per_row),
+      "write every row's magnitude and motion regime (0 frozen, 1 hop, 2 thermal, 3 non-finite) as (S-1, N) "
+      "datasets magnitude (float64) and regime (int8) of an HDF5 file (.h5)");
 }
 
 // Checkpoints and restarts.
@@ -383,6 +386,11 @@ void validate(const AnalyzeOptions& o) {
     fail(kExitUsage,
          "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + number_text(o.hop_radius));
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
+  if (!o.per_row.empty() && format_from_name(o.per_row) != OutputFormat::hdf5)
+    fail(kExitUsage, "--per-row '" + o.per_row + "': the per-row arrays are written as HDF5, the name must end in .h5");
+  if (!o.per_row.empty() && !o.checkpoint_dir.empty())
+    fail(kExitUsage, "--per-row cannot be combined with --checkpoint-dir: a resumed run would miss the rows before "
+                     "its checkpoint");
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
 }

@@ -33,6 +33,7 @@ struct AnalyzeOptions {
   double hop_radius = 0;             // cells; 0: sqrt(dims)
   std::string per_token;             // .csv, .h5/.hdf5 or .safetensors; empty: none
   std::string series_csv;            // .csv; empty: none
+  std::string per_row;               // .h5/.hdf5: magnitude and regime of every row; empty: none
   std::string checkpoint_dir;        // empty: no checkpoints (docs/operations.md)
   double checkpoint_seconds = 300;   // checkpoint at least this often, at a step-block boundary
   bool resume = false;               // continue from the checkpoint in checkpoint_dir

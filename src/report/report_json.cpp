@@ -168,6 +168,7 @@ json options_json(const AnalyzeOptions& o) {
           {"hop_radius", o.hop_radius},
           {"per_token", o.per_token},
           {"series_csv", o.series_csv},
+          {"per_row", o.per_row},
           {"steps", o.steps.empty() ? std::string("all") : o.steps},
           {"checkpoint_dir", o.checkpoint_dir},
           {"checkpoint_seconds", o.checkpoint_seconds},
