@@ -28,7 +28,7 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 targets=${LATDISP_BUILD_TARGETS:-all}
 echo "setup: configuring and building ($targets) in build/ with $(nproc) job(s);" \
-  "a first build of everything takes about 10 minutes on 2 cores, of latdisp alone about 3"
+  "(a first build from nothing takes several minutes on 2 cores, more with the tests; a rebuild, seconds)"
 build_start=$SECONDS
 # shellcheck disable=SC2086  # LATDISP_CMAKE_ARGS holds several arguments
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${LATDISP_CMAKE_ARGS:-} >/dev/null
