@@ -29,6 +29,8 @@ else
   mpi_args+=(--mca io ompio --mca fcoll "$FCOLL")
 fi
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# latdisp prints its own one-line error; Open MPI's ten lines after a non-zero exit add nothing.
+export OMPI_MCA_orte_execute_quiet=${OMPI_MCA_orte_execute_quiet:-1}
 [ "$RANKS" -gt "$(nproc)" ] && mpi_args+=(--oversubscribe)
 budget_args=()
 [ -n "$BUDGET" ] && budget_args=(--memory-budget "$BUDGET")

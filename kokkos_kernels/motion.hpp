@@ -1,5 +1,5 @@
-// Motion regimes of rows and the per-token motion table (docs/definitions.md,
-// "Motion regimes and freezing"). The displacement kernel classifies every row
+// Motion regimes of rows and the per-token motion table (docs/definitions.md
+// §15). The displacement kernel classifies every row
 // (transition t, token n) by its magnitude m and, when asked, records the
 // row's crossings and fractional coordinates; update_token_motion folds a
 // block of rows into one record per token, in step order.

@@ -94,6 +94,28 @@ void check_against_oracle(const Rows& rows, const std::vector<int64_t>& steps, i
 // Tokens 1 and 2 are identical at steps 0-2; token 0 joins them at step 1
 // only. At step 2 the group {1, 2} has been identical since step 0, though
 // the group it sat in at step 1 formed at step 1.
+// When each member left its initial group: the core is the largest set of
+// staying members sharing one group (ties: the set with the smallest token).
+TEST(GroupTimeline, MembersLeaveTheCore) {
+  GroupTimeline timeline(6, {});
+  timeline.add_step(0, {{0, 1, 2, 3, 4}});
+  timeline.add_step(5, {{0, 1, 2}, {3, 4}});  // 3 and 4 split off
+  timeline.add_step(9, {{0, 5}, {1, 2}});     // 0 goes with an outsider
+  timeline.add_step(12, {{0, 1, 2}});         // 0 comes back: it left for good
+  const std::vector<InitialGroup> initial = timeline.initial_groups();
+  ASSERT_EQ(initial.size(), 1u);
+  EXPECT_EQ(initial[0].left_at, (std::vector<int64_t>{9, -1, -1, 5, 5}));
+  EXPECT_EQ(initial[0].intact_until, 0);
+}
+
+TEST(GroupTimeline, MembersLeaveOnATieTheSetWithoutTheSmallestToken) {
+  GroupTimeline timeline(4, {});
+  timeline.add_step(0, {{0, 1, 2, 3}});
+  timeline.add_step(1, {{2, 3}, {0, 1}});
+  timeline.add_step(2, {});  // no group at all: every staying member leaves
+  EXPECT_EQ(timeline.initial_groups()[0].left_at, (std::vector<int64_t>{2, 2, 1, 1}));
+}
+
 TEST(GroupTimeline, SubgroupKeepsItsOwnHistory) {
   const Rows rows = {{5, 7, 7}, {7, 7, 7}, {5, 7, 7}};
   GroupTimeline timeline(3, {});

@@ -34,14 +34,18 @@ SUBSET_COLORS = {"all": "#424242", "live": "#1f77b4", "dead": "#ff7f0e"}
 SUBSET_NAMES = {"all": "all tokens", "live": "live tokens", "dead": "dead tokens"}
 VERDICT_COLORS = {"PERFECT": "#2e7d32", "ROUNDING": "#827717",
                   "HALF_INTEGERS": "#ef6c00", "GENERAL_QUARTERS": "#c62828"}
-STEP_LABEL = "training step t -> t+1"
+STEP_LABEL = "transition t (snapshot t -> t+1)"
+TRAINING_STEP_LABEL = "training step (each transition at the step it ends at)"
 DPI = 100
 
 
 class StepBins:
     """Groups the S-1 transitions into equal bins of `width` consecutive steps."""
 
-    def __init__(self, n_steps, max_points):
+    def __init__(self, n_steps, max_points, training_steps=None):
+        # The snapshots' training steps (the report's input.steps) or None: transition t is then
+        # labelled by the step it ends at, training_steps[t + 1].
+        self.training_steps = training_steps if training_steps and len(training_steps) == n_steps + 1 else None
         self.width = max(1, -(-n_steps // max(1, max_points)))
         self.starts = np.arange(0, n_steps, self.width)
         self.lasts = np.minimum(self.starts + self.width, n_steps) - 1
@@ -50,6 +54,17 @@ class StepBins:
     def note(self, how):
         """Sentence telling the reader how steps were aggregated ("" when they were not)."""
         return "" if self.width == 1 else f"steps aggregated in bins of {self.width}: {how}"
+
+    def step_of(self, t):
+        """Transition t as a reader names it: its training step when known, else t."""
+        t = int(round(t))
+        if self.training_steps is None:
+            return f"t={t}"
+        return f"step {self.training_steps[min(max(t + 1, 0), len(self.training_steps) - 1)]}"
+
+    def snapshot_of(self, s):
+        """Snapshot s (frozen_from): its training step when known, else t=s."""
+        return f"t={s}" if self.training_steps is None else f"step {self.training_steps[s]}"
 
     def per(self):
         return "per step" if self.width == 1 else f"per {self.width}-step bin"
@@ -177,16 +192,29 @@ def finish_log_axis(ax, drawn, empty_message, plain=False):
         ax.text(0.5, 0.5, empty_message, transform=ax.transAxes, ha="center", va="center", color="gray")
 
 
+def training_step_tick(bins):
+    """Tick text of transition t: the training step it ends at (between snapshots: interpolated)."""
+    steps = np.asarray(bins.training_steps, dtype=float)
+
+    def label(value, _position):
+        return f"{np.interp(value + 1, np.arange(len(steps)), steps):.0f}"
+    return ticker.FuncFormatter(label)
+
+
 def steps_axis(ax, bins):
-    """Label the step axis; a single point gets one tick and some room either side."""
-    ax.set_xlabel(STEP_LABEL)
+    """Label the step axis (training steps when the report has them, else transitions t); a single point gets
+    one tick and some room either side."""
+    ax.set_xlabel(STEP_LABEL if bins.training_steps is None else TRAINING_STEP_LABEL)
     ax.grid(True, which="major", alpha=0.3)
     if len(bins.x) == 1:
         first, last = bins.starts[0], bins.lasts[0]
         ax.set_xlim(bins.x[0] - 1, bins.x[0] + 1)
-        ax.set_xticks(bins.x, [str(first) if first == last else f"{first}..{last}"])
+        name = (lambda t: str(t)) if bins.training_steps is None else (lambda t: str(bins.training_steps[t + 1]))
+        ax.set_xticks(bins.x, [name(first) if first == last else f"{name(first)}..{name(last)}"])
     else:
         ax.xaxis.get_major_locator().set_params(integer=True)
+        if bins.training_steps is not None:
+            ax.xaxis.set_major_formatter(training_step_tick(bins))
 
 
 def legend_outside(ax):
@@ -339,15 +367,15 @@ REGIME_NAMES = {"thermal": "thermal (m > R)", "hop": "hop (0 < m <= R)", "nonfin
                 "frozen": "frozen (m = 0)"}
 
 
-def motion_story(motion):
+def motion_story(motion, bins):
     """One line: when thermal motion and hops last happened, and since when the population is still."""
     if motion["last_motion_step"] is None:
         return "never moved"
     still = ("still moving at the end" if motion["frozen_from"] is None
-             else f"frozen from t={motion['frozen_from']}")
+             else f"frozen from {bins.snapshot_of(motion['frozen_from'])}")
     thermal = ("no thermal motion" if motion["last_thermal_step"] is None
-               else f"thermal last t={motion['last_thermal_step']}")
-    hops = "no hops" if motion["last_hop_step"] is None else f"hops last t={motion['last_hop_step']}"
+               else f"thermal last {bins.step_of(motion['last_thermal_step'])}")
+    hops = "no hops" if motion["last_hop_step"] is None else f"hops last {bins.step_of(motion['last_hop_step'])}"
     return f"{thermal}, {hops}, {still}"
 
 
@@ -356,10 +384,10 @@ def mark_steps(ax, bins, motion):
     transition frozen_from), labelled; steps, not bins, so they stay exact when steps are aggregated."""
     if motion["last_thermal_step"] is not None:
         ax.axvline(motion["last_thermal_step"], color=REGIME_COLORS["thermal"], linestyle="--", linewidth=1.5,
-                   label=f"last thermal step t={motion['last_thermal_step']}")
+                   label=f"last thermal {bins.step_of(motion['last_thermal_step'])}")
     if motion["frozen_from"] is not None and motion["frozen_from"] <= bins.lasts[-1]:
         ax.axvline(motion["frozen_from"] - 0.5, color="black", linestyle="-", linewidth=1.5,
-                   label=f"frozen from t={motion['frozen_from']}")
+                   label=f"frozen from {bins.snapshot_of(motion['frozen_from'])}")
 
 
 def draw_regimes(ax, report, bins, subset, log):
@@ -395,7 +423,7 @@ def plot_regimes(report, bins, path, log):
     for ax, subset in zip(axes, ("live", "dead")):
         draw_regimes(ax, report, bins, subset, log)
         motion = section(report["motion"], subset)
-        ax.set_title(f"{SUBSET_NAMES[subset]}: {motion_story(motion)}; {motion['global_freeze_steps']:,} of "
+        ax.set_title(f"{SUBSET_NAMES[subset]}: {motion_story(motion, bins)}; {motion['global_freeze_steps']:,} of "
                      f"{len(motion['per_step']['frozen']):,} transitions without motion", loc="left")
         legend_outside(ax)
     axes[0].set_xlabel("")
@@ -460,7 +488,7 @@ def plot_magnitudes(report, bins, path):
     save(fig, path)
 
 
-def summary_rows(report):
+def summary_rows(report, bins):
     """The key numbers of a report as (label, text) rows; an empty label continues the row above."""
     disp, mag, cross, run = report["displacement"], report["magnitude"], report["crossings"], report["run"]
     steps, tokens, dims = report["input"]["shape"]
@@ -482,14 +510,14 @@ def summary_rows(report):
                            f"max {fmt_num(mag['max'])} ULPs"),
              ("", f"over {fmt_int(mag['count'])} finite rows, {fmt_int(mag['nonfinite'])} non-finite"),
              ("disagreements", f"{fmt_int(disp['arithmetic_disagreements'])} (arithmetic {run['arithmetic']})"),
-             *motion_rows(report),
+             *motion_rows(report, bins),
              ("run", f"{run['ranks']} rank(s), Kokkos {run['kokkos_backend']}, "
                      f"{fmt_num(run['timings_s']['total'])} s total"),
              ("", f"{fmt_rate(run['coordinates_per_s'])} coordinates/s")]
     return rows
 
 
-def motion_rows(report):
+def motion_rows(report, bins):
     """The summary's motion lines, short enough for the text column (absent from reports without regimes)."""
     if "motion" not in report:
         return []
@@ -500,11 +528,22 @@ def motion_rows(report):
             rows.append(("", f"{subset}: never moved"))
             continue
         thermal, hop = motion["last_thermal_step"], motion["last_hop_step"]
-        rows.append(("", f"{subset}: last thermal {'-' if thermal is None else f't={thermal}'}, "
-                         f"last hop {'-' if hop is None else f't={hop}'}"))
-        still = "still moving at the end" if motion["frozen_from"] is None else f"frozen from t={motion['frozen_from']}"
+        rows.append(("", f"{subset}: last thermal {'-' if thermal is None else bins.step_of(thermal)}, "
+                         f"last hop {'-' if hop is None else bins.step_of(hop)}"))
+        still = ("still moving at the end" if motion["frozen_from"] is None
+                 else f"frozen from {bins.snapshot_of(motion['frozen_from'])}")
         rows.append(("", f"{' ' * len(subset)}  {still}"))
     return rows
+
+
+def verdict_reason(displacement):
+    """The verdict in one line with the counts that caused it (the report's verdict_reason; older reports:
+    the same sentence made here from the class counts)."""
+    if "verdict_reason" in displacement:
+        return displacement["verdict_reason"]
+    finite = displacement["coordinates"] - displacement["nonfinite"]
+    return (f"{fmt_int(displacement['non_integer'])} non-integer, {fmt_int(displacement['half'])} half, "
+            f"{fmt_int(displacement['almost'])} almost of {fmt_int(finite)} finite coordinates")
 
 
 def plot_summary(report, bins, path):
@@ -513,8 +552,9 @@ def plot_summary(report, bins, path):
     header = fig.add_subplot(grid[0, :])
     header.axis("off")
     verdict = report["displacement"]["verdict"]
-    header.text(0.0, 0.65, verdict, fontsize=40, fontweight="bold", va="center",
+    header.text(0.0, 0.72, verdict, fontsize=40, fontweight="bold", va="center",
                 color=VERDICT_COLORS.get(verdict, "black"))
+    header.text(0.0, 0.3, f"why: {verdict_reason(report['displacement'])}", fontsize=12, va="center")
     header.text(0.0, 0.05, f"recommended dtype: {report['displacement']['recommended_dtype'] or 'none'}    "
                 f"non-finite coordinates: {fmt_int(report['displacement']['nonfinite'])}", fontsize=18, va="center")
     header.text(1.0, 0.65, f"latdisp report: {os.path.basename(report['input']['path'])}", fontsize=16,
@@ -524,7 +564,7 @@ def plot_summary(report, bins, path):
         header.text(1.0, 0.05, note, fontsize=11, ha="right", va="center", color="#b71c1c")
     text = fig.add_subplot(grid[1:, 0])
     text.axis("off")
-    lines = [f"{label:<14}{value}" for label, value in summary_rows(report)]
+    lines = [f"{label:<14}{value}" for label, value in summary_rows(report, bins)]
     text.text(0.0, 1.0, "\n".join(lines), family="monospace", fontsize=12.5, va="top", linespacing=1.5)
     panels = [fig.add_subplot(grid[r, c]) for r in (1, 2) for c in (1, 2)]
     draw_classes(panels[0], report, bins, "all")
@@ -559,7 +599,7 @@ def main():
     out = args.out or os.path.dirname(os.path.abspath(args.report))
     prefix = args.prefix or os.path.splitext(os.path.basename(args.report))[0]
     os.makedirs(out, exist_ok=True)
-    bins = StepBins(report["input"]["shape"][0] - 1, args.max_points)
+    bins = StepBins(report["input"]["shape"][0] - 1, args.max_points, report["input"].get("steps"))
     for name, plot in (("classes", plot_classes), ("motion", plot_motion),
                        ("magnitudes", plot_magnitudes), ("summary", plot_summary)):
         plot(report, bins, os.path.join(out, f"{prefix}_{name}.png"))

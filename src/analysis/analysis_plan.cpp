@@ -1,11 +1,14 @@
 #include "analysis/analysis_plan.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <chrono>
 
 #include "analysis/motion.hpp"
 #include "config/kernel_settings.hpp"
+#include "config/options.hpp"
 #include "kokkos_kernels/encode_block.hpp"
+#include "io/step_selection_reader.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -84,7 +87,12 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
   AnalysisInput input;
   input.reader_comm = std::make_unique<DuplicatedComm>(comm);
   input.reader = open_trajectory(input.reader_comm->get(), options.input, options.dataset, options.dead_mask,
-                                 input.dead_mask, input.dead_mask_found);
+                                 input.dead_mask, input.dead_mask_found, options.skip_incomplete);
+  if (!options.steps.empty() && options.steps != "all") {
+    const StepSelection selection = parse_step_selection(options.steps);
+    input.reader = select_snapshots(std::move(input.reader), {selection.first, selection.last, selection.stride},
+                                    "--steps " + options.steps);
+  }
   input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return input;
 }

@@ -11,4 +11,26 @@ std::string verdict_of(const PopulationTally& tally) {
   return "PERFECT";
 }
 
+namespace {
+
+std::string count_of(const PopulationTally& tally, int count) { return std::to_string(tally.counts[count]); }
+
+}  // namespace
+
+std::string verdict_reason_of(const PopulationTally& tally) {
+  const int64_t finite = tally.coordinates() - tally.counts[kCountNonfinite];
+  const std::string of = " of " + std::to_string(finite) + " finite coordinates";
+  const std::string verdict = verdict_of(tally);
+  if (verdict == "GENERAL_QUARTERS")
+    return count_of(tally, kCountNonInteger) + of + " moved by a fraction of a cell (x farther than epsilon from an integer and from a half; " +
+           count_of(tally, kCountHalf) + " by ~1/2, " + count_of(tally, kCountAlmost) + " by almost whole cells)";
+  if (verdict == "HALF_INTEGERS")
+    return count_of(tally, kCountHalf) + of + " moved by a whole number of cells and a half (" +
+           count_of(tally, kCountAlmost) + " by almost whole cells, none by another fraction)";
+  if (verdict == "ROUNDING")
+    return count_of(tally, kCountAlmost) + of +
+           " moved by almost (within epsilon), not exactly, whole cells; none by a half or another fraction";
+  return "all " + std::to_string(finite) + " finite coordinates moved by exact whole numbers of cells";
+}
+
 }  // namespace latdisp

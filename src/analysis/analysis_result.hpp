@@ -64,6 +64,7 @@ struct AnalysisResult {
   std::string input_type;
   InputFormat input_format = InputFormat::hdf5;
   std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
+  std::vector<std::string> skipped;   // checkpoints left out as incomplete ("PATH: why")
   bool dead_mask_found = false;
   int64_t n_dead = 0;
   int ranks = 1;
@@ -88,7 +89,9 @@ struct AnalysisResult {
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }
 };
 
-// SPEC section 2 verdict over the finite classes.
+// The verdict over the finite classes (docs/definitions.md §6).
 std::string verdict_of(const PopulationTally& tally);
+// The verdict in one line, with the counts that caused it (docs/definitions.md §6).
+std::string verdict_reason_of(const PopulationTally& tally);
 
 }  // namespace latdisp

@@ -154,6 +154,7 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.input_type = input.reader->type_description();
   result.input_format = input.reader->format();
   result.step_numbers = input.reader->step_numbers();
+  result.skipped = input.reader->skipped();
   result.dead_mask_found = input.dead_mask_found;
   for (uint8_t d : input.dead_mask) result.n_dead += d;
   result.memory_budget = plan.memory_budget;
@@ -288,7 +289,7 @@ BlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffer
 // One step block through the kernel (copied to the device first when it has
 // its own memory); its tallies and magnitudes folded into the pass state.
 void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, int64_t items, BlockBuffers& buffers,
-                        PassState& state, MPI_Comm comm) {
+                        PassState& state, const RowSink& rows, MPI_Comm comm) {
   using Rows = std::pair<int64_t, int64_t>;
   const BlockValues block = kernel_block(step_block, buffers, plan.slab.count);
   const int64_t transitions = step_block.steps - 1;
@@ -303,12 +304,13 @@ void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, i
   // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
   // block boundary, after the checkpoint).
   collectively(comm, [&] { state.store->append(buffers.host_magnitudes.data(), transitions * plan.slab.count); });
+  if (rows) rows(step_block.first_step, transitions, buffers.host_magnitudes.data());
 }
 
 // Streams W from `first_step` to the end, block by block, through the kernel;
 // a checkpoint at block boundaries when one is due.
 void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int64_t first_step, BlockBuffers& buffers,
-                  PassState& state, Checkpointer& checkpoint, Timings& timings, MPI_Comm comm) {
+                  PassState& state, Checkpointer& checkpoint, Timings& timings, const RowSink& rows, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const int64_t transitions = reader.shape().steps - 1;
@@ -324,7 +326,7 @@ void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int6
     if (!stream.next(step_block)) break;
     timings.read += seconds_since(phase);
     phase = Clock::now();
-    analyze_step_block(step_block, plan, items, buffers, state, comm);
+    analyze_step_block(step_block, plan, items, buffers, state, rows, comm);
     timings.compute += seconds_since(phase);
     const int64_t next_step = step_block.first_step + step_block.steps - 1;
     progress.update(next_step - first_step);
@@ -355,7 +357,8 @@ AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) 
   return analyze_trajectory(prepared.input, prepared.plan, comm);
 }
 
-AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm) {
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm,
+                                  const RowSink& rows) {
   const Clock::time_point start = Clock::now();
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
@@ -380,7 +383,7 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
                                              block_items_per_transition(slab.count, plan.kernel.tokens_per_item));
   });
   const int64_t first_step = options.resume ? state.restore(checkpoint, slab.count) : 0;
-  stream_steps(reader, plan, first_step, *buffers, state, checkpoint, result.timings, comm);
+  stream_steps(reader, plan, first_step, *buffers, state, checkpoint, result.timings, rows, comm);
   if (checkpoint.enabled()) {
     result.checkpoint = checkpoint.summary();
     result.timings.checkpoint = checkpoint.seconds();

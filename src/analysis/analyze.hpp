@@ -4,6 +4,9 @@
 
 #include <mpi.h>
 
+#include <cstdint>
+#include <functional>
+
 #include "analysis/analysis_plan.hpp"
 #include "analysis/analysis_result.hpp"
 #include "config/options.hpp"
@@ -12,7 +15,12 @@ namespace latdisp {
 
 // Collective: the analysis of an opened input by its plan. Fills the result
 // (complete on rank 0; integer_width on every rank). Throws Error.
-AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm);
+// `rows`, when given, receives every step block's row magnitudes (collective:
+// every rank, once per block; transitions x slab tokens, C order) as the
+// kernel wrote them (--per-row).
+using RowSink = std::function<void(int64_t first_transition, int64_t transitions, const double* magnitudes)>;
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm,
+                                  const RowSink& rows = RowSink());
 
 // Collective: opens options.input, plans and analyzes it.
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm);

@@ -139,6 +139,7 @@ json run_identity(const AnalyzeOptions& o, const TrajectoryReader& reader, const
             {"--epsilon", o.epsilon},
             {"--zero-ulp", o.zero_ulp},
             {"--dead-mask", o.dead_mask},
+            {"--steps", o.steps.empty() ? std::string("all") : o.steps},
             {"--hop-radius", o.hop_radius},
             {"--per-token", !o.per_token.empty()}}}};
 }

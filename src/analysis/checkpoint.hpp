@@ -1,5 +1,5 @@
-// Checkpoint and restart of `analyze` (docs/operations.md "Checkpoint and
-// restart", docs/formats.md "Checkpoint files"). At step-block boundaries the
+// Checkpoint and restart of `analyze` (docs/operations.md §6,
+// docs/formats.md §13). At step-block boundaries the
 // reduction state of every rank is written to --checkpoint-dir (one file per
 // rank, then a manifest written last by rank 0), at least every
 // --checkpoint-seconds and when SIGUSR1/SIGTERM/SIGINT arrives; then the run

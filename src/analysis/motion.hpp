@@ -1,5 +1,4 @@
-// Motion regimes and freezing (docs/definitions.md, "Motion regimes and
-// freezing"): the hop radius, the per-token motion records kept by each rank
+// Motion regimes and freezing (docs/definitions.md §15): the hop radius, the per-token motion records kept by each rank
 // for its slab during the step-block pass, and the summary of when motion
 // stops, derived from the per-step regime counts.
 #pragma once

@@ -1,5 +1,5 @@
-// Checkpoint fields of the kernel's tally aggregates (docs/formats.md,
-// "Checkpoint files"): each piece of state that holds them saves them here.
+// Checkpoint fields of the kernel's tally aggregates (docs/formats.md §13):
+// each piece of state that holds them saves them here.
 #pragma once
 
 #include <string>

@@ -22,8 +22,8 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
   try {
     const Command command = parse_command_line(argc, argv);
     if (command.help) {
-      if (rank == 0) std::fputs(command.help_text.c_str(), stdout);
-      return kExitOk;
+      if (rank == 0) std::fputs(command.help_text.c_str(), command.usage_error ? stderr : stdout);
+      return command.usage_error ? kExitUsage : kExitOk;
     }
     if (command.name == "analyze") return run_analyze(command.analyze, comm);
     if (command.name == "inspect") return run_inspect(command.inspect, comm);

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/analyze.hpp"
 #include "analysis/checkpoint.hpp"
+#include "analysis/per_row_output.hpp"
 #include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "io/output_file.hpp"
@@ -45,6 +47,34 @@ void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, P
   result.timings.total += seconds;
 }
 
+// One line naming every file the run wrote (rank 0, on stderr beside the progress lines).
+void print_written_files(const AnalyzeOptions& options) {
+  const std::pair<const char*, const std::string*> files[] = {{"result tensors", &options.output},
+                                                              {"JSON report", &options.report},
+                                                              {"per-token table", &options.per_token},
+                                                              {"per-step series", &options.series_csv},
+                                                              {"per-row arrays", &options.per_row}};
+  std::string line;
+  for (const auto& [what, path] : files)
+    if (!path->empty()) line += (line.empty() ? "" : "; ") + std::string(what) + " " + *path;
+  if (!line.empty()) std::fprintf(stderr, "latdisp analyze: wrote %s\n", line.c_str());
+}
+
+// The analysis; with --per-row, every row's magnitude and regime written as the pass goes.
+AnalysisResult analyze_with_rows(const AnalyzeOptions& options, const PreparedAnalysis& prepared, MPI_Comm comm) {
+  if (options.per_row.empty()) return analyze_trajectory(prepared.input, prepared.plan, comm);
+  PendingOutput pending(comm, options.per_row, options.overwrite, "--per-row");
+  const TrajectoryShape& shape = prepared.input.shape();
+  PerRowOutput rows(comm, pending.temporary_path(), shape.steps - 1, shape.tokens, prepared.plan.slab,
+                    prepared.plan.kernel.hop_radius);
+  AnalysisResult result = analyze_trajectory(
+      prepared.input, prepared.plan, comm,
+      [&](int64_t first, int64_t transitions, const double* magnitudes) { rows.add_block(first, transitions, magnitudes); });
+  rows.close();
+  pending.commit();
+  return result;
+}
+
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
@@ -55,7 +85,8 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
                 {{"--output", options.output},
                  {"--report", options.report},
                  {"--per-token", options.per_token},
-                 {"--series-csv", options.series_csv}},
+                 {"--series-csv", options.series_csv},
+                 {"--per-row", options.per_row}},
                 input_files(options), options.overwrite);
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty())
@@ -66,7 +97,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.series_csv.empty())
     series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   const PreparedAnalysis prepared = prepare_analysis(options, comm);
-  AnalysisResult result = analyze_trajectory(prepared.input, prepared.plan, comm);
+  AnalysisResult result = analyze_with_rows(options, prepared, comm);
   if (output) {
     result.saved = save_results(prepared.input, prepared.plan, result.integer_width, output->temporary_path(), comm);
     output->commit();
@@ -86,6 +117,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
   // The run is complete and reported: its checkpoint is of no more use.
   remove_checkpoint(options, comm);
+  if (rank == 0) print_written_files(options);
   const std::string verdict = verdict_of(result.displacement[kAllTokens].tally);
   int code = kExitOk;
   if (rank == 0 && options.strict && verdict != "PERFECT") code = kExitStrict;

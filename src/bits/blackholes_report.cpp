@@ -52,13 +52,22 @@ json final_groups_json(const BlackholesRun& run) {
   return finals;
 }
 
+// Each member of an initial group and the step it left the group (docs/report.md §13).
+json members_left_json(const InitialGroup& g) {
+  json members = json::array();
+  for (size_t i = 0; i < g.tokens.size(); ++i)
+    members.push_back({{"token", g.tokens[i]}, {"left_at", g.left_at[i] < 0 ? json(nullptr) : json(g.left_at[i])}});
+  return members;
+}
+
 json initial_groups_json(const BlackholesRun& run) {
   json initials = json::array();
   for (const InitialGroup& g : run.initial_groups)
     initials.push_back({{"size", g.tokens.size()},
                         {"first_token", g.tokens.front()},
                         {"intact_until", g.intact_until},
-                        {"dead_members", g.dead_members}});
+                        {"dead_members", g.dead_members},
+                        {"members", members_left_json(g)}});
   return initials;
 }
 

@@ -55,13 +55,14 @@ void GroupTimeline::start(int64_t step, const std::vector<std::vector<int64_t>>&
     Chain chain{group, std::vector<int64_t>(group.size(), step)};
     chain.links[0] = kNoLink;
     m_chains.push_back(std::move(chain));
-    m_initial.push_back({{group, step, dead_members(group)}, true});
+    m_initial.push_back({{group, step, dead_members(group), std::vector<int64_t>(group.size(), -1)}, true});
   }
 }
 
 // An initial group stays intact while all its members share one group.
 void GroupTimeline::update_initial(int64_t step) {
   for (TrackedInitial& initial : m_initial) {
+    update_members(step, initial.group);
     if (!initial.intact) continue;
     const std::vector<int64_t>& tokens = initial.group.tokens;
     const int64_t first = m_new_group[static_cast<size_t>(tokens.front())];
@@ -69,6 +70,29 @@ void GroupTimeline::update_initial(int64_t step) {
                                                [&](int64_t t) { return m_new_group[static_cast<size_t>(t)] == first; });
     if (initial.intact) initial.group.intact_until = step;
   }
+}
+
+// Members still in an initial group's core leave it at `step` unless they are
+// in the largest set of them that shares one group now (ties: the set holding
+// the smallest member, which comes first as members are ascending).
+void GroupTimeline::update_members(int64_t step, InitialGroup& group) {
+  std::vector<int64_t> sizes;  // per new group, the staying members in it
+  int64_t core = -1;
+  for (size_t i = 0; i < group.tokens.size(); ++i) {
+    const int64_t g = m_new_group[static_cast<size_t>(group.tokens[i])];
+    if (group.left_at[i] >= 0 || g < 0) continue;
+    if (static_cast<size_t>(g) >= sizes.size()) sizes.resize(static_cast<size_t>(g) + 1, 0);
+    sizes[static_cast<size_t>(g)] += 1;
+  }
+  int64_t best = 0;
+  for (size_t i = 0; i < group.tokens.size(); ++i) {  // the first member of the largest set wins ties
+    const int64_t g = m_new_group[static_cast<size_t>(group.tokens[i])];
+    if (group.left_at[i] >= 0 || g < 0) continue;
+    if (sizes[static_cast<size_t>(g)] > best) best = sizes[static_cast<size_t>(g)], core = g;
+  }
+  for (size_t i = 0; i < group.tokens.size(); ++i)
+    if (group.left_at[i] < 0 && (best < 2 || m_new_group[static_cast<size_t>(group.tokens[i])] != core))
+      group.left_at[i] = step;
 }
 
 // The chains of the new groups. Members of one old chain keep their order,

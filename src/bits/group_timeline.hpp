@@ -29,6 +29,11 @@ struct InitialGroup {
   std::vector<int64_t> tokens;  // ascending
   int64_t intact_until = 0;     // last step of the leading run in which all are identical
   int64_t dead_members = 0;
+  // Per member (as `tokens`): the first selected step at which it was no
+  // longer in the group's core, -1 if it never left. The core at a step is
+  // the largest set of members still in it that share one group there (ties:
+  // the set with the smallest token); who is not in it has left, for good.
+  std::vector<int64_t> left_at;
 };
 
 class GroupTimeline {
@@ -60,6 +65,7 @@ class GroupTimeline {
 
   void start(int64_t step, const std::vector<std::vector<int64_t>>& groups);
   void update_initial(int64_t step);
+  void update_members(int64_t step, InitialGroup& group);
   std::vector<Chain> relink(int64_t step, const std::vector<std::vector<int64_t>>& groups);
   void summarize(int64_t step, const std::vector<std::vector<int64_t>>& groups);
   int64_t dead_members(const std::vector<int64_t>& tokens) const;

@@ -30,6 +30,13 @@ namespace latdisp {
 
 namespace {
 
+// A number as a person writes it: 1e-06, -1e-09, 1e+308.
+std::string number_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
 // Help, config and what is read.
 void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
   d.add_options()("help,h", "show this help")(
@@ -42,7 +49,14 @@ void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
                                         "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
       "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live");
+      "missing: every token is live")(
+      "steps", po::value(&o.steps),
+      "analyze only the snapshots A, A+K, ... up to B (A:B or A:B:K, snapshot indices 0..S-1, B inclusive; all: "
+      "every one): the report is that of the sliced trajectory, with input.steps the selected snapshots' "
+      "training steps (or indices)")(
+      "skip-incomplete", po::bool_switch(&o.skip_incomplete),
+      "a series: leave out the checkpoints not complete yet (no model file, no such tensor, a file still being "
+      "written) instead of refusing the input; the report names them (input.skipped)");
 }
 
 // --output and --report: what is written, and where.
@@ -100,7 +114,10 @@ void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
       "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
       ".safetensors")("series-csv", po::value(&o.series_csv),
                       "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition");
+                      "per transition")(
+      "per-row", po::value(&o.per_row),
+      "write every row's magnitude and motion regime (0 frozen, 1 hop, 2 thermal, 3 non-finite) as (S-1, N) "
+      "datasets magnitude (float64) and regime (int8) of an HDF5 file (.h5)");
 }
 
 // Checkpoints and restarts.
@@ -118,7 +135,9 @@ void add_analyze_checkpoint_options(po::options_description& d, AnalyzeOptions& 
 }
 
 po::options_description analyze_description(AnalyzeOptions& o) {
-  po::options_description d("latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims]");
+  po::options_description d(
+      "latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims], and its motion over "
+      "training (frozen, hop and thermal rows, when motion stops)");
   add_analyze_input_options(d, o);
   add_analyze_output_options(d, o);
   add_analyze_arithmetic_options(d, o);
@@ -139,14 +158,14 @@ po::options_description generate_description(GenerateOptions& o) {
       "steps", po::value(&o.steps), "number of training steps S (>= 2)")(
       "tokens", po::value(&o.tokens), "number of tokens N (>= number of ranks)")("dims", po::value(&o.dims),
                                                                                  "number of dimensions D")(
-      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction),
+      "dead-fraction", po::value(&o.dead_fraction)->default_value(o.dead_fraction, number_text(o.dead_fraction)),
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
       "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
       "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
       "goes from thermal motion through hops to a freeze (0: no decay)")(
-      "floor", po::value(&o.floor)->default_value(o.floor),
+      "floor", po::value(&o.floor)->default_value(o.floor, number_text(o.floor)),
       "with --decay-steps: live tokens' move size never drops below this fraction of the first (a learning-rate "
       "floor: the largest moves keep hopping single cells, a jitter tail); 0: a complete freeze")(
       "overwrite", po::bool_switch(&o.overwrite), "replace an existing output file")(
@@ -185,13 +204,6 @@ po::options_description pack_description(PackOptions& o) {
 std::string help_of(const po::options_description& d, const std::string& usage) {
   std::ostringstream text;
   text << "usage: " << usage << "\n\n" << d << "\n";
-  return text.str();
-}
-
-// A number as a person writes it: 1e-06, -1e-09, 1e+308.
-std::string number_text(double value) {
-  std::ostringstream text;
-  text << value;
   return text.str();
 }
 
@@ -254,7 +266,8 @@ std::string top_level_help() {
          "usage: latdisp SUBCOMMAND [options]        (run under mpirun -np P or srun for P ranks)\n\n"
          "subcommands:\n"
          "  analyze    analyze W[steps, tokens, dims]: ULPs, lattice displacements, classes,\n"
-         "             ranges, integer type, magnitudes and percentiles, exponent crossings\n"
+         "             ranges, integer type, magnitudes and percentiles, exponent crossings,\n"
+         "             motion over training (frozen / hop / thermal rows, when motion stops)\n"
          "  generate   write a synthetic trajectory in the input format (the default data set);\n"
          "             with --matrix, a demo matrix with planted groups of identical tokens\n"
          "  pack       write a checkpoint series (or any input) as one HDF5 trajectory W, dead_mask, steps\n"
@@ -262,8 +275,9 @@ std::string top_level_help() {
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
          "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
-         "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
-         "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
+         "latdisp SUBCOMMAND --help documents every option; latdisp --version prints the version.\n"
+         "Options may also come from a config file (--config FILE, NAME = VALUE lines); the\n"
+         "command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
          "4 verdict not PERFECT under --strict, 5 stopped by SIGINT, SIGTERM or SIGUSR1 (with\n"
          "--checkpoint-dir after writing a checkpoint; continue with --resume).\n";
@@ -298,8 +312,7 @@ const SubcommandParser kSubcommandParsers[] = {
      [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
 };
 
-bool is_top_level_help(int argc, const char* const* argv) {
-  if (argc < 2) return true;
+bool is_top_level_help(const char* const* argv) {
   const std::string first = argv[1];
   return first == "--help" || first == "-h" || first == "help";
 }
@@ -316,7 +329,17 @@ std::vector<std::string> subcommand_arguments(int argc, const char* const* argv)
 
 Command parse_command_line(int argc, const char* const* argv) {
   Command command;
-  if (is_top_level_help(argc, argv)) {
+  if (argc < 2) {  // nothing asked: the usage, as an error
+    command.help = command.usage_error = true;
+    command.help_text = top_level_help();
+    return command;
+  }
+  if (std::string(argv[1]) == "--version") {
+    command.help = true;
+    command.help_text = std::string("latdisp ") + LATDISP_VERSION + "\n";
+    return command;
+  }
+  if (is_top_level_help(argv)) {
     command.help = true;
     command.help_text = top_level_help();
     return command;
@@ -340,6 +363,7 @@ Command parse_command_line(int argc, const char* const* argv) {
 
 void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
+  if (!o.steps.empty()) parse_step_selection(o.steps);
   parse_arithmetic(o.arithmetic);
   if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
   if (!(o.epsilon < 1e300))
@@ -364,6 +388,11 @@ void validate(const AnalyzeOptions& o) {
     fail(kExitUsage,
          "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + number_text(o.hop_radius));
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
+  if (!o.per_row.empty() && format_from_name(o.per_row) != OutputFormat::hdf5)
+    fail(kExitUsage, "--per-row '" + o.per_row + "': the per-row arrays are written as HDF5, the name must end in .h5");
+  if (!o.per_row.empty() && !o.checkpoint_dir.empty())
+    fail(kExitUsage, "--per-row cannot be combined with --checkpoint-dir: a resumed run would miss the rows before "
+                     "its checkpoint");
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
 }

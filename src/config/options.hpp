@@ -12,6 +12,8 @@ struct AnalyzeOptions {
   std::string input;
   std::string dataset = "W";
   std::string dead_mask = "dead_mask";
+  bool skip_incomplete = false;     // a series leaves out checkpoints not complete yet
+  std::string steps;                // A:B[:K] snapshot indices (B inclusive); empty or "all": every snapshot
   std::string output;               // .h5/.hdf5 or .safetensors; empty: nothing saved
   std::string save_dtype = "auto";  // auto | int8 | int16 | int32 | int64
   std::string outputs = "all";      // which tensors to save
@@ -31,6 +33,7 @@ struct AnalyzeOptions {
   double hop_radius = 0;             // cells; 0: sqrt(dims)
   std::string per_token;             // .csv, .h5/.hdf5 or .safetensors; empty: none
   std::string series_csv;            // .csv; empty: none
+  std::string per_row;               // .h5/.hdf5: magnitude and regime of every row; empty: none
   std::string checkpoint_dir;        // empty: no checkpoints (docs/operations.md)
   double checkpoint_seconds = 300;   // checkpoint at least this often, at a step-block boundary
   bool resume = false;               // continue from the checkpoint in checkpoint_dir
@@ -120,7 +123,8 @@ void validate(const BlackholesOptions& options);
 // What `latdisp` was asked to do.
 struct Command {
   std::string name;  // "analyze", "generate", or "" for top-level help
-  bool help = false;
+  bool help = false;         // print help_text and stop
+  bool usage_error = false;  // ... on stderr, exit 1 (latdisp without a subcommand)
   AnalyzeOptions analyze;
   GenerateOptions generate;
   PackOptions pack;

@@ -3,7 +3,7 @@
 // of analysis state writes its own fields with save(ArchiveWriter&) and reads
 // them back with load(ArchiveReader&); a read that does not find the field it
 // expects (name, type, length), a truncated file or a wrong hash is an error
-// that names the file and the field (docs/formats.md, "Checkpoint files").
+// that names the file and the field (docs/formats.md §13).
 #pragma once
 
 #include <cstddef>

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "io/file_names.hpp"
 #include "io/input_path.hpp"
@@ -175,7 +178,7 @@ bool is_checkpoint_folder(const std::string& path) {
                                                     path_kind(join_path(path, kIndexFile)) == PathKind::regular);
 }
 
-std::vector<SeriesEntry> list_series_directory(const std::string& directory) {
+std::vector<SeriesEntry> list_series_directory(const std::string& directory, std::vector<std::string>* unwritten) {
   std::vector<SeriesEntry> entries;
   for (const std::string& name : directory_names(directory)) {
     const std::string path = join_path(directory, name);
@@ -184,6 +187,10 @@ std::vector<SeriesEntry> list_series_directory(const std::string& directory) {
     const bool file = is_safetensors_name(name);
     if (is_shard_name(name) || !step_in_name(name, step)) continue;
     if (kind == PathKind::directory) {
+      if (!is_checkpoint_folder(path) && unwritten) {
+        unwritten->push_back(path + ": holds neither " + std::string(kModelFile) + " nor " + kIndexFile + " yet");
+        continue;
+      }
       if (!is_checkpoint_folder(path))
         fail(kExitInput, "series " + in_quotes(directory) + ": folder " + in_quotes(name) + " holds neither " +
                              kModelFile + " nor " + kIndexFile +
@@ -285,8 +292,8 @@ CheckpointTensor locate_checkpoint_tensor(const std::string& checkpoint, const s
 }
 
 SeriesTrajectory::SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset,
-                                   SourceUse use)
-    : TrajectoryReader(comm, path, dataset, InputFormat::series) {
+                                   SourceUse use, bool skip_incomplete)
+    : TrajectoryReader(comm, path, dataset, InputFormat::series), m_skip_incomplete(skip_incomplete) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   collectively(comm, [&] {
@@ -297,7 +304,7 @@ SeriesTrajectory::SeriesTrajectory(MPI_Comm comm, Listing listing, const std::st
 
 void SeriesTrajectory::scan(Listing listing, SourceUse use) {
   std::vector<SeriesEntry> entries;
-  if (listing == Listing::directory) entries = list_series_directory(m_path);
+  if (listing == Listing::directory) entries = list_series_directory(m_path, m_skip_incomplete ? &m_skipped : nullptr);
   if (listing == Listing::glob) entries = list_series_glob(m_path);
   if (listing == Listing::manifest) entries = read_series_manifest(m_path);
   if (listing == Listing::single_checkpoint) entries = {{m_path, -1}};
@@ -311,7 +318,8 @@ void SeriesTrajectory::scan(Listing listing, SourceUse use) {
   std::string first_checkpoint;
   std::vector<int64_t> first_shape;
   for (const SeriesEntry& entry : entries) {
-    const CheckpointTensor located = locate_checkpoint_tensor(entry.path, m_dataset, true);
+    CheckpointTensor located;
+    if (!locate_or_skip(entry, located)) continue;
     const SafetensorsTensor& tensor = located.tensor;
     const std::string what = "tensor " + in_quotes(m_dataset) + " in checkpoint " + in_quotes(entry.path);
     require_bfloat16_bits(tensor.dtype, what);
@@ -331,12 +339,60 @@ void SeriesTrajectory::scan(Listing listing, SourceUse use) {
     m_files.push_back({entry.path, located.file, tensor.begin});
     m_step_numbers.push_back(entry.step);
   }
+  if (m_skip_incomplete) skip_growing_files();
+  if (m_files.empty()) fail(kExitInput, "series " + in_quotes(m_path) + " has no complete checkpoint yet");
   if (std::find(m_step_numbers.begin(), m_step_numbers.end(), -1) != m_step_numbers.end()) m_step_numbers.clear();
-  m_shape = {static_cast<int64_t>(entries.size()), first_shape[0], first_shape[1]};
+  m_shape = {static_cast<int64_t>(m_files.size()), first_shape[0], first_shape[1]};
   if (m_shape.tokens < 1 || m_shape.dims < 1)
     fail(kExitInput, "tensor " + in_quotes(m_dataset) + " in checkpoint " + in_quotes(first_checkpoint) +
                          " has shape " + tensor_shape_text(first_shape) + "; it holds no coordinates");
   m_source_rank = listing == Listing::single_checkpoint && use == SourceUse::matrix ? 2 : 3;
+}
+
+// The checkpoint's tensor; with skip_incomplete, false (and the checkpoint
+// named in m_skipped) where it is not complete: no model file yet, no such
+// tensor, a header that does not parse, data past the file's end.
+bool SeriesTrajectory::locate_or_skip(const SeriesEntry& entry, CheckpointTensor& located) {
+  if (!m_skip_incomplete) {
+    located = locate_checkpoint_tensor(entry.path, m_dataset, true);
+    return true;
+  }
+  try {
+    if (path_kind(entry.path) == PathKind::directory && !is_checkpoint_folder(entry.path))
+      fail(kExitInput, "holds neither " + std::string(kModelFile) + " nor " + kIndexFile + " yet");
+    located = locate_checkpoint_tensor(entry.path, m_dataset, true);
+    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(located.file));
+    if (located.tensor.end > size)
+      fail(kExitInput, "the file ends at byte " + std::to_string(size) + " before the tensor's data (to byte " +
+                           std::to_string(located.tensor.end) + ")");
+  } catch (const Error& e) {
+    m_skipped.push_back(entry.path + ": " + e.what());
+    return false;
+  } catch (const std::filesystem::filesystem_error& e) {
+    m_skipped.push_back(entry.path + ": " + e.what());
+    return false;
+  }
+  return true;
+}
+
+// Files whose size changes within a fifth of a second are still being written: left out.
+void SeriesTrajectory::skip_growing_files() {
+  std::vector<std::uintmax_t> sizes;
+  std::error_code error;
+  for (const StepFile& f : m_files) sizes.push_back(std::filesystem::file_size(f.file, error));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<StepFile> files;
+  std::vector<int64_t> steps;
+  for (size_t i = 0; i < m_files.size(); ++i) {
+    if (std::filesystem::file_size(m_files[i].file, error) != sizes[i]) {
+      m_skipped.push_back(m_files[i].checkpoint + ": its file is still growing");
+      continue;
+    }
+    files.push_back(m_files[i]);
+    steps.push_back(m_step_numbers[i]);
+  }
+  m_files = std::move(files);
+  m_step_numbers = std::move(steps);
 }
 
 void SeriesTrajectory::broadcast() {
@@ -350,7 +406,8 @@ void SeriesTrajectory::broadcast() {
                           {"steps", m_step_numbers},
                           {"shape", {m_shape.steps, m_shape.tokens, m_shape.dims}},
                           {"dtype", m_type_description},
-                          {"rank", m_source_rank}}
+                          {"rank", m_source_rank},
+                          {"skipped", m_skipped}}
                .dump();
   }
   int64_t size = static_cast<int64_t>(text.size());
@@ -368,6 +425,7 @@ void SeriesTrajectory::broadcast() {
   m_shape = {shape[0], shape[1], shape[2]};
   m_type_description = json["dtype"].get<std::string>();
   m_source_rank = json["rank"].get<int>();
+  m_skipped = json["skipped"].get<std::vector<std::string>>();
 }
 
 std::vector<std::string> SeriesTrajectory::source_files() const {

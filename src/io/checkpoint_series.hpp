@@ -36,7 +36,10 @@ bool holds_numbered_checkpoints(const std::string& directory);
 // hidden entries neither. Throws Error(kExitInput) on two entries with one
 // step number or a numbered folder that holds no checkpoint. Shards
 // (model-00001-of-00002.safetensors) belong to their checkpoint, not here.
-std::vector<SeriesEntry> list_series_directory(const std::string& directory);
+// With `unwritten`, a numbered folder without a checkpoint (one being written)
+// is listed there instead of refused.
+std::vector<SeriesEntry> list_series_directory(const std::string& directory,
+                                               std::vector<std::string>* unwritten = nullptr);
 
 // The paths matching a glob pattern, ordered by the last integer in their
 // names (each must have one). Throws Error(kExitInput).
@@ -68,7 +71,11 @@ class SeriesTrajectory : public TrajectoryReader {
   // Collective: rank 0 lists the series and checks every checkpoint's header
   // (one shape and dtype); every rank gets the list. Throws the same
   // Error(kExitInput) on every rank, naming the first checkpoint at fault.
-  SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use);
+  // `skip_incomplete`: checkpoints not complete yet (a folder without its
+  // model file, a missing tensor, a header or data not fully written, a file
+  // still growing) are left out and named in skipped() instead of refused.
+  SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use,
+                   bool skip_incomplete = false);
 
   std::string step_origin(int64_t step) const override;
   std::vector<std::string> source_files() const override;
@@ -85,6 +92,9 @@ class SeriesTrajectory : public TrajectoryReader {
     int64_t offset = 0;  // of the matrix's element 0
   };
   void scan(Listing listing, SourceUse use);
+  bool locate_or_skip(const SeriesEntry& entry, CheckpointTensor& located);
+  void skip_growing_files();
+  bool m_skip_incomplete = false;
   void broadcast();
 
   std::vector<StepFile> m_files;

@@ -135,7 +135,8 @@ void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, 
 }
 
 std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
-                                                         const std::string& dataset, SourceUse use) {
+                                                         const std::string& dataset, SourceUse use,
+                                                         bool skip_incomplete) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   int kind = 0;
@@ -154,13 +155,13 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
         reader = std::make_unique<SafetensorsTrajectory>(comm, path, dataset, use);
         break;
       case InputKind::directory:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use, skip_incomplete);
         break;
       case InputKind::glob:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use, skip_incomplete);
         break;
       case InputKind::manifest:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use, skip_incomplete);
         break;
       case InputKind::checkpoint:
         reader = std::make_unique<SeriesTrajectory>(comm, Listing::single_checkpoint, path, dataset, use);
@@ -172,8 +173,8 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
 
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                                   const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
-                                                  bool& dead_mask_found) {
-  std::unique_ptr<TrajectoryReader> reader = open_trajectory_source(comm, path, dataset, SourceUse::trajectory);
+                                                  bool& dead_mask_found, bool skip_incomplete) {
+  std::unique_ptr<TrajectoryReader> reader = open_trajectory_source(comm, path, dataset, SourceUse::trajectory, skip_incomplete);
   if (reader->shape().steps < 2)
     fail(kExitInput, steps_text(*reader) + "; at least 2 steps are needed for a displacement");
   std::string file, name;

@@ -32,6 +32,9 @@ class TrajectoryReader {
   // The training step number of each step when the input records them (a
   // series' names or manifest, a `steps` dataset or tensor); else empty.
   const std::vector<int64_t>& step_numbers() const { return m_step_numbers; }
+  // Checkpoints of a series left out as incomplete (opened with skip_incomplete),
+  // each "PATH: why"; else empty.
+  const std::vector<std::string>& skipped() const { return m_skipped; }
   const std::string& path() const { return m_path; }
   const std::string& dataset() const { return m_dataset; }
   // 3 for a trajectory, 2 for a single matrix (a 2-D tensor or one checkpoint).
@@ -91,6 +94,7 @@ class TrajectoryReader {
   TrajectoryShape m_shape;
   std::string m_type_description;
   std::vector<int64_t> m_step_numbers;
+  std::vector<std::string> m_skipped;
   int m_source_rank = 3;
 };
 
@@ -102,8 +106,11 @@ enum class SourceUse { trajectory, matrix };
 // safetensors file, directory, glob pattern, .txt manifest) and opens
 // `dataset` in it; checks shape and type but not the step count. Throws the
 // same Error(kExitInput) on every rank.
+// `skip_incomplete`: a series leaves out the checkpoints that are not complete
+// yet (docs/formats.md §4) instead of refusing the input.
 std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
-                                                         const std::string& dataset, SourceUse use);
+                                                         const std::string& dataset, SourceUse use,
+                                                         bool skip_incomplete = false);
 
 // Collective: opens W (at least 2 steps) and reads its dead mask. `dead_mask_spec`
 // is a name inside the input or FILE:NAME in another safetensors or HDF5
@@ -111,7 +118,7 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
 // false). Throws the same Error on every rank.
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                                   const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
-                                                  bool& dead_mask_found);
+                                                  bool& dead_mask_found, bool skip_incomplete = false);
 
 // The warning for a dead mask that was not found ("no dead mask 'NAME' in 'FILE'").
 std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec);

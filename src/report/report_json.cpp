@@ -61,6 +61,7 @@ json displacement_numbers(const PopulationResult& p) {
       {"recommended_dtype", dtype.empty() ? json(nullptr) : json(dtype)},
       {"notebook_symmetric_dtype", symmetric_dtype(t)},
       {"verdict", verdict_of(t)},
+      {"verdict_reason", verdict_reason_of(t)},
       {"arithmetic_disagreements", t.counts[kCountDisagreements]},
       {"arithmetic_disagreement_causes",
        {{"ulp_rule", t.counts[kCountCauseUlpRule]},
@@ -104,6 +105,18 @@ json crossing_numbers(const AnalysisResult& r, int population) {
 
 json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step) : json(nullptr); }
 
+// The training step of snapshot `snapshot` (docs/report.md, "motion"): null when the
+// input has no step numbers or there is no such snapshot.
+json training_step_or_null(const AnalysisResult& r, const std::optional<int64_t>& snapshot) {
+  if (!snapshot || *snapshot < 0 || *snapshot >= static_cast<int64_t>(r.step_numbers.size())) return nullptr;
+  return r.step_numbers[static_cast<size_t>(*snapshot)];
+}
+
+// A transition t's training step: that of the snapshot it ends at, steps[t + 1].
+json transition_training_step(const AnalysisResult& r, const std::optional<int64_t>& transition) {
+  return training_step_or_null(r, transition ? std::optional<int64_t>(*transition + 1) : std::nullopt);
+}
+
 // The motion regimes of one population (docs/report.md, "motion").
 json motion_numbers(const AnalysisResult& r, int population) {
   const PopulationResult& p = r.displacement[population];
@@ -123,7 +136,12 @@ json motion_numbers(const AnalysisResult& r, int population) {
           {"last_hop_step", step_or_null(summary.last_hop_step)},
           {"last_thermal_step", step_or_null(summary.last_thermal_step)},
           {"frozen_from", step_or_null(summary.frozen_from)},
-          {"global_freeze_steps", summary.global_freeze_steps}};
+          {"global_freeze_steps", summary.global_freeze_steps},
+          {"first_motion_training_step", transition_training_step(r, summary.first_motion_step)},
+          {"last_motion_training_step", transition_training_step(r, summary.last_motion_step)},
+          {"last_hop_training_step", transition_training_step(r, summary.last_hop_step)},
+          {"last_thermal_training_step", transition_training_step(r, summary.last_thermal_step)},
+          {"frozen_from_training_step", training_step_or_null(r, summary.frozen_from)}};
 }
 
 // The effective configuration, every option as it was used.
@@ -150,6 +168,8 @@ json options_json(const AnalyzeOptions& o) {
           {"hop_radius", o.hop_radius},
           {"per_token", o.per_token},
           {"series_csv", o.series_csv},
+          {"per_row", o.per_row},
+          {"steps", o.steps.empty() ? std::string("all") : o.steps},
           {"checkpoint_dir", o.checkpoint_dir},
           {"checkpoint_seconds", o.checkpoint_seconds},
           {"resume", o.resume},
@@ -180,6 +200,7 @@ json input_json(const AnalysisResult& r) {
           {"dtype", r.input_type},
           {"format", format_name(r.input_format)},
           {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
+          {"skipped", r.skipped},
           {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
           {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
           {"n_dead", r.n_dead},

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "analysis/motion.hpp"
 #include "config/save_dtype.hpp"
@@ -38,26 +39,49 @@ void class_line(std::FILE* out, const char* label, const PopulationTally& t) {
                static_cast<long long>(t.counts[kCountNonInteger]), static_cast<long long>(t.counts[kCountNonfinite]));
 }
 
-std::string at_step(const std::optional<int64_t>& step) { return step ? "t=" + std::to_string(*step) : "never"; }
+// Training step numbers of the snapshots, or empty: transitions are then named by t alone.
+using StepNumbers = std::vector<int64_t>;
+
+// Transition t, with its training steps when known: "t=11 (training step 275 -> 300)".
+std::string transition_text(int64_t t, const StepNumbers& steps) {
+  std::string text = "t=" + std::to_string(t);
+  if (t + 1 < static_cast<int64_t>(steps.size()))
+    text += " (training step " + std::to_string(steps[static_cast<size_t>(t)]) + " -> " +
+            std::to_string(steps[static_cast<size_t>(t + 1)]) + ")";
+  return text;
+}
+
+std::string at_step(const std::optional<int64_t>& step, const StepNumbers& steps) {
+  return step ? transition_text(*step, steps) : "never";
+}
+
+// Where the freeze starts: transition frozen_from, i.e. W unchanged from snapshot frozen_from on.
+std::string frozen_text(int64_t frozen_from, const StepNumbers& steps) {
+  std::string text = "frozen from t=" + std::to_string(frozen_from);
+  if (frozen_from < static_cast<int64_t>(steps.size()))
+    text += " (W unchanged from training step " + std::to_string(steps[static_cast<size_t>(frozen_from)]) + " on)";
+  return text;
+}
 
 // One population's story: when motion last happened, and since when it is still.
-std::string motion_story(const PopulationResult& p, int64_t transitions) {
+std::string motion_story(const PopulationResult& p, int64_t transitions, const StepNumbers& steps) {
   const MotionSummary s = summarize_motion(p);
   const std::string without =
       std::to_string(s.global_freeze_steps) + " of " + std::to_string(transitions) + " transitions without motion";
   if (!s.last_motion_step) return "never moved: " + without;
-  std::string text = (s.last_thermal_step ? "thermal motion last at " + at_step(s.last_thermal_step)
+  std::string text = (s.last_thermal_step ? "thermal motion last at " + at_step(s.last_thermal_step, steps)
                                           : std::string("no thermal motion")) +
-                     (s.last_hop_step ? ", hops last at " + at_step(s.last_hop_step) : std::string(", no hops")) + ", ";
+                     (s.last_hop_step ? ", hops last at " + at_step(s.last_hop_step, steps) : std::string(", no hops")) +
+                     ", ";
   if (s.frozen_from)
-    text += "frozen from t=" + std::to_string(*s.frozen_from);
+    text += frozen_text(*s.frozen_from, steps);
   else
-    text += "still moving at the last transition (t=" + std::to_string(transitions - 1) + ")";
+    text += "still moving at the last transition (" + transition_text(transitions - 1, steps) + ")";
   if (!s.last_thermal_step)
     text += "; every move a hop";
   else if (s.last_hop_step && *s.last_hop_step > *s.last_thermal_step)
-    text += "; hops only (jitter) over t=" + std::to_string(*s.last_thermal_step + 1) + ".." +
-            std::to_string(*s.last_hop_step);
+    text += "; hops only (jitter) over " + transition_text(*s.last_thermal_step + 1, steps) + " .. " +
+            transition_text(*s.last_hop_step, steps);
   return text + "; " + without;
 }
 
@@ -79,7 +103,8 @@ void motion_section(std::FILE* out, const AnalysisResult& r) {
   }
   const char* names[] = {"all tokens", "live tokens", "dead tokens"};
   for (int p = 0; p < 3; ++p)
-    std::fprintf(out, "  %s: %s\n", names[p], motion_story(r.displacement[p], r.transitions()).c_str());
+    std::fprintf(out, "  %s: %s\n", names[p],
+                 motion_story(r.displacement[p], r.transitions(), r.step_numbers).c_str());
 }
 
 // The input, the dead mask, the ranks and the plan.
@@ -92,6 +117,7 @@ void load_section(std::FILE* out, const AnalysisResult& r) {
   if (!r.step_numbers.empty())
     std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
                  static_cast<long long>(r.step_numbers.back()));
+  for (const std::string& skipped : r.skipped) std::fprintf(out, "  skipped (incomplete) %s\n", skipped.c_str());
   if (r.dead_mask_found)
     std::fprintf(out, "  dead tokens: %lld of %lld (%s), from '%s'\n", static_cast<long long>(r.n_dead),
                  static_cast<long long>(r.shape.tokens), percent(r.n_dead, r.shape.tokens).c_str(),
@@ -231,6 +257,7 @@ void verdict_section(std::FILE* out, const AnalysisResult& r) {
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
                verdict_of(r.displacement[kLiveTokens].tally).c_str(),
                verdict_of(r.displacement[kDeadTokens].tally).c_str());
+  std::fprintf(out, "  why: %s\n", verdict_reason_of(all).c_str());
   std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
                r.timings.read, r.timings.compute, r.timings.reduce,
                r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);

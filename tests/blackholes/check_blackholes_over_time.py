@@ -115,6 +115,24 @@ def identical(rows, members):
     return bool((rows[members] == rows[members[0]]).all())
 
 
+def members_left(w, selected, group, min_size):
+    """When each member left the group's core: at each later step, the largest set of staying members whose
+    rows are identical and belong to a group (>= min_size identical rows in all), ties to the set with the
+    smallest member; a core of fewer than 2 members keeps no one."""
+    left = {token: None for token in group}
+    for t in selected[1:]:
+        staying = [token for token in group if left[token] is None]
+        sets = {}
+        for token in staying:
+            if int((w[t] == w[t][token]).all(axis=1).sum()) >= min_size:
+                sets.setdefault(w[t][token].tobytes(), []).append(token)
+        core = max(sets.values(), key=lambda members: (len(members), -members[0]), default=[])
+        for token in staying:
+            if len(core) < 2 or token not in core:
+                left[token] = t
+    return [{"token": token, "left_at": left[token]} for token in group]
+
+
 def oracle(w, dead, selected, min_size):
     per_step = {"groups": [], "members": [], "largest": [], "dead_members": []}
     for t in selected:
@@ -137,7 +155,8 @@ def oracle(w, dead, selected, min_size):
         while k + 1 < len(selected) and identical(w[selected[k + 1]], g):
             k += 1
         initial_groups.append({"size": len(g), "first_token": g[0], "intact_until": selected[k],
-                               "dead_members": int(dead[g].sum())})
+                               "dead_members": int(dead[g].sum()),
+                               "members": members_left(w, selected, g, min_size)})
     return {"steps": list(selected), "per_step": per_step, "final_groups": final_groups,
             "initial_groups": initial_groups, "groups": named,
             "grouped_tokens": sum(g["size"] for g in final_groups)}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent oracle of latdisp's motion regimes, per-token table and series
-(docs/definitions.md "Motion regimes and freezing", exact arithmetic).
+(docs/definitions.md §15, exact arithmetic).
 
 Every displacement x = (W[t+1] - W[t]) / U(W[t]) is an exact fractions.Fraction.
 A row is frozen when every x is 0; with the default radius sqrt(D) it is a hop
