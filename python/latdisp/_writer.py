@@ -243,11 +243,11 @@ class TrajectoryWriter:
         self._file.flush()
 
     def _append_series(self, arrays, step, lr):
-        np = _numpy()
         tensors = [(name, array, ELEMENT_TYPES[self.tensors[name][2]][1]) for name, array in arrays.items()]
+        metadata = dict(self.attributes, step=str(step))
         if lr is not None:
-            tensors.append(("lr", np.array(lr, dtype="<f8"), "F64"))
-        _safetensors.write(self.temporary / f"step-{step:08d}.safetensors", tensors, self.attributes)
+            metadata["lr"] = repr(lr)          # the shortest text that reads back as the same double
+        _safetensors.write(self.temporary / f"step-{step:08d}.safetensors", tensors, metadata)
 
     # ------------------------------------------------------------------ interface
     def set_attributes(self, attributes):

@@ -96,7 +96,8 @@ def test_series_holds_what_training_did(recorded):
         for name in ("W", "grad_W", "momentum_W", "variance_W"):
             assert header[0][name]["dtype"] == "BF16"
             assert np.array_equal(_safetensors.read_tensor(path, name, header), bf16_bits(seen[name][t]))
-        assert float(_safetensors.read_tensor(path, "lr", header)) == seen["lr"][t]
+        assert float(header[1]["lr"]) == seen["lr"][t] and header[1]["step"] == str(t)
+        assert set(header[0]) == {"W", "grad_W", "momentum_W", "variance_W"}
 
 
 def assert_holds(got, expected, where):

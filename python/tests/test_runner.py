@@ -129,3 +129,10 @@ def test_relative_paths_follow_cwd(trajectory, tmp_path):
 def test_timeout_stops_the_run(trajectory):
     with pytest.raises(latdisp.LatdispError, match="timeout"):
         latdisp.run("analyze", ranks=2, input=str(trajectory), block_pause=5, max_steps_per_block=2, timeout=3)
+
+
+def test_output_paths_from_a_config_file(trajectory, work):
+    Path("run.cfg").write_text(f"input = {trajectory}\nreport = from_config.json\nper-token = tokens.csv\n")
+    report = latdisp.run("analyze", ranks=2, config="run.cfg")
+    assert json.loads(Path("from_config.json").read_text()) == report.data
+    assert report.tables["per_token"].endswith("tokens.csv") and len(report.per_token()) == 45
