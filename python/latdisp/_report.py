@@ -89,6 +89,11 @@ class Report(Mapping):
             return _tables.analyze_series(self.data)
         if self.schema == "latdisp.blackholes/1":
             return _tables.blackholes_series(self.data)
+        if self.schema == "latdisp.optimizer/1":
+            try:
+                return _tables.optimizer_series(self.data)
+            except (KeyError, TypeError):
+                pass                # another layout: every per_step list found in the JSON
         if "input" in self.data and "shape" in self.data["input"]:
             return _tables.generic_series(self.data)
         raise ValueError(f"this {self.command} report has no per-step series")

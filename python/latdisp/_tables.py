@@ -36,7 +36,8 @@ def pandas():
 def read_csv_exact(path):
     """A latdisp CSV as a DataFrame, every double exactly as written. Text columns (a
     survey's token strings) keep every character (commas, quotes, CR, LF, NUL) and are never
-    turned into NaN; empty numeric cells are NaN."""
+    turned into NaN (an unquoted empty cell, no string at all, is None); empty numeric cells
+    are NaN."""
     pd = pandas()
     with open(path, newline="", encoding="utf-8") as f:
         header = next(csv.reader(f), [])
@@ -54,17 +55,59 @@ def _numbers(values):
     return pd.array([float(v) if v else float("nan") for v in values], dtype="float64")
 
 
+def _rfc4180_fields(text):
+    """Rows of (field, was_quoted) of an RFC 4180 text: a quoted field keeps every character
+    (commas, doubled quotes, CR, LF, NUL); rows end at CRLF or LF."""
+    rows, row, i, n = [], [], 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            parts, i = [], i + 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    raise ValueError("a quoted CSV field is never closed")
+                parts.append(text[i:j])
+                if text.startswith('""', j):
+                    parts.append('"')
+                    i = j + 2
+                else:
+                    i = j + 1
+                    break
+            row.append(("".join(parts), True))
+        else:
+            j = i
+            while j < n and text[j] not in ",\r\n":
+                j += 1
+            row.append((text[i:j], False))
+            i = j
+        if i < n and text[i] == ",":
+            i += 1
+            if i == n or text[i] in "\r\n":
+                row.append(("", False))
+            continue
+        i += 2 if text.startswith("\r\n", i) else 1
+        rows.append(row)
+        row = []
+    if row:
+        rows.append(row)
+    return rows
+
+
 def _read_csv_with_text(path, text_columns):
-    """Python's csv module keeps every character of a quoted field (NUL, CR, LF, quotes),
-    where pandas' C parser ends a field at NUL; numbers go through float(), which is exact."""
+    """Text columns: a quoted field is the string, an unquoted empty one is None (a survey's
+    row without a token), so an empty string and no string stay apart; numbers go through
+    int() and float(), which are exact."""
     pd = pandas()
     with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
+        rows = _rfc4180_fields(f.read())
+    header, body = [name for name, _ in rows[0]], rows[1:]
     columns = {}
     for position, name in enumerate(header):
-        values = [row[position] if position < len(row) else "" for row in body]
-        columns[name] = values if name in text_columns else _numbers(values)
+        cells = [row[position] if position < len(row) else ("", False) for row in body]
+        if name in text_columns:
+            columns[name] = pd.Series([text if quoted or text else None for text, quoted in cells], dtype=object)
+        else:
+            columns[name] = _numbers([text for text, _ in cells])
     return pd.DataFrame(columns)
 
 
@@ -142,6 +185,38 @@ def blackholes_series(data):
                "training_step": _column([steps[t] for t in selected] if steps else [None] * len(selected), False)}
     for key in ("groups", "members", "largest", "dead_members"):
         columns[key] = _column(data["per_step"][key], False)
+    return pd.DataFrame(columns)
+
+
+def _lists_of(block, prefix, columns):
+    for key, value in block.items():
+        if isinstance(value, list):
+            columns[prefix + key] = _column(value, False)
+
+
+def optimizer_series(data):
+    """The optimizer audit's per-step series as its --series-csv table: `step` t = 1 .. S-1,
+    `from_step`, `to_step` (training steps, empty when unknown), then per population the
+    lists of classes, sums, states (exp_avg., exp_avg_sq.), weight_decay., replay.TENSOR.
+    and freeze. blocks, in the report's key order."""
+    pd = pandas()
+    steps_count = data["input"]["shape"][0]
+    steps = data["input"].get("steps")
+    columns = {"step": _column(list(range(1, steps_count)), False),
+               "from_step": _column(steps[:-1] if steps else [None] * (steps_count - 1), False),
+               "to_step": _column(steps[1:] if steps else [None] * (steps_count - 1), False)}
+    for population in POPULATIONS:
+        def block(name):
+            return _population(data[name], population)
+        p = population + "."
+        _lists_of(block("classes")["per_step"], p, columns)
+        _lists_of(block("sums")["per_step"], p, columns)
+        for state in ("exp_avg", "exp_avg_sq"):
+            _lists_of(block("states")[state]["per_step"], f"{p}{state}.", columns)
+        _lists_of(block("weight_decay").get("per_step", {}), p + "weight_decay.", columns)
+        for tensor in ("W", "exp_avg", "exp_avg_sq"):
+            _lists_of(block("replay")[tensor], f"{p}replay.{tensor}.", columns)
+        _lists_of(block("freeze_prediction")["per_step"], p + "freeze.", columns)
     return pd.DataFrame(columns)
 
 

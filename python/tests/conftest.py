@@ -73,3 +73,18 @@ def trajectory(tmp_path_factory):
     path = folder / "W.h5"
     latdisp.run("generate", ranks=2, output=str(path), steps=7, tokens=45, dims=8, special=True, seed=5)
     return path
+
+
+def assert_same_values(frame, expected):
+    """Equal column names and values, every double bit for bit (NaN where NaN)."""
+    import numpy as np
+    assert list(frame.columns) == list(expected.columns)
+    assert len(frame) == len(expected)
+    for column in expected.columns:
+        a, b = frame[column].to_numpy(), expected[column].to_numpy()
+        if a.dtype.kind == "f" or b.dtype.kind == "f":
+            a, b = a.astype(np.float64), b.astype(np.float64)
+            assert np.array_equal(np.isnan(a), np.isnan(b)), column
+            assert (a[~np.isnan(a)] == b[~np.isnan(b)]).all(), column
+        else:
+            assert (a == b).all(), column

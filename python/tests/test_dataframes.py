@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 import latdisp
-from conftest import has_subcommand, needs_latdisp, needs_subcommand
+from conftest import assert_same_values, has_subcommand, needs_latdisp, needs_subcommand
 
 pd = pytest.importorskip("pandas")
 np = pytest.importorskip("numpy")
@@ -16,20 +16,6 @@ pytestmark = needs_latdisp
 
 def exact_csv(path):
     return pd.read_csv(path, float_precision="round_trip")
-
-
-def assert_same_values(frame, expected):
-    """Equal column names and values, every double bit for bit (NaN where NaN)."""
-    assert list(frame.columns) == list(expected.columns)
-    assert len(frame) == len(expected)
-    for column in expected.columns:
-        a, b = frame[column].to_numpy(), expected[column].to_numpy()
-        if a.dtype.kind == "f" or b.dtype.kind == "f":
-            a, b = a.astype(np.float64), b.astype(np.float64)
-            assert np.array_equal(np.isnan(a), np.isnan(b)), column
-            assert (a[~np.isnan(a)] == b[~np.isnan(b)]).all(), column
-        else:
-            assert (a == b).all(), column
 
 
 @pytest.fixture(scope="module")
@@ -144,19 +130,23 @@ def test_blackholes_series_equals_its_csv(work):
 
 
 def test_text_columns_keep_every_character(tmp_path):
-    """A survey-style CSV (RFC 4180 quoting): strings with commas, quotes, CR, LF, NUL and
-    'NA' come back as written, numbers exactly, empty numbers as NaN."""
-    rows = [["token", "string", "group", "distance", "norm"],
-            [0, "a,b", 0, "", "0.1"], [1, 'say "hi"', -1, 3, repr(1 / 3)], [2, "line\r\nbreak", -1, 1, "2"],
-            [3, "nul\x00byte", -1, 16, "1e-300"], [4, "NA", -1, 2, "4.242640687119285"], [5, "", -1, 1, "5"]]
+    """A survey-style CSV (RFC 4180: every string quoted, quotes doubled, CRLF rows): strings
+    with commas, quotes, CR, LF, NUL and 'NA' come back as written, the empty string stays
+    apart from no string (an unquoted empty cell: None), numbers exactly, empty ones NaN."""
+    strings = ["a,b", 'say "hi"', "line\r\nbreak", "nul\x00byte", "NA", "", None]
+    norms = ["0.1", repr(1 / 3), "2", "1e-300", "4.2426406871192848", "5", ""]
+    lines = ["token,string,group,distance,norm"]
+    for token, (text, norm) in enumerate(zip(strings, norms)):
+        quoted = "" if text is None else '"' + text.replace('"', '""') + '"'
+        lines.append(f"{token},{quoted},{-1 if token else 0},{'' if token == 0 else token},{norm}")
     path = tmp_path / "survey.csv"
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
     frame = latdisp.read_csv_exact(path)
-    assert list(frame["string"]) == [r[1] for r in rows[1:]]
-    assert list(frame["group"]) == [0, -1, -1, -1, -1, -1] and frame["group"].dtype == np.int64
-    assert np.isnan(frame["distance"][0]) and list(frame["distance"][1:]) == [3, 1, 16, 2, 1]
-    assert [Fraction(v) for v in frame["norm"]] == [Fraction(float(r[4])) for r in rows[1:]]
+    assert list(frame["string"]) == strings
+    assert list(frame["group"]) == [0, -1, -1, -1, -1, -1, -1] and frame["group"].dtype == np.int64
+    assert np.isnan(frame["distance"][0]) and list(frame["distance"][1:]) == [1, 2, 3, 4, 5, 6]
+    assert [Fraction(v) for v in frame["norm"][:6]] == [Fraction(float(v)) for v in norms[:6]]
+    assert np.isnan(frame["norm"][6])
 
 
 @needs_subcommand("survey")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import latdisp
-from conftest import REPOSITORY, has_subcommand, needs_latdisp, needs_subcommand, needs_torch
+from conftest import REPOSITORY, assert_same_values, needs_latdisp, needs_subcommand, needs_torch
 
 np = pytest.importorskip("numpy")
 h5py = pytest.importorskip("h5py")
@@ -140,9 +140,14 @@ def test_optimizer_audit_reads_the_recording_as_it_is(tmp_path, work):
     assert "attribute" in json.dumps(report["run"]["hyperparameters"])
     replay = report["replay"]["W"]
     assert replay["match"] + replay["mismatch"] == STEPS * TOKENS * DIMS
-    assert len(report.series()) == STEPS and list(report.series().index) == list(range(1, STEPS + 1))
-    if "per_token" in report.tables:
-        assert len(report.per_token()) == TOKENS
+    series = report.series()
+    assert len(series) == STEPS and list(series.index) == list(range(1, STEPS + 1))
+    assert series.index.name == "training_step"
+    assert_same_values(series.reset_index(drop=True), latdisp.read_csv_exact(report.tables["series_csv"]))
+    assert_same_values(latdisp.Report(report.data).series(), series)        # the same table from the JSON
+    tokens = report.per_token()
+    assert len(tokens) == TOKENS and list(tokens["dead"]) == [int(n >= USED) for n in range(TOKENS)]
+    assert_same_values(tokens, latdisp.read_csv_exact(report.tables["per_token"]))
 
 
 def test_float32_and_float16_parameters(work):
