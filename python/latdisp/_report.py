@@ -63,7 +63,8 @@ class Report(Mapping):
         """The per-step series as a DataFrame: one row per transition (analyze: t -> t+1;
         optimizer: step t; blackholes: each selected step), the columns of the command's
         ``--series-csv`` (docs/formats.md §10-11). Read exactly from the CSV the run wrote,
-        else built from the JSON (the same values). When the input carries training step
+        else built from the JSON (the same values and dtypes: a column whose values are all
+        whole numbers is int64, as pandas reads it from the CSV). When the input carries training step
         numbers, the index is the training step (``training_step``: the step a transition
         ends at); otherwise pandas' default index, which counts the rows from 0."""
         if self.schema == "latdisp.survey/1":
@@ -80,11 +81,7 @@ class Report(Mapping):
     def _read_series(self):
         path = self.tables.get("series_csv")
         if path:
-            frame = _tables.read_csv_exact(path)
-            for column in frame.columns:
-                if column.rsplit(".", 1)[-1] in ("mean", "max") and self.schema == "latdisp.analyze/1":
-                    frame[column] = frame[column].astype("float64")
-            return frame
+            return _tables.read_csv_exact(path)
         if self.schema == "latdisp.analyze/1":
             return _tables.analyze_series(self.data)
         if self.schema == "latdisp.blackholes/1":

@@ -147,11 +147,20 @@ def read_table(path, schema=None):
     return frame
 
 
-def _column(values, floating):
+def _integral(v):
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e16)
+
+
+def _column(values, floating=False):
+    """A column built from JSON values with the dtype pandas gives the same column read from
+    latdisp's CSV: int64 when every value is a whole number written without an exponent,
+    else float64 (None: NaN). `floating` is kept for callers; the values decide."""
     pd = pandas()
-    if floating or any(v is None or isinstance(v, float) for v in values):
-        return pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
-    return pd.array([int(v) for v in values], dtype="int64")
+    if values and all(v is not None and _integral(v) for v in values):
+        return pd.array([int(v) for v in values], dtype="int64")
+    if not values and not floating:
+        return pd.array([], dtype="int64")
+    return pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
 
 
 def _population(section, population):

@@ -121,7 +121,10 @@ def test_analyze_reads_the_recording_as_the_reference_does(recorded, work):
     expected = json.loads(Path("reference.json").read_text())
     for section in ("displacement", "magnitude", "crossings"):
         assert_holds(report[section], expected[section], section)
-    assert list(report.series().index) == list(range(1, STEPS + 1))
+    frame = report.series()
+    assert list(frame.index) == list(range(1, STEPS + 1))
+    import pandas
+    pandas.testing.assert_frame_equal(latdisp.Report(report.data).series(), frame, check_exact=True)
     from_series = latdisp.run("analyze", ranks=3, input=str(series), dead_mask=f"{series}/dead_mask.safetensors:dead_mask")
     assert from_series["input"]["format"] == "series" and from_series["input"]["steps"] == list(range(STEPS + 1))
     for section in ("displacement", "magnitude", "crossings", "motion"):
