@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libtrilinos-kokkos-dev
           libboost-program-options-dev libboost-dev libgtest-dev nlohmann-json3-dev
-          python3 python3-numpy python3-h5py python3-matplotlib)
+          python3 python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
