@@ -281,8 +281,8 @@ BlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffer
   const Kokkos::LayoutStride layout(static_cast<size_t>(step_block.steps), static_cast<size_t>(step_block.step_stride),
                                     static_cast<size_t>(slab_tokens), static_cast<size_t>(dims),
                                     static_cast<size_t>(dims), 1);
-  return Kokkos::View<const uint16_t***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(step_block.values,
-                                                                                                      layout);
+  return Kokkos::View<const uint16_t***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(
+      static_cast<const uint16_t*>(step_block.values), layout);
 }
 
 // One step block through the kernel (copied to the device first when it has
