@@ -146,6 +146,9 @@ po::options_description generate_description(GenerateOptions& o) {
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "element-type", po::value(&o.element_type)->default_value(o.element_type),
+      "the element format of W: bf16 (uint16 bits), f16 (float16), f32 (float32), f8e4m3 or f8e5m2 (uint8 bits "
+      "with a dtype attribute)")(
       "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
       "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
       "goes from thermal motion through hops to a freeze (0: no decay)")(
@@ -385,6 +388,12 @@ void validate(const PackOptions& o) {
 
 void validate(const GenerateOptions& o) {
   if (o.output.empty()) fail(kExitUsage, "generate needs --output FILE.h5");
+  formats::ElementType element_type;
+  if (!formats::parse_element_type(o.element_type, element_type))
+    fail(kExitUsage,
+         "--element-type must be one of " + formats::element_type_names() + ", not '" + o.element_type + "'");
+  if (o.matrix && element_type != formats::ElementType::bf16)
+    fail(kExitUsage, "generate --matrix writes bf16 only, not --element-type " + o.element_type);
   if (o.matrix) {
     if (o.dims < 8) fail(kExitUsage, "generate --matrix needs --dims of at least 8, not " + std::to_string(o.dims));
     if (o.planted_groups < 1 || o.planted_groups > 64)

@@ -2,8 +2,8 @@
 # Every element format (docs/definitions.md, "Element formats") against the
 # exact rational reference (tools/reference_analyze.py, which decodes each
 # format from its definition): every pair of 8-bit patterns of both FP8
-# formats, every f16 pattern, structured and random f32 pairs and walks of
-# every format with specials; both zero-ULP rules; at 1, 2 and 3 ranks and
+# formats, every f16 pattern, structured and random f32 pairs, walks of
+# every format with specials and `generate --element-type` trajectories; both zero-ULP rules; at 1, 2 and 3 ranks and
 # with the smallest step blocks; the walks also as safetensors trajectories
 # and checkpoint series. Then the refusals of this axis: --arithmetic seed on
 # another format (exit 1), --element-type against a float container (exit 2).
@@ -14,6 +14,10 @@ shift 4
 mpiexec=("$@")
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 "$python" "$source/tests/reference/make_format_inputs.py" . || exit 1
+for type in bf16 f16 f32 f8e4m3 f8e5m2; do  # generate --element-type, specials planted
+  "${mpiexec[@]}" -np 2 "$latdisp" generate --output "gen_$type.h5" --steps 6 --tokens 40 --dims 33 --special \
+    --seed 5 --element-type "$type" --overwrite >/dev/null || exit 1
+done
 pass=0 fail=0
 # compare REPORT REFERENCE WHAT: the report equals the reference (input path and stored dtype aside
 # when the container differs).
