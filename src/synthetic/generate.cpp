@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "io/element_storage.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
@@ -56,25 +57,6 @@ void generate_steps(const TrajectoryModel& model, formats::ElementType type, con
   }
 }
 
-// The HDF5 type of W's values in the file and in memory (the same: no
-// conversion): uint16 bf16 bits, IEEE float16 as h5py writes it, float32,
-// FP8 bits as uint8 (with the `dtype` attribute).
-Hdf5Handle stored_type(formats::ElementType type) {
-  switch (type) {
-    case formats::ElementType::f16: {
-      Hdf5Handle f16(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
-      H5Tset_fields(f16.get(), 15, 10, 5, 0, 10);
-      H5Tset_size(f16.get(), 2);
-      H5Tset_ebias(f16.get(), 15);
-      return f16;
-    }
-    case formats::ElementType::f32: return Hdf5Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
-    case formats::ElementType::f8e4m3:
-    case formats::ElementType::f8e5m2: return Hdf5Handle(H5Tcopy(H5T_STD_U8LE), H5Tclose);
-    default: return Hdf5Handle(H5Tcopy(H5T_STD_U16LE), H5Tclose);
-  }
-}
-
 // Collective: the trajectory of `model` into a new HDF5 file at `path`.
 void write_trajectory(const GenerateOptions& options, const TrajectoryModel& model, int64_t block_steps,
                       const std::string& path, MPI_Comm comm) {
@@ -84,7 +66,7 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
   const TokenRange slab = token_range(options.tokens, rank, ranks);
   formats::ElementType type = formats::ElementType::bf16;
   formats::parse_element_type(options.element_type, type);
-  const Hdf5Handle value_type = stored_type(type);
+  const Hdf5Handle value_type = hdf5_element_type(type);
   Hdf5OutputFile file(comm, path);
   const Hdf5Handle bool_type = h5py_bool_type();
   hid_t values = -1, mask = -1;
@@ -92,8 +74,7 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
     values = file.keep(create_output_dataset(file.get(), options.dataset, value_type.get(),
                                              {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
                                               static_cast<hsize_t>(options.dims)}));
-    if (formats::element_bytes(type) == 1 &&
-        write_string_attribute(values, "dtype", type == formats::ElementType::f8e4m3 ? "float8_e4m3fn" : "float8_e5m2") < 0)
+    if (write_element_attribute(values, type) < 0)
       fail(kExitOutput, "cannot write the dtype attribute of '" + options.dataset + "': " + hdf5_error_text());
     mask = file.keep(
         create_output_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)}));

@@ -5,7 +5,7 @@
 # formats, every f16 pattern, structured and random f32 pairs, walks of
 # every format with specials and `generate --element-type` trajectories; both zero-ULP rules; at 1, 2 and 3 ranks and
 # with the smallest step blocks; the walks also as safetensors trajectories
-# and checkpoint series. Then the refusals of this axis: --arithmetic seed on
+# and checkpoint series, and the series packed into HDF5. Then the refusals of this axis: --arithmetic seed on
 # another format (exit 1), --element-type against a float container (exit 2).
 # usage: check_formats_against_reference.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [FLAGS...]
 set -u
@@ -36,7 +36,7 @@ analyze() {  # RANKS REPORT ARGS...
   timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze "$@" --report "$report" --overwrite \
     --progress-seconds 0 >/dev/null 2>"$report.err" || echo "analyze $* at $ranks rank(s) failed: $(tail -1 "$report.err")"
 }
-for file in *.h5; do
+for file in *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 gen_*.h5; do
   for zero_ulp in min-normal min-subnormal; do
     reference="$file.$zero_ulp.reference.json"
     "$python" "$source/tools/reference_analyze.py" "$file" --zero-ulp "$zero_ulp" --output "$reference" || exit 1
@@ -54,7 +54,11 @@ for base in *_walk; do
   "$python" -c 'import json, sys
 r = json.load(open(sys.argv[1])); del r["input"]["path"]; del r["input"]["dtype"]
 json.dump(r, open(sys.argv[2], "w"))' "$base.h5.min-normal.reference.json" "$base.container.reference.json"
-  for input in "$base.safetensors" "${base}_series"; do
+  if [ -d "${base}_series" ]; then  # pack keeps the format
+    "${mpiexec[@]}" -np 2 "$latdisp" pack --input "${base}_series" --output "${base}_packed.h5" --overwrite \
+      >/dev/null || echo "pack ${base}_series failed"
+  fi
+  for input in "$base.safetensors" "${base}_series" "${base}_packed.h5"; do
     [ -e "$input" ] || continue
     for ranks in 1 3; do
       analyze "$ranks" "$input.np$ranks.json" --input "$input"
