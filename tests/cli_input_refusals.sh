@@ -26,7 +26,8 @@ expect_error 2 "dtype F32 (f32 values); this command reads bf16 values only" -- 
 expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- analyze --input f16.safetensors
 expect_error 2 "type float32 (f32 values); this command reads bf16 values only" -- analyze --input f32_w.h5
 expect_error 2 "type float16 (f16 values); this command reads bf16 values only" -- analyze --input f16_w.h5
-expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- blackholes --matrix f16.safetensors:W@1
+expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- inspect --matrix f16.safetensors:W@1 \
+  --tokens 0 --dims 0
 expect_error 2 "expected 3 dimensions" -- analyze --input matrix.safetensors
 expect_error 2 "checkpoint-300' holds 'W' as BF16 \[4, 2\], but the first checkpoint '.*checkpoint-20'" -- \
   analyze --input series_shape
