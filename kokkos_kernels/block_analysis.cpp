@@ -718,8 +718,32 @@ struct FormatAnalysisFunctor {
   int64_t m_items_per_transition;
   int64_t m_last_transition;
 
+  // The common case, decided from the bits alone: a and b of one sign and
+  // exponent field, both finite, b not a zero unless a is one too. Then U(b)
+  // is a's scale and x = +-(the difference of their patterns), an integer of
+  // magnitude below 2^mantissa_bits: class exact, exactly a float32, its own
+  // rounding.
+  KOKKOS_INLINE_FUNCTION bool fast_coordinate(Bits a, Bits b, PopulationTally& p, double& value) const {
+    const uint32_t ra = L::raw(a), rb = L::raw(b);
+    if (((ra ^ rb) >> F::mantissa_bits) != 0 || !L::is_finite(a) || !L::is_finite(b)) return false;
+    if (L::is_zero(b) && !L::is_zero(a)) return false;
+    const int64_t difference = static_cast<int64_t>(ra) - static_cast<int64_t>(rb);
+    const int64_t x = L::sign_bit(b) ? -difference : difference;
+    Outcome o;
+    o.klass = bf16::kExact;
+    o.value = static_cast<double>(x);
+    o.rounded = o.value;
+    o.width = bf16::width_of(x);
+    o.beyond_float32 = o.beyond_float64 = o.float32_inexact = false;
+    add_outcome(p, o);
+    value = o.value;
+    return true;
+  }
+
   // x of one coordinate into `p`; its correctly rounded double, NaN if not finite.
   KOKKOS_INLINE_FUNCTION double coordinate(Bits a, Bits b, PopulationTally& p) const {
+    double fast;
+    if (fast_coordinate(a, b, p, fast)) return fast;
     if (!L::is_finite(a) || !L::is_finite(b)) {
       p.counts[bf16::kNonfinite] += 1;
       return nonfinite_magnitude();

@@ -22,10 +22,13 @@ launch() {
 # shellcheck source=tests/expect_error.sh
 source "$here/expect_error.sh"
 
-expect_error 2 "dtype F32 (f32 values); this command reads bf16 values only" -- analyze --input f32.safetensors
-expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- analyze --input f16.safetensors
-expect_error 2 "type float32 (f32 values); this command reads bf16 values only" -- analyze --input f32_w.h5
-expect_error 2 "type float16 (f16 values); this command reads bf16 values only" -- analyze --input f16_w.h5
+# Every element format is read; what this axis refuses:
+expect_error 1 "--arithmetic seed is the bf16 notebook's arithmetic; 'f32.safetensors' holds f32 values" -- \
+  analyze --input f32.safetensors --arithmetic seed
+expect_error 2 "--element-type f8e4m3 contradicts tensor 'W' in 'f16.safetensors', stored as F16 (f16)" -- \
+  analyze --input f16.safetensors --element-type f8e4m3
+expect_error 2 "--element-type bf16 contradicts dataset 'W' in 'f32_w.h5', stored as float32 (f32)" -- \
+  analyze --input f32_w.h5 --element-type bf16
 expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- inspect --matrix f16.safetensors:W@1 \
   --tokens 0 --dims 0
 expect_error 2 "expected 3 dimensions" -- analyze --input matrix.safetensors
