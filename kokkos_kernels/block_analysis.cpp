@@ -718,17 +718,29 @@ struct FormatAnalysisFunctor {
   int64_t m_items_per_transition;
   int64_t m_last_transition;
 
-  // The common case, decided from the bits alone: a and b of one sign and
-  // exponent field, both finite, b not a zero unless a is one too. Then U(b)
-  // is a's scale and x = +-(the difference of their patterns), an integer of
-  // magnitude below 2^mantissa_bits: class exact, exactly a float32, its own
-  // rounding.
+  // The common cases, decided from the bits alone: a and b finite, of one
+  // sign, and either of one exponent field (b not a zero unless a is one
+  // too: then U(b) is a's scale and x = +-(the patterns' difference)) or b
+  // normal and a up to 8 binades above it with |x| <= 2^24 (x = +-(qa *
+  // 2^shift - qb)). Then x is an integer exactly a float32: class exact, its
+  // own rounding.
   KOKKOS_INLINE_FUNCTION bool fast_coordinate(Bits a, Bits b, PopulationTally& p, double& value) const {
     const uint32_t ra = L::raw(a), rb = L::raw(b);
-    if (((ra ^ rb) >> F::mantissa_bits) != 0 || !L::is_finite(a) || !L::is_finite(b)) return false;
-    if (L::is_zero(b) && !L::is_zero(a)) return false;
-    const int64_t difference = static_cast<int64_t>(ra) - static_cast<int64_t>(rb);
-    const int64_t x = L::sign_bit(b) ? -difference : difference;
+    if (L::sign_bit(a) != L::sign_bit(b) || !L::is_finite(a) || !L::is_finite(b)) return false;
+    const int ea = L::exponent_field(a), eb = L::exponent_field(b);
+    int64_t magnitude;
+    if (ea == eb) {
+      if (L::is_zero(b) && !L::is_zero(a)) return false;
+      magnitude = static_cast<int64_t>(ra) - static_cast<int64_t>(rb);
+    } else if (eb >= 1 && ea > eb && ea - eb <= 8) {
+      const int64_t hidden = int64_t(1) << F::mantissa_bits;
+      magnitude = ((static_cast<int64_t>(L::mantissa_field(a)) + hidden) << (ea - eb)) -
+                  (static_cast<int64_t>(L::mantissa_field(b)) + hidden);
+      if (magnitude > (int64_t(1) << 24)) return false;
+    } else {
+      return false;
+    }
+    const int64_t x = L::sign_bit(b) ? -magnitude : magnitude;
     Outcome o;
     o.klass = bf16::kExact;
     o.value = static_cast<double>(x);
