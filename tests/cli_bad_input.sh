@@ -20,7 +20,7 @@ expect() { expect_error "$@"; }
 
 expect 2 "does not exist" -- analyze --input "$work/missing.h5"
 expect 2 "no dataset 'V'" -- analyze --input "$work/good.h5" --dataset V
-expect 2 "float32" -- analyze --input "$work/float_w.h5"
+expect 2 "has type float64, none of the element formats" -- analyze --input "$work/float_w.h5"
 expect 2 "expected 3 dimensions" -- analyze --input "$work/rank2_w.h5"
 expect 2 "at least 2 steps" -- analyze --input "$work/one_step.h5"
 expect 2 "expected (3,)" -- analyze --input "$work/mask_length.h5"

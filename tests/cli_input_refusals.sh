@@ -22,11 +22,15 @@ launch() {
 # shellcheck source=tests/expect_error.sh
 source "$here/expect_error.sh"
 
-expect_error 2 "F32 values are not bfloat16 bits" -- analyze --input f32.safetensors
-expect_error 2 "F16 values are not bfloat16 bits" -- analyze --input f16.safetensors
-expect_error 2 "float32 values are not bfloat16 bits" -- analyze --input f32_w.h5
-expect_error 2 "float16 values are not bfloat16 bits" -- analyze --input f16_w.h5
-expect_error 2 "F16 values are not bfloat16 bits" -- blackholes --matrix f16.safetensors:W@1
+# Every element format is read; what this axis refuses:
+expect_error 1 "--arithmetic seed is the bf16 notebook's arithmetic; 'f32.safetensors' holds f32 values" -- \
+  analyze --input f32.safetensors --arithmetic seed
+expect_error 2 "--element-type f8e4m3 contradicts tensor 'W' in 'f16.safetensors', stored as F16 (f16)" -- \
+  analyze --input f16.safetensors --element-type f8e4m3
+expect_error 2 "--element-type bf16 contradicts dataset 'W' in 'f32_w.h5', stored as float32 (f32)" -- \
+  analyze --input f32_w.h5 --element-type bf16
+expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- inspect --matrix f16.safetensors:W@1 \
+  --tokens 0 --dims 0
 expect_error 2 "expected 3 dimensions" -- analyze --input matrix.safetensors
 expect_error 2 "checkpoint-300' holds 'W' as BF16 \[4, 2\], but the first checkpoint '.*checkpoint-20'" -- \
   analyze --input series_shape

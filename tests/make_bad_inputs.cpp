@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   const std::vector<uint16_t> values(4 * 3 * 2, 0x3F80);
   const std::vector<float> floats(4 * 3 * 2, 1.0f);
 
-  hid_t f = create(dir, "float_w.h5");  // W stored as float32
-  write_dataset(f, "W", H5T_NATIVE_FLOAT, {4, 3, 2}, floats.data());
+  hid_t f = create(dir, "float_w.h5");  // W stored as float64: none of the element formats
+  const std::vector<double> doubles(floats.begin(), floats.end());
+  write_dataset(f, "W", H5T_NATIVE_DOUBLE, {4, 3, 2}, doubles.data());
   H5Fclose(f);
 
   f = create(dir, "rank2_w.h5");  // W with two dimensions

@@ -9,13 +9,17 @@ ceiling (build/latdisp_stream_probe, two bytes of W per coordinate); then the
 cost of saving the tensors (--output, HDF5 and safetensors) in MB/s.
 
 usage: tools/benchmark.py [--notebook] [--shape S N D ...] [--ranks 1 2]
-                          [--arithmetic exact seed] [--memory-budget 2GiB] [--no-save]
+                          [--arithmetic exact seed] [--element-type bf16 f16 f32 f8e4m3 f8e5m2]
+                          [--memory-budget 2GiB] [--no-save]
                           [--build build] [--out bench]
 
 The default is one small file (W[401, 10000, 64], 0.5 GB: a minute or two).
 --notebook adds the notebook's shape, W[6001, 10000, 64] (7.68 GB; generating it
 takes minutes, and the page cache must hold it); --shape adds any other.
-Writes benchmark.md, benchmark.csv and the JSON reports to --out."""
+--element-type: the formats to measure (default bf16): one generated file per format and
+shape (generate --element-type), each against a plain read of its own bytes; the seed
+arithmetic and --output are bf16's only. Writes benchmark.md, benchmark.csv and the JSON
+reports to --out."""
 import argparse
 import csv
 import json
@@ -54,13 +58,15 @@ def plain_read_seconds(path, repeats):
     return best
 
 
-def trajectory(args, env, shape):
+def trajectory(args, env, shape, element_type="bf16"):
     steps, tokens, dims = shape
-    path = os.path.join(args.out, f"bench_{steps}x{tokens}x{dims}.h5")
+    suffix = "" if element_type == "bf16" else f"_{element_type}"
+    path = os.path.join(args.out, f"bench_{steps}x{tokens}x{dims}{suffix}.h5")
     if not os.path.exists(path):
-        print(f"benchmark: generating W[{steps}, {tokens}, {dims}] ...", file=sys.stderr)
+        print(f"benchmark: generating W[{steps}, {tokens}, {dims}] of {element_type} ...", file=sys.stderr)
         run(args.mpirun + ["-np", str(max(args.ranks)), args.latdisp, "generate", "--output", path, "--steps",
-                           str(steps), "--tokens", str(tokens), "--dims", str(dims)], env)
+                           str(steps), "--tokens", str(tokens), "--dims", str(dims), "--element-type", element_type],
+            env)
     return path
 
 
@@ -86,18 +92,22 @@ def bandwidth_ceiling(args, env, ranks):
     return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
 
 
-def analysis_rows(args, env, shape, path, read_s):
+def analysis_rows(args, env, shape, path, read_s, element_type="bf16"):
     coordinates = (shape[0] - 1) * shape[1] * shape[2]
     rows = []
     for ranks in args.ranks:
         ceiling = bandwidth_ceiling(args, env, ranks)
         for arithmetic in args.arithmetic:
-            report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_np{ranks}_{arithmetic}.json")
+            if arithmetic == "seed" and element_type != "bf16":
+                continue  # the seed arithmetic is bf16's
+            report_path = os.path.join(args.out,
+                                       f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_{arithmetic}.json")
             report, wall = analyze(args, env, path, ranks, arithmetic, [], report_path)
             run_section = report["run"]
             t = run_section["timings_s"]
             rows.append({
-                "shape": "x".join(map(str, shape)), "file_gb": round(os.path.getsize(path) / 1e9, 3),
+                "shape": "x".join(map(str, shape)), "element_type": element_type,
+                "file_gb": round(os.path.getsize(path) / 1e9, 3),
                 "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
                 "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
                 "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
@@ -145,7 +155,7 @@ def markdown(rows, columns):
     return lines
 
 
-ANALYSIS_COLUMNS = [("shape", "W shape"), ("file_gb", "file GB"), ("ranks", "ranks"), ("arithmetic", "arithmetic"),
+ANALYSIS_COLUMNS = [("shape", "W shape"), ("element_type", "format"), ("file_gb", "file GB"), ("ranks", "ranks"), ("arithmetic", "arithmetic"),
                     ("plain_read_s", "plain read s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read"),
                     ("total_s", "total s"), ("total_per_read", "total / read"), ("read_s", "read s"),
                     ("compute_s", "compute s"), ("reduce_s", "reduce s"), ("reduce_share", "reduce share"),
@@ -171,6 +181,8 @@ def main():
     parser.add_argument("--no-small", action="store_true", help=f"skip the small shape W{list(SMALL)}")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--arithmetic", nargs="+", default=["exact"], choices=["exact", "seed"])
+    parser.add_argument("--element-type", nargs="+", default=["bf16"],
+                        choices=["bf16", "f16", "f32", "f8e4m3", "f8e5m2"])
     parser.add_argument("--memory-budget", default="2GiB")
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs (and of N plain reads)")
     parser.add_argument("--no-save", action="store_true", help="skip the --output measurements")
@@ -186,11 +198,12 @@ def main():
     shapes = ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
     analysis, saving = [], []
     for shape in shapes:
-        path = trajectory(args, env, shape)
-        read_s = plain_read_seconds(path, args.repeats)  # in the same run, right before latdisp reads it
-        analysis += analysis_rows(args, env, shape, path, read_s)
-        if not args.no_save:
-            saving += save_rows(args, env, shape, path, read_s)
+        for element_type in args.element_type:
+            path = trajectory(args, env, shape, element_type)
+            read_s = plain_read_seconds(path, args.repeats)  # in the same run, right before latdisp reads it
+            analysis += analysis_rows(args, env, shape, path, read_s, element_type)
+            if not args.no_save and element_type == "bf16":
+                saving += save_rows(args, env, shape, path, read_s)
 
     lines = [f"# latdisp benchmark ({os.uname().nodename}, {os.cpu_count()} CPUs; files warm in the page cache; "
              f"--memory-budget {args.memory_budget}; best of {args.repeats})", "",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -29,6 +30,23 @@ struct HashedToken {
   int64_t token;
 };
 
+// Rows are compared and hashed as their bytes, in 16-bit words (the last one
+// padded with a zero byte when a row has an odd number of bytes): bit-identical
+// rows of any element format; for bf16 the words are the values themselves.
+int64_t row_bytes_of(const MatrixSource& matrix) { return matrix.cols() * matrix.element_bytes(); }
+int64_t row_words_of(const MatrixSource& matrix) { return (row_bytes_of(matrix) + 1) / 2; }
+
+// `rows` rows of `row_bytes` bytes each, in place, into rows of `words` words.
+void widen_to_words(std::vector<uint16_t>& buffer, int64_t rows, int64_t row_bytes, int64_t words) {
+  if (row_bytes == 2 * words) return;
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(buffer.data());
+  for (int64_t r = rows; r-- > 0;) {  // backwards: each row moves to a later or equal place
+    uint16_t* target = buffer.data() + r * words;
+    std::memmove(target, bytes + r * row_bytes, static_cast<size_t>(row_bytes));
+    reinterpret_cast<uint8_t*>(target)[row_bytes] = 0;
+  }
+}
+
 // Stage 1: this rank's rows, read a chunk at a time and hashed; only
 // (hash, token) is kept, by the rank that owns the hash.
 std::vector<std::vector<HashedToken>> hash_slab(const MatrixSource& matrix, const BlackholeSearch& search,
@@ -36,7 +54,7 @@ std::vector<std::vector<HashedToken>> hash_slab(const MatrixSource& matrix, cons
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  const int64_t cols = matrix.cols();
+  const int64_t cols = row_words_of(matrix);
   const TokenRange slab = token_range(matrix.rows(), rank, ranks);
   const int64_t max_slab = token_range(matrix.rows(), 0, ranks).count;
   const int64_t chunk_rows = std::max<int64_t>(1, search.chunk_bytes / (cols * 2));
@@ -45,6 +63,7 @@ std::vector<std::vector<HashedToken>> hash_slab(const MatrixSource& matrix, cons
   for (int64_t done = 0; done < max_slab; done += chunk_rows) {  // the same number of reads on every rank
     const int64_t n = std::max<int64_t>(0, std::min(chunk_rows, slab.count - done));
     matrix.read_slab(slab.begin + done, n, buffer.data());
+    widen_to_words(buffer, n, row_bytes_of(matrix), cols);
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t h = row_hash(&buffer[static_cast<size_t>(i * cols)], cols) & search.hash_mask;
       outgoing[static_cast<size_t>(hash_owner(h, ranks))].push_back({h, slab.begin + done + i});
@@ -66,7 +85,7 @@ std::vector<HashedToken> route_hashes(const std::vector<std::vector<HashedToken>
 // (an ordered map compares whole rows, never hashes).
 void verify_bucket(const MatrixSource& matrix, const HashedToken* first, const HashedToken* last,
                    const BlackholeSearch& search, std::vector<std::vector<int64_t>>& groups, int64_t stats[3]) {
-  const int64_t cols = matrix.cols();
+  const int64_t cols = row_words_of(matrix);
   const size_t batch_rows = static_cast<size_t>(std::max<int64_t>(1, search.chunk_bytes / (cols * 2)));
   stats[0] += 1;
   stats[1] += last - first;
@@ -77,6 +96,7 @@ void verify_bucket(const MatrixSource& matrix, const HashedToken* first, const H
     for (const HashedToken* e = k; e < last && tokens.size() < batch_rows; ++e) tokens.push_back(e->token);
     buffer.resize(tokens.size() * static_cast<size_t>(cols));
     matrix.read_rows(tokens, buffer.data());
+    widen_to_words(buffer, static_cast<int64_t>(tokens.size()), row_bytes_of(matrix), cols);
     for (size_t e = 0; e < tokens.size(); ++e) {
       const auto row = buffer.begin() + static_cast<std::ptrdiff_t>(e * cols);
       by_content[std::vector<uint16_t>(row, row + cols)].push_back(tokens[e]);
@@ -131,7 +151,9 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
   const Clock::time_point start = Clock::now();
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  const MatrixSource matrix(comm, options.matrix);
+  ElementRequest any_format;
+  any_format.any_format = true;
+  const MatrixSource matrix(comm, options.matrix, any_format);
   BlackholeSearch search;
   search.min_size = options.min_size;
   search.hash_mask = hash_mask_of(options.hash_bits);
@@ -146,6 +168,7 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
   run.format = matrix.format();
   run.tokens = matrix.rows();
   run.dims = matrix.cols();
+  run.element_type = formats::element_type_name(matrix.element_type());
   run.steps = {std::max<int64_t>(matrix.location().step, 0)};
   if (rank == 0) {
     GroupTimeline timeline(run.tokens, {});

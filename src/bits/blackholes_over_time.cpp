@@ -1,6 +1,7 @@
 #include "bits/blackholes_over_time.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -29,15 +30,24 @@ constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
 // collective read per run of consecutive indices, through the reader of any
 // input format. (StepStream shares a step between blocks for transitions;
 // here each selected step is searched once, and a stride skips steps.)
+// Rows are searched as their bytes in 16-bit words (bit-identical rows of
+// any element format; bf16: the values), the last word of a row with an odd
+// number of bytes padded with a zero byte: `words` per row.
 void read_block(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab,
-                const std::vector<int64_t>& steps, uint16_t* buffer) {
-  const int64_t step_values = slab.count * reader.shape().dims;
+                const std::vector<int64_t>& steps, int64_t words, uint16_t* buffer) {
+  const int64_t row_bytes = reader.shape().dims * reader.element_bytes();
+  char* bytes = reinterpret_cast<char*>(buffer);
+  const int64_t step_bytes = slab.count * row_bytes;
   for (size_t i = 0; i < steps.size();) {
     size_t j = i + 1;
     while (j < steps.size() && steps[j] == steps[j - 1] + 1) ++j;
-    reader.read_steps(slab, steps[i], static_cast<int64_t>(j - i), max_slab,
-                      buffer + static_cast<int64_t>(i) * step_values);
+    reader.read_steps(slab, steps[i], static_cast<int64_t>(j - i), max_slab, bytes + static_cast<int64_t>(i) * step_bytes);
     i = j;
+  }
+  if (row_bytes == 2 * words) return;
+  for (int64_t r = static_cast<int64_t>(steps.size()) * slab.count; r-- > 0;) {  // backwards, in place
+    std::memmove(buffer + r * words, bytes + r * row_bytes, static_cast<size_t>(row_bytes));
+    reinterpret_cast<uint8_t*>(buffer + r * words)[row_bytes] = 0;
   }
 }
 
@@ -76,6 +86,7 @@ void describe_input(const TrajectoryReader& reader, const MatrixLocation& locati
   run.name = location.name;
   run.format = reader.format();
   run.type = reader.type_description();
+  run.element_type = formats::element_type_name(reader.element_type());
   run.trajectory = true;
   run.input_steps = shape.steps;
   run.tokens = shape.tokens;
@@ -134,8 +145,11 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
   OpenedTrajectory input;
   input.location = parse_matrix_location(options.matrix);
   bool dead_found = false;
-  input.reader =
-      open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead, dead_found);
+  ElementRequest any_format;
+  any_format.any_format = true;
+  input.reader = open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead,
+                                 dead_found, any_format);
+  run.words = (input.reader->shape().dims * input.reader->element_bytes() + 1) / 2;
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {
     require_a_token_per_rank(run.tokens, run.ranks, input.location.path);
@@ -154,7 +168,7 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   MPI_Comm_rank(comm, &rank);
   const TokenRange slab = token_range(run.tokens, rank, run.ranks);
   const int64_t max_slab = token_range(run.tokens, 0, run.ranks).count;
-  BlackholeBlockInputs inputs{slab.count, run.tokens, run.dims, static_cast<int64_t>(run.steps.size()), 0, baseline};
+  BlackholeBlockInputs inputs{slab.count, run.tokens, run.words, static_cast<int64_t>(run.steps.size()), 0, baseline};
   inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   run.memory_budget = inputs.budget;
   run.steps_per_block = agreed_block_steps(options, inputs, comm);
@@ -164,7 +178,7 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   settings.hash_mask = options.hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << options.hash_bits) - 1;
   // Not cleared: every value is read before it is used.
   const std::unique_ptr<uint16_t[]> buffer(
-      new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.dims)]);
+      new uint16_t[static_cast<size_t>(run.steps_per_block * slab.count * run.words)]);
   RowSearchBuffers search_buffers;
   std::unique_ptr<GroupTimeline> timeline;
   if (rank == 0) timeline = std::make_unique<GroupTimeline>(run.tokens, input.dead);
@@ -175,9 +189,9 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
     const std::vector<int64_t> steps(
         begin, begin + static_cast<std::ptrdiff_t>(std::min(per_block, run.steps.size() - first)));
     Clock::time_point phase = Clock::now();
-    read_block(*input.reader, slab, max_slab, steps, buffer.get());
+    read_block(*input.reader, slab, max_slab, steps, run.words, buffer.get());
     run.read_seconds += seconds_since(phase);
-    const SlabBlock block{buffer.get(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.dims};
+    const SlabBlock block{buffer.get(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.words};
     const std::vector<StepGroups> groups = find_identical_rows(block, settings, search_buffers, stats, comm);
     phase = Clock::now();
     if (timeline)

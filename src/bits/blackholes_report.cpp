@@ -25,6 +25,7 @@ json input_json(const BlackholesRun& run) {
           {"name", run.name},
           {"format", format_name(run.format)},
           {"type", run.type.empty() ? json() : json(run.type)},
+          {"element_type", run.element_type},
           {"shape", shape},
           {"steps", run.step_numbers.empty() ? json() : json(run.step_numbers)},
           {"dead_mask_found", run.dead_mask_found},

@@ -25,10 +25,12 @@ struct BlackholesRun {
   std::string name;  // dataset / tensor
   InputFormat format = InputFormat::hdf5;
   std::string type;  // the stored type
+  std::string element_type = "bf16";
   bool trajectory = false;
   int64_t input_steps = 0;  // S of a trajectory (0: one matrix)
   int64_t tokens = 0;
   int64_t dims = 0;
+  int64_t words = 0;  // 16-bit words per row (its bytes, padded to even) the search compares
   std::vector<int64_t> step_numbers;  // the training step of each snapshot, when the input has them
   bool dead_mask_found = false;
   int64_t dead_tokens = 0;

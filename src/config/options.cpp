@@ -1,5 +1,7 @@
 #include "config/options.hpp"
 
+#include "kokkos_kernels/formats/element_type.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <sys/stat.h>
@@ -56,7 +58,10 @@ void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
       "training steps (or indices)")(
       "skip-incomplete", po::bool_switch(&o.skip_incomplete),
       "a series: leave out the checkpoints not complete yet (no model file, no such tensor, a file still being "
-      "written) instead of refusing the input; the report names them (input.skipped)");
+      "written) instead of refusing the input; the report names them (input.skipped)")(
+      "element-type", po::value(&o.element_type),
+      "the element format of W stored as integers: bf16, f16, f32, f8e4m3 or f8e5m2 (default: from the input; "
+      "16-bit integers are bf16 bits, 8-bit ones need a dtype attribute or this option)");
 }
 
 // --output and --report: what is written, and where.
@@ -162,6 +167,9 @@ po::options_description generate_description(GenerateOptions& o) {
       "fraction of dead tokens, in [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                                             "random seed; the same seed gives the same file bytes for any rank count")(
       "special", po::bool_switch(&o.special), "plant subnormals, Inf, NaN, zeros and values >= 256")(
+      "element-type", po::value(&o.element_type)->default_value(o.element_type),
+      "the element format of W: bf16 (uint16 bits), f16 (float16), f32 (float32), f8e4m3 or f8e5m2 (uint8 bits "
+      "with a dtype attribute)")(
       "decay-steps", po::value(&o.decay_steps)->default_value(o.decay_steps),
       "decaying move size, like a step-decay learning rate: moves halve every so many steps, so the trajectory "
       "goes from thermal motion through hops to a freeze (0: no decay)")(
@@ -365,6 +373,10 @@ void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   if (!o.steps.empty()) parse_step_selection(o.steps);
   parse_arithmetic(o.arithmetic);
+  formats::ElementType element_type;
+  if (!o.element_type.empty() && !formats::parse_element_type(o.element_type, element_type))
+    fail(kExitUsage,
+         "--element-type must be one of " + formats::element_type_names() + ", not '" + o.element_type + "'");
   if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
   if (!(o.epsilon < 1e300))
     fail(kExitUsage, "--epsilon " + number_text(o.epsilon) + " is too large: it must be below 1e300");
@@ -426,6 +438,12 @@ void require_writable_size(int64_t steps, int64_t tokens, int64_t dims) {
 
 void validate(const GenerateOptions& o) {
   if (o.output.empty()) fail(kExitUsage, "generate needs --output FILE.h5");
+  formats::ElementType element_type;
+  if (!formats::parse_element_type(o.element_type, element_type))
+    fail(kExitUsage,
+         "--element-type must be one of " + formats::element_type_names() + ", not '" + o.element_type + "'");
+  if (o.matrix && element_type != formats::ElementType::bf16)
+    fail(kExitUsage, "generate --matrix writes bf16 only, not --element-type " + o.element_type);
   if (o.matrix) {
     if (o.dims < 8) fail(kExitUsage, "generate --matrix needs --dims of at least 8, not " + std::to_string(o.dims));
     if (o.planted_groups < 1 || o.planted_groups > 64)

@@ -14,6 +14,7 @@ struct AnalyzeOptions {
   std::string dead_mask = "dead_mask";
   bool skip_incomplete = false;     // a series leaves out checkpoints not complete yet
   std::string steps;                // A:B[:K] snapshot indices (B inclusive); empty or "all": every snapshot
+  std::string element_type;         // bf16 | f16 | f32 | f8e4m3 | f8e5m2 of integer storage; empty: from the input
   std::string output;               // .h5/.hdf5 or .safetensors; empty: nothing saved
   std::string save_dtype = "auto";  // auto | int8 | int16 | int32 | int64
   std::string outputs = "all";      // which tensors to save
@@ -50,6 +51,7 @@ struct GenerateOptions {
   double dead_fraction = 0.1;
   uint64_t seed = 1;
   bool special = false;
+  std::string element_type = "bf16";  // the format of W (docs/formats.md, element formats)
   int64_t decay_steps = 0;  // the move size halves every so many steps; 0: no decay
   double floor = 0.0;       // live tokens' move size never below this fraction of the first
   bool overwrite = false;

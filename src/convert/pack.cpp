@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "io/element_storage.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
@@ -49,8 +50,10 @@ PackInput open_pack_input(const PackOptions& options, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   PackInput input;
-  input.reader =
-      open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask, input.dead_mask_found);
+  ElementRequest request;
+  request.any_format = true;  // the output keeps the input's format
+  input.reader = open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask,
+                                 input.dead_mask_found, request);
   require_a_token_per_rank(input.reader->shape().tokens, ranks, options.input);
   if (!input.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp pack: warning: %s; the output has no dead mask\n",
@@ -72,10 +75,14 @@ void write_packed(const PackOptions& options, const PackInput& input, int64_t bl
   Hdf5OutputFile file(comm, path);
   hid_t values = -1, mask = -1, steps = -1;
   const Hdf5Handle bool_type = h5py_bool_type();
+  const formats::ElementType type = input.reader->element_type();
+  const Hdf5Handle value_type = hdf5_element_type(type);
   collectively(comm, [&] {
     values = file.keep(create_output_dataset(
-        file.get(), options.output_dataset, H5T_STD_U16LE,
+        file.get(), options.output_dataset, value_type.get(),
         {static_cast<hsize_t>(shape.steps), static_cast<hsize_t>(shape.tokens), static_cast<hsize_t>(shape.dims)}));
+    if (write_element_attribute(values, type) < 0)
+      fail(kExitOutput, "cannot write the dtype attribute of '" + options.output_dataset + "': " + hdf5_error_text());
     if (input.dead_mask_found)
       mask = file.keep(
           create_output_dataset(file.get(), "dead_mask", bool_type.get(), {static_cast<hsize_t>(shape.tokens)}));
@@ -90,11 +97,11 @@ void write_packed(const PackOptions& options, const PackInput& input, int64_t bl
   if (!step_numbers.empty())
     file.write_box(steps, H5T_NATIVE_INT64, {0}, {rank == 0 ? static_cast<hsize_t>(shape.steps) : 0},
                    step_numbers.data(), "the step numbers");
-  std::vector<uint16_t> block(static_cast<size_t>(block_steps * slab.count * shape.dims));
+  std::vector<uint8_t> block(static_cast<size_t>(block_steps * slab.count * shape.dims * input.reader->element_bytes()));
   for (int64_t first = 0; first < shape.steps; first += block_steps) {
     const int64_t count = std::min(block_steps, shape.steps - first);
     input.reader->read_steps(slab, first, count, max_slab, block.data());
-    file.write_box(values, H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
+    file.write_box(values, value_type.get(), {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
                    {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(shape.dims)},
                    block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
   }
@@ -103,12 +110,14 @@ void write_packed(const PackOptions& options, const PackInput& input, int64_t bl
 
 void print_pack_summary(const PackOptions& options, const PackInput& input, double seconds, int ranks) {
   const TrajectoryShape shape = input.reader->shape();
-  const double megabytes = static_cast<double>(shape.steps * shape.tokens * shape.dims * 2) / 1e6;
+  const double megabytes =
+      static_cast<double>(shape.steps * shape.tokens * shape.dims * input.reader->element_bytes()) / 1e6;
   std::printf(
-      "latdisp pack: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16) from %s '%s'%s%s; %.1f MB in "
+      "latdisp pack: wrote %s: %s [%lld, %lld, %lld] %s values from %s '%s'%s%s; %.1f MB in "
       "%.2f s (%.0f MB/s), %d rank(s)\n",
       options.output.c_str(), options.output_dataset.c_str(), static_cast<long long>(shape.steps),
-      static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims), format_name(input.reader->format()),
+      static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims),
+      formats::element_type_name(input.reader->element_type()).c_str(), format_name(input.reader->format()),
       options.input.c_str(), input.dead_mask_found ? ", dead_mask" : "",
       input.reader->step_numbers().empty() ? "" : ", steps", megabytes, seconds,
       seconds > 0 ? megabytes / seconds : 0.0, ranks);
@@ -130,7 +139,7 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
   const TrajectoryShape shape = input.reader->shape();
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
   const int64_t block_steps =
-      steps_per_block(options, comm, shape.steps, std::max<int64_t>(1, max_slab * shape.dims * 2));
+      steps_per_block(options, comm, shape.steps, std::max<int64_t>(1, max_slab * shape.dims * input.reader->element_bytes()));
   PendingOutput output(comm, options.output, options.overwrite, "--output");
   write_packed(options, input, block_steps, output.temporary_path(), comm);
   output.commit();

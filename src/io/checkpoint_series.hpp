@@ -75,15 +75,15 @@ class SeriesTrajectory : public TrajectoryReader {
   // model file, a missing tensor, a header or data not fully written, a file
   // still growing) are left out and named in skipped() instead of refused.
   SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use,
-                   bool skip_incomplete = false);
+                   const ElementRequest& request = ElementRequest(), bool skip_incomplete = false);
 
   std::string step_origin(int64_t step) const override;
   std::vector<std::string> source_files() const override;
-  void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override;
+  void read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const override;
   std::vector<uint8_t> read_dead_mask(const std::string& name) const override;
 
  protected:
-  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, uint16_t* out) const override;
+  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, void* out) const override;
 
  private:
   struct StepFile {
@@ -91,7 +91,7 @@ class SeriesTrajectory : public TrajectoryReader {
     std::string file;
     int64_t offset = 0;  // of the matrix's element 0
   };
-  void scan(Listing listing, SourceUse use);
+  void scan(Listing listing, SourceUse use, const ElementRequest& request);
   bool locate_or_skip(const SeriesEntry& entry, CheckpointTensor& located);
   void skip_growing_files();
   bool m_skip_incomplete = false;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "io/element_storage.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
@@ -23,7 +24,9 @@ namespace {
 int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, MPI_Comm comm) {
   const uint64_t budget =
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  const int64_t step_bytes = std::max<int64_t>(1, max_slab * options.dims * 2);
+  formats::ElementType type = formats::ElementType::bf16;
+  formats::parse_element_type(options.element_type, type);
+  const int64_t step_bytes = std::max<int64_t>(1, max_slab * options.dims * formats::element_bytes(type));
   const int64_t block_steps =
       std::min<int64_t>({options.steps, static_cast<int64_t>(budget / 2) / step_bytes, kMaxTransferBytes / step_bytes});
   if (block_steps < 1)
@@ -34,18 +37,23 @@ int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, M
 
 // Steps [first, first + count) of the slab into `block`; `current` holds the
 // step before `first` and is left at the block's last step.
-void generate_steps(const TrajectoryModel& model, const TokenRange& slab, int64_t dims,
-                    const std::vector<uint8_t>& dead, int64_t first, int64_t count, std::vector<uint16_t>& current,
-                    std::vector<uint16_t>& block) {
+// The values are kept as uint32_t bits and stored as the format's bytes
+// (little-endian: the low bytes of each).
+void generate_steps(const TrajectoryModel& model, formats::ElementType type, const TokenRange& slab, int64_t dims,
+                    const std::vector<uint8_t>& dead, int64_t first, int64_t count, std::vector<uint32_t>& current,
+                    std::vector<uint8_t>& block) {
+  const size_t value_bytes = static_cast<size_t>(formats::element_bytes(type));
   for (int64_t step = first; step < first + count; ++step) {
     for (int64_t n = 0; n < slab.count; ++n) {
       const int64_t token = slab.begin + n;
-      uint16_t* values_now = &current[static_cast<size_t>(n * dims)];
+      uint32_t* values_now = &current[static_cast<size_t>(n * dims)];
       for (int64_t d = 0; d < dims; ++d)
-        values_now[d] = step == 0 ? initial_value(model, token, d)
-                                  : next_value(model, values_now[d], step - 1, token, d, dead[n] != 0);
+        values_now[d] = step == 0 ? initial_bits(type, model, token, d)
+                                  : next_bits(type, model, values_now[d], step - 1, token, d, dead[n] != 0);
     }
-    std::copy(current.begin(), current.end(), block.begin() + (step - first) * slab.count * dims);
+    uint8_t* out = block.data() + static_cast<size_t>((step - first) * slab.count * dims) * value_bytes;
+    for (size_t i = 0; i < current.size(); ++i)
+      for (size_t k = 0; k < value_bytes; ++k) out[i * value_bytes + k] = static_cast<uint8_t>(current[i] >> (8 * k));
   }
 }
 
@@ -56,13 +64,18 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   const TokenRange slab = token_range(options.tokens, rank, ranks);
+  formats::ElementType type = formats::ElementType::bf16;
+  formats::parse_element_type(options.element_type, type);
+  const Hdf5Handle value_type = hdf5_element_type(type);
   Hdf5OutputFile file(comm, path);
   const Hdf5Handle bool_type = h5py_bool_type();
   hid_t values = -1, mask = -1;
   collectively(comm, [&] {
-    values = file.keep(create_output_dataset(file.get(), options.dataset, H5T_STD_U16LE,
+    values = file.keep(create_output_dataset(file.get(), options.dataset, value_type.get(),
                                              {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
                                               static_cast<hsize_t>(options.dims)}));
+    if (write_element_attribute(values, type) < 0)
+      fail(kExitOutput, "cannot write the dtype attribute of '" + options.dataset + "': " + hdf5_error_text());
     mask = file.keep(
         create_output_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)}));
   });
@@ -71,13 +84,13 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
   for (int64_t n = 0; n < slab.count; ++n) dead[n] = token_is_dead(model, slab.begin + n) ? 1 : 0;
   file.write_box(mask, bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
                  dead.data(), "the dead mask");
-  std::vector<uint16_t> block(static_cast<size_t>(block_steps * slab.count * options.dims));
-  std::vector<uint16_t> current(static_cast<size_t>(slab.count * options.dims));
+  std::vector<uint8_t> block(static_cast<size_t>(block_steps * slab.count * options.dims * formats::element_bytes(type)));
+  std::vector<uint32_t> current(static_cast<size_t>(slab.count * options.dims));
   for (int64_t first = 0; first < options.steps; first += block_steps) {
     stop_if_signalled(comm);
     const int64_t count = std::min(block_steps, options.steps - first);
-    generate_steps(model, slab, options.dims, dead, first, count, current, block);
-    file.write_box(values, H5T_NATIVE_UINT16, {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
+    generate_steps(model, type, slab, options.dims, dead, first, count, current, block);
+    file.write_box(values, value_type.get(), {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
                    {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(options.dims)},
                    block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
   }
@@ -85,9 +98,13 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
 }
 
 void print_generate_summary(const GenerateOptions& options) {
-  std::printf("latdisp generate: wrote %s: %s [%lld, %lld, %lld] bfloat16 bits (uint16), %s, seed %llu%s\n",
-              options.output.c_str(), options.dataset.c_str(), static_cast<long long>(options.steps),
-              static_cast<long long>(options.tokens), static_cast<long long>(options.dims), options.dead_mask.c_str(),
+  const std::string stored = options.element_type == "bf16"  ? "bfloat16 bits (uint16)"
+                             : options.element_type == "f16" ? "f16 (float16)"
+                             : options.element_type == "f32" ? "f32 (float32)"
+                                                             : options.element_type + " bits (uint8)";
+  std::printf("latdisp generate: wrote %s: %s [%lld, %lld, %lld] %s, %s, seed %llu%s\n", options.output.c_str(),
+              options.dataset.c_str(), static_cast<long long>(options.steps),
+              static_cast<long long>(options.tokens), static_cast<long long>(options.dims), stored.c_str(), options.dead_mask.c_str(),
               static_cast<unsigned long long>(options.seed), options.special ? ", with special values" : "");
   if (options.decay_steps > 0)
     std::printf("latdisp generate: move size halving every %lld steps, floor %g\n",

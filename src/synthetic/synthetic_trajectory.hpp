@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kokkos_kernels/formats/element_type.hpp"
+
 namespace latdisp {
 
 struct TrajectoryModel {
@@ -34,5 +36,13 @@ uint16_t initial_value(const TrajectoryModel& model, int64_t token, int64_t dim)
 
 // W[step + 1, token, dim] from W[step, token, dim].
 uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, int64_t token, int64_t dim, bool dead);
+
+// The same model on the lattice of any element format (bits in the low bits;
+// bf16: the values above): values rounded to the format, moves of cells on
+// its ordered lattice, its own special values (E4M3FN has no Inf: its
+// largest value stands in).
+uint32_t initial_bits(formats::ElementType type, const TrajectoryModel& model, int64_t token, int64_t dim);
+uint32_t next_bits(formats::ElementType type, const TrajectoryModel& model, uint32_t value, int64_t step, int64_t token,
+                   int64_t dim, bool dead);
 
 }  // namespace latdisp
