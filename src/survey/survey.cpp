@@ -205,7 +205,9 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
   s.block_rows = uint64_t(std::min(block_rows, token_range(tokens, 0, r.size).count));
 
   FirstPass pass;
+  auto phase = Clock::now();
   collectively(comm, [&] { pass = summarize_slab(s, slab, block_rows); });
+  s.first_pass_seconds = seconds_since(phase);
   s.zero = gather_to_root(pass.zero, tokens, comm);
   s.nonfinite = gather_to_root(pass.nonfinite, tokens, comm);
   s.norm = gather_to_root(pass.norm, tokens, comm);
@@ -216,6 +218,7 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
   // the group of each token and the representatives' rows.
   std::vector<int32_t> group(size_t(tokens), -1);
   std::vector<unsigned char> representatives;
+  phase = Clock::now();
   collectively(comm, [&] {
     if (r.rank != 0) return;
     s.groups = find_groups(s, hash, block_rows);
@@ -228,6 +231,7 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
     representatives.resize(firsts.size() * size_t(s.input.row_bytes()));
     EmbeddingRows(s.input).read_rows(firsts, representatives.data());
   });
+  s.group_seconds = seconds_since(phase);
   check_mpi(MPI_Bcast(&s.reported_groups, 1, MPI_INT64_T, 0, comm), "MPI_Bcast");
   representatives.resize(size_t(s.reported_groups * s.input.row_bytes()));
   check_mpi(MPI_Bcast(group.data(), int(tokens), MPI_INT32_T, 0, comm), "MPI_Bcast");
@@ -240,10 +244,12 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
   std::vector<int64_t> distance;
   int64_t measured = 0;
   double kernel_seconds = 0;
+  phase = Clock::now();
   collectively(comm, [&] {
     measure_distances(s, slab, block_rows, group, nonfinite, representatives, nearest, distance, measured,
                       kernel_seconds);
   });
+  s.distance_pass_seconds = seconds_since(phase);
   s.nearest = gather_to_root(nearest, tokens, comm);
   s.distance = gather_to_root(distance, tokens, comm);
   int64_t all_measured = 0;

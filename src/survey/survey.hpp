@@ -43,6 +43,9 @@ struct SurveyResult {
   int ranks = 1;
   int64_t lattice_comparisons = 0;  // rows measured x groups x dims
   double distance_seconds = 0;      // the slowest rank's kernel time
+  double first_pass_seconds = 0;    // read, summaries, compare (the slowest rank)
+  double group_seconds = 0;         // grouping and the representatives (rank 0)
+  double distance_pass_seconds = 0; // read and distances (the slowest rank)
   double seconds = 0;               // the whole survey
   uint64_t block_rows = 0;          // rows per block (the largest over ranks)
 };

@@ -151,6 +151,9 @@ json norms_json(const SurveyResult& s) {
 json timing_json(const SurveyResult& s) {
   return {{"ranks", s.ranks},
           {"seconds", s.seconds},
+          {"first_pass_seconds", s.first_pass_seconds},
+          {"group_seconds", s.group_seconds},
+          {"distance_pass_seconds", s.distance_pass_seconds},
           {"distance_seconds", s.distance_seconds},
           {"lattice_comparisons", s.lattice_comparisons},
           {"lattice_comparisons_per_second",
