@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import survey_oracle as oracle  # noqa: E402
+from cli_survey_files import write_safetensors  # noqa: E402
 
 LATDISP, WORK, RANKS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 MPIEXEC = sys.argv[4:]
@@ -31,20 +32,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
         print("FAIL:", what)
-
-
-def write_safetensors(path, tensors):
-    """tensors: name -> (dtype, numpy array of raw bits)."""
-    header, offset, blobs = {}, 0, []
-    for name, (dtype, array) in tensors.items():
-        data = np.ascontiguousarray(array).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def bits_of(fmt, pos):
@@ -196,6 +183,19 @@ def main():
                                  "lm_head.weight": (DTYPES[fmt], matrix[:, :3])})
         actual, groups = survey_case(fmt, matrix, path, ["--no-tokenizer"])
         planted_facts(fmt, actual)
+
+    # HDF5: bf16 as 16-bit integers, f16 and f32 as IEEE floats, FP8 as uint8 with its dtype attribute.
+    import h5py
+    views = {"bf16": np.uint16, "f16": np.float16, "f32": np.float32, "f8e4m3": np.uint8, "f8e5m2": np.uint8}
+    for fmt, view in views.items():
+        matrix = planted(fmt, seed=9)
+        path = f"{WORK}/{fmt}.h5"
+        with h5py.File(path, "w") as f:
+            dataset = f.create_dataset("wte.weight", data=matrix.view(view))
+            if fmt.startswith("f8"):
+                dataset.attrs["dtype"] = {"f8e4m3": "float8_e4m3fn", "f8e5m2": "float8_e5m2"}[fmt]
+            f.create_dataset("lm_head.weight", data=matrix[:, :2].view(view))
+        survey_case(fmt, matrix, path, [])
 
     # A sharded folder with a tokenizer, a fine-tuned twin, groups beyond --groups-max, --near 2.
     matrix = planted("bf16")
