@@ -239,6 +239,12 @@ def main():
     # Without --tokenizer the folder's tokenizer.json is used; the text summary names the groups.
     done = run(["--model", folder])
     check(b"groups of bit-identical rows" in done.stdout and b"<|endoftext|>" not in done.stderr, "summary printed")
+    # The figure of a report: a PNG.
+    figure = f"{WORK}/survey.png"
+    tools = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "plot_survey.py")
+    subprocess.run([sys.executable, tools, f"{WORK}/bf16_model_64_1.json", "--out", figure], check=True, timeout=120)
+    with open(figure, "rb") as f:
+        check(f.read(8) == b"\x89PNG\r\n\x1a\n", "plot_survey.py wrote a PNG")
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

@@ -260,6 +260,8 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
     s.group = std::move(group);
     pair_distances(s, representatives);
   }
+  const std::vector<uint64_t> peaks = gather_peak_rss(comm);
+  if (r.rank == 0) s.peak_rss = *std::max_element(peaks.begin(), peaks.end());
   s.seconds = seconds_since(start);
   return s;
 }

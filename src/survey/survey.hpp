@@ -48,6 +48,7 @@ struct SurveyResult {
   double distance_pass_seconds = 0; // read and distances (the slowest rank)
   double seconds = 0;               // the whole survey
   uint64_t block_rows = 0;          // rows per block (the largest over ranks)
+  uint64_t peak_rss = 0;            // the largest peak resident memory of a rank
 };
 
 // Collective. Every rank throws the same Error on bad input.

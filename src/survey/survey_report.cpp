@@ -158,7 +158,8 @@ json timing_json(const SurveyResult& s) {
           {"lattice_comparisons", s.lattice_comparisons},
           {"lattice_comparisons_per_second",
            s.distance_seconds > 0 ? json(double(s.lattice_comparisons) / s.distance_seconds) : json(nullptr)},
-          {"block_rows", s.block_rows}};
+          {"block_rows", s.block_rows},
+          {"peak_rss_bytes", s.peak_rss}};
 }
 
 std::string csv_quote(const std::string& text) {
