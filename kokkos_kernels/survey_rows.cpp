@@ -83,6 +83,30 @@ struct ExactSquares {
   }
 };
 
+// The exact sum of squares of a finite row whose squares span at most 127
+// bits: each square as an integer multiple of the smallest scale in the row,
+// summed in 128 bits, converted once (correctly rounded) and scaled by a
+// power of two (exact). `fits` false when the row spans more.
+template <class F>
+KOKKOS_INLINE_FUNCTION double narrow_sum_of_squares(const unsigned char* row, int64_t dims, int lowest, int highest,
+                                                    bool& fits) {
+  using L = formats::Lattice<F>;
+  int64_t bits_of_dims = 0;
+  while ((int64_t(1) << bits_of_dims) < dims) ++bits_of_dims;
+  fits = 2 * (highest - lowest) + 2 * (F::mantissa_bits + 1) + bits_of_dims <= 127;
+  if (!fits) return 0.0;
+  unsigned __int128 sum = 0;
+  for (int64_t d = 0; d < dims; ++d) {
+    const auto b = element_at<F>(row, d);
+    const int64_t s = L::significand(b);
+    sum += static_cast<unsigned __int128>(uint64_t(s * s)) << (2 * (L::scale_exponent(b) - lowest));
+  }
+  const uint64_t scale_bits = static_cast<uint64_t>(2 * lowest + 1023) << 52;
+  double scale;
+  memcpy(&scale, &scale_bits, sizeof scale);
+  return static_cast<double>(sum) * scale;
+}
+
 template <class F>
 struct SummarizeRows {
   const unsigned char* m_rows;
@@ -92,20 +116,32 @@ struct SummarizeRows {
     using L = formats::Lattice<F>;
     const unsigned char* row = m_rows + r * m_dims * int64_t(sizeof(typename F::bits_type));
     bool zero = true, finite = true;
-    ExactSquares<F> squares;
+    int lowest = 1 << 20, highest = -(1 << 20);  // scales of the non-zero values
     for (int64_t d = 0; d < m_dims; ++d) {
       const auto b = element_at<F>(row, d);
-      zero = zero && L::is_zero(b);
-      if (!L::is_finite(b)) {
-        finite = false;
-        continue;
-      }
-      squares.add(b);
+      const bool is_zero = L::is_zero(b);
+      zero = zero && is_zero;
+      finite = finite && L::is_finite(b);
+      const int scale = L::scale_exponent(b);
+      lowest = is_zero || scale >= lowest ? lowest : scale;
+      highest = is_zero || scale <= highest ? highest : scale;
     }
     m_out.zero[r] = zero;
     m_out.nonfinite[r] = !finite;
     m_out.hash[r] = survey_row_hash(row, m_dims * int64_t(sizeof(typename F::bits_type)));
-    m_out.sum_squares[r] = finite ? squares.to_double() : 0.0;
+    if (!finite || zero) {
+      m_out.sum_squares[r] = 0.0;
+      return;
+    }
+    bool fits = false;
+    const double narrow = narrow_sum_of_squares<F>(row, m_dims, lowest, highest, fits);
+    if (fits) {
+      m_out.sum_squares[r] = narrow;
+      return;
+    }
+    ExactSquares<F> squares;
+    for (int64_t d = 0; d < m_dims; ++d) squares.add(element_at<F>(row, d));
+    m_out.sum_squares[r] = squares.to_double();
   }
 };
 

@@ -54,6 +54,9 @@ def planted(fmt, rows=64, dims=7, seed=5):
     shift = 128 if total >= 16 else 16
     a = [one, one - 1, 1, -(one + 3), one + 2, -(one // 2), 2]  # 1.0, just below 1.0, smallest subnormal, ...
     positions = [[rng.randrange(-top // 2, top // 2) for _ in range(dims)] for _ in range(rows)]
+    band = min(20 << mbits, top // 2)  # rows spanning about 20 binades below 1.0: sums that must round
+    for t in range(17, 30):
+        positions[t] = [rng.choice((1, -1)) * (one - rng.randrange(band)) for _ in range(dims)]
     for t in (3, 10, 20, 40, 50):
         positions[t] = list(a)
     b = list(a)
