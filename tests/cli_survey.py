@@ -151,7 +151,7 @@ def check_csv(path, expected):
 
 
 def survey_case(fmt, matrix, model, extra, tokenizer=None, other=None, groups_max=64, near=1):
-    tag = f"{fmt}_{os.path.basename(model)}_{groups_max}_{near}"
+    tag = f"{fmt}_{os.path.basename(model)}_{groups_max}_{near}_{len(extra)}"
     report, table = f"{WORK}/{tag}.json", f"{WORK}/{tag}.csv"
     run(["--model", model, "--report", report, "--per-token", table, "--groups-max", str(groups_max),
          "--near", str(near), "--memory-budget", "1000"] + extra)
@@ -242,10 +242,25 @@ def main():
     # Without --tokenizer the folder's tokenizer.json is used; the text summary names the groups.
     done = run(["--model", folder])
     check(b"groups of bit-identical rows" in done.stdout and b"<|endoftext|>" not in done.stderr, "summary printed")
+    # WordPiece and Unigram vocabularies are shown as they are; --groups-max 0 measures nothing.
+    small = planted("bf16", seed=11)
+    small_path = f"{WORK}/small.safetensors"
+    write_safetensors(small_path, {"wte.weight": ("BF16", small)})
+    wordpiece = {"model": {"type": "WordPiece", "unk_token": "[UNK]",
+                           "vocab": {"[PAD]": 0, "hello": 1, "##lo": 2, 'a,"b': 3, "\u0120x": 5}},
+                 "added_tokens": [{"id": 7, "content": "[MASK]"}]}
+    unigram = {"model": {"type": "Unigram", "vocab": [["<unk>", 0.0], ["\u2581the", -1.5], ["\r\n", -3.0]]}}
+    for name, tok in (("wordpiece", wordpiece), ("unigram", unigram)):
+        path = f"{WORK}/{name}.json"
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(tok, f)
+        for groups_max in (64, 0):
+            survey_case("bf16", small, small_path, ["--tokenizer", path], tok, groups_max=groups_max)
+
     # The figure of a report: a PNG.
     figure = f"{WORK}/survey.png"
     tools = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "plot_survey.py")
-    subprocess.run([sys.executable, tools, f"{WORK}/bf16_model_64_1.json", "--out", figure], check=True, timeout=120)
+    subprocess.run([sys.executable, tools, f"{WORK}/bf16_model_64_1_4.json", "--out", figure], check=True, timeout=120)
     with open(figure, "rb") as f:
         check(f.read(8) == b"\x89PNG\r\n\x1a\n", "plot_survey.py wrote a PNG")
     if failures:

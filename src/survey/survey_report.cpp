@@ -245,6 +245,24 @@ std::string line(const char* format, ...) {
 
 std::string shown(const nlohmann::json& value) { return value.is_null() ? "-" : value.dump(); }
 
+// A token string for the summary: quoted, control characters and quotes
+// escaped; everything else (backslashes of `\xNN` included) as it is.
+std::string token_text(const nlohmann::json& value) {
+  if (!value.is_string()) return "-";
+  static const char* hex = "0123456789abcdef";
+  std::string text = "\"";
+  for (const char c : value.get<std::string>()) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"') text += "\\\"";
+    else if (c == '\n') text += "\\n";
+    else if (c == '\r') text += "\\r";
+    else if (c == '\t') text += "\\t";
+    else if (u < 0x20 || u == 0x7f) text += std::string("\\x") + hex[u >> 4] + hex[u & 15];
+    else text += c;
+  }
+  return text + "\"";
+}
+
 // "[0, 1] [2] [3, 4]", or the count when there are many.
 std::string components_text(const nlohmann::json& components) {
   std::string text;
@@ -267,7 +285,7 @@ std::string groups_text(const nlohmann::json& r) {
     std::string strings;
     if (group["strings"].is_array())
       for (size_t i = 0; i < std::min<size_t>(group["strings"].size(), 4); ++i)
-        strings += (i ? " " : "") + shown(group["strings"][i]);
+        strings += (i ? " " : "") + token_text(group["strings"][i]);
     text += line("%-5zu %8lld %11lld %7s %9s %6lld  %s", g, group["size"].get<long long>(),
                  group["first_token"].get<long long>(), shown(group["beyond_tokenizer"]).c_str(),
                  shown(group["unchanged"]).c_str(), group["halo"].get<long long>(), strings.c_str());
