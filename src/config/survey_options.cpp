@@ -43,7 +43,9 @@ po::options_description survey_description(SurveyOptions& o) {
       "overwrite", po::bool_switch(&o.overwrite), "replace existing output files")(
       "memory-budget", po::value(&o.memory_budget),
       "memory per rank for row blocks, e.g. 512MiB (default: at most 1GiB, within half the node's available "
-      "memory shared by its ranks)");
+      "memory shared by its ranks)")(
+      "hash-bits", po::value(&o.hash_bits)->default_value(o.hash_bits),
+      "testing: keep only this many hash bits (1..64) to force collisions; results must not change");
   return d;
 }
 
@@ -59,6 +61,7 @@ void validate(const SurveyOptions& o) {
   if (!o.tokenizer.empty() && o.no_tokenizer) fail(kExitUsage, "--tokenizer and --no-tokenizer exclude each other");
   if (!o.output.empty()) output_format_of("--output", o.output);
   if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
+  if (o.hash_bits < 1 || o.hash_bits > 64) fail(kExitUsage, "--hash-bits must be in 1..64");
 }
 
 }  // namespace latdisp

@@ -25,6 +25,7 @@ struct SurveyOptions {
   bool json = false;         // print the JSON instead of the summary
   bool overwrite = false;
   std::string memory_budget;  // empty: at most 1 GiB per rank
+  int hash_bits = 64;         // testing: keep this many hash bits to force collisions
 };
 
 boost::program_options::options_description survey_description(SurveyOptions& options);

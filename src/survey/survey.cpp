@@ -98,7 +98,7 @@ std::vector<std::vector<int64_t>> find_groups(const SurveyResult& s, const std::
                                               int64_t block_rows) {
   std::vector<std::pair<uint64_t, int64_t>> keyed;
   for (size_t t = 0; t < hash.size(); ++t)
-    if (!s.nonfinite[t]) keyed.push_back({hash[t], int64_t(t)});
+    if (!s.nonfinite[t]) keyed.push_back({hash[t] & s.hash_mask, int64_t(t)});
   std::sort(keyed.begin(), keyed.end());
   const EmbeddingRows rows(s.input);
   const int64_t row_bytes = s.input.row_bytes();
@@ -199,6 +199,7 @@ SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
   SurveyResult s;
   s.near = o.near;
   s.groups_max = o.groups_max;
+  s.hash_mask = o.hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << o.hash_bits) - 1;
   s.ranks = r.size;
   open_inputs(s, o, comm);
   const int64_t tokens = s.input.rows;

@@ -26,6 +26,7 @@ struct SurveyResult {
   std::optional<TokenizerStrings> tokenizer;
   int64_t near = 1;
   int64_t groups_max = 64;
+  uint64_t hash_mask = ~uint64_t(0);  // testing: fewer hash bits force collisions
 
   // Per token (rank 0 only; empty elsewhere).
   std::vector<uint8_t> zero, nonfinite, unchanged;  // unchanged: empty without --compare
