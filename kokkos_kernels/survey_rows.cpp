@@ -112,7 +112,7 @@ struct SummarizeRows {
   const unsigned char* m_rows;
   int64_t m_dims;
   SurveyRowSummaries m_out;
-  KOKKOS_INLINE_FUNCTION void operator()(int64_t r) const {
+  void operator()(int64_t r) const {  // host execution space only
     using L = formats::Lattice<F>;
     const unsigned char* row = m_rows + r * m_dims * int64_t(sizeof(typename F::bits_type));
     bool zero = true, finite = true;
@@ -174,7 +174,7 @@ struct RowPositions {
   const unsigned char* m_rows;
   int64_t m_dims;
   P* m_positions;
-  KOKKOS_INLINE_FUNCTION void operator()(int64_t r) const {
+  void operator()(int64_t r) const {  // host execution space only
     const unsigned char* row = m_rows + r * m_dims * int64_t(sizeof(typename F::bits_type));
     for (int64_t d = 0; d < m_dims; ++d)
       m_positions[r * m_dims + d] = P(formats::Lattice<F>::lattice_position(element_at<F>(row, d)));
@@ -195,7 +195,7 @@ struct NearestGroups {
   int32_t* m_nearest;
   int64_t* m_distance;
 
-  KOKKOS_INLINE_FUNCTION void operator()(int64_t r) const {
+  void operator()(int64_t r) const {  // host execution space only
     if (m_skip[r] || m_groups == 0) {
       m_nearest[r] = -1;
       m_distance[r] = -1;

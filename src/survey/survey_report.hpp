@@ -1,4 +1,4 @@
-// The survey's outputs (docs/report.md, "The survey report"): the JSON report
+// The survey's outputs (docs/report.md §15): the JSON report
 // (schema latdisp.survey/1), the text summary, the per-token CSV table.
 #pragma once
 
