@@ -252,12 +252,34 @@ def main():
                            "vocab": {"[PAD]": 0, "hello": 1, "##lo": 2, 'a,"b': 3, "\u0120x": 5}},
                  "added_tokens": [{"id": 7, "content": "[MASK]"}]}
     unigram = {"model": {"type": "Unigram", "vocab": [["<unk>", 0.0], ["\u2581the", -1.5], ["\r\n", -3.0]]}}
-    for name, tok in (("wordpiece", wordpiece), ("unigram", unigram)):
+    for name, tok, groups_max in (("wordpiece", wordpiece, 64), ("unigram", unigram, 0)):
         path = f"{WORK}/{name}.json"
         with open(path, "w", encoding="utf-8") as f:
             json.dump(tok, f)
-        for groups_max in (64, 0):
-            survey_case("bf16", small, small_path, ["--tokenizer", path], tok, groups_max=groups_max)
+        survey_case("bf16", small, small_path, ["--tokenizer", path], tok, groups_max=groups_max)
+
+    # Every 1- and 2-byte token and random 3- and 4-byte ones, decoded as Python decodes them.
+    rng = random.Random(7)
+    sequences = [bytes([b]) for b in range(256)] + [bytes([a, b]) for a in range(256) for b in range(256)]
+    sequences += [bytes(rng.choice((rng.randrange(0xC0, 0xF8), rng.randrange(0x80, 0xC0), rng.randrange(256)))
+                        for _ in range(rng.choice((3, 4)))) for _ in range(8000)]
+    vocab = {}
+    for data in sequences:
+        vocab.setdefault(oracle.encode_byte_level(data), len(vocab))
+    every = {"model": {"type": "BPE", "vocab": vocab, "merges": []}, "decoder": {"type": "ByteLevel"}}
+    every_path = f"{WORK}/every_byte.json"
+    with open(every_path, "w", encoding="utf-8") as f:
+        json.dump(every, f, ensure_ascii=False)
+    every_model = f"{WORK}/every_byte.safetensors"
+    write_safetensors(every_model, {"wte.weight": ("BF16", np.arange(len(vocab) + 5, dtype=np.uint16).reshape(-1, 1))})
+    table = f"{WORK}/every_byte.csv"
+    run(["--model", every_model, "--tokenizer", every_path, "--per-token", table])
+    strings, _ = oracle.tokenizer_strings(every)
+    with open(table, newline="", encoding="utf-8") as f:
+        got = [row["string"] for row in csv.DictReader(f)]
+    wrong = [t for t in range(len(vocab)) if got[t] != strings[t]]
+    check(not wrong, f"byte-level strings differ from Python's for {len(wrong)} tokens, e.g. "
+                     f"{[(got[t], strings[t]) for t in wrong[:3]]}")
 
     # The figure of a report: a PNG.
     figure = f"{WORK}/survey.png"
