@@ -16,8 +16,9 @@ declare -A allowed=(
   [convert]="config io parallel kokkos_kernels"
   [bits]="config io parallel kokkos_kernels"
   [analysis]="config io parallel kokkos_kernels"
+  [survey]="config io parallel kokkos_kernels"
   [report]="analysis config io parallel kokkos_kernels"
-  [app]="report analysis bits synthetic convert config io parallel kokkos_kernels"
+  [app]="report analysis bits survey synthetic convert config io parallel kokkos_kernels"
 )
 
 violations=0

@@ -282,7 +282,9 @@ std::string top_level_help() {
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
-         "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
+         "             with --steps, over a trajectory: when each group formed, how long it lasted\n"
+         "  survey     a released model's embedding: zero rows, identical groups, halos, distances,\n"
+         "             norms, the tokenizer's strings and rows beyond it, rows a fine-tune left unchanged\n\n"
          "latdisp SUBCOMMAND --help documents every option; latdisp --version prints the version.\n"
          "Options may also come from a config file (--config FILE, NAME = VALUE lines); the\n"
          "command line wins.\n"
@@ -318,6 +320,10 @@ const SubcommandParser kSubcommandParsers[] = {
      "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
      "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
      [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
+    {"survey",
+     "latdisp survey --model PATH [--tensor NAME] [--tokenizer FILE] [--compare PATH2] [--near K]\n"
+     "               [--report R.json] [--per-token T.csv] [--output G.safetensors]",
+     [](Command& c) { return survey_description(c.survey); }, [](const Command& c) { validate(c.survey); }},
 };
 
 bool is_top_level_help(const char* const* argv) {

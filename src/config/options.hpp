@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "config/survey_options.hpp"
+
 namespace latdisp {
 
 struct AnalyzeOptions {
@@ -133,6 +135,7 @@ struct Command {
   InspectOptions inspect;
   SeparationOptions separation;
   BlackholesOptions blackholes;
+  SurveyOptions survey;
   std::string help_text;
 };
 

@@ -1,0 +1,14 @@
+// `latdisp survey` end to end: outputs checked, the survey, the summary, the
+// JSON report, the per-token CSV and the groups file.
+#pragma once
+
+#include <mpi.h>
+
+#include "config/survey_options.hpp"
+
+namespace latdisp {
+
+// Collective. Returns the exit code.
+int run_survey(const SurveyOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp
