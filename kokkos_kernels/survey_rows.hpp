@@ -1,4 +1,4 @@
-// The kernels of `survey` (docs/definitions.md §17): per row of an
+// The kernels of `survey` (docs/definitions.md §18): per row of an
 // embedding block, whether it is all zeros or holds a non-finite value, a
 // 64-bit hash of its bytes and the exact sum of its squares; and the
 // L-infinity lattice distance of every row to each group representative.

@@ -1,4 +1,4 @@
-// Where a model keeps its embedding (docs/formats.md §17): a
+// Where a model keeps its embedding (docs/formats.md §20): a
 // model folder as released (model.safetensors, or a sharded
 // model.safetensors.index.json whose weight_map names the shard holding each
 // tensor), or one safetensors or HDF5 file; and the reader of a 2-D tensor's

@@ -1,4 +1,4 @@
-// The model survey (docs/definitions.md §17): one pass over the
+// The model survey (docs/definitions.md §18): one pass over the
 // embedding's rows (zero, non-finite, hash, norm, unchanged against a
 // second model), the groups of bit-identical rows found from the hashes and
 // verified byte by byte, and a second pass giving every other row its

@@ -1,5 +1,5 @@
 // A Hugging Face `tokenizers` JSON file read as the survey needs it
-// (docs/formats.md §17): every token id's string, byte-level BPE
+// (docs/formats.md §20): every token id's string, byte-level BPE
 // tokens decoded to the text they stand for, and the tokenizer's size.
 #pragma once
 
