@@ -17,7 +17,8 @@ declare -A allowed=(
   [bits]="config io parallel kokkos_kernels"
   [analysis]="config io parallel kokkos_kernels"
   [report]="analysis config io parallel kokkos_kernels"
-  [app]="report analysis bits synthetic convert config io parallel kokkos_kernels"
+  [optimizer]="analysis config io parallel kokkos_kernels"
+  [app]="optimizer report analysis bits synthetic convert config io parallel kokkos_kernels"
 )
 
 violations=0

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "app/run_analyze.hpp"
+#include "app/run_optimizer.hpp"
 #include "bits/blackholes.hpp"
 #include "bits/inspect.hpp"
 #include "bits/separation.hpp"
@@ -30,6 +31,7 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
     if (command.name == "separation") return run_separation(command.separation, comm);
     if (command.name == "blackholes") return run_blackholes(command.blackholes, comm);
     if (command.name == "pack") return run_pack(command.pack, comm);
+    if (command.name == "optimizer") return run_optimizer(command.optimizer, comm);
     if (command.generate.matrix) return run_generate_matrix(command.generate, comm);
     return run_generate(command.generate, comm);
   } catch (const Error& e) {

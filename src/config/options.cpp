@@ -259,7 +259,9 @@ std::string top_level_help() {
          "  inspect    bit-level view of chosen dims of groups' tokens: bits, fields, true ULP distances\n"
          "  separation ULP distances between groups in every dim; are the groups bit-identical?\n"
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
-         "             with --steps, over a trajectory: when each group formed, how long it lasted\n\n"
+         "             with --steps, over a trajectory: when each group formed, how long it lasted\n"
+         "  optimizer  replay AdamW from a recorded run (W, gradient, exp_avg, exp_avg_sq) bit for bit and\n"
+         "             account for every update that rounding swallowed\n\n"
          "latdisp SUBCOMMAND --help documents every option. Options may also come from a config\n"
          "file (--config FILE, NAME = VALUE lines); the command line wins.\n"
          "Exit codes: 0 ran, 1 usage or configuration error, 2 input error, 3 output error,\n"
@@ -294,6 +296,8 @@ const SubcommandParser kSubcommandParsers[] = {
      "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
      "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
      [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
+    {"optimizer", "latdisp optimizer --input RUN.h5 [--lr LR|--lr DATASET] [--update-rule RULE] [--report R.json]",
+     [](Command& c) { return optimizer_description(c.optimizer); }, [](const Command& c) { validate(c.optimizer); }},
 };
 
 bool is_top_level_help(int argc, const char* const* argv) {

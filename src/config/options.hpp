@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "config/optimizer_options.hpp"
+
 namespace latdisp {
 
 struct AnalyzeOptions {
@@ -127,6 +129,7 @@ struct Command {
   InspectOptions inspect;
   SeparationOptions separation;
   BlackholesOptions blackholes;
+  OptimizerOptions optimizer;
   std::string help_text;
 };
 

@@ -1,0 +1,54 @@
+// The streaming pass of the optimizer audit (docs/optimizer.md §5): step
+// blocks of the rank's token slab through the audit kernel, folded into
+// per-step counters, exact sums, the kept |c| keys, the first mismatches and
+// the per-token table; then reduced onto rank 0.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "analysis/spillable_keys.hpp"
+#include "config/optimizer_options.hpp"
+#include "kokkos_kernels/optimizer/audit_block.hpp"
+#include "optimizer/audit_input.hpp"
+#include "optimizer/audit_result.hpp"
+#include "parallel/partition.hpp"
+
+namespace latdisp {
+
+class AuditPass {
+ public:
+  // Collective: plans the step blocks within the memory budget.
+  AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result, bool per_token,
+            MPI_Comm comm);
+  void run();     // collective
+  void reduce();  // collective: the result complete on rank 0
+
+ private:
+  using Bits = uint16_t;
+  void plan(const OptimizerOptions& options);
+  void read_block(int64_t first, int64_t count);
+  void fold_block(int64_t first, int64_t count);
+  void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
+  void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
+  void progress(int64_t done);
+
+  const AuditInput& m_input;
+  OptimizerResult& m_result;
+  bool m_per_token;
+  MPI_Comm m_comm;
+  int m_rank = 0, m_ranks = 1;
+  TokenRange m_slab{};
+  int64_t m_max_slab = 0, m_block_steps = 1;
+  optimizer::AuditSettings m_settings;
+  SpillableKeys m_keys;
+  std::vector<std::vector<Bits>> m_buffers;  // W, grad, exp_avg, exp_avg_sq of the block
+  std::vector<optimizer::CoordinateOutcome> m_outcome;
+  std::vector<optimizer::StepScalars> m_scalars;
+  double m_progress_seconds = 0, m_last_progress = 0;
+};
+
+}  // namespace latdisp
