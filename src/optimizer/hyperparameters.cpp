@@ -1,6 +1,10 @@
 #include "optimizer/hyperparameters.hpp"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cmath>
@@ -63,7 +67,15 @@ void read_safetensors_attributes(const std::string& path, const std::string& lr_
   }
   const int64_t count = tensor->shape[0];
   std::vector<unsigned char> bytes(static_cast<size_t>(tensor->end - tensor->begin));
-  read_file_bytes(path, -1, tensor->begin, static_cast<int64_t>(bytes.size()), bytes.data());
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(kExitInput, "cannot open '" + path + "': " + std::strerror(errno));
+  try {
+    read_file_bytes(path, fd, tensor->begin, static_cast<int64_t>(bytes.size()), bytes.data());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
   out.lr_values.resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
     if (tensor->dtype == "F64") {

@@ -1,54 +1,35 @@
-// An exact sum of signed doubles over a wide range, built from ExactSum
-// (non-negative values in [2^-267, 2^288)): positive and negative parts
-// apart, each on three scales 2^-300, 1, 2^300, so that terms in
-// [2^-567, 2^588) add exactly, independent of order and rank count
-// (docs/optimizer.md §4). Smaller terms count as zero.
+// An exact sum of signed doubles over the whole double range (subnormals
+// included): a fixed-point integer of 32-bit digits, so the sum is the same
+// for any order of additions and any rank count, and to_double() is the
+// exact sum correctly rounded (docs/optimizer.md §4).
 #pragma once
 
-#include <cmath>
-#include <vector>
+#include <mpi.h>
 
-#include "parallel/exact_sum.hpp"
+#include <array>
+#include <cstdint>
+#include <vector>
 
 namespace latdisp {
 
 class WideSum {
  public:
-  static constexpr int kParts = 6;
+  static constexpr int kDigits = 70;     // 32-bit digits; the top one carries the sign
+  static constexpr int kLowBit = -1120;  // weight of bit 0 of digit 0 (2^-1074 is the smallest double)
 
-  void add(double value) {
-    if (value == 0 || !(value - value == 0)) return;
-    const double magnitude = std::fabs(value);
-    const int sign = value < 0 ? 3 : 0;
-    if (magnitude >= 0x1p288) m_parts[sign + 2].add(std::ldexp(magnitude, -300));
-    else if (magnitude >= 0x1p-267) m_parts[sign + 1].add(magnitude);
-    else if (magnitude >= 0x1p-567) m_parts[sign].add(std::ldexp(magnitude, 300));
-  }
-  void add(const WideSum& other) {
-    for (int i = 0; i < kParts; ++i) m_parts[i].add(other.m_parts[i]);
-  }
-  // The positive part minus the negative part, each rounded to double.
-  double to_double() const { return side(0) - side(3); }
+  void add(double value);  // NaN and Inf are ignored (counted elsewhere)
+  void add(const WideSum& other);
+  double to_double() const;  // correctly rounded, to nearest even
 
-  ExactSum& part(int i) { return m_parts[i]; }
+  // Sum-reduces element-wise onto rank 0.
+  friend void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
 
  private:
-  double side(int first) const {
-    return std::ldexp(m_parts[first + 2].to_double(), 300) + m_parts[first + 1].to_double() +
-           std::ldexp(m_parts[first].to_double(), -300);
-  }
-  ExactSum m_parts[kParts];
+  void normalize();
+  std::array<int64_t, kDigits> m_digits{};
+  int64_t m_pending = 0;
 };
 
-// Sum-reduces every WideSum element-wise onto rank 0.
-inline void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) {
-  std::vector<ExactSum> flat;
-  flat.reserve(sums.size() * WideSum::kParts);
-  for (WideSum& s : sums)
-    for (int i = 0; i < WideSum::kParts; ++i) flat.push_back(s.part(i));
-  ExactSum::reduce_to_root(flat, comm);
-  for (size_t k = 0; k < sums.size(); ++k)
-    for (int i = 0; i < WideSum::kParts; ++i) sums[k].part(i) = flat[k * WideSum::kParts + i];
-}
+void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
 
 }  // namespace latdisp
