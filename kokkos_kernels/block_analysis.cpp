@@ -1,8 +1,10 @@
 #include "kokkos_kernels/block_analysis.hpp"
 
+#include "kokkos_kernels/formats/lattice_rules.hpp"
 #include "kokkos_kernels/kokkos_compat.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace latdisp {
 namespace {
@@ -675,6 +677,132 @@ struct BlockAnalysisFunctor {
   }
 };
 
+// Any element format other than bf16 (docs/definitions.md, "Element
+// formats"): the exact rules of formats/lattice_rules.hpp, one coordinate at
+// a time (bf16 keeps its lattice lanes above). Tallies, magnitudes (numpy's
+// pairwise order) and row events as BlockAnalysisFunctor has them; the exact
+// arithmetic only (the seed arithmetic is bf16's).
+template <class Space, class F>
+struct FormatAnalysisFunctor {
+  using Bits = typename F::bits_type;
+  using L = formats::Lattice<F>;
+  using Values = Kokkos::View<const Bits***, Kokkos::LayoutStride, typename Space::memory_space>;
+
+  FormatAnalysisFunctor(const Values& values, const typename BlockViews<Space>::Flags& dead, bool includes_final_step,
+                        const KernelSettings& settings, const typename BlockViews<Space>::Tallies& tallies,
+                        const typename BlockViews<Space>::Magnitudes& magnitudes,
+                        const typename MotionViews<Space>::Events& events)
+      : m_values(values),
+        m_dead(dead),
+        m_tallies(tallies),
+        m_magnitudes(magnitudes),
+        m_events(events),
+        m_settings(settings),
+        m_zero_rule(static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp))),
+        m_tokens(static_cast<int64_t>(values.extent(1))),
+        m_dims(static_cast<int64_t>(values.extent(2))),
+        m_items_per_transition(block_items_per_transition(m_tokens, settings.tokens_per_item)),
+        m_last_transition(includes_final_step ? static_cast<int64_t>(values.extent(0)) - 2 : -1) {}
+
+  int64_t items() const { return (static_cast<int64_t>(m_values.extent(0)) - 1) * m_items_per_transition; }
+
+  Values m_values;
+  typename BlockViews<Space>::Flags m_dead;
+  typename BlockViews<Space>::Tallies m_tallies;
+  typename BlockViews<Space>::Magnitudes m_magnitudes;
+  typename MotionViews<Space>::Events m_events;
+  KernelSettings m_settings;
+  formats::ZeroUlp m_zero_rule;
+  int64_t m_tokens;
+  int64_t m_dims;
+  int64_t m_items_per_transition;
+  int64_t m_last_transition;
+
+  // x of one coordinate into `p`; its correctly rounded double, NaN if not finite.
+  KOKKOS_INLINE_FUNCTION double coordinate(Bits a, Bits b, PopulationTally& p) const {
+    if (!L::is_finite(a) || !L::is_finite(b)) {
+      p.counts[bf16::kNonfinite] += 1;
+      return nonfinite_magnitude();
+    }
+    const formats::ExactX x = formats::exact_x<F>(a, b, m_zero_rule);
+    Outcome o;
+    o.klass = formats::classify<F>(x, m_settings.epsilon);
+    o.value = formats::to_double(x);
+    const bf16::IntegerFacts facts = formats::integer_facts<F>(x);
+    o.rounded = facts.rounded;
+    o.width = facts.width;
+    o.beyond_float32 = facts.beyond_2_24;
+    o.beyond_float64 = facts.beyond_2_53;
+    o.float32_inexact = !formats::exactly_float32(x);
+    add_outcome(p, o);
+    return o.value;
+  }
+
+  KOKKOS_INLINE_FUNCTION double value_of_x(Bits a, Bits b) const {
+    if (!L::is_finite(a) || !L::is_finite(b)) return nonfinite_magnitude();
+    return formats::to_double(formats::exact_x<F>(a, b, m_zero_rule));
+  }
+
+  KOKKOS_INLINE_FUNCTION void ulp_of_value(Bits b, UlpTally& u) const {
+    if (!L::is_finite(b)) {
+      u.nonfinite += 1;
+      return;
+    }
+    if (L::is_zero(b)) u.zeros += 1;
+    if (L::is_subnormal(b)) u.subnormals += 1;
+    const int k = L::ulp_exponent(b, m_zero_rule);
+    if (k < u.min_exponent) u.min_exponent = k;
+    if (k > u.max_exponent) u.max_exponent = k;
+  }
+
+  // One row: every coordinate classified into `p`, W[t]'s ULPs into `u`; its magnitude.
+  KOKKOS_INLINE_FUNCTION double analyze_row(const Bits* from, const Bits* to, PopulationTally& p, UlpTally& u) const {
+    double values[kHeldDims];
+    bool row_finite = true;
+    for (int64_t d = 0; d < m_dims; ++d) {
+      p.counts[kCountCrossed] += static_cast<int64_t>(L::exponent_field(to[d]) != L::exponent_field(from[d]));
+      ulp_of_value(from[d], u);
+      const double value = coordinate(to[d], from[d], p);
+      if (!(value - value == 0.0)) row_finite = false;
+      if (d < kHeldDims) values[d] = value;
+    }
+    if (!row_finite) return nonfinite_magnitude();
+    const auto square = [&](int64_t d) {
+      const double v = d < kHeldDims ? values[d] : value_of_x(to[d], from[d]);
+      return v * v;
+    };
+    return kmath::sqrt(pairwise_sum(0, m_dims, square));
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
+    const int64_t t = item / m_items_per_transition;
+    const int64_t chunk = item % m_items_per_transition;
+    const int64_t token_begin = chunk * m_settings.tokens_per_item;
+    const int64_t token_end =
+        token_begin + m_settings.tokens_per_item < m_tokens ? token_begin + m_settings.tokens_per_item : m_tokens;
+    ItemTally tally;
+    tally.reset();
+    for (int64_t n = token_begin; n < token_end; ++n) {
+      const Bits* from = &m_values(t, n, 0);
+      const Bits* to = &m_values(t + 1, n, 0);
+      PopulationTally& population = tally.population[m_dead(n) ? kDead : kLive];
+      const int64_t crossed = population.counts[kCountCrossed];
+      const int64_t non_integer = population.counts[kCountNonInteger];
+      const int64_t half = population.counts[kCountHalf];
+      const double magnitude = analyze_row(from, to, population, tally.ulp);
+      m_magnitudes(t, n) = magnitude;
+      population.counts[kCountFrozenRows + row_regime(magnitude, m_settings.hop_radius)] += 1;
+      if (m_events.extent(0) > 0)
+        m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
+                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
+      if (t == m_last_transition)
+        for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
+    }
+    m_tallies(t, chunk) = tally;
+  }
+};
+
 }  // namespace
 
 int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item) {
@@ -701,6 +829,40 @@ void analyze_block(const BlockValues& values, const TokenFlags& dead, bool inclu
                    const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
                    const RowEventViews& events) {
   run_block_analysis<ExecutionSpace>(values, dead, includes_final_step, settings, tallies, magnitudes, events);
+}
+
+namespace {
+
+// A raw block as a View of format F's bits, (steps, tokens, dims), steps
+// `step_stride` values apart.
+template <class F>
+Kokkos::View<const typename F::bits_type***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged> typed_view(
+    const RawBlockValues& block) {
+  const Kokkos::LayoutStride layout(static_cast<size_t>(block.steps), static_cast<size_t>(block.step_stride),
+                                    static_cast<size_t>(block.tokens), static_cast<size_t>(block.dims),
+                                    static_cast<size_t>(block.dims), 1);
+  return Kokkos::View<const typename F::bits_type***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(
+      static_cast<const typename F::bits_type*>(block.data), layout);
+}
+
+}  // namespace
+
+void analyze_raw_block(const RawBlockValues& block, const TokenFlags& dead, bool includes_final_step,
+                       const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
+                       const RowEventViews& events) {
+  formats::dispatch_element_type(block.type, [&](auto traits) {
+    using F = decltype(traits);
+    if constexpr (std::is_same<F, formats::BF16>::value) {
+      analyze_block(typed_view<F>(block), dead, includes_final_step, settings, tallies, magnitudes, events);
+    } else {
+      const FormatAnalysisFunctor<ExecutionSpace, F> functor(typed_view<F>(block), dead, includes_final_step, settings,
+                                                             tallies, magnitudes, events);
+      Kokkos::parallel_for("latdisp::displacement::analyze_format_block",
+                           Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, functor.items()),
+                           functor);
+      Kokkos::fence();
+    }
+  });
 }
 
 void analyze_block_on_host(const BlockViews<HostSpace>::Values& values, const BlockViews<HostSpace>::Flags& dead,

@@ -10,6 +10,7 @@
 
 #include "kokkos_kernels/bf16_lattice.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "kokkos_kernels/motion.hpp"
 
 namespace latdisp {
@@ -62,6 +63,26 @@ int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);
 void analyze_block(const BlockValues& values, const TokenFlags& dead, bool includes_final_step,
                    const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
                    const RowEventViews& events = RowEventViews());
+
+// A block of steps of any element format: `data` (in the kernel's memory)
+// holds (steps, tokens, dims) values of `type`, each row contiguous, steps
+// `step_stride` values apart.
+struct RawBlockValues {
+  const void* data = nullptr;
+  int64_t steps = 0;
+  int64_t step_stride = 0;
+  int64_t tokens = 0;
+  int64_t dims = 0;
+  formats::ElementType type = formats::ElementType::bf16;
+};
+
+// The one dispatch point from the runtime element type to the kernel: bf16
+// through analyze_block (its lattice lanes), the others through the exact
+// rules of formats/lattice_rules.hpp coordinate by coordinate (the exact
+// arithmetic only). Arguments as analyze_block.
+void analyze_raw_block(const RawBlockValues& block, const TokenFlags& dead, bool includes_final_step,
+                       const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
+                       const RowEventViews& events = RowEventViews());
 
 // The same kernel on the host execution space (for device/host comparisons).
 using HostSpace = Kokkos::DefaultHostExecutionSpace;

@@ -22,11 +22,11 @@ launch() {
 # shellcheck source=tests/expect_error.sh
 source "$here/expect_error.sh"
 
-expect_error 2 "F32 values are not bfloat16 bits" -- analyze --input f32.safetensors
-expect_error 2 "F16 values are not bfloat16 bits" -- analyze --input f16.safetensors
-expect_error 2 "float32 values are not bfloat16 bits" -- analyze --input f32_w.h5
-expect_error 2 "float16 values are not bfloat16 bits" -- analyze --input f16_w.h5
-expect_error 2 "F16 values are not bfloat16 bits" -- blackholes --matrix f16.safetensors:W@1
+expect_error 2 "dtype F32 (f32 values); this command reads bf16 values only" -- analyze --input f32.safetensors
+expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- analyze --input f16.safetensors
+expect_error 2 "type float32 (f32 values); this command reads bf16 values only" -- analyze --input f32_w.h5
+expect_error 2 "type float16 (f16 values); this command reads bf16 values only" -- analyze --input f16_w.h5
+expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- blackholes --matrix f16.safetensors:W@1
 expect_error 2 "expected 3 dimensions" -- analyze --input matrix.safetensors
 expect_error 2 "checkpoint-300' holds 'W' as BF16 \[4, 2\], but the first checkpoint '.*checkpoint-20'" -- \
   analyze --input series_shape

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Slow, simple, exact reference of `latdisp analyze` (docs/definitions.md and docs/report.md, exact arithmetic).
 
-Everything is computed from first principles with fractions.Fraction: each bfloat16 bit
-pattern is decoded to an exact rational, ULPs are exact powers of two, displacements
+Everything is computed from first principles with fractions.Fraction: each bit pattern of
+the element format (bf16, f16, f32, f8e4m3 = OCP E4M3FN, f8e5m2; docs/definitions.md,
+"Element formats") is decoded to an exact rational, ULPs are exact powers of two, displacements
 x = (a - b) / U(b) are exact rationals.  Only the magnitude statistics go through doubles,
 as docs/definitions.md §9 defines (correctly rounded double of each x, numpy's pairwise sum, numpy's
 median/percentile).
@@ -12,7 +13,10 @@ Prints (or writes with --output) a JSON object with the keys of the C++ report, 
 
 usage: reference_analyze.py W.h5 [--dataset W] [--dead-mask dead_mask]
                             [--epsilon 1e-6] [--zero-ulp min-normal|min-subnormal]
-                            [--output REF.json]
+                            [--element-type bf16|f16|f32|f8e4m3|f8e5m2] [--output REF.json]
+
+The format: --element-type, else the dataset's: float16 -> f16, float32 -> f32, 8-bit
+integers by their `dtype` attribute (float8_e4m3fn, float8_e5m2), 16-bit integers -> bf16.
 """
 import argparse
 import json
@@ -30,26 +34,42 @@ DTYPES = [("int8", 8), ("int16", 16), ("int32", 32), ("int64", 64)]
 PERCENTILES = ["50", "90", "95", "99", "99.9"]
 
 
-# ---------------------------------------------------------------- bfloat16 decoding
+# ---------------------------------------------------------------- element formats
+# name: (total bits, exponent bits, bias, stored mantissa bits, E4M3FN-style specials)
+FORMATS = {"bf16": (16, 8, 127, 7, False), "f16": (16, 5, 15, 10, False), "f32": (32, 8, 127, 23, False),
+           "f8e4m3": (8, 4, 7, 3, True), "f8e5m2": (8, 5, 15, 2, False)}
+FORMAT = FORMATS["bf16"]
+
+
 def fields(bits):
-    return (bits >> 15) & 1, (bits >> 7) & 0xFF, bits & 0x7F
+    total, ebits, _, mbits, _ = FORMAT
+    return (bits >> (total - 1)) & 1, (bits >> mbits) & ((1 << ebits) - 1), bits & ((1 << mbits) - 1)
+
+
+def is_finite(bits):
+    total, ebits, _, mbits, fn = FORMAT
+    s, e, m = fields(bits)
+    if fn:   # only S.1111.111 is NaN; the top binade is normal
+        return not (e == (1 << ebits) - 1 and m == (1 << mbits) - 1)
+    return e != (1 << ebits) - 1
 
 
 _value_cache = {}
 
 
 def bf16_value(bits):
-    """Exact value of a finite bfloat16 pattern, None for Inf/NaN."""
+    """Exact value of a finite pattern of the format, None for Inf/NaN."""
     v = _value_cache.get(bits, False)
     if v is not False:
         return v
+    _, _, bias, mbits, _ = FORMAT
     s, e, m = fields(bits)
-    if e == 255:
+    if not is_finite(bits):
         v = None
     elif e == 0:
-        v = Fraction(m, 2 ** 133)                     # subnormal (or zero): M * 2^-133
+        v = Fraction(m) * Fraction(2) ** (1 - bias - mbits)              # subnormal (or zero)
     else:
-        v = Fraction(128 + m) * Fraction(2) ** (e - 134)  # (1.M) * 2^(E-127) = (128+M) * 2^(E-134)
+        v = Fraction((1 << mbits) + m) * Fraction(2) ** (e - bias - mbits)  # (1.M) * 2^(E - bias)
     if v is not None and s:
         v = -v
     _value_cache[bits] = v
@@ -57,14 +77,15 @@ def bf16_value(bits):
 
 
 def bf16_ulp(bits, zero_ulp):
+    _, _, bias, mbits, _ = FORMAT
     s, e, m = fields(bits)
-    if e == 255:
+    if not is_finite(bits):
         return None
     if e == 0:
         if m != 0:
-            return Fraction(1, 2 ** 133)
-        return Fraction(1, 2 ** 126) if zero_ulp == "min-normal" else Fraction(1, 2 ** 133)
-    return Fraction(2) ** (e - 134)
+            return Fraction(2) ** (1 - bias - mbits)
+        return Fraction(2) ** (1 - bias) if zero_ulp == "min-normal" else Fraction(2) ** (1 - bias - mbits)
+    return Fraction(2) ** (e - bias - mbits)
 
 
 # ---------------------------------------------------------------- helpers
@@ -170,6 +191,8 @@ def displacement_section(X, S, N, D, tokens):
         "moved": moved,
         "per_step": per,
     })
+    if FORMAT != FORMATS["bf16"]:
+        out["arithmetic_disagreements"] = None   # the seed arithmetic is bf16's
     return out
 
 
@@ -236,7 +259,7 @@ def ulp_section(W, S, N, D, zero_ulp):
             for d in range(D):
                 b = W[t][n][d]
                 s, e, m = fields(b)
-                if e == 255:
+                if not is_finite(b):
                     nonf += 1
                     continue
                 if e == 0:
@@ -259,15 +282,26 @@ def main(argv=None):
     ap.add_argument("--dead-mask", default="dead_mask")
     ap.add_argument("--epsilon", type=float, default=1e-6)
     ap.add_argument("--zero-ulp", choices=["min-normal", "min-subnormal"], default="min-normal")
+    ap.add_argument("--element-type", choices=sorted(FORMATS))
     ap.add_argument("--output")
     a = ap.parse_args(argv)
+    global FORMAT
 
     with h5py.File(a.input, "r") as f:
         ds = f[a.dataset]
-        if ds.ndim != 3 or ds.dtype not in (np.dtype("uint16"), np.dtype("int16")):
-            sys.exit(f"{a.dataset}: expected a 3-D uint16/int16 dataset, found {ds.dtype} {ds.shape}")
+        declared = ds.attrs.get("dtype")
+        declared = declared.decode() if isinstance(declared, bytes) else declared
+        kind = {"float16": "f16", "float32": "f32"}.get(str(ds.dtype))
+        if kind is None and ds.dtype.itemsize == 1:
+            kind = {"float8_e4m3fn": "f8e4m3", "float8_e5m2": "f8e5m2"}.get(declared)
+        if kind is None and ds.dtype.itemsize == 2:
+            kind = "bf16"
+        kind = a.element_type or kind
+        if ds.ndim != 3 or kind is None or FORMATS[kind][0] != 8 * ds.dtype.itemsize:
+            sys.exit(f"{a.dataset}: expected a 3-D dataset of a known element format, found {ds.dtype} {ds.shape}")
+        FORMAT = FORMATS[kind]
         in_dtype = str(ds.dtype)
-        raw = ds[...].view(np.uint16)
+        raw = ds[...].view({1: np.uint8, 2: np.uint16, 4: np.uint32}[ds.dtype.itemsize])
         mask_found = a.dead_mask in f
         if mask_found:
             mask = np.asarray(f[a.dead_mask][...]).astype(np.int64)
@@ -324,6 +358,7 @@ def main(argv=None):
     report = {
         "schema": "latdisp.analyze/1",
         "input": {"path": a.input, "dataset": a.dataset, "shape": [S, N, D], "dtype": in_dtype,
+                  "element_type": kind,
                   "dead_mask": a.dead_mask if mask_found else None,
                   "n_dead": n_dead, "dead_fraction": n_dead / N},
         "ulp": ulp_section(W, S, N, D, a.zero_ulp),

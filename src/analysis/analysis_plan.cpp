@@ -83,14 +83,28 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
   const auto start = std::chrono::steady_clock::now();
   AnalysisInput input;
   input.reader_comm = std::make_unique<DuplicatedComm>(comm);
+  ElementRequest request;
+  request.any_format = true;
+  formats::ElementType element_type;
+  if (!options.element_type.empty() && formats::parse_element_type(options.element_type, element_type))
+    request.element_type = element_type;
   input.reader = open_trajectory(input.reader_comm->get(), options.input, options.dataset, options.dead_mask,
-                                 input.dead_mask, input.dead_mask_found);
+                                 input.dead_mask, input.dead_mask_found, request);
+  // The seed arithmetic is the bf16 notebook's (docs/definitions.md §13).
+  if (options.arithmetic == "seed" && input.reader->element_type() != formats::ElementType::bf16)
+    fail(kExitUsage, "--arithmetic seed is the bf16 notebook's arithmetic; '" + options.input + "' holds " +
+                         formats::element_type_name(input.reader->element_type()) +
+                         " values: use --arithmetic exact (the default)");
+  if (!options.output.empty() && input.reader->element_type() != formats::ElementType::bf16)
+    fail(kExitUsage, "--output: saving the displacements of " +
+                         formats::element_type_name(input.reader->element_type()) +
+                         " values is not supported yet (bf16 only); analyze without --output");
   input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return input;
 }
 
 AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape& shape, uint64_t baseline_bytes,
-                           MPI_Comm comm) {
+                           MPI_Comm comm, int value_bytes) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -104,7 +118,8 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
       options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   plan.slab = token_range(shape.tokens, rank, ranks);
   plan.max_slab = token_range(shape.tokens, 0, ranks).count;
-  const StepBlockInputs pass = pass_inputs(shape, plan, baseline_bytes);
+  StepBlockInputs pass = pass_inputs(shape, plan, baseline_bytes);
+  pass.value_bytes = static_cast<uint64_t>(value_bytes);
   plan.blocks = analysis_blocks(pass, plan, comm);
   if (!options.output.empty()) plan.output = output_plan(pass, options, comm);
   return plan;
@@ -133,7 +148,8 @@ PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm) 
   const uint64_t baseline = current_rss_bytes();
   PreparedAnalysis prepared;
   prepared.input = open_analysis_input(options, comm);
-  prepared.plan = plan_analysis(options, prepared.input.shape(), baseline, comm);
+  prepared.plan =
+      plan_analysis(options, prepared.input.shape(), baseline, comm, prepared.input.reader->element_bytes());
   prepared.plan.block_source = block_source_of(options, *prepared.input.reader);
   return prepared;
 }

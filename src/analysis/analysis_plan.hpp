@@ -79,8 +79,9 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm);
 // Collective: the plan of this rank; `baseline_bytes` is what the process
 // held before it opened W. Throws Error(kExitUsage): more ranks than tokens,
 // a budget too small for two steps.
+// `value_bytes`: the bytes of one value of W (its element format's).
 AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape& shape, uint64_t baseline_bytes,
-                           MPI_Comm comm);
+                           MPI_Comm comm, int value_bytes = 2);
 
 struct PreparedAnalysis {
   AnalysisInput input;

@@ -10,6 +10,7 @@
 
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/per_token_table.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "config/options.hpp"
 #include "io/input_path.hpp"
 #include "io/output_format.hpp"
@@ -62,6 +63,7 @@ struct AnalysisResult {
   AnalyzeOptions options;
   TrajectoryShape shape;
   std::string input_type;
+  formats::ElementType element_type = formats::ElementType::bf16;
   InputFormat input_format = InputFormat::hdf5;
   std::vector<int64_t> step_numbers;  // training step of each step; empty if unknown
   bool dead_mask_found = false;

@@ -152,6 +152,7 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.kokkos_backend = ExecutionSpace::name();
   result.shape = input.shape();
   result.input_type = input.reader->type_description();
+  result.element_type = input.reader->element_type();
   result.input_format = input.reader->format();
   result.step_numbers = input.reader->step_numbers();
   result.dead_mask_found = input.dead_mask_found;
@@ -221,7 +222,8 @@ struct PassState {
   std::unique_ptr<TokenMotionTracker> motion;
 };
 
-using DeviceValues = Kokkos::View<uint16_t***, Kokkos::LayoutRight, DeviceMemory>;
+// A step block's values as raw bytes of the input's element format.
+using DeviceValues = Kokkos::View<uint8_t*, DeviceMemory>;
 using DeviceFlags = Kokkos::View<uint8_t*, DeviceMemory>;
 
 DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
@@ -237,12 +239,14 @@ DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
 // blocks when reads run behind compute: the kernel's and the next one; none
 // when the blocks are mapped from the file.
 struct BlockBuffers {
-  BlockBuffers(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t dims, int64_t items)
-      : values{DeviceValues(uninitialized("latdisp::analyze::values"), buffered(plan) ? plan.blocks.steps_per_block : 0,
-                            plan.slab.count, dims),
+  BlockBuffers(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t dims, int64_t items,
+               formats::ElementType type)
+      : element_type(type),
+        dims(dims),
+        values{DeviceValues(uninitialized("latdisp::analyze::values"),
+                            buffered(plan) ? block_bytes(plan, dims, type) : 0),
                DeviceValues(uninitialized("latdisp::analyze::next_values"),
-                            buffered(plan) && plan.background_reads ? plan.blocks.steps_per_block : 0, plan.slab.count,
-                            dims)},
+                            buffered(plan) && plan.background_reads ? block_bytes(plan, dims, type) : 0)},
         host_values{Kokkos::create_mirror_view(values[0]), Kokkos::create_mirror_view(values[1])},
         dead(device_dead_flags(slab_dead)),
         tallies(uninitialized("latdisp::analyze::tallies"), plan.blocks.steps_per_block - 1, items),
@@ -251,12 +255,17 @@ struct BlockBuffers {
         host_magnitudes(Kokkos::create_mirror_view(magnitudes)) {}
 
   static bool buffered(const AnalysisPlan& plan) { return plan.block_source == BlockSource::read; }
+  static size_t block_bytes(const AnalysisPlan& plan, int64_t dims, formats::ElementType type) {
+    return static_cast<size_t>(plan.blocks.steps_per_block * plan.slab.count * dims * formats::element_bytes(type));
+  }
   // Where the stream reads block values into (null when they are mapped).
-  uint16_t* read_buffer(int index) const {
+  uint8_t* read_buffer(int index) const {
     return host_values[static_cast<size_t>(index)].extent(0) > 0 ? host_values[static_cast<size_t>(index)].data()
                                                                  : nullptr;
   }
 
+  formats::ElementType element_type;
+  int64_t dims;
   std::array<DeviceValues, 2> values;
   std::array<DeviceValues::HostMirror, 2> host_values;
   DeviceFlags dead;
@@ -269,20 +278,23 @@ struct BlockBuffers {
 // The block the kernel reads: on the host the stream's values in place (a
 // buffer, or the mapped file with its step stride); with device memory of
 // its own, the buffer copied there.
-BlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffers, int64_t slab_tokens) {
-  const std::pair<int64_t, int64_t> steps(0, step_block.steps);
-  const size_t buffer = static_cast<size_t>(step_block.buffer);
-  const int64_t dims = static_cast<int64_t>(buffers.values[0].extent(2));
+RawBlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffers, int64_t slab_tokens) {
+  RawBlockValues block;
+  block.steps = step_block.steps;
+  block.tokens = slab_tokens;
+  block.dims = buffers.dims;
+  block.type = buffers.element_type;
+  block.data = step_block.values;
+  block.step_stride = step_block.step_stride;
   if (kSeparateDeviceMemory) {
-    auto block = Kokkos::subview(buffers.values[buffer], steps, Kokkos::ALL, Kokkos::ALL);
-    Kokkos::deep_copy(block, Kokkos::subview(buffers.host_values[buffer], steps, Kokkos::ALL, Kokkos::ALL));
-    return block;
+    const size_t buffer = static_cast<size_t>(step_block.buffer);
+    const std::pair<size_t, size_t> bytes(
+        0, static_cast<size_t>(step_block.steps * step_block.step_stride * formats::element_bytes(block.type)));
+    Kokkos::deep_copy(Kokkos::subview(buffers.values[buffer], bytes),
+                      Kokkos::subview(buffers.host_values[buffer], bytes));
+    block.data = buffers.values[buffer].data();
   }
-  const Kokkos::LayoutStride layout(static_cast<size_t>(step_block.steps), static_cast<size_t>(step_block.step_stride),
-                                    static_cast<size_t>(slab_tokens), static_cast<size_t>(dims),
-                                    static_cast<size_t>(dims), 1);
-  return Kokkos::View<const uint16_t***, Kokkos::LayoutStride, DeviceMemory, Kokkos::MemoryUnmanaged>(step_block.values,
-                                                                                                      layout);
+  return block;
 }
 
 // One step block through the kernel (copied to the device first when it has
@@ -290,9 +302,9 @@ BlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffer
 void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, int64_t items, BlockBuffers& buffers,
                         PassState& state, MPI_Comm comm) {
   using Rows = std::pair<int64_t, int64_t>;
-  const BlockValues block = kernel_block(step_block, buffers, plan.slab.count);
+  const RawBlockValues block = kernel_block(step_block, buffers, plan.slab.count);
   const int64_t transitions = step_block.steps - 1;
-  analyze_block(block, buffers.dead, step_block.final, plan.kernel,
+  analyze_raw_block(block, buffers.dead, step_block.final, plan.kernel,
                 Kokkos::subview(buffers.tallies, Rows(0, transitions), Kokkos::ALL),
                 Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events());
   state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
@@ -377,7 +389,8 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   std::unique_ptr<BlockBuffers> buffers;
   collectively(comm, [&] {
     buffers = std::make_unique<BlockBuffers>(plan, slab_dead, reader.shape().dims,
-                                             block_items_per_transition(slab.count, plan.kernel.tokens_per_item));
+                                             block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
+                                             reader.element_type());
   });
   const int64_t first_step = options.resume ? state.restore(checkpoint, slab.count) : 0;
   stream_steps(reader, plan, first_step, *buffers, state, checkpoint, result.timings, comm);

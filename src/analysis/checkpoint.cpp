@@ -121,6 +121,7 @@ json run_identity(const AnalyzeOptions& o, const TrajectoryReader& reader, const
           {"ranks", ranks},
           {"input", input_identity(o.input, reader.source_files())},
           {"dataset", o.dataset},
+          {"element_type", formats::element_type_name(reader.element_type())},
           {"shape", {shape.steps, shape.tokens, shape.dims}},
           {"dead_mask_hash", hash_text(mask.value())},
           {"options",

@@ -25,9 +25,9 @@ void size_the_plan(const StepBlockInputs& in, StepBlockPlan& plan) {
   // save pass's encoded outputs, magnitudes, per-token extras and tallies (all
   // twice with a device), and the collective read's buffer on the host
   // (MPI-IO aggregates a block's values).
-  plan.bytes_per_step = copies * (coordinates * (2 * value_buffers + in.output_bytes_per_coordinate) +
+  plan.bytes_per_step = copies * (coordinates * (in.value_bytes * value_buffers + in.output_bytes_per_coordinate) +
                                   tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
-                        coordinates * 2;
+                        coordinates * in.value_bytes;
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row.
   plan.magnitude_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
@@ -48,7 +48,7 @@ int64_t cache_friendly_steps(const StepBlockInputs& in) {
   const uint64_t coordinates = static_cast<uint64_t>(in.slab_tokens) * static_cast<uint64_t>(in.dims);
   return std::max<int64_t>(
       2, static_cast<int64_t>(kPreferredBlockBytes /
-                              std::max<uint64_t>(1, coordinates * (2 + in.output_bytes_per_coordinate))));
+                              std::max<uint64_t>(1, coordinates * (in.value_bytes + in.output_bytes_per_coordinate))));
 }
 
 [[noreturn]] void budget_too_small(const StepBlockInputs& in, const StepBlockPlan& plan) {

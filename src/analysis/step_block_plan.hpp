@@ -26,7 +26,8 @@ struct StepBlockInputs {
   int64_t dims = 0;
   int64_t tokens_per_item = 1;
   uint64_t item_tally_bytes = 0;
-  uint64_t output_bytes_per_coordinate = 0;  // beyond the 2-byte value
+  uint64_t value_bytes = 2;                  // of one value of W (its element format's)
+  uint64_t output_bytes_per_coordinate = 0;  // beyond the value
   bool keeps_magnitudes = true;              // all of the slab's row magnitudes, for the percentiles
   bool separate_device_memory = false;       // a GPU: blocks live twice
   bool double_buffered = false;              // the next block is read while the kernel runs: values twice

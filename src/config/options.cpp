@@ -1,5 +1,7 @@
 #include "config/options.hpp"
 
+#include "kokkos_kernels/formats/element_type.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <sys/stat.h>
@@ -40,7 +42,10 @@ void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
                                         "tokens x dims), or of the matrix in each checkpoint of a series")(
       "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
       "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live");
+      "missing: every token is live")(
+      "element-type", po::value(&o.element_type),
+      "the element format of W stored as integers: bf16, f16, f32, f8e4m3 or f8e5m2 (default: from the input; "
+      "16-bit integers are bf16 bits, 8-bit ones need a dtype attribute or this option)");
 }
 
 // --output and --report: what is written, and where.
@@ -343,6 +348,10 @@ Command parse_command_line(int argc, const char* const* argv) {
 void validate(const AnalyzeOptions& o) {
   if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
   parse_arithmetic(o.arithmetic);
+  formats::ElementType element_type;
+  if (!o.element_type.empty() && !formats::parse_element_type(o.element_type, element_type))
+    fail(kExitUsage,
+         "--element-type must be one of " + formats::element_type_names() + ", not '" + o.element_type + "'");
   if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
   if (!(o.epsilon < 1e300))
     fail(kExitUsage, "--epsilon " + number_text(o.epsilon) + " is too large: it must be below 1e300");

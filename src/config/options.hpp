@@ -14,6 +14,7 @@ struct AnalyzeOptions {
   std::string input;
   std::string dataset = "W";
   std::string dead_mask = "dead_mask";
+  std::string element_type;         // bf16 | f16 | f32 | f8e4m3 | f8e5m2 of integer storage; empty: from the input
   std::string output;               // .h5/.hdf5 or .safetensors; empty: nothing saved
   std::string save_dtype = "auto";  // auto | int8 | int16 | int32 | int64
   std::string outputs = "all";      // which tensors to save

@@ -285,17 +285,17 @@ CheckpointTensor locate_checkpoint_tensor(const std::string& checkpoint, const s
 }
 
 SeriesTrajectory::SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset,
-                                   SourceUse use)
+                                   SourceUse use, const ElementRequest& request)
     : TrajectoryReader(comm, path, dataset, InputFormat::series) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   collectively(comm, [&] {
-    if (rank == 0) scan(listing, use);
+    if (rank == 0) scan(listing, use, request);
   });
   broadcast();
 }
 
-void SeriesTrajectory::scan(Listing listing, SourceUse use) {
+void SeriesTrajectory::scan(Listing listing, SourceUse use, const ElementRequest& request) {
   std::vector<SeriesEntry> entries;
   if (listing == Listing::directory) entries = list_series_directory(m_path);
   if (listing == Listing::glob) entries = list_series_glob(m_path);
@@ -314,7 +314,7 @@ void SeriesTrajectory::scan(Listing listing, SourceUse use) {
     const CheckpointTensor located = locate_checkpoint_tensor(entry.path, m_dataset, true);
     const SafetensorsTensor& tensor = located.tensor;
     const std::string what = "tensor " + in_quotes(m_dataset) + " in checkpoint " + in_quotes(entry.path);
-    require_bfloat16_bits(tensor.dtype, what);
+    const ElementType type = safetensors_element_type(tensor.dtype, what, request);
     if (tensor.shape.size() != 2)
       fail(kExitInput, what + " has shape " + tensor_shape_text(tensor.shape) +
                            "; expected 2 dimensions (tokens, dims), one matrix per checkpoint");
@@ -322,6 +322,7 @@ void SeriesTrajectory::scan(Listing listing, SourceUse use) {
       first_checkpoint = entry.path;
       first_shape = tensor.shape;
       m_type_description = tensor.dtype;
+      m_element_type = type;
     } else if (tensor.shape != first_shape || tensor.dtype != m_type_description) {
       fail(kExitInput, "checkpoint " + in_quotes(entry.path) + " holds " + in_quotes(m_dataset) + " as " +
                            tensor.dtype + " " + tensor_shape_text(tensor.shape) + ", but the first checkpoint " +
@@ -350,6 +351,7 @@ void SeriesTrajectory::broadcast() {
                           {"steps", m_step_numbers},
                           {"shape", {m_shape.steps, m_shape.tokens, m_shape.dims}},
                           {"dtype", m_type_description},
+                          {"element_type", static_cast<int>(m_element_type)},
                           {"rank", m_source_rank}}
                .dump();
   }
@@ -367,6 +369,7 @@ void SeriesTrajectory::broadcast() {
   const std::vector<int64_t> shape = json["shape"].get<std::vector<int64_t>>();
   m_shape = {shape[0], shape[1], shape[2]};
   m_type_description = json["dtype"].get<std::string>();
+  m_element_type = static_cast<ElementType>(json["element_type"].get<int>());
   m_source_rank = json["rank"].get<int>();
 }
 
@@ -382,24 +385,25 @@ std::string SeriesTrajectory::step_origin(int64_t step) const {
 }
 
 void SeriesTrajectory::read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
-                                  uint16_t* out) const {
+                                  void* values) const {
+  char* out = static_cast<char*>(values);
   // A rank's rows of one checkpoint are one contiguous byte range: a plain
   // read per rank and step (a collective MPI-IO open per checkpoint costs
   // more than the read itself); the ranks agree on errors once per block.
-  const int64_t row_bytes = m_shape.dims * 2;
+  const int64_t row_bytes = m_shape.dims * element_bytes();
   collectively(m_comm, [&] {
     for (int64_t s = 0; s < steps; ++s) {
       const StepFile& step = m_files[static_cast<size_t>(first_step + s)];
       if (tokens > 0)
         read_file_range(step.file, step.offset + first_token * row_bytes, tokens * row_bytes,
-                        out + s * tokens * m_shape.dims);
+                        out + s * tokens * row_bytes);
     }
   });
 }
 
-void SeriesTrajectory::read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const {
+void SeriesTrajectory::read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const {
   const StepFile& file = m_files[static_cast<size_t>(step)];
-  const int64_t row_bytes = m_shape.dims * 2;
+  const int64_t row_bytes = m_shape.dims * element_bytes();
   read_file_range(file.file, file.offset + first_row * row_bytes, count * row_bytes, out);
 }
 

@@ -68,15 +68,16 @@ class SeriesTrajectory : public TrajectoryReader {
   // Collective: rank 0 lists the series and checks every checkpoint's header
   // (one shape and dtype); every rank gets the list. Throws the same
   // Error(kExitInput) on every rank, naming the first checkpoint at fault.
-  SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use);
+  SeriesTrajectory(MPI_Comm comm, Listing listing, const std::string& path, const std::string& dataset, SourceUse use,
+                   const ElementRequest& request = ElementRequest());
 
   std::string step_origin(int64_t step) const override;
   std::vector<std::string> source_files() const override;
-  void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override;
+  void read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const override;
   std::vector<uint8_t> read_dead_mask(const std::string& name) const override;
 
  protected:
-  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, uint16_t* out) const override;
+  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, void* out) const override;
 
  private:
   struct StepFile {
@@ -84,7 +85,7 @@ class SeriesTrajectory : public TrajectoryReader {
     std::string file;
     int64_t offset = 0;  // of the matrix's element 0
   };
-  void scan(Listing listing, SourceUse use);
+  void scan(Listing listing, SourceUse use, const ElementRequest& request);
   void broadcast();
 
   std::vector<StepFile> m_files;

@@ -11,17 +11,56 @@ namespace {
 // The dataset of training step numbers a packed or recorded file carries.
 const char* const kStepsDataset = "steps";
 
-std::string type_refusal(hid_t type, const std::string& what, const std::string& description) {
-  if (H5Tget_class(type) == H5T_FLOAT)
-    return what + " has type " + description + ": " + description +
-           " values are not bfloat16 bits, and latdisp does not convert them (a conversion would change what is "
-           "measured); store the bits instead, e.g. tensor.view(torch.uint16) as uint16";
-  return what + " has type " + description + "; expected a 16-bit integer type (uint16 or int16) holding bfloat16 bits";
+// The `dtype` attribute of a dataset (a fixed or variable-length string), "" if none.
+std::string dtype_attribute(hid_t dataset) {
+  if (H5Aexists(dataset, "dtype") <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return "";
+  }
+  const Hdf5Handle attribute(H5Aopen(dataset, "dtype", H5P_DEFAULT), H5Aclose);
+  const Hdf5Handle type(H5Aget_type(attribute.get()), H5Tclose);
+  std::string text;
+  if (!attribute.valid() || H5Tget_class(type.get()) != H5T_STRING) {
+    H5Eclear2(H5E_DEFAULT);
+    return "(not a string)";
+  }
+  if (H5Tis_variable_str(type.get()) > 0) {
+    char* value = nullptr;
+    if (H5Aread(attribute.get(), type.get(), &value) >= 0 && value != nullptr) text = value;
+    if (value != nullptr) H5free_memory(value);
+  } else {
+    std::string buffer(H5Tget_size(type.get()), '\0');
+    if (H5Aread(attribute.get(), type.get(), &buffer[0]) >= 0) text = buffer.c_str();
+  }
+  H5Eclear2(H5E_DEFAULT);
+  return text;
+}
+
+// The format of an IEEE-style float type from its fields; false if none.
+bool float_format(hid_t type, ElementType& format) {
+  size_t sign = 0, exponent_position = 0, exponent_bits = 0, mantissa_position = 0, mantissa_bits = 0;
+  if (H5Tget_fields(type, &sign, &exponent_position, &exponent_bits, &mantissa_position, &mantissa_bits) < 0)
+    return false;
+  const size_t bias = H5Tget_ebias(type);
+  const size_t bits = H5Tget_size(type) * 8;
+  for (const ElementType candidate : {ElementType::bf16, ElementType::f16, ElementType::f32}) {
+    const bool same = formats::dispatch_element_type(candidate, [&](auto traits) {
+      using F = decltype(traits);
+      return bits == size_t(F::total_bits) && exponent_bits == size_t(F::exponent_bits) &&
+             mantissa_bits == size_t(F::mantissa_bits) && bias == size_t(F::bias) && mantissa_position == 0;
+    });
+    if (same) {
+      format = candidate;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
-Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use)
+Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use,
+                               const ElementRequest& request)
     : TrajectoryReader(comm, path, dataset, InputFormat::hdf5) {
   const bool matrix = use == SourceUse::matrix;
   // Single ranks read rows on their own for the bit-level commands: no
@@ -38,21 +77,43 @@ Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std
   if (!m_values.valid()) fail(kExitInput, "'" + dataset + "' in '" + path + "' is not a dataset: " + hdf5_error_text());
   const std::string what = "dataset '" + dataset + "' in '" + path + "'";
 
-  const Hdf5Handle file_type(H5Dget_type(m_values.get()), H5Tclose);
-  m_type_description = describe_type(file_type.get());
-  if (H5Tget_class(file_type.get()) != H5T_INTEGER || H5Tget_size(file_type.get()) != 2)
-    fail(kExitInput, type_refusal(file_type.get(), what, m_type_description));
-  // Read with the file's own byte order so the transfer stays collective;
-  // signedness does not matter for raw bits.
-  const bool signed_type = H5Tget_sign(file_type.get()) != H5T_SGN_NONE;
-  m_memory_type = Hdf5Handle(H5Tcopy(signed_type ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16), H5Tclose);
-
+  recognize_type(what, request);
   const std::vector<int64_t> extent = hdf5_dataset_extent(m_values.get());
   adopt_shape(extent, matrix, what, shape_text(extent));
   if (m_shape.tokens < 1 || m_shape.dims < 1 || m_shape.steps < 1)
     fail(kExitInput, what + " has shape " + shape_text(extent) + "; it holds no coordinates");
   require_written_storage(m_values.get(), what);
   if (m_source_rank == 3) read_step_numbers();
+}
+
+// The element format (docs/formats.md, "Element formats") and the memory
+// type that reads its bytes unconverted: integers as integers of their
+// sign, floats as the file's own type in little-endian order.
+void Hdf5Trajectory::recognize_type(const std::string& what, const ElementRequest& request) {
+  const Hdf5Handle file_type(H5Dget_type(m_values.get()), H5Tclose);
+  m_type_description = describe_type(file_type.get());
+  const H5T_class_t type_class = H5Tget_class(file_type.get());
+  const int bits = static_cast<int>(H5Tget_size(file_type.get()) * 8);
+  if (type_class == H5T_INTEGER) {
+    m_element_type = integer_element_type(bits, m_type_description, dtype_attribute(m_values.get()), what, request);
+    const bool signed_type = H5Tget_sign(file_type.get()) != H5T_SGN_NONE;
+    const hid_t native = bits == 8 ? (signed_type ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8)
+                                   : (signed_type ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16);
+    m_memory_type = Hdf5Handle(H5Tcopy(native), H5Tclose);
+    return;
+  }
+  if (type_class == H5T_FLOAT && !float_format(file_type.get(), m_element_type)) {
+    H5Eclear2(H5E_DEFAULT);
+    fail(kExitInput, what + " has type " + m_type_description + ", none of the element formats latdisp reads (" +
+                         formats::element_type_names() +
+                         "); latdisp does not convert values (a conversion would change what is measured)");
+  }
+  if (type_class != H5T_FLOAT)
+    fail(kExitInput, what + " has type " + m_type_description + "; expected 16-bit integers of bfloat16 bits, IEEE " +
+                         "float16 or float32, or 8-bit integers with a declared FP8 dtype");
+  require_float_matches(m_element_type, m_type_description, what, request);
+  m_memory_type = Hdf5Handle(H5Tcopy(file_type.get()), H5Tclose);
+  H5Tset_order(m_memory_type.get(), H5T_ORDER_LE);
 }
 
 void Hdf5Trajectory::read_step_numbers() {
@@ -86,7 +147,7 @@ std::vector<hsize_t> Hdf5Trajectory::box_count(int64_t steps, int64_t tokens) co
 }
 
 void Hdf5Trajectory::read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
-                                uint16_t* out) const {
+                                void* out) const {
   collectively(m_comm, [&] {
     const herr_t status = read_hyperslab(m_values.get(), m_memory_type.get(), box_start(first_step, first_token),
                                          box_count(steps, tokens), out, true);
@@ -97,7 +158,7 @@ void Hdf5Trajectory::read_block(int64_t first_step, int64_t steps, int64_t first
   });
 }
 
-void Hdf5Trajectory::read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const {
+void Hdf5Trajectory::read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const {
   const herr_t status =
       read_hyperslab(m_values.get(), m_memory_type.get(), box_start(step, first_row), box_count(1, count), out, false);
   if (status < 0)
@@ -118,7 +179,7 @@ std::optional<uint64_t> Hdf5Trajectory::contiguous_offset() const {
     return std::nullopt;
   }
   const haddr_t offset = H5Dget_offset(m_values.get());
-  if (offset == HADDR_UNDEF || offset % 2 != 0) {
+  if (offset == HADDR_UNDEF || offset % static_cast<haddr_t>(element_bytes()) != 0) {
     H5Eclear2(H5E_DEFAULT);
     return std::nullopt;
   }

@@ -1,5 +1,7 @@
-// The HDF5 input: W as a dataset (steps, tokens, dims) of uint16/int16
-// bfloat16 bits, read by collective hyperslabs over the ranks' token slabs.
+// The HDF5 input: W as a dataset (steps, tokens, dims) of one element format
+// (16-bit integers of bf16 bits, IEEE float16/float32, 8-bit integers with a
+// declared FP8 format; docs/formats.md, "Element formats"), read by
+// collective hyperslabs over the ranks' token slabs.
 #pragma once
 
 #include "io/hdf5_handles.hpp"
@@ -10,16 +12,18 @@ namespace latdisp {
 class Hdf5Trajectory : public TrajectoryReader {
  public:
   // Collective. Throws Error(kExitInput) naming what was found and expected.
-  Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use);
+  Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset, SourceUse use,
+                 const ElementRequest& request = ElementRequest());
 
-  void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override;
+  void read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const override;
   std::vector<uint8_t> read_dead_mask(const std::string& name) const override;
   std::optional<uint64_t> contiguous_offset() const override;
 
  protected:
-  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, uint16_t* out) const override;
+  void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens, void* out) const override;
 
  private:
+  void recognize_type(const std::string& what, const ElementRequest& request);
   void read_step_numbers();
   std::vector<hsize_t> box_start(int64_t step, int64_t token) const;
   std::vector<hsize_t> box_count(int64_t steps, int64_t tokens) const;

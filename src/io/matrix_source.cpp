@@ -44,9 +44,10 @@ MatrixLocation parse_matrix_location(const std::string& text, const std::string&
   return location;
 }
 
-MatrixSource::MatrixSource(MPI_Comm comm, const std::string& location_text) : m_comm(comm) {
+MatrixSource::MatrixSource(MPI_Comm comm, const std::string& location_text, const ElementRequest& request)
+    : m_comm(comm) {
   collectively(comm, [&] { m_location = parse_matrix_location(location_text); });
-  m_reader = open_trajectory_source(comm, m_location.path, m_location.name, SourceUse::matrix);
+  m_reader = open_trajectory_source(comm, m_location.path, m_location.name, SourceUse::matrix, request);
   collectively(comm, [&] { choose_step(); });
 }
 
@@ -82,15 +83,17 @@ void MatrixSource::choose_step() {
                   (origin.empty() ? "" : "; " + origin) + ")";
 }
 
-void MatrixSource::read_slab(int64_t begin, int64_t count, uint16_t* out) const {
+void MatrixSource::read_slab(int64_t begin, int64_t count, void* out) const {
   int64_t most = 0;
   MPI_Allreduce(&count, &most, 1, MPI_INT64_T, MPI_MAX, m_comm);
   if (most == 0) return;
   m_reader->read_steps(TokenRange{begin, count}, m_step, 1, most, out);
 }
 
-void MatrixSource::read_rows(const std::vector<int64_t>& tokens, uint16_t* out) const {
-  const int64_t max_run = std::max<int64_t>(1, kMaxTransferBytes / (m_cols * 2));
+void MatrixSource::read_rows(const std::vector<int64_t>& tokens, void* values) const {
+  char* out = static_cast<char*>(values);
+  const int64_t row_bytes = m_cols * element_bytes();
+  const int64_t max_run = std::max<int64_t>(1, kMaxTransferBytes / row_bytes);
   size_t i = 0;
   while (i < tokens.size()) {
     size_t j = i + 1;
@@ -98,7 +101,7 @@ void MatrixSource::read_rows(const std::vector<int64_t>& tokens, uint16_t* out) 
     if (tokens[i] < 0 || tokens[j - 1] >= m_rows)
       fail(kExitInput, "token id " + std::to_string(tokens[i] < 0 ? tokens[i] : tokens[j - 1]) +
                            " is out of range: " + m_description + " has " + std::to_string(m_rows) + " rows");
-    m_reader->read_rows(m_step, tokens[i], static_cast<int64_t>(j - i), out + i * m_cols);
+    m_reader->read_rows(m_step, tokens[i], static_cast<int64_t>(j - i), out + static_cast<int64_t>(i) * row_bytes);
     i = j;
   }
 }

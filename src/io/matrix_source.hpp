@@ -1,4 +1,4 @@
-// A 2-D bfloat16 matrix (tokens x dims) for the bit-level commands, given as
+// A 2-D matrix (tokens x dims) of one element format for the bit-level commands, given as
 // FILE[:NAME][@STEP]: a 2-D safetensors tensor or HDF5 dataset, one
 // checkpoint, or one step of any trajectory input (HDF5, safetensors,
 // series), read through the trajectory readers; each rank reads only its rows.
@@ -32,7 +32,7 @@ class MatrixSource {
  public:
   // Collective over `comm`: opens and validates (type, rank, step); every
   // rank throws the same Error(kExitInput) on bad input.
-  MatrixSource(MPI_Comm comm, const std::string& location_text);
+  MatrixSource(MPI_Comm comm, const std::string& location_text, const ElementRequest& request = ElementRequest());
   ~MatrixSource();
   MatrixSource(const MatrixSource&) = delete;
   MatrixSource& operator=(const MatrixSource&) = delete;
@@ -43,13 +43,15 @@ class MatrixSource {
   // e.g. "M.safetensors:W (BF16, 151936 x 2560)".
   const std::string& description() const { return m_description; }
   InputFormat format() const { return m_format; }
+  ElementType element_type() const { return m_reader->element_type(); }
+  int element_bytes() const { return m_reader->element_bytes(); }
 
   // Collective: rows [begin, begin + count) of this rank (count may be 0),
-  // C order into `out` (count * cols values). Throws the same Error on all ranks.
-  void read_slab(int64_t begin, int64_t count, uint16_t* out) const;
+  // C order into `out` (count * cols values of element_bytes() each). Throws the same Error on all ranks.
+  void read_slab(int64_t begin, int64_t count, void* out) const;
   // Independent (any rank, any rows): the given rows, in the given order,
   // runs of consecutive ids read at once. Throws Error(kExitInput) on this rank only.
-  void read_rows(const std::vector<int64_t>& tokens, uint16_t* out) const;
+  void read_rows(const std::vector<int64_t>& tokens, void* out) const;
 
  private:
   void choose_step();

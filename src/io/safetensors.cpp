@@ -58,7 +58,10 @@ std::string SafetensorsFile::tensor_names() const {
 }
 
 int safetensors_dtype_size(const std::string& dtype) {
-  if (dtype == "BOOL" || dtype == "U8" || dtype == "I8" || dtype == "F8_E4M3" || dtype == "F8_E5M2") return 1;
+  // The FNUZ variants are known here so that the readers can refuse them by name.
+  if (dtype == "BOOL" || dtype == "U8" || dtype == "I8" || dtype == "F8_E4M3" || dtype == "F8_E5M2" ||
+      dtype == "F8_E4M3FNUZ" || dtype == "F8_E5M2FNUZ")
+    return 1;
   if (dtype == "U16" || dtype == "I16" || dtype == "F16" || dtype == "BF16") return 2;
   if (dtype == "U32" || dtype == "I32" || dtype == "F32") return 4;
   if (dtype == "U64" || dtype == "I64" || dtype == "F64") return 8;

@@ -30,10 +30,10 @@ std::string steps_text(int64_t first_step, int64_t steps) {
 }  // namespace
 
 StepMapping::StepMapping(const ReadOnlyFile& file, uint64_t w_offset, const TrajectoryShape& shape,
-                         const TokenRange& slab, int64_t first_step, int64_t steps)
+                         const TokenRange& slab, int64_t first_step, int64_t steps, int value_bytes_of_format)
     : m_step_stride(shape.tokens * shape.dims) {
   if (slab.count == 0 || steps == 0) return;
-  const uint64_t value_bytes = sizeof(uint16_t);
+  const uint64_t value_bytes = static_cast<uint64_t>(value_bytes_of_format);
   const uint64_t begin = w_offset + static_cast<uint64_t>(first_step * shape.tokens + slab.begin) *
                                         static_cast<uint64_t>(shape.dims) * value_bytes;
   const uint64_t end =
@@ -47,8 +47,8 @@ StepMapping::StepMapping(const ReadOnlyFile& file, uint64_t w_offset, const Traj
     fail(kExitInput,
          "cannot map " + steps_text(first_step, steps) + " of '" + file.path() + "': " + std::strerror(errno));
   }
-  m_values = reinterpret_cast<const uint16_t*>(static_cast<const char*>(m_base) + (begin - mapped_begin));
-  fault_in(file, slab, first_step, steps, shape.dims);
+  m_values = static_cast<const char*>(m_base) + (begin - mapped_begin);
+  fault_in(file, slab, first_step, steps, shape.dims, value_bytes_of_format);
 }
 
 StepMapping::~StepMapping() {
@@ -60,11 +60,11 @@ StepMapping::~StepMapping() {
 // past the end of a file shrunk since it was opened fails here as an error
 // (MADV_POPULATE_READ), where a touch would be SIGBUS.
 void StepMapping::fault_in(const ReadOnlyFile& file, const TokenRange& slab, int64_t first_step, int64_t steps,
-                           int64_t dims) {
+                           int64_t dims, int value_bytes) {
   const uintptr_t page = page_size();
-  const size_t slab_bytes = static_cast<size_t>(slab.count * dims) * sizeof(uint16_t);
+  const size_t slab_bytes = static_cast<size_t>(slab.count * dims * value_bytes);
   for (int64_t s = 0; s < steps; ++s) {
-    const uintptr_t begin = reinterpret_cast<uintptr_t>(m_values + s * m_step_stride);
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(m_values + s * m_step_stride * value_bytes);
     const uintptr_t aligned = begin - begin % page;
 #ifdef MADV_POPULATE_READ
     if (::madvise(reinterpret_cast<void*>(aligned), begin + slab_bytes - aligned, MADV_POPULATE_READ) == 0) continue;
@@ -74,6 +74,7 @@ void StepMapping::fault_in(const ReadOnlyFile& file, const TokenRange& slab, int
 #else
     (void)aligned;
     (void)slab_bytes;
+    (void)value_bytes;
     (void)file;
     return;
 #endif

@@ -1,6 +1,6 @@
 // Step blocks of W read in place: a read-only mapping of the file's bytes
 // instead of a copy into a buffer, for W stored as one contiguous run of
-// little-endian 16-bit values (TrajectoryReader::contiguous_offset). The
+// little-endian values (TrajectoryReader::contiguous_offset). The
 // kernel then reads the page cache directly: no copy, a third of the memory
 // traffic (docs/operations.md, "Reads behind compute").
 #pragma once
@@ -36,21 +36,23 @@ class StepMapping {
  public:
   // Throws Error(kExitInput), naming the steps, if the bytes cannot be
   // mapped or faulted in (a file shorter than its header says).
+  // `value_bytes`: the bytes of one value (the element format's).
   StepMapping(const ReadOnlyFile& file, uint64_t w_offset, const TrajectoryShape& shape, const TokenRange& slab,
-              int64_t first_step, int64_t steps);
+              int64_t first_step, int64_t steps, int value_bytes);
   ~StepMapping();
   StepMapping(const StepMapping&) = delete;
   StepMapping& operator=(const StepMapping&) = delete;
 
-  const uint16_t* values() const { return m_values; }
+  const void* values() const { return m_values; }
   int64_t step_stride() const { return m_step_stride; }
 
  private:
-  void fault_in(const ReadOnlyFile& file, const TokenRange& slab, int64_t first_step, int64_t steps, int64_t dims);
+  void fault_in(const ReadOnlyFile& file, const TokenRange& slab, int64_t first_step, int64_t steps, int64_t dims,
+                int value_bytes);
 
   void* m_base = nullptr;
   size_t m_length = 0;
-  const uint16_t* m_values = nullptr;
+  const char* m_values = nullptr;
   int64_t m_step_stride = 0;
 };
 

@@ -10,15 +10,16 @@
 namespace latdisp {
 
 StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens,
-                       int64_t block_steps, uint16_t* buffer, uint16_t* second_buffer, bool background,
+                       int64_t block_steps, void* buffer, void* second_buffer, bool background,
                        int64_t first_step, BlockSource source)
     : m_reader(reader),
       m_slab(slab),
       m_max_slab_tokens(max_slab_tokens),
       m_block_steps(block_steps),
-      m_buffers{buffer, second_buffer != nullptr ? second_buffer : buffer},
+      m_buffers{static_cast<char*>(buffer), static_cast<char*>(second_buffer != nullptr ? second_buffer : buffer)},
       m_background(background && (second_buffer != nullptr || source == BlockSource::mapped)),
       m_step_values(slab.count * reader.shape().dims),
+      m_step_bytes(m_step_values * reader.element_bytes()),
       m_first_step(first_step) {
   const std::vector<std::string> files = reader.source_files();
   struct stat status {};
@@ -50,18 +51,18 @@ StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous
     return block;
   }
   block.buffer = m_buffers[1] == m_buffers[0] ? 0 : static_cast<int>(index % 2);
-  uint16_t* out = buffer(block.buffer);
+  char* out = buffer(block.buffer);
   block.values = out;
   block.step_stride = m_step_values;
   int64_t held = 0;
   if (index > 0) {
     // The previous block's last step becomes this block's first (the same
     // buffer with one buffer: memmove).
-    const uint16_t* last = buffer(previous.buffer) + (previous.steps - 1) * m_step_values;
-    std::memmove(out, last, static_cast<size_t>(m_step_values) * sizeof(uint16_t));
+    const char* last = buffer(previous.buffer) + (previous.steps - 1) * m_step_bytes;
+    std::memmove(out, last, static_cast<size_t>(m_step_bytes));
     held = 1;
   }
-  m_reader.read_steps(m_slab, first_step + held, block.steps - held, m_max_slab_tokens, out + held * m_step_values);
+  m_reader.read_steps(m_slab, first_step + held, block.steps - held, m_max_slab_tokens, out + held * m_step_bytes);
   // The read itself may have run past a new end.
   collectively(m_reader.comm(), [&] { require_whole_input(block); });
   return block;
@@ -82,7 +83,8 @@ void StepStream::map(StepBlock& block) {
   collectively(m_reader.comm(), [&] {  // one agreement per block: the size check and the mapping
     require_whole_input(block);
     mapped =
-        std::make_unique<StepMapping>(*m_file, m_w_offset, m_reader.shape(), m_slab, block.first_step, block.steps);
+        std::make_unique<StepMapping>(*m_file, m_w_offset, m_reader.shape(), m_slab, block.first_step, block.steps,
+                                      m_reader.element_bytes());
   });
   block.values = mapped->values();
   block.step_stride = mapped->step_stride();

@@ -21,9 +21,9 @@ struct StepBlock {
   int64_t steps = 0;       // steps in the buffer (transitions = steps - 1)
   bool final = false;      // holds the last step of W
   int buffer = 0;          // which of the stream's buffers holds it
-  // Its values: step s's slab rows start at values + s * step_stride (the
-  // buffer itself, or the mapped file).
-  const uint16_t* values = nullptr;
+  // Its values (the reader's element_bytes() each): step s's slab rows start
+  // at value s * step_stride (the buffer itself, or the mapped file).
+  const void* values = nullptr;
   int64_t step_stride = 0;
 };
 
@@ -34,14 +34,15 @@ enum class BlockSource {
 
 class StepStream {
  public:
-  // Each buffer holds block_steps x slab tokens x dims values. With
+  // Each buffer holds block_steps x slab tokens x dims values of the
+  // reader's element_bytes(). With
   // `second_buffer` and `background`, reads run on a thread of their own:
   // the reader must then have a communicator that no other thread uses
   // meanwhile (MPI_THREAD_MULTIPLE), and no other thread may call HDF5 while
   // a read is in flight. The first block starts at `first_step` (a resumed
   // run reads W only from there on). Mapped blocks need no buffers (null).
   StepStream(const TrajectoryReader& reader, const TokenRange& slab, int64_t max_slab_tokens, int64_t block_steps,
-             uint16_t* buffer, uint16_t* second_buffer = nullptr, bool background = false, int64_t first_step = 0,
+             void* buffer, void* second_buffer = nullptr, bool background = false, int64_t first_step = 0,
              BlockSource source = BlockSource::read);
   // Waits for a read in flight (every rank started it: it completes).
   ~StepStream();
@@ -62,13 +63,13 @@ class StepStream {
   // the stream began; a read past its end would give zeros, not an error.
   void require_whole_input(const StepBlock& block) const;
   void start(int64_t first_step, const StepBlock& previous);
-  uint16_t* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }
+  char* buffer(int index) const { return index == 0 ? m_buffers[0] : m_buffers[1]; }
 
   const TrajectoryReader& m_reader;
   TokenRange m_slab;
   int64_t m_max_slab_tokens;
   int64_t m_block_steps;
-  uint16_t* m_buffers[2];
+  char* m_buffers[2];
   bool m_background;
   std::string m_input_path;                              // a one-file input (else empty),
   int64_t m_input_bytes = -1;                            // and its size at the start
@@ -76,6 +77,7 @@ class StepStream {
   uint64_t m_w_offset = 0;                               // of W[0, 0, 0] in it
   std::array<std::unique_ptr<StepMapping>, 2> m_mapped;  // by buffer index
   int64_t m_step_values;
+  int64_t m_step_bytes;
   int64_t m_first_step;    // of the first block
   int64_t m_blocks = 0;    // started so far
   bool m_started = false;  // a block is being (or has been) filled

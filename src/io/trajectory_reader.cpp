@@ -112,15 +112,17 @@ void TrajectoryReader::adopt_shape(const std::vector<int64_t>& extent, bool matr
 std::vector<std::string> TrajectoryReader::source_files() const { return {m_path}; }
 
 void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count,
-                                  int64_t max_slab_tokens, uint16_t* buffer) const {
-  const int64_t row_bytes = m_shape.dims * 2;
+                                  int64_t max_slab_tokens, void* values) const {
+  char* buffer = static_cast<char*>(values);
+  const int64_t value_bytes = element_bytes();
+  const int64_t row_bytes = m_shape.dims * value_bytes;
   const int64_t step_bytes = std::max<int64_t>(1, max_slab_tokens * row_bytes);
-  const int64_t step_values = tokens.count * m_shape.dims;
+  const int64_t step_bytes_here = tokens.count * row_bytes;
   if (step_bytes <= kMaxTransferBytes) {
     const int64_t steps_per_transfer = kMaxTransferBytes / step_bytes;
     for (int64_t done = 0; done < step_count; done += steps_per_transfer) {
       const int64_t count = std::min(steps_per_transfer, step_count - done);
-      read_block(first_step + done, count, tokens.begin, tokens.count, buffer + done * step_values);
+      read_block(first_step + done, count, tokens.begin, tokens.count, buffer + done * step_bytes_here);
     }
     return;
   }
@@ -130,12 +132,13 @@ void TrajectoryReader::read_steps(const TokenRange& tokens, int64_t first_step, 
     for (int64_t row = 0; row < max_slab_tokens; row += rows_per_transfer) {
       const int64_t count = std::max<int64_t>(0, std::min(rows_per_transfer, tokens.count - row));
       read_block(first_step + s, 1, tokens.begin + std::min(row, tokens.count), count,
-                 buffer + s * step_values + std::min(row, tokens.count) * m_shape.dims);
+                 buffer + s * step_bytes_here + std::min(row, tokens.count) * row_bytes);
     }
 }
 
 std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
-                                                         const std::string& dataset, SourceUse use) {
+                                                         const std::string& dataset, SourceUse use,
+                                                         const ElementRequest& request) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   int kind = 0;
@@ -148,32 +151,36 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
   collectively(comm, [&] {
     switch (static_cast<InputKind>(kind)) {
       case InputKind::hdf5:
-        reader = std::make_unique<Hdf5Trajectory>(comm, path, dataset, use);
+        reader = std::make_unique<Hdf5Trajectory>(comm, path, dataset, use, request);
         break;
       case InputKind::safetensors:
-        reader = std::make_unique<SafetensorsTrajectory>(comm, path, dataset, use);
+        reader = std::make_unique<SafetensorsTrajectory>(comm, path, dataset, use, request);
         break;
       case InputKind::directory:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::directory, path, dataset, use, request);
         break;
       case InputKind::glob:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::glob, path, dataset, use, request);
         break;
       case InputKind::manifest:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::manifest, path, dataset, use, request);
         break;
       case InputKind::checkpoint:
-        reader = std::make_unique<SeriesTrajectory>(comm, Listing::single_checkpoint, path, dataset, use);
+        reader = std::make_unique<SeriesTrajectory>(comm, Listing::single_checkpoint, path, dataset, use, request);
         break;
     }
+    require_requested_format(reader->element_type(), "'" + dataset + "' in '" + path + "'",
+                             (reader->format() == InputFormat::hdf5 ? "type " : "dtype ") + reader->type_description(),
+                             request);
   });
   return reader;
 }
 
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                                   const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
-                                                  bool& dead_mask_found) {
-  std::unique_ptr<TrajectoryReader> reader = open_trajectory_source(comm, path, dataset, SourceUse::trajectory);
+                                                  bool& dead_mask_found, const ElementRequest& request) {
+  std::unique_ptr<TrajectoryReader> reader =
+      open_trajectory_source(comm, path, dataset, SourceUse::trajectory, request);
   if (reader->shape().steps < 2)
     fail(kExitInput, steps_text(*reader) + "; at least 2 steps are needed for a displacement");
   std::string file, name;

@@ -1,4 +1,4 @@
-// Reading W (steps x tokens x dims, raw bfloat16 bits) from any of the input
+// Reading W (steps x tokens x dims, the raw bits of one element format) from any of the input
 // formats (docs/formats.md §1-§7): one interface, one implementation per
 // format (HDF5, a safetensors trajectory, a checkpoint series), chosen by
 // what the path is. Each rank reads only its token slab of each step.
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/element_recognition.hpp"
 #include "io/input_path.hpp"
 #include "io/trajectory_shape.hpp"
 #include "parallel/partition.hpp"
@@ -26,8 +27,11 @@ class TrajectoryReader {
 
   // A 2-D matrix opened for the bit-level commands reads as one step.
   const TrajectoryShape& shape() const { return m_shape; }
-  // The stored type: "uint16", "int16" (HDF5), "BF16", "U16", "I16" (safetensors).
+  // The stored type: "uint16", "int16", "float32" (HDF5), "BF16", "U16", "F8_E4M3" (safetensors).
   const std::string& type_description() const { return m_type_description; }
+  // The element format of W's values, and the bytes of one value.
+  ElementType element_type() const { return m_element_type; }
+  int element_bytes() const { return formats::element_bytes(m_element_type); }
   InputFormat format() const { return m_format; }
   // The training step number of each step when the input records them (a
   // series' names or manifest, a `steps` dataset or tensor); else empty.
@@ -44,7 +48,7 @@ class TrajectoryReader {
   // checkpoint of the analysis).
   virtual std::vector<std::string> source_files() const;
   // The byte offset in path() of W[0, 0, 0] when W lies there as one run of
-  // little-endian 16-bit values in C order (a contiguous HDF5 dataset, a
+  // little-endian values in C order (a contiguous HDF5 dataset, a
   // safetensors tensor), so that step blocks can be mapped instead of read
   // (io/step_mapping.hpp); nullopt otherwise (chunked storage, a series).
   virtual std::optional<uint64_t> contiguous_offset() const { return std::nullopt; }
@@ -54,14 +58,15 @@ class TrajectoryReader {
   // Collective: reads steps [first_step, first_step + step_count) of the token
   // slab `tokens` into `buffer` (step-major, then token, then dim). Every rank
   // must call it the same number of times; `max_slab_tokens` (the largest slab
-  // of any rank) splits big reads identically on every rank. Throws the same
+  // of any rank) splits big reads identically on every rank; `buffer` gets
+  // the raw values, element_bytes() each. Throws the same
   // Error(kExitInput) on every rank; a short read is an error, never zeros.
   void read_steps(const TokenRange& tokens, int64_t first_step, int64_t step_count, int64_t max_slab_tokens,
-                  uint16_t* buffer) const;
+                  void* buffer) const;
 
   // Independent (any rank, alone): rows [first_row, first_row + count) of one
   // step. Throws Error(kExitInput) on this rank only.
-  virtual void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const = 0;
+  virtual void read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const = 0;
 
   // Collective. The dead mask stored in this input under `name` as 0/1 per
   // token; empty if there is none (the caller warns). Throws on a wrong
@@ -82,7 +87,7 @@ class TrajectoryReader {
   // [first_step, first_step + steps) x tokens [first_token, first_token +
   // tokens) x all dims, C order; `tokens` may be 0 on some ranks.
   virtual void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
-                          uint16_t* out) const = 0;
+                          void* out) const = 0;
 
   MPI_Comm m_comm;
   std::string m_path;
@@ -90,6 +95,7 @@ class TrajectoryReader {
   InputFormat m_format;
   TrajectoryShape m_shape;
   std::string m_type_description;
+  ElementType m_element_type = ElementType::bf16;
   std::vector<int64_t> m_step_numbers;
   int m_source_rank = 3;
 };
@@ -100,10 +106,12 @@ enum class SourceUse { trajectory, matrix };
 
 // Collective: picks the reader from what `path` is (HDF5 signature,
 // safetensors file, directory, glob pattern, .txt manifest) and opens
-// `dataset` in it; checks shape and type but not the step count. Throws the
-// same Error(kExitInput) on every rank.
+// `dataset` in it; checks shape and type but not the step count; the
+// element type as `request` allows (docs/formats.md, "Element formats").
+// Throws the same Error(kExitInput) on every rank.
 std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
-                                                         const std::string& dataset, SourceUse use);
+                                                         const std::string& dataset, SourceUse use,
+                                                         const ElementRequest& request = ElementRequest());
 
 // Collective: opens W (at least 2 steps) and reads its dead mask. `dead_mask_spec`
 // is a name inside the input or FILE:NAME in another safetensors or HDF5
@@ -111,7 +119,8 @@ std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const st
 // false). Throws the same Error on every rank.
 std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::string& path, const std::string& dataset,
                                                   const std::string& dead_mask_spec, std::vector<uint8_t>& dead_mask,
-                                                  bool& dead_mask_found);
+                                                  bool& dead_mask_found,
+                                                  const ElementRequest& request = ElementRequest());
 
 // The warning for a dead mask that was not found ("no dead mask 'NAME' in 'FILE'").
 std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec);

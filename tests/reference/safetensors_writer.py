@@ -10,12 +10,12 @@ import struct
 import numpy as np
 
 DTYPES = {"BF16": "<u2", "U16": "<u2", "I16": "<i2", "F16": "<f2", "F32": "<f4", "F64": "<f8",
-          "BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I32": "<i4", "I64": "<i8", "U32": "<u4", "U64": "<u8"}
+          "BOOL": "|b1", "U8": "|u1", "F8_E4M3": "|u1", "F8_E5M2": "|u1", "I8": "|i1", "I32": "<i4", "I64": "<i8", "U32": "<u4", "U64": "<u8"}
 
 
 def write_safetensors(path, tensors, metadata=None, align=True):
     """tensors: list of (name, dtype, numpy array), written in this order.
-    BF16 arrays are given as their uint16 bit patterns. align=False leaves the
+    BF16 arrays are given as their uint16 bit patterns, F8_* ones as uint8 bits. align=False leaves the
     header unpadded, so tensors may start at odd file offsets."""
     header = {}
     if metadata:
