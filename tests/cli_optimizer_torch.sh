@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # latdisp optimizer against real torch runs recorded here (bf16 with and
 # without weight decay, a learning-rate schedule as an `lr` dataset, another
-# CPU capability with threads, a safetensors trajectory): the torch-mul-add
+# CPU capability with threads, a safetensors trajectory, float32 parameters): the torch-mul-add
 # replay matches every coordinate of W, exp_avg and exp_avg_sq, and every
 # key agrees with tests/optimizer_reference.py (numpy, fractions, torch's own
 # replay), at the rank count given, with a tiny budget at 3 ranks.
@@ -55,5 +55,8 @@ check bf16_schedule --steps 10 --tokens 30 --dims 50 --schedule --no-attributes 
 check bf16_avx512_threads --steps 4 --tokens 700 --dims 100 --capability avx512 --threads 3 -- \
   --torch-capability avx512 --torch-threads 3
 check bf16_safetensors --steps 6 --tokens 20 --dims 24 safetensors --
+check f32_decay --dtype f32 --steps 8 --tokens 40 --dims 37 --lr 1e-2 --
+check f32_default_schedule --dtype f32 --steps 7 --tokens 30 --dims 33 --capability default --schedule -- \
+  --torch-capability default --lr lr
 grep -q "turn beta2" "$work/bf16_decay.txt" || { echo "FAIL: the text report does not say that beta2 rounds to 1"; failures=$((failures + 1)); }
 [ "$failures" -eq 0 ]

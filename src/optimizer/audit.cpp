@@ -50,7 +50,8 @@ OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_p
     result.step_counts = optimizer_step_counts(options, w);
   });
   result.path = options.input;
-  result.element_type = "bf16";
+  result.element_type = formats::element_type_name(w.element_type());
+  for (int i = 0; i < 4; ++i) result.element_types[i] = formats::element_type_name(input.tensors[i]->element_type());
   const std::string names[4] = {options.dataset, options.grad, options.exp_avg, options.exp_avg_sq};
   for (int i = 0; i < 4; ++i) result.names[i] = names[i];
   result.format = w.format();

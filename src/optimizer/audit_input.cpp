@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <string>
 
+#include "io/element_recognition.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
+using formats::ElementType;
 using optimizer::StepScalars;
 
 namespace {
@@ -23,12 +25,14 @@ const char* const kTensorRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq
 AuditInput open_audit_input(const OptimizerOptions& o, MPI_Comm comm) {
   AuditInput input;
   bool dead_found = false;
-  input.tensors[0] = open_trajectory(comm, o.input, o.dataset, o.dead_mask, input.dead, dead_found);
+  ElementRequest every_format;
+  every_format.any_format = true;
+  input.tensors[0] = open_trajectory(comm, o.input, o.dataset, o.dead_mask, input.dead, dead_found, every_format);
   const std::string names[4] = {o.dataset, o.grad, o.exp_avg, o.exp_avg_sq};
   const TrajectoryShape& shape = input.tensors[0]->shape();
   for (int i = 1; i < 4; ++i) {
     try {
-      input.tensors[i] = open_trajectory_source(comm, o.input, names[i], SourceUse::trajectory);
+      input.tensors[i] = open_trajectory_source(comm, o.input, names[i], SourceUse::trajectory, every_format);
     } catch (const Error& e) {
       throw Error(e.exit_code(), std::string("the optimizer audit needs ") + kTensorRoles[i] + " (" +
                                      kTensorOptions[i] + " '" + names[i] + "'): " + e.what());
@@ -40,6 +44,13 @@ AuditInput open_audit_input(const OptimizerOptions& o, MPI_Comm comm) {
                            std::to_string(other.dims) + "]; W '" + names[0] + "' has [" + std::to_string(shape.steps) +
                            ", " + std::to_string(shape.tokens) + ", " + std::to_string(shape.dims) +
                            "] (every tensor needs one snapshot per step of the same matrix)");
+  }
+  for (int i = 0; i < 4; ++i) {
+    const ElementType type = input.tensors[i]->element_type();
+    if (type != ElementType::bf16 && type != ElementType::f32)
+      fail(kExitInput, std::string(kTensorRoles[i]) + " '" + names[i] + "' holds " + element_type_name(type) +
+                           " values; the audit replays AdamW on bf16 and f32 parameters (torch's CPU kernels "
+                           "cannot step f16 parameters; FP8 is no AdamW parameter format)");
   }
   int rank = 0;
   MPI_Comm_rank(comm, &rank);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <tuple>
 
@@ -63,6 +64,7 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_settings.first_token = m_slab.begin;
   m_settings.dims = result.dims;
   m_progress_seconds = options.progress_seconds;
+  m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
   result.counts.assign(transitions * 2, {});
@@ -87,14 +89,15 @@ void AuditPass::plan(const OptimizerOptions& options) {
   const uint64_t budget = budget_of(options, m_comm);
   m_result.memory_budget = budget;
   const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
-  const uint64_t per_transition = step_bytes * (4 * sizeof(Bits) + sizeof(CoordinateOutcome));
+  const uint64_t value_bytes = uint64_t(formats::element_bytes(m_type)) + 4;  // the rule's format and as stored
+  const uint64_t per_transition = step_bytes * (4 * value_bytes + sizeof(CoordinateOutcome));
   const uint64_t usable = budget / 2;
   int64_t steps = 0;
-  if (usable > step_bytes * 4 * sizeof(Bits)) steps = int64_t((usable - step_bytes * 4 * sizeof(Bits)) / per_transition);
+  if (usable > step_bytes * 4 * value_bytes) steps = int64_t((usable - step_bytes * 4 * value_bytes) / per_transition);
   if (steps < 1)
     fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small: one step of the four tensors of " +
                          "this rank's " + std::to_string(m_max_slab) + " tokens needs " +
-                         format_bytes(2 * (step_bytes * 4 * sizeof(Bits) + per_transition)) +
+                         format_bytes(2 * (step_bytes * 4 * value_bytes + per_transition)) +
                          " (raise it or use more ranks)");
   if (options.max_steps_per_block >= 2) steps = std::min<int64_t>(steps, options.max_steps_per_block - 1);
   steps = std::min<int64_t>(steps, m_result.steps - 1);
@@ -103,22 +106,82 @@ void AuditPass::plan(const OptimizerOptions& options) {
   m_result.steps_per_block = steps + 1;
 }
 
+template <>
+std::vector<uint16_t>& AuditPass::values<formats::BF16>(int tensor) {
+  return m_bf16[tensor];
+}
+template <>
+std::vector<uint32_t>& AuditPass::values<formats::F32>(int tensor) {
+  return m_f32[tensor];
+}
+
+namespace {
+
+std::string hex_bits(uint32_t v) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", v);
+  return text;
+}
+
+// `count` values stored as `stored` into the rule's format F: bf16 widens
+// exactly to f32; f32 narrows to bf16 only where the value is a bf16 value.
+template <class F>
+void convert_values(const unsigned char* raw, formats::ElementType stored, int64_t count,
+                    typename F::bits_type* out, const std::string& what) {
+  using Bits = typename F::bits_type;
+  if (stored == formats::ElementType::f32 && sizeof(Bits) == 2) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t v;
+      std::memcpy(&v, raw + 4 * i, 4);
+      if (v & 0xFFFFu)
+        fail(kExitInput, what + " holds float32 values that are not bfloat16 values (" + hex_bits(v) +
+                             "): it is not a tensor of a bfloat16 parameter's step");
+      out[i] = Bits(v >> 16);
+    }
+  } else if (stored == formats::ElementType::bf16 && sizeof(Bits) == 4) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t v;
+      std::memcpy(&v, raw + 2 * i, 2);
+      out[i] = Bits(uint32_t(v) << 16);
+    }
+  } else {
+    std::memcpy(out, raw, size_t(count) * sizeof(Bits));
+  }
+}
+
+const char* const kRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq"};
+
+}  // namespace
+
+template <class F>
 void AuditPass::read_block(int64_t first, int64_t count) {
-  const size_t values = static_cast<size_t>(count * m_slab.count * m_result.dims);
-  m_buffers.resize(4);
+  const int64_t values_count = count * m_slab.count * m_result.dims;
   for (int i = 0; i < 4; ++i) {
-    m_buffers[i].resize(values);
-    m_input.tensors[i]->read_steps(m_slab, first, count, m_max_slab, m_buffers[i].data());
+    const TrajectoryReader& reader = *m_input.tensors[i];
+    m_raw.resize(size_t(values_count * reader.element_bytes()));
+    reader.read_steps(m_slab, first, count, m_max_slab, m_raw.data());
+    values<F>(i).resize(size_t(values_count));
+    collectively(m_comm, [&] {
+      convert_values<F>(m_raw.data(), reader.element_type(), values_count, values<F>(i).data(),
+                        std::string(kRoles[i]) + " '" + reader.dataset() + "'");
+    });
   }
 }
 
 void AuditPass::run() {
+  if (m_type == formats::ElementType::f32) run_typed<formats::F32>();
+  else run_typed<formats::BF16>();
+}
+
+template <class F>
+void AuditPass::run_typed() {
+  using Bits = typename F::bits_type;
   const int64_t transitions = m_result.steps - 1;
   m_last_progress = now_seconds();
   for (int64_t first = 0; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
     auto start = Clock::now();
-    read_block(first, count + 1);
+    read_block<F>(first, count + 1);
     m_result.read_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     start = Clock::now();
     m_scalars.resize(static_cast<size_t>(count));
@@ -127,14 +190,13 @@ void AuditPass::run() {
       m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
                                   m_result.step_counts[t]);
     }
-    const size_t coordinates = static_cast<size_t>(count * m_slab.count * m_result.dims);
-    m_outcome.resize(coordinates);
+    m_outcome.resize(static_cast<size_t>(count * m_slab.count * m_result.dims));
     using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
-    auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(m_buffers[i].data(), m_buffers[i].size()); };
+    auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(i).data(), values<F>(i).size()); };
     collectively(m_comm, [&] {
-      audit_block<formats::BF16>(m_settings, count, m_slab.count, view(0), view(1), view(2), view(3),
-                                 Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
-                                 Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
+      audit_block<F>(m_settings, count, m_slab.count, view(0), view(1), view(2), view(3),
+                     Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
+                     Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
       fold_block(first, count);
     });
     m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -212,26 +274,31 @@ void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
   if (half_cell) p.last_half_cell[n] = t;
 }
 
-// Keeps this rank's first 20 mismatches in (step, token, dim, tensor) order.
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {
+  if (m_type == formats::ElementType::f32) note_mismatches_typed<formats::F32>(t, n, d, flags);
+  else note_mismatches_typed<formats::BF16>(t, n, d, flags);
+}
+
+// Keeps this rank's first 20 mismatches in (step, token, dim, tensor) order.
+template <class F>
+void AuditPass::note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags) {
   if (m_result.first_mismatches.size() >= 20) return;
   const int64_t step_values = m_slab.count * m_result.dims;
   const int64_t i = t - 1 - (t - 1) / m_block_steps * m_block_steps;
   const int64_t before = i * step_values + n * m_result.dims + d, after = before + step_values;
   const int64_t flat = (m_slab.begin + n) * m_result.dims + d;
   const bool lane = torch_vector_lane(flat, m_result.tokens * m_result.dims, m_settings.torch_threads,
-                                      torch_loop_lanes<formats::BF16>(m_settings.capability));
-  const Replayed<Bits> r =
-      replay_step<formats::BF16>(m_settings.rule, m_buffers[0][before], m_buffers[1][after], m_buffers[2][before],
-                                 m_buffers[3][before], m_scalars[i], m_settings.capability, lane);
-  const Bits replayed[3] = {r.w, r.exp_avg, r.exp_avg_sq};
+                                      torch_loop_lanes<F>(m_settings.capability));
+  const auto r = replay_step<F>(m_settings.rule, values<F>(0)[before], values<F>(1)[after], values<F>(2)[before],
+                                values<F>(3)[before], m_scalars[i], m_settings.capability, lane);
+  const uint64_t replayed[3] = {r.w, r.exp_avg, r.exp_avg_sq};
   for (int k = 0; k < 3 && m_result.first_mismatches.size() < 20; ++k) {
     if (!(flags & (kMismatchW << k))) continue;
     const char* operation = k == 1 || (flags & kMismatchExpAvg) ? "exp_avg_update"
                             : k == 2 || (flags & kMismatchExpAvgSq) ? "exp_avg_sq_update"
                                                                      : "parameter_update";
-    m_result.first_mismatches.push_back({t, m_slab.begin + n, d, k, m_buffers[k == 0 ? 0 : k + 1][after],
-                                         replayed[k], operation});
+    m_result.first_mismatches.push_back(
+        {t, m_slab.begin + n, d, k, uint64_t(values<F>(k == 0 ? 0 : k + 1)[after]), replayed[k], operation});
   }
 }
 

@@ -28,12 +28,18 @@ class AuditPass {
   void reduce();  // collective: the result complete on rank 0
 
  private:
-  using Bits = uint16_t;
   void plan(const OptimizerOptions& options);
+  template <class F>
+  void run_typed();
+  template <class F>
   void read_block(int64_t first, int64_t count);
+  template <class F>
+  std::vector<typename F::bits_type>& values(int tensor);
   void fold_block(int64_t first, int64_t count);
   void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
+  template <class F>
+  void note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags);
   void progress(int64_t done);
 
   const AuditInput& m_input;
@@ -45,7 +51,10 @@ class AuditPass {
   int64_t m_max_slab = 0, m_block_steps = 1;
   optimizer::AuditSettings m_settings;
   SpillableKeys m_keys;
-  std::vector<std::vector<Bits>> m_buffers;  // W, grad, exp_avg, exp_avg_sq of the block
+  formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
+  std::vector<unsigned char> m_raw;  // one tensor's block as stored
+  std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
+  std::vector<uint32_t> m_f32[4];
   std::vector<optimizer::CoordinateOutcome> m_outcome;
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;

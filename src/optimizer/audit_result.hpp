@@ -52,7 +52,8 @@ struct TokenAudit {
 
 struct OptimizerResult {
   // input
-  std::string path, element_type;
+  std::string path, element_type;  // W's element type: the rule's format
+  std::string element_types[4];    // as stored: W, grad, exp_avg, exp_avg_sq
   std::string names[4];  // W, grad, exp_avg, exp_avg_sq
   InputFormat format = InputFormat::hdf5;
   int64_t steps = 0, tokens = 0, dims = 0, n_dead = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "analysis/magnitude_keys.hpp"
@@ -38,25 +39,35 @@ std::array<int64_t, 3> population_counts(const SpillableKeys& keys, MPI_Comm com
   return counts;
 }
 
-// Refines every wanted statistic by the digit at `shift`.
+// Refines every wanted statistic by the digit at `shift`: one histogram per
+// distinct (population, prefix) slot, so statistics that share a prefix
+// share a pass over the keys.
 void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
-  std::vector<int64_t> histograms(wanted.size() * kDigitValues, 0);
+  std::vector<std::pair<int, uint64_t>> slots;
+  std::vector<size_t> slot_of(wanted.size());
+  for (size_t w = 0; w < wanted.size(); ++w) {
+    const std::pair<int, uint64_t> slot{wanted[w].population, wanted[w].prefix};
+    const auto found = std::find(slots.begin(), slots.end(), slot);
+    slot_of[w] = size_t(found - slots.begin());
+    if (found == slots.end()) slots.push_back(slot);
+  }
+  std::vector<int64_t> histograms(slots.size() * kDigitValues, 0);
   const int high = shift + kDigitBits;
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
       const uint64_t above = high >= 64 ? 0 : value >> high;
       const uint64_t digit = (value >> shift) & uint64_t(kDigitValues - 1);
-      for (size_t w = 0; w < wanted.size(); ++w)
-        if (above == wanted[w].prefix && in_population(wanted[w].population, chunk[i]))
-          ++histograms[w * kDigitValues + digit];
+      for (size_t s = 0; s < slots.size(); ++s)
+        if (above == slots[s].second && in_population(slots[s].first, chunk[i]))
+          ++histograms[s * kDigitValues + digit];
     }
   });
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
             "MPI_Allreduce");
   for (size_t w = 0; w < wanted.size(); ++w) {
     int64_t digit = 0;
-    const int64_t* h = histograms.data() + w * kDigitValues;
+    const int64_t* h = histograms.data() + slot_of[w] * kDigitValues;
     while (wanted[w].rank >= h[digit]) wanted[w].rank -= h[digit++];
     wanted[w].prefix = (wanted[w].prefix << kDigitBits) | uint64_t(digit);
   }

@@ -163,6 +163,8 @@ json input_json(const OptimizerResult& r) {
          {"exp_avg_sq", r.names[3]},
          {"shape", {r.steps, r.tokens, r.dims}},
          {"element_type", r.element_type},
+         {"element_types", {{"W", r.element_types[0]}, {"grad", r.element_types[1]}, {"exp_avg", r.element_types[2]},
+                            {"exp_avg_sq", r.element_types[3]}}},
          {"format", format_name(r.format)},
          {"n_dead", r.n_dead},
          {"dead_fraction", r.tokens ? double(r.n_dead) / double(r.tokens) : 0.0},
