@@ -58,5 +58,32 @@ check bf16_safetensors --steps 6 --tokens 20 --dims 24 safetensors --
 check f32_decay --dtype f32 --steps 8 --tokens 40 --dims 37 --lr 1e-2 --
 check f32_default_schedule --dtype f32 --steps 7 --tokens 30 --dims 33 --capability default --schedule -- \
   --torch-capability default --lr lr
+# Mixed formats: bf16 W and gradient, the states stored as float32 (exact bf16 values).
+"$python" - "$work/bf16_decay.h5" "$work/mixed.h5" <<'PY' || { echo "FAIL: writing mixed.h5"; failures=$((failures + 1)); }
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "w") as g:
+    for k in f.keys():
+        d = f[k][...]
+        if k in ("momentum_W", "variance_W"):
+            d = (d.astype(np.uint32) << 16).view(np.float32)
+        g.create_dataset(k, data=d)
+    g.attrs.update(dict(f.attrs))
+PY
+if timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$work/mixed.h5" --update-rule torch-mul-add \
+     --report "$work/mixed.json" --overwrite "${budget[@]}" >/dev/null &&
+   "$python" "$here/optimizer_reference.py" "$work/mixed.h5" "$work/mixed.json" --no-replay &&
+   "$python" -c "import json,sys; r=json.load(open(sys.argv[1]))['replay']; sys.exit(sum(r[k]['mismatch'] for k in ('W','exp_avg','exp_avg_sq')))" "$work/mixed.json"; then
+  echo "ok: mixed bf16/f32"
+else
+  echo "FAIL: mixed bf16/f32"; failures=$((failures + 1))
+fi
+# The figure: lost fraction, swallowed updates and the ratchet per step.
+if "$python" -c "import matplotlib" 2>/dev/null; then
+  "$python" "$here/../tools/plot_optimizer.py" "$work/bf16_schedule.json" "$work/optimizer.png" &&
+    [ "$(head -c 4 "$work/optimizer.png" | od -An -c | tr -d ' ')" = "211PNG" ] ||
+    { echo "FAIL: plot_optimizer.py"; failures=$((failures + 1)); }
+fi
 grep -q "turn beta2" "$work/bf16_decay.txt" || { echo "FAIL: the text report does not say that beta2 rounds to 1"; failures=$((failures + 1)); }
 [ "$failures" -eq 0 ]
