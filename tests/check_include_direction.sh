@@ -18,7 +18,8 @@ declare -A allowed=(
   [analysis]="config io parallel kokkos_kernels"
   [survey]="config io parallel kokkos_kernels"
   [report]="analysis config io parallel kokkos_kernels"
-  [app]="report analysis bits survey synthetic convert config io parallel kokkos_kernels"
+  [optimizer]="analysis config io parallel kokkos_kernels"
+  [app]="optimizer report analysis bits survey synthetic convert config io parallel kokkos_kernels"
 )
 
 violations=0

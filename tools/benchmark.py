@@ -173,6 +173,74 @@ def write_csv(path, rows, columns):
         writer.writerows(rows)
 
 
+OPTIMIZER = (1001, 10000, 64)
+OPTIMIZER_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("plain_read_s", "plain read s"),
+                     ("wall_s", "latdisp wall s"), ("x_read", "wall / read"), ("total_s", "total s"),
+                     ("read_s", "read s"), ("compute_s", "compute s"), ("reduce_s", "reduce s"),
+                     ("coordinates_per_s", "coordinates/s"), ("peak_rss_mb", "peak RSS MiB per rank")]
+
+
+def optimizer_trajectory(args, shape):
+    """A recorded-run layout (docs/optimizer.md §1): W, grad_W, momentum_W, variance_W as bf16
+    bits, one step at a time (numpy, h5py), with lr and the hyperparameters as attributes."""
+    import h5py
+    import numpy as np
+    steps, tokens, dims = shape
+    path = os.path.join(args.out, f"bench_optimizer_{steps}x{tokens}x{dims}.h5")
+    if os.path.exists(path):
+        return path
+    print(f"benchmark: writing the optimizer input W[{steps}, {tokens}, {dims}] x 4 ...", file=sys.stderr)
+    rng = np.random.default_rng(7)
+    w = (rng.standard_normal((tokens, dims)) * 0.02).astype(np.float32)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+
+    def bits(x):
+        u = x.view(np.uint32)
+        return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+    with h5py.File(path + ".partial", "w") as f:
+        sets = {k: f.create_dataset(k, (steps, tokens, dims), dtype=np.uint16)
+                for k in ("W", "grad_W", "momentum_W", "variance_W")}
+        f.create_dataset("lr", data=np.full(steps, 1e-3))
+        f.attrs.update(learning_rate=1e-3, adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8, weight_decay=0.01)
+        g = np.zeros_like(w)
+        for t in range(steps):
+            if t:
+                g = (rng.standard_normal((tokens, dims)) * 1e-3).astype(np.float32)
+                m = 0.9 * m + 0.1 * g
+                v = 0.999 * v + 0.001 * g * g
+                w = w - 1e-3 * m / (np.sqrt(v) + 1e-8)
+            for k, x in (("W", w), ("grad_W", g), ("momentum_W", m), ("variance_W", v)):
+                sets[k][t] = bits(np.ascontiguousarray(x, dtype=np.float32))
+    os.rename(path + ".partial", path)
+    return path
+
+
+def optimizer_rows(args, env, shape, path, read_s):
+    """latdisp optimizer at each rank count: its time over one plain read of the four tensors."""
+    rows = []
+    for ranks in args.ranks:
+        report_path = os.path.join(args.out, f"optimizer_{shape[0]}x{shape[1]}x{shape[2]}_np{ranks}.json")
+        best = None
+        for _ in range(args.repeats):
+            wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "optimizer", "--input", path,
+                                        "--update-rule", "torch-mul-add", "--memory-budget", args.memory_budget,
+                                        "--report", report_path, "--overwrite", "--progress-seconds", "0"], env)
+            if best is None or wall < best[0]:
+                with open(report_path) as f:
+                    best = (wall, json.load(f)["run"])
+        wall, run_section = best
+        timings = run_section["timings_s"]
+        rows.append({"shape": "x".join(map(str, shape)), "ranks": ranks, "wall_s": round(wall, 2),
+                     "total_s": round(timings["total"], 2), "read_s": round(timings["read"], 2),
+                     "compute_s": round(timings["compute"], 2), "reduce_s": round(timings["reduce"], 2),
+                     "plain_read_s": round(read_s, 2), "x_read": round(wall / read_s, 2),
+                     "coordinates_per_s": run_section["coordinates_per_s"],
+                     "peak_rss_mb": max(run_section["peak_rss_bytes"]) // (1 << 20)})
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebook", action="store_true", help="also the notebook's shape, W[6001, 10000, 64]")
@@ -189,12 +257,28 @@ def main():
     parser.add_argument("--build", default="build")
     parser.add_argument("--out", default="bench")
     parser.add_argument("--mpirun", default="mpirun")
+    parser.add_argument("--optimizer", action="store_true",
+                        help=f"instead: latdisp optimizer on W{list(OPTIMIZER)} x 4 tensors (bf16, 5.1 GB)")
+    parser.add_argument("--optimizer-shape", type=int, nargs=3, metavar=("S", "N", "D"), default=list(OPTIMIZER))
     args = parser.parse_args()
     args.latdisp = os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
+    if args.optimizer:
+        shape = tuple(args.optimizer_shape)
+        path = optimizer_trajectory(args, shape)
+        read_s = plain_read_seconds(path, args.repeats)
+        rows = optimizer_rows(args, env, shape, path, read_s)
+        table = "\n".join([f"# latdisp optimizer benchmark ({os.uname().nodename}, {os.cpu_count()} CPUs; "
+                           f"--memory-budget {args.memory_budget}; best of {args.repeats}; x_read = wall over one "
+                           "plain read of the four tensors' file)", ""] + markdown(rows, OPTIMIZER_COLUMNS))
+        print(table)
+        with open(os.path.join(args.out, "benchmark_optimizer.md"), "w") as f:
+            f.write(table + "\n")
+        write_csv(os.path.join(args.out, "benchmark_optimizer.csv"), rows, OPTIMIZER_COLUMNS)
+        return
     shapes = ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
     analysis, saving = [], []
     for shape in shapes:

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "app/run_analyze.hpp"
+#include "app/run_optimizer.hpp"
 #include "app/run_survey.hpp"
 #include "bits/blackholes.hpp"
 #include "bits/inspect.hpp"
@@ -32,6 +33,7 @@ int run_cli(int argc, const char* const* argv, MPI_Comm comm) {
     if (command.name == "blackholes") return run_blackholes(command.blackholes, comm);
     if (command.name == "pack") return run_pack(command.pack, comm);
     if (command.name == "survey") return run_survey(command.survey, comm);
+    if (command.name == "optimizer") return run_optimizer(command.optimizer, comm);
     if (command.generate.matrix) return run_generate_matrix(command.generate, comm);
     return run_generate(command.generate, comm);
   } catch (const Error& e) {

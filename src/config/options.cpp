@@ -284,7 +284,9 @@ std::string top_level_help() {
          "  blackholes find the groups of tokens with bit-identical vectors (bh1_token_ids, ...);\n"
          "             with --steps, over a trajectory: when each group formed, how long it lasted\n"
          "  survey     a released model's embedding: zero rows, identical groups, halos, distances,\n"
-         "             norms, the tokenizer's strings and rows beyond it, rows a fine-tune left unchanged\n\n"
+         "             norms, the tokenizer's strings and rows beyond it, rows a fine-tune left unchanged\n"
+         "  optimizer  replay AdamW from a recorded run (W, gradient, exp_avg, exp_avg_sq) bit for bit and\n"
+         "             account for every update that rounding swallowed\n\n"
          "latdisp SUBCOMMAND --help documents every option; latdisp --version prints the version.\n"
          "Options may also come from a config file (--config FILE, NAME = VALUE lines); the\n"
          "command line wins.\n"
@@ -324,6 +326,8 @@ const SubcommandParser kSubcommandParsers[] = {
      "latdisp survey --model PATH [--tensor NAME] [--tokenizer FILE] [--compare PATH2] [--near K]\n"
      "               [--report R.json] [--per-token T.csv] [--output G.safetensors]",
      [](Command& c) { return survey_description(c.survey); }, [](const Command& c) { validate(c.survey); }},
+    {"optimizer", "latdisp optimizer --input RUN.h5 [--lr LR|--lr DATASET] [--update-rule RULE] [--report R.json]",
+     [](Command& c) { return optimizer_description(c.optimizer); }, [](const Command& c) { validate(c.optimizer); }},
 };
 
 bool is_top_level_help(const char* const* argv) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/optimizer_options.hpp"
 #include "config/survey_options.hpp"
 
 namespace latdisp {
@@ -136,6 +137,7 @@ struct Command {
   SeparationOptions separation;
   BlackholesOptions blackholes;
   SurveyOptions survey;
+  OptimizerOptions optimizer;
   std::string help_text;
 };
 

@@ -1,0 +1,82 @@
+// The optimizer audit's per-coordinate kernel (docs/optimizer.md §4): for
+// every coordinate of every step of a block, the intended update u, the
+// realized Delta, the intended cells c, the class, and the replay of the
+// update rule compared bit for bit with the recorded tensors. Views in, one
+// outcome per coordinate out: no files, no MPI.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+
+#include "kokkos_kernels/optimizer/adamw_rules.hpp"
+
+namespace latdisp {
+namespace optimizer {
+
+// The classes of a coordinate, first match (docs/optimizer.md §4).
+enum CoordinateClass : uint8_t {
+  kStill = 0,
+  kSwallowed,
+  kSpurious,
+  kReversed,
+  kAmplified,
+  kAttenuated,
+  kExact,
+  kNonfinite,
+  kClassCount
+};
+
+// Outcome flags.
+enum : uint32_t {
+  kSubHalfCell = 1u << 0,     // 0 < |c| < 1/2
+  kMoved = 1u << 1,           // Delta != 0 (finite)
+  kDecayEligible = 1u << 2,   // finite W[t-1] != 0 in a step with lr*wd != 0
+  kDecayNoop = 1u << 3,       // ... that the decay operation left bit-identical
+  kMismatchW = 1u << 4,
+  kMismatchExpAvg = 1u << 5,
+  kMismatchExpAvgSq = 1u << 6,
+  kHalfCellOrMore = 1u << 7,  // finite c with |c| >= 1/2
+  kExpAvgShift = 8,           // 2 bits: 0 unchanged, 1 increased, 2 decreased, 3 not finite
+  kExpAvgSqShift = 10
+};
+
+struct CoordinateOutcome {
+  double u;      // intended update (double)
+  double delta;  // realized update, correctly rounded to double
+  double cells;  // |c| = |u| / U(W[t-1]) (0 when u == 0)
+  uint32_t flags;
+  uint8_t cls;
+};
+
+// The settings of one audit, the same for every step.
+struct AuditSettings {
+  UpdateRule rule = UpdateRule::torch_lerp;
+  TorchCapability capability = TorchCapability::avx2;
+  int torch_threads = 1;
+  int64_t tokens = 0;       // N of the whole tensor (the torch parameter's rows)
+  int64_t first_token = 0;  // this slab's first token
+  int64_t dims = 0;
+};
+
+// One block: `steps` + 1 consecutive snapshots t0 .. t0 + steps of the slab
+// (C order: step, token, dim), the scalars of the block's steps 1 .. steps
+// (entry i for snapshot t0 + 1 + i). Writes outcome[(i * slab + n) * dims + d].
+template <class F>
+void audit_block(const AuditSettings& settings, int64_t steps, int64_t slab_tokens,
+                 Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> grad,
+                 Kokkos::View<const typename F::bits_type*> exp_avg,
+                 Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
+                 Kokkos::View<CoordinateOutcome*> outcome);
+
+// The per-coordinate accounting of one coordinate (exposed for the tests).
+template <class F>
+KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,
+                                                            typename F::bits_type m0, typename F::bits_type m1,
+                                                            typename F::bits_type v0, typename F::bits_type v1,
+                                                            const StepScalars& s);
+
+}  // namespace optimizer
+}  // namespace latdisp
+
+#include "kokkos_kernels/optimizer/coordinate_accounting.hpp"

@@ -1,0 +1,62 @@
+// account_coordinate (declared in audit_block.hpp): the intended update and
+// the class of one coordinate, from docs/optimizer.md §4, in double.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cmath>
+
+namespace latdisp {
+namespace optimizer {
+
+// 1 increased, 2 decreased, 0 unchanged (in value), 3 either not finite.
+template <class F>
+KOKKOS_INLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typename F::bits_type after) {
+  using L = formats::Lattice<F>;
+  if (!L::is_finite(before) || !L::is_finite(after)) return 3u;
+  const double a = L::to_double(before), b = L::to_double(after);
+  return b > a ? 1u : (b < a ? 2u : 0u);
+}
+
+// The class of a finite coordinate from the double u and the double Delta.
+KOKKOS_INLINE_FUNCTION uint8_t coordinate_class(double u, double delta) {
+  if (u == 0) return delta == 0 ? kStill : kSpurious;
+  if (delta == 0) return kSwallowed;
+  if ((u < 0) != (delta < 0)) return kReversed;
+  const double au = std::fabs(u), ad = std::fabs(delta);
+  if (ad > au) return kAmplified;
+  if (ad < au) return kAttenuated;
+  return kExact;
+}
+
+template <class F>
+KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,
+                                                            typename F::bits_type m0, typename F::bits_type m1,
+                                                            typename F::bits_type v0, typename F::bits_type v1,
+                                                            const StepScalars& s) {
+  using L = formats::Lattice<F>;
+  CoordinateOutcome o{0.0, 0.0, 0.0, 0u, kNonfinite};
+  o.flags |= state_shift<F>(m0, m1) << kExpAvgShift;
+  o.flags |= state_shift<F>(v0, v1) << kExpAvgSqShift;
+  if (L::is_finite(w0) && !L::is_zero(w0) && s.lr * s.weight_decay != 0) o.flags |= kDecayEligible;
+  if (!L::is_finite(w0) || !L::is_finite(w1) || !L::is_finite(m1) || !L::is_finite(v1)) return o;
+  const double w = L::to_double(w0);
+  // u = -lr*wd*W[t-1] - (lr/bc1) * exp_avg[t] / (sqrt(exp_avg_sq[t] / bc2) + eps), left to right.
+  const double decay_term = -s.lr * s.weight_decay * w;
+  const double adam_term = s.step_size * L::to_double(m1) / (std::sqrt(L::to_double(v1) / s.bias_correction2) + s.eps);
+  const double u = decay_term - adam_term;
+  if (!(u - u == 0)) return o;
+  o.u = u;
+  o.delta = L::to_double(w1) - w;
+  o.cls = coordinate_class(u, o.delta);
+  if (o.delta != 0) o.flags |= kMoved;
+  if (u != 0) {
+    o.cells = std::ldexp(std::fabs(u), -L::ulp_exponent(w0, formats::ZeroUlp::min_normal));
+    if (o.cells < 0.5) o.flags |= kSubHalfCell;
+  }
+  if (o.cells >= 0.5) o.flags |= kHalfCellOrMore;
+  return o;
+}
+
+}  // namespace optimizer
+}  // namespace latdisp

@@ -1,0 +1,55 @@
+#include "app/run_optimizer.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/output_file.hpp"
+#include "optimizer/audit.hpp"
+#include "optimizer/optimizer_report.hpp"
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+// The files the audit reads: the input and a dead mask given as FILE:NAME.
+std::vector<std::string> input_files(const OptimizerOptions& options) {
+  std::vector<std::string> files{options.input};
+  const size_t colon = options.dead_mask.rfind(':');
+  if (colon != std::string::npos && colon > 0) files.push_back(options.dead_mask.substr(0, colon));
+  return files;
+}
+
+}  // namespace
+
+int run_optimizer(const OptimizerOptions& options, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  check_outputs(comm,
+                {{"--report", options.report}, {"--per-token", options.per_token}, {"--series-csv", options.series_csv}},
+                input_files(options), options.overwrite);
+  std::unique_ptr<PendingOutput> per_token;
+  if (!options.per_token.empty())
+    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");
+  const OptimizerResult result = run_optimizer_audit(options, per_token != nullptr, comm);
+  if (per_token) {
+    write_optimizer_per_token(result, options.per_token, per_token->temporary_path(), comm);
+    per_token->commit();
+  }
+  std::string report_text, series_text;
+  collectively(comm, [&] {
+    if (rank != 0) return;
+    print_optimizer_text(result, stdout);
+    std::fflush(stdout);
+    if (!options.report.empty()) report_text = optimizer_json(result).dump(2) + "\n";
+    if (!options.series_csv.empty()) series_text = optimizer_series_csv(result);
+  });
+  if (!options.series_csv.empty())
+    write_text_output(comm, options.series_csv, options.overwrite, series_text, "--series-csv");
+  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  return kExitOk;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,12 @@
+// `latdisp optimizer` end to end: outputs checked, the audit, the reports.
+#pragma once
+
+#include <mpi.h>
+
+#include "config/optimizer_options.hpp"
+
+namespace latdisp {
+
+int run_optimizer(const OptimizerOptions& options, MPI_Comm comm);
+
+}  // namespace latdisp

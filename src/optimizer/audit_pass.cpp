@@ -1,0 +1,357 @@
+#include "optimizer/audit_pass.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <tuple>
+
+#include "analysis/magnitude_keys.hpp"
+#include "optimizer/cell_percentiles.hpp"
+#include "parallel/errors.hpp"
+#include "parallel/memory.hpp"
+#include "parallel/signals.hpp"
+
+namespace latdisp {
+
+using namespace optimizer;
+using optimizer::kDecayEligible;
+using optimizer::kDecayNoop;
+using optimizer::kMismatchW;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double now_seconds() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
+  return o.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(o.memory_budget, "--memory-budget");
+}
+
+// A quarter of the budget holds the |c| keys in memory; the rest spill.
+int64_t memory_keys(const OptimizerOptions& o, MPI_Comm comm) {
+  return std::max<int64_t>(1024, int64_t(budget_of(o, comm) / 4 / sizeof(uint64_t)));
+}
+
+}  // namespace
+
+AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result,
+                     bool per_token, MPI_Comm comm)
+    : m_input(input),
+      m_result(result),
+      m_per_token(per_token),
+      m_comm(comm),
+      m_keys(memory_keys(options, comm), true, options.scratch_dir) {
+  MPI_Comm_rank(comm, &m_rank);
+  MPI_Comm_size(comm, &m_ranks);
+  require_a_token_per_rank(result.tokens, m_ranks, options.input);
+  m_slab = token_range(result.tokens, m_rank, m_ranks);
+  m_max_slab = m_slab.count;
+  MPI_Allreduce(MPI_IN_PLACE, &m_max_slab, 1, MPI_INT64_T, MPI_MAX, comm);
+  m_settings.rule = result.update_rule == "torch-mul-add" ? UpdateRule::torch_mul_add
+                    : result.update_rule == "fused"       ? UpdateRule::fused
+                                                          : UpdateRule::torch_lerp;
+  m_settings.capability = result.torch_capability == "avx512"    ? TorchCapability::avx512
+                          : result.torch_capability == "default" ? TorchCapability::default_isa
+                                                                 : TorchCapability::avx2;
+  m_settings.torch_threads = result.torch_threads;
+  m_settings.tokens = result.tokens;
+  m_settings.first_token = m_slab.begin;
+  m_settings.dims = result.dims;
+  m_progress_seconds = options.progress_seconds;
+  m_type = input.tensors[0]->element_type();
+  plan(options);
+  const size_t transitions = static_cast<size_t>(result.steps - 1);
+  result.counts.assign(transitions * 2, {});
+  result.sums.assign(transitions * 2, {});
+  result.dead = input.dead;
+  if (per_token) {
+    TokenAudit& p = result.per_token;
+    const size_t n = static_cast<size_t>(m_slab.count);
+    p.swallowed.assign(n, 0);
+    p.moved.assign(n, 0);
+    p.last_moved.assign(n, -1);
+    p.last_half_cell.assign(n, -1);
+    p.replay_mismatches.assign(n, 0);
+    p.intended_l1.assign(n, 0.0);
+    p.lost_l1.assign(n, 0.0);
+  }
+}
+
+// The largest block of transitions whose four tensors and outcomes fit in
+// half the budget, the same on every rank.
+void AuditPass::plan(const OptimizerOptions& options) {
+  const uint64_t budget = budget_of(options, m_comm);
+  m_result.memory_budget = budget;
+  const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
+  const uint64_t value_bytes = uint64_t(formats::element_bytes(m_type)) + 4;  // the rule's format and as stored
+  const uint64_t per_transition = step_bytes * (4 * value_bytes + sizeof(CoordinateOutcome));
+  const uint64_t usable = budget / 2;
+  int64_t steps = 0;
+  if (usable > step_bytes * 4 * value_bytes) steps = int64_t((usable - step_bytes * 4 * value_bytes) / per_transition);
+  if (steps < 1)
+    fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small: one step of the four tensors of " +
+                         "this rank's " + std::to_string(m_max_slab) + " tokens needs " +
+                         format_bytes(2 * (step_bytes * 4 * value_bytes + per_transition)) +
+                         " (raise it or use more ranks)");
+  if (options.max_steps_per_block >= 2) steps = std::min<int64_t>(steps, options.max_steps_per_block - 1);
+  steps = std::min<int64_t>(steps, m_result.steps - 1);
+  MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT64_T, MPI_MIN, m_comm);
+  m_block_steps = steps;
+  m_result.steps_per_block = steps + 1;
+}
+
+template <>
+std::vector<uint16_t>& AuditPass::values<formats::BF16>(int tensor) {
+  return m_bf16[tensor];
+}
+template <>
+std::vector<uint32_t>& AuditPass::values<formats::F32>(int tensor) {
+  return m_f32[tensor];
+}
+
+namespace {
+
+std::string hex_bits(uint32_t v) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", v);
+  return text;
+}
+
+// `count` values stored as `stored` into the rule's format F: bf16 widens
+// exactly to f32; f32 narrows to bf16 only where the value is a bf16 value.
+template <class F>
+void convert_values(const unsigned char* raw, formats::ElementType stored, int64_t count,
+                    typename F::bits_type* out, const std::string& what) {
+  using Bits = typename F::bits_type;
+  if (stored == formats::ElementType::f32 && sizeof(Bits) == 2) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t v;
+      std::memcpy(&v, raw + 4 * i, 4);
+      if (v & 0xFFFFu)
+        fail(kExitInput, what + " holds float32 values that are not bfloat16 values (" + hex_bits(v) +
+                             "): it is not a tensor of a bfloat16 parameter's step");
+      out[i] = Bits(v >> 16);
+    }
+  } else if (stored == formats::ElementType::bf16 && sizeof(Bits) == 4) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t v;
+      std::memcpy(&v, raw + 2 * i, 2);
+      out[i] = Bits(uint32_t(v) << 16);
+    }
+  } else {
+    std::memcpy(out, raw, size_t(count) * sizeof(Bits));
+  }
+}
+
+const char* const kRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq"};
+
+}  // namespace
+
+template <class F>
+void AuditPass::read_block(int64_t first, int64_t count) {
+  const int64_t values_count = count * m_slab.count * m_result.dims;
+  for (int i = 0; i < 4; ++i) {
+    const TrajectoryReader& reader = *m_input.tensors[i];
+    m_raw.resize(size_t(values_count * reader.element_bytes()));
+    reader.read_steps(m_slab, first, count, m_max_slab, m_raw.data());
+    values<F>(i).resize(size_t(values_count));
+    collectively(m_comm, [&] {
+      convert_values<F>(m_raw.data(), reader.element_type(), values_count, values<F>(i).data(),
+                        std::string(kRoles[i]) + " '" + reader.dataset() + "'");
+    });
+  }
+}
+
+void AuditPass::run() {
+  if (m_type == formats::ElementType::f32) run_typed<formats::F32>();
+  else run_typed<formats::BF16>();
+}
+
+template <class F>
+void AuditPass::run_typed() {
+  using Bits = typename F::bits_type;
+  const int64_t transitions = m_result.steps - 1;
+  m_last_progress = now_seconds();
+  for (int64_t first = 0; first < transitions; first += m_block_steps) {
+    const int64_t count = std::min(m_block_steps, transitions - first);
+    auto start = Clock::now();
+    read_block<F>(first, count + 1);
+    m_result.read_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    start = Clock::now();
+    m_scalars.resize(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t t = first + 1 + i;
+      m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
+                                  m_result.step_counts[t]);
+    }
+    m_outcome.resize(static_cast<size_t>(count * m_slab.count * m_result.dims));
+    using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+    auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(i).data(), values<F>(i).size()); };
+    collectively(m_comm, [&] {
+      audit_block<F>(m_settings, count, m_slab.count, view(0), view(1), view(2), view(3),
+                     Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
+                     Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
+      fold_block(first, count);
+    });
+    m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    stop_if_signalled(m_comm);
+    progress(first + count);
+  }
+}
+
+void AuditPass::progress(int64_t done) {
+  if (m_rank != 0 || m_progress_seconds <= 0) return;
+  const double now = now_seconds();
+  if (now - m_last_progress < m_progress_seconds) return;
+  m_last_progress = now;
+  std::fprintf(stderr, "latdisp optimizer: %lld of %lld steps audited\n", static_cast<long long>(done),
+               static_cast<long long>(m_result.steps - 1));
+}
+
+void AuditPass::fold_block(int64_t first, int64_t count) {
+  const int64_t dims = m_result.dims;
+  for (int64_t i = 0; i < count; ++i)
+    for (int64_t n = 0; n < m_slab.count; ++n)
+      fold_row(first + 1 + i, n, m_outcome.data() + (i * m_slab.count + n) * dims);
+}
+
+void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
+  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kLive : kDead;
+  auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
+  auto& s = m_result.sums[static_cast<size_t>((t - 1) * 2 + population)];
+  bool predicted_frozen = true, frozen = true, half_cell = false;
+  int64_t swallowed = 0, mismatches = 0;
+  double intended = 0, lost = 0;
+  for (int64_t d = 0; d < m_result.dims; ++d) {
+    const CoordinateOutcome& o = row[d];
+    const uint32_t f = o.flags;
+    ++c[kClassFirst + o.cls];
+    ++c[kCompared];
+    if (f & kSubHalfCell) {
+      ++c[kSubHalfCellCount];
+      if (f & kMoved) ++c[kSubHalfCellMoved];
+    }
+    const uint32_t m_shift = (f >> kExpAvgShift) & 3u, v_shift = (f >> kExpAvgSqShift) & 3u;
+    if (m_shift != 3) ++c[kExpAvgIncreased + (m_shift == 1 ? 0 : m_shift == 0 ? 1 : 2)];
+    if (v_shift != 3) ++c[kExpAvgSqIncreased + (v_shift == 1 ? 0 : v_shift == 0 ? 1 : 2)];
+    if (f & kDecayEligible) ++c[kCountDecayEligible];
+    if (f & kDecayNoop) ++c[kCountDecayNoop];
+    for (int k = 0; k < 3; ++k)
+      if (f & (kMismatchW << k)) ++c[kCountMismatchW + k], ++mismatches;
+    if (f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) note_mismatches(t, n, d, f);
+    if (o.cls == kNonfinite) {
+      predicted_frozen = frozen = false;
+      continue;
+    }
+    if (f & kHalfCellOrMore) predicted_frozen = false, half_cell = true;
+    if (f & kMoved) frozen = false;
+    if (o.cls == kSwallowed) ++swallowed;
+    const double gap = std::fabs(o.u - o.delta);
+    s[kIntendedL1].add(std::fabs(o.u));
+    s[kRealizedL1].add(std::fabs(o.delta));
+    s[kLostL1].add(gap);
+    s[kDot].add(o.u * o.delta);
+    s[kIntendedSq].add(o.u * o.u);
+    intended += std::fabs(o.u);
+    lost += gap;
+    if (o.u != 0) m_keys.push(magnitude_key(o.cells, population == kDead));
+  }
+  ++c[frozen ? (predicted_frozen ? kFrozenAsPredicted : kFrozenThoughPredictedMoving)
+             : (predicted_frozen ? kMovedThoughPredictedFrozen : kMovedAsPredicted)];
+  if (!m_per_token) return;
+  TokenAudit& p = m_result.per_token;
+  p.swallowed[n] += swallowed;
+  p.replay_mismatches[n] += mismatches;
+  p.intended_l1[n] += intended;
+  p.lost_l1[n] += lost;
+  if (!frozen) ++p.moved[n], p.last_moved[n] = t;
+  if (half_cell) p.last_half_cell[n] = t;
+}
+
+void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {
+  if (m_type == formats::ElementType::f32) note_mismatches_typed<formats::F32>(t, n, d, flags);
+  else note_mismatches_typed<formats::BF16>(t, n, d, flags);
+}
+
+// Keeps this rank's first 20 mismatches in (step, token, dim, tensor) order.
+template <class F>
+void AuditPass::note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags) {
+  if (m_result.first_mismatches.size() >= 20) return;
+  const int64_t step_values = m_slab.count * m_result.dims;
+  const int64_t i = t - 1 - (t - 1) / m_block_steps * m_block_steps;
+  const int64_t before = i * step_values + n * m_result.dims + d, after = before + step_values;
+  const int64_t flat = (m_slab.begin + n) * m_result.dims + d;
+  const bool lane = torch_vector_lane(flat, m_result.tokens * m_result.dims, m_settings.torch_threads,
+                                      torch_loop_lanes<F>(m_settings.capability));
+  const auto r = replay_step<F>(m_settings.rule, values<F>(0)[before], values<F>(1)[after], values<F>(2)[before],
+                                values<F>(3)[before], m_scalars[i], m_settings.capability, lane);
+  const uint64_t replayed[3] = {r.w, r.exp_avg, r.exp_avg_sq};
+  for (int k = 0; k < 3 && m_result.first_mismatches.size() < 20; ++k) {
+    if (!(flags & (kMismatchW << k))) continue;
+    const char* operation = k == 1 || (flags & kMismatchExpAvg) ? "exp_avg_update"
+                            : k == 2 || (flags & kMismatchExpAvgSq) ? "exp_avg_sq_update"
+                                                                     : "parameter_update";
+    m_result.first_mismatches.push_back(
+        {t, m_slab.begin + n, d, k, uint64_t(values<F>(k == 0 ? 0 : k + 1)[after]), replayed[k], operation});
+  }
+}
+
+namespace {
+
+const char* const kOperations[3] = {"parameter_update", "exp_avg_update", "exp_avg_sq_update"};
+
+// Every rank's first mismatches to rank 0, the first 20 overall kept there.
+std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismatch>& mine, MPI_Comm comm) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  std::vector<int64_t> flat;
+  for (const FirstMismatch& m : mine) {
+    const int64_t op = std::find_if(std::begin(kOperations), std::end(kOperations),
+                                    [&](const char* name) { return m.operation == name; }) - std::begin(kOperations);
+    flat.insert(flat.end(), {m.step, m.token, m.dim, m.tensor, int64_t(m.recorded_bits), int64_t(m.replayed_bits), op});
+  }
+  int length = int(flat.size());
+  std::vector<int> lengths(ranks), offsets(ranks, 0);
+  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
+  for (int r = 1; r < ranks; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
+  std::vector<int64_t> all(rank == 0 ? size_t(offsets[ranks - 1] + lengths[ranks - 1]) : 0);
+  MPI_Gatherv(flat.data(), length, MPI_INT64_T, all.data(), lengths.data(), offsets.data(), MPI_INT64_T, 0, comm);
+  std::vector<FirstMismatch> result;
+  for (size_t i = 0; i + 7 <= all.size(); i += 7)
+    result.push_back({all[i], all[i + 1], all[i + 2], int(all[i + 3]), uint64_t(all[i + 4]), uint64_t(all[i + 5]),
+                      kOperations[all[i + 6]]});
+  std::sort(result.begin(), result.end(), [](const FirstMismatch& a, const FirstMismatch& b) {
+    return std::tie(a.step, a.token, a.dim, a.tensor) < std::tie(b.step, b.token, b.dim, b.tensor);
+  });
+  if (result.size() > 20) result.resize(20);
+  return result;
+}
+
+}  // namespace
+
+void AuditPass::reduce() {
+  const auto start = Clock::now();
+  std::vector<int64_t> counts;
+  for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
+  MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts.data(), counts.data(), int(counts.size()), MPI_INT64_T, MPI_SUM, 0,
+             m_comm);
+  for (size_t i = 0; i < m_result.counts.size(); ++i)
+    std::copy(counts.begin() + i * kCounterCount, counts.begin() + (i + 1) * kCounterCount, m_result.counts[i].begin());
+  std::vector<WideSum> sums;
+  for (const auto& s : m_result.sums) sums.insert(sums.end(), s.begin(), s.end());
+  reduce_to_root(sums, m_comm);
+  for (size_t i = 0; i < m_result.sums.size(); ++i)
+    std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
+  m_result.percentiles = cell_percentiles(m_keys, m_comm);
+  m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
+  m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace latdisp

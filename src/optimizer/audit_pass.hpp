@@ -1,0 +1,63 @@
+// The streaming pass of the optimizer audit (docs/optimizer.md §5): step
+// blocks of the rank's token slab through the audit kernel, folded into
+// per-step counters, exact sums, the kept |c| keys, the first mismatches and
+// the per-token table; then reduced onto rank 0.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "analysis/spillable_keys.hpp"
+#include "config/optimizer_options.hpp"
+#include "kokkos_kernels/optimizer/audit_block.hpp"
+#include "optimizer/audit_input.hpp"
+#include "optimizer/audit_result.hpp"
+#include "parallel/partition.hpp"
+
+namespace latdisp {
+
+class AuditPass {
+ public:
+  // Collective: plans the step blocks within the memory budget.
+  AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result, bool per_token,
+            MPI_Comm comm);
+  void run();     // collective
+  void reduce();  // collective: the result complete on rank 0
+
+ private:
+  void plan(const OptimizerOptions& options);
+  template <class F>
+  void run_typed();
+  template <class F>
+  void read_block(int64_t first, int64_t count);
+  template <class F>
+  std::vector<typename F::bits_type>& values(int tensor);
+  void fold_block(int64_t first, int64_t count);
+  void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
+  void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
+  template <class F>
+  void note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags);
+  void progress(int64_t done);
+
+  const AuditInput& m_input;
+  OptimizerResult& m_result;
+  bool m_per_token;
+  MPI_Comm m_comm;
+  int m_rank = 0, m_ranks = 1;
+  TokenRange m_slab{};
+  int64_t m_max_slab = 0, m_block_steps = 1;
+  optimizer::AuditSettings m_settings;
+  SpillableKeys m_keys;
+  formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
+  std::vector<unsigned char> m_raw;  // one tensor's block as stored
+  std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
+  std::vector<uint32_t> m_f32[4];
+  std::vector<optimizer::CoordinateOutcome> m_outcome;
+  std::vector<optimizer::StepScalars> m_scalars;
+  double m_progress_seconds = 0, m_last_progress = 0;
+};
+
+}  // namespace latdisp

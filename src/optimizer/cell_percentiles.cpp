@@ -1,0 +1,102 @@
+#include "optimizer/cell_percentiles.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "analysis/magnitude_keys.hpp"
+#include "analysis/magnitude_statistics.hpp"
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+constexpr int kDigitBits = 16;
+constexpr int64_t kDigitValues = int64_t(1) << kDigitBits;
+
+// One wanted order statistic: population (0 all, 1 live, 2 dead), its
+// 0-based rank, and the prefix of its value's bits found so far.
+struct Wanted {
+  int population;
+  int64_t rank;
+  uint64_t prefix = 0;
+};
+
+bool in_population(int population, uint64_t key) {
+  return population == 0 || (population == 2) == key_is_dead(key);
+}
+
+// Keys per population, all-reduced.
+std::array<int64_t, 3> population_counts(const SpillableKeys& keys, MPI_Comm comm) {
+  std::array<int64_t, 3> counts{0, 0, 0};
+  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) ++counts[key_is_dead(chunk[i]) ? 2 : 1];
+  });
+  counts[0] = counts[1] + counts[2];
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, counts.data(), 3, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce");
+  return counts;
+}
+
+// Refines every wanted statistic by the digit at `shift`: one histogram per
+// distinct (population, prefix) slot, so statistics that share a prefix
+// share a pass over the keys.
+void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
+  std::vector<std::pair<int, uint64_t>> slots;
+  std::vector<size_t> slot_of(wanted.size());
+  for (size_t w = 0; w < wanted.size(); ++w) {
+    const std::pair<int, uint64_t> slot{wanted[w].population, wanted[w].prefix};
+    const auto found = std::find(slots.begin(), slots.end(), slot);
+    slot_of[w] = size_t(found - slots.begin());
+    if (found == slots.end()) slots.push_back(slot);
+  }
+  std::vector<int64_t> histograms(slots.size() * kDigitValues, 0);
+  const int high = shift + kDigitBits;
+  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t value = key_value_bits(chunk[i]);
+      const uint64_t above = high >= 64 ? 0 : value >> high;
+      const uint64_t digit = (value >> shift) & uint64_t(kDigitValues - 1);
+      for (size_t s = 0; s < slots.size(); ++s)
+        if (above == slots[s].second && in_population(slots[s].first, chunk[i]))
+          ++histograms[s * kDigitValues + digit];
+    }
+  });
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
+            "MPI_Allreduce");
+  for (size_t w = 0; w < wanted.size(); ++w) {
+    int64_t digit = 0;
+    const int64_t* h = histograms.data() + slot_of[w] * kDigitValues;
+    while (wanted[w].rank >= h[digit]) wanted[w].rank -= h[digit++];
+    wanted[w].prefix = (wanted[w].prefix << kDigitBits) | uint64_t(digit);
+  }
+}
+
+}  // namespace
+
+std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys, MPI_Comm comm) {
+  const std::array<int64_t, 3> counts = population_counts(keys, comm);
+  std::vector<Wanted> wanted;
+  std::vector<PercentileRecipe> recipes;
+  for (int p = 0; p < 3; ++p)
+    for (double q : kCellPercentiles) {
+      if (counts[p] == 0) continue;
+      recipes.push_back(numpy_percentile_recipe(counts[p], q));
+      wanted.push_back({p, recipes.back().lower});
+      wanted.push_back({p, recipes.back().upper});
+    }
+  for (int shift = 64 - kDigitBits; shift >= 0; shift -= kDigitBits) select_digit(keys, wanted, shift, comm);
+  std::array<std::array<std::optional<double>, 4>, 3> result{};
+  size_t next = 0;
+  for (int p = 0; p < 3; ++p)
+    for (int q = 0; q < 4; ++q) {
+      if (counts[p] == 0) continue;
+      const double lower = key_value(wanted[2 * next].prefix), upper = key_value(wanted[2 * next + 1].prefix);
+      result[p][q] = numpy_lerp(lower, upper, recipes[next].gamma);
+      ++next;
+    }
+  return result;
+}
+
+}  // namespace latdisp

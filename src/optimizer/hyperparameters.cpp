@@ -1,0 +1,177 @@
+#include "optimizer/hyperparameters.hpp"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "io/hdf5_handles.hpp"
+#include "io/input_path.hpp"
+#include "io/safetensors.hpp"
+#include "parallel/errors.hpp"
+
+namespace latdisp {
+
+namespace {
+
+const char* const kAttributeNames[] = {"learning_rate", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay"};
+
+void read_hdf5_attributes(const std::string& path, const std::string& lr_name, InputAttributes& out) {
+  Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) fail(kExitInput, "cannot open '" + path + "' as HDF5: " + hdf5_error_text());
+  for (const char* name : kAttributeNames) {
+    if (H5Aexists(file.get(), name) <= 0) continue;
+    Hdf5Handle attribute(H5Aopen(file.get(), name, H5P_DEFAULT), H5Aclose);
+    double value = 0;
+    if (!attribute.valid() || H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value) < 0)
+      fail(kExitInput, "the attribute '" + std::string(name) + "' of '" + path + "' is not a number");
+    out.numbers[name] = value;
+  }
+  if (lr_name.empty() || H5Lexists(file.get(), lr_name.c_str(), H5P_DEFAULT) <= 0) return;
+  Hdf5Handle dataset(H5Dopen2(file.get(), lr_name.c_str(), H5P_DEFAULT), H5Dclose);
+  const Hdf5Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  const Hdf5Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  out.lr_found = true;
+  if (H5Tget_class(type.get()) != H5T_FLOAT || H5Sget_simple_extent_ndims(space.get()) != 1) {
+    out.lr_problem = "'" + lr_name + "' in '" + path + "' is not a 1-D float dataset (" + describe_type(type.get()) + ")";
+    return;
+  }
+  out.lr_values.resize(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  if (H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.lr_values.data()) < 0)
+    fail(kExitInput, "cannot read '" + lr_name + "' in '" + path + "': " + hdf5_error_text());
+}
+
+void read_safetensors_attributes(const std::string& path, const std::string& lr_name, InputAttributes& out) {
+  const SafetensorsFile header = read_safetensors_header(path);
+  for (const char* name : kAttributeNames) {
+    const auto found = header.metadata.find(name);
+    if (found == header.metadata.end()) continue;
+    double value = 0;
+    if (!parse_number(found->second, value))
+      fail(kExitInput, "the metadata '" + std::string(name) + "' of '" + path + "' is not a number: '" +
+                           found->second + "'");
+    out.numbers[name] = value;
+  }
+  const SafetensorsTensor* tensor = lr_name.empty() ? nullptr : header.find(lr_name);
+  if (!tensor) return;
+  out.lr_found = true;
+  if ((tensor->dtype != "F64" && tensor->dtype != "F32") || tensor->shape.size() != 1) {
+    out.lr_problem = "'" + lr_name + "' in '" + path + "' is not a 1-D F64 tensor (" + tensor->dtype + ")";
+    return;
+  }
+  const int64_t count = tensor->shape[0];
+  std::vector<unsigned char> bytes(static_cast<size_t>(tensor->end - tensor->begin));
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(kExitInput, "cannot open '" + path + "': " + std::strerror(errno));
+  try {
+    read_file_bytes(path, fd, tensor->begin, static_cast<int64_t>(bytes.size()), bytes.data());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  out.lr_values.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    if (tensor->dtype == "F64") {
+      std::memcpy(&out.lr_values[i], bytes.data() + 8 * i, 8);
+    } else {
+      float f;
+      std::memcpy(&f, bytes.data() + 4 * i, 4);
+      out.lr_values[i] = f;
+    }
+  }
+}
+
+// Rank 0's result to every rank.
+void broadcast(InputAttributes& a, MPI_Comm comm) {
+  int64_t sizes[3] = {int64_t(a.numbers.size()), int64_t(a.lr_values.size()), a.lr_found ? 1 : 0};
+  MPI_Bcast(sizes, 3, MPI_INT64_T, 0, comm);
+  std::vector<double> values(static_cast<size_t>(sizes[0]));
+  std::vector<int> which(static_cast<size_t>(sizes[0]));
+  int i = 0;
+  for (const auto& [name, value] : a.numbers) {
+    values[i] = value;
+    which[i++] = int(std::find_if(std::begin(kAttributeNames), std::end(kAttributeNames),
+                                  [&](const char* n) { return name == n; }) - std::begin(kAttributeNames));
+  }
+  MPI_Bcast(values.data(), int(sizes[0]), MPI_DOUBLE, 0, comm);
+  MPI_Bcast(which.data(), int(sizes[0]), MPI_INT, 0, comm);
+  a.numbers.clear();
+  for (int k = 0; k < sizes[0]; ++k) a.numbers[kAttributeNames[which[k]]] = values[k];
+  a.lr_values.resize(static_cast<size_t>(sizes[1]));
+  MPI_Bcast(a.lr_values.data(), int(sizes[1]), MPI_DOUBLE, 0, comm);
+  a.lr_found = sizes[2] != 0;
+  int length = int(a.lr_problem.size());
+  MPI_Bcast(&length, 1, MPI_INT, 0, comm);
+  a.lr_problem.resize(static_cast<size_t>(length));
+  MPI_Bcast(&a.lr_problem[0], length, MPI_CHAR, 0, comm);
+}
+
+Hyperparameter from(const std::string& option_text, const InputAttributes& a, const char* attribute,
+                    double fallback) {
+  double value = 0;
+  if (!option_text.empty() && parse_number(option_text, value)) return {value, "option"};
+  const auto found = a.numbers.find(attribute);
+  if (found != a.numbers.end()) return {found->second, "attribute"};
+  return {fallback, "default"};
+}
+
+}  // namespace
+
+InputAttributes read_input_attributes(MPI_Comm comm, const std::string& path, const std::string& lr_name) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  InputAttributes attributes;
+  collectively(comm, [&] {
+    if (rank != 0 || path_kind(path) != PathKind::regular) return;
+    if (is_hdf5_file(path)) read_hdf5_attributes(path, lr_name, attributes);
+    else if (looks_like_safetensors(path)) read_safetensors_attributes(path, lr_name, attributes);
+  });
+  broadcast(attributes, comm);
+  return attributes;
+}
+
+Hyperparameters resolve_hyperparameters(const OptimizerOptions& o, const InputAttributes& a, int64_t steps) {
+  Hyperparameters h;
+  std::string b1_text, b2_text;
+  if (!o.betas.empty()) {
+    b1_text = o.betas.substr(0, o.betas.find(','));
+    b2_text = o.betas.substr(o.betas.find(',') + 1);
+  }
+  h.beta1 = from(b1_text, a, "adam_beta1", 0.9);
+  h.beta2 = from(b2_text, a, "adam_beta2", 0.999);
+  h.eps = from(o.eps, a, "adam_epsilon", 1e-8);
+  h.weight_decay = from(o.weight_decay, a, "weight_decay", 0.01);
+  double number = 0;
+  const bool named_dataset = !o.lr.empty() && !parse_number(o.lr, number);
+  if (!o.lr.empty() && !named_dataset) {
+    h.lr = {number, "option"};
+  } else if (a.lr_found || named_dataset) {
+    const std::string name = named_dataset ? o.lr : "lr";
+    if (!a.lr_found)
+      fail(kExitInput, "--lr '" + name + "' names no dataset or tensor of '" + o.input + "' (and is not a number)");
+    if (!a.lr_problem.empty()) fail(kExitInput, "--lr: " + a.lr_problem);
+    if (int64_t(a.lr_values.size()) != steps)
+      fail(kExitInput, "the learning rate '" + name + "' has " + std::to_string(a.lr_values.size()) +
+                           " entries; the input has " + std::to_string(steps) + " steps (one rate per step, entry 0 unused)");
+    h.lr = {std::numeric_limits<double>::quiet_NaN(), "dataset"};
+    h.lr_dataset = name;
+    h.lr_per_step = a.lr_values;
+    return h;
+  } else if (a.numbers.count("learning_rate")) {
+    h.lr = {a.numbers.at("learning_rate"), "attribute"};
+  } else {
+    fail(kExitUsage, "no learning rate: give --lr (a number or the name of a per-step dataset); the input has no "
+                     "attribute learning_rate and no dataset 'lr'");
+  }
+  h.lr_per_step.assign(static_cast<size_t>(steps), h.lr.value);
+  return h;
+}
+
+}  // namespace latdisp

@@ -1,0 +1,35 @@
+// An exact sum of signed doubles over the whole double range (subnormals
+// included): a fixed-point integer of 32-bit digits, so the sum is the same
+// for any order of additions and any rank count, and to_double() is the
+// exact sum correctly rounded (docs/optimizer.md §4).
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace latdisp {
+
+class WideSum {
+ public:
+  static constexpr int kDigits = 70;     // 32-bit digits; the top one carries the sign
+  static constexpr int kLowBit = -1120;  // weight of bit 0 of digit 0 (2^-1074 is the smallest double)
+
+  void add(double value);  // NaN and Inf are ignored (counted elsewhere)
+  void add(const WideSum& other);
+  double to_double() const;  // correctly rounded, to nearest even
+
+  // Sum-reduces element-wise onto rank 0.
+  friend void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+
+ private:
+  void normalize();
+  std::array<int64_t, kDigits> m_digits{};
+  int64_t m_pending = 0;
+};
+
+void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+
+}  // namespace latdisp

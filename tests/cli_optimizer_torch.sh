@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# latdisp optimizer against real torch runs recorded here (bf16 with and
+# without weight decay, a learning-rate schedule as an `lr` dataset, another
+# CPU capability with threads, a safetensors trajectory, float32 parameters): the torch-mul-add
+# replay matches every coordinate of W, exp_avg and exp_avg_sq, and every
+# key agrees with tests/optimizer_reference.py (numpy, fractions, torch's own
+# replay), at the rank count given, with a tiny budget at 3 ranks.
+# Exit 77 (skipped) without torch.
+# usage: cli_optimizer_torch.sh LATDISP PYTHON WORKDIR RANKS MPIEXEC [FLAGS...]
+set -u
+latdisp=$1 python=$2 work=$3 ranks=$4
+shift 4
+mpiexec=("$@")
+here=$(dirname "${BASH_SOURCE[0]}")
+mkdir -p "$work"
+"$python" -c "import torch, numpy, h5py" 2>/dev/null || { echo "SKIP: torch, numpy or h5py missing"; exit 77; }
+budget=()
+[ "$ranks" -ge 3 ] && budget=(--memory-budget 200KiB --max-steps-per-block 2)
+failures=0
+# check NAME RECORD_ARGS -- AUDIT_ARGS
+check() {
+  local name=$1
+  shift
+  local record=() audit=()
+  while [ "$1" != -- ]; do record+=("$1"); shift; done
+  shift
+  audit=("$@")
+  local input="$work/$name.h5"
+  local kept=() argument
+  for argument in "${record[@]}"; do
+    if [ "$argument" = safetensors ]; then input="$work/$name.safetensors"; else kept+=("$argument"); fi
+  done
+  record=("${kept[@]}")
+  local limits=("${budget[@]}")
+  [ "$name" = bf16_avx512_threads ] && [ "$ranks" -ge 3 ] && limits=(--memory-budget 8MiB --max-steps-per-block 2)
+  "$python" "$here/optimizer_torch_record.py" "$input" "${record[@]}" >/dev/null || { echo "FAIL: recording $name"; failures=$((failures + 1)); return; }
+  timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$input" --update-rule torch-mul-add \
+    --report "$work/$name.json" --overwrite "${limits[@]}" "${audit[@]}" >"$work/$name.txt" ||
+    { echo "FAIL: latdisp on $name"; failures=$((failures + 1)); return; }
+  if ! "$python" "$here/optimizer_reference.py" "$input" "$work/$name.json" --update-rule torch-mul-add "${audit[@]}"; then
+    echo "FAIL: $name differs from the reference"; failures=$((failures + 1)); return
+  fi
+  if ! "$python" - "$work/$name.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["replay"]
+bad = {k: r[k]["mismatch"] for k in ("W", "exp_avg", "exp_avg_sq") if r[k]["mismatch"]}
+sys.exit(f"replay mismatches {bad}" if bad else 0)
+PY
+  then echo "FAIL: $name replay"; failures=$((failures + 1)); return; fi
+  echo "ok: $name"
+}
+check bf16_decay --steps 9 --tokens 40 --dims 37 --lr 1e-2 -- 
+check bf16_no_decay --steps 8 --tokens 33 --dims 64 --weight-decay 0 --
+check bf16_schedule --steps 10 --tokens 30 --dims 50 --schedule --no-attributes -- --lr lr --weight-decay 0.01
+check bf16_avx512_threads --steps 4 --tokens 700 --dims 100 --capability avx512 --threads 3 -- \
+  --torch-capability avx512 --torch-threads 3
+check bf16_safetensors --steps 6 --tokens 20 --dims 24 safetensors --
+check f32_decay --dtype f32 --steps 8 --tokens 40 --dims 37 --lr 1e-2 --
+check f32_default_schedule --dtype f32 --steps 7 --tokens 30 --dims 33 --capability default --schedule -- \
+  --torch-capability default --lr lr
+# Mixed formats: bf16 W and gradient, the states stored as float32 (exact bf16 values).
+"$python" - "$work/bf16_decay.h5" "$work/mixed.h5" <<'PY' || { echo "FAIL: writing mixed.h5"; failures=$((failures + 1)); }
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "w") as g:
+    for k in f.keys():
+        d = f[k][...]
+        if k in ("momentum_W", "variance_W"):
+            d = (d.astype(np.uint32) << 16).view(np.float32)
+        g.create_dataset(k, data=d)
+    g.attrs.update(dict(f.attrs))
+PY
+if timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$work/mixed.h5" --update-rule torch-mul-add \
+     --report "$work/mixed.json" --overwrite "${budget[@]}" >/dev/null &&
+   "$python" "$here/optimizer_reference.py" "$work/mixed.h5" "$work/mixed.json" --no-replay &&
+   "$python" -c "import json,sys; r=json.load(open(sys.argv[1]))['replay']; sys.exit(sum(r[k]['mismatch'] for k in ('W','exp_avg','exp_avg_sq')))" "$work/mixed.json"; then
+  echo "ok: mixed bf16/f32"
+else
+  echo "FAIL: mixed bf16/f32"; failures=$((failures + 1))
+fi
+# The figure: lost fraction, swallowed updates and the ratchet per step.
+if "$python" -c "import matplotlib" 2>/dev/null; then
+  "$python" "$here/../tools/plot_optimizer.py" "$work/bf16_schedule.json" "$work/optimizer.png" &&
+    [ "$(head -c 4 "$work/optimizer.png" | od -An -c | tr -d ' ')" = "211PNG" ] ||
+    { echo "FAIL: plot_optimizer.py"; failures=$((failures + 1)); }
+fi
+grep -q "turn beta2" "$work/bf16_decay.txt" || { echo "FAIL: the text report does not say that beta2 rounds to 1"; failures=$((failures + 1)); }
+[ "$failures" -eq 0 ]

@@ -1,0 +1,153 @@
+// The optimizer audit's rules and accounting on hand-worked steps
+// (docs/optimizer.md §3-§4), without torch: a state that rounds back, an
+// update below half a cell, a weight decay that is a no-op, torch's split of
+// an element range into vector lanes and scalar tails, the classes, and the
+// exact signed sums.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kokkos_kernels/optimizer/audit_block.hpp"
+#include "optimizer/wide_sum.hpp"
+
+namespace latdisp {
+namespace {
+
+using namespace optimizer;
+using formats::BF16;
+
+constexpr uint16_t kOne = 0x3F80, kTwo = 0x4000, kZero = 0x0000;
+
+StepScalars scalars(double lr, double wd, int64_t k) {
+  StepScalars s;
+  s.lr = lr;
+  s.weight_decay = wd;
+  s.beta1 = 0.9;
+  s.beta2 = 0.999;
+  s.eps = 1e-8;
+  s.decay = 1 - lr * wd;
+  s.bias_correction2 = 1 - std::pow(0.999, double(k));
+  s.step_size = lr / (1 - std::pow(0.9, double(k)));
+  s.bc2_sqrt = std::sqrt(s.bias_correction2);
+  return s;
+}
+
+const UpdateRule kRules[3] = {UpdateRule::torch_mul_add, UpdateRule::torch_lerp, UpdateRule::fused};
+
+// exp_avg_sq = 1 with a zero gradient: 1 * 0.999 is within half a bf16 cell
+// (2^-9) of 1, so every rule rounds it back to 1 (the variance ratchet); in
+// torch-mul-add the scalar itself is already bf16(0.999) = 1.
+TEST(OptimizerRules, VarianceRoundsBack) {
+  EXPECT_EQ(scalar_in_format<BF16>(0.999), 1.0f);
+  for (UpdateRule rule : kRules) {
+    const auto r = replay_step<BF16>(rule, kOne, kZero, kZero, kOne, scalars(1e-3, 0, 5), TorchCapability::avx2, true);
+    EXPECT_EQ(r.exp_avg_sq, kOne);
+  }
+  const CoordinateOutcome o = account_coordinate<BF16>(kOne, kOne, kZero, kZero, kOne, kOne, scalars(1e-3, 0, 5));
+  EXPECT_EQ((o.flags >> kExpAvgSqShift) & 3u, 0u);  // unchanged
+  EXPECT_EQ(o.cls, kStill);                          // u = 0: exp_avg is 0
+}
+
+// Step 1 from zero states, g = 1: exp_avg = bf16(0.1) = 0x3DCD (0.10009765625,
+// the alpha bf16(1 - 0.9) times 1), exp_avg_sq = bf16(0.001f) = 0x3A83; the
+// update -1e-3 * 0.1001/0.1 / (sqrt(0.000999.../0.001) + 1e-8) is about
+// -0.001, 0.128 of W = 1's cell 2^-7: swallowed, W stays 1.
+TEST(OptimizerRules, UpdateBelowHalfACell) {
+  const StepScalars s = scalars(1e-3, 0, 1);
+  const auto r = torch_mul_add_step<BF16>(kOne, kOne, kZero, kZero, s, TorchCapability::avx2, true);
+  EXPECT_EQ(r.exp_avg, 0x3DCD);
+  EXPECT_EQ(r.exp_avg_sq, 0x3A83);
+  EXPECT_EQ(r.w, kOne);
+  const auto tail = torch_mul_add_step<BF16>(kOne, kOne, kZero, kZero, s, TorchCapability::avx2, false);
+  EXPECT_EQ(tail.w, kOne);
+  const CoordinateOutcome o = account_coordinate<BF16>(kOne, r.w, kZero, r.exp_avg, kZero, r.exp_avg_sq, s);
+  EXPECT_EQ(o.cls, kSwallowed);
+  EXPECT_TRUE(o.flags & kSubHalfCell);
+  EXPECT_FALSE(o.flags & kMoved);
+  EXPECT_GT(o.cells, 0.12);
+  EXPECT_LT(o.cells, 0.13);
+  EXPECT_LT(o.u, 0);
+}
+
+// 1 - lr*wd = 1 - 1e-5 becomes bf16 1.0 in torch-mul-add: W = 2 is left
+// bit-identical (a no-op); with lr*wd = 0.01 the scalar is bf16(0.99) =
+// 0.98828125 and 2 * 0.98828125 = 1.9765625 (0x3FFD) is a real decay.
+TEST(OptimizerRules, WeightDecayNoop) {
+  const auto noop = torch_mul_add_step<BF16>(kTwo, kZero, kZero, kZero, scalars(1e-3, 0.01, 3),
+                                             TorchCapability::avx2, true);
+  EXPECT_TRUE(noop.decay_noop);
+  EXPECT_EQ(noop.w, kTwo);  // zero gradient and states: only the decay could act
+  const auto acts = torch_mul_add_step<BF16>(kTwo, kZero, kZero, kZero, scalars(0.1, 0.1, 3),
+                                             TorchCapability::avx2, true);
+  EXPECT_FALSE(acts.decay_noop);
+  EXPECT_EQ(acts.w, 0x3FFD);
+  const CoordinateOutcome o = account_coordinate<BF16>(kTwo, kTwo, kZero, kZero, kZero, kZero, scalars(1e-3, 0.01, 3));
+  EXPECT_TRUE(o.flags & kDecayEligible);
+  EXPECT_EQ(o.cls, kSwallowed);  // u = -2e-5, Delta = 0
+}
+
+// torch's lerp: fma(w, end - start, start) for w < 1/2; fused keeps float32
+// to the end and rounds once.
+TEST(OptimizerRules, LerpAndFused) {
+  EXPECT_EQ(torch_lerp(0.0f, 1.0f, 0.1f), 0.1f);
+  EXPECT_EQ(torch_lerp(1.0f, 3.0f, 0.75f), 2.5f);
+  const auto lerp = torch_lerp_step<BF16>(kOne, kOne, kZero, kZero, scalars(1e-3, 0, 1));
+  EXPECT_EQ(lerp.exp_avg, 0x3DCD);  // bf16(0.1f)
+  const auto fused = fused_step<BF16>(kOne, kOne, kZero, kZero, scalars(1e-3, 0, 1));
+  EXPECT_EQ(fused.exp_avg, 0x3DCD);
+  EXPECT_EQ(fused.w, kOne);
+}
+
+// Element i of n runs in the vectorised loop unless it is among the last
+// (chunk length mod lanes) of its thread's chunk.
+TEST(OptimizerRules, VectorLanesAndTails) {
+  EXPECT_TRUE(torch_vector_lane(95, 100, 1, 32));
+  EXPECT_FALSE(torch_vector_lane(96, 100, 1, 32));
+  EXPECT_FALSE(torch_vector_lane(99, 100, 1, 32));
+  EXPECT_FALSE(torch_vector_lane(96, 100, 4, 32));  // below the grain: one chunk
+  // 70000 over 2 threads: chunks of 35000, 35000 mod 32 = 24 tail elements each.
+  EXPECT_TRUE(torch_vector_lane(34975, 70000, 2, 32));
+  EXPECT_FALSE(torch_vector_lane(34976, 70000, 2, 32));
+  EXPECT_TRUE(torch_vector_lane(35000, 70000, 2, 32));
+  EXPECT_FALSE(torch_vector_lane(69999, 70000, 2, 32));
+  EXPECT_EQ(torch_loop_lanes<BF16>(TorchCapability::avx2), 32);
+  EXPECT_EQ(torch_loop_lanes<BF16>(TorchCapability::avx512), 64);
+  EXPECT_EQ(torch_loop_lanes<formats::F32>(TorchCapability::avx2), 16);
+  EXPECT_EQ(Rounding<BF16>::round(NAN, true), 0xFFFF);
+  EXPECT_EQ(Rounding<BF16>::round(NAN, false), 0x7FC0);
+}
+
+TEST(OptimizerRules, Classes) {
+  EXPECT_EQ(coordinate_class(0, 0), kStill);
+  EXPECT_EQ(coordinate_class(1, 0), kSwallowed);
+  EXPECT_EQ(coordinate_class(0, 1), kSpurious);
+  EXPECT_EQ(coordinate_class(1, -1), kReversed);
+  EXPECT_EQ(coordinate_class(1, 2), kAmplified);
+  EXPECT_EQ(coordinate_class(-2, -1), kAttenuated);
+  EXPECT_EQ(coordinate_class(-1, -1), kExact);
+}
+
+TEST(OptimizerRules, WideSumIsExact) {
+  WideSum s;
+  s.add(1e308);
+  s.add(1e-300);
+  s.add(-1e308);
+  EXPECT_EQ(s.to_double(), 1e-300);
+  WideSum t;
+  t.add(0.1);
+  t.add(0.2);
+  EXPECT_EQ(t.to_double(), 0.30000000000000004);
+  WideSum tiny;
+  tiny.add(5e-324);
+  tiny.add(5e-324);
+  tiny.add(-1.5);
+  tiny.add(1.5);
+  EXPECT_EQ(tiny.to_double(), 1e-323);
+  WideSum negative;
+  negative.add(-3.0);
+  negative.add(1.0);
+  EXPECT_EQ(negative.to_double(), -2.0);
+}
+
+}  // namespace
+}  // namespace latdisp
