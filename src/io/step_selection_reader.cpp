@@ -22,6 +22,7 @@ class SelectedSnapshotsReader final : public TrajectoryReader {
     m_shape = m_input->shape();
     m_shape.steps = static_cast<int64_t>(m_snapshots.size());
     m_type_description = m_input->type_description();
+    m_element_type = m_input->element_type();
     m_source_rank = m_input->source_rank();
     m_skipped = m_input->skipped();
     const std::vector<int64_t>& training = m_input->step_numbers();
@@ -35,11 +36,11 @@ class SelectedSnapshotsReader final : public TrajectoryReader {
   std::optional<uint64_t> contiguous_offset() const override {
     const std::optional<uint64_t> offset = m_input->contiguous_offset();
     if (!offset || m_stride != 1) return std::nullopt;
-    const uint64_t step_bytes = static_cast<uint64_t>(m_shape.tokens * m_shape.dims) * 2;
+    const uint64_t step_bytes = static_cast<uint64_t>(m_shape.tokens * m_shape.dims) * static_cast<uint64_t>(element_bytes());
     return *offset + static_cast<uint64_t>(m_snapshots.front()) * step_bytes;
   }
 
-  void read_rows(int64_t step, int64_t first_row, int64_t count, uint16_t* out) const override {
+  void read_rows(int64_t step, int64_t first_row, int64_t count, void* out) const override {
     m_input->read_rows(snapshot(step), first_row, count, out);
   }
 
@@ -52,14 +53,15 @@ class SelectedSnapshotsReader final : public TrajectoryReader {
   // input as its own read_steps, which then makes exactly one transfer too
   // (the piece's slab is the largest it splits by), the same count on every rank.
   void read_block(int64_t first_step, int64_t steps, int64_t first_token, int64_t tokens,
-                  uint16_t* out) const override {
+                  void* out) const override {
     const TokenRange slab{first_token, tokens};
     if (m_stride == 1) {
       m_input->read_steps(slab, snapshot(first_step), steps, tokens, out);
       return;
     }
+    const int64_t step_bytes = tokens * m_shape.dims * element_bytes();
     for (int64_t s = 0; s < steps; ++s)
-      m_input->read_steps(slab, snapshot(first_step + s), 1, tokens, out + s * tokens * m_shape.dims);
+      m_input->read_steps(slab, snapshot(first_step + s), 1, tokens, static_cast<char*>(out) + s * step_bytes);
   }
 
  private:
