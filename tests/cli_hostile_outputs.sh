@@ -247,6 +247,13 @@ def parts(path):  # the header without the source's name, and the tensors' bytes
     return header, data[8 + length:]
 sys.exit(0 if parts(sys.argv[1]) == parts(sys.argv[2]) else 1)
 PY
+  # A safetensors input read with MPI-IO (its U tensor is a trajectory) under the long folder.
+  cp "$folder/o.safetensors" short/u.safetensors
+  run_latdisp 60 analyze --input short/u.safetensors --dataset U --read-method read --report short/u.json
+  run_latdisp 60 analyze --input "$folder/o.safetensors" --dataset U --read-method read --report "$folder/u.json"
+  expect_success
+  "$python" "$here/compare_reports.py" --ignore input short/u.json "$folder/u.json" >/dev/null ||
+    problem "a safetensors input under the long folder reads differently"
   no_temporaries . "$folder"
 }
 long_paths
