@@ -160,6 +160,34 @@ cat >typed_ck2/manifest.json <<'JSON'
 JSON
 resume_refused typed_ck2 'field "input" is number; expected an object'
 
+
+# --- A rank that does not answer (stopped) while another is told to stop: one message, exit 5.
+unresponsive_rank() {
+  local job launcher pids
+  "${mpiexec[@]}" -np 1 "$latdisp" generate --output slow.h5 --steps 40 --tokens 40 --dims 8 >/dev/null
+  timeout 60 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input slow.h5 --max-steps-per-block 2 \
+    --block-pause 1 --progress-seconds 0 --report slow.json >/dev/null 2>"$work/err.txt" &
+  job=$!
+  for _ in $(seq 100); do  # until both ranks run (bounded)
+    launcher=$(pgrep -P "$job" | head -1)
+    [ -n "$launcher" ] && [ "$(pgrep -P "$launcher" | wc -l)" -ge 2 ] && break
+    sleep 0.1
+  done
+  mapfile -t pids < <(pgrep -P "$launcher")
+  sleep 2
+  kill -STOP "${pids[1]}"
+  kill -TERM "${pids[0]}"
+  wait "$job"
+  code=$?
+  kill -KILL "${pids[1]}" 2>/dev/null
+  expect_refusal 5 "could not stop together in time"
+  [ -e slow.json ] && problem "a report was written"
+  no_temporaries .
+}
+if [ "$ranks" -ge 2 ]; then
+  unresponsive_rank
+  finish_check "SIGTERM while another rank does not answer: one message, exit 5"
+fi
 }
 
 more_reads_part() {
@@ -219,6 +247,13 @@ def parts(path):  # the header without the source's name, and the tensors' bytes
     return header, data[8 + length:]
 sys.exit(0 if parts(sys.argv[1]) == parts(sys.argv[2]) else 1)
 PY
+  # A safetensors input read with MPI-IO (its U tensor is a trajectory) under the long folder.
+  cp "$folder/o.safetensors" short/u.safetensors
+  run_latdisp 60 analyze --input short/u.safetensors --dataset U --read-method read --report short/u.json
+  run_latdisp 60 analyze --input "$folder/o.safetensors" --dataset U --read-method read --report "$folder/u.json"
+  expect_success
+  "$python" "$here/compare_reports.py" --ignore input short/u.json "$folder/u.json" >/dev/null ||
+    problem "a safetensors input under the long folder reads differently"
   no_temporaries . "$folder"
 }
 long_paths

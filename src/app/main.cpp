@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
     if (rank == nullptr || std::strcmp(rank, "0") == 0)
       std::fprintf(stderr, "latdisp: error: cannot start: %s (is the memory limit, ulimit -v, too low?)\n",
                    latdisp::is_allocation_failure(e) ? "out of memory" : e.what());
-    return latdisp::kExitUsage;
+    // Libraries half started cannot shut down cleanly (HDF5's exit handler loops): leave now.
+    std::fflush(stderr);
+    std::_Exit(latdisp::kExitUsage);
   }
   return code;
 }

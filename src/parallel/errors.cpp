@@ -1,5 +1,7 @@
 #include "parallel/errors.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -12,7 +14,8 @@ bool is_allocation_failure(const std::exception& e) {
   // Kokkos reports a failed allocation as a runtime_error of its own words.
   const std::string text = e.what();
   return text.find("failed to allocate memory") != std::string::npos ||
-         text.find("insufficient memory") != std::string::npos;
+         text.find("insufficient memory") != std::string::npos ||
+         text.find(std::strerror(ENOMEM)) != std::string::npos;
 }
 
 void check_mpi(int status, const char* what) {
@@ -39,7 +42,10 @@ Outcome outcome_of(const std::function<void()>& body) {
   try {
     body();
   } catch (const Error& e) {
-    outcome = {e.exit_code(), e.what()};
+    // A mapping or buffer the system refused for want of memory is a budget problem, not bad input.
+    outcome = is_allocation_failure(e) && e.exit_code() != kExitSignal
+                  ? Outcome{kExitUsage, std::string(kOutOfMemoryText) + " (" + e.what() + ")"}
+                  : Outcome{e.exit_code(), e.what()};
   } catch (const std::bad_alloc&) {
     outcome = {kExitUsage, kOutOfMemoryText};
   } catch (const std::exception& e) {

@@ -39,8 +39,9 @@ void collectively(MPI_Comm comm, const std::function<void()>& body);
 // The one message of a failed allocation (exit code kExitUsage).
 constexpr const char* kOutOfMemoryText = "out of memory: lower --memory-budget or use more ranks";
 
-// True for std::bad_alloc and the allocation failures libraries report in
-// their own exception types (Kokkos' runtime_error).
+// True for std::bad_alloc, the allocation failures libraries report in their
+// own exception types (Kokkos' runtime_error), and errors whose reason is
+// the system's ENOMEM (a refused mmap).
 bool is_allocation_failure(const std::exception& e);
 
 // Throws if an MPI call did not succeed.
