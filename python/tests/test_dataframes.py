@@ -153,9 +153,17 @@ def test_text_columns_keep_every_character(tmp_path):
 @needs_subcommand("survey")
 def test_survey_tables(work):
     latdisp.run("generate", ranks=2, output="m.safetensors", matrix=True, tokens=1200, dims=8)
-    report = latdisp.run("survey", ranks=2, model="m.safetensors", tensor="W", per_token="pt.csv")
+    vocab = {"a": 0, "\u0120b": 1, '"q"': 2, ",": 3, "x\u010ay": 5}        # byte-level: " b", "x\ny"
+    (work / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": vocab},
+                                                     "added_tokens": [{"id": 4, "content": "<|x|>"}],
+                                                     "pre_tokenizer": {"type": "ByteLevel"},
+                                                     "decoder": {"type": "ByteLevel"}}))
+    report = latdisp.run("survey", ranks=2, model="m.safetensors", tensor="W", tokenizer="tokenizer.json",
+                         per_token="pt.csv")
     table = report.per_token()
     assert len(table) == report["input"]["shape"][0]
+    assert list(table["string"][:7]) == ["a", " b", '"q"', ",", "<|x|>", "x\ny", None]
+    assert list(table["beyond_tokenizer"][:7]) == [0, 0, 0, 0, 0, 0, 1]
     assert_same_values(table, latdisp.read_csv_exact("pt.csv"))
     assert len(report.groups()) == len(report["groups"])
     with pytest.raises(ValueError, match="no per-step series"):
