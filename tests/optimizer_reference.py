@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent reference for `latdisp optimizer` (docs/optimizer.md),
-written from the definitions with numpy (float64), fractions (exact sums) and,
+written from the definitions with numpy (float64), math.fsum (exact sums, correctly rounded) and,
 for the torch-mul-add replay, torch itself (each step replayed by
 torch.optim.AdamW under the recorded CPU capability).
 
@@ -17,7 +17,6 @@ import os
 import struct
 import subprocess
 import sys
-from fractions import Fraction
 
 import numpy as np
 
@@ -86,7 +85,8 @@ def hyper(args, meta, tensors, steps):
 
 
 def exact_sum(values):
-    return float(sum((Fraction(float(v)) for v in values), Fraction(0)))
+    """The exact sum of the doubles, correctly rounded (math.fsum: Shewchuk's algorithm)."""
+    return math.fsum(float(v) for v in values)
 
 
 def torch_replay(path, args, steps):
