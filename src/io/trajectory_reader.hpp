@@ -107,7 +107,7 @@ enum class SourceUse { trajectory, matrix };
 // Collective: picks the reader from what `path` is (HDF5 signature,
 // safetensors file, directory, glob pattern, .txt manifest) and opens
 // `dataset` in it; checks shape and type but not the step count; the
-// element type as `request` allows (docs/formats.md, "Element formats").
+// element type as `request` allows (docs/formats.md §17).
 // Throws the same Error(kExitInput) on every rank.
 std::unique_ptr<TrajectoryReader> open_trajectory_source(MPI_Comm comm, const std::string& path,
                                                          const std::string& dataset, SourceUse use,
