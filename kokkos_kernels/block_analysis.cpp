@@ -677,8 +677,7 @@ struct BlockAnalysisFunctor {
   }
 };
 
-// Any element format other than bf16 (docs/definitions.md, "Element
-// formats"): the exact rules of formats/lattice_rules.hpp, one coordinate at
+// Any element format other than bf16 (docs/definitions.md §17): the exact rules of formats/lattice_rules.hpp, one coordinate at
 // a time (bf16 keeps its lattice lanes above). Tallies, magnitudes (numpy's
 // pairwise order) and row events as BlockAnalysisFunctor has them; the exact
 // arithmetic only (the seed arithmetic is bf16's).

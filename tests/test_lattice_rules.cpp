@@ -1,6 +1,6 @@
 // The exact lattice rules over every element format
-// (kokkos_kernels/formats/lattice_rules.hpp, docs/definitions.md "Element
-// formats"), typed over the five formats, against an oracle written here
+// (kokkos_kernels/formats/lattice_rules.hpp, docs/definitions.md §17),
+// typed over the five formats, against an oracle written here
 // from the definitions: patterns decoded from their fields into exact dyadics
 // (boost cpp_int), x = (a - b) / U(b) exactly, its class, its rounding to
 // double (an explicit round-to-nearest-even), its integer and float facts.

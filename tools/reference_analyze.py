@@ -2,8 +2,8 @@
 """Slow, simple, exact reference of `latdisp analyze` (docs/definitions.md and docs/report.md, exact arithmetic).
 
 Everything is computed from first principles with fractions.Fraction: each bit pattern of
-the element format (bf16, f16, f32, f8e4m3 = OCP E4M3FN, f8e5m2; docs/definitions.md,
-"Element formats") is decoded to an exact rational, ULPs are exact powers of two, displacements
+the element format (bf16, f16, f32, f8e4m3 = OCP E4M3FN, f8e5m2; docs/definitions.md §17)
+is decoded to an exact rational, ULPs are exact powers of two, displacements
 x = (a - b) / U(b) are exact rationals.  Only the magnitude statistics go through doubles,
 as docs/definitions.md §9 defines (correctly rounded double of each x, numpy's pairwise sum, numpy's
 median/percentile).

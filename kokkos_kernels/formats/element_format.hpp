@@ -1,9 +1,9 @@
-// The element formats latdisp reads (docs/definitions.md, "Element formats"):
-// one traits type per format (its bits type, exponent width, bias, stored
-// mantissa bits, specials), the lattice rules written once over those traits,
-// and the runtime ElementType with the one dispatch point from a runtime type
-// to a templated pass. Adding a format is one traits type, one ElementType
-// entry and its line in `dispatch_element_type`.
+// The element formats latdisp reads (docs/definitions.md §17): the fields,
+// ULP, significand, lattice position and value of a pattern, written once
+// over the traits of element_type.hpp (which also holds the runtime
+// ElementType and its one dispatch point). Adding a format is one traits
+// type, one ElementType entry and its line in `dispatch_element_type`
+// (docs/architecture.md §5).
 #pragma once
 
 #include <Kokkos_Core.hpp>

@@ -1,5 +1,5 @@
 // The element formats latdisp reads, as a runtime value and as traits types
-// (docs/definitions.md, "Element formats"): the traits (bits type, exponent
+// (docs/definitions.md §17): the traits (bits type, exponent
 // width, bias, stored mantissa bits, specials), ElementType, its names and
 // sizes, and the one dispatch point from a runtime type to a templated pass.
 // Free of Kokkos, so that the readers (io/) can name a format; the lattice

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every element format (docs/definitions.md, "Element formats") against the
+# Every element format (docs/definitions.md §17) against the
 # exact rational reference (tools/reference_analyze.py, which decodes each
 # format from its definition): every pair of 8-bit patterns of both FP8
 # formats, every f16 pattern, structured and random f32 pairs, walks of
