@@ -360,10 +360,10 @@ def main():
                 saving += save_rows(args, env, shape, path, read_s)
 
     lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; files warm in the page cache; "
-             f"--memory-budget {args.memory_budget}; best of {args.repeats})", "",
-             "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
-             "x / read = that time over one plain read of the same file (cat, warm).", ""]
+             f"--memory-budget {args.memory_budget}; best of {args.repeats})"]
     if analysis:
+        lines += ["", "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
+                  "x / read = that time over one plain read of the same file (cat, warm).", ""]
         lines += markdown(analysis, ANALYSIS_COLUMNS)
     lines += ["", "The kernel's share of the plain loop (one core, the same in-memory block; kernel: "
               "tools/kernel_check, exact, min-normal, 64 tokens per item; loop: build/latdisp_plain_loop):", ""]
