@@ -24,11 +24,67 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 
 SMALL = (401, 10000, 64)
+LOOP_SHAPE = (65, 4096, 64)  # tools/kernel_check's default block
+
+
+def cpu_model():
+    """The CPU every figure was measured on: /proc/cpuinfo's model name, cpu family and CPU count."""
+    fields, processors = {}, 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                processors += key == "processor"
+                fields.setdefault(key, value.strip())
+    except OSError:
+        return "unknown CPU"
+    count = processors or os.cpu_count()
+    return f"{fields.get('model name', 'unknown CPU')} (cpu family {fields.get('cpu family', '?')}, {count} cores)"
+
+
+KERNEL_LINE = re.compile(r"^exact\s+min-normal\s+plain\s+tokens/item\s+64:.*kernel (\S+) coordinates/s")
+
+
+def kernel_rate(args, env, shape):
+    """The kernel's coordinates/s on one core (tools/kernel_check, timing only): the exact arithmetic,
+    min-normal zero ULP, 64 tokens per item (the analysis's defaults), on the synthetic block."""
+    if not os.path.exists(args.kernel_check):
+        return None
+    output = run([args.kernel_check, *map(str, shape), str(args.loop_repeats), "time"], env)
+    for line in output.splitlines():
+        match = KERNEL_LINE.match(line)
+        if match:
+            return float(match.group(1))
+    sys.exit(f"benchmark: no exact/min-normal/plain/64 line in {args.kernel_check}'s output:\n{output}")
+
+
+def kernel_share_rows(args, env):
+    """The kernel's rate as a share of the plain loop's (build/latdisp_plain_loop) on the same block,
+    per element type; tools/kernel_check and the loop are bf16's only."""
+    shape = tuple(args.loop_shape)
+    loop = os.path.join(args.build, "latdisp_plain_loop")
+    loop_rate = json.loads(run([loop, *map(str, shape), str(args.loop_repeats)], env))["coordinates_per_s"] \
+        if os.path.exists(loop) else None
+    rows = []
+    for element_type in args.element_type:
+        kernel = kernel_rate(args, env, shape) if element_type == "bf16" and loop_rate else None
+        rows.append({"shape": "x".join(map(str, shape)), "element_type": element_type,
+                     "kernel_coordinates_per_s": "" if kernel is None else f"{kernel:.3g}",
+                     "loop_coordinates_per_s": "" if loop_rate is None or element_type != "bf16" else f"{loop_rate:.3g}",
+                     "kernel_share": "" if kernel is None else f"{100 * kernel / loop_rate:.1f}%",
+                     "note": "" if kernel is not None else
+                     ("kernel_check and the plain loop are bf16 only" if element_type != "bf16" else
+                      f"not built: {loop if loop_rate is None else args.kernel_check}"),
+                     "cpu": args.cpu})
+    return rows
+
 NOTEBOOK = (6001, 10000, 64)
 
 
@@ -116,6 +172,7 @@ def analysis_rows(args, env, shape, path, read_s, element_type="bf16"):
                 "coordinates": coordinates, "coordinates_per_s": run_section["coordinates_per_s"],
                 "peak_rss_mib": "/".join(str(round(b / 2**20)) for b in run_section["peak_rss_bytes"]),
                 "of_bandwidth_ceiling": "" if ceiling is None else f"{100 * run_section['coordinates_per_s'] / ceiling:.1f}%",
+                "cpu": args.cpu,
             })
     return rows
 
@@ -135,7 +192,7 @@ def save_rows(args, env, shape, path, read_s):
             "delta_dtype": saved["delta_dtype"], "exceptions": saved["exceptions"],
             "bytes_written": saved["bytes_written"], "write_s": round(saved["write_s"], 3),
             "write_mb_per_s": round(saved["write_bytes_per_s"] / 1e6), "wall_s": round(wall, 3),
-            "wall_per_read": round(wall / read_s, 2),
+            "wall_per_read": round(wall / read_s, 2), "cpu": args.cpu,
         })
     return rows
 
@@ -160,10 +217,15 @@ ANALYSIS_COLUMNS = [("shape", "W shape"), ("element_type", "format"), ("file_gb"
                     ("total_s", "total s"), ("total_per_read", "total / read"), ("read_s", "read s"),
                     ("compute_s", "compute s"), ("reduce_s", "reduce s"), ("reduce_share", "reduce share"),
                     ("write_s", "write s"), ("coordinates_per_s", "coordinates/s"),
-                    ("peak_rss_mib", "peak RSS MiB per rank"), ("of_bandwidth_ceiling", "of bandwidth ceiling")]
+                    ("peak_rss_mib", "peak RSS MiB per rank"), ("of_bandwidth_ceiling", "of bandwidth ceiling"),
+                    ("cpu", "CPU")]
 SAVE_COLUMNS = [("shape", "W shape"), ("format", "format"), ("ranks", "ranks"), ("delta_dtype", "delta dtype"),
                 ("exceptions", "exceptions"), ("bytes_written", "bytes written"), ("write_s", "write s"),
-                ("write_mb_per_s", "write MB/s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read")]
+                ("write_mb_per_s", "write MB/s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read"),
+                ("cpu", "CPU")]
+SHARE_COLUMNS = [("shape", "block"), ("element_type", "format"), ("kernel_coordinates_per_s", "kernel coordinates/s"),
+                 ("loop_coordinates_per_s", "plain loop coordinates/s"), ("kernel_share", "kernel / loop"),
+                 ("note", "note"), ("cpu", "CPU")]
 
 
 def write_csv(path, rows, columns):
@@ -177,7 +239,7 @@ OPTIMIZER = (1001, 10000, 64)
 OPTIMIZER_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("plain_read_s", "plain read s"),
                      ("wall_s", "latdisp wall s"), ("x_read", "wall / read"), ("total_s", "total s"),
                      ("read_s", "read s"), ("compute_s", "compute s"), ("reduce_s", "reduce s"),
-                     ("coordinates_per_s", "coordinates/s"), ("peak_rss_mb", "peak RSS MiB per rank")]
+                     ("coordinates_per_s", "coordinates/s"), ("peak_rss_mb", "peak RSS MiB per rank"), ("cpu", "CPU")]
 
 
 def optimizer_trajectory(args, shape):
@@ -237,7 +299,7 @@ def optimizer_rows(args, env, shape, path, read_s):
                      "compute_s": round(timings["compute"], 2), "reduce_s": round(timings["reduce"], 2),
                      "plain_read_s": round(read_s, 2), "x_read": round(wall / read_s, 2),
                      "coordinates_per_s": run_section["coordinates_per_s"],
-                     "peak_rss_mb": max(run_section["peak_rss_bytes"]) // (1 << 20)})
+                     "peak_rss_mb": max(run_section["peak_rss_bytes"]) // (1 << 20), "cpu": args.cpu})
     return rows
 
 
@@ -255,6 +317,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs (and of N plain reads)")
     parser.add_argument("--no-save", action="store_true", help="skip the --output measurements")
     parser.add_argument("--build", default="build")
+    parser.add_argument("--kernel-check", default="build-check/latdisp_kernel_check",
+                        help="tools/kernel_check's executable (its own CMake project; see its CMakeLists.txt)")
+    parser.add_argument("--loop-shape", type=int, nargs=3, metavar=("S", "N", "D"), default=list(LOOP_SHAPE),
+                        help="the in-memory block of the kernel-vs-plain-loop comparison")
+    parser.add_argument("--loop-repeats", type=int, default=5, help="best of N passes over that block")
+    parser.add_argument("--loop-only", action="store_true", help="only the kernel-vs-plain-loop comparison")
     parser.add_argument("--out", default="bench")
     parser.add_argument("--mpirun", default="mpirun")
     parser.add_argument("--optimizer", action="store_true",
@@ -263,6 +331,7 @@ def main():
     args = parser.parse_args()
     args.latdisp = os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
+    args.cpu = cpu_model()
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
@@ -271,7 +340,7 @@ def main():
         path = optimizer_trajectory(args, shape)
         read_s = plain_read_seconds(path, args.repeats)
         rows = optimizer_rows(args, env, shape, path, read_s)
-        table = "\n".join([f"# latdisp optimizer benchmark ({os.uname().nodename}, {os.cpu_count()} CPUs; "
+        table = "\n".join([f"# latdisp optimizer benchmark ({os.uname().nodename}, {args.cpu}; "
                            f"--memory-budget {args.memory_budget}; best of {args.repeats}; x_read = wall over one "
                            "plain read of the four tensors' file)", ""] + markdown(rows, OPTIMIZER_COLUMNS))
         print(table)
@@ -279,7 +348,8 @@ def main():
             f.write(table + "\n")
         write_csv(os.path.join(args.out, "benchmark_optimizer.csv"), rows, OPTIMIZER_COLUMNS)
         return
-    shapes = ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
+    shares = kernel_share_rows(args, env)
+    shapes = [] if args.loop_only else ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
     analysis, saving = [], []
     for shape in shapes:
         for element_type in args.element_type:
@@ -289,11 +359,15 @@ def main():
             if not args.no_save and element_type == "bf16":
                 saving += save_rows(args, env, shape, path, read_s)
 
-    lines = [f"# latdisp benchmark ({os.uname().nodename}, {os.cpu_count()} CPUs; files warm in the page cache; "
-             f"--memory-budget {args.memory_budget}; best of {args.repeats})", "",
-             "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
-             "x / read = that time over one plain read of the same file (cat, warm).", ""]
-    lines += markdown(analysis, ANALYSIS_COLUMNS)
+    lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; files warm in the page cache; "
+             f"--memory-budget {args.memory_budget}; best of {args.repeats})"]
+    if analysis:
+        lines += ["", "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
+                  "x / read = that time over one plain read of the same file (cat, warm).", ""]
+        lines += markdown(analysis, ANALYSIS_COLUMNS)
+    lines += ["", "The kernel's share of the plain loop (one core, the same in-memory block; kernel: "
+              "tools/kernel_check, exact, min-normal, 64 tokens per item; loop: build/latdisp_plain_loop):", ""]
+    lines += markdown(shares, SHARE_COLUMNS)
     if saving:
         lines += ["", "Saving (--output; includes the second read of W and the encoding):", ""]
         lines += markdown(saving, SAVE_COLUMNS)
@@ -301,7 +375,9 @@ def main():
     print(table)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
         f.write(table + "\n")
-    write_csv(os.path.join(args.out, "benchmark.csv"), analysis, ANALYSIS_COLUMNS)
+    if analysis:
+        write_csv(os.path.join(args.out, "benchmark.csv"), analysis, ANALYSIS_COLUMNS)
+    write_csv(os.path.join(args.out, "benchmark_kernel_share.csv"), shares, SHARE_COLUMNS)
     if saving:
         write_csv(os.path.join(args.out, "benchmark_saving.csv"), saving, SAVE_COLUMNS)
 
