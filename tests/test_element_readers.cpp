@@ -1,4 +1,4 @@
-// The readers' element formats (docs/formats.md §17): every
+// The readers' element formats (docs/formats.md §19): every
 // format from safetensors, HDF5 and a series is recognised as written and
 // read back byte for byte by every rank's slab, at whatever rank count this
 // runs; --element-type overrides integer storage; what is none of the

@@ -54,7 +54,7 @@ struct GenerateOptions {
   double dead_fraction = 0.1;
   uint64_t seed = 1;
   bool special = false;
-  std::string element_type = "bf16";  // the format of W (docs/formats.md §17)
+  std::string element_type = "bf16";  // the format of W (docs/formats.md §19)
   int64_t decay_steps = 0;  // the move size halves every so many steps; 0: no decay
   double floor = 0.0;       // live tokens' move size never below this fraction of the first
   bool overwrite = false;

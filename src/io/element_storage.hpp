@@ -1,5 +1,5 @@
 // How W of each element format is stored in the HDF5 files latdisp writes
-// (docs/formats.md §17), so that the readers recognise it:
+// (docs/formats.md §19), so that the readers recognise it:
 // bf16 as uint16 bits, f16 as IEEE float16 (h5py's type), f32 as float32,
 // FP8 as uint8 bits with the attribute dtype = float8_e4m3fn / float8_e5m2.
 #pragma once

@@ -86,7 +86,7 @@ Hdf5Trajectory::Hdf5Trajectory(MPI_Comm comm, const std::string& path, const std
   if (m_source_rank == 3) read_step_numbers();
 }
 
-// The element format (docs/formats.md §17) and the memory
+// The element format (docs/formats.md §19) and the memory
 // type that reads its bytes unconverted: integers as integers of their
 // sign, floats as the file's own type in little-endian order.
 void Hdf5Trajectory::recognize_type(const std::string& what, const ElementRequest& request) {

@@ -1,6 +1,6 @@
 // The HDF5 input: W as a dataset (steps, tokens, dims) of one element format
 // (16-bit integers of bf16 bits, IEEE float16/float32, 8-bit integers with a
-// declared FP8 format; docs/formats.md §17), read by
+// declared FP8 format; docs/formats.md §19), read by
 // collective hyperslabs over the ranks' token slabs.
 #pragma once
 

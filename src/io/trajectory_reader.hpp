@@ -111,7 +111,7 @@ enum class SourceUse { trajectory, matrix };
 // Collective: picks the reader from what `path` is (HDF5 signature,
 // safetensors file, directory, glob pattern, .txt manifest) and opens
 // `dataset` in it; checks shape and type but not the step count; the
-// element type as `request` allows (docs/formats.md §17).
+// element type as `request` allows (docs/formats.md §19).
 // Throws the same Error(kExitInput) on every rank.
 // `skip_incomplete`: a series leaves out the checkpoints that are not complete
 // yet (docs/formats.md §4) instead of refusing the input.
