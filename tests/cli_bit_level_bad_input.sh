@@ -36,7 +36,7 @@ g=$work/good.safetensors
 groups=$work/groups_good.h5
 expect 2 "does not exist" -- inspect --matrix "$work/missing.safetensors" --tokens 0 --dims 0
 expect any 2 "no tensor 'V' (tensors present: W" -- inspect --matrix "$g:V" --tokens 0,1 --dims 0
-expect 2 "dtype F32" -- inspect --matrix "$work/float.safetensors" --tokens 0 --dims 0
+expect 2 "dtype F64" -- inspect --matrix "$work/float.safetensors" --tokens 0 --dims 0
 expect 2 "expected 2 dimensions" -- separation --matrix "$work/rank1.safetensors" --groups "$groups"
 expect 2 "token id 8, out of range" -- inspect --matrix "$g" --groups "$work/groups_out_of_range.safetensors" --dims 0
 expect any 2 "token id 8, out of range" -- separation --matrix "$g" --groups "$work/groups_out_of_range.safetensors"

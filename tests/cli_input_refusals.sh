@@ -29,8 +29,6 @@ expect_error 2 "--element-type f8e4m3 contradicts tensor 'W' in 'f16.safetensors
   analyze --input f16.safetensors --element-type f8e4m3
 expect_error 2 "--element-type bf16 contradicts dataset 'W' in 'f32_w.h5', stored as float32 (f32)" -- \
   analyze --input f32_w.h5 --element-type bf16
-expect_error 2 "dtype F16 (f16 values); this command reads bf16 values only" -- inspect --matrix f16.safetensors:W@1 \
-  --tokens 0 --dims 0
 expect_error 2 "expected 3 dimensions" -- analyze --input matrix.safetensors
 expect_error 2 "checkpoint-300' holds 'W' as BF16 \[4, 2\], but the first checkpoint '.*checkpoint-20'" -- \
   analyze --input series_shape

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   }
   dir = argv[1];
   write_tensor("good.safetensors", "BF16", {8, 4}, 64);             // 8 x 4, every value 0x3f3f
-  write_tensor("float.safetensors", "F32", {8, 4}, 128);            // wrong dtype
+  write_tensor("float.safetensors", "F64", {8, 4}, 256);            // a dtype no element format has
   write_tensor("rank1.safetensors", "BF16", {32}, 64);              // wrong rank
   write_tensor("truncated.safetensors", "BF16", {8, 4}, 40);        // data cut short
   write_raw("huge_length.safetensors", "{}", 0, int64_t(1) << 40);  // header length beyond the limit

@@ -135,6 +135,43 @@ TEST(BitLevel, UlpDistanceMatchesBruteForceOracle) {
   EXPECT_EQ(*ulp_distance(0x3F80, 0x4000), 128);
 }
 
+// Every format's fields, values and lattice distances, worked out by hand
+// (values checked with Python's struct for f16 / f32).
+TEST(BitLevel, OtherFormatsFieldsValuesAndDistances) {
+  using formats::ElementType;
+  const PatternRules f16 = pattern_rules(ElementType::f16), f32 = pattern_rules(ElementType::f32);
+  const PatternRules e4m3 = pattern_rules(ElementType::f8e4m3), e5m2 = pattern_rules(ElementType::f8e5m2);
+  EXPECT_EQ(format_bits(f16, 0x3C01), "0|01111|0000000001");
+  EXPECT_EQ(format_value(f16, 0x3C01), "+1.000977e+00");
+  EXPECT_EQ(format_value(f16, 0x8001), "-5.960464e-08");
+  EXPECT_EQ(format_value(f16, 0xFC00), "-inf");
+  EXPECT_EQ(*ulp_distance(f16, 0x8001, 0x0001), 2);
+  EXPECT_EQ(*ulp_distance(f16, 0x7BFF, 0x7C00), 1);  // Inf one past the largest finite value
+  EXPECT_FALSE(ulp_distance(f16, 0x7C01, 0x3C00).has_value());
+  EXPECT_EQ(format_bits(f32, 0x3F800001), "0|01111111|00000000000000000000001");
+  EXPECT_EQ(format_value(f32, 0x3F800001), "+1.000000e+00");
+  EXPECT_EQ(*ulp_distance(f32, 0x3F800000, 0x40000000), 8388608);
+  EXPECT_EQ(*ulp_distance(f32, 0xFF7FFFFF, 0x7F7FFFFF), int64_t(2) * 0x7F7FFFFF);  // beyond int32
+  const PairDifference d32 = pair_difference(f32, 0x7F7FFFFF, 0xFF7FFFFF);
+  EXPECT_EQ(d32.raw_difference, int64_t(0x80000000));
+  EXPECT_EQ(*d32.ulp, -int64_t(2) * 0x7F7FFFFF);
+  EXPECT_EQ(format_bits(e4m3, 0x7E), "0|1111|110");
+  EXPECT_EQ(format_value(e4m3, 0x7E), "+4.480000e+02");  // E4M3FN: the top binade is normal
+  EXPECT_EQ(format_value(e4m3, 0x81), "-1.953125e-03");
+  EXPECT_EQ(format_value(e4m3, 0x7F), "nan");
+  EXPECT_EQ(*ulp_distance(e4m3, 0xFE, 0x7E), 252);
+  EXPECT_FALSE(ulp_distance(e4m3, 0x7F, 0x00).has_value());
+  EXPECT_EQ(format_bits(e5m2, 0x7B), "0|11110|11");
+  EXPECT_EQ(format_value(e5m2, 0x7B), "+5.734400e+04");
+  EXPECT_EQ(format_value(e5m2, 0x7C), "+inf");
+  const PairDifference d8 = pair_difference(e5m2, 0x84, 0x05);  // -2^-14 -> +1.25 * 2^-14
+  EXPECT_TRUE(d8.sign_differs);
+  EXPECT_EQ(d8.exponent_difference, 0);
+  EXPECT_EQ(d8.mantissa_difference, 1);
+  EXPECT_EQ(d8.raw_difference, -127);
+  EXPECT_EQ(*d8.ulp, 9);
+}
+
 TEST(BitLevel, SafetensorsHeaderValidation) {
   const std::string path = "x.safetensors";
   // `data_bytes` after the header.

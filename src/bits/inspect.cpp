@@ -8,7 +8,6 @@
 #include <set>
 
 #include "io/matrix_source.hpp"
-#include "kokkos_kernels/bf16_lattice.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -19,7 +18,7 @@ std::string signed_text(int64_t v) { return (v > 0 ? "+" : "") + std::to_string(
 
 struct DimSummary {
   std::optional<int> shared_exponent;
-  std::vector<int> mantissas;  // per group
+  std::vector<int64_t> mantissas;  // per group
   std::vector<int64_t> gaps;   // between sorted distinct lattice positions
   bool has_nan = false;
 };
@@ -29,13 +28,13 @@ DimSummary summarize(const InspectTable& table, size_t k) {
   std::set<int64_t> positions;
   std::set<int> exponents;
   for (size_t g = 0; g < table.group_names.size(); ++g) {
-    const uint16_t b = table.at(k, g);
-    exponents.insert(bf16::exponent_field(b));
-    s.mantissas.push_back(bf16::mantissa_field(b));
-    if (bf16::is_nan(b))
+    const uint32_t b = table.at(k, g);
+    exponents.insert(table.rules.exponent(b));
+    s.mantissas.push_back(table.rules.mantissa(b));
+    if (table.rules.is_nan(b))
       s.has_nan = true;
     else
-      positions.insert(bf16::lattice_position(b));
+      positions.insert(table.rules.position(b));
   }
   if (exponents.size() == 1) s.shared_exponent = *exponents.begin();
   for (auto it = positions.begin(); it != positions.end() && std::next(it) != positions.end(); ++it)
@@ -62,47 +61,62 @@ std::string spacing_text(const DimSummary& s, size_t groups) {
 
 }  // namespace
 
-std::string format_bits(uint16_t bits) {
+std::string format_bits(const PatternRules& rules, uint32_t bits) {
   std::string text;
-  for (int i = 15; i >= 0; --i) {
-    text += ((bits >> i) & 1) ? '1' : '0';
-    if (i == 15 || i == 7) text += '|';
+  for (int i = rules.total_bits - 1; i >= 0; --i) {
+    text += ((bits >> i) & 1u) ? '1' : '0';
+    if (i == rules.total_bits - 1 || i == rules.mantissa_bits) text += '|';
   }
   return text;
 }
 
-std::string format_value(uint16_t bits) {
-  if (bf16::is_nan(bits)) return "nan";
-  if (!bf16::is_finite(bits)) return bf16::sign_bit(bits) ? "-inf" : "+inf";
+std::string format_value(const PatternRules& rules, uint32_t bits) {
+  if (rules.is_nan(bits)) return "nan";
+  if (!rules.is_finite(bits)) return rules.sign(bits) ? "-inf" : "+inf";
   char text[32];
-  std::snprintf(text, sizeof text, "%+.6e", static_cast<double>(bf16::to_float(bits)));
+  std::snprintf(text, sizeof text, "%+.6e", rules.value(bits));
   return text;
 }
 
-std::optional<int64_t> ulp_distance(uint16_t a, uint16_t b) {
-  if (bf16::is_nan(a) || bf16::is_nan(b)) return std::nullopt;
-  return static_cast<int64_t>(bf16::lattice_position(b)) - static_cast<int64_t>(bf16::lattice_position(a));
+std::optional<int64_t> ulp_distance(const PatternRules& rules, uint32_t a, uint32_t b) {
+  if (rules.is_nan(a) || rules.is_nan(b)) return std::nullopt;
+  return rules.position(b) - rules.position(a);
 }
 
-PairDifference pair_difference(uint16_t first, uint16_t second) {
+PairDifference pair_difference(const PatternRules& rules, uint32_t first, uint32_t second) {
   PairDifference d;
-  d.sign_differs = bf16::sign_bit(first) != bf16::sign_bit(second);
-  d.exponent_difference = bf16::exponent_field(second) - bf16::exponent_field(first);
-  d.mantissa_difference = bf16::mantissa_field(second) - bf16::mantissa_field(first);
-  d.raw_difference = static_cast<int>(second) - static_cast<int>(first);
-  d.ulp = ulp_distance(first, second);
+  d.sign_differs = rules.sign(first) != rules.sign(second);
+  d.exponent_difference = rules.exponent(second) - rules.exponent(first);
+  d.mantissa_difference = rules.mantissa(second) - rules.mantissa(first);
+  d.raw_difference = static_cast<int64_t>(second) - static_cast<int64_t>(first);
+  d.ulp = ulp_distance(rules, first, second);
   return d;
 }
+
+namespace {
+const PatternRules& bf16_rules() {
+  static const PatternRules rules = pattern_rules(formats::ElementType::bf16);
+  return rules;
+}
+}  // namespace
+
+std::string format_bits(uint16_t bits) { return format_bits(bf16_rules(), bits); }
+std::string format_value(uint16_t bits) { return format_value(bf16_rules(), bits); }
+std::optional<int64_t> ulp_distance(uint16_t a, uint16_t b) { return ulp_distance(bf16_rules(), a, b); }
+PairDifference pair_difference(uint16_t first, uint16_t second) { return pair_difference(bf16_rules(), first, second); }
 
 InspectTable inspect_matrix(const std::string& matrix_location, const std::vector<TokenGroup>& groups,
                             const std::vector<int64_t>& dims, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  const MatrixSource matrix(comm, matrix_location);
+  ElementRequest any_format;
+  any_format.any_format = true;
+  const MatrixSource matrix(comm, matrix_location, any_format);
   InspectTable table;
   table.matrix = matrix.description();
+  table.rules = pattern_rules(matrix.element_type());
   table.dims = dims;
-  std::vector<uint16_t> rows;
+  std::vector<uint32_t> rows;
   collectively(comm, [&] {
     check_token_groups(groups, matrix.rows(), matrix.description());
     if (dims.empty()) fail(kExitUsage, "no dimensions chosen (--dims)");
@@ -124,8 +138,9 @@ InspectTable inspect_matrix(const std::string& matrix_location, const std::vecto
                 [&](size_t a, size_t b) { return table.representatives[a] < table.representatives[b]; });
       std::vector<int64_t> sorted;
       for (size_t g : order) sorted.push_back(table.representatives[g]);
-      std::vector<uint16_t> sorted_rows(rows.size());
-      matrix.read_rows(sorted, sorted_rows.data());
+      std::vector<unsigned char> bytes(rows.size() * static_cast<size_t>(matrix.element_bytes()));
+      matrix.read_rows(sorted, bytes.data());
+      const std::vector<uint32_t> sorted_rows = widen_patterns(bytes, matrix.element_bytes());
       for (size_t i = 0; i < order.size(); ++i)
         std::copy_n(sorted_rows.begin() + static_cast<std::ptrdiff_t>(i * matrix.cols()), matrix.cols(),
                     rows.begin() + static_cast<std::ptrdiff_t>(order[i] * matrix.cols()));
@@ -136,7 +151,7 @@ InspectTable inspect_matrix(const std::string& matrix_location, const std::vecto
     for (size_t k = 0; k < dims.size(); ++k)
       for (size_t g = 0; g < groups.size(); ++g)
         table.bits[k * groups.size() + g] = rows[g * static_cast<size_t>(matrix.cols()) + static_cast<size_t>(dims[k])];
-  check_mpi(MPI_Bcast(table.bits.data(), static_cast<int>(table.bits.size()), MPI_UINT16_T, 0, comm),
+  check_mpi(MPI_Bcast(table.bits.data(), static_cast<int>(table.bits.size()), MPI_UINT32_T, 0, comm),
             "broadcasting the inspected values");
   return table;
 }
@@ -163,15 +178,16 @@ std::string groups_text(const InspectTable& table) {
 // Dim k: each representative's value, bits and fields.
 std::string dim_values_text(const InspectTable& table, size_t k) {
   char line[512];
-  std::snprintf(line, sizeof line, "  %-14s %8s  %-14s  %-24s  %4s  %8s  %8s\n", "group", "token", "value",
+  const int bits_width = std::max(24, table.rules.total_bits + 2);
+  std::snprintf(line, sizeof line, "  %-14s %8s  %-14s  %-*s  %4s  %8s  %8s\n", "group", "token", "value", bits_width,
                 "s|exponent|mantissa", "sign", "exponent", "mantissa");
   std::string out = line;
   for (size_t g = 0; g < table.group_names.size(); ++g) {
-    const uint16_t b = table.at(k, g);
-    std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-24s  %4d  %8d  %8d\n",
+    const uint32_t b = table.at(k, g);
+    std::snprintf(line, sizeof line, "  %-14s %8lld  %-14s  %-*s  %4d  %8d  %8lld\n",
                   short_group_name(table.group_names[g]).c_str(), static_cast<long long>(table.representatives[g]),
-                  format_value(b).c_str(), format_bits(b).c_str(), bf16::sign_bit(b), bf16::exponent_field(b),
-                  bf16::mantissa_field(b));
+                  format_value(table.rules, b).c_str(), bits_width, format_bits(table.rules, b).c_str(),
+                  table.rules.sign(b), table.rules.exponent(b), static_cast<long long>(table.rules.mantissa(b)));
     out += line;
   }
   return out;
@@ -181,13 +197,14 @@ std::string dim_values_text(const InspectTable& table, size_t k) {
 std::string dim_pairs_text(const InspectTable& table, size_t k, PairDistances& distances) {
   char line[512];
   std::string out = "  pairs (second minus first):\n";
+  const std::string raw_header = "raw uint" + std::to_string(table.rules.total_bits) + " diff";
   std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", "pair", "sign differs", "exponent diff",
-                "mantissa diff", "raw uint16 diff", "ULP distance");
+                "mantissa diff", raw_header.c_str(), "ULP distance");
   out += line;
   const size_t groups = table.group_names.size();
   for (size_t a = 0; a < groups; ++a)
     for (size_t b = a + 1; b < groups; ++b) {
-      const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+      const PairDifference d = pair_difference(table.rules, table.at(k, a), table.at(k, b));
       const std::string pair = short_group_name(table.group_names[a]) + " -> " + short_group_name(table.group_names[b]);
       std::snprintf(line, sizeof line, "  %-24s %12s %13s %13s %15s %13s\n", pair.c_str(),
                     d.sign_differs ? "yes" : "no", signed_text(d.exponent_difference).c_str(),
@@ -214,19 +231,20 @@ std::string dim_summary_text(const InspectTable& table, size_t k) {
 
 nlohmann::ordered_json value_json(const InspectTable& table, size_t k, size_t g) {
   using json = nlohmann::ordered_json;
-  const uint16_t b = table.at(k, g);
-  char hex[8];
-  std::snprintf(hex, sizeof hex, "0x%04X", b);
+  const PatternRules& rules = table.rules;
+  const uint32_t b = table.at(k, g);
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%0*X", rules.total_bits / 4, static_cast<unsigned>(b));
   return {{"group", table.group_names[g]},
           {"token", table.representatives[g]},
-          {"value", bf16::is_finite(b) ? json(static_cast<double>(bf16::to_float(b))) : json()},
-          {"value_text", format_value(b)},
-          {"bits", format_bits(b)},
+          {"value", rules.is_finite(b) ? json(rules.value(b)) : json()},
+          {"value_text", format_value(rules, b)},
+          {"bits", format_bits(rules, b)},
           {"hex", hex},
-          {"sign", bf16::sign_bit(b)},
-          {"exponent", bf16::exponent_field(b)},
-          {"mantissa", bf16::mantissa_field(b)},
-          {"lattice_position", bf16::is_nan(b) ? json() : json(bf16::lattice_position(b))}};
+          {"sign", rules.sign(b)},
+          {"exponent", rules.exponent(b)},
+          {"mantissa", rules.mantissa(b)},
+          {"lattice_position", rules.is_nan(b) ? json() : json(rules.position(b))}};
 }
 
 nlohmann::ordered_json pairs_json(const InspectTable& table, size_t k) {
@@ -235,7 +253,7 @@ nlohmann::ordered_json pairs_json(const InspectTable& table, size_t k) {
   const size_t groups = table.group_names.size();
   for (size_t a = 0; a < groups; ++a)
     for (size_t b = a + 1; b < groups; ++b) {
-      const PairDifference d = pair_difference(table.at(k, a), table.at(k, b));
+      const PairDifference d = pair_difference(table.rules, table.at(k, a), table.at(k, b));
       pairs.push_back({{"first", table.group_names[a]},
                        {"second", table.group_names[b]},
                        {"sign_differs", d.sign_differs},
@@ -250,7 +268,11 @@ nlohmann::ordered_json pairs_json(const InspectTable& table, size_t k) {
 }  // namespace
 
 std::string inspect_text(const InspectTable& table) {
-  std::string out = "latdisp inspect: " + table.matrix + "\n" + groups_text(table);
+  std::string out = "latdisp inspect: " + table.matrix + "\n";
+  // bf16 keeps its original header; other formats name theirs.
+  if (table.rules.type != formats::ElementType::bf16)
+    out += "element type: " + formats::element_type_name(table.rules.type) + "\n";
+  out += groups_text(table);
   PairDistances distances;
   const size_t groups = table.group_names.size();
   for (size_t k = 0; k < table.dims.size(); ++k) {
@@ -273,6 +295,7 @@ std::string inspect_json(const InspectTable& table) {
   json report;
   report["schema"] = "latdisp.inspect/1";
   report["matrix"] = table.matrix;
+  report["element_type"] = formats::element_type_name(table.rules.type);
   report["groups"] = json::array();
   const size_t groups = table.group_names.size();
   for (size_t g = 0; g < groups; ++g)

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "io/matrix_source.hpp"
-#include "kokkos_kernels/bf16_lattice.hpp"
+#include "bits/element_patterns.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/partition.hpp"
 
@@ -32,10 +32,10 @@ std::string histogram_text(const std::map<int64_t, int64_t>& histogram) {
   return text;
 }
 
-void broadcast_large(uint16_t* data, int64_t count, MPI_Comm comm) {
+void broadcast_large(uint32_t* data, int64_t count, MPI_Comm comm) {
   for (int64_t done = 0; done < count; done += INT_MAX / 2) {
     const int n = static_cast<int>(std::min<int64_t>(INT_MAX / 2, count - done));
-    check_mpi(MPI_Bcast(data + done, n, MPI_UINT16_T, 0, comm), "broadcasting representative rows");
+    check_mpi(MPI_Bcast(data + done, n, MPI_UINT32_T, 0, comm), "broadcasting representative rows");
   }
 }
 
@@ -47,15 +47,23 @@ void allreduce_large(T* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI_C
   }
 }
 
+// Rows of `tokens` as patterns widened to uint32 (docs/definitions.md §17).
+std::vector<uint32_t> read_patterns(const MatrixSource& matrix, const std::vector<int64_t>& tokens) {
+  std::vector<unsigned char> bytes(tokens.size() * static_cast<size_t>(matrix.cols()) *
+                                   static_cast<size_t>(matrix.element_bytes()));
+  matrix.read_rows(tokens, bytes.data());
+  return widen_patterns(bytes, matrix.element_bytes());
+}
+
 // The representatives' rows (one per group, in group order), read by rank 0
 // in id order and broadcast.
-std::vector<uint16_t> read_representative_rows(const MatrixSource& matrix, const std::vector<int64_t>& representatives,
+std::vector<uint32_t> read_representative_rows(const MatrixSource& matrix, const std::vector<int64_t>& representatives,
                                                MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const size_t G = representatives.size();
   const int64_t D = matrix.cols();
-  std::vector<uint16_t> reps(G * static_cast<size_t>(D));
+  std::vector<uint32_t> reps(G * static_cast<size_t>(D));
   collectively(comm, [&] {
     if (rank != 0) return;
     std::vector<size_t> order(G);
@@ -63,8 +71,7 @@ std::vector<uint16_t> read_representative_rows(const MatrixSource& matrix, const
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return representatives[a] < representatives[b]; });
     std::vector<int64_t> sorted;
     for (size_t g : order) sorted.push_back(representatives[g]);
-    std::vector<uint16_t> sorted_rows(reps.size());
-    matrix.read_rows(sorted, sorted_rows.data());
+    const std::vector<uint32_t> sorted_rows = read_patterns(matrix, sorted);
     for (size_t i = 0; i < G; ++i)
       std::copy_n(sorted_rows.begin() + static_cast<std::ptrdiff_t>(i * D), D,
                   reps.begin() + static_cast<std::ptrdiff_t>(order[i] * D));
@@ -76,17 +83,18 @@ std::vector<uint16_t> read_representative_rows(const MatrixSource& matrix, const
 // Per group and dim, the lowest and highest lattice position of its members,
 // and how many members differ from the representative.
 struct MemberBounds {
-  std::vector<int32_t> low, high;  // group-major, G x D
+  std::vector<int64_t> low, high;  // group-major, G x D
   std::vector<int64_t> differing;  // per group
 };
 
 // Folds one member's row into the bounds of group g (rows equal to the
 // representative's change nothing).
-void add_member(const uint16_t* row, const uint16_t* rep, size_t g, int64_t D, MemberBounds& bounds) {
-  if (std::memcmp(row, rep, static_cast<size_t>(D) * 2) == 0) return;
+void add_member(const PatternRules& rules, const uint32_t* row, const uint32_t* rep, size_t g, int64_t D,
+                MemberBounds& bounds) {
+  if (std::memcmp(row, rep, static_cast<size_t>(D) * sizeof(uint32_t)) == 0) return;
   ++bounds.differing[g];
   for (int64_t d = 0; d < D; ++d) {
-    const int32_t p = bf16::lattice_position(row[d]);
+    const int64_t p = rules.position(row[d]);
     const size_t at = g * static_cast<size_t>(D) + static_cast<size_t>(d);
     bounds.low[at] = std::min(bounds.low[at], p);
     bounds.high[at] = std::max(bounds.high[at], p);
@@ -96,7 +104,8 @@ void add_member(const uint16_t* row, const uint16_t* rep, size_t g, int64_t D, M
 // Members (all but the representative) split over ranks in id order, read in
 // batches and compared with their representative; reduced on every rank.
 MemberBounds member_bounds(const MatrixSource& matrix, const std::vector<TokenGroup>& groups,
-                           const std::vector<uint16_t>& reps, MPI_Comm comm) {
+                           const std::vector<uint32_t>& reps, MPI_Comm comm) {
+  const PatternRules rules = pattern_rules(matrix.element_type());
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -109,26 +118,25 @@ MemberBounds member_bounds(const MatrixSource& matrix, const std::vector<TokenGr
   const TokenRange mine = token_range(static_cast<int64_t>(members.size()), rank, ranks);
   MemberBounds bounds;
   bounds.low.resize(reps.size());
-  for (size_t i = 0; i < reps.size(); ++i) bounds.low[i] = bf16::lattice_position(reps[i]);
+  for (size_t i = 0; i < reps.size(); ++i) bounds.low[i] = rules.position(reps[i]);
   bounds.high = bounds.low;
   bounds.differing.assign(groups.size(), 0);
   collectively(comm, [&] {
-    const int64_t batch = std::max<int64_t>(1, kBatchBytes / (D * 2));
-    std::vector<uint16_t> rows;
+    const int64_t batch = std::max<int64_t>(1, kBatchBytes / (D * int64_t(sizeof(uint32_t))));
+    std::vector<uint32_t> rows;
     for (int64_t done = 0; done < mine.count; done += batch) {
       const int64_t n = std::min(batch, mine.count - done);
       std::vector<int64_t> tokens(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) tokens[i] = members[static_cast<size_t>(mine.begin + done + i)].first;
-      rows.resize(static_cast<size_t>(n * D));
-      matrix.read_rows(tokens, rows.data());
+      rows = read_patterns(matrix, tokens);
       for (int64_t i = 0; i < n; ++i) {
         const size_t g = static_cast<size_t>(members[static_cast<size_t>(mine.begin + done + i)].second);
-        add_member(&rows[static_cast<size_t>(i * D)], &reps[g * static_cast<size_t>(D)], g, D, bounds);
+        add_member(rules, &rows[static_cast<size_t>(i * D)], &reps[g * static_cast<size_t>(D)], g, D, bounds);
       }
     }
   });
-  allreduce_large(bounds.low.data(), static_cast<int64_t>(bounds.low.size()), MPI_INT32_T, MPI_MIN, comm);
-  allreduce_large(bounds.high.data(), static_cast<int64_t>(bounds.high.size()), MPI_INT32_T, MPI_MAX, comm);
+  allreduce_large(bounds.low.data(), static_cast<int64_t>(bounds.low.size()), MPI_INT64_T, MPI_MIN, comm);
+  allreduce_large(bounds.high.data(), static_cast<int64_t>(bounds.high.size()), MPI_INT64_T, MPI_MAX, comm);
   allreduce_large(bounds.differing.data(), static_cast<int64_t>(groups.size()), MPI_INT64_T, MPI_SUM, comm);
   return bounds;
 }
@@ -141,7 +149,7 @@ std::vector<GroupSpread> group_spreads(const std::vector<TokenGroup>& groups, co
     s.differing_members = bounds.differing[g];
     for (int64_t d = 0; d < D; ++d) {
       const size_t at = g * static_cast<size_t>(D) + static_cast<size_t>(d);
-      const int64_t spread = static_cast<int64_t>(bounds.high[at]) - bounds.low[at];
+      const int64_t spread = bounds.high[at] - bounds.low[at];
       s.spread_ulp = std::max(s.spread_ulp, spread);
       if (spread > 0) ++s.spread_dims;
     }
@@ -159,22 +167,22 @@ struct LocalPairDistances {
 };
 
 // One pair (a, b) over the dims of `dims`, appended to `local`.
-void add_pair_distances(const uint16_t* x_row, const uint16_t* y_row, const TokenRange& dims,
-                        LocalPairDistances& local) {
+void add_pair_distances(const PatternRules& rules, const uint32_t* x_row, const uint32_t* y_row,
+                        const TokenRange& dims, LocalPairDistances& local) {
   int64_t active = 0, undefined = 0;
   std::map<int64_t, int64_t> histogram;
   std::vector<int64_t> listed;
   for (int64_t d = dims.begin; d < dims.begin + dims.count; ++d) {
-    const uint16_t x = x_row[d], y = y_row[d];
+    const uint32_t x = x_row[d], y = y_row[d];
     uint8_t& marked = local.active_here[static_cast<size_t>(d - dims.begin)];
-    if (bf16::is_nan(x) || bf16::is_nan(y)) {
+    if (rules.is_nan(x) || rules.is_nan(y)) {
       if (x != y) {
         ++undefined;
         marked = 1;
       }
       continue;
     }
-    const int64_t distance = std::abs(static_cast<int64_t>(bf16::lattice_position(y)) - bf16::lattice_position(x));
+    const int64_t distance = std::abs(rules.position(y) - rules.position(x));
     if (distance == 0) continue;
     ++active;
     ++histogram[distance];
@@ -188,13 +196,13 @@ void add_pair_distances(const uint16_t* x_row, const uint16_t* y_row, const Toke
   out.insert(out.end(), listed.begin(), listed.end());
 }
 
-LocalPairDistances local_pair_distances(const std::vector<uint16_t>& reps, size_t G, int64_t D,
-                                        const TokenRange& dims) {
+LocalPairDistances local_pair_distances(const PatternRules& rules, const std::vector<uint32_t>& reps, size_t G,
+                                        int64_t D, const TokenRange& dims) {
   LocalPairDistances local;
   local.active_here.assign(static_cast<size_t>(dims.count), 0);
   for (size_t a = 0; a < G; ++a)
     for (size_t b = a + 1; b < G; ++b)
-      add_pair_distances(&reps[a * static_cast<size_t>(D)], &reps[b * static_cast<size_t>(D)], dims, local);
+      add_pair_distances(rules, &reps[a * static_cast<size_t>(D)], &reps[b * static_cast<size_t>(D)], dims, local);
   return local;
 }
 
@@ -273,9 +281,12 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  const MatrixSource matrix(comm, matrix_location);
+  ElementRequest any_format;
+  any_format.any_format = true;
+  const MatrixSource matrix(comm, matrix_location, any_format);
   SeparationResult result;
   result.matrix = matrix.description();
+  result.element_type = matrix.element_type();
   result.cols = matrix.cols();
   result.groups_in_file = static_cast<int64_t>(groups.size());
   collectively(comm, [&] { check_token_groups(groups, matrix.rows(), matrix.description()); });
@@ -286,10 +297,11 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
     result.representatives.push_back(g.tokens.front());
   }
   const int64_t D = matrix.cols();
-  const std::vector<uint16_t> reps = read_representative_rows(matrix, result.representatives, comm);
+  const std::vector<uint32_t> reps = read_representative_rows(matrix, result.representatives, comm);
   result.spreads = group_spreads(groups, member_bounds(matrix, groups, reps, comm), D);
   // Dims split over ranks for the pairs.
-  const LocalPairDistances local = local_pair_distances(reps, groups.size(), D, token_range(D, rank, ranks));
+  const LocalPairDistances local =
+      local_pair_distances(pattern_rules(result.element_type), reps, groups.size(), D, token_range(D, rank, ranks));
   const GatheredPairDistances gathered = gather_pair_distances(local, D, comm);
   if (rank == 0) merge_pair_distances(gathered, groups.size(), D, result);
   return result;
@@ -348,6 +360,9 @@ std::string pairs_text(const SeparationResult& r) {
 
 std::string separation_text(const SeparationResult& r) {
   std::string out = "latdisp separation: " + r.matrix + "\n";
+  // bf16 keeps its original header; other formats name theirs.
+  if (r.element_type != formats::ElementType::bf16)
+    out += "  element type: " + formats::element_type_name(r.element_type) + "\n";
   out += "  " + std::to_string(r.group_names.size()) + " group(s)";
   if (r.groups_in_file > static_cast<int64_t>(r.group_names.size()))
     out += " (the first " + std::to_string(r.group_names.size()) + " of " + std::to_string(r.groups_in_file) +
@@ -363,6 +378,7 @@ std::string separation_json(const SeparationResult& r) {
   json report;
   report["schema"] = "latdisp.separation/1";
   report["matrix"] = r.matrix;
+  report["element_type"] = formats::element_type_name(r.element_type);
   report["dims"] = r.cols;
   report["groups_in_file"] = r.groups_in_file;
   report["groups"] = json::array();

@@ -1,6 +1,7 @@
 // `latdisp separation`: pairwise ULP distances between groups' representative
 // rows over every dim (dims split over ranks), and whether each group's
-// members are bit-identical (members split over ranks).
+// members are bit-identical (members split over ranks), on the ordered lattice
+// of the matrix's element format (docs/definitions.md §17).
 #pragma once
 
 #include <mpi.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "config/options.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "io/token_groups.hpp"
 
 namespace latdisp {
@@ -34,6 +36,7 @@ struct GroupSpread {
 
 struct SeparationResult {
   std::string matrix;
+  formats::ElementType element_type = formats::ElementType::bf16;
   int64_t cols = 0;
   std::vector<std::string> group_names;
   std::vector<int64_t> representatives;

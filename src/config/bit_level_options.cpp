@@ -11,8 +11,8 @@ namespace latdisp {
 
 namespace {
 const char* kMatrixHelp =
-    "the matrix: PATH[:NAME][@STEP], a 2-D safetensors tensor (BF16, or U16/I16 bits) or HDF5 dataset "
-    "(uint16/int16 bits), a checkpoint (file or folder), or step STEP (0-based) of a trajectory: HDF5, safetensors "
+    "the matrix: PATH[:NAME][@STEP], a 2-D safetensors tensor or HDF5 dataset of any element format (bf16, f16, "
+    "f32, f8e4m3, f8e5m2), a checkpoint (file or folder), or step STEP (0-based) of a trajectory: HDF5, safetensors "
     "or a checkpoint series (directory, glob, .txt manifest); default name W (required)";
 const char* kGroupsHelp =
     "file (safetensors or HDF5) of integer tensors named *_token_ids (e.g. bh1_token_ids, ...), as blackholes "

@@ -110,10 +110,10 @@ void motion_section(std::FILE* out, const AnalysisResult& r) {
 // The input, the dead mask, the ranks and the plan.
 void load_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "Load");
-  std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], %s bfloat16 bits (%s)\n",
+  std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], element type %s, stored as %s (%s)\n",
                r.options.input.c_str(), r.options.dataset.c_str(), static_cast<long long>(r.shape.steps),
-               static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims), r.input_type.c_str(),
-               format_name(r.input_format));
+               static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims),
+               formats::element_type_name(r.element_type).c_str(), r.input_type.c_str(), format_name(r.input_format));
   if (!r.step_numbers.empty())
     std::fprintf(out, "  training steps %lld .. %lld\n", static_cast<long long>(r.step_numbers.front()),
                  static_cast<long long>(r.step_numbers.back()));
