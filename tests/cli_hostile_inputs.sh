@@ -10,13 +10,14 @@
 # input is readable; every command bounded by timeout.
 # usage: cli_hostile_inputs.sh LATDISP PYTHON COMPARE_REPORTS WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
 set -u
+# shellcheck disable=SC2034  # ranks: given by the registration; each command names its own -np
 latdisp=$1 python=$2 compare=$3 work=$4 ranks=$5
 shift 5
 mpiexec=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 mkdir -p "$work"
-# shellcheck source=cli_hostile_common.sh
+# shellcheck source=tests/cli_hostile_common.sh
 source "$here/cli_hostile_common.sh"
 cd "$work" || exit 1
 "${mpiexec[@]}" -np 1 "$latdisp" generate --output w.h5 --steps 6 --tokens 40 --dims 8 >/dev/null || exit 1

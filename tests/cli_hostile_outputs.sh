@@ -20,7 +20,7 @@ mpiexec=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 mkdir -p "$work"
-# shellcheck source=cli_hostile_common.sh
+# shellcheck source=tests/cli_hostile_common.sh
 source "$here/cli_hostile_common.sh"
 cd "$work" || exit 1
 "${mpiexec[@]}" -np 1 "$latdisp" generate --output w.h5 --steps 6 --tokens 40 --dims 8 >/dev/null || exit 1
@@ -68,7 +68,7 @@ refuse_output "--report is a symbolic link to a checkpoint" \
 folders_part() {
 # --- Symbolic links planted at the temporary names of the next 400 PIDs.
 planted_links() {
-  local pid name before
+  local name before
   mkdir plant
   echo "the victim's own text" >plant/victim.txt
   "$python" - "$$" "$host" <<'PY'
@@ -84,7 +84,9 @@ PY
   [ "$(fingerprint plant | grep -v -E 'plant/(r\.json|o\.h5|p\.csv)( |$)')" = "$before" ] ||
     problem "the victim or a planted link changed"
   grep -q "removed" "$work/err.txt" && problem "it removed something: $(grep -c removed "$work/err.txt") lines"
-  for name in r.json o.h5 p.csv; do [ -f "plant/$name" ] && [ ! -L "plant/$name" ] || problem "plant/$name not written"; done
+  for name in r.json o.h5 p.csv; do
+    if [ ! -f "plant/$name" ] || [ -L "plant/$name" ]; then problem "plant/$name not written"; fi
+  done
   "$python" -c 'import json, sys; json.load(open(sys.argv[1]))' plant/r.json || problem "plant/r.json is not JSON"
   no_temporaries plant
 }
