@@ -270,7 +270,7 @@ bool wants_help(const std::vector<std::string>& arguments) {
 }  // namespace
 
 std::string top_level_help() {
-  return "latdisp: exact bfloat16 lattice displacement analysis, with MPI, parallel HDF5 and Kokkos\n\n"
+  return "latdisp: exact lattice displacement analysis of bf16, f16, f32 and FP8 weights, with MPI, parallel HDF5 and Kokkos\n\n"
          "usage: latdisp SUBCOMMAND [options]        (run under mpirun -np P or srun for P ranks)\n\n"
          "subcommands:\n"
          "  analyze    analyze W[steps, tokens, dims]: ULPs, lattice displacements, classes,\n"
