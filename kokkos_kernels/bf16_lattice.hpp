@@ -90,21 +90,10 @@ KOKKOS_INLINE_FUNCTION double to_double(const ExactDisplacement& x) {
 
 enum DisplacementClass : int { kExact = 0, kAlmost = 1, kHalf = 2, kNonInteger = 3, kNonfinite = 4 };
 
-// Classification by r = distance of x to the nearest integer (docs/definitions.md §5),
-// decided exactly for any epsilon > 0: r = m / 2^t with small integer m, and
-// every comparison below is between exactly representable doubles.
-KOKKOS_INLINE_FUNCTION int classify(const ExactDisplacement& x, double epsilon) {
-  if (x.s >= 0 || x.qa == 0) return kExact;
-  const int t = -x.s;
-  const uint32_t magnitude = static_cast<uint32_t>(x.qa < 0 ? -x.qa : x.qa);
-  uint32_t m;  // numerator of r, in [0, 2^(t-1)]
-  if (t <= 9) {
-    const uint32_t remainder = magnitude & ((1u << t) - 1u);
-    const uint32_t complement = (1u << t) - remainder;
-    m = remainder < complement ? remainder : complement;
-  } else {
-    m = magnitude;  // |qa| < 2^8 < 2^(t-1): the nearest integer of qa/2^t is 0
-  }
+// The class of x from its distance r = m / 2^t to the nearest integer
+// (0 <= m <= 2^(t-1)), decided exactly for any epsilon > 0: every comparison
+// is between exactly representable doubles. Shared by every element format.
+KOKKOS_INLINE_FUNCTION int classify_remainder(uint64_t m, int t, double epsilon) {
   if (m == 0) return kExact;
   const double scaled_epsilon = epsilon * pow2(t);  // eps * 2^t, exact
   if (static_cast<double>(m) < scaled_epsilon) return kAlmost;
@@ -125,7 +114,25 @@ KOKKOS_INLINE_FUNCTION int classify(const ExactDisplacement& x, double epsilon) 
   return half ? kHalf : kNonInteger;
 }
 
-// Round half to even of numerator / 2^t for 1 <= t <= 9, exactly.
+// Classification by r = distance of x to the nearest integer (docs/definitions.md §5),
+// decided exactly for any epsilon > 0: r = m / 2^t with small integer m, and
+// every comparison below is between exactly representable doubles.
+KOKKOS_INLINE_FUNCTION int classify(const ExactDisplacement& x, double epsilon) {
+  if (x.s >= 0 || x.qa == 0) return kExact;
+  const int t = -x.s;
+  const uint32_t magnitude = static_cast<uint32_t>(x.qa < 0 ? -x.qa : x.qa);
+  uint32_t m;  // numerator of r, in [0, 2^(t-1)]
+  if (t <= 9) {
+    const uint32_t remainder = magnitude & ((1u << t) - 1u);
+    const uint32_t complement = (1u << t) - remainder;
+    m = remainder < complement ? remainder : complement;
+  } else {
+    m = magnitude;  // |qa| < 2^8 < 2^(t-1): the nearest integer of qa/2^t is 0
+  }
+  return classify_remainder(m, t, epsilon);
+}
+
+// Round half to even of numerator / 2^t for 1 <= t <= 62, exactly.
 KOKKOS_INLINE_FUNCTION int64_t round_half_even_shift(int64_t numerator, int t) {
   const int64_t floor_q = numerator >= 0 ? (numerator >> t) : -((-numerator + (int64_t(1) << t) - 1) >> t);
   const int64_t remainder = numerator - floor_q * (int64_t(1) << t);  // in [0, 2^t)

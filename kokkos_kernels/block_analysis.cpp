@@ -363,6 +363,38 @@ constexpr int64_t kHeldDims = 8192;
 #endif
 constexpr int32_t kNotFast = 1 << 30;
 
+// One work item (a transition x a run of tokens) of either analysis functor:
+// each row through the functor's own `analyze_row`, then its magnitude,
+// regime and per-token events, and at the last transition the ULPs of W[S-1].
+template <class Functor>
+KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
+  const int64_t t = item / f.m_items_per_transition;
+  const int64_t chunk = item % f.m_items_per_transition;
+  const int64_t per_item = f.m_settings.tokens_per_item;
+  const int64_t token_begin = chunk * per_item;
+  const int64_t token_end = token_begin + per_item < f.m_tokens ? token_begin + per_item : f.m_tokens;
+  ItemTally tally;
+  tally.reset();
+  for (int64_t n = token_begin; n < token_end; ++n) {
+    const auto* from = &f.m_values(t, n, 0);
+    const auto* to = &f.m_values(t + 1, n, 0);
+    PopulationTally& population = tally.population[f.m_dead(n) ? kDead : kLive];
+    const int64_t crossed = population.counts[kCountCrossed];
+    const int64_t non_integer = population.counts[kCountNonInteger];
+    const int64_t half = population.counts[kCountHalf];
+    const double magnitude = f.analyze_row(from, to, population, tally.ulp);
+    f.m_magnitudes(t, n) = magnitude;
+    population.counts[kCountFrozenRows + row_regime(magnitude, f.m_settings.hop_radius)] += 1;
+    if (f.m_events.extent(0) > 0)
+      f.m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
+                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
+    if (t == f.m_last_transition)
+      for (int64_t d = 0; d < f.m_dims; ++d) f.ulp_of_value(to[d], tally.ulp);
+  }
+  f.m_tallies(t, chunk) = tally;
+}
+
 template <class Space>
 struct BlockAnalysisFunctor {
   BlockAnalysisFunctor(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
@@ -648,33 +680,7 @@ struct BlockAnalysisFunctor {
     return kmath::sqrt(pairwise_sum(0, dims, square));
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
-    const int64_t t = item / m_items_per_transition;
-    const int64_t chunk = item % m_items_per_transition;
-    const int64_t token_begin = chunk * m_settings.tokens_per_item;
-    const int64_t token_end =
-        token_begin + m_settings.tokens_per_item < m_tokens ? token_begin + m_settings.tokens_per_item : m_tokens;
-    ItemTally tally;
-    tally.reset();
-    for (int64_t n = token_begin; n < token_end; ++n) {
-      const uint16_t* from = &m_values(t, n, 0);
-      const uint16_t* to = &m_values(t + 1, n, 0);
-      PopulationTally& population = tally.population[m_dead(n) ? kDead : kLive];
-      const int64_t crossed = population.counts[kCountCrossed];
-      const int64_t non_integer = population.counts[kCountNonInteger];
-      const int64_t half = population.counts[kCountHalf];
-      const double magnitude = analyze_row(from, to, population, tally.ulp);
-      m_magnitudes(t, n) = magnitude;
-      population.counts[kCountFrozenRows + row_regime(magnitude, m_settings.hop_radius)] += 1;
-      if (m_events.extent(0) > 0)
-        m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
-                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
-                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
-      if (t == m_last_transition)
-        for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
-    }
-    m_tallies(t, chunk) = tally;
-  }
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const { analyze_item(*this, item); }
 };
 
 // Any element format other than bf16 (docs/definitions.md §17): the exact rules of formats/lattice_rules.hpp, one coordinate at
@@ -809,33 +815,7 @@ struct FormatAnalysisFunctor {
     return kmath::sqrt(pairwise_sum(0, m_dims, square));
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
-    const int64_t t = item / m_items_per_transition;
-    const int64_t chunk = item % m_items_per_transition;
-    const int64_t token_begin = chunk * m_settings.tokens_per_item;
-    const int64_t token_end =
-        token_begin + m_settings.tokens_per_item < m_tokens ? token_begin + m_settings.tokens_per_item : m_tokens;
-    ItemTally tally;
-    tally.reset();
-    for (int64_t n = token_begin; n < token_end; ++n) {
-      const Bits* from = &m_values(t, n, 0);
-      const Bits* to = &m_values(t + 1, n, 0);
-      PopulationTally& population = tally.population[m_dead(n) ? kDead : kLive];
-      const int64_t crossed = population.counts[kCountCrossed];
-      const int64_t non_integer = population.counts[kCountNonInteger];
-      const int64_t half = population.counts[kCountHalf];
-      const double magnitude = analyze_row(from, to, population, tally.ulp);
-      m_magnitudes(t, n) = magnitude;
-      population.counts[kCountFrozenRows + row_regime(magnitude, m_settings.hop_radius)] += 1;
-      if (m_events.extent(0) > 0)
-        m_events(t, n) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
-                                   static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
-                                   static_cast<int32_t>(population.counts[kCountHalf] - half)};
-      if (t == m_last_transition)
-        for (int64_t d = 0; d < m_dims; ++d) ulp_of_value(to[d], tally.ulp);
-    }
-    m_tallies(t, chunk) = tally;
-  }
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const { analyze_item(*this, item); }
 };
 
 }  // namespace

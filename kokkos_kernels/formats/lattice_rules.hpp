@@ -56,32 +56,7 @@ KOKKOS_INLINE_FUNCTION int classify(const ExactX& x, double epsilon) {
   } else {
     m = magnitude;  // |qa| < 2^(mantissa_bits + 1) <= 2^(t-2): the nearest integer of qa/2^t is 0
   }
-  if (m == 0) return bf16::kExact;
-  const double scaled_epsilon = epsilon * bf16::pow2(t);  // eps * 2^t, exact
-  if (static_cast<double>(m) < scaled_epsilon) return bf16::kAlmost;
-  bool half;  // |r - 1/2| < eps  <=>  2^(t-1) - m < eps * 2^t
-  if (t <= 53) {
-    const int64_t gap = (int64_t(1) << (t - 1)) - static_cast<int64_t>(m);
-    half = static_cast<double>(gap) < scaled_epsilon;
-  } else {
-    const double h = bf16::pow2(t - 1);
-    if (scaled_epsilon >= h)
-      half = true;
-    else if (scaled_epsilon >= 0.5 * h)
-      half = (h - scaled_epsilon) < static_cast<double>(m);  // Sterbenz: exact
-    else
-      half = false;  // 2^(t-1) - m > 2^(t-2) > eps * 2^t
-  }
-  return half ? bf16::kHalf : bf16::kNonInteger;
-}
-
-// Round half to even of numerator / 2^t for 1 <= t <= 62, exactly.
-KOKKOS_INLINE_FUNCTION int64_t round_half_even_shift(int64_t numerator, int t) {
-  const int64_t floor_q = numerator >= 0 ? (numerator >> t) : -((-numerator + (int64_t(1) << t) - 1) >> t);
-  const int64_t remainder = numerator - floor_q * (int64_t(1) << t);
-  const int64_t half = int64_t(1) << (t - 1);
-  if (remainder > half || (remainder == half && (floor_q & 1))) return floor_q + 1;
-  return floor_q;
+  return bf16::classify_remainder(m, t, epsilon);
 }
 
 // x with s < 0: |x| < 2^(mantissa_bits + 2); ties of the rounding depend on qb's parity.
@@ -97,7 +72,7 @@ KOKKOS_INLINE_FUNCTION bf16::IntegerFacts fractional_facts(const ExactX& x) {
     return f;
   }
   const int64_t numerator = x.qa - x.qb * (int64_t(1) << t);  // |.| < 2^52
-  const int64_t r = round_half_even_shift(numerator, t);
+  const int64_t r = bf16::round_half_even_shift(numerator, t);
   const int64_t a = numerator < 0 ? -numerator : numerator;
   f.rounded = static_cast<double>(r);
   f.width = bf16::width_of(r);
