@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "analysis/count_table.hpp"
 #include "analysis/motion.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
@@ -37,6 +38,17 @@ json symmetric_dtype(const PopulationTally& t) {
   return nullptr;
 }
 
+// The counts of `section` as keys of `j`, and their series in j["per_step"] (kCountTable).
+void put_counts(json& j, const PopulationResult& p, CountSection section) {
+  for (const CountDescriptor& d : kCountTable) {
+    if (d.section != section) continue;
+    j[d.key] = p.tally.counts[d.count];
+    if (!d.series_key) continue;
+    json& series = section == CountSection::crossings ? j["per_step"] : j["per_step"][d.series_key];
+    series = p.series[d.count];
+  }
+}
+
 json displacement_numbers(const PopulationResult& p) {
   const PopulationTally& t = p.tally;
   const int64_t coordinates = t.coordinates();
@@ -44,34 +56,18 @@ json displacement_numbers(const PopulationResult& p) {
   const std::string dtype = integer_dtype_name(t.width);
   json j = {
       {"coordinates", coordinates},
-      {"exact", t.counts[kCountExact]},
-      {"almost", t.counts[kCountAlmost]},
-      {"half", t.counts[kCountHalf]},
-      {"non_integer", t.counts[kCountNonInteger]},
-      {"nonfinite", t.counts[kCountNonfinite]},
-      {"moved", t.counts[kCountMoved]},
       {"min", any_finite ? number_or_null(t.min) : json(nullptr)},
       {"max", any_finite ? number_or_null(t.max) : json(nullptr)},
       {"max_abs", any_finite ? number_or_null(t.max_abs) : json(nullptr)},
-      {"beyond_float32_exact", t.counts[kCountBeyondFloat32]},
-      {"beyond_float64_exact", t.counts[kCountBeyondFloat64]},
-      {"float32_inexact", t.counts[kCountFloat32Inexact]},
       {"integer_min", any_finite ? number_or_null(t.int_min) : json(nullptr)},
       {"integer_max", any_finite ? number_or_null(t.int_max) : json(nullptr)},
       {"recommended_dtype", dtype.empty() ? json(nullptr) : json(dtype)},
       {"notebook_symmetric_dtype", symmetric_dtype(t)},
       {"verdict", verdict_of(t)},
       {"verdict_reason", verdict_reason_of(t)},
-      {"arithmetic_disagreements", t.counts[kCountDisagreements]},
-      {"arithmetic_disagreement_causes",
-       {{"ulp_rule", t.counts[kCountCauseUlpRule]},
-        {"bfloat16_rounding", t.counts[kCountCauseRounding]},
-        {"floor_classification", t.counts[kCountCauseFloor]}}},
   };
-  const char* names[] = {"exact", "almost", "half", "non_integer", "nonfinite", "moved"};
-  json per_step;
-  for (int f = 0; f <= kCountMoved; ++f) per_step[names[f]] = p.series[f];
-  j["per_step"] = per_step;
+  put_counts(j, p, CountSection::displacement);
+  put_counts(j["arithmetic_disagreement_causes"], p, CountSection::disagreement_causes);
   return j;
 }
 
@@ -96,11 +92,9 @@ json magnitude_numbers(const MagnitudeSummary& m) {
 json crossing_numbers(const AnalysisResult& r, int population) {
   const PopulationResult& p = r.displacement[population];
   const int64_t transitions = p.tally.coordinates();
-  const int64_t crossed = p.tally.counts[kCountCrossed];
-  return {{"transitions", transitions},
-          {"crossed", crossed},
-          {"same", transitions - crossed},
-          {"per_step", p.series[kCountCrossed]}};
+  json j = {{"transitions", transitions}, {"same", transitions - p.tally.counts[kCountCrossed]}};
+  put_counts(j, p, CountSection::crossings);
+  return j;
 }
 
 json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step) : json(nullptr); }
@@ -121,27 +115,20 @@ json transition_training_step(const AnalysisResult& r, const std::optional<int64
 json motion_numbers(const AnalysisResult& r, int population) {
   const PopulationResult& p = r.displacement[population];
   const MotionSummary summary = summarize_motion(p);
-  return {{"hop_radius", r.hop_radius},
-          {"per_step",
-           {{"frozen", p.series[kCountFrozenRows]},
-            {"hop", p.series[kCountHopRows]},
-            {"thermal", p.series[kCountThermalRows]},
-            {"nonfinite", p.series[kCountNonfiniteRows]}}},
-          {"frozen_rows", p.tally.counts[kCountFrozenRows]},
-          {"hop_rows", p.tally.counts[kCountHopRows]},
-          {"thermal_rows", p.tally.counts[kCountThermalRows]},
-          {"nonfinite_rows", p.tally.counts[kCountNonfiniteRows]},
-          {"first_motion_step", step_or_null(summary.first_motion_step)},
-          {"last_motion_step", step_or_null(summary.last_motion_step)},
-          {"last_hop_step", step_or_null(summary.last_hop_step)},
-          {"last_thermal_step", step_or_null(summary.last_thermal_step)},
-          {"frozen_from", step_or_null(summary.frozen_from)},
-          {"global_freeze_steps", summary.global_freeze_steps},
-          {"first_motion_training_step", transition_training_step(r, summary.first_motion_step)},
-          {"last_motion_training_step", transition_training_step(r, summary.last_motion_step)},
-          {"last_hop_training_step", transition_training_step(r, summary.last_hop_step)},
-          {"last_thermal_training_step", transition_training_step(r, summary.last_thermal_step)},
-          {"frozen_from_training_step", training_step_or_null(r, summary.frozen_from)}};
+  json j = {{"hop_radius", r.hop_radius},
+            {"first_motion_step", step_or_null(summary.first_motion_step)},
+            {"last_motion_step", step_or_null(summary.last_motion_step)},
+            {"last_hop_step", step_or_null(summary.last_hop_step)},
+            {"last_thermal_step", step_or_null(summary.last_thermal_step)},
+            {"frozen_from", step_or_null(summary.frozen_from)},
+            {"global_freeze_steps", summary.global_freeze_steps},
+            {"first_motion_training_step", transition_training_step(r, summary.first_motion_step)},
+            {"last_motion_training_step", transition_training_step(r, summary.last_motion_step)},
+            {"last_hop_training_step", transition_training_step(r, summary.last_hop_step)},
+            {"last_thermal_training_step", transition_training_step(r, summary.last_thermal_step)},
+            {"frozen_from_training_step", training_step_or_null(r, summary.frozen_from)}};
+  put_counts(j, p, CountSection::motion);
+  return j;
 }
 
 // The effective configuration, every option as it was used.

@@ -2,19 +2,13 @@
 
 #include <cmath>
 
+#include "analysis/count_table.hpp"
 #include "io/table_writer.hpp"
 
 namespace latdisp {
 
 namespace {
 
-// The per-step count series, by the column key.
-const std::pair<const char*, int> kCountKeys[] = {{"exact", kCountExact},         {"almost", kCountAlmost},
-                                                  {"half", kCountHalf},           {"non_integer", kCountNonInteger},
-                                                  {"nonfinite", kCountNonfinite}, {"moved", kCountMoved},
-                                                  {"crossed", kCountCrossed}};
-const std::pair<const char*, int> kRegimeKeys[] = {
-    {"frozen", kCountFrozenRows}, {"hop", kCountHopRows}, {"thermal", kCountThermalRows}};
 const char* const kPopulations[] = {"all", "live", "dead"};  // MagnitudePopulation order
 
 TableColumn integers(const std::string& name, std::vector<int64_t> values) {
@@ -43,11 +37,16 @@ std::vector<TableColumn> series_columns(const AnalysisResult& r, bool data) {
     const std::string prefix = std::string(kPopulations[p]) + ".";
     const PopulationResult& counts = r.displacement[p];
     const MagnitudeSummary& magnitude = r.magnitude[p];
-    const auto series = [&](int field) { return data ? counts.series[field] : std::vector<int64_t>(); };
-    for (const auto& [key, field] : kCountKeys) columns.push_back(integers(prefix + key, series(field)));
+    // The count series of kCountTable, the row regimes after the magnitudes.
+    const auto count_columns = [&](bool regimes) {
+      for (const CountDescriptor& d : kCountTable)
+        if (d.in_series_csv && (d.section == CountSection::motion) == regimes)
+          columns.push_back(integers(prefix + d.series_key, data ? counts.series[d.count] : std::vector<int64_t>()));
+    };
+    count_columns(false);
     columns.push_back(reals(prefix + "mean", data ? magnitude.per_step_mean : std::vector<std::optional<double>>()));
     columns.push_back(reals(prefix + "max", data ? magnitude.per_step_max : std::vector<std::optional<double>>()));
-    for (const auto& [key, field] : kRegimeKeys) columns.push_back(integers(prefix + key, series(field)));
+    count_columns(true);
   }
   return columns;
 }
