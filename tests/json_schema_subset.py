@@ -12,7 +12,7 @@ number written without a fraction or exponent (a count written as 3.0 is not an 
 non-finite numbers (NaN, Infinity) are no JSON numbers at all.
 
 usage as a module: errors = Validator(schema).errors(instance); each error is
-(path, kind, message); kinds: type, required, additional, false, enum, const, minimum,
+(path, kind, message), the path a JSON pointer (of the missing key for "required"); kinds: type, required, additional, false, enum, const, minimum,
 maximum, items, pattern, oneOf, anyOf.
 usage as a script: json_schema_subset.py --self-test [SCHEMA]  (checks the validator itself; with
 SCHEMA, that the file is a schema of this subset whose objects with properties are all closed)."""
@@ -166,7 +166,7 @@ class Validator:
         properties = schema.get("properties", {})
         for key in schema.get("required", []):
             if key not in instance:
-                found.append((path, "required", f"missing required key {key!r}"))
+                found.append((f"{path}/{key}", "required", f"missing required key {key!r}"))
         for key, value in instance.items():
             where = f"{path}/{key}"
             if "propertyNames" in schema:
