@@ -2,11 +2,12 @@
 """Every JSON report latdisp writes, and the exact reference's, against docs/report.schema.json.
 
 On small generated inputs: analyze of every element format (with and without a dead mask,
---output in both file formats, the seed arithmetic, a checkpoint directory, training step numbers), blackholes of one
-matrix and over the steps of a trajectory with groups that form and break, optimizer (a learning
-rate from a dataset and from the option), survey (with and without a tokenizer and --compare),
-inspect --json and separation --json, and tools/reference_analyze.py's report (which leaves out
-the keys its docstring names: exactly those may be missing, nothing else may differ).
+--output in both file formats, the seed arithmetic, a checkpoint directory, training step
+numbers), blackholes of one matrix and over the steps of a trajectory with groups that form
+and break, optimizer (a learning rate from a dataset and from the option), survey (with and
+without a tokenizer and --compare), inspect --json and separation --json; three of the runs at
+2 ranks. And tools/reference_analyze.py's report, which leaves out the keys its docstring
+names: exactly those may be missing, nothing else may differ.
 
 The schema must be able to fail: on one report of every command each key renamed, each key
 removed (except the optional ones) and each scalar given another type must be rejected. And the
@@ -40,8 +41,8 @@ def check(condition, what):
         print("FAIL:", what)
 
 
-def latdisp(*args):
-    command = MPIEXEC + ["-np", "1", LATDISP] + [str(a) for a in args]
+def latdisp(*args, ranks=1):
+    command = MPIEXEC + ["-np", str(ranks), LATDISP] + [str(a) for a in args]
     done = subprocess.run(command, capture_output=True, timeout=120, cwd=WORK)
     if done.returncode != 0:
         print(done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
@@ -76,7 +77,7 @@ def analyze_reports(fmt):
     reports = {f"analyze {fmt}": load(f"analyze_{fmt}.json")}
     if fmt == "bf16":
         latdisp("analyze", "--input", "t_bf16.h5", "--arithmetic", "seed", "--output", "out_seed.safetensors",
-                "--report", "analyze_seed.json", "--overwrite")
+                "--report", "analyze_seed.json", "--overwrite", ranks=2)
         reports["analyze bf16 seed"] = load("analyze_seed.json")
     if fmt in ("bf16", "f8e4m3"):
         subprocess.run([sys.executable, os.path.join(SOURCE, "tools", "reference_analyze.py"), path(f"t_{fmt}.h5"),
@@ -106,7 +107,7 @@ def demo_matrix(name):
 def trajectory_reports():
     trajectory_with_groups()
     latdisp("blackholes", "--matrix", "groups.h5", "--steps", "all", "--report", "blackholes_steps.json",
-            "--output", "steps_groups.h5", "--series-csv", "blackholes.csv", "--overwrite")
+            "--output", "steps_groups.h5", "--series-csv", "blackholes.csv", "--overwrite", ranks=2)
     return {"blackholes over steps": load("blackholes_steps.json")}
 
 
@@ -145,7 +146,8 @@ def optimizer_reports():
         f.create_dataset("dead_mask", data=np.array([0, 1, 0, 0, 0, 1], dtype=np.uint8))
         f.create_dataset("steps", data=np.arange(S, dtype=np.int64) + 5)
     latdisp("optimizer", "--input", "run.h5", "--report", "optimizer_dataset.json", "--overwrite")
-    latdisp("optimizer", "--input", "run.h5", "--lr", "0.001", "--report", "optimizer_option.json", "--overwrite")
+    latdisp("optimizer", "--input", "run.h5", "--lr", "0.001", "--report", "optimizer_option.json", "--overwrite",
+            ranks=2)
     return {"optimizer (lr dataset)": load("optimizer_dataset.json"),
             "optimizer (lr option)": load("optimizer_option.json")}
 
@@ -182,6 +184,8 @@ def check_reaches_branches(r):
           "survey: tokenizer and compare null and not")
     check(r["inspect"]["dims"] and r["inspect"]["dims"][0]["pairs"], "inspect: dims and pairs")
     check(r["separation"]["pairs"] and r["separation"]["histogram"], "separation: pairs and histogram")
+    two_ranks = (r["analyze bf16 seed"]["run"], r["blackholes over steps"]["run"], r["optimizer (lr option)"]["run"])
+    check(all(run["ranks"] == 2 and len(run["peak_rss_bytes"]) == 2 for run in two_ranks), "runs at 2 ranks")
 
 
 # Keys a report may leave out (docs/report.md §9, docs/optimizer.md §6), as (object path, key);
