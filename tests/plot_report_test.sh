@@ -39,14 +39,15 @@ plot_and_check() {
     echo "FAIL plot_report.py $report.json $*:"
     head -20 "$prefix.plot.err"
   fi
-  for figure in classes motion magnitudes regimes summary; do
-    if why=$(check_png "png/${prefix}_$figure.png" 2>&1); then
-      pass=$((pass + 1))
-    else
-      fail=$((fail + 1))
-      echo "FAIL png/${prefix}_$figure.png: $why"
-    fi
-  done
+  local figures=()
+  for figure in classes motion magnitudes regimes summary; do figures+=("png/${prefix}_$figure.png"); done
+  if why=$(check_png "${figures[@]}" 2>&1); then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL figures of $prefix:"
+    echo "$why"
+  fi
 }
 
 make_report small --steps 12 --tokens 40 --dims 24 --special --seed 5 || exit 1

@@ -3,6 +3,7 @@
 lattice positions by enumerating the format's finite values (formats of at
 most 16 bits), norms as correctly rounded square roots of exact fractions,
 numpy's percentile, Python's own UTF-8 decoder for byte-level tokens."""
+import functools
 import math
 from fractions import Fraction
 
@@ -70,7 +71,9 @@ def norm(fmt, row):
     return math.sqrt(float(total))
 
 
+@functools.lru_cache(maxsize=None)
 def byte_decoder():
+    """The byte-level alphabet (the same tables every call: built once)."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
