@@ -33,13 +33,6 @@ KOKKOS_INLINE_FUNCTION bool above_1024(const formats::ExactX& x, double d) {
   return d > 0 ? error > 0 : error < 0;
 }
 
-// One coordinate's class, |x| (correctly rounded) and |x| > 1024.
-struct NearZeroOutcome {
-  int klass;
-  double abs_x;
-  bool large;
-};
-
 template <class F>
 struct NearZeroFunctor {
   using Bits = typename F::bits_type;
@@ -76,47 +69,81 @@ struct NearZeroFunctor {
     return L::sign_bit(a) != L::sign_bit(b) ? kSignChange : kKeepsSign;
   }
 
-  // Finite a and b. The common case from the bits alone (one sign, both
-  // nonzero or both zero, a in b's binade or up to 8 above a normal b): x an
-  // integer; the others by the exact rules.
-  KOKKOS_INLINE_FUNCTION NearZeroOutcome outcome(Bits a, Bits b, int kind) const {
+  // The common case from the bits alone: a and b finite, nonzero, of one
+  // sign, a in b's binade or b normal and a up to 8 binades above it; then x
+  // is an integer (|x| < 2^33), returned as |x|; -1 otherwise.
+  KOKKOS_INLINE_FUNCTION static int64_t fast_magnitude(Bits a, Bits b) {
+    if (L::sign_bit(a) != L::sign_bit(b) || L::is_zero(a) || L::is_zero(b) || !L::is_finite(a) || !L::is_finite(b))
+      return -1;
     const int ea = L::exponent_field(a), eb = L::exponent_field(b);
-    if (kind == kKeepsSign && (ea == eb || (eb >= 1 && ea > eb && ea - eb <= 8))) {
-      const int64_t hidden = int64_t(1) << F::mantissa_bits;
-      int64_t magnitude =
-          ea == eb ? static_cast<int64_t>(L::magnitude_bits(a)) - static_cast<int64_t>(L::magnitude_bits(b))
-                   : ((static_cast<int64_t>(L::mantissa_field(a)) + hidden) << (ea - eb)) -
-                         (static_cast<int64_t>(L::mantissa_field(b)) + hidden);
-      if (magnitude < 0) magnitude = -magnitude;
-      return NearZeroOutcome{bf16::kExact, static_cast<double>(magnitude), magnitude > 1024};
+    if (ea == eb) {
+      const int64_t d = static_cast<int64_t>(L::magnitude_bits(a)) - static_cast<int64_t>(L::magnitude_bits(b));
+      return d < 0 ? -d : d;
     }
-    const formats::ExactX x = formats::exact_x<F>(a, b, m_zero_rule);
-    const double d = formats::to_double(x);
-    return NearZeroOutcome{formats::classify<F>(x, m_epsilon), d < 0 ? -d : d, above_1024(x, d)};
+    if (eb < 1 || ea < eb || ea - eb > 8) return -1;
+    const int64_t hidden = int64_t(1) << F::mantissa_bits;
+    return ((static_cast<int64_t>(L::mantissa_field(a)) + hidden) << (ea - eb)) -
+           (static_cast<int64_t>(L::mantissa_field(b)) + hidden);
   }
 
+  // What a row adds up over its fast coordinates (all of kind keeps_sign),
+  // folded into the tallies once per row.
+  struct RowFast {
+    uint64_t sum = 0, max = 0;
+    int64_t count = 0, large = 0;
+  };
+  // An item's fast coordinates per population and start bin, in local memory
+  // (cheaper than a scatter per coordinate), folded in once per item.
+  struct ItemFastBins {
+    int64_t exact[2][kStartBins];
+    int64_t moved[2][kStartBins];
+    uint64_t max[2][kStartBins];
+  };
+
+  // Any other coordinate with finite a and b: the exact rules.
   template <class BinAccess, class KindAccess, class MaxAccess>
-  KOKKOS_INLINE_FUNCTION void coordinate(Bits a, Bits b, int p, int64_t t, NearZeroItem& item, BinAccess& bins,
-                                         KindAccess& kinds, MaxAccess& maxima) const {
-    const int bin = start_bin(b);
-    if (bin == kNonfiniteBin || !L::is_finite(a)) {
-      bins(p, bin, kBinNonfinite) += 1;
-      return;
-    }
+  KOKKOS_INLINE_FUNCTION void general(Bits a, Bits b, int bin, int p, int64_t t, NearZeroItem& item, BinAccess& bins,
+                                      KindAccess& kinds, MaxAccess& maxima) const {
     const int kind = zero_kind(a, b);
-    const NearZeroOutcome o = outcome(a, b, kind);
-    bins(p, bin, o.klass) += 1;
-    if (o.abs_x != 0.0) bins(p, bin, kBinMoved) += 1;
+    const formats::ExactX x = formats::exact_x<F>(a, b, m_zero_rule);
+    const double d = formats::to_double(x);
+    const double magnitude = d < 0 ? -d : d;
+    bins(p, bin, formats::classify<F>(x, m_epsilon)) += 1;
+    if (magnitude != 0.0) bins(p, bin, kBinMoved) += 1;
     if (kind != kKeepsSign) bins(p, bin, kBinSignChange + kind - kSignChange) += 1;
     kinds(p, t, kind) += 1;
-    if (o.large) {
+    if (above_1024(x, d)) {
       bins(p, bin, kBinAbove1024) += 1;
       kinds(p, t, kZeroKinds + kind) += 1;
     }
-    const uint64_t bits = bits_of(o.abs_x);
+    const uint64_t bits = bits_of(magnitude);
     maxima(p, bin).update(bits);
     maxima(p, kStartBins + kind).update(bits);
-    item.sums[p][kind == kKeepsSign ? 0 : 1].add(o.abs_x);
+    item.sums[p][kind == kKeepsSign ? 0 : 1].add(magnitude);
+  }
+
+  template <class BinAccess, class KindAccess, class MaxAccess>
+  KOKKOS_INLINE_FUNCTION void coordinate(Bits a, Bits b, int p, int64_t t, NearZeroItem& item, RowFast& fast,
+                                         ItemFastBins& local, BinAccess& bins, KindAccess& kinds,
+                                         MaxAccess& maxima) const {
+    const int bin = start_bin(b);
+    const int64_t magnitude = fast_magnitude(a, b);
+    if (magnitude >= 0) {
+      local.exact[p][bin] += 1;
+      local.moved[p][bin] += magnitude != 0;
+      const bool large = magnitude > 1024;
+      if (large) bins(p, bin, kBinAbove1024) += 1;
+      local.max[p][bin] = local.max[p][bin] > static_cast<uint64_t>(magnitude) ? local.max[p][bin]
+                                                                                : static_cast<uint64_t>(magnitude);
+      fast.sum += static_cast<uint64_t>(magnitude);
+      fast.max = fast.max > static_cast<uint64_t>(magnitude) ? fast.max : static_cast<uint64_t>(magnitude);
+      fast.count += 1;
+      fast.large += large;
+    } else if (bin == kNonfiniteBin || !L::is_finite(a)) {
+      bins(p, bin, kBinNonfinite) += 1;
+    } else {
+      general(a, b, bin, p, t, item, bins, kinds, maxima);
+    }
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t index) const {
@@ -129,12 +156,29 @@ struct NearZeroFunctor {
     auto maxima = m_maxima.access();
     NearZeroItem item;
     item.reset();
+    ItemFastBins local;
+    for (int p = 0; p < 2; ++p)
+      for (int bin = 0; bin < kStartBins; ++bin) local.exact[p][bin] = local.moved[p][bin] = local.max[p][bin] = 0;
     for (int64_t n = begin; n < end; ++n) {
       const Bits* from = &m_values(t, n, 0);
       const Bits* to = &m_values(t + 1, n, 0);
       const int p = m_dead(n) ? kDead : kLive;
-      for (int64_t d = 0; d < m_dims; ++d) coordinate(to[d], from[d], p, t, item, bins, kinds, maxima);
+      RowFast fast;
+      for (int64_t d = 0; d < m_dims; ++d) coordinate(to[d], from[d], p, t, item, fast, local, bins, kinds, maxima);
+      if (fast.count > 0) {
+        kinds(p, t, kKeepsSign) += fast.count;
+        kinds(p, t, kZeroKinds + kKeepsSign) += fast.large;
+        maxima(p, kStartBins + kKeepsSign).update(bits_of(static_cast<double>(fast.max)));
+        item.sums[p][0].add_integer(fast.sum);
+      }
     }
+    for (int p = 0; p < 2; ++p)
+      for (int bin = 0; bin < kStartBins; ++bin)
+        if (local.exact[p][bin] > 0) {
+          bins(p, bin, kBinExact) += local.exact[p][bin];
+          bins(p, bin, kBinMoved) += local.moved[p][bin];
+          maxima(p, bin).update(bits_of(static_cast<double>(local.max[p][bin])));
+        }
     m_items(t, chunk) = item;
   }
 };

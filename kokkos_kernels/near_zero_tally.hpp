@@ -79,6 +79,8 @@ struct AbsSum {
     add_word(word, mantissa << shift);
     if (shift > 0) add_word(word + 1, mantissa >> (64 - shift));
   }
+  // Adds a whole number (weight 2^0: bit 0 of word -kLowBit / 64).
+  KOKKOS_INLINE_FUNCTION void add_integer(uint64_t value) { add_word(-kLowBit / 64, value); }
   KOKKOS_INLINE_FUNCTION void merge(const AbsSum& other) {
     for (int w = 0; w < kWords; ++w) add_word(w, other.words[w]);
   }

@@ -66,10 +66,11 @@ json population_json(const NearZeroPopulation& p) {
   return j;
 }
 
-std::string text_of(const std::optional<double>& v) {
+// A double with 17 significant digits (`digits` fewer in the table), "n/a" for none.
+std::string text_of(const std::optional<double>& v, int digits = 17) {
   if (!v) return "n/a";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6g", *v);
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, *v);
   return buffer;
 }
 
@@ -109,7 +110,7 @@ void binade_table(std::FILE* out, const NearZeroPopulation& p) {
                  static_cast<long long>(c[kBinHalf]), static_cast<long long>(c[kBinNonInteger]),
                  static_cast<long long>(c[kBinSignChange]), static_cast<long long>(c[kBinFromZero]),
                  static_cast<long long>(c[kBinToZero]), static_cast<long long>(c[kBinAbove1024]),
-                 text_of(slot_max(p, bin, finite_in_bin(p, bin))).c_str());
+                 text_of(slot_max(p, bin, finite_in_bin(p, bin)), 6).c_str());
   });
 }
 

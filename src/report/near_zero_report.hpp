@@ -1,4 +1,4 @@
-// The near-zero breakdown in the reports (docs/report.md §15): the JSON key
+// The near-zero breakdown in the reports (docs/report.md §16): the JSON key
 // `near_zero` and the text report's section.
 #pragma once
 
