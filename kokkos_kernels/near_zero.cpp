@@ -69,21 +69,33 @@ struct NearZeroFunctor {
     return L::sign_bit(a) != L::sign_bit(b) ? kSignChange : kKeepsSign;
   }
 
-  // The common case from the bits alone: a and b finite, nonzero, of one
-  // sign, a in b's binade or b normal and a up to 8 binades above it; then x
-  // is an integer (|x| < 2^33), returned as |x|; -1 otherwise.
-  KOKKOS_INLINE_FUNCTION static int64_t fast_magnitude(Bits a, Bits b) {
-    if (L::sign_bit(a) != L::sign_bit(b) || L::is_zero(a) || L::is_zero(b) || !L::is_finite(a) || !L::is_finite(b))
-      return -1;
-    const int ea = L::exponent_field(a), eb = L::exponent_field(b);
-    if (ea == eb) {
-      const int64_t d = static_cast<int64_t>(L::magnitude_bits(a)) - static_cast<int64_t>(L::magnitude_bits(b));
-      return d < 0 ? -d : d;
-    }
-    if (eb < 1 || ea < eb || ea - eb > 8) return -1;
-    const int64_t hidden = int64_t(1) << F::mantissa_bits;
-    return ((static_cast<int64_t>(L::mantissa_field(a)) + hidden) << (ea - eb)) -
-           (static_cast<int64_t>(L::mantissa_field(b)) + hidden);
+  // |x| of a fast coordinate fits Wide: < 2^(mantissa_bits + 10).
+  using Wide = typename std::conditional<(F::mantissa_bits + 10 < 31), int32_t, int64_t>::type;
+  static constexpr int kFields = 1 << F::exponent_bits;
+
+  // The common case from the bits alone, without branches (so that a chunk
+  // of them vectorizes): a and b finite, of one sign, b normal and a in b's
+  // binade or up to 8 binades above it. Then x is an integer: `magnitude` is
+  // |x| and `field` b's exponent field; otherwise field = -1.
+  struct Fast {
+    Wide field, magnitude;
+  };
+  KOKKOS_INLINE_FUNCTION static Fast fast_coordinate(Bits a, Bits b) {
+    const Wide ra = static_cast<Wide>(L::raw(a)), rb = static_cast<Wide>(L::raw(b));
+    const Wide magnitude_mask = static_cast<Wide>(L::magnitude_mask), mantissa_mask = static_cast<Wide>(L::mantissa_mask);
+    const Wide ma = ra & magnitude_mask, mb = rb & magnitude_mask;
+    const Wide ea = ma >> F::mantissa_bits, eb = mb >> F::mantissa_bits;
+    const bool fn = F::specials == formats::Specials::nan_only_fn;
+    const bool finite = fn ? (ma != magnitude_mask) & (mb != magnitude_mask)
+                           : (ea != L::max_exponent_field) & (eb != L::max_exponent_field);
+    const Wide gap = ea - eb;
+    const bool fast = (((ra ^ rb) & (Wide(1) << L::sign_shift)) == 0) & finite & (eb >= 1) & (gap >= 0) & (gap <= 8);
+    const Wide hidden = Wide(1) << F::mantissa_bits;
+    const Wide difference = (((ra & mantissa_mask) + hidden) << (gap & 15)) - ((rb & mantissa_mask) + hidden);
+    Fast f;
+    f.field = fast ? eb : Wide(-1);
+    f.magnitude = fast ? (difference < 0 ? -difference : difference) : Wide(0);
+    return f;
   }
 
   // What a row adds up over its fast coordinates (all of kind keeps_sign),
@@ -92,13 +104,36 @@ struct NearZeroFunctor {
     uint64_t sum = 0, max = 0;
     int64_t count = 0, large = 0;
   };
-  // An item's fast coordinates per population and start bin, in local memory
-  // (cheaper than a scatter per coordinate), folded in once per item.
+  // An item's fast coordinates per population and exponent field of b, in
+  // local memory (cheaper than a scatter per coordinate), folded in by flush():
+  // the count in the low 32 bits of `counts`, the moved ones in the high 32
+  // (flushed before either could pass 2^32), and the largest |x|. Four lanes
+  // (coordinate i into lane i % 4): consecutive coordinates mostly share a
+  // binade, and one array would chain every update on the previous one.
+  static constexpr int kLanes = 4;
   struct ItemFastBins {
-    int64_t exact[2][kStartBins];
-    int64_t moved[2][kStartBins];
-    uint64_t max[2][kStartBins];
+    uint64_t counts[2][kLanes][kFields];
+    uint64_t max[2][kLanes][kFields];
+    int64_t since_flush;
   };
+  static constexpr int64_t kFlushAt = int64_t(1) << 31;
+
+  template <class BinAccess, class MaxAccess>
+  KOKKOS_INLINE_FUNCTION static void flush(ItemFastBins& local, BinAccess& bins, MaxAccess& maxima) {
+    for (int p = 0; p < 2; ++p)
+      for (int lane = 0; lane < kLanes; ++lane)
+        for (int field = 1; field < kFields; ++field) {
+          uint64_t& counts = local.counts[p][lane][field];
+          if (counts != 0) {
+            const int bin = bin_of_binade(field - F::bias);
+            bins(p, bin, kBinExact) += static_cast<int64_t>(counts & 0xFFFFFFFFu);
+            bins(p, bin, kBinMoved) += static_cast<int64_t>(counts >> 32);
+            maxima(p, bin).update(bits_of(static_cast<double>(local.max[p][lane][field])));
+          }
+          counts = local.max[p][lane][field] = 0;
+        }
+    local.since_flush = 0;
+  }
 
   // Any other coordinate with finite a and b: the exact rules.
   template <class BinAccess, class KindAccess, class MaxAccess>
@@ -122,27 +157,69 @@ struct NearZeroFunctor {
     item.sums[p][kind == kKeepsSign ? 0 : 1].add(magnitude);
   }
 
+  static constexpr int kChunk = 64;
+  struct Chunk {
+    Wide fields[kChunk], magnitudes[kChunk];
+    Wide count, large;
+  };
+
+  // The fast coordinates of up to kChunk dims: fields and |x| first (a loop
+  // without branches), then the item's local bins.
+  KOKKOS_INLINE_FUNCTION static void fast_chunk(const Bits* from, const Bits* to, int n, int p, RowFast& fast,
+                                                ItemFastBins& local, Chunk& c) {
+    Wide sum = 0, max_m = 0, large = 0, count = 0;  // < 64 * 2^(mantissa_bits + 10): fits
+    for (int i = 0; i < n; ++i) {
+      const Fast f = fast_coordinate(to[i], from[i]);
+      c.fields[i] = f.field;
+      c.magnitudes[i] = f.magnitude;
+      sum += f.magnitude;
+      max_m = max_m > f.magnitude ? max_m : f.magnitude;
+      large += f.magnitude > 1024;
+      count += f.field >= 0;
+    }
+    c.count = count;
+    c.large = large;
+    fast.sum += static_cast<uint64_t>(sum);
+    fast.max = fast.max > static_cast<uint64_t>(max_m) ? fast.max : static_cast<uint64_t>(max_m);
+    fast.large += large;
+    fast.count += count;
+    for (int i = 0; i < n; ++i) {
+      if (c.fields[i] < 0) continue;
+      const uint64_t m = static_cast<uint64_t>(c.magnitudes[i]);
+      local.counts[p][i % kLanes][c.fields[i]] += 1u + (static_cast<uint64_t>(m != 0) << 32);
+      uint64_t& max = local.max[p][i % kLanes][c.fields[i]];
+      max = max > m ? max : m;
+    }
+  }
+
+  // One row, chunk by chunk: the fast coordinates, then the chunk's others by
+  // the exact rules and its rare |x| > 1024 (b far below the move).
   template <class BinAccess, class KindAccess, class MaxAccess>
-  KOKKOS_INLINE_FUNCTION void coordinate(Bits a, Bits b, int p, int64_t t, NearZeroItem& item, RowFast& fast,
-                                         ItemFastBins& local, BinAccess& bins, KindAccess& kinds,
-                                         MaxAccess& maxima) const {
-    const int bin = start_bin(b);
-    const int64_t magnitude = fast_magnitude(a, b);
-    if (magnitude >= 0) {
-      local.exact[p][bin] += 1;
-      local.moved[p][bin] += magnitude != 0;
-      const bool large = magnitude > 1024;
-      if (large) bins(p, bin, kBinAbove1024) += 1;
-      local.max[p][bin] = local.max[p][bin] > static_cast<uint64_t>(magnitude) ? local.max[p][bin]
-                                                                                : static_cast<uint64_t>(magnitude);
-      fast.sum += static_cast<uint64_t>(magnitude);
-      fast.max = fast.max > static_cast<uint64_t>(magnitude) ? fast.max : static_cast<uint64_t>(magnitude);
-      fast.count += 1;
-      fast.large += large;
-    } else if (bin == kNonfiniteBin || !L::is_finite(a)) {
-      bins(p, bin, kBinNonfinite) += 1;
-    } else {
-      general(a, b, bin, p, t, item, bins, kinds, maxima);
+  KOKKOS_INLINE_FUNCTION void row(const Bits* from, const Bits* to, int p, int64_t t, NearZeroItem& item,
+                                  ItemFastBins& local, BinAccess& bins, KindAccess& kinds, MaxAccess& maxima) const {
+    if (local.since_flush + m_dims > kFlushAt) flush(local, bins, maxima);
+    local.since_flush += m_dims;
+    RowFast fast;
+    Chunk c;
+    for (int64_t d = 0; d < m_dims; d += kChunk) {
+      const int n = static_cast<int>(m_dims - d < kChunk ? m_dims - d : kChunk);
+      fast_chunk(from + d, to + d, n, p, fast, local, c);
+      for (int i = 0; i < n && c.count < n; ++i) {
+        if (c.fields[i] >= 0) continue;
+        const Bits a = to[d + i], b = from[d + i];
+        const int bin = start_bin(b);
+        if (bin == kNonfiniteBin || !L::is_finite(a)) bins(p, bin, kBinNonfinite) += 1;
+        else general(a, b, bin, p, t, item, bins, kinds, maxima);
+      }
+      for (int i = 0; i < n && c.large > 0; ++i)
+        if (c.fields[i] >= 0 && c.magnitudes[i] > 1024)
+          bins(p, bin_of_binade(static_cast<int>(c.fields[i]) - F::bias), kBinAbove1024) += 1;
+    }
+    if (fast.count > 0) {
+      kinds(p, t, kKeepsSign) += fast.count;
+      kinds(p, t, kZeroKinds + kKeepsSign) += fast.large;
+      maxima(p, kStartBins + kKeepsSign).update(bits_of(static_cast<double>(fast.max)));
+      item.sums[p][0].add_integer(fast.sum);
     }
   }
 
@@ -158,27 +235,12 @@ struct NearZeroFunctor {
     item.reset();
     ItemFastBins local;
     for (int p = 0; p < 2; ++p)
-      for (int bin = 0; bin < kStartBins; ++bin) local.exact[p][bin] = local.moved[p][bin] = local.max[p][bin] = 0;
-    for (int64_t n = begin; n < end; ++n) {
-      const Bits* from = &m_values(t, n, 0);
-      const Bits* to = &m_values(t + 1, n, 0);
-      const int p = m_dead(n) ? kDead : kLive;
-      RowFast fast;
-      for (int64_t d = 0; d < m_dims; ++d) coordinate(to[d], from[d], p, t, item, fast, local, bins, kinds, maxima);
-      if (fast.count > 0) {
-        kinds(p, t, kKeepsSign) += fast.count;
-        kinds(p, t, kZeroKinds + kKeepsSign) += fast.large;
-        maxima(p, kStartBins + kKeepsSign).update(bits_of(static_cast<double>(fast.max)));
-        item.sums[p][0].add_integer(fast.sum);
-      }
-    }
-    for (int p = 0; p < 2; ++p)
-      for (int bin = 0; bin < kStartBins; ++bin)
-        if (local.exact[p][bin] > 0) {
-          bins(p, bin, kBinExact) += local.exact[p][bin];
-          bins(p, bin, kBinMoved) += local.moved[p][bin];
-          maxima(p, bin).update(bits_of(static_cast<double>(local.max[p][bin])));
-        }
+      for (int lane = 0; lane < kLanes; ++lane)
+        for (int field = 0; field < kFields; ++field) local.counts[p][lane][field] = local.max[p][lane][field] = 0;
+    local.since_flush = 0;
+    for (int64_t n = begin; n < end; ++n)
+      row(&m_values(t, n, 0), &m_values(t + 1, n, 0), m_dead(n) ? kDead : kLive, t, item, local, bins, kinds, maxima);
+    flush(local, bins, maxima);
     m_items(t, chunk) = item;
   }
 };
