@@ -48,11 +48,14 @@ def decode(bits, fmt):
     return True, -value if s else value, q == 0, s
 
 
+ZERO_RULE = ["min-normal"]  # --zero-ulp of the run being checked
+
+
 def ulp(bits, fmt):
     total, ebits, bias, mbits, _ = fmt
     e, m = (bits >> mbits) & ((1 << ebits) - 1), bits & ((1 << mbits) - 1)
-    if e == 0 and m == 0:
-        return Fraction(2) ** (1 - bias)  # --zero-ulp min-normal, the default
+    if e == 0 and m == 0:  # the smallest normal, or under min-subnormal the smallest subnormal
+        return Fraction(2) ** (1 - bias - (mbits if ZERO_RULE[0] == "min-subnormal" else 0))
     return Fraction(2) ** (max(e, 1) - bias - mbits)
 
 
@@ -304,6 +307,15 @@ def main():
             check(sum(r[c] for r in table) == classes[c], f"{name}: the table's {c} add up to displacement.{c}")
         if name == "bf16" and ranks == 2:
             stopped_and_resumed(latdisp, mpiexec, ranks, f"{name}.h5", want)
+        if name in ("bf16", "f8e5m2") and ranks == 1:  # the other zero rule; the seed arithmetic
+            ZERO_RULE[0] = "min-subnormal"
+            subnormal, _ = analyze(latdisp, mpiexec, ranks, f"{name}.h5", f"{name}_subnormal", "--zero-ulp",
+                                   "min-subnormal")
+            compare_section(subnormal["near_zero"], oracle(w, dead, FORMATS[name]), f"{name} --zero-ulp min-subnormal")
+            ZERO_RULE[0] = "min-normal"
+            if name == "bf16":
+                seed, _ = analyze(latdisp, mpiexec, ranks, f"{name}.h5", f"{name}_seed", "--arithmetic", "seed")
+                check(seed["near_zero"] == whole["near_zero"], "bf16: --arithmetic seed: the same near_zero (exact x)")
     if failures:
         sys.exit(f"{len(failures)} failure(s)")
     print("near-zero breakdown: all checks passed")
