@@ -24,7 +24,8 @@ struct NearZeroPopulation {
   // Per transition, the coordinates of each ZeroKind.
   std::array<std::vector<int64_t>, kZeroKinds> series;
 
-  explicit NearZeroPopulation(int64_t transitions = 0);
+  NearZeroPopulation() : NearZeroPopulation(0) {}
+  explicit NearZeroPopulation(int64_t transitions);
   void merge(const NearZeroPopulation& other);
 };
 
