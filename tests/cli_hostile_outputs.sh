@@ -157,8 +157,8 @@ mkdir typed_ck && echo '{"format": 5, "generation": 1, "next_step": 2, "files": 
 resume_refused typed_ck 'field "format" is number; expected a string'
 mkdir typed_ck2
 cat >typed_ck2/manifest.json <<'JSON'
-{"format": "latdisp.checkpoint/1", "generation": 1, "next_step": 2, "directory": "generation-000001",
- "files": [{"rank": 0, "name": 7, "hash": "0"}], "identity": {"format": "latdisp.checkpoint/1", "input": 3}}
+{"format": "latdisp.checkpoint/2", "generation": 1, "next_step": 2, "directory": "generation-000001",
+ "files": [{"rank": 0, "name": 7, "hash": "0"}], "identity": {"format": "latdisp.checkpoint/2", "input": 3}}
 JSON
 resume_refused typed_ck2 'field "input" is number; expected an object'
 

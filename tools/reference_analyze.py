@@ -9,8 +9,8 @@ as docs/definitions.md §9 defines (correctly rounded double of each x, numpy's 
 median/percentile).
 
 Prints (or writes with --output) a JSON object with the keys of the C++ report, except
-"run", "motion", input's "format", "skipped" and "steps", and displacement's
-"notebook_symmetric_dtype", "verdict_reason", "arithmetic_disagreement_causes" and (bf16 only)
+"run", "motion", "near_zero" (its oracle is tests/researcher/check_near_zero.py), input's
+"format", "skipped" and "steps", and displacement's "notebook_symmetric_dtype", "verdict_reason", "arithmetic_disagreement_causes" and (bf16 only)
 "arithmetic_disagreements", not computed (tests/check_report_schema.py: REFERENCE_OMITS).
 
 usage: reference_analyze.py W.h5 [--dataset W] [--dead-mask dead_mask]

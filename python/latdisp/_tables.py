@@ -11,7 +11,7 @@ from . import _safetensors
 
 POPULATIONS = ("all", "live", "dead")
 ANALYZE_SERIES_KEYS = ("exact", "almost", "half", "non_integer", "nonfinite", "moved", "crossed", "mean", "max",
-                       "frozen", "hop", "thermal")
+                       "frozen", "hop", "thermal", "sign_change", "from_zero", "to_zero")
 _FLOAT_KEYS = ("mean", "max")
 # per-token columns in table order, for ordering the columns of .h5 tables (docs/formats.md §9)
 COLUMN_ORDERS = {
@@ -180,8 +180,11 @@ def analyze_series(data):
         per_step["crossed"] = _population(data["crossings"], population)["per_step"]
         per_step.update(_population(data["magnitude"], population)["per_step"])
         per_step.update(_population(data["motion"], population)["per_step"])
+        if "near_zero" in data:  # (reports written before the near-zero breakdown have none)
+            per_step.update(_population(data["near_zero"], population)["per_step"])
         for key in ANALYZE_SERIES_KEYS:
-            columns[f"{population}.{key}"] = _column(per_step[key], key in _FLOAT_KEYS)
+            if key in per_step:
+                columns[f"{population}.{key}"] = _column(per_step[key], key in _FLOAT_KEYS)
     return pd.DataFrame(columns)
 
 

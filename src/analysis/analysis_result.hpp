@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/magnitude_statistics.hpp"
+#include "analysis/near_zero_result.hpp"
 #include "analysis/per_token_table.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 #include "config/options.hpp"
@@ -49,6 +50,7 @@ struct SaveSummary {
 
 struct Timings {
   double read = 0, compute = 0, reduce = 0, write = 0, checkpoint = 0, total = 0;
+  double near_zero = 0;  // the near-zero kernel, part of compute (rank 0)
 };
 
 // --checkpoint-dir: what was written, and where a resumed run started.
@@ -82,6 +84,7 @@ struct AnalysisResult {
   UlpTally ulp;
   std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
   std::array<MagnitudeSummary, 3> magnitude;
+  NearZeroResult near_zero;  // docs/definitions.md §19
   int32_t integer_width = -1;        // of every integer x (all tokens), on every rank; -1: none
   std::optional<SaveSummary> saved;  // --output
   double hop_radius = 0;             // R in cells (docs/definitions.md, "Motion regimes")

@@ -13,6 +13,7 @@
 #include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
+#include "analysis/near_zero_pass.hpp"
 #include "analysis/tally_archive.hpp"
 #include "analysis/view_labels.hpp"
 #include "io/step_stream.hpp"
@@ -202,11 +203,15 @@ struct PassState {
       motion = std::make_unique<TokenMotionTracker>(!plan.options.per_token.empty(), plan.blocks.steps_per_block - 1,
                                                     plan.slab.count, plan.kernel.hop_radius);
     });
+    collectively(comm, [&] {
+      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block, plan.slab.count);
+    });
   }
   void save(ArchiveWriter& archive) const {
     local.save(archive);
     store->save(archive);
     motion->save(archive);
+    near_zero->save(archive);
   }
   // The next step to read.
   int64_t restore(Checkpointer& checkpoint, int64_t slab_tokens) {
@@ -214,6 +219,7 @@ struct PassState {
       local.load(archive);
       store->load(archive);
       motion->load(archive);
+      near_zero->load(archive);
       if (store->rows() != next_step * slab_tokens) archive.damaged("its magnitudes do not cover the steps it claims");
     });
   }
@@ -221,6 +227,8 @@ struct PassState {
   LocalTallies local;
   std::unique_ptr<MagnitudeStore> store;
   std::unique_ptr<TokenMotionTracker> motion;
+  std::unique_ptr<NearZeroPass> near_zero;  // docs/definitions.md §19
+  double near_zero_seconds = 0;             // its kernel and copies (part of compute)
 };
 
 // A step block's values as raw bytes of the input's element format.
@@ -309,6 +317,9 @@ void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, i
                 Kokkos::subview(buffers.tallies, Rows(0, transitions), Kokkos::ALL),
                 Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events());
   state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
+  const Clock::time_point near_zero_start = Clock::now();
+  state.near_zero->add_block(block, buffers.dead, plan.kernel, step_block.first_step);
+  state.near_zero_seconds += seconds_since(near_zero_start);
   Kokkos::deep_copy(buffers.host_tallies, buffers.tallies);
   Kokkos::deep_copy(buffers.host_magnitudes, buffers.magnitudes);
   for (int64_t t = 0; t < transitions; ++t)
@@ -359,6 +370,8 @@ void reduce_pass(const PassState& state, const std::vector<uint8_t>& slab_dead, 
   reduce_tallies(state.local, result, comm);
   result.integer_width = all_ranks_integer_width(state.local, comm);
   result.magnitude = summarize_magnitudes(*state.store, slab_dead, transitions, comm);
+  result.near_zero = state.near_zero->reduce(comm);
+  result.timings.near_zero = state.near_zero_seconds;
   result.timings.reduce = seconds_since(phase);
 }
 

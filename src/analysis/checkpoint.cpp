@@ -26,7 +26,7 @@ namespace latdisp {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kFormat = "latdisp.checkpoint/1";
+constexpr const char* kFormat = "latdisp.checkpoint/2";
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kGenerationPrefix = "generation-";
 constexpr size_t kHeadBytes = size_t(1) << 20;

@@ -5,6 +5,7 @@
 #include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
+#include "report/near_zero_report.hpp"
 #include "report/report.hpp"
 
 namespace latdisp {
@@ -213,6 +214,7 @@ json run_json(const AnalysisResult& r) {
             {"reduce", r.timings.reduce},
             {"write", r.timings.write},
             {"checkpoint", r.timings.checkpoint},
+            {"near_zero", r.timings.near_zero},
             {"total", r.timings.total}}},
           {"coordinates_per_s", coordinates_per_s},
           {"resumed_from_step", resumed_from_step(r)},
@@ -277,6 +279,7 @@ json json_report(const AnalysisResult& r) {
   report["magnitude"] = by_population([&](int p) { return magnitude_numbers(r.magnitude[p]); });
   report["crossings"] = by_population([&](int p) { return crossing_numbers(r, p); });
   report["motion"] = by_population([&](int p) { return motion_numbers(r, p); });
+  report["near_zero"] = near_zero_json(r);
   if (r.saved) report["output"] = output_json(r);
   return report;
 }

@@ -5,6 +5,7 @@
 #include "analysis/motion.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/memory.hpp"
+#include "report/near_zero_report.hpp"
 #include "report/report.hpp"
 
 namespace latdisp {
@@ -275,6 +276,7 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   validation_section(out, r);
   range_section(out, r);
   magnitude_section(out, r);
+  near_zero_section(out, r);
   crossings_section(out, r);
   motion_section(out, r);
   saved_section(out, r);

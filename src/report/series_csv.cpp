@@ -9,6 +9,9 @@ namespace latdisp {
 
 namespace {
 
+// The near-zero kinds per step (docs/definitions.md §19).
+const std::pair<const char*, int> kZeroKindKeys[] = {
+    {"sign_change", kSignChange}, {"from_zero", kFromZero}, {"to_zero", kToZero}};
 const char* const kPopulations[] = {"all", "live", "dead"};  // MagnitudePopulation order
 
 TableColumn integers(const std::string& name, std::vector<int64_t> values) {
@@ -47,6 +50,9 @@ std::vector<TableColumn> series_columns(const AnalysisResult& r, bool data) {
     columns.push_back(reals(prefix + "mean", data ? magnitude.per_step_mean : std::vector<std::optional<double>>()));
     columns.push_back(reals(prefix + "max", data ? magnitude.per_step_max : std::vector<std::optional<double>>()));
     count_columns(true);
+    const NearZeroPopulation& near_zero = r.near_zero[static_cast<size_t>(p)];
+    for (const auto& [key, kind] : kZeroKindKeys)
+      columns.push_back(integers(prefix + key, data ? near_zero.series[kind] : std::vector<int64_t>()));
   }
   return columns;
 }

@@ -1,0 +1,39 @@
+// The near-zero breakdown's part of the pass over W (docs/definitions.md
+// §19): its kernel run once per step block, the rank's tallies, their
+// checkpoint fields and their reduction over the ranks.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "analysis/near_zero_result.hpp"
+#include "io/checkpoint_archive.hpp"
+#include "kokkos_kernels/near_zero.hpp"
+
+namespace latdisp {
+
+class NearZeroPass {
+ public:
+  // For blocks of up to `steps_per_block` steps of `slab_tokens` tokens.
+  NearZeroPass(int64_t transitions, int64_t steps_per_block, int64_t slab_tokens);
+
+  // One step block (its first transition is `first_step`) into the tallies.
+  void add_block(const RawBlockValues& block, const TokenFlags& dead, const KernelSettings& settings,
+                 int64_t first_step);
+
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive);
+
+  // Every rank's tallies summed on rank 0: all, live, dead.
+  NearZeroResult reduce(MPI_Comm comm) const;
+
+ private:
+  int64_t m_transitions;
+  NearZeroBlockOutputs m_outputs;
+  std::array<NearZeroPopulation, 2> m_local;  // live, dead (Population order)
+};
+
+}  // namespace latdisp
