@@ -57,6 +57,33 @@ def is_finite(bits):
 _value_cache = {}
 
 
+def use_format(kind):
+    """Decode patterns as format `kind` (a key of FORMATS) from now on."""
+    global FORMAT
+    FORMAT = FORMATS[kind]
+    _value_cache.clear()
+
+
+def dataset_format(ds, element_type=None):
+    """The element format of HDF5 dataset `ds` as the module docstring says, or None."""
+    declared = ds.attrs.get("dtype")
+    declared = declared.decode() if isinstance(declared, bytes) else declared
+    kind = {"float16": "f16", "float32": "f32"}.get(str(ds.dtype))
+    if kind is None and ds.dtype.itemsize == 1:
+        kind = {"float8_e4m3fn": "f8e4m3", "float8_e5m2": "f8e5m2"}.get(declared)
+    if kind is None and ds.dtype.itemsize == 2:
+        kind = "bf16"
+    kind = element_type or kind
+    if kind is None or FORMATS[kind][0] != 8 * ds.dtype.itemsize:
+        return None
+    return kind
+
+
+def raw_bits(array):
+    """The stored bit patterns of an array of 1, 2 or 4-byte elements, as unsigned integers."""
+    return np.asarray(array).view({1: np.uint8, 2: np.uint16, 4: np.uint32}[array.dtype.itemsize])
+
+
 def bf16_value(bits):
     """Exact value of a finite pattern of the format, None for Inf/NaN."""
     v = _value_cache.get(bits, False)
@@ -285,23 +312,14 @@ def main(argv=None):
     ap.add_argument("--element-type", choices=sorted(FORMATS))
     ap.add_argument("--output")
     a = ap.parse_args(argv)
-    global FORMAT
-
     with h5py.File(a.input, "r") as f:
         ds = f[a.dataset]
-        declared = ds.attrs.get("dtype")
-        declared = declared.decode() if isinstance(declared, bytes) else declared
-        kind = {"float16": "f16", "float32": "f32"}.get(str(ds.dtype))
-        if kind is None and ds.dtype.itemsize == 1:
-            kind = {"float8_e4m3fn": "f8e4m3", "float8_e5m2": "f8e5m2"}.get(declared)
-        if kind is None and ds.dtype.itemsize == 2:
-            kind = "bf16"
-        kind = a.element_type or kind
-        if ds.ndim != 3 or kind is None or FORMATS[kind][0] != 8 * ds.dtype.itemsize:
+        kind = dataset_format(ds, a.element_type)
+        if ds.ndim != 3 or kind is None:
             sys.exit(f"{a.dataset}: expected a 3-D dataset of a known element format, found {ds.dtype} {ds.shape}")
-        FORMAT = FORMATS[kind]
+        use_format(kind)
         in_dtype = str(ds.dtype)
-        raw = ds[...].view({1: np.uint8, 2: np.uint16, 4: np.uint32}[ds.dtype.itemsize])
+        raw = raw_bits(ds[...])
         mask_found = a.dead_mask in f
         if mask_found:
             mask = np.asarray(f[a.dead_mask][...]).astype(np.int64)
