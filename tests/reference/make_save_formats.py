@@ -7,9 +7,12 @@ kernel's cases, counted in bit patterns: the same binade, neighbours, one binade
 subnormals, the largest finite value, Inf, NaN; E4M3FN's 448 and its NaN). A third step of
 random patterns adds every other case. Each is written as HDF5 (as the format is stored:
 float16 / float32, FP8 as uint8 with the `dtype` attribute) and as a safetensors file
-(F16, F32, F8_E4M3, F8_E5M2), with one random dead mask.
+(F16, F32, F8_E4M3, F8_E5M2), with one random dead mask. Beside them, walk_FORMAT.h5: a
+random walk on each format's lattice (40 steps, 16 tokens, 12 dims, with a few NaN),
+long enough to stop and resume.
 
-usage: make_save_formats.py DIR   (writes DIR/FORMAT_edges.h5 and DIR/FORMAT_edges.safetensors)
+usage: make_save_formats.py DIR   (writes DIR/FORMAT_edges.h5, DIR/FORMAT_edges.safetensors
+                                   and DIR/walk_FORMAT.h5)
 """
 import os
 import sys
@@ -55,18 +58,33 @@ def edges(name, rng):
     return np.stack([np.broadcast_to(b[:, None], a.shape), a, last])
 
 
-def write(out, name, bits, rng):
+def walk(name, rng, steps=40, tokens=16, dims=12):
+    """Lattice positions moving by -2..2 patterns a step (finite: they stay below the top binade), a few NaN."""
+    total, ebits, mbits = FORMATS[name]
+    limit = ((1 << ebits) - 1) << mbits if name != "f8e4m3" else 0x7E
+    position = rng.integers(-limit // 2, limit // 2, (tokens, dims))
+    positions = [position]
+    for _ in range(steps - 1):
+        positions.append(np.clip(positions[-1] + rng.integers(-2, 3, (tokens, dims)), -(limit - 1), limit - 1))
+    p = np.stack(positions)
+    bits = np.where(p >= 0, p, (1 << (total - 1)) | -p)
+    nan = 0x7F if name == "f8e4m3" else (((1 << ebits) - 1) << mbits) | (1 << (mbits - 1))
+    return np.where(rng.random(bits.shape) < 0.002, nan, bits)
+
+
+def stored(name, bits):
+    """The values as the format is stored (numpy float16/float32, or the bits)."""
     total = FORMATS[name][0]
-    storage = {8: np.uint8, 16: np.uint16, 32: np.uint32}[total]
-    raw = np.ascontiguousarray(bits.astype(storage))
-    values = raw.view({16: np.float16, 32: np.float32}[total]) if total > 8 else raw
-    dead = rng.random(bits.shape[1]) < 0.2
-    with h5py.File(f"{out}/{name}_edges.h5", "w") as f:
+    raw = np.ascontiguousarray(bits.astype({8: np.uint8, 16: np.uint16, 32: np.uint32}[total]))
+    return raw.view({16: np.float16, 32: np.float32}[total]) if total > 8 else raw
+
+
+def write_hdf5(path, name, values, dead):
+    with h5py.File(path, "w") as f:
         f["W"] = values
-        if total == 8:
+        if FORMATS[name][0] == 8:
             f["W"].attrs["dtype"] = "float8_e4m3fn" if name == "f8e4m3" else "float8_e5m2"
         f["dead_mask"] = dead
-    write_safetensors(f"{out}/{name}_edges.safetensors", [("W", SAFETENSORS[name], values), ("dead_mask", "BOOL", dead)])
 
 
 def main():
@@ -74,7 +92,13 @@ def main():
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(22)
     for name in FORMATS:
-        write(out, name, edges(name, rng), rng)
+        values = stored(name, edges(name, rng))
+        dead = rng.random(values.shape[1]) < 0.2
+        write_hdf5(f"{out}/{name}_edges.h5", name, values, dead)
+        write_safetensors(f"{out}/{name}_edges.safetensors",
+                          [("W", SAFETENSORS[name], values), ("dead_mask", "BOOL", dead)])
+        walked = stored(name, walk(name, rng))
+        write_hdf5(f"{out}/walk_{name}.h5", name, walked, rng.random(walked.shape[1]) < 0.2)
 
 
 if __name__ == "__main__":
