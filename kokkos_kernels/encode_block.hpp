@@ -1,4 +1,4 @@
-// The save kernels (docs/formats.md §8 and §20). For a block of steps of any
+// The save kernels (docs/formats.md §8 and §19). For a block of steps of any
 // element format: each coordinate's integer x in the saved integer type (0
 // where x is an exception), the ULP of W[t] as bits of the input's format and
 // the exponent crossing; and the exceptions themselves, with x correctly

@@ -41,8 +41,7 @@ for type in f16 f32 f8e4m3 f8e5m2; do
   run "save_${type}_np1" analyze 1 --input "${type}_edges.h5" --output "${type}_np1.h5"
   run "save_${type}_np3_small" analyze 3 --input "${type}_edges.h5" --output "${type}_np3.safetensors" \
     --max-steps-per-block 2 --read-method read --memory-budget 64MiB
-  run "check_$type" "$python" "$check" "${type}_edges.h5" "${type}_np1.h5" "${type}_np3.safetensors"
-  run "same_${type}_np1_np3" "$python" "$check" --same "${type}_np1.h5" "${type}_np3.safetensors"
+  run "check_$type" "$python" "$check" "${type}_edges.h5" "${type}_np1.h5" "${type}_np3.safetensors" --identical
   run "save_${type}_np2_int8" analyze 2 --input "${type}_edges.safetensors" --output "${type}_np2.safetensors" \
     --save-dtype int8 --zero-ulp min-subnormal
   run "check_${type}_np2_int8" "$python" "$check" "${type}_edges.h5" "${type}_np2.safetensors" --dtype int8 \
@@ -90,7 +89,7 @@ restart() {  # restart TYPE: stop a checkpointed run with SIGUSR1, resume it, co
   grep -q "resumed from step" "resumed_$type.out" || { echo "the resumed run does not say so"; return 1; }
   # Everything but the timings (run, and the output's phases).
   "$python" "$source/tests/compare_reports.py" --ignore output "whole_$type.json" "resumed_$type.json" || return 1
-  "$python" "$check" --same "whole_$type.h5" "resumed_$type.h5"
+  "$python" "$check" "$input" "whole_$type.h5" "resumed_$type.h5" --identical
 }
 for type in f16 f32 f8e4m3 f8e5m2; do
   run "restart_$type" restart "$type"

@@ -9,8 +9,9 @@ every pattern of the format, or by numpy for f32), a NaN where U is undefined.
 The exact values are computed once and every SAVED file is checked against them.
 
 usage: check_saved_output.py INPUT.h5 SAVED(.h5|.safetensors)... [--zero-ulp RULE]
-                             [--epsilon EPS] [--dtype int8|int16|int32|int64]
+                             [--epsilon EPS] [--dtype int8|int16|int32|int64] [--identical]
        check_saved_output.py --same SAVED OTHER   (identical tensor contents, bit for bit)
+--identical: the SAVED files also hold identical tensor contents (as --same checks).
 INPUT's element format is recognised as `latdisp analyze` does (float16, float32, FP8 by
 the `dtype` attribute, 16-bit integers as bf16).
 Prints one line per file and exits 0 on success; prints what differs and exits 1."""
@@ -251,6 +252,7 @@ def main():
     parser.add_argument("--zero-ulp", default="min-normal")
     parser.add_argument("--epsilon", type=float, default=1e-6)
     parser.add_argument("--dtype", default=None)
+    parser.add_argument("--identical", action="store_true")
     args = parser.parse_args()
     with h5py.File(args.input, "r") as f:
         kind = ref.dataset_format(f["W"])
@@ -260,6 +262,8 @@ def main():
         dead = f["dead_mask"][()].astype(bool) if "dead_mask" in f else np.zeros(W.shape[1], bool)
     expected = Expected(W, kind, args.zero_ulp, args.epsilon)
     failures = sum(check_file(path, expected, W, dead, args.zero_ulp, args.dtype) for path in args.saved)
+    if args.identical:
+        failures += sum(same_contents(args.saved[0], other) for other in args.saved[1:])
     return 1 if failures else 0
 
 
