@@ -137,8 +137,8 @@ struct FastLane {
   // The signed significand (hidden bit set) of a normal pattern, branch-free.
   KOKKOS_FORCEINLINE_FUNCTION static int32_t normal_signed_significand(uint32_t bits) {
     const int32_t sign = -static_cast<int32_t>((bits >> (F::total_bits - 1)) & 1u);
-    const int32_t magnitude = static_cast<int32_t>((bits & ((uint32_t(1) << F::mantissa_bits) - 1)) |
-                                                   (uint32_t(1) << F::mantissa_bits));
+    const int32_t magnitude =
+        static_cast<int32_t>((bits & ((uint32_t(1) << F::mantissa_bits) - 1)) | (uint32_t(1) << F::mantissa_bits));
     return (magnitude ^ sign) - sign;
   }
 
@@ -153,11 +153,13 @@ struct FastLane {
     const int32_t high = seed && kLow < -255 ? 255 : -kLow - 1;
     const uint32_t highest_eb = seed ? 133u : static_cast<uint32_t>(kMaxFiniteField - 1);  // eb - 1
     fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= highest_eb) &
-           static_cast<int32_t>(ea <= kMaxFiniteField) & static_cast<int32_t>(static_cast<uint32_t>(shift) <= static_cast<uint32_t>(kMaxShift)) &
+           static_cast<int32_t>(ea <= kMaxFiniteField) &
+           static_cast<int32_t>(static_cast<uint32_t>(shift) <= static_cast<uint32_t>(kMaxShift)) &
            static_cast<int32_t>(x >= low) & static_cast<int32_t>(x <= high);
     if constexpr (F::specials == formats::Specials::nan_only_fn) {  // S.1..1.1..1 is in a normal binade
       constexpr uint32_t kMagnitude = (uint32_t(1) << (F::total_bits - 1)) - 1;
-      fast &= static_cast<int32_t>((a & kMagnitude) != kMagnitude) & static_cast<int32_t>((b & kMagnitude) != kMagnitude);
+      fast &=
+          static_cast<int32_t>((a & kMagnitude) != kMagnitude) & static_cast<int32_t>((b & kMagnitude) != kMagnitude);
     }
     crossed = static_cast<int32_t>(ea != eb);
     // U(b) of a normal b: 2^(eb - bias - mantissa_bits), a subnormal pattern below field mantissa_bits + 1.
@@ -297,17 +299,26 @@ FormatValues<F> format_values(const RawBlockValues& block) {
 // The scan of one format and integer type; reruns once the table has grown
 // when a block has more exceptions than it holds.
 template <class F, class Integer>
-void encode_typed(const RawBlockValues& values, const KernelSettings& settings, int64_t first_step,
-                  int64_t first_token, const EncodedBlock& out, ExceptionTable& table) {
+void encode_typed(const RawBlockValues& values, const KernelSettings& settings, int64_t first_step, int64_t first_token,
+                  const EncodedBlock& out, ExceptionTable& table) {
   const int64_t steps = values.steps, tokens = values.tokens, dims = values.dims;
   const PackedIntegers<Integer> integers(reinterpret_cast<Integer*>(out.integers.data()), steps - 1, tokens, dims);
   const PackedUlps<F> ulps(reinterpret_cast<typename F::bits_type*>(out.ulps.data()), steps, tokens, dims);
-  const CoordinateEncoder<F, Integer> encoder{
-      settings, static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp)), static_cast<float>(settings.epsilon)};
+  const CoordinateEncoder<F, Integer> encoder{settings,
+                                              static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp)),
+                                              static_cast<float>(settings.epsilon)};
   for (;;) {
-    const EncodeFunctor<F, Integer> functor{format_values<F>(values), integers,  out.crossed, ulps,
-                                            table,                    encoder,   tokens,      dims,
-                                            steps - 1,                first_step, first_token};
+    const EncodeFunctor<F, Integer> functor{format_values<F>(values),
+                                            integers,
+                                            out.crossed,
+                                            ulps,
+                                            table,
+                                            encoder,
+                                            tokens,
+                                            dims,
+                                            steps - 1,
+                                            first_step,
+                                            first_token};
     int64_t total = 0;
     Kokkos::parallel_scan("latdisp::save::encode_block", Policy(0, steps * tokens), functor, total);
     if (total <= table.capacity()) {

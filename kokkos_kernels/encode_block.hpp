@@ -62,10 +62,10 @@ struct ExceptionTable {
 template <class F>
 KOKKOS_INLINE_FUNCTION constexpr typename F::bits_type nan_bits() {
   using L = formats::Lattice<F>;
-  return static_cast<typename F::bits_type>(
-      F::specials == formats::Specials::nan_only_fn
-          ? L::magnitude_mask
-          : (L::exponent_mask << F::mantissa_bits) | (uint32_t(1) << (F::mantissa_bits - 1)));
+  return static_cast<typename F::bits_type>(F::specials == formats::Specials::nan_only_fn
+                                                ? L::magnitude_mask
+                                                : (L::exponent_mask << F::mantissa_bits) |
+                                                      (uint32_t(1) << (F::mantissa_bits - 1)));
 }
 
 // The pattern of format F holding 2^k, for k from the smallest subnormal's
