@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# analyze --output in every element format beside bf16 (docs/formats.md §20):
+# analyze --output in every element format beside bf16 (docs/formats.md §8, §19):
 # f16, f32, f8e4m3 and f8e5m2 trajectories at the edges of the saving kernel
 # (tests/reference/make_save_formats.py), from HDF5 and from safetensors, saved
 # as HDF5 and as safetensors at 1, 2 and 3 ranks (3: the smallest step blocks
 # under a small --memory-budget; 2: --save-dtype int8 under the other zero-ULP
 # rule): every tensor equals the exact values computed from the
 # definitions (tests/reference/check_saved_output.py: U in the input's
-# format), and the tensors are identical for any rank count and container.
-# Then a checkpointed run of each format's random walk (walk_FORMAT.h5),
+# format), and the tensors are identical for any rank count and container; a
+# trajectory without exceptions saves an empty table (HDF5 too). Then a checkpointed run of each format's random walk (walk_FORMAT.h5),
 # stopped by SIGUSR1 and resumed with --resume, saves the same tensors and
 # reports the same numbers as an uninterrupted run.
 # usage: cli_output_formats.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [FLAGS...]
@@ -47,6 +47,13 @@ for type in f16 f32 f8e4m3 f8e5m2; do
   run "check_${type}_np2_int8" "$python" "$check" "${type}_edges.h5" "${type}_np2.safetensors" --dtype int8 \
     --zero-ulp min-subnormal
 done
+
+# A trajectory without a single exception: an empty table, in HDF5 too.
+"${mpiexec[@]}" -np 1 "$latdisp" generate --output calm.h5 --element-type f32 --steps 5 --tokens 7 --dims 6 --seed 3 \
+  >/dev/null || exit 1
+run "save_calm" analyze 2 --input calm.h5 --output calm_out.h5
+run "check_calm" "$python" "$check" calm.h5 calm_out.h5
+grep -q "(f32, 0 exceptions" check_calm.log || { fail=$((fail + 1)); echo "FAIL: calm.h5 is not exception-free"; }
 
 # --- checkpoint and restart: stopped by SIGUSR1, resumed: the same tensors and report ----------
 # wait_for_step DIR STEP PID: until DIR's manifest says next_step >= STEP (bounded; fails if PID ends first).

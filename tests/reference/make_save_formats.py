@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Trajectories of f16, f32, f8e4m3 and f8e5m2 for the saved-output test (docs/formats.md §20):
+"""Trajectories of f16, f32, f8e4m3 and f8e5m2 for the saved-output test (docs/formats.md §8):
 the first transition pairs b = every sign and exponent field (mantissas 0, 1 (not for f32) and the
 largest; every pattern for the 8-bit formats) with values of a at the edges of the saving
 kernel's cases, counted in bit patterns: the same binade, neighbours, one binade down, 6 to
