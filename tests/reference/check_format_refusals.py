@@ -54,22 +54,17 @@ def make_inputs(rng):
     hdf5("f32_bf16.h5", rng.random((S, N, D)).astype(np.float32), "bfloat16")
     hdf5("f16_e4m3.h5", rng.random((S, N, D)).astype(np.float16), "float8_e4m3fn")
     hdf5("u8_e4m3fnuz.h5", small.astype(np.uint8), "float8_e4m3fnuz")
-    hdf5("u8_e5m2fnuz.h5", small.astype(np.uint8), "float8_e5m2fnuz")
     write_safetensors("f64.safetensors", [("W", "F64", rng.random((S, N, D)))])
     write_safetensors("i32.safetensors", [("W", "I32", small.astype(np.int32))])
     write_safetensors("u8.safetensors", [("W", "U8", small.astype(np.uint8))])
-    write_safetensors("i8.safetensors", [("W", "I8", small.astype(np.int8))])
     write_safetensors("u16.safetensors", [("W", "U16", small.astype(np.uint16))])
     raw_safetensors("e4m3fnuz.safetensors", "F8_E4M3FNUZ", [S, N, D], S * N * D)
     raw_safetensors("e5m2fnuz.safetensors", "F8_E5M2FNUZ", [S, N, D], S * N * D)
     raw_safetensors("f16_short.safetensors", "F16", [S, N, D], 2 * S * N * D - 2)
-    raw_safetensors("f32_half.safetensors", "F32", [S, N, D], 2 * S * N * D)
     raw_safetensors("e5m2_long.safetensors", "F8_E5M2", [S, N, D], S * N * D + 8)
-    for name, dtype in (("series_f64", "F64"), ("series_i32", "I32")):
-        os.makedirs(name, exist_ok=True)
-        for t in range(S):
-            write_safetensors(f"{name}/step_{t}.safetensors", [("W", dtype, small[t].astype(
-                np.float64 if dtype == "F64" else np.int32))])
+    os.makedirs("series_f64", exist_ok=True)
+    for t in range(S):
+        write_safetensors(f"series_f64/step_{t}.safetensors", [("W", "F64", rng.random((N, D)))])
     os.makedirs("series_fnuz", exist_ok=True)
     for t in range(S):
         raw_safetensors(f"series_fnuz/step_{t}.safetensors", "F8_E5M2FNUZ", [N, D], N * D)
@@ -85,7 +80,6 @@ CASES = [
     (["analyze", "--input", "u8.h5"], "holds 8-bit integers (uint8) without a declared format"),
     (["analyze", "--input", "i8.h5"], "holds 8-bit integers (int8) without a declared format"),
     (["analyze", "--input", "u8.safetensors"], "holds 8-bit integers (U8) without a declared format: store it as"),
-    (["analyze", "--input", "i8.safetensors"], "holds 8-bit integers (I8) without a declared format"),
     (["analyze", "--input", "u16_e5m2.h5"], "declares dtype = 'float8_e5m2' (8-bit) but holds 16-bit integers"),
     (["analyze", "--input", "u8_bf16.h5"], "declares dtype = 'bfloat16' (16-bit) but holds 8-bit integers"),
     (["analyze", "--input", "f32_bf16.h5"], "declares dtype = 'bfloat16' (bf16, 16-bit) but holds float32"),
@@ -94,16 +88,12 @@ CASES = [
      "--element-type f16 (16-bit) does not match dataset 'W' in 'u8_e4m3.h5', which holds 8-bit integers"),
     (["analyze", "--input", "u16.safetensors", "--element-type", "f32"],
      "--element-type f32 (32-bit) does not match tensor 'W' in 'u16.safetensors', which holds 16-bit integers"),
-    (["analyze", "--input", "u16.safetensors", "--element-type", "f8e4m3"], "(8-bit) does not match"),
     (["analyze", "--input", "e4m3fnuz.safetensors"], "holds dtype F8_E4M3FNUZ: the FNUZ variants"),
     (["analyze", "--input", "e5m2fnuz.safetensors"], "holds dtype F8_E5M2FNUZ: the FNUZ variants"),
     (["analyze", "--input", "u8_e4m3fnuz.h5"], "attribute dtype = 'float8_e4m3fnuz': the FNUZ variants"),
-    (["analyze", "--input", "u8_e5m2fnuz.h5"], "attribute dtype = 'float8_e5m2fnuz': the FNUZ variants"),
     (["analyze", "--input", "f16_short.safetensors"], "(118 bytes) but its shape [3, 5, 4] of F16 needs 120 bytes"),
-    (["analyze", "--input", "f32_half.safetensors"], "(120 bytes) but its shape [3, 5, 4] of F32 needs 240 bytes"),
     (["analyze", "--input", "e5m2_long.safetensors"], "(68 bytes) but its shape [3, 5, 4] of F8_E5M2 needs 60 bytes"),
     (["analyze", "--input", "series_f64"], "checkpoint 'series_f64/step_0.safetensors' has dtype F64"),
-    (["analyze", "--input", "series_i32"], "holds 32-bit integers (I32)"),
     (["analyze", "--input", "series_fnuz"], "holds dtype F8_E5M2FNUZ: the FNUZ variants"),
     (["pack", "--input", "series_f64", "--output", "packed.h5"], "has dtype F64"),
     (["inspect", "--matrix", "e4m3fnuz.safetensors:W@0", "--tokens", "0", "--dims", "0"], "the FNUZ variants"),
@@ -112,8 +102,7 @@ CASES = [
 ]
 
 
-CORE = {"f64.h5", "i32.safetensors", "u8.h5", "f32_bf16.h5", "u16.safetensors", "e5m2fnuz.safetensors",
-        "f16_short.safetensors", "series_fnuz", "i32.h5:W@0"}
+CORE = {"f64.h5", "u8.h5", "f32_bf16.h5", "e5m2fnuz.safetensors", "f16_short.safetensors", "series_fnuz"}
 
 
 def main():
