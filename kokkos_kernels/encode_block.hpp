@@ -40,7 +40,7 @@ struct EncodedBlock {
   Kokkos::View<int64_t*, DeviceMemory> integers;
   BlockArray<uint8_t> crossed;  // (transitions, tokens, dims) 0/1
   // (steps, tokens, dims) ULPs as bits of the input's format, packed from the
-  // start of this storage (room for 32-bit ones).
+  // start of these 32-bit words (1, 2 or 4 bytes each).
   Kokkos::View<uint32_t*, DeviceMemory> ulps;
 };
 
