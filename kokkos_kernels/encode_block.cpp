@@ -3,15 +3,27 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
+
+#include "kokkos_kernels/formats/lattice_rules.hpp"
 
 namespace latdisp {
 
 namespace {
 
 using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>;
+using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
 template <class Integer>
-using PackedIntegers =
-    Kokkos::View<Integer***, Kokkos::LayoutRight, DeviceMemory, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using PackedIntegers = Kokkos::View<Integer***, Kokkos::LayoutRight, DeviceMemory, Unmanaged>;
+template <class F>
+using FormatValues = Kokkos::View<const typename F::bits_type***, Kokkos::LayoutStride, DeviceMemory, Unmanaged>;
+template <class F>
+using PackedUlps = Kokkos::View<typename F::bits_type***, Kokkos::LayoutRight, DeviceMemory, Unmanaged>;
+
+template <class F>
+constexpr bool is_bf16() {
+  return std::is_same<F, formats::BF16>::value;
+}
 
 KOKKOS_INLINE_FUNCTION double quiet_nan() {
   const uint64_t bits = 0x7FF8000000000000ull;  // the host's quiet NaN, sign clear
@@ -35,46 +47,65 @@ KOKKOS_INLINE_FUNCTION constexpr int width_of_type() {
 }
 
 // x of the driving arithmetic as an Integer (0 if it is none) and its
-// exception kind; and the value an exception records.
-template <class Integer>
+// exception kind; the value an exception records; the ULP bits. The exact
+// rules of formats/lattice_rules.hpp for every format; the seed arithmetic
+// for bf16 only.
+template <class F, class Integer>
 struct CoordinateEncoder {
+  using Bits = typename F::bits_type;
+  using L = formats::Lattice<F>;
   KernelSettings m_settings;
+  formats::ZeroUlp m_zero_rule;
   float m_seed_epsilon;
 
-  KOKKOS_INLINE_FUNCTION uint8_t operator()(uint16_t a, uint16_t b, Integer& integer) const {
+  KOKKOS_INLINE_FUNCTION bool seed() const {
+    if constexpr (is_bf16<F>()) return m_settings.arithmetic == Arithmetic::seed;
+    return false;
+  }
+
+  KOKKOS_INLINE_FUNCTION uint8_t operator()(Bits a, Bits b, Integer& integer) const {
     integer = 0;
-    return m_settings.arithmetic == Arithmetic::seed ? seed(a, b, integer) : exact(a, b, integer);
+    if constexpr (is_bf16<F>())
+      if (seed()) return seed_kind(a, b, integer);
+    return exact(a, b, integer);
   }
 
-  KOKKOS_INLINE_FUNCTION double value(uint16_t a, uint16_t b, uint8_t kind) const {
-    if (m_settings.arithmetic == Arithmetic::seed) return static_cast<double>(bf16::seed_displacement(a, b));
+  KOKKOS_INLINE_FUNCTION double value(Bits a, Bits b, uint8_t kind) const {
+    if constexpr (is_bf16<F>())
+      if (seed()) return static_cast<double>(bf16::seed_displacement(a, b));
     if (kind == kExceptionNonfinite) return quiet_nan();
-    return bf16::to_double(bf16::exact_displacement(a, b, m_settings.zero_ulp));
+    return formats::to_double(formats::exact_x<F>(a, b, m_zero_rule));
   }
 
-  KOKKOS_INLINE_FUNCTION uint8_t exact(uint16_t a, uint16_t b, Integer& integer) const {
-    if (!bf16::is_finite(a) || !bf16::is_finite(b)) return kExceptionNonfinite;
-    const bf16::ExactDisplacement x = bf16::exact_displacement(a, b, m_settings.zero_ulp);
-    if (x.s >= 0 && x.s <= 54) {  // the common case: an integer, exact in int64
-      const int64_t v = static_cast<int64_t>(x.qa) * (int64_t(1) << x.s) - x.qb;
+  KOKKOS_INLINE_FUNCTION Bits ulp(Bits b) const {
+    if constexpr (is_bf16<F>())
+      if (seed()) return bf16::seed_ulp(b);
+    return format_ulp_bits<F>(b, m_zero_rule);
+  }
+
+  KOKKOS_INLINE_FUNCTION uint8_t exact(Bits a, Bits b, Integer& integer) const {
+    if (!L::is_finite(a) || !L::is_finite(b)) return kExceptionNonfinite;
+    const formats::ExactX x = formats::exact_x<F>(a, b, m_zero_rule);
+    if (x.s >= 0 && x.s <= 61 - F::mantissa_bits) {  // the common case: an integer, |qa * 2^s| < 2^62
+      const int64_t v = x.qa * (int64_t(1) << x.s) - x.qb;
       if (!holds<Integer>(v)) return kExceptionOutOfRange;
       integer = static_cast<Integer>(v);
       return kNoException;
     }
-    const int klass = bf16::classify(x, m_settings.epsilon);
+    const int klass = formats::classify<F>(x, m_settings.epsilon);
     if (klass != bf16::kExact) return static_cast<uint8_t>(klass);  // classes 1..3 match the kinds
-    const bf16::IntegerFacts facts = bf16::integer_facts(x);
+    const bf16::IntegerFacts facts = formats::integer_facts<F>(x);
     if (facts.width > width_of_type<Integer>()) return kExceptionOutOfRange;
-    if (x.s < 0) {  // an integer from a finer binade: |x| < 2^9, exact in a double
+    if (x.s < 0) {  // an integer from a finer binade: |x| < 2^(mantissa_bits + 2), exact in a double
       integer = static_cast<Integer>(facts.rounded);
-    } else {  // s >= 55, x fits int64 (so s <= 63 unless qa == 0): modulo-2^64 arithmetic gives its bits
-      const uint64_t scaled = x.qa == 0 ? 0 : static_cast<uint64_t>(static_cast<int64_t>(x.qa)) << x.s;
-      integer = static_cast<Integer>(static_cast<int64_t>(scaled - static_cast<uint64_t>(static_cast<int64_t>(x.qb))));
+    } else {  // x fits int64, so s <= 63 unless qa == 0: modulo-2^64 arithmetic gives its bits
+      const uint64_t scaled = x.qa == 0 ? 0 : static_cast<uint64_t>(x.qa) << x.s;
+      integer = static_cast<Integer>(static_cast<int64_t>(scaled - static_cast<uint64_t>(x.qb)));
     }
     return kNoException;
   }
 
-  KOKKOS_INLINE_FUNCTION uint8_t seed(uint16_t a, uint16_t b, Integer& integer) const {
+  KOKKOS_INLINE_FUNCTION uint8_t seed_kind(uint16_t a, uint16_t b, Integer& integer) const {
     const float x = bf16::seed_displacement(a, b);
     const int klass = bf16::seed_classify(x, m_seed_epsilon);
     if (klass != bf16::kExact) return static_cast<uint8_t>(klass);  // classes 1..4 match the kinds
@@ -87,32 +118,53 @@ struct CoordinateEncoder {
 };
 
 // The common case, decided without branches so that compilers vectorize
-// it: b normal, E(b) <= E(a) <= E(b) + 8, a finite. There x = qa * 2^s - qb
-// is an integer, |x| < 2^16; the seed arithmetic agrees with it (and its ULP
-// with U(b)) when also |b| < 256 and |x| < 256.
-template <class Integer>
+// it: b normal, E(b) <= E(a) <= E(b) + kMaxShift, a and b finite. There
+// x = qa * 2^shift - qb is an integer that int32 holds; for bf16 the seed
+// arithmetic agrees with it (and its ULP with U(b)) when also |b| < 256 and
+// |x| < 256.
+template <class F, class Integer>
 struct FastLane {
+  // 8 binades, fewer where qa * 2^8 would not fit int32 (f32: 6).
+  static constexpr int kMaxShift = F::mantissa_bits + 9 <= 30 ? 8 : 30 - (F::mantissa_bits + 1);
+  static constexpr int kMaxFiniteField = (1 << F::exponent_bits) - (F::specials == formats::Specials::ieee ? 2 : 1);
+  static constexpr uint32_t kExponentMask = (uint32_t(1) << F::exponent_bits) - 1;
+
   int32_t x;
   int32_t fast;  // 1: x, the crossing and the ULP bits below are final
   int32_t crossed;
-  int32_t ulp;
+  uint32_t ulp;
 
-  KOKKOS_INLINE_FUNCTION FastLane(int32_t a, int32_t b, bool seed) {
-    const int32_t ea = (a >> 7) & 0xFF, eb = (b >> 7) & 0xFF;
+  // The signed significand (hidden bit set) of a normal pattern, branch-free.
+  KOKKOS_FORCEINLINE_FUNCTION static int32_t normal_signed_significand(uint32_t bits) {
+    const int32_t sign = -static_cast<int32_t>((bits >> (F::total_bits - 1)) & 1u);
+    const int32_t magnitude =
+        static_cast<int32_t>((bits & ((uint32_t(1) << F::mantissa_bits) - 1)) | (uint32_t(1) << F::mantissa_bits));
+    return (magnitude ^ sign) - sign;
+  }
+
+  KOKKOS_INLINE_FUNCTION FastLane(uint32_t a, uint32_t b, bool seed) {
+    const int32_t ea = static_cast<int32_t>((a >> F::mantissa_bits) & kExponentMask);
+    const int32_t eb = static_cast<int32_t>((b >> F::mantissa_bits) & kExponentMask);
     const int32_t shift = ea - eb;
-    const int32_t clamped = shift < 0 ? 0 : (shift > 8 ? 8 : shift);
-    const int32_t qa = bf16::normal_signed_significand(a);
-    const int32_t qb = bf16::normal_signed_significand(b);
-    x = qa * (1 << clamped) - qb;
+    const int32_t clamped = shift < 0 ? 0 : (shift > kMaxShift ? kMaxShift : shift);
+    x = normal_signed_significand(a) * (1 << clamped) - normal_signed_significand(b);
     constexpr int32_t kLow = sizeof(Integer) == 1 ? -128 : sizeof(Integer) == 2 ? -32768 : -(1 << 30);
     const int32_t low = seed && kLow < -255 ? -255 : kLow;
     const int32_t high = seed && kLow < -255 ? 255 : -kLow - 1;
-    const uint32_t highest_eb = seed ? 133u : 253u;  // eb - 1
-    fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= highest_eb) & static_cast<int32_t>(ea <= 254) &
-           static_cast<int32_t>(static_cast<uint32_t>(shift) <= 8u) & static_cast<int32_t>(x >= low) &
-           static_cast<int32_t>(x <= high);
+    const uint32_t highest_eb = seed ? 133u : static_cast<uint32_t>(kMaxFiniteField - 1);  // eb - 1
+    fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= highest_eb) &
+           static_cast<int32_t>(ea <= kMaxFiniteField) &
+           static_cast<int32_t>(static_cast<uint32_t>(shift) <= static_cast<uint32_t>(kMaxShift)) &
+           static_cast<int32_t>(x >= low) & static_cast<int32_t>(x <= high);
+    if constexpr (F::specials == formats::Specials::nan_only_fn) {  // S.1..1.1..1 is in a normal binade
+      constexpr uint32_t kMagnitude = (uint32_t(1) << (F::total_bits - 1)) - 1;
+      fast &=
+          static_cast<int32_t>((a & kMagnitude) != kMagnitude) & static_cast<int32_t>((b & kMagnitude) != kMagnitude);
+    }
     crossed = static_cast<int32_t>(ea != eb);
-    ulp = eb >= 8 ? (eb - 7) << 7 : 1 << ((eb - 1) & 15);  // U(b) of a normal b
+    // U(b) of a normal b: 2^(eb - bias - mantissa_bits), a subnormal pattern below field mantissa_bits + 1.
+    ulp = eb > F::mantissa_bits ? static_cast<uint32_t>(eb - F::mantissa_bits) << F::mantissa_bits
+                                : uint32_t(1) << ((eb - 1) & 31);
   }
 };
 
@@ -123,16 +175,17 @@ constexpr int64_t kChunkDims = 256;
 // A scan over the block's rows (step, token) in memory order: each row's
 // exceptions go to the table from the offset of the rows before it. The
 // final pass writes; a backend's earlier passes only count.
-template <class Integer>
+template <class F, class Integer>
 struct EncodeFunctor {
   using value_type = int64_t;
+  using Bits = typename F::bits_type;
 
-  BlockValues m_values;
+  FormatValues<F> m_values;
   PackedIntegers<Integer> m_integers;
   BlockArray<uint8_t> m_crossed;
-  BlockArray<uint16_t> m_ulps;
+  PackedUlps<F> m_ulps;
   ExceptionTable m_table;  // rows past its capacity are counted, not written
-  CoordinateEncoder<Integer> m_encode;
+  CoordinateEncoder<F, Integer> m_encode;
   int64_t m_tokens;
   int64_t m_dims;
   int64_t m_transitions;
@@ -142,13 +195,13 @@ struct EncodeFunctor {
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t row, int64_t& offset, const bool final) const {
     const int64_t t = row / m_tokens;
     const int64_t n = row % m_tokens;
-    const uint16_t* from = &m_values(t, n, 0);
+    const Bits* from = &m_values(t, n, 0);
     if (t == m_transitions) {  // the last step only has a ULP
       if (final)
-        for (int64_t d = 0; d < m_dims; ++d) m_ulps(t, n, d) = ulp_bits(from[d], m_encode.m_settings);
+        for (int64_t d = 0; d < m_dims; ++d) m_ulps(t, n, d) = m_encode.ulp(from[d]);
       return;
     }
-    const uint16_t* to = &m_values(t + 1, n, 0);
+    const Bits* to = &m_values(t + 1, n, 0);
     for (int64_t begin = 0; begin < m_dims; begin += kChunkDims) {
       const int64_t end = begin + kChunkDims < m_dims ? begin + kChunkDims : m_dims;
       if (final)
@@ -160,26 +213,26 @@ struct EncodeFunctor {
 
   // Dims [begin, end) of row (t, n): the fast path everywhere, then the
   // general one where it did not apply; exceptions from table row `at` on.
-  KOKKOS_INLINE_FUNCTION void encode_chunk(int64_t t, int64_t n, const uint16_t* from, const uint16_t* to,
-                                           int64_t begin, int64_t end, int64_t& at) const {
-    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+  KOKKOS_INLINE_FUNCTION void encode_chunk(int64_t t, int64_t n, const Bits* from, const Bits* to, int64_t begin,
+                                           int64_t end, int64_t& at) const {
+    const bool seed = m_encode.seed();
     Integer* integers = &m_integers(t, n, 0);
     uint8_t* crossed = &m_crossed(t, n, 0);
-    uint16_t* ulps = &m_ulps(t, n, 0);
+    Bits* ulps = &m_ulps(t, n, 0);
     uint8_t slow[kChunkDims];
     int32_t slow_count = 0;
     for (int64_t d = begin; d < end; ++d) {
-      const FastLane<Integer> lane(to[d], from[d], seed);
+      const FastLane<F, Integer> lane(to[d], from[d], seed);
       integers[d] = static_cast<Integer>(lane.x);
       crossed[d] = static_cast<uint8_t>(lane.crossed);
-      ulps[d] = static_cast<uint16_t>(lane.ulp);
+      ulps[d] = static_cast<Bits>(lane.ulp);
       slow[d - begin] = static_cast<uint8_t>(1 - lane.fast);
       slow_count += 1 - lane.fast;
     }
     for (int64_t d = begin; d < end && slow_count > 0; ++d) {
       if (!slow[d - begin]) continue;
       --slow_count;
-      ulps[d] = ulp_bits(from[d], m_encode.m_settings);
+      ulps[d] = m_encode.ulp(from[d]);
       const uint8_t kind = m_encode(to[d], from[d], integers[d]);
       if (kind == kNoException) continue;
       if (at < m_table.capacity())
@@ -189,13 +242,12 @@ struct EncodeFunctor {
   }
 
   // The exceptions of dims [begin, end), found as encode_chunk finds them.
-  KOKKOS_INLINE_FUNCTION int64_t count_chunk(const uint16_t* from, const uint16_t* to, int64_t begin,
-                                             int64_t end) const {
-    const bool seed = m_encode.m_settings.arithmetic == Arithmetic::seed;
+  KOKKOS_INLINE_FUNCTION int64_t count_chunk(const Bits* from, const Bits* to, int64_t begin, int64_t end) const {
+    const bool seed = m_encode.seed();
     uint8_t slow[kChunkDims];
     int32_t slow_count = 0;
     for (int64_t d = begin; d < end; ++d) {
-      const int32_t fast = FastLane<Integer>(to[d], from[d], seed).fast;
+      const int32_t fast = FastLane<F, Integer>(to[d], from[d], seed).fast;
       slow[d - begin] = static_cast<uint8_t>(1 - fast);
       slow_count += 1 - fast;
     }
@@ -220,8 +272,8 @@ struct EncodeFunctor {
 };
 
 // Calls f(Integer{}) with the integer type of `width`.
-template <class F>
-void with_integer_type(bf16::IntegerWidth width, const F& f) {
+template <class Function>
+void with_integer_type(bf16::IntegerWidth width, const Function& f) {
   switch (width) {
     case bf16::kInt8:
       return f(int8_t{});
@@ -234,6 +286,49 @@ void with_integer_type(bf16::IntegerWidth width, const F& f) {
   }
 }
 
+// The raw block as a View of format F's bits, (steps, tokens, dims), steps
+// `step_stride` values apart.
+template <class F>
+FormatValues<F> format_values(const RawBlockValues& block) {
+  const Kokkos::LayoutStride layout(static_cast<size_t>(block.steps), static_cast<size_t>(block.step_stride),
+                                    static_cast<size_t>(block.tokens), static_cast<size_t>(block.dims),
+                                    static_cast<size_t>(block.dims), 1);
+  return FormatValues<F>(static_cast<const typename F::bits_type*>(block.data), layout);
+}
+
+// The scan of one format and integer type; reruns once the table has grown
+// when a block has more exceptions than it holds.
+template <class F, class Integer>
+void encode_typed(const RawBlockValues& values, const KernelSettings& settings, int64_t first_step, int64_t first_token,
+                  const EncodedBlock& out, ExceptionTable& table) {
+  const int64_t steps = values.steps, tokens = values.tokens, dims = values.dims;
+  const PackedIntegers<Integer> integers(reinterpret_cast<Integer*>(out.integers.data()), steps - 1, tokens, dims);
+  const PackedUlps<F> ulps(reinterpret_cast<typename F::bits_type*>(out.ulps.data()), steps, tokens, dims);
+  const CoordinateEncoder<F, Integer> encoder{settings,
+                                              static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp)),
+                                              static_cast<float>(settings.epsilon)};
+  for (;;) {
+    const EncodeFunctor<F, Integer> functor{format_values<F>(values),
+                                            integers,
+                                            out.crossed,
+                                            ulps,
+                                            table,
+                                            encoder,
+                                            tokens,
+                                            dims,
+                                            steps - 1,
+                                            first_step,
+                                            first_token};
+    int64_t total = 0;
+    Kokkos::parallel_scan("latdisp::save::encode_block", Policy(0, steps * tokens), functor, total);
+    if (total <= table.capacity()) {
+      table.count = total;
+      return;
+    }
+    table = ExceptionTable(total + total / 2);
+  }
+}
+
 }  // namespace
 
 ExceptionTable::ExceptionTable(int64_t capacity)
@@ -241,29 +336,27 @@ ExceptionTable::ExceptionTable(int64_t capacity)
       value(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("latdisp::save::exception_value")), capacity),
       kind(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("latdisp::save::exception_kind")), capacity) {}
 
-void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
+void encode_block(const RawBlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
                   int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table) {
-  const int64_t steps = static_cast<int64_t>(values.extent(0)), tokens = static_cast<int64_t>(values.extent(1)),
-                dims = static_cast<int64_t>(values.extent(2));
-  with_integer_type(integer_width, [&](auto type) {
-    using Integer = decltype(type);
-    const PackedIntegers<Integer> integers(reinterpret_cast<Integer*>(out.integers.data()), steps - 1, tokens, dims);
-    const CoordinateEncoder<Integer> encoder{settings, static_cast<float>(settings.epsilon)};
-    // A block with more exceptions than the table holds runs again once the
-    // table has grown to hold them.
-    for (;;) {
-      const EncodeFunctor<Integer> functor{values, integers, out.crossed, out.ulps,   table,      encoder,
-                                           tokens, dims,     steps - 1,   first_step, first_token};
-      int64_t total = 0;
-      Kokkos::parallel_scan("latdisp::save::encode_block", Policy(0, steps * tokens), functor, total);
-      if (total <= table.capacity()) {
-        table.count = total;
-        break;
-      }
-      table = ExceptionTable(total + total / 2);
-    }
+  formats::dispatch_element_type(values.type, [&](auto traits) {
+    using F = decltype(traits);
+    with_integer_type(integer_width, [&](auto type) {
+      encode_typed<F, decltype(type)>(values, settings, first_step, first_token, out, table);
+    });
   });
   Kokkos::fence();
+}
+
+void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
+                  int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table) {
+  RawBlockValues raw;
+  raw.data = values.data();
+  raw.steps = static_cast<int64_t>(values.extent(0));
+  raw.tokens = static_cast<int64_t>(values.extent(1));
+  raw.dims = static_cast<int64_t>(values.extent(2));
+  raw.step_stride = raw.steps > 1 ? static_cast<int64_t>(values.stride(0)) : raw.tokens * raw.dims;
+  raw.type = formats::ElementType::bf16;
+  encode_block(raw, settings, integer_width, first_step, first_token, out, table);
 }
 
 }  // namespace latdisp

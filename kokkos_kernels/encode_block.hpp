@@ -1,7 +1,9 @@
-// The save kernels (docs/formats.md, saved tensors). For a block of steps:
-// each coordinate's integer x in the saved integer type (0 where x is an
-// exception), the ULP of W[t] as bfloat16 bits and the exponent crossing; and
-// the exceptions themselves, with x correctly rounded and their kind.
+// The save kernels (docs/formats.md §8 and §19). For a block of steps of any
+// element format: each coordinate's integer x in the saved integer type (0
+// where x is an exception), the ULP of W[t] as bits of the input's format and
+// the exponent crossing; and the exceptions themselves, with x correctly
+// rounded and their kind. One implementation templated on the format traits
+// (formats/element_type.hpp), instantiated through dispatch_element_type.
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -9,6 +11,7 @@
 #include <cstdint>
 
 #include "kokkos_kernels/block_analysis.hpp"
+#include "kokkos_kernels/formats/element_format.hpp"
 
 namespace latdisp {
 
@@ -22,9 +25,10 @@ enum ExceptionKind : uint8_t {
   kExceptionOutOfRange = 5,  // an integer the dtype cannot hold
 };
 
-// The encoded outputs of one coordinate: its integer, crossing and ULP.
-constexpr uint64_t encoded_bytes_per_coordinate(int integer_bytes) {
-  return static_cast<uint64_t>(integer_bytes) + 1 + 2;
+// The encoded outputs of one coordinate: its integer, crossing and ULP (in
+// the input's element format, `element_bytes` wide).
+constexpr uint64_t encoded_bytes_per_coordinate(int integer_bytes, int element_bytes) {
+  return static_cast<uint64_t>(integer_bytes) + 1 + static_cast<uint64_t>(element_bytes);
 }
 
 template <class T>
@@ -35,7 +39,9 @@ struct EncodedBlock {
   // start of this storage (room for int64 ones).
   Kokkos::View<int64_t*, DeviceMemory> integers;
   BlockArray<uint8_t> crossed;  // (transitions, tokens, dims) 0/1
-  BlockArray<uint16_t> ulps;    // (steps, tokens, dims) bf16 bits
+  // (steps, tokens, dims) ULPs as bits of the input's format, packed from the
+  // start of these 32-bit words (1, 2 or 4 bytes each).
+  Kokkos::View<uint32_t*, DeviceMemory> ulps;
 };
 
 // A block's exceptions, rows [0, count) used. Allocated when made (a View
@@ -51,19 +57,50 @@ struct ExceptionTable {
   int64_t count = 0;
 };
 
+// The quiet NaN pattern of format F: the IEEE formats' all-ones exponent
+// with the top mantissa bit, E4M3FN's S.1111.111 (its only NaN).
+template <class F>
+KOKKOS_INLINE_FUNCTION constexpr typename F::bits_type nan_bits() {
+  using L = formats::Lattice<F>;
+  return static_cast<typename F::bits_type>(F::specials == formats::Specials::nan_only_fn
+                                                ? L::magnitude_mask
+                                                : (L::exponent_mask << F::mantissa_bits) |
+                                                      (uint32_t(1) << (F::mantissa_bits - 1)));
+}
+
+// The pattern of format F holding 2^k, for k from the smallest subnormal's
+// exponent to the largest ULP's (every ULP of F is one of F's values).
+template <class F>
+KOKKOS_INLINE_FUNCTION typename F::bits_type power_of_two_bits(int k) {
+  using L = formats::Lattice<F>;
+  return static_cast<typename F::bits_type>(k >= 1 - F::bias ? uint32_t(k + F::bias) << F::mantissa_bits
+                                                             : uint32_t(1) << (k - L::min_scale));
+}
+
+// U(b) as bits of format F for the exact arithmetic (NaN bits if undefined).
+template <class F>
+KOKKOS_INLINE_FUNCTION typename F::bits_type format_ulp_bits(typename F::bits_type b, formats::ZeroUlp zero_rule) {
+  using L = formats::Lattice<F>;
+  if (!L::is_finite(b)) return nan_bits<F>();
+  return power_of_two_bits<F>(L::ulp_exponent(b, zero_rule));
+}
+
 // ULP of b as bfloat16 bits for the driving arithmetic (NaN bits if undefined).
 KOKKOS_INLINE_FUNCTION uint16_t ulp_bits(uint16_t b, const KernelSettings& settings) {
   if (settings.arithmetic == Arithmetic::seed) return bf16::seed_ulp(b);
-  if (!bf16::is_finite(b)) return 0x7FC0;
-  const int k = bf16::ulp_exponent(b, settings.zero_ulp);  // in [-133, 120]
-  return k >= -126 ? static_cast<uint16_t>((k + 127) << 7) : static_cast<uint16_t>(1u << (k + 133));
+  return format_ulp_bits<formats::BF16>(b, static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp)));
 }
 
-// Fills `out` for values(0 .. steps-1), its views sized for at least that
-// block, and `table` with the block's exceptions (rows [0, table.count)),
-// indexed in W from `first_step` and `first_token`, ordered by step, then
-// token, then dim. `integer_width` is the saved bf16::IntegerWidth (kInt8 ..
-// kInt64).
+// Fills `out` for values' steps 0 .. steps-1 (in the kernel's memory; rows
+// contiguous), its views sized for at least that block, and `table` with the
+// block's exceptions (rows [0, table.count)), indexed in W from `first_step`
+// and `first_token`, ordered by step, then token, then dim.
+// `integer_width` is the saved bf16::IntegerWidth (kInt8 .. kInt64). The
+// seed arithmetic is bf16's only.
+void encode_block(const RawBlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
+                  int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table);
+
+// The same for a block of bfloat16 bits.
 void encode_block(const BlockValues& values, const KernelSettings& settings, bf16::IntegerWidth integer_width,
                   int64_t first_step, int64_t first_token, const EncodedBlock& out, ExceptionTable& table);
 

@@ -13,16 +13,21 @@ Prints (or writes with --output) a JSON object with the keys of the C++ report, 
 "format", "skipped" and "steps", and displacement's "notebook_symmetric_dtype", "verdict_reason", "arithmetic_disagreement_causes" and (bf16 only)
 "arithmetic_disagreements", not computed (tests/check_report_schema.py: REFERENCE_OMITS).
 
-usage: reference_analyze.py W.h5 [--dataset W] [--dead-mask dead_mask]
+usage: reference_analyze.py W.h5|W.safetensors|SERIES_FOLDER [--dataset W] [--dead-mask dead_mask]
                             [--epsilon 1e-6] [--zero-ulp min-normal|min-subnormal]
                             [--element-type bf16|f16|f32|f8e4m3|f8e5m2] [--output REF.json]
 
 The format: --element-type, else the dataset's: float16 -> f16, float32 -> f32, 8-bit
-integers by their `dtype` attribute (float8_e4m3fn, float8_e5m2), 16-bit integers -> bf16.
+integers by their `dtype` attribute (float8_e4m3fn, float8_e5m2), 16-bit integers -> bf16;
+safetensors dtypes BF16 (U16, I16), F16, F32, F8_E4M3, F8_E5M2. A series folder holds one
+checkpoint (N, D) per step (.safetensors files, or folders with model.safetensors), ordered
+by the last integer in their names, the dead mask in the first.
 """
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from fractions import Fraction
 
@@ -57,6 +62,33 @@ def is_finite(bits):
 
 
 _value_cache = {}
+
+
+def use_format(kind):
+    """Decode patterns as format `kind` (a key of FORMATS) from now on."""
+    global FORMAT
+    FORMAT = FORMATS[kind]
+    _value_cache.clear()
+
+
+def dataset_format(ds, element_type=None):
+    """The element format of HDF5 dataset `ds` as the module docstring says, or None."""
+    declared = ds.attrs.get("dtype")
+    declared = declared.decode() if isinstance(declared, bytes) else declared
+    kind = {"float16": "f16", "float32": "f32"}.get(str(ds.dtype))
+    if kind is None and ds.dtype.itemsize == 1:
+        kind = {"float8_e4m3fn": "f8e4m3", "float8_e5m2": "f8e5m2"}.get(declared)
+    if kind is None and ds.dtype.itemsize == 2:
+        kind = "bf16"
+    kind = element_type or kind
+    if kind is None or FORMATS[kind][0] != 8 * ds.dtype.itemsize:
+        return None
+    return kind
+
+
+def raw_bits(array):
+    """The stored bit patterns of an array of 1, 2 or 4-byte elements, as unsigned integers."""
+    return np.asarray(array).view({1: np.uint8, 2: np.uint16, 4: np.uint32}[array.dtype.itemsize])
 
 
 def bf16_value(bits):
@@ -276,6 +308,70 @@ def ulp_section(W, S, N, D, zero_ulp):
             "min": None if umin is None else fl(umin), "max": None if umax is None else fl(umax)}
 
 
+# ---------------------------------------------------------------- inputs
+def read_hdf5_input(path, dataset, dead_mask, element_type):
+    """(format, stored dtype, raw bits (S, N, D), dead mask or None) of an HDF5 trajectory."""
+    with h5py.File(path, "r") as f:
+        ds = f[dataset]
+        kind = dataset_format(ds, element_type)
+        if ds.ndim != 3 or kind is None:
+            sys.exit(f"{dataset}: expected a 3-D dataset of a known element format, found {ds.dtype} {ds.shape}")
+        return kind, str(ds.dtype), raw_bits(ds[...]), (f[dead_mask][...] if dead_mask in f else None)
+
+
+# safetensors dtype: (format, numpy dtype of the stored bits)
+SAFETENSORS_FORMATS = {"BF16": ("bf16", "<u2"), "U16": ("bf16", "<u2"), "I16": ("bf16", "<u2"),
+                       "F16": ("f16", "<u2"), "F32": ("f32", "<u4"), "F8_E4M3": ("f8e4m3", "u1"),
+                       "F8_E5M2": ("f8e5m2", "u1"), "BOOL": (None, "u1"), "U8": (None, "u1"), "I8": (None, "i1")}
+
+
+def read_safetensors_tensors(path):
+    """{name: (dtype, numpy array of the stored values or bits)}, from the format's description: an
+    8-byte little-endian header length, the JSON header, then the data buffer."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + length])
+    header.pop("__metadata__", None)
+    data = blob[8 + length:]
+    tensors = {}
+    for name, entry in header.items():
+        if entry["dtype"] in SAFETENSORS_FORMATS:
+            begin, end = entry["data_offsets"]
+            array = np.frombuffer(data[begin:end], dtype=SAFETENSORS_FORMATS[entry["dtype"]][1])
+            tensors[name] = (entry["dtype"], array.reshape(entry["shape"]))
+    return tensors
+
+
+def series_files(folder):
+    """The checkpoints of a series folder (.safetensors files, or folders with model.safetensors),
+    ordered by the last integer in their names."""
+    entries = []
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path):
+            path = os.path.join(path, "model.safetensors")
+        elif not name.endswith(".safetensors"):
+            continue
+        numbers = re.findall(r"\d+", name)
+        entries.append((int(numbers[-1]) if numbers else -1, name, path))
+    return [path for _, _, path in sorted(entries)]
+
+
+def read_safetensors_input(path, dataset, dead_mask, element_type):
+    """(format, stored dtype, raw bits (S, N, D), dead mask or None) of a safetensors trajectory or
+    a series folder (W (N, D) in each checkpoint, the dead mask in the first)."""
+    files = series_files(path) if os.path.isdir(path) else [path]
+    steps = [read_safetensors_tensors(file) for file in files]
+    dtype = steps[0][dataset][0]
+    raw = np.stack([tensors[dataset][1] for tensors in steps]) if os.path.isdir(path) else steps[0][dataset][1]
+    kind = element_type or SAFETENSORS_FORMATS[dtype][0]
+    if raw.ndim != 3 or kind is None or FORMATS[kind][0] != 8 * raw.dtype.itemsize:
+        sys.exit(f"{dataset}: expected a trajectory of a known element format, found {dtype} {list(raw.shape)}")
+    return kind, dtype, raw.view({1: np.uint8, 2: np.uint16, 4: np.uint32}[raw.dtype.itemsize]), \
+        (steps[0][dead_mask][1] if dead_mask in steps[0] else None)
+
+
 # ---------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -287,30 +383,18 @@ def main(argv=None):
     ap.add_argument("--element-type", choices=sorted(FORMATS))
     ap.add_argument("--output")
     a = ap.parse_args(argv)
-    global FORMAT
-
-    with h5py.File(a.input, "r") as f:
-        ds = f[a.dataset]
-        declared = ds.attrs.get("dtype")
-        declared = declared.decode() if isinstance(declared, bytes) else declared
-        kind = {"float16": "f16", "float32": "f32"}.get(str(ds.dtype))
-        if kind is None and ds.dtype.itemsize == 1:
-            kind = {"float8_e4m3fn": "f8e4m3", "float8_e5m2": "f8e5m2"}.get(declared)
-        if kind is None and ds.dtype.itemsize == 2:
-            kind = "bf16"
-        kind = a.element_type or kind
-        if ds.ndim != 3 or kind is None or FORMATS[kind][0] != 8 * ds.dtype.itemsize:
-            sys.exit(f"{a.dataset}: expected a 3-D dataset of a known element format, found {ds.dtype} {ds.shape}")
-        FORMAT = FORMATS[kind]
-        in_dtype = str(ds.dtype)
-        raw = ds[...].view({1: np.uint8, 2: np.uint16, 4: np.uint32}[ds.dtype.itemsize])
-        mask_found = a.dead_mask in f
-        if mask_found:
-            mask = np.asarray(f[a.dead_mask][...]).astype(np.int64)
-            if mask.shape != (raw.shape[1],) or not np.all((mask == 0) | (mask == 1)):
-                sys.exit("bad dead mask")
-        else:
-            mask = np.zeros(raw.shape[1], dtype=np.int64)
+    if os.path.isdir(a.input) or a.input.endswith(".safetensors"):
+        kind, in_dtype, raw, mask = read_safetensors_input(a.input, a.dataset, a.dead_mask, a.element_type)
+    else:
+        kind, in_dtype, raw, mask = read_hdf5_input(a.input, a.dataset, a.dead_mask, a.element_type)
+    use_format(kind)
+    mask_found = mask is not None
+    if mask_found:
+        mask = np.asarray(mask).astype(np.int64)
+        if mask.shape != (raw.shape[1],) or not np.all((mask == 0) | (mask == 1)):
+            sys.exit("bad dead mask")
+    else:
+        mask = np.zeros(raw.shape[1], dtype=np.int64)
     S, N, D = (int(v) for v in raw.shape)
     W = raw.tolist()
     eps = Fraction(a.epsilon)

@@ -74,7 +74,9 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeOptions& options, MPI_Co
   output.format = output_format_of("--output", options.output);
   output.selection = parse_output_selection(options.outputs);
   output.dtype = parse_save_dtype(options.save_dtype);
-  in.output_bytes_per_coordinate = encoded_bytes_per_coordinate(integer_bytes(bf16::kInt64));
+  // U is saved in W's element format: as many bytes as a value of W.
+  in.output_bytes_per_coordinate =
+      encoded_bytes_per_coordinate(integer_bytes(bf16::kInt64), static_cast<int>(in.value_bytes));
   in.keeps_magnitudes = false;
   output.blocks = agreed_blocks(in, options.max_steps_per_block, comm);
   return output;
@@ -103,10 +105,6 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
     fail(kExitUsage, "--arithmetic seed is the bf16 notebook's arithmetic; '" + options.input + "' holds " +
                          formats::element_type_name(input.reader->element_type()) +
                          " values: use --arithmetic exact (the default)");
-  if (!options.output.empty() && input.reader->element_type() != formats::ElementType::bf16)
-    fail(kExitUsage, "--output: saving the displacements of " +
-                         formats::element_type_name(input.reader->element_type()) +
-                         " values is not supported yet (bf16 only); analyze without --output");
   input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return input;
 }

@@ -45,12 +45,14 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
   layout.shape = input.shape();
   layout.slab = plan.slab;
   layout.integer_bytes = integer_bytes(width);
+  layout.element_type = input.reader->element_type();
   layout.selection = plan.output->selection;
   layout.dead_mask = input.dead_mask;
   for (size_t n = 0; n < input.dead_mask.size(); ++n)
     if (input.dead_mask[n]) layout.dead_token_ids.push_back(static_cast<int64_t>(n));
   layout.provenance = {{"source", o.input},
                        {"dataset", o.dataset},
+                       {"element_type", formats::element_type_name(layout.element_type)},
                        {"arithmetic", o.arithmetic},
                        {"epsilon", std::to_string(o.epsilon)},
                        {"zero_ulp", o.zero_ulp},
@@ -61,15 +63,19 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
 }
 
 // The views of one step block, allocated once for the largest block, and
-// their host mirrors (the same memory on a host backend). Built in place: a
-// View default-constructed and assigned later crashes with some Kokkos 4
+// their host mirrors (the same memory on a host backend). Values and ULPs
+// are raw bits of W's element format, `element_bytes` each. Built in place:
+// a View default-constructed and assigned later crashes with some Kokkos 4
 // snapshots.
 struct SaveBuffers {
-  SaveBuffers(int64_t steps, int64_t tokens, int64_t dims)
-      : values(uninitialized("latdisp::save::values"), steps, tokens, dims),
-        encoded{decltype(EncodedBlock::integers)(uninitialized("latdisp::save::integers"), (steps - 1) * tokens * dims),
+  SaveBuffers(int64_t steps, int64_t tokens, int64_t dims, formats::ElementType type)
+      : element_type(type),
+        element_bytes(formats::element_bytes(type)),
+        step_values(tokens * dims),
+        values(uninitialized("latdisp::save::values"), steps * step_values * element_bytes),
+        encoded{decltype(EncodedBlock::integers)(uninitialized("latdisp::save::integers"), (steps - 1) * step_values),
                 BlockArray<uint8_t>(uninitialized("latdisp::save::crossed"), steps - 1, tokens, dims),
-                BlockArray<uint16_t>(uninitialized("latdisp::save::ulps"), steps, tokens, dims)},
+                decltype(EncodedBlock::ulps)(uninitialized("latdisp::save::ulps"), ulp_words(steps))},
         // Room for an exception in a quarter of the rows: about the bytes per
         // row the plan reserves.
         exceptions(std::max<int64_t>(1, (steps - 1) * tokens / 4)),
@@ -78,26 +84,50 @@ struct SaveBuffers {
         host_crossed(Kokkos::create_mirror_view(encoded.crossed)),
         host_ulps(Kokkos::create_mirror_view(encoded.ulps)) {}
 
+  // The 32-bit words that hold the ULPs of `steps` steps.
+  int64_t ulp_words(int64_t steps) const { return (steps * step_values * element_bytes + 3) / 4; }
+
   // The outputs of a block of `steps` steps: one transition fewer.
   EncodedBlock block_outputs(int64_t steps) const {
     const Steps transitions(0, steps - 1);
     return EncodedBlock{encoded.integers, Kokkos::subview(encoded.crossed, transitions, Kokkos::ALL, Kokkos::ALL),
-                        Kokkos::subview(encoded.ulps, Steps(0, steps), Kokkos::ALL, Kokkos::ALL)};
+                        encoded.ulps};
   }
 
-  BlockArray<uint16_t> values;
+  // The kernel's view of the first `steps` steps of `values`.
+  RawBlockValues block_values(int64_t steps, int64_t tokens, int64_t dims) const {
+    RawBlockValues block;
+    block.data = values.data();
+    block.steps = steps;
+    block.step_stride = step_values;
+    block.tokens = tokens;
+    block.dims = dims;
+    block.type = element_type;
+    return block;
+  }
+
+  formats::ElementType element_type;
+  int64_t element_bytes;
+  int64_t step_values;  // values in one step of the slab
+  Kokkos::View<uint8_t*, DeviceMemory> values;
   EncodedBlock encoded;
   ExceptionTable exceptions;
-  BlockArray<uint16_t>::HostMirror host_values;
+  Kokkos::View<uint8_t*, DeviceMemory>::HostMirror host_values;
   decltype(EncodedBlock::integers)::HostMirror host_integers;
   BlockArray<uint8_t>::HostMirror host_crossed;
-  BlockArray<uint16_t>::HostMirror host_ulps;
+  decltype(EncodedBlock::ulps)::HostMirror host_ulps;
 };
 
 // The first `steps` steps of a (steps, tokens, dims) view.
 template <class View>
 auto leading(const View& view, int64_t steps) {
   return Kokkos::subview(view, Steps(0, steps), Kokkos::ALL, Kokkos::ALL);
+}
+
+// The first `count` elements of a one-dimensional view.
+template <class View>
+auto first(const View& view, int64_t count) {
+  return Kokkos::subview(view, Steps(0, count));
 }
 
 // The device table's rows appended to the host's columns.
@@ -117,16 +147,18 @@ void append_exceptions(const ExceptionTable& table, ExceptionColumns& columns) {
 void encode_step_block(const StepBlock& block, SaveBuffers& buffers, const AnalysisPlan& plan, bf16::IntegerWidth width,
                        ExceptionColumns& exceptions) {
   const int64_t steps = block.steps, transitions = steps - 1;
-  const int64_t step_values = plan.slab.count * static_cast<int64_t>(buffers.values.extent(2));
-  if (kSeparateDeviceMemory) Kokkos::deep_copy(leading(buffers.values, steps), leading(buffers.host_values, steps));
-  const EncodedBlock outputs = buffers.block_outputs(steps);
-  encode_block(leading(buffers.values, steps), plan.kernel, width, block.first_step, plan.slab.begin, outputs,
-               buffers.exceptions);
+  const int64_t dims = static_cast<int64_t>(buffers.encoded.crossed.extent(2));
+  if (kSeparateDeviceMemory)
+    Kokkos::deep_copy(first(buffers.values, steps * buffers.step_values * buffers.element_bytes),
+                      first(buffers.host_values, steps * buffers.step_values * buffers.element_bytes));
+  encode_block(buffers.block_values(steps, plan.slab.count, dims), plan.kernel, width, block.first_step,
+               plan.slab.begin, buffers.block_outputs(steps), buffers.exceptions);
   if (kSeparateDeviceMemory) {
-    const Steps words(0, (transitions * step_values * integer_bytes(width) + 7) / 8);
-    Kokkos::deep_copy(Kokkos::subview(buffers.host_integers, words), Kokkos::subview(buffers.encoded.integers, words));
+    const int64_t words = (transitions * buffers.step_values * integer_bytes(width) + 7) / 8;
+    Kokkos::deep_copy(first(buffers.host_integers, words), first(buffers.encoded.integers, words));
     Kokkos::deep_copy(leading(buffers.host_crossed, transitions), leading(buffers.encoded.crossed, transitions));
-    Kokkos::deep_copy(leading(buffers.host_ulps, steps), leading(buffers.encoded.ulps, steps));
+    Kokkos::deep_copy(first(buffers.host_ulps, buffers.ulp_words(steps)),
+                      first(buffers.encoded.ulps, buffers.ulp_words(steps)));
   }
   append_exceptions(buffers.exceptions, exceptions);
 }
@@ -203,8 +235,10 @@ SaveSummary save_results(const AnalysisInput& input, const AnalysisPlan& plan, i
   const int64_t block_steps = output.blocks.steps_per_block;
   // Allocated inside collectively(): running out of memory on one rank is one agreed error.
   std::unique_ptr<SaveBuffers> buffers;
-  collectively(comm,
-               [&] { buffers = std::make_unique<SaveBuffers>(block_steps, plan.slab.count, input.shape().dims); });
+  collectively(comm, [&] {
+    buffers = std::make_unique<SaveBuffers>(block_steps, plan.slab.count, input.shape().dims,
+                                            input.reader->element_type());
+  });
   ExceptionColumns exceptions;
   StepStream stream(*input.reader, plan.slab, plan.max_slab, block_steps, buffers->host_values.data());
   StepBlock block;

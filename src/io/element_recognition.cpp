@@ -40,6 +40,9 @@ ElementType safetensors_element_type(const std::string& dtype, const std::string
   else if (dtype == "F8_E4M3") type = ElementType::f8e4m3;
   else if (dtype == "F8_E5M2") type = ElementType::f8e5m2;
   else if (dtype == "U16" || dtype == "I16") return integer_element_type(16, dtype, "", what, request);
+  else if ((dtype == "U8" || dtype == "I8") && !request.element_type)
+    fail(kExitInput, what + " holds 8-bit integers (" + dtype + ") without a declared format: store it as F8_E4M3 " +
+                         "or F8_E5M2, or name the format with --element-type f8e4m3|f8e5m2");
   else if (dtype == "U8" || dtype == "I8") return integer_element_type(8, dtype, "", what, request);
   else if (dtype == "U32" || dtype == "I32") return integer_element_type(32, dtype, "", what, request);
   else if (dtype == "U64" || dtype == "I64") return integer_element_type(64, dtype, "", what, request);
@@ -92,6 +95,17 @@ void require_float_matches(ElementType found, const std::string& storage, const 
   fail(kExitInput, "--element-type " + formats::element_type_name(*request.element_type) + " contradicts " + what +
                        ", stored as " + storage + " (" + formats::element_type_name(found) +
                        "); --element-type names the format of integer storage only");
+}
+
+void require_declared_matches(ElementType found, const std::string& storage, const std::string& declared,
+                              const std::string& what) {
+  if (declared.empty()) return;
+  if (is_fnuz(declared)) refuse_fnuz("attribute dtype = '" + declared + "'", what);
+  ElementType type = found;
+  if (declared_format(declared, type) && type != found)
+    fail(kExitInput, what + " declares dtype = '" + declared + "' (" + formats::element_type_name(type) + ", " +
+                         width_text(type) + ") but holds " + storage + " (" + formats::element_type_name(found) +
+                         ", " + width_text(found) + ")");
 }
 
 void require_requested_format(ElementType type, const std::string& what, const std::string& stored,

@@ -39,6 +39,13 @@ ElementType integer_element_type(int bits, const std::string& storage, const std
 void require_float_matches(ElementType found, const std::string& storage, const std::string& what,
                            const ElementRequest& request);
 
+// For a float container of format `found` (`storage` names its type) with
+// the `dtype` attribute `declared` (empty if none): throws
+// Error(kExitInput) if it declares another format or an FNUZ variant.
+// Declarations that name no format are left to the container's type.
+void require_declared_matches(ElementType found, const std::string& storage, const std::string& declared,
+                              const std::string& what);
+
 // Throws Error(kExitInput) for a command that reads bf16 only when `type` is
 // another format; `stored` says how ("dtype F32", "type float16").
 void require_requested_format(ElementType type, const std::string& what, const std::string& stored,

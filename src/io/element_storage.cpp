@@ -28,6 +28,22 @@ std::string hdf5_element_attribute(formats::ElementType type) {
   return "";
 }
 
+std::string safetensors_element_dtype(formats::ElementType type) {
+  switch (type) {
+    case formats::ElementType::f16:
+      return "F16";
+    case formats::ElementType::f32:
+      return "F32";
+    case formats::ElementType::f8e4m3:
+      return "F8_E4M3";
+    case formats::ElementType::f8e5m2:
+      return "F8_E5M2";
+    case formats::ElementType::bf16:
+      break;
+  }
+  return "BF16";
+}
+
 herr_t write_element_attribute(hid_t dataset, formats::ElementType type) {
   const std::string declared = hdf5_element_attribute(type);
   return declared.empty() ? 0 : write_string_attribute(dataset, "dtype", declared);

@@ -19,6 +19,9 @@ Hdf5Handle hdf5_element_type(formats::ElementType type);
 // The `dtype` attribute an FP8 dataset needs ("" for the other formats).
 std::string hdf5_element_attribute(formats::ElementType type);
 
+// The safetensors dtype of values of `type`: BF16, F16, F32, F8_E4M3, F8_E5M2.
+std::string safetensors_element_dtype(formats::ElementType type);
+
 // Writes that attribute on `dataset` when the format needs one; the HDF5 status.
 herr_t write_element_attribute(hid_t dataset, formats::ElementType type);
 

@@ -1,8 +1,10 @@
 // HDF5 output: chunked datasets written collectively, h5py-compatible types
-// (bool as h5py's enum, bfloat16 as uint16 with a dtype attribute).
+// (bool as h5py's enum; U in W's element format as io/element_storage.hpp
+// stores it, bfloat16 as uint16 with the attribute dtype = bfloat16).
 #include <algorithm>
 
 #include "io/hdf5_handles.hpp"
+#include "io/element_storage.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/result_writer.hpp"
 #include "parallel/errors.hpp"
@@ -40,7 +42,11 @@ hid_t integer_memory_type(int bytes) {
 class Hdf5ResultWriter : public ResultWriter {
  public:
   Hdf5ResultWriter(MPI_Comm comm, const std::string& path, const ResultLayout& layout)
-      : m_layout(layout), m_transfer(collective_transfer()), m_bool(h5py_bool_type()), m_file(comm, path) {
+      : m_layout(layout),
+        m_transfer(collective_transfer()),
+        m_bool(h5py_bool_type()),
+        m_element(hdf5_element_type(layout.element_type)),
+        m_file(comm, path) {
     MPI_Comm_rank(comm, &m_rank);
     for (const auto& [name, value] : layout.provenance) write_attribute(m_file.get(), name, value);
     const hsize_t steps = static_cast<hsize_t>(layout.shape.steps), tokens = static_cast<hsize_t>(layout.shape.tokens),
@@ -50,8 +56,11 @@ class Hdf5ResultWriter : public ResultWriter {
       m_delta = create("delta_W_prime", integer_file_type(layout.integer_bytes), {steps - 1, tokens, dims},
                        layout.integer_bytes);
     if (s.ulp) {
-      m_ulp = create("U", H5T_STD_U16LE, {steps, tokens, dims}, 2);
-      write_attribute(m_ulp, "dtype", "bfloat16");
+      const formats::ElementType type = layout.element_type;
+      m_ulp = create("U", m_element.get(), {steps, tokens, dims}, formats::element_bytes(type));
+      const std::string declared =
+          type == formats::ElementType::bf16 ? std::string("bfloat16") : hdf5_element_attribute(type);
+      if (!declared.empty()) write_attribute(m_ulp, "dtype", declared);
     }
     if (s.crossings) m_crossings = create("exponent_crossings", m_bool.get(), {steps - 1, tokens, dims}, 1);
     if (s.dead_mask) {
@@ -75,8 +84,8 @@ class Hdf5ResultWriter : public ResultWriter {
   void write_delta(int64_t first, int64_t count, const void* integers) override {
     if (m_delta >= 0) write_slab(m_delta, integer_memory_type(m_layout.integer_bytes), first, count, integers);
   }
-  void write_ulp(int64_t first, int64_t count, const uint16_t* bits) override {
-    if (m_ulp >= 0) write_slab(m_ulp, H5T_NATIVE_UINT16, first, count, bits);
+  void write_ulp(int64_t first, int64_t count, const void* bits) override {
+    if (m_ulp >= 0) write_slab(m_ulp, m_element.get(), first, count, bits);  // raw bits: no conversion
   }
   void write_crossings(int64_t first, int64_t count, const uint8_t* flags) override {
     if (m_crossings >= 0) write_slab(m_crossings, m_bool.get(), first, count, flags);
@@ -93,6 +102,8 @@ class Hdf5ResultWriter : public ResultWriter {
     const hid_t value = create_rows("value", H5T_IEEE_F64LE, {rows});
     const hid_t kind = create_rows("kind", H5T_STD_I8LE, {rows});
     m_file.reserve_space();
+    // An empty table has no storage to write to (HDF5 refuses the attempt).
+    if (rows == 0) return;
     write_rows(index, "index", H5T_NATIVE_INT64, {rows, 3}, start, count, columns.index.data());
     write_rows(value, "value", H5T_NATIVE_DOUBLE, {rows}, start, count, columns.value.data());
     write_rows(kind, "kind", H5T_NATIVE_INT8, {rows}, start, count, columns.kind.data());
@@ -179,6 +190,7 @@ class Hdf5ResultWriter : public ResultWriter {
   Hdf5Handle m_transfer;
   Hdf5Handle m_independent{H5Pcreate(H5P_DATASET_XFER), H5Pclose};
   Hdf5Handle m_bool;
+  Hdf5Handle m_element;  // U's file and memory type
   Hdf5OutputFile m_file;  // after the property lists and types it uses: destroyed before them
   hid_t m_delta = -1, m_ulp = -1, m_crossings = -1;
 };

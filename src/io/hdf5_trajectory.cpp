@@ -112,6 +112,7 @@ void Hdf5Trajectory::recognize_type(const std::string& what, const ElementReques
     fail(kExitInput, what + " has type " + m_type_description + "; expected 16-bit integers of bfloat16 bits, IEEE " +
                          "float16 or float32, or 8-bit integers with a declared FP8 dtype");
   require_float_matches(m_element_type, m_type_description, what, request);
+  require_declared_matches(m_element_type, m_type_description, dtype_attribute(m_values.get()), what);
   m_memory_type = Hdf5Handle(H5Tcopy(file_type.get()), H5Tclose);
   H5Tset_order(m_memory_type.get(), H5T_ORDER_LE);
 }

@@ -13,6 +13,7 @@
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
 #include "io/trajectory_shape.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
@@ -21,6 +22,7 @@ struct ResultLayout {
   TrajectoryShape shape;
   TokenRange slab;
   int integer_bytes = 8;  // 1, 2, 4 or 8: the dtype of delta_W_prime
+  formats::ElementType element_type = formats::ElementType::bf16;  // of W, and of the saved U
   OutputSelection selection;
   std::vector<uint8_t> dead_mask;  // all tokens
   std::vector<int64_t> dead_token_ids;
@@ -41,7 +43,8 @@ class ResultWriter {
   // Collective: steps [first, first + count) of the rank's slab, C order
   // (count, slab tokens, dims). Every rank calls these equally often.
   virtual void write_delta(int64_t first, int64_t count, const void* integers) = 0;
-  virtual void write_ulp(int64_t first, int64_t count, const uint16_t* bits) = 0;
+  // U as bits of layout.element_type, element_bytes(element_type) each.
+  virtual void write_ulp(int64_t first, int64_t count, const void* bits) = 0;
   virtual void write_crossings(int64_t first, int64_t count, const uint8_t* flags) = 0;
   // Collective, once: this rank's exceptions go to rows [offset, offset + n).
   virtual void write_exceptions(const ExceptionColumns& local, int64_t offset, int64_t total) = 0;

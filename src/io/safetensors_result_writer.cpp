@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/element_storage.hpp"
 #include "io/mpi_output_file.hpp"
 #include "io/output_file.hpp"
 #include "io/result_writer.hpp"
@@ -51,7 +52,9 @@ class SafetensorsResultWriter : public ResultWriter {
     if (s.delta)
       m_delta =
           add("delta_W_prime", integer_dtype(layout.integer_bytes), {steps - 1, tokens, dims}, layout.integer_bytes);
-    if (s.ulp) m_ulp = add("U", "BF16", {steps, tokens, dims}, 2);
+    if (s.ulp)
+      m_ulp = add("U", safetensors_element_dtype(layout.element_type), {steps, tokens, dims},
+                  formats::element_bytes(layout.element_type));
     if (s.crossings) m_crossings = add("exponent_crossings", "BOOL", {steps - 1, tokens, dims}, 1);
     // Written by rank 0 once the space is reserved.
     std::vector<std::pair<size_t, const void*>> small;
@@ -74,8 +77,8 @@ class SafetensorsResultWriter : public ResultWriter {
   void write_delta(int64_t first, int64_t count, const void* integers) override {
     if (m_delta != kNone) write_slab(m_slots[m_delta], m_layout.integer_bytes, first, count, integers);
   }
-  void write_ulp(int64_t first, int64_t count, const uint16_t* bits) override {
-    if (m_ulp != kNone) write_slab(m_slots[m_ulp], 2, first, count, bits);
+  void write_ulp(int64_t first, int64_t count, const void* bits) override {
+    if (m_ulp != kNone) write_slab(m_slots[m_ulp], formats::element_bytes(m_layout.element_type), first, count, bits);
   }
   void write_crossings(int64_t first, int64_t count, const uint8_t* flags) override {
     if (m_crossings != kNone) write_slab(m_slots[m_crossings], 1, first, count, flags);

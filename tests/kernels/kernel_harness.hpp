@@ -264,7 +264,7 @@ inline EncodeOutput run_encode_block(const HostBlock& block, const KernelSetting
   const EncodedBlock out{
       decltype(EncodedBlock::integers)("latdisp::kernel_harness::integers", (steps - 1) * tokens * dims),
       decltype(EncodedBlock::crossed)("latdisp::kernel_harness::crossed", steps - 1, tokens, dims),
-      decltype(EncodedBlock::ulps)("latdisp::kernel_harness::ulps", steps, tokens, dims)};
+      decltype(EncodedBlock::ulps)("latdisp::kernel_harness::ulps", (steps * tokens * dims + 1) / 2)};
   ExceptionTable table(1);  // grown by encode_block
   encode_block(values, settings, static_cast<bf16::IntegerWidth>(integer_width), 0, 0, out, table);
   EncodeOutput result{Kokkos::View<int64_t***, Kokkos::LayoutRight, Kokkos::HostSpace>(
@@ -272,11 +272,15 @@ inline EncodeOutput run_encode_block(const HostBlock& block, const KernelSetting
                       Kokkos::View<uint8_t***, Kokkos::LayoutRight, Kokkos::HostSpace>(
                           "latdisp::kernel_harness::host_kinds", steps - 1, tokens, dims),
                       Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.crossed),
-                      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.ulps),
+                      Kokkos::View<uint16_t***, Kokkos::LayoutRight, Kokkos::HostSpace>(
+                          "latdisp::kernel_harness::host_ulps", steps, tokens, dims),
                       Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>(
                           "latdisp::kernel_harness::host_values", steps - 1, tokens, dims)};
   widen_integers(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.integers), integer_width,
                  result.integers);
+  // The ULPs are bf16 bits packed from the start of their 32-bit words.
+  const auto ulp_words = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.ulps);
+  std::memcpy(result.ulps.data(), ulp_words.data(), result.ulps.size() * sizeof(uint16_t));
   spread_exceptions(table, result);
   return result;
 }
