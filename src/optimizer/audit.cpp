@@ -8,7 +8,9 @@
 #include <string>
 
 #include <Kokkos_Core.hpp>
+#include <nlohmann/json.hpp>
 
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_keys.hpp"
 #include "analysis/spillable_keys.hpp"
 #include "optimizer/audit_input.hpp"
@@ -26,6 +28,39 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The audit's checkpoint identity: the input, the four tensors and every
+// option that shapes the result (docs/operations.md §6).
+CheckpointSetup checkpoint_setup(const OptimizerOptions& o, const AuditInput& input) {
+  const TrajectoryReader& w = *input.tensors[0];
+  CheckpointSetup setup;
+  setup.command = "optimizer";
+  setup.directory = o.checkpoint_dir;
+  setup.seconds = o.checkpoint_seconds;
+  setup.resume = o.resume;
+  setup.input = o.input;
+  setup.files = w.source_files();
+  setup.dataset = o.dataset + "," + o.grad + "," + o.exp_avg + "," + o.exp_avg_sq;
+  for (int i = 0; i < 4; ++i)
+    setup.element_type += std::string(i ? "," : "") + formats::element_type_name(input.tensors[i]->element_type());
+  setup.steps = w.shape().steps;
+  setup.tokens = w.shape().tokens;
+  setup.dims = w.shape().dims;
+  setup.dead_mask = &input.dead;
+  const auto text = [](const std::string& value) { return value.empty() ? std::string("(attribute)") : value; };
+  setup.options_json = nlohmann::json{{"--dead-mask", o.dead_mask},
+                                      {"--lr", text(o.lr)},
+                                      {"--betas", text(o.betas)},
+                                      {"--eps", text(o.eps)},
+                                      {"--weight-decay", text(o.weight_decay)},
+                                      {"--step-offset", o.step_offset},
+                                      {"--update-rule", o.update_rule},
+                                      {"--torch-capability", o.torch_capability},
+                                      {"--torch-threads", o.torch_threads},
+                                      {"--per-token", !o.per_token.empty()}}
+                           .dump();
+  return setup;
 }
 
 }  // namespace
@@ -62,8 +97,16 @@ OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_p
   result.torch_threads = options.torch_threads;
   result.kokkos_backend = Kokkos::DefaultExecutionSpace::name();
   for (uint8_t d : input.dead) result.n_dead += d;
+  Checkpointer checkpoint(checkpoint_setup(options, input), comm);
   AuditPass pass(options, input, result, want_per_token, comm);
-  pass.run();
+  if (options.resume) pass.restore(checkpoint);
+  pass.run(checkpoint);
+  if (checkpoint.enabled()) {
+    const CheckpointSummary& summary = checkpoint.summary();
+    result.checkpoint = AuditCheckpoint{summary.directory, summary.written, summary.bytes_per_rank,
+                                        summary.resumed_from_step};
+    result.checkpoint_seconds = checkpoint.seconds();
+  }
   pass.reduce();
   result.total_seconds = seconds_since(start);
   result.peak_rss = gather_peak_rss(comm);

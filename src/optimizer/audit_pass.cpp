@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <tuple>
 
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_keys.hpp"
+#include "io/checkpoint_archive.hpp"
 #include "optimizer/cell_percentiles.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -64,6 +67,7 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_settings.first_token = m_slab.begin;
   m_settings.dims = result.dims;
   m_progress_seconds = options.progress_seconds;
+  m_block_pause = options.block_pause;
   m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
@@ -168,18 +172,20 @@ void AuditPass::read_block(int64_t first, int64_t count) {
   }
 }
 
-void AuditPass::run() {
-  if (m_type == formats::ElementType::f32) run_typed<formats::F32>();
-  else run_typed<formats::BF16>();
+void AuditPass::run(Checkpointer& checkpoint) {
+  if (m_type == formats::ElementType::f32) run_typed<formats::F32>(checkpoint);
+  else run_typed<formats::BF16>(checkpoint);
 }
 
 template <class F>
-void AuditPass::run_typed() {
+void AuditPass::run_typed(Checkpointer& checkpoint) {
   using Bits = typename F::bits_type;
   const int64_t transitions = m_result.steps - 1;
   m_last_progress = now_seconds();
-  for (int64_t first = 0; first < transitions; first += m_block_steps) {
+  const auto save_state = [&](ArchiveWriter& archive) { save(archive); };
+  for (int64_t first = m_next_transition; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
+    m_block_first = first;
     auto start = Clock::now();
     read_block<F>(first, count + 1);
     m_result.read_seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -200,8 +206,10 @@ void AuditPass::run_typed() {
       fold_block(first, count);
     });
     m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    stop_if_signalled(m_comm);
     progress(first + count);
+    if (m_block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(m_block_pause));
+    if (checkpoint.enabled()) checkpoint.at_block_boundary(first + count, first + count >= transitions, save_state);
+    else stop_if_signalled(m_comm);
   }
 }
 
@@ -222,7 +230,7 @@ void AuditPass::fold_block(int64_t first, int64_t count) {
 }
 
 void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
-  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kLive : kDead;
+  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
   auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
   auto& s = m_result.sums[static_cast<size_t>((t - 1) * 2 + population)];
   bool predicted_frozen = true, frozen = true, half_cell = false;
@@ -260,7 +268,7 @@ void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
     s[kIntendedSq].add(o.u * o.u);
     intended += std::fabs(o.u);
     lost += gap;
-    if (o.u != 0) m_keys.push(magnitude_key(o.cells, population == kDead));
+    if (o.u != 0) m_keys.push(magnitude_key(o.cells, population == kAuditDead));
   }
   ++c[frozen ? (predicted_frozen ? kFrozenAsPredicted : kFrozenThoughPredictedMoving)
              : (predicted_frozen ? kMovedThoughPredictedFrozen : kMovedAsPredicted)];
@@ -284,7 +292,7 @@ template <class F>
 void AuditPass::note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags) {
   if (m_result.first_mismatches.size() >= 20) return;
   const int64_t step_values = m_slab.count * m_result.dims;
-  const int64_t i = t - 1 - (t - 1) / m_block_steps * m_block_steps;
+  const int64_t i = t - 1 - m_block_first;
   const int64_t before = i * step_values + n * m_result.dims + d, after = before + step_values;
   const int64_t flat = (m_slab.begin + n) * m_result.dims + d;
   const bool lane = torch_vector_lane(flat, m_result.tokens * m_result.dims, m_settings.torch_threads,
@@ -306,27 +314,38 @@ namespace {
 
 const char* const kOperations[3] = {"parameter_update", "exp_avg_update", "exp_avg_sq_update"};
 
+// Mismatches as 7 integers each (the operation by its index), and back.
+std::vector<int64_t> flatten_mismatches(const std::vector<FirstMismatch>& mismatches) {
+  std::vector<int64_t> flat;
+  for (const FirstMismatch& m : mismatches) {
+    const int64_t op = std::find_if(std::begin(kOperations), std::end(kOperations),
+                                    [&](const char* name) { return m.operation == name; }) - std::begin(kOperations);
+    flat.insert(flat.end(), {m.step, m.token, m.dim, m.tensor, int64_t(m.recorded_bits), int64_t(m.replayed_bits), op});
+  }
+  return flat;
+}
+
+std::vector<FirstMismatch> unflatten_mismatches(const std::vector<int64_t>& all) {
+  std::vector<FirstMismatch> result;
+  for (size_t i = 0; i + 7 <= all.size(); i += 7)
+    result.push_back({all[i], all[i + 1], all[i + 2], int(all[i + 3]), uint64_t(all[i + 4]), uint64_t(all[i + 5]),
+                      kOperations[std::min<int64_t>(std::max<int64_t>(all[i + 6], 0), 2)]});
+  return result;
+}
+
 // Every rank's first mismatches to rank 0, the first 20 overall kept there.
 std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismatch>& mine, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  std::vector<int64_t> flat;
-  for (const FirstMismatch& m : mine) {
-    const int64_t op = std::find_if(std::begin(kOperations), std::end(kOperations),
-                                    [&](const char* name) { return m.operation == name; }) - std::begin(kOperations);
-    flat.insert(flat.end(), {m.step, m.token, m.dim, m.tensor, int64_t(m.recorded_bits), int64_t(m.replayed_bits), op});
-  }
+  const std::vector<int64_t> flat = flatten_mismatches(mine);
   int length = int(flat.size());
   std::vector<int> lengths(ranks), offsets(ranks, 0);
   MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
   for (int r = 1; r < ranks; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
   std::vector<int64_t> all(rank == 0 ? size_t(offsets[ranks - 1] + lengths[ranks - 1]) : 0);
   MPI_Gatherv(flat.data(), length, MPI_INT64_T, all.data(), lengths.data(), offsets.data(), MPI_INT64_T, 0, comm);
-  std::vector<FirstMismatch> result;
-  for (size_t i = 0; i + 7 <= all.size(); i += 7)
-    result.push_back({all[i], all[i + 1], all[i + 2], int(all[i + 3]), uint64_t(all[i + 4]), uint64_t(all[i + 5]),
-                      kOperations[all[i + 6]]});
+  std::vector<FirstMismatch> result = unflatten_mismatches(all);
   std::sort(result.begin(), result.end(), [](const FirstMismatch& a, const FirstMismatch& b) {
     return std::tie(a.step, a.token, a.dim, a.tensor) < std::tie(b.step, b.token, b.dim, b.tensor);
   });
@@ -352,6 +371,64 @@ void AuditPass::reduce() {
   m_result.percentiles = cell_percentiles(m_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
   m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Checkpoint: this rank's counters, exact sums, |c| keys, first mismatches
+// and per-token table (docs/formats.md §13).
+void AuditPass::save(ArchiveWriter& archive) const {
+  std::vector<int64_t> counts, digits(WideSum::kDigits);
+  for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
+  archive.put_ints("optimizer.counts", counts);
+  archive.begin_ints("optimizer.sums", int64_t(m_result.sums.size()) * kSumCount * WideSum::kDigits);
+  for (const auto& step : m_result.sums)
+    for (const WideSum& sum : step) {
+      sum.digits(digits.data());
+      archive.add_ints(digits.data(), WideSum::kDigits);
+    }
+  m_keys.save(archive, "optimizer.cells");
+  archive.put_ints("optimizer.first_mismatches", flatten_mismatches(m_result.first_mismatches));
+  if (!m_per_token) return;
+  const TokenAudit& p = m_result.per_token;
+  archive.put_ints("optimizer.token.swallowed", p.swallowed);
+  archive.put_ints("optimizer.token.moved", p.moved);
+  archive.put_ints("optimizer.token.last_moved", p.last_moved);
+  archive.put_ints("optimizer.token.last_half_cell", p.last_half_cell);
+  archive.put_ints("optimizer.token.replay_mismatches", p.replay_mismatches);
+  archive.put_doubles("optimizer.token.intended_l1", p.intended_l1);
+  archive.put_doubles("optimizer.token.lost_l1", p.lost_l1);
+}
+
+void AuditPass::load(ArchiveReader& archive, int64_t next_transition) {
+  if (next_transition < 0 || next_transition > m_result.steps - 1)
+    archive.damaged("its next step " + std::to_string(next_transition) + " is not a step of this input");
+  const std::vector<int64_t> counts =
+      archive.get_ints("optimizer.counts", int64_t(m_result.counts.size()) * kCounterCount);
+  for (size_t i = 0; i < m_result.counts.size(); ++i)
+    std::copy(counts.begin() + i * kCounterCount, counts.begin() + (i + 1) * kCounterCount, m_result.counts[i].begin());
+  const std::vector<int64_t> digits =
+      archive.get_ints("optimizer.sums", int64_t(m_result.sums.size()) * kSumCount * WideSum::kDigits);
+  const int64_t* next = digits.data();
+  for (auto& step : m_result.sums)
+    for (WideSum& sum : step) sum = WideSum::from_digits(next), next += WideSum::kDigits;
+  m_keys.load(archive, "optimizer.cells");
+  m_result.first_mismatches = unflatten_mismatches(archive.get_ints("optimizer.first_mismatches"));
+  if (m_result.first_mismatches.size() > 20) archive.damaged("it holds more than 20 first mismatches");
+  if (m_per_token) {
+    TokenAudit& p = m_result.per_token;
+    const int64_t n = m_slab.count;
+    p.swallowed = archive.get_ints("optimizer.token.swallowed", n);
+    p.moved = archive.get_ints("optimizer.token.moved", n);
+    p.last_moved = archive.get_ints("optimizer.token.last_moved", n);
+    p.last_half_cell = archive.get_ints("optimizer.token.last_half_cell", n);
+    p.replay_mismatches = archive.get_ints("optimizer.token.replay_mismatches", n);
+    p.intended_l1 = archive.get_doubles("optimizer.token.intended_l1", n);
+    p.lost_l1 = archive.get_doubles("optimizer.token.lost_l1", n);
+  }
+  m_next_transition = next_transition;
+}
+
+void AuditPass::restore(Checkpointer& checkpoint) {
+  checkpoint.restore([&](ArchiveReader& archive, int64_t next_transition) { load(archive, next_transition); });
 }
 
 }  // namespace latdisp

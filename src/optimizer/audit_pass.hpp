@@ -19,18 +19,29 @@
 
 namespace latdisp {
 
+class ArchiveReader;
+class ArchiveWriter;
+class Checkpointer;
+
 class AuditPass {
  public:
   // Collective: plans the step blocks within the memory budget.
   AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result, bool per_token,
             MPI_Comm comm);
-  void run();     // collective
+  // Collective, with --resume: this rank's state from the checkpoint; run()
+  // continues after the steps it covers.
+  void restore(Checkpointer& checkpoint);
+  // Collective; a checkpoint at block boundaries when one is due (and on a
+  // stop signal: then it throws Error(kExitSignal)).
+  void run(Checkpointer& checkpoint);
   void reduce();  // collective: the result complete on rank 0
 
  private:
   void plan(const OptimizerOptions& options);
   template <class F>
-  void run_typed();
+  void run_typed(Checkpointer& checkpoint);
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive, int64_t next_transition);
   template <class F>
   void read_block(int64_t first, int64_t count);
   template <class F>
@@ -49,6 +60,9 @@ class AuditPass {
   int m_rank = 0, m_ranks = 1;
   TokenRange m_slab{};
   int64_t m_max_slab = 0, m_block_steps = 1;
+  int64_t m_block_first = 0;       // the current block's first transition
+  int64_t m_next_transition = 0;   // where run() starts (after a restored checkpoint)
+  double m_block_pause = 0;
   optimizer::AuditSettings m_settings;
   SpillableKeys m_keys;
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format

@@ -39,6 +39,19 @@ void WideSum::normalize() {
   m_pending = 0;
 }
 
+void WideSum::digits(int64_t* out) const {
+  WideSum n = *this;
+  n.normalize();
+  std::copy(n.m_digits.begin(), n.m_digits.end(), out);
+}
+
+WideSum WideSum::from_digits(const int64_t* digits) {
+  WideSum sum;
+  std::copy(digits, digits + kDigits, sum.m_digits.begin());
+  sum.normalize();
+  return sum;
+}
+
 double WideSum::to_double() const {
   WideSum n = *this;
   n.normalize();

@@ -21,6 +21,10 @@ class WideSum {
   void add(const WideSum& other);
   double to_double() const;  // correctly rounded, to nearest even
 
+  // The sum as kDigits integers and back (checkpoints): the same sum.
+  void digits(int64_t* out) const;
+  static WideSum from_digits(const int64_t* digits);
+
   // Sum-reduces element-wise onto rank 0.
   friend void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
 
