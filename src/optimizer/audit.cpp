@@ -68,15 +68,14 @@ CheckpointSetup checkpoint_setup(const OptimizerOptions& o, const AuditInput& in
 OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_per_token, MPI_Comm comm) {
   const auto start = Clock::now();
   OptimizerResult result;
-  const std::string lr_name = options.lr.empty() ? "lr" : options.lr;
   double number = 0;
-  InputAttributes attributes =
-      read_input_attributes(comm, options.input, parse_number(options.lr, number) ? "" : lr_name);
+  const std::string lr_name = parse_number(options.lr, number) ? "" : options.lr.empty() ? "lr" : options.lr;
+  InputAttributes attributes = read_input_attributes(comm, options.input, lr_name);
   AuditInput input = open_audit_input(options, comm);
   const TrajectoryReader& w = *input.tensors[0];
-  // A series keeps its attributes in its first checkpoint.
-  if (w.format() == InputFormat::series && !w.source_files().empty())
-    attributes = read_input_attributes(comm, w.source_files().front(), parse_number(options.lr, number) ? "" : lr_name);
+  // A series keeps its hyperparameters in its first checkpoint and the rate
+  // each step used in every checkpoint.
+  if (w.format() == InputFormat::series) attributes = read_series_attributes(comm, w.source_files(), lr_name);
   result.steps = w.shape().steps;
   result.tokens = w.shape().tokens;
   result.dims = w.shape().dims;
