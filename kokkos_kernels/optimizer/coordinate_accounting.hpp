@@ -5,13 +5,14 @@
 #include <Kokkos_Core.hpp>
 
 #include <cmath>
+#include <cstring>
 
 namespace latdisp {
 namespace optimizer {
 
 // 1 increased, 2 decreased, 0 unchanged (in value), 3 either not finite.
 template <class F>
-KOKKOS_INLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typename F::bits_type after) {
+KOKKOS_FORCEINLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typename F::bits_type after) {
   using L = formats::Lattice<F>;
   if (!L::is_finite(before) || !L::is_finite(after)) return 3u;
   const double a = L::to_double(before), b = L::to_double(after);
@@ -19,7 +20,7 @@ KOKKOS_INLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typena
 }
 
 // The class of a finite coordinate from the double u and the double Delta.
-KOKKOS_INLINE_FUNCTION uint8_t coordinate_class(double u, double delta) {
+KOKKOS_FORCEINLINE_FUNCTION uint8_t coordinate_class(double u, double delta) {
   if (u == 0) return delta == 0 ? kStill : kSpurious;
   if (delta == 0) return kSwallowed;
   if ((u < 0) != (delta < 0)) return kReversed;
@@ -29,8 +30,16 @@ KOKKOS_INLINE_FUNCTION uint8_t coordinate_class(double u, double delta) {
   return kExact;
 }
 
+// 2^e for the exponents of a cell (|e| < 1023): exactly, without a libm call.
+KOKKOS_FORCEINLINE_FUNCTION double power_of_two(int e) {
+  const uint64_t bits = uint64_t(e + 1023) << 52;
+  double value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
 template <class F>
-KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,
+KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,
                                                             typename F::bits_type m0, typename F::bits_type m1,
                                                             typename F::bits_type v0, typename F::bits_type v1,
                                                             const StepScalars& s) {
@@ -51,7 +60,8 @@ KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_typ
   o.cls = coordinate_class(u, o.delta);
   if (o.delta != 0) o.flags |= kMoved;
   if (u != 0) {
-    o.cells = std::ldexp(std::fabs(u), -L::ulp_exponent(w0, formats::ZeroUlp::min_normal));
+    // |u| * 2^-e is one correctly rounded multiplication, as ldexp is.
+    o.cells = std::fabs(u) * power_of_two(-L::ulp_exponent(w0, formats::ZeroUlp::min_normal));
     if (o.cells < 0.5) o.flags |= kSubHalfCell;
   }
   if (o.cells >= 0.5) o.flags |= kHalfCellOrMore;

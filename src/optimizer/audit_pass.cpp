@@ -36,6 +36,10 @@ uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
   return o.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(o.memory_budget, "--memory-budget");
 }
 
+// Rows go through the kernel in chunks of about this many coordinates: their
+// outcomes (32 bytes each) stay in the core's cache until they are folded.
+constexpr int64_t kChunkCoordinates = 4096;
+
 // A quarter of the budget holds the |c| keys in memory; the rest spill.
 int64_t memory_keys(const OptimizerOptions& o, MPI_Comm comm) {
   return std::max<int64_t>(1024, int64_t(budget_of(o, comm) / 4 / sizeof(uint64_t)));
@@ -68,6 +72,7 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_settings.dims = result.dims;
   m_progress_seconds = options.progress_seconds;
   m_block_pause = options.block_pause;
+  m_binned.resize(2 * kSumCount);
   m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
@@ -87,14 +92,14 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   }
 }
 
-// The largest block of transitions whose four tensors and outcomes fit in
-// half the budget, the same on every rank.
+// The largest block of transitions whose four tensors fit in half the
+// budget, the same on every rank.
 void AuditPass::plan(const OptimizerOptions& options) {
   const uint64_t budget = budget_of(options, m_comm);
   m_result.memory_budget = budget;
   const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
   const uint64_t value_bytes = uint64_t(formats::element_bytes(m_type)) + 4;  // the rule's format and as stored
-  const uint64_t per_transition = step_bytes * (4 * value_bytes + sizeof(CoordinateOutcome));
+  const uint64_t per_transition = step_bytes * 4 * value_bytes;  // outcomes: one chunk of rows, not counted
   const uint64_t usable = budget / 2;
   int64_t steps = 0;
   if (usable > step_bytes * 4 * value_bytes) steps = int64_t((usable - step_bytes * 4 * value_bytes) / per_transition);
@@ -196,14 +201,21 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
       m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
                                   m_result.step_counts[t]);
     }
-    m_outcome.resize(static_cast<size_t>(count * m_slab.count * m_result.dims));
+    const int64_t rows = count * m_slab.count;
+    const int64_t chunk = std::max<int64_t>(1, kChunkCoordinates / m_result.dims);
+    m_outcome.resize(static_cast<size_t>(chunk * m_result.dims));
     using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
     auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(i).data(), values<F>(i).size()); };
     collectively(m_comm, [&] {
-      audit_block<F>(m_settings, count, m_slab.count, view(0), view(1), view(2), view(3),
-                     Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
-                     Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
-      fold_block(first, count);
+      // Chunks of rows through the kernel, each folded while its outcomes are in cache.
+      for (int64_t row = 0; row < rows; row += chunk) {
+        const int64_t n = std::min(chunk, rows - row);
+        audit_block<F>(m_settings, row, n, m_slab.count, view(0), view(1), view(2), view(3),
+                       Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
+                       Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
+        fold_rows(first, row, n);
+      }
+      flush_sums();
     });
     m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     progress(first + count);
@@ -222,17 +234,33 @@ void AuditPass::progress(int64_t done) {
                static_cast<long long>(m_result.steps - 1));
 }
 
-void AuditPass::fold_block(int64_t first, int64_t count) {
+void AuditPass::fold_rows(int64_t first, int64_t first_row, int64_t rows) {
   const int64_t dims = m_result.dims;
-  for (int64_t i = 0; i < count; ++i)
-    for (int64_t n = 0; n < m_slab.count; ++n)
-      fold_row(first + 1 + i, n, m_outcome.data() + (i * m_slab.count + n) * dims);
+  for (int64_t row = first_row; row < first_row + rows; ++row) {
+    const int64_t t = first + 1 + row / m_slab.count;
+    bind_sums(t);
+    fold_row(t, row % m_slab.count, m_outcome.data() + (row - first_row) * dims);
+  }
+}
+
+// The binned sums accumulate into step t's exact sums from now on.
+void AuditPass::bind_sums(int64_t t) {
+  if (t == m_sums_step) return;
+  for (int p = 0; p < 2; ++p)
+    for (int k = 0; k < kSumCount; ++k)
+      m_binned[size_t(p * kSumCount + k)].start(&m_result.sums[size_t((t - 1) * 2 + p)][size_t(k)]);
+  m_sums_step = t;
+}
+
+// Everything binned so far into the exact sums (before a checkpoint or the reduction).
+void AuditPass::flush_sums() {
+  for (BinnedSum& sum : m_binned) sum.flush();
 }
 
 void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
   const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
   auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
-  auto& s = m_result.sums[static_cast<size_t>((t - 1) * 2 + population)];
+  BinnedSum* s = &m_binned[size_t(population * kSumCount)];
   bool predicted_frozen = true, frozen = true, half_cell = false;
   int64_t swallowed = 0, mismatches = 0;
   double intended = 0, lost = 0;

@@ -46,7 +46,9 @@ class AuditPass {
   void read_block(int64_t first, int64_t count);
   template <class F>
   std::vector<typename F::bits_type>& values(int tensor);
-  void fold_block(int64_t first, int64_t count);
+  void fold_rows(int64_t first, int64_t first_row, int64_t rows);
+  void bind_sums(int64_t t);
+  void flush_sums();
   void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
   template <class F>
@@ -69,7 +71,9 @@ class AuditPass {
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
   std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
   std::vector<uint32_t> m_f32[4];
-  std::vector<optimizer::CoordinateOutcome> m_outcome;
+  std::vector<optimizer::CoordinateOutcome> m_outcome;  // one chunk of rows
+  std::vector<BinnedSum> m_binned;  // [population * kSumCount + sum] of step m_sums_step
+  int64_t m_sums_step = -1;
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };
