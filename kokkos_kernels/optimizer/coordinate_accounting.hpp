@@ -11,12 +11,20 @@ namespace latdisp {
 namespace optimizer {
 
 // 1 increased, 2 decreased, 0 unchanged (in value), 3 either not finite.
+// Finite values compare as their lattice positions (+0 and -0 both 0).
 template <class F>
 KOKKOS_FORCEINLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typename F::bits_type after) {
   using L = formats::Lattice<F>;
   if (!L::is_finite(before) || !L::is_finite(after)) return 3u;
-  const double a = L::to_double(before), b = L::to_double(after);
+  const int64_t a = L::lattice_position(before), b = L::lattice_position(after);
   return b > a ? 1u : (b < a ? 2u : 0u);
+}
+
+// The exact double of a finite value of a rule's format (bf16 and f32
+// values are float values: one conversion).
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION double value_of(typename F::bits_type b) {
+  return static_cast<double>(Rounding<F>::to_float(b));
 }
 
 // The class of a finite coordinate from the double u and the double Delta.
@@ -49,14 +57,14 @@ KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bit
   o.flags |= state_shift<F>(v0, v1) << kExpAvgSqShift;
   if (L::is_finite(w0) && !L::is_zero(w0) && s.lr * s.weight_decay != 0) o.flags |= kDecayEligible;
   if (!L::is_finite(w0) || !L::is_finite(w1) || !L::is_finite(m1) || !L::is_finite(v1)) return o;
-  const double w = L::to_double(w0);
+  const double w = value_of<F>(w0);
   // u = -lr*wd*W[t-1] - (lr/bc1) * exp_avg[t] / (sqrt(exp_avg_sq[t] / bc2) + eps), left to right.
   const double decay_term = -s.lr * s.weight_decay * w;
-  const double adam_term = s.step_size * L::to_double(m1) / (std::sqrt(L::to_double(v1) / s.bias_correction2) + s.eps);
+  const double adam_term = s.step_size * value_of<F>(m1) / (std::sqrt(value_of<F>(v1) / s.bias_correction2) + s.eps);
   const double u = decay_term - adam_term;
   if (!(u - u == 0)) return o;
   o.u = u;
-  o.delta = L::to_double(w1) - w;
+  o.delta = value_of<F>(w1) - w;
   o.cls = coordinate_class(u, o.delta);
   if (o.delta != 0) o.flags |= kMoved;
   if (u != 0) {

@@ -167,9 +167,15 @@ void AuditPass::read_block(int64_t first, int64_t count) {
   const int64_t values_count = count * m_slab.count * m_result.dims;
   for (int i = 0; i < 4; ++i) {
     const TrajectoryReader& reader = *m_input.tensors[i];
+    values<F>(i).resize(size_t(values_count));
+    if (reader.element_bytes() == int64_t(sizeof(typename F::bits_type)) &&
+        (reader.element_type() == formats::ElementType::f32) == (sizeof(typename F::bits_type) == 4)) {
+      // Stored in the rule's format: read in place, no copy.
+      reader.read_steps(m_slab, first, count, m_max_slab, reinterpret_cast<unsigned char*>(values<F>(i).data()));
+      continue;
+    }
     m_raw.resize(size_t(values_count * reader.element_bytes()));
     reader.read_steps(m_slab, first, count, m_max_slab, m_raw.data());
-    values<F>(i).resize(size_t(values_count));
     collectively(m_comm, [&] {
       convert_values<F>(m_raw.data(), reader.element_type(), values_count, values<F>(i).data(),
                         std::string(kRoles[i]) + " '" + reader.dataset() + "'");
@@ -257,37 +263,35 @@ void AuditPass::flush_sums() {
   for (BinnedSum& sum : m_binned) sum.flush();
 }
 
+// One row's outcomes into the step's counters, sums and keys. The counts
+// accumulate in locals (no chain of increments through memory) and go into
+// the step's counters once per row. A non-finite coordinate has u = Delta = 0
+// and neither kMoved nor kHalfCellOrMore: it adds nothing to the sums.
 void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
   const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
   auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
   BinnedSum* s = &m_binned[size_t(population * kSumCount)];
-  bool predicted_frozen = true, frozen = true, half_cell = false;
-  int64_t swallowed = 0, mismatches = 0;
+  int64_t classes[kClassCount] = {};
+  int64_t sub_half = 0, sub_half_moved = 0, eligible = 0, noop = 0, mismatch[3] = {0, 0, 0};
+  int64_t shifts[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};  // [exp_avg, exp_avg_sq][0 same, 1 up, 2 down, 3 n/a]
+  uint32_t any_flags = 0;
   double intended = 0, lost = 0;
   for (int64_t d = 0; d < m_result.dims; ++d) {
     const CoordinateOutcome& o = row[d];
     const uint32_t f = o.flags;
-    ++c[kClassFirst + o.cls];
-    ++c[kCompared];
-    if (f & kSubHalfCell) {
-      ++c[kSubHalfCellCount];
-      if (f & kMoved) ++c[kSubHalfCellMoved];
-    }
-    const uint32_t m_shift = (f >> kExpAvgShift) & 3u, v_shift = (f >> kExpAvgSqShift) & 3u;
-    if (m_shift != 3) ++c[kExpAvgIncreased + (m_shift == 1 ? 0 : m_shift == 0 ? 1 : 2)];
-    if (v_shift != 3) ++c[kExpAvgSqIncreased + (v_shift == 1 ? 0 : v_shift == 0 ? 1 : 2)];
-    if (f & kDecayEligible) ++c[kCountDecayEligible];
-    if (f & kDecayNoop) ++c[kCountDecayNoop];
-    for (int k = 0; k < 3; ++k)
-      if (f & (kMismatchW << k)) ++c[kCountMismatchW + k], ++mismatches;
-    if (f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) note_mismatches(t, n, d, f);
-    if (o.cls == kNonfinite) {
-      predicted_frozen = frozen = false;
-      continue;
-    }
-    if (f & kHalfCellOrMore) predicted_frozen = false, half_cell = true;
-    if (f & kMoved) frozen = false;
-    if (o.cls == kSwallowed) ++swallowed;
+    ++classes[o.cls];
+    any_flags |= f;
+    sub_half += (f & kSubHalfCell) != 0;
+    sub_half_moved += (f & (kSubHalfCell | kMoved)) == (kSubHalfCell | kMoved);
+    ++shifts[0][(f >> kExpAvgShift) & 3u];
+    ++shifts[1][(f >> kExpAvgSqShift) & 3u];
+    eligible += (f & kDecayEligible) != 0;
+    noop += (f & kDecayNoop) != 0;
+    mismatch[0] += (f & kMismatchW) != 0;
+    mismatch[1] += (f & kMismatchExpAvg) != 0;
+    mismatch[2] += (f & kMismatchExpAvgSq) != 0;
+    if ((f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) && m_result.first_mismatches.size() < 20)
+      note_mismatches(t, n, d, f);
     const double gap = std::fabs(o.u - o.delta);
     s[kIntendedL1].add(std::fabs(o.u));
     s[kRealizedL1].add(std::fabs(o.delta));
@@ -296,18 +300,35 @@ void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
     s[kIntendedSq].add(o.u * o.u);
     intended += std::fabs(o.u);
     lost += gap;
-    if (o.u != 0) m_keys.push(magnitude_key(o.cells, population == kAuditDead));
+    if (o.u != 0) {
+      const uint64_t key = magnitude_key(o.cells, population == kAuditDead);
+      m_keys.push(key);
+      m_top.count(key);
+    }
   }
+  for (int k = 0; k < kClassCount; ++k) c[kClassFirst + k] += classes[k];
+  c[kCompared] += m_result.dims;
+  c[kSubHalfCellCount] += sub_half;
+  c[kSubHalfCellMoved] += sub_half_moved;
+  for (int state = 0; state < 2; ++state) {
+    const int first = state == 0 ? kExpAvgIncreased : kExpAvgSqIncreased;
+    c[first] += shifts[state][1], c[first + 1] += shifts[state][0], c[first + 2] += shifts[state][2];
+  }
+  c[kCountDecayEligible] += eligible;
+  c[kCountDecayNoop] += noop;
+  for (int k = 0; k < 3; ++k) c[kCountMismatchW + k] += mismatch[k];
+  const bool finite = classes[kNonfinite] == 0;
+  const bool frozen = finite && !(any_flags & kMoved), predicted_frozen = finite && !(any_flags & kHalfCellOrMore);
   ++c[frozen ? (predicted_frozen ? kFrozenAsPredicted : kFrozenThoughPredictedMoving)
              : (predicted_frozen ? kMovedThoughPredictedFrozen : kMovedAsPredicted)];
   if (!m_per_token) return;
   TokenAudit& p = m_result.per_token;
-  p.swallowed[n] += swallowed;
-  p.replay_mismatches[n] += mismatches;
+  p.swallowed[n] += classes[kSwallowed];
+  p.replay_mismatches[n] += mismatch[0] + mismatch[1] + mismatch[2];
   p.intended_l1[n] += intended;
   p.lost_l1[n] += lost;
   if (!frozen) ++p.moved[n], p.last_moved[n] = t;
-  if (half_cell) p.last_half_cell[n] = t;
+  if (any_flags & kHalfCellOrMore) p.last_half_cell[n] = t;
 }
 
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {
@@ -396,7 +417,7 @@ void AuditPass::reduce() {
   reduce_to_root(sums, m_comm);
   for (size_t i = 0; i < m_result.sums.size(); ++i)
     std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
-  m_result.percentiles = cell_percentiles(m_keys, m_comm);
+  m_result.percentiles = cell_percentiles(m_keys, m_top, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
   m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -439,6 +460,7 @@ void AuditPass::load(ArchiveReader& archive, int64_t next_transition) {
   for (auto& step : m_result.sums)
     for (WideSum& sum : step) sum = WideSum::from_digits(next), next += WideSum::kDigits;
   m_keys.load(archive, "optimizer.cells");
+  m_top.recount(m_keys);
   m_result.first_mismatches = unflatten_mismatches(archive.get_ints("optimizer.first_mismatches"));
   if (m_result.first_mismatches.size() > 20) archive.damaged("it holds more than 20 first mismatches");
   if (m_per_token) {

@@ -15,6 +15,7 @@
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "optimizer/audit_input.hpp"
 #include "optimizer/audit_result.hpp"
+#include "optimizer/cell_percentiles.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
@@ -67,6 +68,7 @@ class AuditPass {
   double m_block_pause = 0;
   optimizer::AuditSettings m_settings;
   SpillableKeys m_keys;
+  TopDigitCounts m_top;  // m_keys counted by their top digit
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
   std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format

@@ -28,15 +28,11 @@ bool in_population(int population, uint64_t key) {
   return population == 0 || (population == 2) == key_is_dead(key);
 }
 
-// Per population (live, dead) the keys by their value's top digit, all-reduced:
-// the key counts and the first digit of every statistic in one pass.
-std::vector<int64_t> top_digit_histograms(const SpillableKeys& keys, MPI_Comm comm) {
-  std::vector<int64_t> histograms(2 * kDigitValues, 0);
-  constexpr int shift = 64 - kDigitBits;
-  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      ++histograms[(key_is_dead(chunk[i]) ? kDigitValues : 0) + int64_t(key_value_bits(chunk[i]) >> shift)];
-  });
+static_assert(TopDigitCounts::kBits == kDigitBits, "the counts made at push time are the select's first digit");
+
+// Every rank's top-digit counts summed.
+std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm comm) {
+  std::vector<int64_t> histograms = top.counts();
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
             "MPI_Allreduce");
   return histograms;
@@ -95,8 +91,16 @@ void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int sh
 
 }  // namespace
 
-std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys, MPI_Comm comm) {
-  const std::vector<int64_t> histograms = top_digit_histograms(keys, comm);
+void TopDigitCounts::recount(const SpillableKeys& keys) {
+  std::fill(m_counts.begin(), m_counts.end(), 0);
+  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) count(chunk[i]);
+  });
+}
+
+std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys,
+                                                                     const TopDigitCounts& top, MPI_Comm comm) {
+  const std::vector<int64_t> histograms = top_digit_histograms(top, comm);
   std::array<int64_t, 3> counts{0, 0, 0};
   for (int64_t d = 0; d < kDigitValues; ++d)
     counts[1] += histograms[size_t(d)], counts[2] += histograms[size_t(kDigitValues + d)];
