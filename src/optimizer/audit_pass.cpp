@@ -73,6 +73,7 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_progress_seconds = options.progress_seconds;
   m_block_pause = options.block_pause;
   m_binned.resize(2 * kSumCount);
+  m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 2 / sizeof(uint64_t)));
   m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
@@ -417,7 +418,11 @@ void AuditPass::reduce() {
   reduce_to_root(sums, m_comm);
   for (size_t i = 0; i < m_result.sums.size(); ++i)
     std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
-  m_result.percentiles = cell_percentiles(m_keys, m_top, m_comm);
+  // The block buffers are done with: their half of the budget holds the percentile candidates.
+  for (auto& v : m_bf16) std::vector<uint16_t>().swap(v);
+  for (auto& v : m_f32) std::vector<uint32_t>().swap(v);
+  std::vector<unsigned char>().swap(m_raw);
+  m_result.percentiles = cell_percentiles(m_keys, m_top, m_candidate_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
   m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 }

@@ -69,6 +69,7 @@ class AuditPass {
   optimizer::AuditSettings m_settings;
   SpillableKeys m_keys;
   TopDigitCounts m_top;  // m_keys counted by their top digit
+  int64_t m_candidate_keys = 0;  // how many percentile candidates the reduction may hold
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
   std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,37 @@ std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm co
   return histograms;
 }
 
+// Keys held in memory, visited as one chunk.
+struct KeyVector {
+  std::vector<uint64_t> keys;
+  template <class Visit>
+  void for_each_chunk(const Visit& visit) const {
+    visit(keys.data(), int64_t(keys.size()));
+  }
+};
+
+// The keys whose top digit some wanted statistic has (every other key is
+// below or above all of them), if on every rank they number at most
+// `limit`: one pass over the rank's keys instead of one per further digit.
+std::optional<KeyVector> candidate_keys(const SpillableKeys& keys, const TopDigitCounts& top,
+                                        const std::vector<Wanted>& wanted, int64_t limit, MPI_Comm comm) {
+  std::vector<uint8_t> is_wanted(size_t(kDigitValues), 0);
+  for (const Wanted& w : wanted) is_wanted[size_t(w.prefix)] = 1;
+  int64_t count = 0;
+  for (int64_t d = 0; d < kDigitValues; ++d)
+    if (is_wanted[size_t(d)]) count += top.counts()[size_t(d)] + top.counts()[size_t(kDigitValues + d)];
+  int64_t most = count;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
+  if (most > limit) return std::nullopt;
+  KeyVector candidates;
+  candidates.keys.reserve(size_t(count));
+  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (is_wanted[size_t(key_value_bits(chunk[i]) >> (64 - kDigitBits))]) candidates.keys.push_back(chunk[i]);
+  });
+  return candidates;
+}
+
 // The top digit of every wanted statistic from the top-digit histograms.
 void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted>& wanted) {
   for (Wanted& w : wanted) {
@@ -55,7 +87,8 @@ void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted
 // distinct (population, prefix) slot, so statistics that share a prefix
 // share a pass over the keys. A key whose top digit no slot shares is
 // passed over after one table lookup.
-void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
+template <class Keys>
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
   for (size_t w = 0; w < wanted.size(); ++w) {
@@ -99,7 +132,8 @@ void TopDigitCounts::recount(const SpillableKeys& keys) {
 }
 
 std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys,
-                                                                     const TopDigitCounts& top, MPI_Comm comm) {
+                                                                     const TopDigitCounts& top, int64_t memory_keys,
+                                                                     MPI_Comm comm) {
   const std::vector<int64_t> histograms = top_digit_histograms(top, comm);
   std::array<int64_t, 3> counts{0, 0, 0};
   for (int64_t d = 0; d < kDigitValues; ++d)
@@ -115,7 +149,11 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const Spill
       wanted.push_back({p, recipes.back().upper});
     }
   select_top_digit(histograms, wanted);
-  for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) select_digit(keys, wanted, shift, comm);
+  const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
+  for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
+    if (candidates) select_digit(*candidates, wanted, shift, comm);
+    else select_digit(keys, wanted, shift, comm);
+  }
   std::array<std::array<std::optional<double>, 4>, 3> result{};
   size_t next = 0;
   for (int p = 0; p < 3; ++p)

@@ -36,8 +36,12 @@ class TopDigitCounts {
 };
 
 // Collective; keys are magnitude_key(|c|, dead), `top` their counts. Every
-// rank gets the result.
+// rank gets the result. Where every rank's keys that share a statistic's top
+// digit number at most `memory_keys`, they are copied to memory in one pass
+// and the further digits are selected there; else each digit is one more
+// pass over all the keys.
 std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys,
-                                                                     const TopDigitCounts& top, MPI_Comm comm);
+                                                                     const TopDigitCounts& top, int64_t memory_keys,
+                                                                     MPI_Comm comm);
 
 }  // namespace latdisp
