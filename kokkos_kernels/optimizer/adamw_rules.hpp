@@ -53,14 +53,14 @@ struct Rounding;
 // write NaN as 0xFFFF, its scalar code (c10::BFloat16) as 0x7FC0.
 template <>
 struct Rounding<formats::BF16> {
-  KOKKOS_INLINE_FUNCTION static uint16_t round(float f, bool vector_lane) {
+  KOKKOS_FORCEINLINE_FUNCTION static uint16_t round(float f, bool vector_lane) {
     if (f != f) return vector_lane ? uint16_t(0xFFFF) : uint16_t(0x7FC0);
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     const uint32_t bias = ((u >> 16) & 1u) + 0x7FFFu;
     return uint16_t((u + bias) >> 16);
   }
-  KOKKOS_INLINE_FUNCTION static float to_float(uint16_t b) {
+  KOKKOS_FORCEINLINE_FUNCTION static float to_float(uint16_t b) {
     const uint32_t u = uint32_t(b) << 16;
     float f;
     memcpy(&f, &u, sizeof f);
@@ -71,12 +71,12 @@ struct Rounding<formats::BF16> {
 
 template <>
 struct Rounding<formats::F32> {
-  KOKKOS_INLINE_FUNCTION static uint32_t round(float f, bool) {
+  KOKKOS_FORCEINLINE_FUNCTION static uint32_t round(float f, bool) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
   }
-  KOKKOS_INLINE_FUNCTION static float to_float(uint32_t b) {
+  KOKKOS_FORCEINLINE_FUNCTION static float to_float(uint32_t b) {
     float f;
     memcpy(&f, &b, sizeof f);
     return f;
@@ -86,14 +86,14 @@ struct Rounding<formats::F32> {
 
 // A value rounded to the format and back to float.
 template <class F>
-KOKKOS_INLINE_FUNCTION float in_format(float f, bool vector_lane) {
+KOKKOS_FORCEINLINE_FUNCTION float in_format(float f, bool vector_lane) {
   return Rounding<F>::to_float(Rounding<F>::round(f, vector_lane));
 }
 
 // A Python float scalar as torch 1.13 hands it to a kernel of the tensor's
 // dtype: double -> float -> format (two roundings for bf16).
 template <class F>
-KOKKOS_INLINE_FUNCTION float scalar_in_format(double s) {
+KOKKOS_FORCEINLINE_FUNCTION float scalar_in_format(double s) {
   return in_format<F>(static_cast<float>(s), false);
 }
 
@@ -128,8 +128,10 @@ KOKKOS_INLINE_FUNCTION int torch_loop_lanes(TorchCapability capability) {
 // the format; the scalars of mul_, of a division by a scalar, of add_(scalar)
 // and add_'s alpha in the format; addcmul_/addcdiv_'s value in float32; FMA
 // where the capability's vectorised loops use it.
+// Forced inline: in the kernel's loop over a row the step's scalars in the
+// format are computed once, not per element.
 template <class F>
-KOKKOS_INLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
+KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
     typename F::bits_type w_bits, typename F::bits_type g_bits, typename F::bits_type m_bits,
     typename F::bits_type v_bits, const StepScalars& s, TorchCapability capability, bool vector_lane) {
   using R = Rounding<F>;
@@ -169,7 +171,7 @@ KOKKOS_INLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
 // torch 2's lerp (aten/src/ATen/native/cpu/LerpKernel.cpp, lerp_vec):
 // fma(weight, end - start, start) for |weight| < 1/2, else
 // fma(weight - 1, end - start, end), in float32.
-KOKKOS_INLINE_FUNCTION float torch_lerp(float start, float end, float weight) {
+KOKKOS_FORCEINLINE_FUNCTION float torch_lerp(float start, float end, float weight) {
   const float difference = end - start;
   if (std::fabs(weight) < 0.5f) return std::fma(weight, difference, start);
   return std::fma(weight - 1.0f, difference, end);
@@ -179,7 +181,7 @@ KOKKOS_INLINE_FUNCTION float torch_lerp(float start, float end, float weight) {
 // same operations with exp_avg.lerp_(g, 1 - b1), and every Python scalar
 // taken in float32 (opmath) by the reduced-precision kernels.
 template <class F>
-KOKKOS_INLINE_FUNCTION Replayed<typename F::bits_type> torch_lerp_step(
+KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_lerp_step(
     typename F::bits_type w_bits, typename F::bits_type g_bits, typename F::bits_type m_bits,
     typename F::bits_type v_bits, const StepScalars& s) {
   using R = Rounding<F>;
@@ -207,7 +209,7 @@ KOKKOS_INLINE_FUNCTION Replayed<typename F::bits_type> torch_lerp_step(
 // exp_avg and exp_avg_sq at the end (the parameter uses the unrounded
 // exp_avg and exp_avg_sq).
 template <class F>
-KOKKOS_INLINE_FUNCTION Replayed<typename F::bits_type> fused_step(typename F::bits_type w_bits,
+KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> fused_step(typename F::bits_type w_bits,
                                                                   typename F::bits_type g_bits,
                                                                   typename F::bits_type m_bits,
                                                                   typename F::bits_type v_bits, const StepScalars& s) {

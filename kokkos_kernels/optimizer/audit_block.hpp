@@ -61,9 +61,12 @@ struct AuditSettings {
 
 // One block: `steps` + 1 consecutive snapshots t0 .. t0 + steps of the slab
 // (C order: step, token, dim), the scalars of the block's steps 1 .. steps
-// (entry i for snapshot t0 + 1 + i). Writes outcome[(i * slab + n) * dims + d].
+// (entry i for snapshot t0 + 1 + i). Audits rows (i, n) = first_row ..
+// first_row + rows - 1 of the block (row = i * slab + n) and writes
+// outcome[(row - first_row) * dims + d]: the caller folds a chunk of rows
+// while its outcomes are still in cache.
 template <class F>
-void audit_block(const AuditSettings& settings, int64_t steps, int64_t slab_tokens,
+void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows, int64_t slab_tokens,
                  Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> grad,
                  Kokkos::View<const typename F::bits_type*> exp_avg,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,

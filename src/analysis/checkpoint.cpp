@@ -122,27 +122,46 @@ json input_identity(const std::string& input, const std::vector<std::string>& fi
 
 // Everything that must be the same for a checkpoint to continue this run.
 // Options that shape the result are keyed by their command-line names.
-json run_identity(const AnalyzeOptions& o, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
-                  int ranks) {
-  const TrajectoryShape& shape = reader.shape();
+json run_identity(const CheckpointSetup& setup, int ranks) {
   ContentHash mask;
-  mask.update(dead_mask.data(), dead_mask.size());
+  if (setup.dead_mask) mask.update(setup.dead_mask->data(), setup.dead_mask->size());
   return {{"format", kFormat},
           {"latdisp", LATDISP_VERSION},
+          {"command", setup.command},
           {"ranks", ranks},
-          {"input", input_identity(o.input, reader.source_files())},
-          {"dataset", o.dataset},
-          {"element_type", formats::element_type_name(reader.element_type())},
-          {"shape", {shape.steps, shape.tokens, shape.dims}},
+          {"input", input_identity(setup.input, setup.files)},
+          {"dataset", setup.dataset},
+          {"element_type", setup.element_type},
+          {"shape", {setup.steps, setup.tokens, setup.dims}},
           {"dead_mask_hash", hash_text(mask.value())},
-          {"options",
-           {{"--arithmetic", o.arithmetic},
-            {"--epsilon", o.epsilon},
-            {"--zero-ulp", o.zero_ulp},
-            {"--dead-mask", o.dead_mask},
-            {"--steps", o.steps.empty() ? std::string("all") : o.steps},
-            {"--hop-radius", o.hop_radius},
-            {"--per-token", !o.per_token.empty()}}}};
+          {"options", json::parse(setup.options_json)}};
+}
+
+// analyze's setup: its result-shaping options.
+CheckpointSetup analyze_setup(const AnalyzeOptions& o, const TrajectoryReader& reader,
+                              const std::vector<uint8_t>& dead_mask) {
+  CheckpointSetup setup;
+  setup.command = "analyze";
+  setup.directory = o.checkpoint_dir;
+  setup.seconds = o.checkpoint_seconds;
+  setup.resume = o.resume;
+  setup.input = o.input;
+  setup.files = reader.source_files();
+  setup.dataset = o.dataset;
+  setup.element_type = formats::element_type_name(reader.element_type());
+  setup.steps = reader.shape().steps;
+  setup.tokens = reader.shape().tokens;
+  setup.dims = reader.shape().dims;
+  setup.dead_mask = &dead_mask;
+  setup.options_json = json{{"--arithmetic", o.arithmetic},
+                            {"--epsilon", o.epsilon},
+                            {"--zero-ulp", o.zero_ulp},
+                            {"--dead-mask", o.dead_mask},
+                            {"--steps", o.steps.empty() ? std::string("all") : o.steps},
+                            {"--hop-radius", o.hop_radius},
+                            {"--per-token", !o.per_token.empty()}}
+                           .dump();
+  return setup;
 }
 
 std::string text_of(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
@@ -164,6 +183,9 @@ std::string identity_difference(const json& then, const json& now, const std::st
   if (then.value("format", "") != now["format"] || then.value("latdisp", "") != now["latdisp"])
     return where + " was written by latdisp " + text_of(then.value("latdisp", json("?"))) + " (" +
            text_of(then.value("format", json("?"))) + "); this is latdisp " + text_of(now["latdisp"]);
+  if (then.value("command", json("analyze")) != now["command"])
+    return where + " was written by latdisp " + text_of(then.value("command", json("analyze"))) + "; this is latdisp " +
+           text_of(now["command"]);
   if (then.value("ranks", json()) != now["ranks"])
     return where + " was written by " + text_of(then.value("ranks", json("?"))) + " ranks; this run has " +
            text_of(now["ranks"]) + " (resume at the same rank count)";
@@ -277,27 +299,30 @@ std::string checkpoint_manifest_path(const std::string& directory) { return dire
 
 Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader,
                            const std::vector<uint8_t>& dead_mask, MPI_Comm comm)
-    : m_comm(comm), m_interval(options.checkpoint_seconds), m_steps(reader.shape().steps), m_last(Clock::now()) {
+    : Checkpointer(analyze_setup(options, reader, dead_mask), comm) {}
+
+Checkpointer::Checkpointer(const CheckpointSetup& setup, MPI_Comm comm)
+    : m_comm(comm), m_command(setup.command), m_interval(setup.seconds), m_steps(setup.steps), m_last(Clock::now()) {
   MPI_Comm_rank(comm, &m_rank);
   MPI_Comm_size(comm, &m_ranks);
-  if (options.checkpoint_dir.empty()) return;
+  if (setup.directory.empty()) return;
   collectively(comm, [&] {
     if (m_rank != 0) return;
-    if (path_kind(options.input) == PathKind::directory &&
-        file_identity(options.input) == file_identity(options.checkpoint_dir))
-      fail(kExitUsage, "--checkpoint-dir '" + options.checkpoint_dir + "' is the series directory '" + options.input +
+    if (path_kind(setup.input) == PathKind::directory &&
+        file_identity(setup.input) == file_identity(setup.directory))
+      fail(kExitUsage, "--checkpoint-dir '" + setup.directory + "' is the series directory '" + setup.input +
                            "': its checkpoint folders would be listed as steps of the series; give the checkpoint a "
                            "folder of its own");
-    prepare_directory(options.checkpoint_dir);
-    m_identity = run_identity(options, reader, dead_mask, m_ranks).dump();
-    const std::string manifest = checkpoint_manifest_path(options.checkpoint_dir);
-    if (!options.resume && access(manifest.c_str(), F_OK) == 0)
-      fail(kExitUsage, "the checkpoint directory '" + options.checkpoint_dir +
+    prepare_directory(setup.directory);
+    m_identity = run_identity(setup, m_ranks).dump();
+    const std::string manifest = checkpoint_manifest_path(setup.directory);
+    if (!setup.resume && access(manifest.c_str(), F_OK) == 0)
+      fail(kExitUsage, "the checkpoint directory '" + setup.directory +
                            "' already holds a checkpoint: add --resume to continue that run, or remove the "
                            "directory to start afresh");
   });
   broadcast_text(m_identity, comm);
-  m_directory = options.checkpoint_dir;
+  m_directory = setup.directory;
   m_summary.directory = m_directory;
   m_deferred_stops = std::make_unique<DeferredSignalStops>();
 }
@@ -424,16 +449,17 @@ void Checkpointer::remove_replaced_generation(int64_t replaced) const {
   const std::string name = generation_name(replaced);
   if (!remove_generation(m_directory, name))
     std::fprintf(stderr,
-                 "latdisp analyze: warning: the old checkpoint folder '%s/%s' was left in place (it holds files "
+                 "latdisp %s: warning: the old checkpoint folder '%s/%s' was left in place (it holds files "
                  "latdisp did not write there, or cannot be removed)\n",
-                 m_directory.c_str(), name.c_str());
+                 m_command.c_str(), m_directory.c_str(), name.c_str());
 }
 
-void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) {
+void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) { remove_checkpoint(options.checkpoint_dir, comm); }
+
+void remove_checkpoint(const std::string& directory, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  if (options.checkpoint_dir.empty() || rank != 0) return;
-  const std::string& directory = options.checkpoint_dir;
+  if (directory.empty() || rank != 0) return;
   const std::string manifest = checkpoint_manifest_path(directory);
   remove_durable_temporaries(manifest);
   if (!is_own_regular_file(manifest)) return;

@@ -26,6 +26,23 @@ namespace latdisp {
 
 class DeferredSignalStops;
 
+// What any command's checkpointed run is (analyze, optimizer): where and how
+// often it checkpoints, and what its identity holds, so that a checkpoint of
+// another command, input, option set or rank count is refused.
+struct CheckpointSetup {
+  std::string command = "analyze";  // in messages and the identity
+  std::string directory;            // empty: no checkpoints
+  double seconds = 300;
+  bool resume = false;
+  std::string input;                // as given on the command line
+  std::vector<std::string> files;   // the input's files (a series: each checkpoint)
+  std::string dataset;              // the tensor(s) read
+  std::string element_type;
+  int64_t steps = 0, tokens = 0, dims = 0;
+  const std::vector<uint8_t>* dead_mask = nullptr;
+  std::string options_json;  // the result-shaping options, a JSON object keyed by command-line names
+};
+
 class Checkpointer {
  public:
   using SaveState = std::function<void(ArchiveWriter&)>;
@@ -40,6 +57,8 @@ class Checkpointer {
   // --resume refuses a directory that already holds a checkpoint. Throws Error.
   Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
                MPI_Comm comm);
+  // The same for any command: the identity is the setup's.
+  Checkpointer(const CheckpointSetup& setup, MPI_Comm comm);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -71,6 +90,7 @@ class Checkpointer {
   MPI_Comm m_comm;
   int m_rank = 0;
   int m_ranks = 1;
+  std::string m_command;    // "analyze", "optimizer"
   std::string m_directory;  // empty: disabled
   double m_interval = 0;
   int64_t m_steps = 0;
@@ -87,6 +107,7 @@ class Checkpointer {
 // names. Nothing else in the directory is touched: only regular files of
 // this user that latdisp names, never through a symbolic link.
 void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm);
+void remove_checkpoint(const std::string& directory, MPI_Comm comm);
 
 // The manifest's path in a checkpoint directory.
 std::string checkpoint_manifest_path(const std::string& directory);

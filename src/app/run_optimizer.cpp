@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/checkpoint.hpp"
 #include "io/output_file.hpp"
 #include "optimizer/audit.hpp"
 #include "optimizer/optimizer_report.hpp"
@@ -49,6 +50,8 @@ int run_optimizer(const OptimizerOptions& options, MPI_Comm comm) {
   if (!options.series_csv.empty())
     write_text_output(comm, options.series_csv, options.overwrite, series_text, "--series-csv");
   if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  // The run is complete and reported: its checkpoint is of no more use.
+  remove_checkpoint(options.checkpoint_dir, comm);
   return kExitOk;
 }
 

@@ -32,6 +32,10 @@ struct OptimizerOptions {
   std::string scratch_dir = "/tmp";
   int64_t max_steps_per_block = 0;
   double progress_seconds = 5.0;
+  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md §6)
+  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
+  bool resume = false;              // continue from the checkpoint in checkpoint_dir
+  double block_pause = 0;           // testing: seconds to sleep after each step block
 };
 
 boost::program_options::options_description optimizer_description(OptimizerOptions& o);

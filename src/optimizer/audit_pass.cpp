@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <tuple>
 
+#include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_keys.hpp"
+#include "io/checkpoint_archive.hpp"
 #include "optimizer/cell_percentiles.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -32,6 +35,10 @@ double now_seconds() {
 uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
   return o.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(o.memory_budget, "--memory-budget");
 }
+
+// Rows go through the kernel in chunks of about this many coordinates: their
+// outcomes (32 bytes each) stay in the core's cache until they are folded.
+constexpr int64_t kChunkCoordinates = 4096;
 
 // A quarter of the budget holds the |c| keys in memory; the rest spill.
 int64_t memory_keys(const OptimizerOptions& o, MPI_Comm comm) {
@@ -64,6 +71,9 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_settings.first_token = m_slab.begin;
   m_settings.dims = result.dims;
   m_progress_seconds = options.progress_seconds;
+  m_block_pause = options.block_pause;
+  m_binned.resize(2 * kSumCount);
+  m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 2 / sizeof(uint64_t)));
   m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
@@ -83,14 +93,14 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   }
 }
 
-// The largest block of transitions whose four tensors and outcomes fit in
-// half the budget, the same on every rank.
+// The largest block of transitions whose four tensors fit in half the
+// budget, the same on every rank.
 void AuditPass::plan(const OptimizerOptions& options) {
   const uint64_t budget = budget_of(options, m_comm);
   m_result.memory_budget = budget;
   const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
   const uint64_t value_bytes = uint64_t(formats::element_bytes(m_type)) + 4;  // the rule's format and as stored
-  const uint64_t per_transition = step_bytes * (4 * value_bytes + sizeof(CoordinateOutcome));
+  const uint64_t per_transition = step_bytes * 4 * value_bytes;  // outcomes: one chunk of rows, not counted
   const uint64_t usable = budget / 2;
   int64_t steps = 0;
   if (usable > step_bytes * 4 * value_bytes) steps = int64_t((usable - step_bytes * 4 * value_bytes) / per_transition);
@@ -158,9 +168,15 @@ void AuditPass::read_block(int64_t first, int64_t count) {
   const int64_t values_count = count * m_slab.count * m_result.dims;
   for (int i = 0; i < 4; ++i) {
     const TrajectoryReader& reader = *m_input.tensors[i];
+    values<F>(i).resize(size_t(values_count));
+    if (reader.element_bytes() == int64_t(sizeof(typename F::bits_type)) &&
+        (reader.element_type() == formats::ElementType::f32) == (sizeof(typename F::bits_type) == 4)) {
+      // Stored in the rule's format: read in place, no copy.
+      reader.read_steps(m_slab, first, count, m_max_slab, reinterpret_cast<unsigned char*>(values<F>(i).data()));
+      continue;
+    }
     m_raw.resize(size_t(values_count * reader.element_bytes()));
     reader.read_steps(m_slab, first, count, m_max_slab, m_raw.data());
-    values<F>(i).resize(size_t(values_count));
     collectively(m_comm, [&] {
       convert_values<F>(m_raw.data(), reader.element_type(), values_count, values<F>(i).data(),
                         std::string(kRoles[i]) + " '" + reader.dataset() + "'");
@@ -168,18 +184,20 @@ void AuditPass::read_block(int64_t first, int64_t count) {
   }
 }
 
-void AuditPass::run() {
-  if (m_type == formats::ElementType::f32) run_typed<formats::F32>();
-  else run_typed<formats::BF16>();
+void AuditPass::run(Checkpointer& checkpoint) {
+  if (m_type == formats::ElementType::f32) run_typed<formats::F32>(checkpoint);
+  else run_typed<formats::BF16>(checkpoint);
 }
 
 template <class F>
-void AuditPass::run_typed() {
+void AuditPass::run_typed(Checkpointer& checkpoint) {
   using Bits = typename F::bits_type;
   const int64_t transitions = m_result.steps - 1;
   m_last_progress = now_seconds();
-  for (int64_t first = 0; first < transitions; first += m_block_steps) {
+  const auto save_state = [&](ArchiveWriter& archive) { save(archive); };
+  for (int64_t first = m_next_transition; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
+    m_block_first = first;
     auto start = Clock::now();
     read_block<F>(first, count + 1);
     m_result.read_seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -190,18 +208,27 @@ void AuditPass::run_typed() {
       m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
                                   m_result.step_counts[t]);
     }
-    m_outcome.resize(static_cast<size_t>(count * m_slab.count * m_result.dims));
+    const int64_t rows = count * m_slab.count;
+    const int64_t chunk = std::max<int64_t>(1, kChunkCoordinates / m_result.dims);
+    m_outcome.resize(static_cast<size_t>(chunk * m_result.dims));
     using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
     auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(i).data(), values<F>(i).size()); };
     collectively(m_comm, [&] {
-      audit_block<F>(m_settings, count, m_slab.count, view(0), view(1), view(2), view(3),
-                     Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
-                     Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
-      fold_block(first, count);
+      // Chunks of rows through the kernel, each folded while its outcomes are in cache.
+      for (int64_t row = 0; row < rows; row += chunk) {
+        const int64_t n = std::min(chunk, rows - row);
+        audit_block<F>(m_settings, row, n, m_slab.count, view(0), view(1), view(2), view(3),
+                       Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
+                       Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
+        fold_rows(first, row, n);
+      }
+      flush_sums();
     });
     m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    stop_if_signalled(m_comm);
     progress(first + count);
+    if (m_block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(m_block_pause));
+    if (checkpoint.enabled()) checkpoint.at_block_boundary(first + count, first + count >= transitions, save_state);
+    else stop_if_signalled(m_comm);
   }
 }
 
@@ -214,44 +241,58 @@ void AuditPass::progress(int64_t done) {
                static_cast<long long>(m_result.steps - 1));
 }
 
-void AuditPass::fold_block(int64_t first, int64_t count) {
+void AuditPass::fold_rows(int64_t first, int64_t first_row, int64_t rows) {
   const int64_t dims = m_result.dims;
-  for (int64_t i = 0; i < count; ++i)
-    for (int64_t n = 0; n < m_slab.count; ++n)
-      fold_row(first + 1 + i, n, m_outcome.data() + (i * m_slab.count + n) * dims);
+  for (int64_t row = first_row; row < first_row + rows; ++row) {
+    const int64_t t = first + 1 + row / m_slab.count;
+    bind_sums(t);
+    fold_row(t, row % m_slab.count, m_outcome.data() + (row - first_row) * dims);
+  }
 }
 
+// The binned sums accumulate into step t's exact sums from now on.
+void AuditPass::bind_sums(int64_t t) {
+  if (t == m_sums_step) return;
+  for (int p = 0; p < 2; ++p)
+    for (int k = 0; k < kSumCount; ++k)
+      m_binned[size_t(p * kSumCount + k)].start(&m_result.sums[size_t((t - 1) * 2 + p)][size_t(k)]);
+  m_sums_step = t;
+}
+
+// Everything binned so far into the exact sums (before a checkpoint or the reduction).
+void AuditPass::flush_sums() {
+  for (BinnedSum& sum : m_binned) sum.flush();
+}
+
+// One row's outcomes into the step's counters, sums and keys. The counts
+// accumulate in locals (no chain of increments through memory) and go into
+// the step's counters once per row. A non-finite coordinate has u = Delta = 0
+// and neither kMoved nor kHalfCellOrMore: it adds nothing to the sums.
 void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
-  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kLive : kDead;
+  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
   auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
-  auto& s = m_result.sums[static_cast<size_t>((t - 1) * 2 + population)];
-  bool predicted_frozen = true, frozen = true, half_cell = false;
-  int64_t swallowed = 0, mismatches = 0;
+  BinnedSum* s = &m_binned[size_t(population * kSumCount)];
+  int64_t classes[kClassCount] = {};
+  int64_t sub_half = 0, sub_half_moved = 0, eligible = 0, noop = 0, mismatch[3] = {0, 0, 0};
+  int64_t shifts[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};  // [exp_avg, exp_avg_sq][0 same, 1 up, 2 down, 3 n/a]
+  uint32_t any_flags = 0;
   double intended = 0, lost = 0;
   for (int64_t d = 0; d < m_result.dims; ++d) {
     const CoordinateOutcome& o = row[d];
     const uint32_t f = o.flags;
-    ++c[kClassFirst + o.cls];
-    ++c[kCompared];
-    if (f & kSubHalfCell) {
-      ++c[kSubHalfCellCount];
-      if (f & kMoved) ++c[kSubHalfCellMoved];
-    }
-    const uint32_t m_shift = (f >> kExpAvgShift) & 3u, v_shift = (f >> kExpAvgSqShift) & 3u;
-    if (m_shift != 3) ++c[kExpAvgIncreased + (m_shift == 1 ? 0 : m_shift == 0 ? 1 : 2)];
-    if (v_shift != 3) ++c[kExpAvgSqIncreased + (v_shift == 1 ? 0 : v_shift == 0 ? 1 : 2)];
-    if (f & kDecayEligible) ++c[kCountDecayEligible];
-    if (f & kDecayNoop) ++c[kCountDecayNoop];
-    for (int k = 0; k < 3; ++k)
-      if (f & (kMismatchW << k)) ++c[kCountMismatchW + k], ++mismatches;
-    if (f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) note_mismatches(t, n, d, f);
-    if (o.cls == kNonfinite) {
-      predicted_frozen = frozen = false;
-      continue;
-    }
-    if (f & kHalfCellOrMore) predicted_frozen = false, half_cell = true;
-    if (f & kMoved) frozen = false;
-    if (o.cls == kSwallowed) ++swallowed;
+    ++classes[o.cls];
+    any_flags |= f;
+    sub_half += (f & kSubHalfCell) != 0;
+    sub_half_moved += (f & (kSubHalfCell | kMoved)) == (kSubHalfCell | kMoved);
+    ++shifts[0][(f >> kExpAvgShift) & 3u];
+    ++shifts[1][(f >> kExpAvgSqShift) & 3u];
+    eligible += (f & kDecayEligible) != 0;
+    noop += (f & kDecayNoop) != 0;
+    mismatch[0] += (f & kMismatchW) != 0;
+    mismatch[1] += (f & kMismatchExpAvg) != 0;
+    mismatch[2] += (f & kMismatchExpAvgSq) != 0;
+    if ((f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) && m_result.first_mismatches.size() < 20)
+      note_mismatches(t, n, d, f);
     const double gap = std::fabs(o.u - o.delta);
     s[kIntendedL1].add(std::fabs(o.u));
     s[kRealizedL1].add(std::fabs(o.delta));
@@ -260,18 +301,35 @@ void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
     s[kIntendedSq].add(o.u * o.u);
     intended += std::fabs(o.u);
     lost += gap;
-    if (o.u != 0) m_keys.push(magnitude_key(o.cells, population == kDead));
+    if (o.u != 0) {
+      const uint64_t key = magnitude_key(o.cells, population == kAuditDead);
+      m_keys.push(key);
+      m_top.count(key);
+    }
   }
+  for (int k = 0; k < kClassCount; ++k) c[kClassFirst + k] += classes[k];
+  c[kCompared] += m_result.dims;
+  c[kSubHalfCellCount] += sub_half;
+  c[kSubHalfCellMoved] += sub_half_moved;
+  for (int state = 0; state < 2; ++state) {
+    const int first = state == 0 ? kExpAvgIncreased : kExpAvgSqIncreased;
+    c[first] += shifts[state][1], c[first + 1] += shifts[state][0], c[first + 2] += shifts[state][2];
+  }
+  c[kCountDecayEligible] += eligible;
+  c[kCountDecayNoop] += noop;
+  for (int k = 0; k < 3; ++k) c[kCountMismatchW + k] += mismatch[k];
+  const bool finite = classes[kNonfinite] == 0;
+  const bool frozen = finite && !(any_flags & kMoved), predicted_frozen = finite && !(any_flags & kHalfCellOrMore);
   ++c[frozen ? (predicted_frozen ? kFrozenAsPredicted : kFrozenThoughPredictedMoving)
              : (predicted_frozen ? kMovedThoughPredictedFrozen : kMovedAsPredicted)];
   if (!m_per_token) return;
   TokenAudit& p = m_result.per_token;
-  p.swallowed[n] += swallowed;
-  p.replay_mismatches[n] += mismatches;
+  p.swallowed[n] += classes[kSwallowed];
+  p.replay_mismatches[n] += mismatch[0] + mismatch[1] + mismatch[2];
   p.intended_l1[n] += intended;
   p.lost_l1[n] += lost;
   if (!frozen) ++p.moved[n], p.last_moved[n] = t;
-  if (half_cell) p.last_half_cell[n] = t;
+  if (any_flags & kHalfCellOrMore) p.last_half_cell[n] = t;
 }
 
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {
@@ -284,7 +342,7 @@ template <class F>
 void AuditPass::note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags) {
   if (m_result.first_mismatches.size() >= 20) return;
   const int64_t step_values = m_slab.count * m_result.dims;
-  const int64_t i = t - 1 - (t - 1) / m_block_steps * m_block_steps;
+  const int64_t i = t - 1 - m_block_first;
   const int64_t before = i * step_values + n * m_result.dims + d, after = before + step_values;
   const int64_t flat = (m_slab.begin + n) * m_result.dims + d;
   const bool lane = torch_vector_lane(flat, m_result.tokens * m_result.dims, m_settings.torch_threads,
@@ -306,27 +364,38 @@ namespace {
 
 const char* const kOperations[3] = {"parameter_update", "exp_avg_update", "exp_avg_sq_update"};
 
+// Mismatches as 7 integers each (the operation by its index), and back.
+std::vector<int64_t> flatten_mismatches(const std::vector<FirstMismatch>& mismatches) {
+  std::vector<int64_t> flat;
+  for (const FirstMismatch& m : mismatches) {
+    const int64_t op = std::find_if(std::begin(kOperations), std::end(kOperations),
+                                    [&](const char* name) { return m.operation == name; }) - std::begin(kOperations);
+    flat.insert(flat.end(), {m.step, m.token, m.dim, m.tensor, int64_t(m.recorded_bits), int64_t(m.replayed_bits), op});
+  }
+  return flat;
+}
+
+std::vector<FirstMismatch> unflatten_mismatches(const std::vector<int64_t>& all) {
+  std::vector<FirstMismatch> result;
+  for (size_t i = 0; i + 7 <= all.size(); i += 7)
+    result.push_back({all[i], all[i + 1], all[i + 2], int(all[i + 3]), uint64_t(all[i + 4]), uint64_t(all[i + 5]),
+                      kOperations[std::min<int64_t>(std::max<int64_t>(all[i + 6], 0), 2)]});
+  return result;
+}
+
 // Every rank's first mismatches to rank 0, the first 20 overall kept there.
 std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismatch>& mine, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  std::vector<int64_t> flat;
-  for (const FirstMismatch& m : mine) {
-    const int64_t op = std::find_if(std::begin(kOperations), std::end(kOperations),
-                                    [&](const char* name) { return m.operation == name; }) - std::begin(kOperations);
-    flat.insert(flat.end(), {m.step, m.token, m.dim, m.tensor, int64_t(m.recorded_bits), int64_t(m.replayed_bits), op});
-  }
+  const std::vector<int64_t> flat = flatten_mismatches(mine);
   int length = int(flat.size());
   std::vector<int> lengths(ranks), offsets(ranks, 0);
   MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
   for (int r = 1; r < ranks; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
   std::vector<int64_t> all(rank == 0 ? size_t(offsets[ranks - 1] + lengths[ranks - 1]) : 0);
   MPI_Gatherv(flat.data(), length, MPI_INT64_T, all.data(), lengths.data(), offsets.data(), MPI_INT64_T, 0, comm);
-  std::vector<FirstMismatch> result;
-  for (size_t i = 0; i + 7 <= all.size(); i += 7)
-    result.push_back({all[i], all[i + 1], all[i + 2], int(all[i + 3]), uint64_t(all[i + 4]), uint64_t(all[i + 5]),
-                      kOperations[all[i + 6]]});
+  std::vector<FirstMismatch> result = unflatten_mismatches(all);
   std::sort(result.begin(), result.end(), [](const FirstMismatch& a, const FirstMismatch& b) {
     return std::tie(a.step, a.token, a.dim, a.tensor) < std::tie(b.step, b.token, b.dim, b.tensor);
   });
@@ -349,9 +418,72 @@ void AuditPass::reduce() {
   reduce_to_root(sums, m_comm);
   for (size_t i = 0; i < m_result.sums.size(); ++i)
     std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
-  m_result.percentiles = cell_percentiles(m_keys, m_comm);
+  // The block buffers are done with: their half of the budget holds the percentile candidates.
+  for (auto& v : m_bf16) std::vector<uint16_t>().swap(v);
+  for (auto& v : m_f32) std::vector<uint32_t>().swap(v);
+  std::vector<unsigned char>().swap(m_raw);
+  m_result.percentiles = cell_percentiles(m_keys, m_top, m_candidate_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
   m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Checkpoint: this rank's counters, exact sums, |c| keys, first mismatches
+// and per-token table (docs/formats.md §13).
+void AuditPass::save(ArchiveWriter& archive) const {
+  std::vector<int64_t> counts, digits(WideSum::kDigits);
+  for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
+  archive.put_ints("optimizer.counts", counts);
+  archive.begin_ints("optimizer.sums", int64_t(m_result.sums.size()) * kSumCount * WideSum::kDigits);
+  for (const auto& step : m_result.sums)
+    for (const WideSum& sum : step) {
+      sum.digits(digits.data());
+      archive.add_ints(digits.data(), WideSum::kDigits);
+    }
+  m_keys.save(archive, "optimizer.cells");
+  archive.put_ints("optimizer.first_mismatches", flatten_mismatches(m_result.first_mismatches));
+  if (!m_per_token) return;
+  const TokenAudit& p = m_result.per_token;
+  archive.put_ints("optimizer.token.swallowed", p.swallowed);
+  archive.put_ints("optimizer.token.moved", p.moved);
+  archive.put_ints("optimizer.token.last_moved", p.last_moved);
+  archive.put_ints("optimizer.token.last_half_cell", p.last_half_cell);
+  archive.put_ints("optimizer.token.replay_mismatches", p.replay_mismatches);
+  archive.put_doubles("optimizer.token.intended_l1", p.intended_l1);
+  archive.put_doubles("optimizer.token.lost_l1", p.lost_l1);
+}
+
+void AuditPass::load(ArchiveReader& archive, int64_t next_transition) {
+  if (next_transition < 0 || next_transition > m_result.steps - 1)
+    archive.damaged("its next step " + std::to_string(next_transition) + " is not a step of this input");
+  const std::vector<int64_t> counts =
+      archive.get_ints("optimizer.counts", int64_t(m_result.counts.size()) * kCounterCount);
+  for (size_t i = 0; i < m_result.counts.size(); ++i)
+    std::copy(counts.begin() + i * kCounterCount, counts.begin() + (i + 1) * kCounterCount, m_result.counts[i].begin());
+  const std::vector<int64_t> digits =
+      archive.get_ints("optimizer.sums", int64_t(m_result.sums.size()) * kSumCount * WideSum::kDigits);
+  const int64_t* next = digits.data();
+  for (auto& step : m_result.sums)
+    for (WideSum& sum : step) sum = WideSum::from_digits(next), next += WideSum::kDigits;
+  m_keys.load(archive, "optimizer.cells");
+  m_top.recount(m_keys);
+  m_result.first_mismatches = unflatten_mismatches(archive.get_ints("optimizer.first_mismatches"));
+  if (m_result.first_mismatches.size() > 20) archive.damaged("it holds more than 20 first mismatches");
+  if (m_per_token) {
+    TokenAudit& p = m_result.per_token;
+    const int64_t n = m_slab.count;
+    p.swallowed = archive.get_ints("optimizer.token.swallowed", n);
+    p.moved = archive.get_ints("optimizer.token.moved", n);
+    p.last_moved = archive.get_ints("optimizer.token.last_moved", n);
+    p.last_half_cell = archive.get_ints("optimizer.token.last_half_cell", n);
+    p.replay_mismatches = archive.get_ints("optimizer.token.replay_mismatches", n);
+    p.intended_l1 = archive.get_doubles("optimizer.token.intended_l1", n);
+    p.lost_l1 = archive.get_doubles("optimizer.token.lost_l1", n);
+  }
+  m_next_transition = next_transition;
+}
+
+void AuditPass::restore(Checkpointer& checkpoint) {
+  checkpoint.restore([&](ArchiveReader& archive, int64_t next_transition) { load(archive, next_transition); });
 }
 
 }  // namespace latdisp

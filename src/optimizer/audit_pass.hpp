@@ -15,27 +15,41 @@
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "optimizer/audit_input.hpp"
 #include "optimizer/audit_result.hpp"
+#include "optimizer/cell_percentiles.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
+
+class ArchiveReader;
+class ArchiveWriter;
+class Checkpointer;
 
 class AuditPass {
  public:
   // Collective: plans the step blocks within the memory budget.
   AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result, bool per_token,
             MPI_Comm comm);
-  void run();     // collective
+  // Collective, with --resume: this rank's state from the checkpoint; run()
+  // continues after the steps it covers.
+  void restore(Checkpointer& checkpoint);
+  // Collective; a checkpoint at block boundaries when one is due (and on a
+  // stop signal: then it throws Error(kExitSignal)).
+  void run(Checkpointer& checkpoint);
   void reduce();  // collective: the result complete on rank 0
 
  private:
   void plan(const OptimizerOptions& options);
   template <class F>
-  void run_typed();
+  void run_typed(Checkpointer& checkpoint);
+  void save(ArchiveWriter& archive) const;
+  void load(ArchiveReader& archive, int64_t next_transition);
   template <class F>
   void read_block(int64_t first, int64_t count);
   template <class F>
   std::vector<typename F::bits_type>& values(int tensor);
-  void fold_block(int64_t first, int64_t count);
+  void fold_rows(int64_t first, int64_t first_row, int64_t rows);
+  void bind_sums(int64_t t);
+  void flush_sums();
   void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
   template <class F>
@@ -49,13 +63,20 @@ class AuditPass {
   int m_rank = 0, m_ranks = 1;
   TokenRange m_slab{};
   int64_t m_max_slab = 0, m_block_steps = 1;
+  int64_t m_block_first = 0;       // the current block's first transition
+  int64_t m_next_transition = 0;   // where run() starts (after a restored checkpoint)
+  double m_block_pause = 0;
   optimizer::AuditSettings m_settings;
   SpillableKeys m_keys;
+  TopDigitCounts m_top;  // m_keys counted by their top digit
+  int64_t m_candidate_keys = 0;  // how many percentile candidates the reduction may hold
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
   std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
   std::vector<uint32_t> m_f32[4];
-  std::vector<optimizer::CoordinateOutcome> m_outcome;
+  std::vector<optimizer::CoordinateOutcome> m_outcome;  // one chunk of rows
+  std::vector<BinnedSum> m_binned;  // [population * kSumCount + sum] of step m_sums_step
+  int64_t m_sums_step = -1;
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };

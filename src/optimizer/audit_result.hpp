@@ -36,7 +36,7 @@ enum AuditCounter : int {
 // The exact sums kept per (step, population).
 enum AuditSum : int { kIntendedL1 = 0, kRealizedL1, kLostL1, kDot, kIntendedSq, kSumCount };
 
-constexpr int kLive = 0, kDead = 1;
+constexpr int kAuditLive = 0, kAuditDead = 1;
 
 struct FirstMismatch {
   int64_t step, token, dim;
@@ -48,6 +48,14 @@ struct FirstMismatch {
 struct TokenAudit {
   std::vector<int64_t> swallowed, moved, last_moved, last_half_cell, replay_mismatches;
   std::vector<double> intended_l1, lost_l1;
+};
+
+// What the run's checkpoints were (docs/operations.md §6).
+struct AuditCheckpoint {
+  std::string directory;
+  int64_t written = 0;
+  std::vector<uint64_t> bytes_per_rank;  // of the last checkpoint written
+  std::optional<int64_t> resumed_from_step;
 };
 
 struct OptimizerResult {
@@ -67,7 +75,8 @@ struct OptimizerResult {
   uint64_t memory_budget = 0;
   int64_t steps_per_block = 0;
   std::vector<uint64_t> peak_rss;
-  double read_seconds = 0, compute_seconds = 0, reduce_seconds = 0, total_seconds = 0;
+  double read_seconds = 0, compute_seconds = 0, reduce_seconds = 0, total_seconds = 0, checkpoint_seconds = 0;
+  std::optional<AuditCheckpoint> checkpoint;  // with --checkpoint-dir
   // counts[(t - 1) * 2 + population][counter], sums likewise
   std::vector<std::array<int64_t, kCounterCount>> counts;
   std::vector<std::array<WideSum, kSumCount>> sums;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -28,21 +29,66 @@ bool in_population(int population, uint64_t key) {
   return population == 0 || (population == 2) == key_is_dead(key);
 }
 
-// Keys per population, all-reduced.
-std::array<int64_t, 3> population_counts(const SpillableKeys& keys, MPI_Comm comm) {
-  std::array<int64_t, 3> counts{0, 0, 0};
+static_assert(TopDigitCounts::kBits == kDigitBits, "the counts made at push time are the select's first digit");
+
+// Every rank's top-digit counts summed.
+std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm comm) {
+  std::vector<int64_t> histograms = top.counts();
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
+            "MPI_Allreduce");
+  return histograms;
+}
+
+// Keys held in memory, visited as one chunk.
+struct KeyVector {
+  std::vector<uint64_t> keys;
+  template <class Visit>
+  void for_each_chunk(const Visit& visit) const {
+    visit(keys.data(), int64_t(keys.size()));
+  }
+};
+
+// The keys whose top digit some wanted statistic has (every other key is
+// below or above all of them), if on every rank they number at most
+// `limit`: one pass over the rank's keys instead of one per further digit.
+std::optional<KeyVector> candidate_keys(const SpillableKeys& keys, const TopDigitCounts& top,
+                                        const std::vector<Wanted>& wanted, int64_t limit, MPI_Comm comm) {
+  std::vector<uint8_t> is_wanted(size_t(kDigitValues), 0);
+  for (const Wanted& w : wanted) is_wanted[size_t(w.prefix)] = 1;
+  int64_t count = 0;
+  for (int64_t d = 0; d < kDigitValues; ++d)
+    if (is_wanted[size_t(d)]) count += top.counts()[size_t(d)] + top.counts()[size_t(kDigitValues + d)];
+  int64_t most = count;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
+  if (most > limit) return std::nullopt;
+  KeyVector candidates;
+  candidates.keys.reserve(size_t(count));
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) ++counts[key_is_dead(chunk[i]) ? 2 : 1];
+    for (int64_t i = 0; i < n; ++i)
+      if (is_wanted[size_t(key_value_bits(chunk[i]) >> (64 - kDigitBits))]) candidates.keys.push_back(chunk[i]);
   });
-  counts[0] = counts[1] + counts[2];
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, counts.data(), 3, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce");
-  return counts;
+  return candidates;
+}
+
+// The top digit of every wanted statistic from the top-digit histograms.
+void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted>& wanted) {
+  for (Wanted& w : wanted) {
+    int64_t digit = 0;
+    const auto count = [&](int64_t d) {
+      const int64_t live = histograms[size_t(d)], dead = histograms[size_t(kDigitValues + d)];
+      return w.population == 0 ? live + dead : w.population == 1 ? live : dead;
+    };
+    while (w.rank >= count(digit)) w.rank -= count(digit++);
+    w.prefix = uint64_t(digit);
+  }
 }
 
 // Refines every wanted statistic by the digit at `shift`: one histogram per
 // distinct (population, prefix) slot, so statistics that share a prefix
-// share a pass over the keys.
-void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
+// share a pass over the keys. A key whose top digit no slot shares is
+// passed over after one table lookup.
+template <class Keys>
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
   for (size_t w = 0; w < wanted.size(); ++w) {
@@ -51,12 +97,15 @@ void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int sh
     slot_of[w] = size_t(found - slots.begin());
     if (found == slots.end()) slots.push_back(slot);
   }
-  std::vector<int64_t> histograms(slots.size() * kDigitValues, 0);
   const int high = shift + kDigitBits;
+  std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
+  for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
+  std::vector<int64_t> histograms(slots.size() * kDigitValues, 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
-      const uint64_t above = high >= 64 ? 0 : value >> high;
+      if (!top_digit_wanted[size_t(value >> (64 - kDigitBits))]) continue;
+      const uint64_t above = value >> high;
       const uint64_t digit = (value >> shift) & uint64_t(kDigitValues - 1);
       for (size_t s = 0; s < slots.size(); ++s)
         if (above == slots[s].second && in_population(slots[s].first, chunk[i]))
@@ -75,8 +124,21 @@ void select_digit(const SpillableKeys& keys, std::vector<Wanted>& wanted, int sh
 
 }  // namespace
 
-std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys, MPI_Comm comm) {
-  const std::array<int64_t, 3> counts = population_counts(keys, comm);
+void TopDigitCounts::recount(const SpillableKeys& keys) {
+  std::fill(m_counts.begin(), m_counts.end(), 0);
+  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) count(chunk[i]);
+  });
+}
+
+std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys,
+                                                                     const TopDigitCounts& top, int64_t memory_keys,
+                                                                     MPI_Comm comm) {
+  const std::vector<int64_t> histograms = top_digit_histograms(top, comm);
+  std::array<int64_t, 3> counts{0, 0, 0};
+  for (int64_t d = 0; d < kDigitValues; ++d)
+    counts[1] += histograms[size_t(d)], counts[2] += histograms[size_t(kDigitValues + d)];
+  counts[0] = counts[1] + counts[2];
   std::vector<Wanted> wanted;
   std::vector<PercentileRecipe> recipes;
   for (int p = 0; p < 3; ++p)
@@ -86,7 +148,12 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const Spill
       wanted.push_back({p, recipes.back().lower});
       wanted.push_back({p, recipes.back().upper});
     }
-  for (int shift = 64 - kDigitBits; shift >= 0; shift -= kDigitBits) select_digit(keys, wanted, shift, comm);
+  select_top_digit(histograms, wanted);
+  const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
+  for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
+    if (candidates) select_digit(*candidates, wanted, shift, comm);
+    else select_digit(keys, wanted, shift, comm);
+  }
   std::array<std::array<std::optional<double>, 4>, 3> result{};
   size_t next = 0;
   for (int p = 0; p < 3; ++p)

@@ -88,6 +88,44 @@ void read_safetensors_attributes(const std::string& path, const std::string& lr_
   }
 }
 
+// A series' learning rate per step: every checkpoint's __metadata__ key
+// `lr_name` (latdisp.Recorder writes "lr", the rate that step used, as the
+// shortest decimal text of the double; docs/formats.md §15). Leaves `out` as
+// it is when no checkpoint has the key; a checkpoint without it while others
+// have it, or a value that is not a number, is a problem the resolution names.
+void read_series_lr(const std::vector<std::string>& files, const std::string& lr_name, InputAttributes& out) {
+  std::vector<double> values;
+  std::string first_without;
+  for (const std::string& file : files) {
+    if (!looks_like_safetensors(file)) return;
+    const SafetensorsFile header = read_safetensors_header(file);
+    const auto found = header.metadata.find(lr_name);
+    if (found == header.metadata.end()) {
+      if (first_without.empty()) first_without = file;
+      continue;
+    }
+    double value = 0;
+    if (!parse_number(found->second, value)) {
+      out.lr_found = true;
+      out.lr_problem = "the metadata '" + lr_name + "' of the checkpoint '" + file + "' is not a number: '" +
+                       found->second + "'";
+      return;
+    }
+    values.push_back(value);
+  }
+  if (values.empty()) return;
+  out.lr_found = true;
+  out.lr_problem.clear();
+  out.lr_values.clear();
+  if (!first_without.empty()) {
+    out.lr_problem = "the checkpoint '" + first_without + "' has no metadata '" + lr_name + "' (" +
+                     std::to_string(values.size()) + " of the series' " + std::to_string(files.size()) +
+                     " checkpoints have one: the learning rate of every step is needed)";
+    return;
+  }
+  out.lr_values = values;
+}
+
 // Rank 0's result to every rank.
 void broadcast(InputAttributes& a, MPI_Comm comm) {
   int64_t sizes[3] = {int64_t(a.numbers.size()), int64_t(a.lr_values.size()), a.lr_found ? 1 : 0};
@@ -132,6 +170,22 @@ InputAttributes read_input_attributes(MPI_Comm comm, const std::string& path, co
     if (rank != 0 || path_kind(path) != PathKind::regular) return;
     if (is_hdf5_file(path)) read_hdf5_attributes(path, lr_name, attributes);
     else if (looks_like_safetensors(path)) read_safetensors_attributes(path, lr_name, attributes);
+  });
+  broadcast(attributes, comm);
+  return attributes;
+}
+
+InputAttributes read_series_attributes(MPI_Comm comm, const std::vector<std::string>& files,
+                                       const std::string& lr_name) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  InputAttributes attributes;
+  collectively(comm, [&] {
+    if (rank != 0 || files.empty()) return;
+    const std::string& first = files.front();
+    if (is_hdf5_file(first)) read_hdf5_attributes(first, lr_name, attributes);
+    else if (looks_like_safetensors(first)) read_safetensors_attributes(first, lr_name, attributes);
+    if (!lr_name.empty()) read_series_lr(files, lr_name, attributes);
   });
   broadcast(attributes, comm);
   return attributes;

@@ -41,6 +41,13 @@ struct InputAttributes {
 // rank gets the same result or the same Error.
 InputAttributes read_input_attributes(MPI_Comm comm, const std::string& path, const std::string& lr_name);
 
+// Collective, for a checkpoint series (`files` in step order): the
+// attributes of its first checkpoint, and the learning rate per step from
+// each checkpoint's __metadata__ key `lr_name` when they carry it
+// (docs/optimizer.md §2).
+InputAttributes read_series_attributes(MPI_Comm comm, const std::vector<std::string>& files,
+                                       const std::string& lr_name);
+
 // Resolves every hyperparameter for `steps` snapshots. Throws Error(kExitUsage)
 // for a missing learning rate, Error(kExitInput) for an lr dataset of the
 // wrong length.

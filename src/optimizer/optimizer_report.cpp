@@ -27,8 +27,8 @@ int64_t transitions(const OptimizerResult& r) { return r.steps - 1; }
 
 // population 0 all, 1 live, 2 dead; step index i = t - 1.
 int64_t count_at(const OptimizerResult& r, int population, int64_t i, int counter) {
-  const auto& live = r.counts[size_t(i * 2 + kLive)];
-  const auto& dead = r.counts[size_t(i * 2 + kDead)];
+  const auto& live = r.counts[size_t(i * 2 + kAuditLive)];
+  const auto& dead = r.counts[size_t(i * 2 + kAuditDead)];
   if (population == 1) return live[counter];
   if (population == 2) return dead[counter];
   return live[counter] + dead[counter];
@@ -48,8 +48,8 @@ json series(const OptimizerResult& r, int population, int counter) {
 
 WideSum sum_at(const OptimizerResult& r, int population, int64_t i, int which) {
   WideSum s;
-  if (population != 2) s.add(r.sums[size_t(i * 2 + kLive)][which]);
-  if (population != 1) s.add(r.sums[size_t(i * 2 + kDead)][which]);
+  if (population != 2) s.add(r.sums[size_t(i * 2 + kAuditLive)][which]);
+  if (population != 1) s.add(r.sums[size_t(i * 2 + kAuditDead)][which]);
   return s;
 }
 
@@ -195,8 +195,15 @@ json run_json(const OptimizerResult& r) {
            {{"read", r.read_seconds},
             {"compute", r.compute_seconds},
             {"reduce", r.reduce_seconds},
+            {"checkpoint", r.checkpoint_seconds},
             {"total", r.total_seconds}}},
-          {"coordinates_per_s", r.total_seconds > 0 ? coordinates / r.total_seconds : 0.0}};
+          {"coordinates_per_s", r.total_seconds > 0 ? coordinates / r.total_seconds : 0.0},
+          {"resumed_from_step", r.checkpoint && r.checkpoint->resumed_from_step ? json(*r.checkpoint->resumed_from_step)
+                                                                                : json(nullptr)},
+          {"checkpoint", r.checkpoint ? json{{"directory", r.checkpoint->directory},
+                                             {"written", r.checkpoint->written},
+                                             {"bytes_per_rank", r.checkpoint->bytes_per_rank}}
+                                      : json(nullptr)}};
 }
 
 json first_mismatches_json(const OptimizerResult& r) {

@@ -135,6 +135,9 @@ void print_optimizer_text(const OptimizerResult& r, std::FILE* out) {
   std::fprintf(out, "latdisp optimizer: %s, W %s [%lld, %lld, %lld] %s, %lld dead tokens, %d rank(s)\n",
                r.path.c_str(), r.names[0].c_str(), (long long)r.steps, (long long)r.tokens, (long long)r.dims,
                r.element_type.c_str(), (long long)r.n_dead, r.ranks);
+  if (r.checkpoint && r.checkpoint->resumed_from_step)
+    std::fprintf(out, "  (resumed from step %lld of the checkpoint in '%s')\n",
+                 (long long)*r.checkpoint->resumed_from_step, r.checkpoint->directory.c_str());
   print_replay(j, r, out);
   print_losses(j, out);
   print_states(j, r, out);

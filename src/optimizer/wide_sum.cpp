@@ -22,6 +22,25 @@ void WideSum::add(double value) {
   if (++m_pending >= (int64_t(1) << 30)) normalize();
 }
 
+void WideSum::add_scaled(int64_t value, int exponent) {
+  if (value == 0) return;
+  const uint64_t magnitude = value < 0 ? uint64_t(0) - uint64_t(value) : uint64_t(value);
+  const int position = exponent - 1075 - kLowBit;  // weight of the value's lowest bit
+  const int digit = position / 32;
+  const unsigned __int128 spread = static_cast<unsigned __int128>(magnitude) << (position % 32);
+  const int64_t sign = value < 0 ? -1 : 1;
+  for (int k = 0; k < 3; ++k)
+    m_digits[digit + k] += sign * static_cast<int64_t>(static_cast<uint64_t>(spread >> (32 * k)) & 0xFFFFFFFFu);
+  if (++m_pending >= (int64_t(1) << 30)) normalize();
+}
+
+void BinnedSum::flush() {
+  if (m_target)
+    for (int e = m_low; e <= m_high; ++e)
+      if (m_bins[e] != 0) m_target->add_scaled(m_bins[e], e), m_bins[e] = 0;
+  m_low = 2048, m_high = -1, m_terms = 0;
+}
+
 void WideSum::add(const WideSum& other) {
   for (int i = 0; i < kDigits; ++i) m_digits[i] += other.m_digits[i];
   normalize();
@@ -37,6 +56,19 @@ void WideSum::normalize() {
   }
   m_digits[kDigits - 1] += carry;
   m_pending = 0;
+}
+
+void WideSum::digits(int64_t* out) const {
+  WideSum n = *this;
+  n.normalize();
+  std::copy(n.m_digits.begin(), n.m_digits.end(), out);
+}
+
+WideSum WideSum::from_digits(const int64_t* digits) {
+  WideSum sum;
+  std::copy(digits, digits + kDigits, sum.m_digits.begin());
+  sum.normalize();
+  return sum;
 }
 
 double WideSum::to_double() const {
