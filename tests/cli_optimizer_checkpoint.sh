@@ -44,7 +44,7 @@ audit() {
   shift 2
   # shellcheck disable=SC2046
   timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$input" $(outputs "$name") \
-    --progress-seconds 0 --max-steps-per-block "$block" --block-pause 0.03 --checkpoint-dir "$dir" "$@" \
+    --progress-seconds 0 --max-steps-per-block "$block" --block-pause 0.1 --checkpoint-dir "$dir" "$@" \
     >"$work/$name.out" 2>"$work/$name.err" &
   run_pid=$!
 }
