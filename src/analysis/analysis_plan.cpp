@@ -108,7 +108,9 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
   AnalysisPlan plan;
   plan.options = options;
   plan.kernel = kernel_settings_of(options);
-  plan.kernel.hop_radius = kernel_hop_radius(options, shape.dims);
+  const HopRadius radius = derive_hop_radius(options.hop_radius, shape.dims, plan.kernel.arithmetic);
+  plan.hop_radius = radius.reported;
+  plan.kernel.hop_radius = radius.compared;
   plan.background_reads = background_reads_allowed();
   plan.memory_budget = resolve_memory_budget(options.memory_budget, comm);
   plan.slab = token_range(shape.tokens, rank, ranks);
