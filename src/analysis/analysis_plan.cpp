@@ -87,7 +87,8 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
                                     "--steps " + options.steps);
   }
   // The seed arithmetic is the bf16 notebook's (docs/definitions.md §13).
-  if (options.arithmetic == "seed" && input.reader->element_type() != formats::ElementType::bf16)
+  if (parse_arithmetic(options.arithmetic) == Arithmetic::seed &&
+      input.reader->element_type() != formats::ElementType::bf16)
     fail(kExitUsage, "--arithmetic seed is the bf16 notebook's arithmetic; '" + options.input + "' holds " +
                          formats::element_type_name(input.reader->element_type()) +
                          " values: use --arithmetic exact (the default)");
@@ -126,10 +127,10 @@ namespace {
 
 // Mapped step blocks where W is one contiguous run of values in its file
 // and the kernel reads host memory (--read-method auto or map).
-BlockSource block_source_of(const AnalyzeOptions& options, const TrajectoryReader& reader) {
-  if (options.read_method == "read") return BlockSource::read;
+BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader) {
+  if (method == ReadMethod::read) return BlockSource::read;
   if (!kSeparateDeviceMemory && reader.contiguous_offset()) return BlockSource::mapped;
-  if (options.read_method == "map")
+  if (method == ReadMethod::map)
     fail(kExitUsage, "--read-method map: " +
                          (kSeparateDeviceMemory ? std::string("the kernel runs in device memory")
                                                 : "W in '" + reader.path() +
@@ -147,7 +148,7 @@ PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm) 
   prepared.input = open_analysis_input(options, comm);
   prepared.plan =
       plan_analysis(options, prepared.input.shape(), baseline, comm, prepared.input.reader->element_bytes());
-  prepared.plan.block_source = block_source_of(options, *prepared.input.reader);
+  prepared.plan.block_source = block_source_of(parse_read_method(options.read_method), *prepared.input.reader);
   return prepared;
 }
 

@@ -130,10 +130,8 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   // The output is refused now if it cannot be written (or is an input), not after the reading.
-  std::vector<std::string> inputs{options.input};
-  const size_t colon = options.dead_mask.rfind(':');
-  if (colon != std::string::npos && colon > 0) inputs.push_back(options.dead_mask.substr(0, colon));
-  check_outputs(comm, {{"--output", options.output}}, inputs, options.overwrite);
+  check_outputs(comm, {{"--output", options.output}}, input_files_of(options.input, options.dead_mask),
+                options.overwrite);
   const PackInput input = open_pack_input(options, comm);
   const TrajectoryShape shape = input.reader->shape();
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
