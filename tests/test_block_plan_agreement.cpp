@@ -53,7 +53,7 @@ TEST(BlockPlanAgreement, TheOptionalBytesAreHeldOnlyIfEveryRankHoldsThem) {
   cost.optional_bytes = 12 * kMiB;  // rank r has 10 + 5 r MiB beside the margin
   const BlockPlan plan = plan_blocks(cost, budget_of_this_rank(), MPI_COMM_WORLD);
   EXPECT_FALSE(plan.optional_held);  // rank 0 cannot hold them beside 4 steps
-  cost.optional_bytes = 6 * kMiB;  // every rank keeps 4 steps beside them
+  cost.optional_bytes = 6 * kMiB;    // every rank keeps 4 steps beside them
   EXPECT_TRUE(plan_blocks(cost, budget_of_this_rank(), MPI_COMM_WORLD).optional_held);
   if (world_size() > 1) {
     cost.optional_bytes = 9 * kMiB;  // rank 0 cannot (1 MiB beside them), the others can: nobody does

@@ -3,9 +3,9 @@
 // blocks of steps and its own exception rows; rank 0 reads the file back
 // (the HDF5 C API, the safetensors container reader) and checks every value
 // against the functions of (step, token, dim) written here.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <fcntl.h>
 #include <mpi.h>
 #include <unistd.h>
 
@@ -81,8 +81,7 @@ void write_result(OutputFormat format, const std::string& path) {
   }
   for (const auto& [first, count] : {std::pair<int64_t, int64_t>{0, 2}, {2, 3}})  // U: every step
     writer->write_ulp(first, count, slab_values<uint16_t>(slab, first, count, ulp_at).data());
-  writer->write_exceptions(exceptions_of(rank, slab), int64_t(rank) * (rank + 1) / 2,
-                           int64_t(ranks) * (ranks + 1) / 2);
+  writer->write_exceptions(exceptions_of(rank, slab), int64_t(rank) * (rank + 1) / 2, int64_t(ranks) * (ranks + 1) / 2);
   writer->close();
 }
 

@@ -30,7 +30,9 @@ int64_t capped(const BlockCost& cost, int64_t steps) {
 
 [[noreturn]] void budget_too_small(const BlockCost& cost, uint64_t budget, uint64_t reserved) {
   const bool one = cost.min_steps == 1;
-  const std::string steps = one ? "one step" : cost.min_steps == 2 ? "two steps" : std::to_string(cost.min_steps) + " steps";
+  const std::string steps = one                   ? "one step"
+                            : cost.min_steps == 2 ? "two steps"
+                                                  : std::to_string(cost.min_steps) + " steps";
   fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small: " + steps + " of " + cost.slab_text +
                        (one ? " needs" : " need") + " at least " +
                        format_bytes(reserved + static_cast<uint64_t>(cost.min_steps) * cost.bytes_per_step) +

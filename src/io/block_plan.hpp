@@ -28,13 +28,13 @@ constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
 // What one step of a block costs a rank, and what the pass holds beside the
 // blocks for the whole run.
 struct BlockCost {
-  int64_t steps = 0;                   // the pass's steps: no block holds more
-  int64_t min_steps = 1;               // fewer do not make a block (2: a transition)
-  uint64_t bytes_per_step = 0;         // every buffer a block holds, per step
-  uint64_t fixed_bytes = 0;            // held for the whole run, beyond the baseline and kLibraryMarginBytes
-  uint64_t baseline_bytes = 0;         // resident before the pass
-  uint64_t preferred_step_bytes = 0;   // a step's values, weighed against kPreferredBlockBytes (0: no cap)
-  uint64_t transfer_step_bytes = 0;    // one step's bytes in one read or write call (0: no cap)
+  int64_t steps = 0;                  // the pass's steps: no block holds more
+  int64_t min_steps = 1;              // fewer do not make a block (2: a transition)
+  uint64_t bytes_per_step = 0;        // every buffer a block holds, per step
+  uint64_t fixed_bytes = 0;           // held for the whole run, beyond the baseline and kLibraryMarginBytes
+  uint64_t baseline_bytes = 0;        // resident before the pass
+  uint64_t preferred_step_bytes = 0;  // a step's values, weighed against kPreferredBlockBytes (0: no cap)
+  uint64_t transfer_step_bytes = 0;   // one step's bytes in one read or write call (0: no cap)
   // Held too if the blocks still get min(steps, optional_min_steps) steps,
   // else the pass goes without (analyze: the row magnitudes in memory).
   uint64_t optional_bytes = 0;

@@ -27,7 +27,8 @@ int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, M
   formats::parse_element_type(options.element_type, type);
   BlockCost cost;
   cost.steps = options.steps;
-  cost.bytes_per_step = static_cast<uint64_t>(std::max<int64_t>(1, max_slab * options.dims * formats::element_bytes(type)));
+  cost.bytes_per_step =
+      static_cast<uint64_t>(std::max<int64_t>(1, max_slab * options.dims * formats::element_bytes(type)));
   cost.fixed_bytes = static_cast<uint64_t>(max_slab * (options.dims * 4 + 1));
   cost.baseline_bytes = current_rss_bytes();
   cost.preferred_step_bytes = cost.bytes_per_step;
