@@ -278,3 +278,24 @@ TEST(MotionHandBuilt, SeedArithmeticUsesItsOwnMagnitudes) {
 }
 
 }  // namespace latdisp
+
+namespace latdisp {
+
+// R derived once for the report and for the kernel (docs/definitions.md §15):
+// the exact arithmetic compares the double; seed compares the float32 of the
+// option, or the correctly rounded float32 square root of D.
+TEST(HopRadius, ReportedAndComparedByTheArithmetic) {
+  const HopRadius exact = derive_hop_radius(0, 3, Arithmetic::exact);
+  EXPECT_EQ(exact.reported, std::sqrt(3.0));
+  EXPECT_EQ(exact.compared, std::sqrt(3.0));
+  const HopRadius seed = derive_hop_radius(0, 3, Arithmetic::seed);
+  EXPECT_EQ(seed.reported, std::sqrt(3.0));
+  EXPECT_EQ(seed.compared, static_cast<double>(std::sqrt(3.0f)));
+  EXPECT_NE(seed.compared, seed.reported);
+  const HopRadius given = derive_hop_radius(2.1, 64, Arithmetic::seed);
+  EXPECT_EQ(given.reported, 2.1);
+  EXPECT_EQ(given.compared, static_cast<double>(2.1f));
+  EXPECT_EQ(derive_hop_radius(2.1, 64, Arithmetic::exact).compared, 2.1);
+}
+
+}  // namespace latdisp

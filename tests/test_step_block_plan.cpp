@@ -3,6 +3,7 @@
 #include "parallel/errors.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/step_block_plan.hpp"
+#include "io/block_plan.hpp"
 
 namespace latdisp {
 
@@ -86,6 +87,111 @@ TEST(StepBlockPlan, TooSmallABudgetIsAUsageError) {
     EXPECT_EQ(e.exit_code(), kExitUsage);
     EXPECT_NE(std::string(e.what()).find("too small"), std::string::npos);
   }
+}
+
+}  // namespace latdisp
+
+// The one block planner (io/block_plan.hpp) that every streaming command
+// sizes its blocks with; the expected sizes are worked out by hand here.
+namespace latdisp {
+
+namespace {
+constexpr uint64_t kMiB = uint64_t(1) << 20;
+
+BlockCost plain_cost() {
+  BlockCost cost;
+  cost.steps = 1000;
+  cost.bytes_per_step = 1 * kMiB;
+  cost.fixed_bytes = 2 * kMiB;
+  cost.baseline_bytes = 30 * kMiB;
+  return cost;
+}
+
+std::string too_small_message(const BlockCost& cost, uint64_t budget) {
+  try {
+    plan_blocks(cost, budget);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an error";
+  return "";
+}
+}  // namespace
+
+TEST(BlockPlan, OneMarginBesideTheBaselineAndTheFixedBytes) {
+  const BlockPlan plan = plan_blocks(plain_cost(), 100 * kMiB);
+  EXPECT_EQ(kLibraryMarginBytes, 8 * kMiB);
+  EXPECT_EQ(plan.reserved_bytes, (30 + 8 + 2) * kMiB);
+  // 60 MiB left: 60 steps of 1 MiB, and what they leave.
+  EXPECT_EQ(plan.steps_per_block, 60);
+  EXPECT_EQ(plan.spare_bytes, 0u);
+  EXPECT_EQ(plan_blocks(plain_cost(), 100 * kMiB + kMiB - 1).spare_bytes, kMiB - 1);
+  EXPECT_FALSE(plan.optional_held);
+}
+
+TEST(BlockPlan, AboutThePreferredBytesOfValuesButNeverFewerThanTheMinimum) {
+  BlockCost cost = plain_cost();
+  cost.preferred_step_bytes = 3 * kMiB;  // 64 MiB / 3 MiB: 21 steps
+  EXPECT_EQ(kPreferredBlockBytes, 64 * kMiB);
+  EXPECT_EQ(plan_blocks(cost, uint64_t(8) << 30).steps_per_block, 21);
+  cost.preferred_step_bytes = 100 * kMiB;
+  cost.min_steps = 2;
+  EXPECT_EQ(plan_blocks(cost, uint64_t(8) << 30).steps_per_block, 2);
+}
+
+TEST(BlockPlan, EveryStepOfABlockInOneTransfer) {
+  BlockCost cost = plain_cost();
+  cost.transfer_step_bytes = 300 * kMiB;  // 1 GiB / 300 MiB: 3 steps
+  EXPECT_EQ(plan_blocks(cost, uint64_t(8) << 30).steps_per_block, 3);
+}
+
+TEST(BlockPlan, NeverMoreStepsThanThePassHas) {
+  BlockCost cost = plain_cost();
+  cost.steps = 7;
+  EXPECT_EQ(plan_blocks(cost, uint64_t(8) << 30).steps_per_block, 7);
+}
+
+TEST(BlockPlan, HoldsTheOptionalBytesOnlyIfTheBlocksStayLarge) {
+  BlockCost cost = plain_cost();
+  cost.optional_bytes = 50 * kMiB;
+  // 100 MiB: 40 reserved + 50 optional leave 10 steps, under 16: go without.
+  const BlockPlan starved = plan_blocks(cost, 100 * kMiB);
+  EXPECT_FALSE(starved.optional_held);
+  EXPECT_EQ(starved.steps_per_block, 60);
+  // 106 MiB: 16 steps beside them.
+  const BlockPlan held = plan_blocks(cost, 106 * kMiB);
+  EXPECT_TRUE(held.optional_held);
+  EXPECT_EQ(held.steps_per_block, 16);
+  EXPECT_EQ(held.spare_bytes, cost.optional_bytes);
+  // A pass of 5 steps needs only 5 of them.
+  cost.steps = 5;
+  EXPECT_TRUE(plan_blocks(cost, 95 * kMiB).optional_held);
+}
+
+TEST(BlockPlan, TooSmallABudgetNamesWhatTheMinimumNeeds) {
+  BlockCost cost = plain_cost();
+  cost.slab_text = "this rank's slab (3 tokens x 4 dims)";
+  cost.fixed_text = " and the group timeline";
+  const std::string one = too_small_message(cost, 40 * kMiB + kMiB - 1);
+  EXPECT_NE(one.find("--memory-budget 41.00 MiB is too small: one step of this rank's slab (3 tokens x 4 dims) needs "
+                     "at least 41.00 MiB (of which 40.00 MiB is the process itself, library buffers and the group "
+                     "timeline)"),
+            std::string::npos)
+      << one;
+  EXPECT_EQ(plan_blocks(cost, 41 * kMiB).steps_per_block, 1);
+  cost.min_steps = 2;
+  EXPECT_NE(too_small_message(cost, 41 * kMiB).find("two steps of this rank's slab"), std::string::npos);
+}
+
+TEST(BlockPlan, TheAnalysisPassIsSizedByIt) {
+  const StepBlockInputs in = notebook_shape(uint64_t(300) << 20);
+  const StepBlockPlan plan = plan_step_blocks(in);
+  // Values, row magnitudes, tallies and the collective read's buffer.
+  const uint64_t per_step = 5000u * 64u * 2u + 5000u * 8u + 20u * 304u + 5000u * 64u * 2u;
+  EXPECT_EQ(plan.bytes_per_step, per_step);
+  EXPECT_EQ(plan.fixed_bytes, in.baseline_bytes + kLibraryMarginBytes + 5000u + magnitude_table_bytes(6000));
+  EXPECT_EQ(plan.magnitude_bytes, uint64_t(6000) * 5000u * 8u);
 }
 
 }  // namespace latdisp

@@ -35,15 +35,6 @@ StepBlockInputs pass_inputs(const TrajectoryShape& shape, const AnalysisPlan& pl
   return in;
 }
 
-// Every rank takes the same number of collective reads: the smallest block wins.
-StepBlockPlan agreed_blocks(const StepBlockInputs& in, int64_t max_steps_per_block, MPI_Comm comm) {
-  StepBlockPlan blocks;
-  collectively(comm, [&] { blocks = plan_step_blocks(in); });
-  if (max_steps_per_block > 0) blocks.steps_per_block = std::min(blocks.steps_per_block, max_steps_per_block);
-  MPI_Allreduce(MPI_IN_PLACE, &blocks.steps_per_block, 1, MPI_INT64_T, MPI_MIN, comm);
-  return blocks;
-}
-
 StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_Comm comm) {
   in.tokens_per_item = plan.kernel.tokens_per_item;
   in.item_tally_bytes = sizeof(ItemTally);
@@ -52,14 +43,11 @@ StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_
     in.row_extra_bytes = TokenMotionTracker::kRowBytes;
     in.token_extra_bytes = TokenMotionTracker::kTokenBytes;
   }
-  StepBlockPlan blocks = agreed_blocks(in, plan.options.max_steps_per_block, comm);
+  StepBlockPlan blocks = plan_step_blocks(in, plan.options.max_steps_per_block, comm);
   if (plan.options.spill_magnitudes) {
     blocks.magnitudes_in_memory = false;
     blocks.general_bytes = 0;
   }
-  int in_memory = blocks.magnitudes_in_memory ? 1 : 0;
-  MPI_Allreduce(MPI_IN_PLACE, &in_memory, 1, MPI_INT, MPI_MIN, comm);
-  blocks.magnitudes_in_memory = in_memory == 1;
   // The worst case: every row magnitude a general value, beyond what memory holds.
   check_scratch_space(
       plan.options.scratch_dir,
@@ -78,7 +66,7 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeOptions& options, MPI_Co
   in.output_bytes_per_coordinate =
       encoded_bytes_per_coordinate(integer_bytes(bf16::kInt64), static_cast<int>(in.value_bytes));
   in.keeps_magnitudes = false;
-  output.blocks = agreed_blocks(in, options.max_steps_per_block, comm);
+  output.blocks = plan_step_blocks(in, options.max_steps_per_block, comm);
   return output;
 }
 
@@ -101,7 +89,8 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
                                     "--steps " + options.steps);
   }
   // The seed arithmetic is the bf16 notebook's (docs/definitions.md §13).
-  if (options.arithmetic == "seed" && input.reader->element_type() != formats::ElementType::bf16)
+  if (parse_arithmetic(options.arithmetic) == Arithmetic::seed &&
+      input.reader->element_type() != formats::ElementType::bf16)
     fail(kExitUsage, "--arithmetic seed is the bf16 notebook's arithmetic; '" + options.input + "' holds " +
                          formats::element_type_name(input.reader->element_type()) +
                          " values: use --arithmetic exact (the default)");
@@ -118,10 +107,11 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
   AnalysisPlan plan;
   plan.options = options;
   plan.kernel = kernel_settings_of(options);
-  plan.kernel.hop_radius = kernel_hop_radius(options, shape.dims);
+  const HopRadius radius = derive_hop_radius(options.hop_radius, shape.dims, plan.kernel.arithmetic);
+  plan.hop_radius = radius.reported;
+  plan.kernel.hop_radius = radius.compared;
   plan.background_reads = background_reads_allowed();
-  plan.memory_budget =
-      options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
+  plan.memory_budget = resolve_memory_budget(options.memory_budget, comm);
   plan.slab = token_range(shape.tokens, rank, ranks);
   plan.max_slab = token_range(shape.tokens, 0, ranks).count;
   StepBlockInputs pass = pass_inputs(shape, plan, baseline_bytes);
@@ -135,10 +125,10 @@ namespace {
 
 // Mapped step blocks where W is one contiguous run of values in its file
 // and the kernel reads host memory (--read-method auto or map).
-BlockSource block_source_of(const AnalyzeOptions& options, const TrajectoryReader& reader) {
-  if (options.read_method == "read") return BlockSource::read;
+BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader) {
+  if (method == ReadMethod::read) return BlockSource::read;
   if (!kSeparateDeviceMemory && reader.contiguous_offset()) return BlockSource::mapped;
-  if (options.read_method == "map")
+  if (method == ReadMethod::map)
     fail(kExitUsage, "--read-method map: " +
                          (kSeparateDeviceMemory ? std::string("the kernel runs in device memory")
                                                 : "W in '" + reader.path() +
@@ -156,7 +146,7 @@ PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm) 
   prepared.input = open_analysis_input(options, comm);
   prepared.plan =
       plan_analysis(options, prepared.input.shape(), baseline, comm, prepared.input.reader->element_bytes());
-  prepared.plan.block_source = block_source_of(options, *prepared.input.reader);
+  prepared.plan.block_source = block_source_of(parse_read_method(options.read_method), *prepared.input.reader);
   return prepared;
 }
 

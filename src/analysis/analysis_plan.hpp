@@ -63,7 +63,8 @@ struct OutputPlan {
 
 struct AnalysisPlan {
   AnalyzeOptions options;                        // as given: the report echoes them
-  KernelSettings kernel;                         // hop radius included
+  KernelSettings kernel;                         // the hop radius as the kernel compares it included
+  double hop_radius = 0;                         // R as reported (docs/definitions.md §15)
   bool background_reads = false;                 // the analysis reads the next block while the kernel runs
   BlockSource block_source = BlockSource::read;  // mapped where W and the kernel's memory allow
   uint64_t memory_budget = 0;                    // per rank

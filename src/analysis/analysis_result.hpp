@@ -13,9 +13,11 @@
 #include "analysis/per_token_table.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 #include "config/options.hpp"
+#include "io/block_source.hpp"
 #include "io/input_path.hpp"
 #include "io/output_format.hpp"
 #include "io/trajectory_shape.hpp"
+#include "kokkos_kernels/block_analysis.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
 
 namespace latdisp {
@@ -76,7 +78,8 @@ struct AnalysisResult {
   uint64_t memory_budget = 0;
   int64_t steps_per_block = 0;
   bool magnitudes_in_memory = true;
-  std::string read_method;         // how step blocks reached the kernel: "map" or "read"
+  BlockSource block_source = BlockSource::read;  // how step blocks reached the kernel (run.read_method)
+  Arithmetic arithmetic = Arithmetic::exact;     // the driving arithmetic (docs/definitions.md §13)
   std::vector<uint64_t> peak_rss;  // per rank
   Timings timings;                 // of this run only (a resumed run: the resumed part)
   std::optional<CheckpointSummary> checkpoint;

@@ -162,8 +162,9 @@ AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& pl
   result.memory_budget = plan.memory_budget;
   result.steps_per_block = plan.blocks.steps_per_block;
   result.magnitudes_in_memory = plan.blocks.magnitudes_in_memory;
-  result.read_method = plan.block_source == BlockSource::mapped ? "map" : "read";
-  result.hop_radius = hop_radius_of(plan.options, input.shape().dims);
+  result.block_source = plan.block_source;
+  result.arithmetic = plan.kernel.arithmetic;
+  result.hop_radius = plan.hop_radius;
   return result;
 }
 

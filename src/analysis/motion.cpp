@@ -6,16 +6,16 @@
 
 namespace latdisp {
 
-double hop_radius_of(const AnalyzeOptions& options, int64_t dims) {
-  return options.hop_radius > 0 ? options.hop_radius : std::sqrt(static_cast<double>(dims));
-}
-
-double kernel_hop_radius(const AnalyzeOptions& options, int64_t dims) {
-  if (options.arithmetic != "seed") return hop_radius_of(options, dims);
+HopRadius derive_hop_radius(double requested, int64_t dims, Arithmetic arithmetic) {
+  HopRadius radius;
+  radius.reported = requested > 0 ? requested : std::sqrt(static_cast<double>(dims));
+  radius.compared = radius.reported;
+  if (arithmetic != Arithmetic::seed) return radius;
   // Correctly rounded float32 square root of D (exact in float32 below
   // 2^24): not the float32 of the double square root, which rounds twice.
-  if (options.hop_radius <= 0) return static_cast<double>(std::sqrt(static_cast<float>(dims)));
-  return static_cast<double>(static_cast<float>(options.hop_radius));
+  radius.compared = requested > 0 ? static_cast<double>(static_cast<float>(requested))
+                                  : static_cast<double>(std::sqrt(static_cast<float>(dims)));
+  return radius;
 }
 
 MotionSummary summarize_motion(const PopulationResult& population) {

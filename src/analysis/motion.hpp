@@ -13,14 +13,18 @@
 
 namespace latdisp {
 
-// The hop radius R in cells: --hop-radius, or sqrt(D) when it is 0 (the
-// double nearest sqrt(D)).
-double hop_radius_of(const AnalyzeOptions& options, int64_t dims);
+// The hop radius R in cells, derived once per run (by the plan).
+struct HopRadius {
+  double reported = 0;  // --hop-radius, or sqrt(D) when it is 0 (the double nearest sqrt(D))
+  // R as the kernel compares it with the driving arithmetic's magnitudes: the
+  // double itself (exact), or the float32 nearest to it (seed, whose
+  // magnitudes are float32 values; the default is then the float32 nearest
+  // sqrt(D)).
+  double compared = 0;
+};
 
-// R as the kernel compares it with the driving arithmetic's magnitudes: the
-// double itself (exact), or the float32 nearest to it (seed, whose magnitudes
-// are float32 values; the default is then the float32 nearest sqrt(D)).
-double kernel_hop_radius(const AnalyzeOptions& options, int64_t dims);
+// `requested`: --hop-radius (0: sqrt(dims)).
+HopRadius derive_hop_radius(double requested, int64_t dims, Arithmetic arithmetic);
 
 // When motion happens and stops, for one population (transition indices t).
 struct MotionSummary {

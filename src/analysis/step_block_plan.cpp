@@ -14,74 +14,57 @@ namespace latdisp {
 
 namespace {
 
-// The bytes one step of the slab costs, and those the whole run holds.
-void size_the_plan(const StepBlockInputs& in, StepBlockPlan& plan) {
+// What one step of the pass costs and what the whole run holds.
+BlockCost pass_cost(const StepBlockInputs& in) {
   const uint64_t copies = in.separate_device_memory ? 2 : 1;
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   const uint64_t coordinates = tokens * static_cast<uint64_t>(in.dims);
   const uint64_t value_buffers = in.double_buffered ? 2 : 1;
+  BlockCost cost;
+  cost.steps = in.steps;
+  cost.min_steps = 2;  // a transition
   // Values (twice when the next block is read while the kernel runs), the
   // save pass's encoded outputs, magnitudes, per-token extras and tallies (all
   // twice with a device), and the collective read's buffer on the host
   // (MPI-IO aggregates a block's values).
-  plan.bytes_per_step = copies * (coordinates * (in.value_bytes * value_buffers + in.output_bytes_per_coordinate) +
+  cost.bytes_per_step = copies * (coordinates * (in.value_bytes * value_buffers + in.output_bytes_per_coordinate) +
                                   tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
                         coordinates * in.value_bytes;
   // The counting tables and per-step sums are bounded; the general values
-  // (8 bytes each) are at most one per row.
-  plan.magnitude_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
-  plan.fixed_bytes = in.baseline_bytes + kLibraryMarginBytes + tokens * (1 + in.token_extra_bytes) +
-                     (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
+  // (8 bytes each) are at most one per row, and held in memory if they fit.
+  cost.fixed_bytes =
+      tokens * (1 + in.token_extra_bytes) + (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
+  cost.baseline_bytes = in.baseline_bytes;
+  cost.optional_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
+  cost.preferred_step_bytes = coordinates * (in.value_bytes + in.output_bytes_per_coordinate);
+  cost.slab_text = "this rank's slab (" + std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
+                   " dims)";
+  cost.fixed_text = " and the magnitude tables";
+  return cost;
 }
 
-// The steps that fit the budget beside `reserved` bytes (at most all of them).
-int64_t steps_fitting(const StepBlockInputs& in, const StepBlockPlan& plan, uint64_t reserved) {
-  if (in.budget <= reserved) return 0;
-  return static_cast<int64_t>(
-      std::min<uint64_t>((in.budget - reserved) / plan.bytes_per_step, static_cast<uint64_t>(in.steps)));
-}
-
-// Blocks beyond a few tens of MiB gain nothing and touch fresh pages on
-// every read; a reused buffer stays resident.
-int64_t cache_friendly_steps(const StepBlockInputs& in) {
-  const uint64_t coordinates = static_cast<uint64_t>(in.slab_tokens) * static_cast<uint64_t>(in.dims);
-  return std::max<int64_t>(
-      2, static_cast<int64_t>(kPreferredBlockBytes /
-                              std::max<uint64_t>(1, coordinates * (in.value_bytes + in.output_bytes_per_coordinate))));
-}
-
-[[noreturn]] void budget_too_small(const StepBlockInputs& in, const StepBlockPlan& plan) {
-  fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: two steps of this rank's slab (" +
-                       std::to_string(in.slab_tokens) + " tokens x " + std::to_string(in.dims) +
-                       " dims) need at least " + format_bytes(plan.fixed_bytes + 2 * plan.bytes_per_step) +
-                       " (of which " + format_bytes(plan.fixed_bytes) +
-                       " is the process itself, library buffers and the magnitude tables); raise the budget or use "
-                       "more ranks");
+StepBlockPlan step_block_plan_of(const BlockCost& cost, const BlockPlan& blocks) {
+  StepBlockPlan plan;
+  plan.steps_per_block = blocks.steps_per_block;
+  plan.magnitudes_in_memory = blocks.optional_held;
+  plan.bytes_per_step = cost.bytes_per_step;
+  plan.magnitude_bytes = cost.optional_bytes;
+  plan.general_bytes = blocks.spare_bytes;  // all of magnitude_bytes when this rank keeps them in memory
+  plan.fixed_bytes = blocks.reserved_bytes;
+  return plan;
 }
 
 }  // namespace
 
 StepBlockPlan plan_step_blocks(const StepBlockInputs& in) {
-  StepBlockPlan plan;
-  size_the_plan(in, plan);
-  const int64_t cache_friendly = cache_friendly_steps(in);
-  // Keep the magnitudes in memory unless that starves the step blocks.
-  if (in.keeps_magnitudes) {
-    const int64_t with_magnitudes = steps_fitting(in, plan, plan.fixed_bytes + plan.magnitude_bytes);
-    if (with_magnitudes >= std::min<int64_t>(in.steps, 16)) {
-      plan.steps_per_block = std::min(with_magnitudes, cache_friendly);
-      plan.general_bytes = plan.magnitude_bytes;
-      return plan;
-    }
-  }
-  plan.magnitudes_in_memory = false;
-  plan.steps_per_block = steps_fitting(in, plan, plan.fixed_bytes);
-  if (plan.steps_per_block < 2) budget_too_small(in, plan);
-  plan.steps_per_block = std::min(plan.steps_per_block, cache_friendly);
-  // What the blocks leave holds general magnitudes before they spill.
-  plan.general_bytes = in.budget - plan.fixed_bytes - plan.bytes_per_step * static_cast<uint64_t>(plan.steps_per_block);
-  return plan;
+  const BlockCost cost = pass_cost(in);
+  return step_block_plan_of(cost, plan_blocks(cost, in.budget));
+}
+
+StepBlockPlan plan_step_blocks(const StepBlockInputs& in, int64_t max_steps, MPI_Comm comm) {
+  const BlockCost cost = pass_cost(in);
+  return step_block_plan_of(cost, plan_blocks(cost, in.budget, comm, max_steps));
 }
 
 }  // namespace latdisp

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "io/block_plan.hpp"
+
 namespace latdisp {
 
 struct StepBlockPlan {
@@ -37,17 +39,15 @@ struct StepBlockInputs {
   uint64_t token_extra_bytes = 0;  // per slab token, for the whole run
 };
 
-// What MPI, HDF5 and Kokkos allocate after start-up besides the buffers the
-// plan counts (measured: 4-7 MiB over the resident size at the start, for
-// slabs of 1500 to 3000 tokens x 64 dims at 1 and 2 ranks). The collective
-// read buffer grows with the block and is counted per step instead.
-constexpr uint64_t kLibraryMarginBytes = uint64_t(8) << 20;
-
-// The size of a block of values the plan aims for when the budget allows more.
-constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
-
+// This rank's plan alone, from the one block planner (io/block_plan.hpp):
+// the row magnitudes stay in memory unless that starves the step blocks.
 // Throws Error(kExitUsage) if not even two steps fit.
 StepBlockPlan plan_step_blocks(const StepBlockInputs& in);
+
+// Collective: the same plan on every rank (the smallest block, at most
+// `max_steps` when positive; the magnitudes in memory only if every rank
+// keeps them there), so every rank makes the same number of collective reads.
+StepBlockPlan plan_step_blocks(const StepBlockInputs& in, int64_t max_steps, MPI_Comm comm);
 
 // Collective: when the row magnitudes may spill (at most `bytes` on this
 // rank), the scratch folder must have room for what every rank on this node

@@ -13,6 +13,7 @@
 #include "analysis/per_token_table.hpp"
 #include "analysis/save_results.hpp"
 #include "io/output_file.hpp"
+#include "io/trajectory_reader.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "report/report.hpp"
@@ -21,14 +22,6 @@
 namespace latdisp {
 
 namespace {
-
-// The files analyze reads: the input and a dead mask given as FILE:NAME.
-std::vector<std::string> input_files(const AnalyzeOptions& options) {
-  std::vector<std::string> files{options.input};
-  const size_t colon = options.dead_mask.rfind(':');
-  if (colon != std::string::npos && colon > 0) files.push_back(options.dead_mask.substr(0, colon));
-  return files;
-}
 
 // --per-token and --series-csv, timed into the write phase.
 void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, PendingOutput* per_token,
@@ -87,7 +80,7 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
                  {"--per-token", options.per_token},
                  {"--series-csv", options.series_csv},
                  {"--per-row", options.per_row}},
-                input_files(options), options.overwrite);
+                input_files_of(options.input, options.dead_mask), options.overwrite);
   std::unique_ptr<PendingOutput> output;
   if (!options.output.empty())
     output = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");

@@ -7,30 +7,19 @@
 
 #include "analysis/checkpoint.hpp"
 #include "io/output_file.hpp"
+#include "io/trajectory_reader.hpp"
 #include "optimizer/audit.hpp"
 #include "optimizer/optimizer_report.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
 
-namespace {
-
-// The files the audit reads: the input and a dead mask given as FILE:NAME.
-std::vector<std::string> input_files(const OptimizerOptions& options) {
-  std::vector<std::string> files{options.input};
-  const size_t colon = options.dead_mask.rfind(':');
-  if (colon != std::string::npos && colon > 0) files.push_back(options.dead_mask.substr(0, colon));
-  return files;
-}
-
-}  // namespace
-
 int run_optimizer(const OptimizerOptions& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   check_outputs(comm,
                 {{"--report", options.report}, {"--per-token", options.per_token}, {"--series-csv", options.series_csv}},
-                input_files(options), options.overwrite);
+                input_files_of(options.input, options.dead_mask), options.overwrite);
   std::unique_ptr<PendingOutput> per_token;
   if (!options.per_token.empty())
     per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");

@@ -14,6 +14,7 @@
 #include "io/output_file.hpp"
 #include "io/output_format.hpp"
 #include "io/token_groups.hpp"
+#include "io/trajectory_reader.hpp"
 #include "kokkos_kernels/hash64.hpp"
 #include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
@@ -191,11 +192,9 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
 
 // The files blackholes reads: the input and a dead mask given as FILE:NAME.
 std::vector<std::string> input_files(const BlackholesOptions& options) {
-  std::vector<std::string> files{parse_matrix_location(options.matrix).path};
-  const size_t colon = options.dead_mask.rfind(':');
-  if (!options.steps.empty() && colon != std::string::npos && colon > 0)
-    files.push_back(options.dead_mask.substr(0, colon));
-  return files;
+  const std::string matrix = parse_matrix_location(options.matrix).path;
+  // A single matrix has no dead mask.
+  return options.steps.empty() ? std::vector<std::string>{matrix} : input_files_of(matrix, options.dead_mask);
 }
 
 // Collective: the groups file (the last step's groups as bh1_token_ids, ...).

@@ -19,12 +19,8 @@ namespace latdisp {
 
 namespace {
 
-// Library buffers (MPI, HDF5) and the timeline's per-token arrays are not
-// otherwise counted.
-constexpr uint64_t kMarginBytes = uint64_t(32) << 20;
+// The timeline's per-token arrays, held on rank 0 for the whole run.
 constexpr uint64_t kTimelineBytesPerToken = 40;
-// Blocks of about this many bytes of rows amortize each exchange's latency.
-constexpr uint64_t kPreferredBlockBytes = uint64_t(64) << 20;
 
 // Collective: reads the given snapshot indices of this rank's slab, one
 // collective read per run of consecutive indices, through the reader of any
@@ -49,15 +45,6 @@ void read_block(const TrajectoryReader& reader, const TokenRange& slab, int64_t 
     std::memmove(buffer + r * words, bytes + r * row_bytes, static_cast<size_t>(row_bytes));
     reinterpret_cast<uint8_t*>(buffer + r * words)[row_bytes] = 0;
   }
-}
-
-// Collective: the block size every rank can afford (the smallest).
-int64_t agreed_block_steps(const BlackholesOptions& options, const BlackholeBlockInputs& inputs, MPI_Comm comm) {
-  int64_t steps = 0;
-  collectively(comm, [&] { steps = plan_blackhole_blocks(inputs); });
-  if (options.max_steps_per_block > 0) steps = std::min(steps, options.max_steps_per_block);
-  MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT64_T, MPI_MIN, comm);
-  return steps;
 }
 
 // Counts summed over ranks; seconds and rounds the largest of any rank.
@@ -117,17 +104,18 @@ uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in) {
   return slab * (static_cast<uint64_t>(in.dims) * 2 + 8 + 24 + 40) + tokens * (24 + 40 + 16 + 16);
 }
 
-int64_t plan_blackhole_blocks(const BlackholeBlockInputs& in) {
-  const uint64_t per_step = blackhole_bytes_per_step(in);
-  const uint64_t fixed = in.baseline_bytes + kMarginBytes + kTimelineBytesPerToken * static_cast<uint64_t>(in.tokens);
-  if (in.budget < fixed + per_step)
-    fail(kExitUsage, "--memory-budget " + format_bytes(in.budget) + " is too small: one step needs " +
-                         format_bytes(per_step) + " beyond " + format_bytes(fixed) +
-                         " of fixed memory (use more ranks or a larger budget)");
-  const uint64_t fit = (in.budget - fixed) / per_step;
-  const uint64_t row_bytes = std::max<uint64_t>(1, static_cast<uint64_t>(in.slab_tokens * in.dims * 2));
-  const uint64_t preferred = std::max<uint64_t>(1, kPreferredBlockBytes / row_bytes);
-  return static_cast<int64_t>(std::min<uint64_t>({fit, preferred, static_cast<uint64_t>(in.selected)}));
+BlockCost blackhole_block_cost(const BlackholeBlockInputs& in) {
+  BlockCost cost;
+  cost.steps = in.selected;
+  cost.bytes_per_step = blackhole_bytes_per_step(in);
+  cost.fixed_bytes = kTimelineBytesPerToken * static_cast<uint64_t>(in.tokens);
+  cost.baseline_bytes = in.baseline_bytes;
+  // Blocks of about kPreferredBlockBytes of rows amortize each exchange's latency.
+  cost.preferred_step_bytes = static_cast<uint64_t>(in.slab_tokens * in.dims * 2);
+  cost.slab_text = "this rank's slab (" + std::to_string(in.slab_tokens) + " rows of " + std::to_string(in.dims * 2) +
+                   " bytes)";
+  cost.fixed_text = " and the group timeline";
+  return cost;
 }
 
 namespace {
@@ -169,9 +157,10 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
   const TokenRange slab = token_range(run.tokens, rank, run.ranks);
   const int64_t max_slab = token_range(run.tokens, 0, run.ranks).count;
   BlackholeBlockInputs inputs{slab.count, run.tokens, run.words, static_cast<int64_t>(run.steps.size()), 0, baseline};
-  inputs.budget = options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
+  inputs.budget = resolve_memory_budget(options.memory_budget, comm);
   run.memory_budget = inputs.budget;
-  run.steps_per_block = agreed_block_steps(options, inputs, comm);
+  run.steps_per_block =
+      plan_blocks(blackhole_block_cost(inputs), inputs.budget, comm, options.max_steps_per_block).steps_per_block;
 
   RowSearchSettings settings;
   settings.min_size = options.min_size;

@@ -11,6 +11,7 @@
 
 #include "bits/blackholes_report.hpp"
 #include "config/options.hpp"
+#include "io/block_plan.hpp"
 
 namespace latdisp {
 
@@ -31,10 +32,10 @@ struct BlackholeBlockInputs {
 // owner's and rank 0's share in the worst case (every token in one group).
 uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in);
 
-// How many selected steps a rank holds at once (at least 1, at most
-// `selected`; blocks of about 64 MiB of rows when the budget allows).
-// Throws Error(kExitUsage) if not even one step fits.
-int64_t plan_blackhole_blocks(const BlackholeBlockInputs& in);
+// What a block of selected steps costs a rank, for the block planner
+// (io/block_plan.hpp: at least 1 step, at most `selected`; blocks of about
+// kPreferredBlockBytes of rows when the budget allows).
+BlockCost blackhole_block_cost(const BlackholeBlockInputs& in);
 
 // Collective: the whole search; the results are complete on rank 0.
 BlackholesRun blackholes_over_time(const BlackholesOptions& options, MPI_Comm comm);

@@ -16,6 +16,13 @@ bf16::ZeroUlp parse_zero_ulp(const std::string& text) {
   fail(kExitUsage, "--zero-ulp must be 'min-normal' or 'min-subnormal', not '" + text + "'");
 }
 
+ReadMethod parse_read_method(const std::string& text) {
+  if (text == "auto") return ReadMethod::automatic;
+  if (text == "map") return ReadMethod::map;
+  if (text == "read") return ReadMethod::read;
+  fail(kExitUsage, "--read-method must be auto, map or read, not '" + text + "'");
+}
+
 KernelSettings kernel_settings_of(const AnalyzeOptions& options) {
   KernelSettings settings;
   settings.arithmetic = parse_arithmetic(options.arithmetic);

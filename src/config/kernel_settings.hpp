@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/options.hpp"
+#include "io/block_source.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
 
 namespace latdisp {
@@ -13,6 +14,8 @@ namespace latdisp {
 Arithmetic parse_arithmetic(const std::string& text);
 // "min-normal" or "min-subnormal". Throws Error(kExitUsage).
 bf16::ZeroUlp parse_zero_ulp(const std::string& text);
+// "auto", "map" or "read". Throws Error(kExitUsage).
+ReadMethod parse_read_method(const std::string& text);
 
 // The settings the options ask for; tokens per item 0 picks the backend's default.
 KernelSettings kernel_settings_of(const AnalyzeOptions& options);

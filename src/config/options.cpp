@@ -397,8 +397,7 @@ void validate(const AnalyzeOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) output_format_of("--output", o.output);
-  if (o.read_method != "auto" && o.read_method != "map" && o.read_method != "read")
-    fail(kExitUsage, "--read-method must be auto, map or read, not '" + o.read_method + "'");
+  parse_read_method(o.read_method);
   if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
     fail(kExitUsage,
          "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));

@@ -5,12 +5,12 @@
 #include <memory>
 #include <vector>
 
+#include "io/block_plan.hpp"
 #include "io/element_storage.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
 #include "io/trajectory_reader.hpp"
-#include "io/transfer_limits.hpp"
 #include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -23,19 +23,18 @@ namespace {
 // The dataset of training step numbers analyze reports as input.steps.
 const char* const kStepsDataset = "steps";
 
-int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps, int64_t step_bytes) {
-  const uint64_t budget =
-      options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
-  const uint64_t reserved = current_rss_bytes();
-  const int64_t available = budget > reserved ? static_cast<int64_t>(budget - reserved) : 0;
-  int64_t block = std::min<int64_t>({steps, available / step_bytes, kMaxTransferBytes / step_bytes});
-  // Every rank makes the same number of collective transfers.
-  MPI_Allreduce(MPI_IN_PLACE, &block, 1, MPI_INT64_T, MPI_MIN, comm);
-  if (block < 1)
-    fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small: one step of this rank's slab needs " +
-                         format_bytes(static_cast<uint64_t>(step_bytes)) + " beside the " + format_bytes(reserved) +
-                         " the process holds; raise the budget or use more ranks");
-  return block;
+// Collective: steps per block, the same on every rank; a block of the
+// largest slab is read and written whole.
+int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps, int64_t max_slab, int64_t dims,
+                        int64_t value_bytes) {
+  BlockCost cost;
+  cost.steps = steps;
+  cost.bytes_per_step = static_cast<uint64_t>(std::max<int64_t>(1, max_slab * dims * value_bytes));
+  cost.baseline_bytes = current_rss_bytes();
+  cost.preferred_step_bytes = cost.bytes_per_step;
+  cost.transfer_step_bytes = cost.bytes_per_step;
+  cost.slab_text = "this rank's slab (" + std::to_string(max_slab) + " tokens x " + std::to_string(dims) + " dims)";
+  return plan_blocks(cost, resolve_memory_budget(options.memory_budget, comm), comm).steps_per_block;
 }
 
 // The input of pack, opened collectively: the reader and the dead mask.
@@ -131,15 +130,13 @@ int run_pack(const PackOptions& options, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   // The output is refused now if it cannot be written (or is an input), not after the reading.
-  std::vector<std::string> inputs{options.input};
-  const size_t colon = options.dead_mask.rfind(':');
-  if (colon != std::string::npos && colon > 0) inputs.push_back(options.dead_mask.substr(0, colon));
-  check_outputs(comm, {{"--output", options.output}}, inputs, options.overwrite);
+  check_outputs(comm, {{"--output", options.output}}, input_files_of(options.input, options.dead_mask),
+                options.overwrite);
   const PackInput input = open_pack_input(options, comm);
   const TrajectoryShape shape = input.reader->shape();
   const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
   const int64_t block_steps =
-      steps_per_block(options, comm, shape.steps, std::max<int64_t>(1, max_slab * shape.dims * input.reader->element_bytes()));
+      steps_per_block(options, comm, shape.steps, max_slab, shape.dims, input.reader->element_bytes());
   PendingOutput output(comm, options.output, options.overwrite, "--output");
   write_packed(options, input, block_steps, output.temporary_path(), comm);
   output.commit();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "io/block_source.hpp"
 #include "io/step_mapping.hpp"
 #include "io/trajectory_reader.hpp"
 #include "parallel/partition.hpp"
@@ -25,11 +26,6 @@ struct StepBlock {
   // at value s * step_stride (the buffer itself, or the mapped file).
   const void* values = nullptr;
   int64_t step_stride = 0;
-};
-
-enum class BlockSource {
-  read,    // copied into the stream's buffers
-  mapped,  // mapped from the file in place (the reader has a contiguous_offset)
 };
 
 class StepStream {

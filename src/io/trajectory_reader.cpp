@@ -62,15 +62,6 @@ std::string steps_text(const TrajectoryReader& reader) {
          std::to_string(reader.shape().steps) + " step(s)";
 }
 
-// FILE:NAME, or NAME inside the input (FILE empty).
-void split_mask_spec(const std::string& spec, std::string& file, std::string& name) {
-  const size_t colon = spec.rfind(':');
-  file = colon == std::string::npos ? "" : spec.substr(0, colon);
-  name = colon == std::string::npos ? spec : spec.substr(colon + 1);
-  if (colon != std::string::npos && (file.empty() || name.empty()))
-    fail(kExitUsage, "--dead-mask '" + spec + "': expected NAME or FILE:NAME");
-}
-
 std::vector<uint8_t> read_mask_file(MPI_Comm comm, const std::string& file, const std::string& name,
                                     const TrajectoryReader& reader) {
   bool hdf5 = false;
@@ -186,22 +177,37 @@ std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::stri
       open_trajectory_source(comm, path, dataset, SourceUse::trajectory, request, skip_incomplete);
   if (reader->shape().steps < 2)
     fail(kExitInput, steps_text(*reader) + "; at least 2 steps are needed for a displacement");
-  std::string file, name;
-  split_mask_spec(dead_mask_spec, file, name);
-  if (file.empty()) {
-    collectively(comm, [&] { dead_mask = reader->read_dead_mask(name); });
+  const DeadMaskSpec mask = split_dead_mask_spec(dead_mask_spec);
+  if (!mask.well_formed()) fail(kExitUsage, "--dead-mask '" + dead_mask_spec + "': expected NAME or FILE:NAME");
+  if (mask.file.empty()) {
+    collectively(comm, [&] { dead_mask = reader->read_dead_mask(mask.name); });
   } else {
-    dead_mask = read_mask_file(comm, file, name, *reader);
+    dead_mask = read_mask_file(comm, mask.file, mask.name, *reader);
   }
   dead_mask_found = !dead_mask.empty();
   if (!dead_mask_found) dead_mask.assign(static_cast<size_t>(reader->shape().tokens), 0);
   return reader;
 }
 
+DeadMaskSpec split_dead_mask_spec(const std::string& spec) {
+  DeadMaskSpec mask;
+  const size_t colon = spec.rfind(':');
+  mask.has_colon = colon != std::string::npos;
+  mask.file = mask.has_colon ? spec.substr(0, colon) : "";
+  mask.name = mask.has_colon ? spec.substr(colon + 1) : spec;
+  return mask;
+}
+
+std::vector<std::string> input_files_of(const std::string& input, const std::string& dead_mask_spec) {
+  std::vector<std::string> files{input};
+  const DeadMaskSpec mask = split_dead_mask_spec(dead_mask_spec);
+  if (!mask.file.empty()) files.push_back(mask.file);
+  return files;
+}
+
 std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec) {
-  const size_t colon = dead_mask_spec.rfind(':');
-  if (colon == std::string::npos) return "no dead mask '" + dead_mask_spec + "' in '" + input + "'";
-  return "no dead mask '" + dead_mask_spec.substr(colon + 1) + "' in '" + dead_mask_spec.substr(0, colon) + "'";
+  const DeadMaskSpec mask = split_dead_mask_spec(dead_mask_spec);
+  return "no dead mask '" + mask.name + "' in '" + (mask.has_colon ? mask.file : input) + "'";
 }
 
 void require_mask_values(const std::vector<uint8_t>& mask, const std::string& what) {

@@ -130,6 +130,24 @@ std::unique_ptr<TrajectoryReader> open_trajectory(MPI_Comm comm, const std::stri
                                                   const ElementRequest& request = ElementRequest(),
                                                   bool skip_incomplete = false);
 
+// --dead-mask: NAME inside the input, or FILE:NAME in another safetensors or
+// HDF5 file (the last colon splits them).
+struct DeadMaskSpec {
+  std::string file;        // empty: the input's own (or a FILE part left empty)
+  std::string name;        // the whole spec when it has no colon
+  bool has_colon = false;  // FILE:NAME was meant, even with a part left empty
+  // FILE:NAME with both parts, or a NAME alone.
+  bool well_formed() const { return !has_colon || (!file.empty() && !name.empty()); }
+};
+
+// The one split of a --dead-mask spec; never throws (open_trajectory refuses
+// a spec that is not well formed).
+DeadMaskSpec split_dead_mask_spec(const std::string& spec);
+
+// The files a command reads: `input`, and the dead mask's own file if the
+// spec names one (so that no output overwrites either).
+std::vector<std::string> input_files_of(const std::string& input, const std::string& dead_mask_spec);
+
 // The warning for a dead mask that was not found ("no dead mask 'NAME' in 'FILE'").
 std::string missing_dead_mask_text(const std::string& input, const std::string& dead_mask_spec);
 

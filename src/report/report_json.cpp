@@ -206,7 +206,7 @@ json run_json(const AnalysisResult& r) {
           {"memory_budget_bytes", r.memory_budget},
           {"steps_per_block", r.steps_per_block},
           {"magnitudes_in_memory", r.magnitudes_in_memory},
-          {"read_method", r.read_method},
+          {"read_method", block_source_name(r.block_source)},
           {"peak_rss_bytes", r.peak_rss},
           {"timings_s",
            {{"read", r.timings.read},

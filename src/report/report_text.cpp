@@ -190,7 +190,7 @@ void validation_section(std::FILE* out, const AnalysisResult& r) {
                  static_cast<long long>(all.counts[kCountCauseRounding]),
                  static_cast<long long>(all.counts[kCountCauseFloor]));
   if (all.counts[kCountNonfinite] > 0) {
-    if (r.options.arithmetic == "seed")
+    if (r.arithmetic == Arithmetic::seed)
       std::fprintf(out,
                    "  %lld coordinates are Inf/NaN in the notebook's arithmetic (Inf/NaN in W, or its ULP of 0 "
                    "for |b| >= 512); the notebook's statistics dropped them silently, latdisp counts them apart\n",

@@ -46,8 +46,7 @@ std::vector<T> gather_to_root(const std::vector<T>& local, int64_t tokens, MPI_C
 // blocks only cost memory traffic: the positions are written, then read
 // once per four groups).
 int64_t rows_per_block(const SurveyOptions& o, const EmbeddingLocation& loc, MPI_Comm comm) {
-  uint64_t budget = o.memory_budget.empty() ? std::min<uint64_t>(uint64_t(1) << 30, default_memory_budget(comm))
-                                            : parse_byte_size(o.memory_budget, "--memory-budget");
+  const uint64_t budget = resolve_memory_budget(o.memory_budget, comm, uint64_t(1) << 30);
   const uint64_t per_row = uint64_t(loc.row_bytes()) * (o.compare.empty() ? 1 : 2) + uint64_t(loc.dims) * 4 + 32;
   const uint64_t block_bytes = std::min<uint64_t>(budget, uint64_t(64) << 20);
   return int64_t(std::max<uint64_t>(1, block_bytes / per_row));

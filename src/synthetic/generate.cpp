@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "io/block_plan.hpp"
 #include "io/element_storage.hpp"
 #include "io/hdf5_handles.hpp"
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
-#include "io/transfer_limits.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -19,20 +19,24 @@ namespace latdisp {
 
 namespace {
 
-// Steps per written block: two buffers' worth of steps fit the budget (the
-// block being written and its seed step), each transfer under MPI's limit.
+// Collective: steps per written block, the same on every rank: the block
+// (stored bytes) and the current step (as uint32_t bits, and the dead mask)
+// of the largest slab, each block written whole.
 int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, MPI_Comm comm) {
-  const uint64_t budget =
-      options.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(options.memory_budget);
   formats::ElementType type = formats::ElementType::bf16;
   formats::parse_element_type(options.element_type, type);
-  const int64_t step_bytes = std::max<int64_t>(1, max_slab * options.dims * formats::element_bytes(type));
-  const int64_t block_steps =
-      std::min<int64_t>({options.steps, static_cast<int64_t>(budget / 2) / step_bytes, kMaxTransferBytes / step_bytes});
-  if (block_steps < 1)
-    fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small for one step of " +
-                         format_bytes(static_cast<uint64_t>(step_bytes)));
-  return block_steps;
+  BlockCost cost;
+  cost.steps = options.steps;
+  cost.bytes_per_step =
+      static_cast<uint64_t>(std::max<int64_t>(1, max_slab * options.dims * formats::element_bytes(type)));
+  cost.fixed_bytes = static_cast<uint64_t>(max_slab * (options.dims * 4 + 1));
+  cost.baseline_bytes = current_rss_bytes();
+  cost.preferred_step_bytes = cost.bytes_per_step;
+  cost.transfer_step_bytes = cost.bytes_per_step;
+  cost.slab_text =
+      "this rank's slab (" + std::to_string(max_slab) + " tokens x " + std::to_string(options.dims) + " dims)";
+  cost.fixed_text = " and the step being generated";
+  return plan_blocks(cost, resolve_memory_budget(options.memory_budget, comm), comm).steps_per_block;
 }
 
 // Steps [first, first + count) of the slab into `block`; `current` holds the
