@@ -4,18 +4,18 @@
 # CPU capability with threads, a safetensors trajectory, float32 parameters): the torch-mul-add
 # replay matches every coordinate of W, exp_avg and exp_avg_sq, and every
 # key agrees with tests/optimizer_reference.py (numpy, fractions, torch's own
-# replay), at the rank count given, with a tiny budget at 3 ranks.
+# replay). Each run is recorded once and audited at 1, 2 and 3 ranks (3 with a
+# tiny budget); the 1-rank report is checked against the reference, the 2- and
+# 3-rank reports must equal it outside "run".
 # Exit 77 (skipped) without torch.
-# usage: cli_optimizer_torch.sh LATDISP PYTHON WORKDIR RANKS MPIEXEC [FLAGS...]
+# usage: cli_optimizer_torch.sh LATDISP PYTHON WORKDIR MPIEXEC [FLAGS...]
 set -u
-latdisp=$1 python=$2 work=$3 ranks=$4
-shift 4
+latdisp=$1 python=$2 work=$3
+shift 3
 mpiexec=("$@")
 here=$(dirname "${BASH_SOURCE[0]}")
 mkdir -p "$work"
 "$python" -c "import torch, numpy, h5py" 2>/dev/null || { echo "SKIP: torch, numpy or h5py missing"; exit 77; }
-budget=()
-[ "$ranks" -ge 3 ] && budget=(--memory-budget 200KiB --max-steps-per-block 2)
 failures=0
 # check NAME RECORD_ARGS -- AUDIT_ARGS
 check() {
@@ -31,12 +31,20 @@ check() {
     if [ "$argument" = safetensors ]; then input="$work/$name.safetensors"; else kept+=("$argument"); fi
   done
   record=("${kept[@]}")
-  local limits=("${budget[@]}")
-  [ "$name" = bf16_avx512_threads ] && [ "$ranks" -ge 3 ] && limits=(--memory-budget 8MiB --max-steps-per-block 2)
   "$python" "$here/optimizer_torch_record.py" "$input" "${record[@]}" >/dev/null || { echo "FAIL: recording $name"; failures=$((failures + 1)); return; }
-  timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$input" --update-rule torch-mul-add \
-    --report "$work/$name.json" --overwrite "${limits[@]}" "${audit[@]}" >"$work/$name.txt" ||
-    { echo "FAIL: latdisp on $name"; failures=$((failures + 1)); return; }
+  local ranks limits
+  for ranks in 3 2 1; do  # the 1-rank run last: its report and text are $name.json and $name.txt
+    limits=()
+    [ "$ranks" -ge 3 ] && limits=(--memory-budget 200KiB --max-steps-per-block 2)
+    [ "$name" = bf16_avx512_threads ] && [ "$ranks" -ge 3 ] && limits=(--memory-budget 8MiB --max-steps-per-block 2)
+    timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$input" --update-rule torch-mul-add \
+      --report "$work/$name.np$ranks.json" --overwrite "${limits[@]}" "${audit[@]}" >"$work/$name.txt" ||
+      { echo "FAIL: latdisp on $name at $ranks rank(s)"; failures=$((failures + 1)); return; }
+  done
+  cp "$work/$name.np1.json" "$work/$name.json"
+  if ! "$python" "$here/compare_reports.py" "$work/$name.json" "$work/$name.np2.json" "$work/$name.np3.json"; then
+    echo "FAIL: $name: the reports at 1, 2 and 3 ranks differ"; failures=$((failures + 1)); return
+  fi
   if ! "$python" "$here/optimizer_reference.py" "$input" "$work/$name.json" --update-rule torch-mul-add "${audit[@]}"; then
     echo "FAIL: $name differs from the reference"; failures=$((failures + 1)); return
   fi
@@ -71,8 +79,8 @@ with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "w") as g:
         g.create_dataset(k, data=d)
     g.attrs.update(dict(f.attrs))
 PY
-if timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" optimizer --input "$work/mixed.h5" --update-rule torch-mul-add \
-     --report "$work/mixed.json" --overwrite "${budget[@]}" >/dev/null &&
+if timeout 300 "${mpiexec[@]}" -np 3 "$latdisp" optimizer --input "$work/mixed.h5" --update-rule torch-mul-add \
+     --report "$work/mixed.json" --overwrite --memory-budget 200KiB --max-steps-per-block 2 >/dev/null &&
    "$python" "$here/optimizer_reference.py" "$work/mixed.h5" "$work/mixed.json" --no-replay &&
    "$python" -c "import json,sys; r=json.load(open(sys.argv[1]))['replay']; sys.exit(sum(r[k]['mismatch'] for k in ('W','exp_avg','exp_avg_sq')))" "$work/mixed.json"; then
   echo "ok: mixed bf16/f32"
