@@ -402,10 +402,9 @@ KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
 // vectorized loop: its extremes and the counts that need more than the row
 // loop need one reduction per group, not one per row. A second short loop
 // per row sums its squares and its marks (crossed, half-integer, not
-// common); a row with any coordinate outside the common case is redone by
-// the functor's own `analyze_row` (the general rules), after taking its
-// coordinates' flat counts back out of the group's (extremes are kept: the
-// general rules meet the same values again).
+// common); in a row with any coordinate outside the common case those
+// coordinates go through the functor's general rules (`uncommon_coordinate`)
+// and the row's magnitude through numpy's pairwise sum (mixed_row).
 #if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
 constexpr int64_t kGroupCoordinates = 128;
 #else
@@ -416,17 +415,11 @@ constexpr int64_t kGroupRows = 256;
 template <class F>
 struct CommonSums {
   using C = formats::CommonCase<F>;
-  // From the rows of the group that are common throughout.
+  // From the rows' marks, over the common coordinates (crossed: over all of them).
   int64_t common = 0, halves = 0, crossed = 0;
   // From the flat pass, over its common coordinates.
   int64_t moved = 0, zeros = 0, subnormals = 0;
   int32_t x2_min = 0, x2_max = 0, field_min = 0, field_max = 0;  // valid when x2_min <= x2_max
-
-  KOKKOS_INLINE_FUNCTION void take_back(const typename C::Lane& l) {
-    moved -= static_cast<int64_t>(l.x2 != 0);
-    zeros -= l.common & l.b_zero;
-    if (!C::kSeedAgreement) subnormals -= l.common & l.b_subnormal;
-  }
 };
 
 // The flat pass over `n` coordinates: the sums of the common ones; x2[i]
@@ -535,6 +528,31 @@ KOKKOS_INLINE_FUNCTION void add_common_sums(const CommonSums<F>& s, PopulationTa
   u.max_exponent = k_hi > u.max_exponent ? k_hi : u.max_exponent;
 }
 
+// A row with coordinates outside the common case (or, in f32, squares of
+// 2^53 or more): those through the functor's general rules
+// (`uncommon_coordinate`: the ULP of b and the class of x), the others as the
+// flat pass left them; its magnitude in numpy's pairwise order.
+template <class F, class Functor>
+KOKKOS_INLINE_FUNCTION double mixed_row(const Functor& f, const typename F::bits_type* from,
+                                        const typename F::bits_type* to, const typename formats::CommonCase<F>::S* x2,
+                                        const typename formats::CommonCase<F>::U* marks, int64_t dims,
+                                        PopulationTally& p, UlpTally& u) {
+  using C = formats::CommonCase<F>;
+  double values[kGroupCoordinates];
+  bool finite = true;
+  for (int64_t d = 0; d < dims; ++d) {
+    double value = 0.5 * x2[d];
+    if ((marks[d] >> C::kUncommonShift) & 1) {
+      value = f.uncommon_coordinate(to[d], from[d], p, u);
+      finite = finite && value - value == 0.0;
+    }
+    values[d] = value;
+  }
+  if (!finite) return nonfinite_magnitude();
+  const auto square = [&](int64_t d) { return values[d] * values[d]; };
+  return kmath::sqrt(pairwise_sum(0, dims, square));
+}
+
 // The rows [n, n_end) of transition t (one population, contiguous in W, at
 // most kGroupCoordinates values and kGroupRows rows): magnitudes, regimes
 // and events of each, tallies into `population` and `ulp`. The rows' square
@@ -546,25 +564,25 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   using C = formats::CommonCase<F>;
   typename C::S x2[kGroupCoordinates];
   typename C::U marks[kGroupCoordinates];
-  double squares[kGroupRows];  // (2x)^2 summed, exact; -1 for a row the general rules redo
+  double squares[kGroupRows];  // (2x)^2 summed, exact; -1 for a mixed row
   const int64_t dims = f.m_dims, rows = n_end - n;
   const typename F::bits_type* from = &f.m_values(t, n, 0);
   const typename F::bits_type* to = &f.m_values(t + 1, n, 0);
   CommonSums<F> sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
   const bool events = f.m_events.extent(0) > 0;
-  int64_t general_rows = 0;
+  int64_t mixed_rows = 0;
   for (int64_t row = 0; row < rows; ++row) {
     const CommonRow r = common_row<F>(x2 + row * dims, marks + row * dims, dims);
+    sums.common += dims - r.uncommon;
+    sums.crossed += r.crossed;
+    sums.halves += r.halves;
     // Squares of multiples of 1/2 sum exactly below 2^51 in any order: numpy's pairwise sum, sqrt(S / 4) = sqrt(S) / 2.
     if (r.uncommon == 0 && r.quadruple_squares < (int64_t(1) << 53)) {
       squares[row] = static_cast<double>(r.quadruple_squares);
-      sums.common += dims;
-      sums.crossed += r.crossed;
-      sums.halves += r.halves;
       if (events) f.m_events(t, n + row) = RowEvents{r.crossed, 0, r.halves};
     } else {
       squares[row] = -1.0;
-      ++general_rows;
+      ++mixed_rows;
     }
   }
   double* magnitudes = &f.m_magnitudes(t, n);  // a row of the (transition, token) view: contiguous
@@ -572,7 +590,7 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   int64_t frozen = 0, hops = 0, thermal = 0;
   for (int64_t row = 0; row < rows; ++row) {
     const double q = squares[row];
-    const double magnitude = 0.5 * kmath::sqrt(q);  // NaN for the general rows, overwritten below
+    const double magnitude = 0.5 * kmath::sqrt(q);  // NaN for the mixed rows, overwritten below
     magnitudes[row] = magnitude;
     frozen += q == 0.0;
     hops += (q > 0.0) & (magnitude <= radius);
@@ -581,23 +599,21 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   population.counts[kCountFrozenRows] += frozen;
   population.counts[kCountHopRows] += hops;
   population.counts[kCountThermalRows] += thermal;
-  for (int64_t row = 0; general_rows > 0 && row < rows; ++row) {
+  for (int64_t row = 0; mixed_rows > 0 && row < rows; ++row) {
     if (squares[row] >= 0.0) continue;
-    --general_rows;
+    --mixed_rows;
     const int64_t offset = row * dims;
-    for (int64_t d = 0; d < dims; ++d)
-      sums.take_back(C::lane(static_cast<typename C::U>(to[offset + d]), static_cast<typename C::U>(from[offset + d]),
-                             f.m_common_rules));
-    const int64_t crossed = population.counts[kCountCrossed];
     const int64_t non_integer = population.counts[kCountNonInteger];
     const int64_t half = population.counts[kCountHalf];
-    const double magnitude = f.analyze_row(from + offset, to + offset, population, ulp);
+    const double magnitude =
+        mixed_row<F>(f, from + offset, to + offset, x2 + offset, marks + offset, dims, population, ulp);
     magnitudes[row] = magnitude;
     population.counts[kCountFrozenRows + row_regime(magnitude, radius)] += 1;
-    if (events)
-      f.m_events(t, n + row) = RowEvents{static_cast<int32_t>(population.counts[kCountCrossed] - crossed),
-                                         static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
-                                         static_cast<int32_t>(population.counts[kCountHalf] - half)};
+    if (events) {
+      const CommonRow r = common_row<F>(x2 + offset, marks + offset, dims);
+      f.m_events(t, n + row) = RowEvents{r.crossed, static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                         static_cast<int32_t>(population.counts[kCountHalf] - half + r.halves)};
+    }
   }
   add_common_sums<F>(sums, population, ulp);
 }
@@ -754,6 +770,12 @@ struct BlockAnalysisFunctor {
     const Outcome o = seed_outcome(seed_x, m_seed_epsilon);
     add_outcome(p, o);
     return o.value;
+  }
+
+  // A coordinate outside the common case (common_rows): W[t]'s ULP into `u`, x by the general rules.
+  KOKKOS_INLINE_FUNCTION double uncommon_coordinate(uint16_t a, uint16_t b, PopulationTally& p, UlpTally& u) const {
+    ulp_of_value(b, u);
+    return general_coordinate(a, b, p);
   }
 
   KOKKOS_INLINE_FUNCTION double value_of_x(uint16_t a, uint16_t b) const {
@@ -1069,6 +1091,12 @@ struct FormatAnalysisFunctor {
     o.float32_inexact = !formats::exactly_float32(x);
     add_outcome(p, o);
     return o.value;
+  }
+
+  // A coordinate outside the common case (common_rows): W[t]'s ULP into `u`, x by the general rules.
+  KOKKOS_INLINE_FUNCTION double uncommon_coordinate(Bits a, Bits b, PopulationTally& p, UlpTally& u) const {
+    ulp_of_value(b, u);
+    return coordinate(a, b, p);
   }
 
   KOKKOS_INLINE_FUNCTION double value_of_x(Bits a, Bits b) const {
