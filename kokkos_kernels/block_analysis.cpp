@@ -1,5 +1,6 @@
 #include "kokkos_kernels/block_analysis.hpp"
 
+#include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 #include "kokkos_kernels/kokkos_compat.hpp"
 
@@ -395,6 +396,297 @@ KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
   f.m_tallies(t, chunk) = tally;
 }
 
+// --- the common case, once for every format (formats/common_case.hpp) ---------------
+// A work item's rows are contiguous in W (one step holds every token in
+// order), so the common pass runs over a group of whole rows as one flat,
+// vectorized loop: its extremes and the counts that need more than the row
+// loop need one reduction per group, not one per row. A second short loop
+// per row sums its squares and its marks (crossed, half-integer, not
+// common); in a row with any coordinate outside the common case those
+// coordinates go through the functor's general rules (`uncommon_coordinate`)
+// and the row's magnitude through numpy's pairwise sum (mixed_row).
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+constexpr int64_t kGroupCoordinates = 128;
+#else
+constexpr int64_t kGroupCoordinates = 8192;
+#endif
+constexpr int64_t kGroupRows = 256;
+
+template <class F>
+struct CommonSums {
+  using C = formats::CommonCase<F>;
+  // From the rows' marks, over the common coordinates (crossed: over all of them).
+  int64_t common = 0, halves = 0, crossed = 0;
+  // From the flat pass, over its common coordinates.
+  int64_t moved = 0, zeros = 0, subnormals = 0;
+  int32_t x2_min = 0, x2_max = 0, field_min = 0, field_max = 0;  // valid when x2_min <= x2_max
+};
+
+// The flat pass over `n` coordinates: the sums of the common ones; x2[i]
+// (0 where not common) and marks[i] (crossed, half-integer and not common,
+// packed as CommonCase says).
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_type* from,
+                                                       const typename F::bits_type* to, int32_t n,
+                                                       const typename formats::CommonCase<F>::Rules rules,
+                                                       typename formats::CommonCase<F>::S* x2,
+                                                       typename formats::CommonCase<F>::U* marks) {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  using S = typename C::S;
+  // Branch-free, in lane-wide local accumulators (n <= kGroupCoordinates fits them), so compilers vectorize it.
+  U moved = 0, zeros = 0, subnormals = 0;
+  S x2_min = static_cast<S>(C::kX2Limit), x2_max = static_cast<S>(-C::kX2Limit);
+  U field_min = static_cast<U>(~U(0)), field_max = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    const typename C::Lane l = C::lane(static_cast<U>(to[i]), static_cast<U>(from[i]), rules);
+    const U mask = static_cast<U>(-l.common);
+    moved = static_cast<U>(moved + (l.x2 != 0));
+    zeros = static_cast<U>(zeros + (l.b_zero & l.common));
+    if (!C::kSeedAgreement)  // there a common b is normal or zero
+      subnormals = static_cast<U>(subnormals + (l.b_subnormal & l.common));
+    // x2 is 0 where not common: move those lanes out of the extremes' way (arithmetic, not a select,
+    // which compilers turn into a conditional reduction they do not vectorize).
+    const S out_of_the_way = static_cast<S>(static_cast<S>(l.common ^ 1) * static_cast<S>(C::kX2Limit));
+    const S x_or_high = static_cast<S>(l.x2 + out_of_the_way), x_or_low = static_cast<S>(l.x2 - out_of_the_way);
+    x2_min = x_or_high < x2_min ? x_or_high : x2_min;
+    x2_max = x_or_low > x2_max ? x_or_low : x2_max;
+    const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
+    field_min = field_or_high < field_min ? field_or_high : field_min;
+    const U field_or_low = static_cast<U>(l.ulp_field & mask);
+    field_max = field_or_low > field_max ? field_or_low : field_max;
+    x2[i] = l.x2;
+    marks[i] = static_cast<U>(l.crossed | ((l.x2 & 1) << C::kHalfShift) | ((l.common ^ 1) << C::kUncommonShift));
+  }
+  CommonSums<F> s;
+  s.moved = moved;
+  s.zeros = zeros;
+  s.subnormals = subnormals;
+  s.x2_min = x2_min;
+  s.x2_max = x2_max;
+  s.field_min = field_min;
+  s.field_max = field_max;
+  return s;
+}
+
+// A row of the group from the flat pass's arrays: its sum of (2x)^2, crossed
+// and half-integer coordinates, and whether every coordinate is common.
+struct CommonRow {
+  int64_t quadruple_squares;
+  int32_t crossed, halves, uncommon;
+};
+
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION CommonRow common_row(const typename formats::CommonCase<F>::S* x2,
+                                                 const typename formats::CommonCase<F>::U* marks, int64_t dims) {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  constexpr int32_t kCrossed = (int32_t(1) << C::kHalfShift) - 1;
+  constexpr int32_t kHalves = (int32_t(1) << (C::kUncommonShift - C::kHalfShift)) - 1;
+  CommonRow r{0, 0, 0, 0};
+  for (int64_t begin = 0; begin < dims; begin += C::kRowChunk) {
+    const int64_t end = dims - begin < C::kRowChunk ? dims : begin + C::kRowChunk;
+    typename C::SquareSum squares = 0;
+    int32_t packed = 0;  // the three marks' counts, packed as the marks are
+    for (int64_t d = begin; d < end; ++d) {
+      const typename C::SquareSum v = x2[d];
+      squares += v * v;
+      packed += static_cast<U>(marks[d]);
+    }
+    r.quadruple_squares += squares;
+    r.crossed += packed & kCrossed;
+    r.halves += (packed >> C::kHalfShift) & kHalves;
+    r.uncommon += packed >> C::kUncommonShift;
+  }
+  return r;
+}
+
+// The group's common sums into the population and ULP tallies.
+template <class F>
+KOKKOS_INLINE_FUNCTION void add_common_sums(const CommonSums<F>& s, PopulationTally& p, UlpTally& u) {
+  p.counts[kCountExact] += s.common - s.halves;
+  p.counts[kCountHalf] += s.halves;  // half-integers are common only where their class is half
+  p.counts[kCountMoved] += s.moved;
+  p.counts[kCountCrossed] += s.crossed;
+  u.zeros += s.zeros;
+  u.subnormals += s.subnormals;
+  if (s.x2_min > s.x2_max) return;  // no common coordinate
+  const double lo = 0.5 * s.x2_min, hi = 0.5 * s.x2_max;
+  p.min = lo < p.min ? lo : p.min;
+  p.max = hi > p.max ? hi : p.max;
+  const double abs_hi = (-lo > hi) ? -lo : hi;
+  p.max_abs = abs_hi > p.max_abs ? abs_hi : p.max_abs;
+  const double int_lo = half_rounded(s.x2_min), int_hi = half_rounded(s.x2_max);
+  p.int_min = int_lo < p.int_min ? int_lo : p.int_min;
+  p.int_max = int_hi > p.int_max ? int_hi : p.int_max;
+  const int w_lo = bf16::width_of(static_cast<int64_t>(int_lo)), w_hi = bf16::width_of(static_cast<int64_t>(int_hi));
+  const int w = w_lo > w_hi ? w_lo : w_hi;
+  p.width = w > p.width ? w : p.width;
+  const int k_lo = formats::CommonCase<F>::ulp_exponent_of_field(s.field_min);
+  const int k_hi = formats::CommonCase<F>::ulp_exponent_of_field(s.field_max);
+  u.min_exponent = k_lo < u.min_exponent ? k_lo : u.min_exponent;
+  u.max_exponent = k_hi > u.max_exponent ? k_hi : u.max_exponent;
+}
+
+// A row with coordinates outside the common case (or, in f32, squares of
+// 2^53 or more): those through the functor's general rules
+// (`uncommon_coordinate`: the ULP of b and the class of x), the others as the
+// flat pass left them; its magnitude in numpy's pairwise order.
+template <class F, class Functor>
+KOKKOS_INLINE_FUNCTION double mixed_row(const Functor& f, const typename F::bits_type* from,
+                                        const typename F::bits_type* to, const typename formats::CommonCase<F>::S* x2,
+                                        const typename formats::CommonCase<F>::U* marks, int64_t dims,
+                                        PopulationTally& p, UlpTally& u) {
+  using C = formats::CommonCase<F>;
+  double values[kGroupCoordinates];
+  bool finite = true;
+  for (int64_t d = 0; d < dims; ++d) {
+    double value = 0.5 * x2[d];
+    if ((marks[d] >> C::kUncommonShift) & 1) {
+      value = f.uncommon_coordinate(to[d], from[d], p, u);
+      finite = finite && value - value == 0.0;
+    }
+    values[d] = value;
+  }
+  if (!finite) return nonfinite_magnitude();
+  const auto square = [&](int64_t d) { return values[d] * values[d]; };
+  return kmath::sqrt(pairwise_sum(0, dims, square));
+}
+
+// The rows [n, n_end) of transition t (one population, contiguous in W, at
+// most kGroupCoordinates values and kGroupRows rows): magnitudes, regimes
+// and events of each, tallies into `population` and `ulp`. The rows' square
+// roots and regimes are taken in a loop of their own (it vectorizes, and no
+// branch waits for a square root).
+template <class F, class Functor>
+KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, int64_t n_end,
+                                        PopulationTally& population, UlpTally& ulp) {
+  using C = formats::CommonCase<F>;
+  typename C::S x2[kGroupCoordinates];
+  typename C::U marks[kGroupCoordinates];
+  double squares[kGroupRows];  // (2x)^2 summed, exact; -1 for a mixed row
+  const int64_t dims = f.m_dims, rows = n_end - n;
+  const typename F::bits_type* from = &f.m_values(t, n, 0);
+  const typename F::bits_type* to = &f.m_values(t + 1, n, 0);
+  CommonSums<F> sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+  const bool events = f.m_events.extent(0) > 0;
+  int64_t mixed_rows = 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const CommonRow r = common_row<F>(x2 + row * dims, marks + row * dims, dims);
+    sums.common += dims - r.uncommon;
+    sums.crossed += r.crossed;
+    sums.halves += r.halves;
+    // Squares of multiples of 1/2 sum exactly below 2^51 in any order: numpy's pairwise sum, sqrt(S / 4) = sqrt(S) / 2.
+    if (r.uncommon == 0 && r.quadruple_squares < (int64_t(1) << 53)) {
+      squares[row] = static_cast<double>(r.quadruple_squares);
+      if (events) f.m_events(t, n + row) = RowEvents{r.crossed, 0, r.halves};
+    } else {
+      squares[row] = -1.0;
+      ++mixed_rows;
+    }
+  }
+  double* magnitudes = &f.m_magnitudes(t, n);  // a row of the (transition, token) view: contiguous
+  const double radius = f.m_settings.hop_radius;
+  int64_t frozen = 0, hops = 0, thermal = 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const double q = squares[row];
+    const double magnitude = 0.5 * kmath::sqrt(q);  // NaN for the mixed rows, overwritten below
+    magnitudes[row] = magnitude;
+    frozen += q == 0.0;
+    hops += (q > 0.0) & (magnitude <= radius);
+    thermal += (q > 0.0) & (magnitude > radius);
+  }
+  population.counts[kCountFrozenRows] += frozen;
+  population.counts[kCountHopRows] += hops;
+  population.counts[kCountThermalRows] += thermal;
+  for (int64_t row = 0; mixed_rows > 0 && row < rows; ++row) {
+    if (squares[row] >= 0.0) continue;
+    --mixed_rows;
+    const int64_t offset = row * dims;
+    const int64_t non_integer = population.counts[kCountNonInteger];
+    const int64_t half = population.counts[kCountHalf];
+    const double magnitude =
+        mixed_row<F>(f, from + offset, to + offset, x2 + offset, marks + offset, dims, population, ulp);
+    magnitudes[row] = magnitude;
+    population.counts[kCountFrozenRows + row_regime(magnitude, radius)] += 1;
+    if (events) {
+      const CommonRow r = common_row<F>(x2 + offset, marks + offset, dims);
+      f.m_events(t, n + row) = RowEvents{r.crossed, static_cast<int32_t>(population.counts[kCountNonInteger] - non_integer),
+                                         static_cast<int32_t>(population.counts[kCountHalf] - half + r.halves)};
+    }
+  }
+  add_common_sums<F>(sums, population, ulp);
+}
+
+// The ULPs of `n` consecutive values of the final step: the common ones
+// (a value paired with itself) in one flat loop, the others one by one.
+template <class F, class Functor>
+KOKKOS_INLINE_FUNCTION void common_final_ulps(const Functor& f, const typename F::bits_type* w, int64_t n,
+                                              UlpTally& u) {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  const typename C::Rules rules = f.m_common_rules;
+  for (int64_t begin = 0; begin < n; begin += kGroupCoordinates) {
+    const int64_t end = n - begin < kGroupCoordinates ? n : begin + kGroupCoordinates;
+    U zeros = 0, subnormals = 0, uncommon = 0, field_min = static_cast<U>(~U(0)), field_max = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      const typename C::Lane l = C::lane(static_cast<U>(w[i]), static_cast<U>(w[i]), rules);
+      const U mask = static_cast<U>(-l.common);
+      zeros = static_cast<U>(zeros + (l.b_zero & l.common));
+      subnormals = static_cast<U>(subnormals + (l.b_subnormal & l.common));
+      uncommon = static_cast<U>(uncommon + (l.common ^ 1));
+      const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
+      field_min = field_or_high < field_min ? field_or_high : field_min;
+      const U field_or_low = static_cast<U>(l.ulp_field & mask);
+      field_max = field_or_low > field_max ? field_or_low : field_max;
+    }
+    u.zeros += zeros;
+    u.subnormals += subnormals;
+    if (uncommon < end - begin) {
+      const int k_lo = C::ulp_exponent_of_field(field_min), k_hi = C::ulp_exponent_of_field(field_max);
+      u.min_exponent = k_lo < u.min_exponent ? k_lo : u.min_exponent;
+      u.max_exponent = k_hi > u.max_exponent ? k_hi : u.max_exponent;
+    }
+    for (int64_t i = begin; uncommon > 0 && i < end; ++i)
+      if (!C::lane(static_cast<U>(w[i]), static_cast<U>(w[i]), rules).common) {
+        f.ulp_of_value(w[i], u);
+        --uncommon;
+      }
+  }
+}
+
+// One work item through the common case: its tokens in groups of whole rows
+// of one population (live or dead).
+template <class F, class Functor>
+KOKKOS_INLINE_FUNCTION void common_item(const Functor& f, const int64_t item) {
+  const int64_t t = item / f.m_items_per_transition;
+  const int64_t chunk = item % f.m_items_per_transition;
+  const int64_t per_item = f.m_settings.tokens_per_item;
+  const int64_t token_begin = chunk * per_item;
+  const int64_t token_end = token_begin + per_item < f.m_tokens ? token_begin + per_item : f.m_tokens;
+  const int64_t rows_per_group =
+      kGroupCoordinates / f.m_dims < kGroupRows ? kGroupCoordinates / f.m_dims : kGroupRows;
+  ItemTally tally;
+  tally.reset();
+  for (int64_t n = token_begin; n < token_end;) {
+    const uint8_t dead = f.m_dead(n);
+    int64_t n_end = n + 1;
+    while (n_end < token_end && n_end - n < rows_per_group && f.m_dead(n_end) == dead) ++n_end;
+    common_rows<F>(f, t, n, n_end, tally.population[dead ? kDead : kLive], tally.ulp);
+    n = n_end;
+  }
+  if (t == f.m_last_transition)
+    common_final_ulps<F>(f, &f.m_values(t + 1, token_begin, 0), (token_end - token_begin) * f.m_dims, tally.ulp);
+  f.m_tallies(t, chunk) = tally;
+}
+
+// Whether the common pass applies: whole rows one after another in W, and a row fits a group.
+template <class Values>
+bool rows_are_contiguous(const Values& values) {
+  return values.extent(2) > 0 && static_cast<int64_t>(values.extent(2)) <= kGroupCoordinates &&
+         values.stride(2) == 1 && (values.extent(1) < 2 || values.stride(1) == values.extent(2));
+}
+
 template <class Space>
 struct BlockAnalysisFunctor {
   BlockAnalysisFunctor(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
@@ -416,7 +708,10 @@ struct BlockAnalysisFunctor {
         m_zero_ulp_field(
             settings.arithmetic == Arithmetic::exact && settings.zero_ulp == bf16::ZeroUlp::min_subnormal ? 1 : 8),
         m_fast_halves(settings.epsilon < 0.25 ? 1 : 0),
-        m_fast_minus_half(settings.arithmetic == Arithmetic::exact ? 1 : 0) {}
+        m_fast_minus_half(settings.arithmetic == Arithmetic::exact ? 1 : 0),
+        m_common_rules(formats::CommonCase<formats::BF16>::rules(
+            static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp)), settings.epsilon)),
+        m_common(settings.arithmetic == Arithmetic::exact && rows_are_contiguous(values)) {}
 
   // Work items: a transition x a run of tokens.
   int64_t items() const { return (static_cast<int64_t>(m_values.extent(0)) - 1) * m_items_per_transition; }
@@ -439,6 +734,10 @@ struct BlockAnalysisFunctor {
   // (epsilon below 1/4, exact in float32 too).
   int32_t m_fast_halves;
   int32_t m_fast_minus_half;  // exact: round_half_even(-1/2) is +0 (seed: -0)
+  typename formats::CommonCase<formats::BF16>::Rules m_common_rules;
+  // The exact arithmetic over contiguous rows: the common pass (common_item),
+  // this functor's rows for the rest.
+  bool m_common;
 
   // The general path: any finite or non-finite pair, both arithmetics.
   // Returns the driving arithmetic's x as a double, NaN if not finite.
@@ -471,6 +770,12 @@ struct BlockAnalysisFunctor {
     const Outcome o = seed_outcome(seed_x, m_seed_epsilon);
     add_outcome(p, o);
     return o.value;
+  }
+
+  // A coordinate outside the common case (common_rows): W[t]'s ULP into `u`, x by the general rules.
+  KOKKOS_INLINE_FUNCTION double uncommon_coordinate(uint16_t a, uint16_t b, PopulationTally& p, UlpTally& u) const {
+    ulp_of_value(b, u);
+    return general_coordinate(a, b, p);
   }
 
   KOKKOS_INLINE_FUNCTION double value_of_x(uint16_t a, uint16_t b) const {
@@ -680,7 +985,12 @@ struct BlockAnalysisFunctor {
     return kmath::sqrt(pairwise_sum(0, dims, square));
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const { analyze_item(*this, item); }
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
+    if (m_common)
+      common_item<formats::BF16>(*this, item);
+    else
+      analyze_item(*this, item);
+  }
 };
 
 // Any element format other than bf16 (docs/definitions.md §17): the exact rules of formats/lattice_rules.hpp, one coordinate at
@@ -707,7 +1017,9 @@ struct FormatAnalysisFunctor {
         m_tokens(static_cast<int64_t>(values.extent(1))),
         m_dims(static_cast<int64_t>(values.extent(2))),
         m_items_per_transition(block_items_per_transition(m_tokens, settings.tokens_per_item)),
-        m_last_transition(includes_final_step ? static_cast<int64_t>(values.extent(0)) - 2 : -1) {}
+        m_last_transition(includes_final_step ? static_cast<int64_t>(values.extent(0)) - 2 : -1),
+        m_common_rules(formats::CommonCase<F>::rules(m_zero_rule, settings.epsilon)),
+        m_common(rows_are_contiguous(values)) {}
 
   int64_t items() const { return (static_cast<int64_t>(m_values.extent(0)) - 1) * m_items_per_transition; }
 
@@ -722,6 +1034,8 @@ struct FormatAnalysisFunctor {
   int64_t m_dims;
   int64_t m_items_per_transition;
   int64_t m_last_transition;
+  typename formats::CommonCase<F>::Rules m_common_rules;
+  bool m_common;  // contiguous rows: the common pass (common_item), analyze_row for the rest
 
   // The common cases, decided from the bits alone: a and b finite, of one
   // sign, and either of one exponent field (b not a zero unless a is one
@@ -779,6 +1093,12 @@ struct FormatAnalysisFunctor {
     return o.value;
   }
 
+  // A coordinate outside the common case (common_rows): W[t]'s ULP into `u`, x by the general rules.
+  KOKKOS_INLINE_FUNCTION double uncommon_coordinate(Bits a, Bits b, PopulationTally& p, UlpTally& u) const {
+    ulp_of_value(b, u);
+    return coordinate(a, b, p);
+  }
+
   KOKKOS_INLINE_FUNCTION double value_of_x(Bits a, Bits b) const {
     if (!L::is_finite(a) || !L::is_finite(b)) return nonfinite_magnitude();
     return formats::to_double(formats::exact_x<F>(a, b, m_zero_rule));
@@ -815,7 +1135,12 @@ struct FormatAnalysisFunctor {
     return kmath::sqrt(pairwise_sum(0, m_dims, square));
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const { analyze_item(*this, item); }
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t item) const {
+    if (m_common)
+      common_item<F>(*this, item);
+    else
+      analyze_item(*this, item);
+  }
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 // Every pair of 8-bit patterns; every f16 pattern against neighbours and
 // random partners; structured and random bf16 and f32 pairs. bf16 is also
 // checked against its own fast-path rules (bf16_lattice.hpp).
+#include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 
 #include <gtest/gtest.h>
@@ -220,6 +221,63 @@ TEST(LatticeRulesF32, IntegerFactsAtTheirEdges) {
       for (const fm::ZeroUlp rule : {fm::ZeroUlp::min_normal, fm::ZeroUlp::min_subnormal})
         check_pair<fm::F32>(a, b, rule, 1e-6, failures);
   EXPECT_EQ(failures, 0);
+}
+
+// The kernel's common case (formats/common_case.hpp) against the oracle: where
+// a pair is common, 2x, its class (exact, or half for a half-integer), an
+// exact float32, no integer beyond 2^24; the crossing, the ULP of b and b's
+// kind always. And the common case is not empty: the trajectory-like pairs
+// (b and a few cells or a binade away) are mostly common.
+template <class F>
+void check_common_lane(uint32_t a, uint32_t b, fm::ZeroUlp rule, double epsilon, int64_t& common, int& failures) {
+  using O = Oracle<F>;
+  using C = fm::CommonCase<F>;
+  const typename C::Rules rules = C::rules(rule, epsilon);
+  const typename C::Lane l = C::lane(static_cast<typename C::U>(a), static_cast<typename C::U>(b), rules);
+  bool ok = l.crossed == static_cast<typename C::U>(O::field(a) != O::field(b)) &&
+            l.b_zero == static_cast<typename C::U>(O::field(b) == 0 && O::mantissa(b) == 0) &&
+            l.b_subnormal == static_cast<typename C::U>(O::field(b) == 0 && O::mantissa(b) != 0) &&
+            (l.common == 1 || l.x2 == 0);
+  if (O::finite(b)) ok = ok && C::ulp_exponent_of_field(l.ulp_field) == O::ulp(b, rule);
+  if (l.common) {
+    ++common;
+    ok = ok && O::finite(a) && O::finite(b);
+    if (ok) {
+      const Dyadic x = O::x(a, b, rule);
+      const Dyadic twice{x.n, x.e + 1};
+      const bool is_x2 = twice.e >= 0 ? (twice.n << twice.e) == cpp_int(l.x2) : twice.n == (cpp_int(l.x2) << -twice.e);
+      const int klass = oracle_class(x, epsilon);
+      ok = is_x2 && klass == ((l.x2 & 1) ? bf::kHalf : bf::kExact) && oracle_float32(x) && !beyond(x, 24);
+    }
+  }
+  if (!ok && ++failures < 20)
+    ADD_FAILURE() << F::name << " common case: a=" << a << " b=" << b << " rule=" << int(rule) << " eps=" << epsilon
+                  << " common=" << int(l.common) << " x2=" << int64_t(l.x2);
+}
+
+TYPED_TEST(LatticeRules, CommonCaseAgreesWithTheOracle) {
+  using F = TypeParam;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs = pairs_of<F>();
+  // Trajectory-like pairs: a within a few cells, or up to three binades' worth, of b.
+  std::mt19937_64 random(F::total_bits * 7 + F::mantissa_bits);
+  const uint64_t mask = (uint64_t(1) << F::total_bits) - 1;
+  const int64_t span = int64_t(3) << F::mantissa_bits;
+  for (int k = 0; k < 200000; ++k) {
+    const uint32_t b = static_cast<uint32_t>(random() & mask);
+    const int64_t step = k % 2 ? static_cast<int64_t>(random() % 9) - 4
+                               : static_cast<int64_t>(random() % static_cast<uint64_t>(2 * span + 1)) - span;
+    pairs.emplace_back(static_cast<uint32_t>((static_cast<int64_t>(b) + step) & static_cast<int64_t>(mask)), b);
+  }
+  int failures = 0;
+  int64_t common = 0, checked = 0;
+  for (const auto& [a, b] : pairs)
+    for (const fm::ZeroUlp rule : {fm::ZeroUlp::min_normal, fm::ZeroUlp::min_subnormal})
+      for (const double epsilon : {1e-6, 0.3}) {
+        check_common_lane<F>(a, b, rule, epsilon, common, failures);
+        ++checked;
+      }
+  EXPECT_EQ(failures, 0);
+  EXPECT_GT(common, checked / 10) << "the common case covers almost nothing";
 }
 
 // bf16's fast-path rules and the general ones are the same rules.

@@ -1,58 +1,81 @@
 // The plain loop of the benchmark (docs/operations.md, performance): the
 // common-case work of the displacement analysis written as one straight loop,
-// to say how close the kernel comes to it on this CPU. Over a bf16 block
-// W[steps, tokens, dims] in memory (the synthetic trajectory of `latdisp
-// generate`, the block tools/kernel_check times), for each transition and row:
-// crossings (exponent field changed), moved coordinates, and for coordinates
-// that keep sign and binade the lattice displacement x from the raw bits, the
-// row's min and max of x and its sum of squares. No special values, no dead
-// tokens, no general path: only the fast path's arithmetic. One core.
-// usage: latdisp_plain_loop [steps tokens dims [repeats]]
-// prints one JSON line: {"coordinates_per_s": ..., ...}
+// to say how close the kernel comes to it on this CPU. Over a block
+// W[steps, tokens, dims] of an element format in memory (the synthetic
+// trajectory of `latdisp generate --element-type`), for each transition and
+// row: crossings (exponent field changed), moved coordinates, and for
+// coordinates that keep sign and binade the lattice displacement x from the
+// raw bits, the row's min and max of x and its sum of squares. No special
+// values, no dead tokens, no general path: only the common case's arithmetic.
+// In the same process and on the same block, interleaved with it, the
+// kernel itself (analyze_raw_block: the exact arithmetic, min-normal, 64
+// tokens per item, row events), so that the ratio holds under a shared
+// machine's load too. Both timed by the thread's CPU time, best of N. One core.
+// usage: latdisp_plain_loop [steps tokens dims [repeats [FORMAT ...]]]
+// prints one JSON line per format (default bf16): {"element_type": ..., "coordinates_per_s": ...,
+//   "kernel_coordinates_per_s": ..., "kernel_share": ..., ...}
+#include <Kokkos_Core.hpp>
+
+#include <time.h>
+
 #include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
+#include "kokkos_kernels/block_analysis.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "synthetic/synthetic_trajectory.hpp"
 
 namespace {
 
+using namespace latdisp;
+
 struct Totals {
   int64_t crossings = 0, moved = 0;
   int64_t sum_of_squares = 0;  // over rows, so nothing is optimized away
-  int32_t min_x = 0, max_x = 0;
+  int64_t min_x = 0, max_x = 0;
 };
 
-std::vector<uint16_t> make_block(int64_t steps, int64_t tokens, int64_t dims) {
-  const latdisp::TrajectoryModel model{7, 0.1, false};
-  std::vector<uint16_t> w(static_cast<size_t>(steps * tokens * dims));
+// W of format `type`, its bits in a buffer of the format's width.
+std::vector<unsigned char> make_block(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims,
+                                      std::vector<uint8_t>& dead) {
+  const TrajectoryModel model{7, 0.1, false};
+  const size_t bytes = static_cast<size_t>(formats::element_bytes(type));
+  std::vector<unsigned char> w(static_cast<size_t>(steps * tokens * dims) * bytes);
+  dead.assign(static_cast<size_t>(tokens), 0);
   for (int64_t n = 0; n < tokens; ++n) {
-    const bool dead = latdisp::token_is_dead(model, n);
+    dead[static_cast<size_t>(n)] = token_is_dead(model, n) ? 1 : 0;
     for (int64_t d = 0; d < dims; ++d) {
-      uint16_t value = latdisp::initial_value(model, n, d);
+      uint32_t value = initial_bits(type, model, n, d);
       for (int64_t t = 0; t < steps; ++t) {
-        if (t > 0) value = latdisp::next_value(model, value, t - 1, n, d, dead);
-        w[static_cast<size_t>((t * tokens + n) * dims + d)] = value;
+        if (t > 0) value = next_bits(type, model, value, t - 1, n, d, dead[static_cast<size_t>(n)] != 0);
+        std::memcpy(&w[static_cast<size_t>((t * tokens + n) * dims + d) * bytes], &value, bytes);
       }
     }
   }
   return w;
 }
 
-// One row of one transition: a = W[t, n, :], b = W[t + 1, n, :].
-inline void row(const uint16_t* a, const uint16_t* b, int64_t dims, Totals& totals) {
+// One row of one transition: a = W[t, n, :], b = W[t + 1, n, :]. The field
+// masks are the format's (F: a traits type of formats/element_type.hpp).
+template <class F>
+inline void row(const typename F::bits_type* a, const typename F::bits_type* b, int64_t dims, Totals& totals) {
+  constexpr uint32_t sign = uint32_t(1) << (F::total_bits - 1);
+  constexpr uint32_t exponent = ((uint32_t(1) << F::exponent_bits) - 1) << F::mantissa_bits;
   int64_t crossings = 0, moved = 0, sum_of_squares = 0;
   int32_t min_x = 0, max_x = 0;
   for (int64_t d = 0; d < dims; ++d) {
-    const int32_t before = a[d], after = b[d];
-    crossings += ((before ^ after) & 0x7F80) != 0;
+    const uint32_t before = a[d], after = b[d];
+    crossings += ((before ^ after) & exponent) != 0;
     moved += before != after;
     // Same sign and binade: x counts cells on the ordered lattice (negative values run backwards).
-    const bool same_binade = ((before ^ after) & 0xFF80) == 0;
-    const int32_t steps_up = (before & 0x8000) ? before - after : after - before;
+    const bool same_binade = ((before ^ after) & (sign | exponent)) == 0;
+    const int32_t steps_up = static_cast<int32_t>((before & sign) ? before - after : after - before);
     const int32_t x = same_binade ? steps_up : 0;
     min_x = std::min(min_x, x);
     max_x = std::max(max_x, x);
@@ -61,19 +84,68 @@ inline void row(const uint16_t* a, const uint16_t* b, int64_t dims, Totals& tota
   totals.crossings += crossings;
   totals.moved += moved;
   totals.sum_of_squares += sum_of_squares;
-  totals.min_x = std::min(totals.min_x, min_x);
-  totals.max_x = std::max(totals.max_x, max_x);
+  totals.min_x = std::min<int64_t>(totals.min_x, min_x);
+  totals.max_x = std::max<int64_t>(totals.max_x, max_x);
 }
 
-Totals pass(const std::vector<uint16_t>& w, int64_t steps, int64_t tokens, int64_t dims) {
+template <class F>
+Totals pass(const unsigned char* bytes, int64_t steps, int64_t tokens, int64_t dims) {
+  const auto* w = reinterpret_cast<const typename F::bits_type*>(bytes);
   Totals totals;
   const int64_t plane = tokens * dims;
   for (int64_t t = 0; t + 1 < steps; ++t)
     for (int64_t n = 0; n < tokens; ++n) {
-      const uint16_t* a = w.data() + t * plane + n * dims;
-      row(a, a + plane, dims, totals);
+      const auto* a = w + t * plane + n * dims;
+      row<F>(a, a + plane, dims, totals);
     }
   return totals;
+}
+
+double cpu_seconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// The loop and the kernel on one format's block, interleaved, best of `repeats` each.
+void measure(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims, int repeats) {
+  std::vector<uint8_t> dead_flags;
+  const std::vector<unsigned char> w = make_block(type, steps, tokens, dims, dead_flags);
+  Kokkos::View<unsigned char*, DeviceMemory> values("latdisp::plain_loop::values", w.size());
+  Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::plain_loop::dead", static_cast<size_t>(tokens));
+  Kokkos::deep_copy(values, Kokkos::View<const unsigned char*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                                w.data(), w.size()));
+  Kokkos::deep_copy(dead, Kokkos::View<const uint8_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                              dead_flags.data(), dead_flags.size()));
+  KernelSettings settings;
+  settings.hop_radius = std::sqrt(static_cast<double>(dims));
+  ItemTallies tallies("latdisp::plain_loop::tallies", steps - 1,
+                      block_items_per_transition(tokens, settings.tokens_per_item));
+  RowMagnitudes magnitudes("latdisp::plain_loop::magnitudes", steps - 1, tokens);
+  RowEventViews events("latdisp::plain_loop::events", steps - 1, tokens);
+  const RawBlockValues block{values.data(), steps, tokens * dims, tokens, dims, type};
+  double loop_best = 1e30, kernel_best = 1e30;
+  Totals totals;
+  for (int r = 0; r < repeats; ++r) {
+    double start = cpu_seconds();
+    totals = formats::dispatch_element_type(
+        type, [&](auto traits) { return pass<decltype(traits)>(w.data(), steps, tokens, dims); });
+    loop_best = std::min(loop_best, cpu_seconds() - start);
+    start = cpu_seconds();
+    analyze_raw_block(block, dead, true, settings, tallies, magnitudes, events);
+    kernel_best = std::min(kernel_best, cpu_seconds() - start);
+  }
+  const double coordinates = static_cast<double>((steps - 1) * tokens * dims);
+  std::printf(
+      "{\"element_type\": \"%s\", \"steps\": %lld, \"tokens\": %lld, \"dims\": %lld, \"coordinates_per_s\": %.6g, "
+      "\"kernel_coordinates_per_s\": %.6g, \"kernel_share\": %.4f, \"timing\": \"thread CPU time, best of %d\", "
+      "\"crossings\": %lld, \"moved\": %lld, \"min_x\": %lld, \"max_x\": %lld, \"sum_of_squares\": %lld}\n",
+      formats::element_type_name(type).c_str(), static_cast<long long>(steps), static_cast<long long>(tokens),
+      static_cast<long long>(dims), coordinates / loop_best, coordinates / kernel_best, loop_best / kernel_best,
+      repeats, static_cast<long long>(totals.crossings), static_cast<long long>(totals.moved),
+      static_cast<long long>(totals.min_x), static_cast<long long>(totals.max_x),
+      static_cast<long long>(totals.sum_of_squares));
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -83,24 +155,22 @@ int main(int argc, char** argv) {
   const int64_t tokens = argc > 2 ? std::atoll(argv[2]) : 4096;
   const int64_t dims = argc > 3 ? std::atoll(argv[3]) : 64;
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 5;
+  std::vector<formats::ElementType> types;
+  for (int i = 5; i < argc; ++i) {
+    formats::ElementType type;
+    if (!formats::parse_element_type(argv[i], type)) {
+      std::fprintf(stderr, "latdisp_plain_loop: unknown element type %s (%s)\n", argv[i],
+                   formats::element_type_names().c_str());
+      return 2;
+    }
+    types.push_back(type);
+  }
+  if (types.empty()) types.push_back(formats::ElementType::bf16);
   if (steps < 2 || tokens < 1 || dims < 1 || repeats < 1) {
-    std::fprintf(stderr, "usage: latdisp_plain_loop [steps>=2 tokens>=1 dims>=1 [repeats>=1]]\n");
+    std::fprintf(stderr, "usage: latdisp_plain_loop [steps>=2 tokens>=1 dims>=1 [repeats>=1 [FORMAT ...]]]\n");
     return 2;
   }
-  const std::vector<uint16_t> w = make_block(steps, tokens, dims);
-  double best = 1e30;
-  Totals totals;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    totals = pass(w, steps, tokens, dims);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  const double coordinates = static_cast<double>((steps - 1) * tokens * dims);
-  std::printf(
-      "{\"steps\": %lld, \"tokens\": %lld, \"dims\": %lld, \"coordinates_per_s\": %.6g, \"crossings\": %lld, "
-      "\"moved\": %lld, \"min_x\": %d, \"max_x\": %d, \"sum_of_squares\": %lld}\n",
-      static_cast<long long>(steps), static_cast<long long>(tokens), static_cast<long long>(dims), coordinates / best,
-      static_cast<long long>(totals.crossings), static_cast<long long>(totals.moved), totals.min_x, totals.max_x,
-      static_cast<long long>(totals.sum_of_squares));
+  Kokkos::ScopeGuard guard(argc, argv);
+  for (const formats::ElementType type : types) measure(type, steps, tokens, dims, repeats);
   return 0;
 }

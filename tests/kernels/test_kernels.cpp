@@ -311,6 +311,9 @@ TEST(KernelFollowsDefinition, DisagreementsUseTheReportsZeroRule) {
 }
 
 }  // namespace
+
+// For the other test files of this executable (test_format_kernels.cpp).
+bool kernel_tests_default_space_is_backend() { return default_space_is_backend(); }
 }  // namespace latdisp
 
 int main(int argc, char** argv) {

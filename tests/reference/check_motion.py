@@ -23,7 +23,7 @@ import numpy as np
 COLUMNS = ["token", "dead", "moved", "hops", "thermal", "frozen", "nonfinite_rows", "first_moved", "last_moved",
            "crossings", "non_integer", "half", "max_magnitude", "final_frozen_run"]
 SERIES_KEYS = ["exact", "almost", "half", "non_integer", "nonfinite", "moved", "crossed", "mean", "max", "frozen",
-               "hop", "thermal"]
+               "hop", "thermal", "sign_change", "from_zero", "to_zero"]
 DTYPES = {"I64": "<i8", "F64": "<f8", "BOOL": "?"}
 
 
@@ -145,6 +145,8 @@ def check_series(path, report, oracle, problems):
         motion = oracle["motion"] if population == "all" else oracle["motion"][population]
         for key in ("frozen", "hop", "thermal"):
             want[key] = motion["per_step"][key]
+        for key in ("sign_change", "from_zero", "to_zero"):  # the report's (tests/researcher/check_near_zero.py)
+            want[key] = block("near_zero")["per_step"][key]
         for key in SERIES_KEYS:
             cells = column[f"{population}.{key}"]
             got = [(None if c == "" else float(c)) for c in cells] if key in ("mean", "max") else [int(c) for c in cells]

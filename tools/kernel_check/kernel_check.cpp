@@ -6,9 +6,12 @@
 // records, then times the device kernel with and without the per-token table.
 // For GPU machines that lack the MPI/HDF5 stack; under CTest the same
 // comparison against a scalar reference is tests/kernels (kernels_<backend>).
-// usage: latdisp_kernel_check [steps tokens dims [repeats [time]]]
+// usage: latdisp_kernel_check [steps tokens dims [repeats [time | formats [FORMAT ...]]]]
 //   "time": skip the host comparison (a big block's host run is slow) and only time the device.
+//   "formats": only time the kernel on each element format's synthetic block (default: all five).
 #include <Kokkos_Core.hpp>
+
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -102,6 +105,67 @@ int check(const HostBlock& block, bool special, const KernelSettings& settings, 
   return identical ? 0 : 1;
 }
 
+// A synthetic block of element format `type` (the model of `latdisp
+// generate --element-type`), its bits in a buffer of the format's width.
+std::vector<unsigned char> format_block(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims,
+                                        std::vector<uint8_t>& dead) {
+  const TrajectoryModel model{7, 0.1, false};
+  const int bytes = formats::element_bytes(type);
+  std::vector<unsigned char> w(static_cast<size_t>(steps * tokens * dims * bytes));
+  dead.assign(static_cast<size_t>(tokens), 0);
+  for (int64_t n = 0; n < tokens; ++n) {
+    dead[static_cast<size_t>(n)] = token_is_dead(model, n) ? 1 : 0;
+    for (int64_t d = 0; d < dims; ++d) {
+      uint32_t value = initial_bits(type, model, n, d);
+      for (int64_t t = 0; t < steps; ++t) {
+        if (t > 0) value = next_bits(type, model, value, t - 1, n, d, dead[static_cast<size_t>(n)] != 0);
+        std::memcpy(&w[static_cast<size_t>(((t * tokens + n) * dims + d) * bytes)], &value, static_cast<size_t>(bytes));
+      }
+    }
+  }
+  return w;
+}
+
+// The kernel's rate on each format's block (the exact arithmetic,
+// min-normal, 64 tokens per item, with row events: what analyze runs), one
+// line per format, as tools/benchmark.py reads them.
+int time_formats(int64_t steps, int64_t tokens, int64_t dims, int repeats, const std::vector<formats::ElementType>& types) {
+  KernelSettings settings;
+  settings.hop_radius = std::sqrt(static_cast<double>(dims));
+  ItemTallies tallies("latdisp::kernel_check::tallies", steps - 1,
+                      block_items_per_transition(tokens, settings.tokens_per_item));
+  RowMagnitudes magnitudes("latdisp::kernel_check::magnitudes", steps - 1, tokens);
+  RowEventViews events("latdisp::kernel_check::events", steps - 1, tokens);
+  for (const formats::ElementType type : types) {
+    std::vector<uint8_t> dead_flags;
+    const std::vector<unsigned char> w = format_block(type, steps, tokens, dims, dead_flags);
+    Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::kernel_check::dead", tokens);
+    Kokkos::View<unsigned char*, DeviceMemory> values("latdisp::kernel_check::values", w.size());
+    Kokkos::deep_copy(values, Kokkos::View<const unsigned char*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(w.data(), w.size()));
+    Kokkos::deep_copy(dead, Kokkos::View<const uint8_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(dead_flags.data(), dead_flags.size()));
+    RawBlockValues block;
+    block.data = values.data();
+    block.steps = steps;
+    block.step_stride = tokens * dims;
+    block.tokens = tokens;
+    block.dims = dims;
+    block.type = type;
+    double best = 1e30;  // thread CPU time: the machine may be shared
+    for (int r = 0; r < repeats; ++r) {
+      timespec start, end;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+      analyze_raw_block(block, dead, true, settings, tallies, magnitudes, events);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
+      best = std::min(best, static_cast<double>(end.tv_sec - start.tv_sec) + 1e-9 * static_cast<double>(end.tv_nsec - start.tv_nsec));
+    }
+    const double coordinates = static_cast<double>((steps - 1) * tokens * dims);
+    std::printf("format %-6s exact min-normal tokens/item 64 events: kernel %.4g coordinates/s (%.2f GB/s of W; CPU time)\n",
+                formats::element_type_name(type).c_str(), coordinates / best,
+                coordinates * formats::element_bytes(type) / best / 1e9);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +175,21 @@ int main(int argc, char** argv) {
   const int64_t dims = argc > 3 ? std::atoll(argv[3]) : 64;
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 5;
   const bool compare = !(argc > 5 && std::strcmp(argv[5], "time") == 0);
+  if (argc > 5 && std::strcmp(argv[5], "formats") == 0) {
+    std::vector<formats::ElementType> types;
+    for (int i = 6; i < argc; ++i) {
+      formats::ElementType type;
+      if (!formats::parse_element_type(argv[i], type)) {
+        std::fprintf(stderr, "latdisp_kernel_check: unknown element type %s (%s)\n", argv[i],
+                     formats::element_type_names().c_str());
+        return 2;
+      }
+      types.push_back(type);
+    }
+    if (types.empty())
+      for (int i = 0; i < formats::kElementTypeCount; ++i) types.push_back(static_cast<formats::ElementType>(i));
+    return time_formats(steps, tokens, dims, repeats, types);
+  }
   std::printf("latdisp kernel check: %s (device) vs %s (host), block %lld x %lld x %lld\n", ExecutionSpace::name(),
               HostSpace::name(), static_cast<long long>(steps), static_cast<long long>(tokens),
               static_cast<long long>(dims));

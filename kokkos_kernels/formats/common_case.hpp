@@ -1,0 +1,133 @@
+// The common case of the lattice rules (docs/definitions.md §2-§5, §17),
+// written once over the element-format traits: a and b finite, of one sign,
+// in the same binade or adjacent ones, so that x = (a - b) / U(b) is a small
+// integer or half-integer read from the bits alone. Then x is exactly a
+// float32, its class is exact (an integer) or that of a half-integer, and
+// round_half_even(x) needs no more than an int32. Branch-free, in integer
+// lanes as narrow as the format allows (16 bits up to f16, 32 for f32), so
+// that the kernel's row loop vectorizes; every other pair is left to the
+// general rules of lattice_rules.hpp, which tests check this agrees with.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kokkos_kernels/formats/element_format.hpp"
+
+namespace latdisp {
+namespace formats {
+
+template <class F>
+struct CommonCase {
+  // x2 = 2x in lanes of U/S: 16 bits while 4x the significand fits, else 32.
+  static constexpr bool kWide = F::mantissa_bits > 11;
+  using U = std::conditional_t<kWide, uint32_t, uint16_t>;
+  using S = std::conditional_t<kWide, int32_t, int16_t>;
+  static constexpr int kMantissa = F::mantissa_bits;
+  static constexpr U kMagnitudeMask = static_cast<U>(Lattice<F>::magnitude_mask);
+  static constexpr U kSignMask = static_cast<U>(U(1) << Lattice<F>::sign_shift);
+  static constexpr U kMantissaMask = static_cast<U>(Lattice<F>::mantissa_mask);
+  static constexpr U kHidden = static_cast<U>(U(1) << F::mantissa_bits);
+  static constexpr U kMaxField = static_cast<U>(Lattice<F>::max_exponent_field);
+  // |x2| bound: x is exactly a float32 (|2x| <= 2^24) and x2^2 stays small
+  // enough for the row sums (bf16 never reaches it: |2x| < 2^10).
+  static constexpr int kX2Bits = kWide ? 24 : (kMantissa + 3 < 12 ? kMantissa + 3 : 12);
+  static constexpr int32_t kX2Limit = (int32_t(1) << kX2Bits) - 1;
+  // The notebook's (seed) arithmetic is bf16's: where the report counts the
+  // two arithmetics' disagreements, the common case is only where they
+  // agree (b normal below 256 or a zero pair, a - b exact in bf16, |x| <= 255;
+  // else the general rules decide).
+  static constexpr bool kSeedAgreement = std::is_same<F, BF16>::value;
+  // Squares of x2 summed in 32 bits over this many lanes, then in 64.
+  static constexpr int64_t kSquareChunk = kWide ? (int64_t(1) << 14) : (int64_t(1) << (31 - 2 * kX2Bits));
+  using SquareSum = std::conditional_t<kWide, int64_t, int32_t>;
+  // A lane's marks packed in one lane: crossed at bit 0, half-integer at
+  // kHalfShift, not common at kUncommonShift; their sums over at most
+  // kRowChunk lanes (each count <= kRowChunk) never carry into each other.
+  static constexpr int kHalfShift = kWide ? 10 : 8;
+  static constexpr int kUncommonShift = kWide ? 20 : 15;
+  static constexpr int64_t kRowChunk = kWide ? 1023 : 127;
+  static_assert(kRowChunk <= kSquareChunk, "a row chunk's squares fit a SquareSum");
+
+  // Settings of a pass.
+  struct Rules {
+    U zero_field;      // the exponent field whose ULP a zero b gets (1 + mantissa bits, or 1)
+    U zero_is_subnormal;  // a zero b has a subnormal's ULP: x = qa * 2^shift exactly
+    U allow_halves;    // half-integers are common (epsilon < 1/4: their class is half)
+  };
+
+  static Rules rules(ZeroUlp zero_rule, double epsilon) {
+    Rules r;
+    r.zero_is_subnormal = zero_rule == ZeroUlp::min_subnormal ? 1 : 0;
+    r.zero_field = static_cast<U>(r.zero_is_subnormal ? 1 : 1 + kMantissa);
+    r.allow_halves = epsilon < 0.25 ? 1 : 0;
+    return r;
+  }
+
+  // One coordinate (a = W[t+1], b = W[t]).
+  struct Lane {
+    S x2;        // 2x where common, else 0
+    U common;    // 1: the common case
+    U crossed;   // 1: the exponent fields differ
+    U ulp_field; // b's ULP as an exponent field: U(b) = 2^(field - bias - mantissa bits)
+    U b_zero;
+    U b_subnormal;
+  };
+
+  KOKKOS_FORCEINLINE_FUNCTION static Lane lane(U a, U b, const Rules& r) {
+    const U ma = static_cast<U>(a & kMagnitudeMask), mb = static_cast<U>(b & kMagnitudeMask);
+    const U ea = static_cast<U>(ma >> kMantissa), eb = static_cast<U>(mb >> kMantissa);
+    U finite;
+    if (F::specials == Specials::nan_only_fn)
+      finite = static_cast<U>((ma != kMagnitudeMask) & (mb != kMagnitudeMask));
+    else
+      finite = static_cast<U>((ea != kMaxField) & (eb != kMaxField));
+    const U same_sign = static_cast<U>(((a ^ b) & kSignMask) == 0);
+    // A finite value is q * 2^(s - bias - mantissa bits), s = max(e, 1), q its
+    // mantissa field f plus 2^mantissa_bits when e > 0; x = qa * 2^(sa - sb) - qb.
+    // For shift = sa - sb in {-1, 0, 1} that is, with D = ma - mb (the
+    // patterns' difference): shift 0: x = D; 1: x = D + fa; -1: 2x = D - fb.
+    // |2x| without b's sign; unsigned arithmetic: other lanes may wrap.
+    const U sa = static_cast<U>(ea | U(ea == 0)), sb = static_cast<U>(eb | U(eb == 0));
+    const S shift = static_cast<S>(sa - sb);
+    const U up = shift == 1 ? static_cast<U>(ma & kMantissaMask) : U(0);
+    const U down = shift == -1 ? static_cast<U>(mb & kMantissaMask) : U(0);
+    const U sum = static_cast<U>(ma - mb + up - down);
+    const S magnitude2 = static_cast<S>(shift == -1 ? sum : static_cast<U>(sum + sum));
+    const S x2 = (b & kSignMask) ? static_cast<S>(U(0) - static_cast<U>(magnitude2)) : magnitude2;
+    // A zero b under the min-normal rule scales a by 2^-mantissa_bits: common only when a is zero too.
+    const U zero_ok = static_cast<U>((mb != 0) | (ma == 0) | r.zero_is_subnormal);
+    const U adjacent = static_cast<U>(static_cast<U>(shift + 1) <= 2);
+    const U in_range = static_cast<U>(static_cast<U>(static_cast<U>(magnitude2) + U(kX2Limit)) <= U(2 * kX2Limit));
+    const U halves_ok = static_cast<U>(r.allow_halves | (~x2 & 1));
+    U common;
+    if (kSeedAgreement) {
+      // b normal below 256 or a zero pair, a within a binade of b (so both
+      // finite, and a zero b only beside a zero a), |x| <= 255 (in range),
+      // and a half-integer's a - b within bf16's 8 significant bits.
+      const U small_normal = static_cast<U>(static_cast<U>(eb - 1) <= 133);
+      const U both_zero = static_cast<U>((ma | mb) == 0);
+      const S bound = static_cast<S>(510 - 255 * (magnitude2 & 1));  // |2x| <= 510, or 255 when odd
+      const U small_x = static_cast<U>(static_cast<U>(magnitude2 + bound) <= static_cast<U>(2 * bound));
+      common = static_cast<U>(same_sign & adjacent & halves_ok & (small_normal | both_zero) & small_x);
+    } else {
+      common = static_cast<U>(finite & same_sign & adjacent & zero_ok & in_range & halves_ok);
+    }
+    Lane l;
+    l.common = common;
+    l.x2 = static_cast<S>(x2 & static_cast<S>(-static_cast<S>(common)));
+    l.crossed = static_cast<U>(ea != eb);
+    l.ulp_field = mb == 0 ? r.zero_field : sb;
+    l.b_zero = static_cast<U>(mb == 0);
+    l.b_subnormal = static_cast<U>((eb == 0) & (mb != 0));
+    return l;
+  }
+
+  // log2 U(b) of an exponent field of `ulp_field`.
+  KOKKOS_INLINE_FUNCTION static int ulp_exponent_of_field(int field) { return field - F::bias - F::mantissa_bits; }
+};
+
+}  // namespace formats
+}  // namespace latdisp
