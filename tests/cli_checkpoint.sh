@@ -48,31 +48,8 @@ analyze() {
   run_pid=$!
 }
 
-# wait_for_step DIR STEP: until DIR's manifest says next_step >= STEP (bounded; fails if the run ends first).
-wait_for_step() {
-  "$python" - "$1" "$2" "$run_pid" <<'EOF'
-import json, os, sys, time
-directory, step, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-deadline = time.time() + 100
-while time.time() < deadline:
-    try:
-        with open(os.path.join(directory, "manifest.json")) as f:
-            if json.load(f)["next_step"] >= step:
-                sys.exit(0)
-    except (OSError, ValueError, KeyError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit(f"the run ended before its checkpoint reached step {step}")
-    time.sleep(0.02)
-sys.exit(f"no checkpoint at step >= {step} in {directory} within 100 s")
-EOF
-}
-
-manifest_step() { "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["next_step"])' "$1/manifest.json"; }
-launcher_pid() { pgrep -P "$run_pid" | head -1; }  # mpirun, the child of timeout
-rank_pids() { pgrep -P "$(launcher_pid)"; }
+# shellcheck source=tests/checkpoint_waits.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checkpoint_waits.sh"
 
 # finish NAME CODE MESSAGE: wait for the run; its exit code must be CODE and its stderr hold MESSAGE.
 finish() {

@@ -56,27 +56,8 @@ run "check_calm" "$python" "$check" calm.h5 calm_out.h5
 grep -q "(f32, 0 exceptions" check_calm.log || { fail=$((fail + 1)); echo "FAIL: calm.h5 is not exception-free"; }
 
 # --- checkpoint and restart: stopped by SIGUSR1, resumed: the same tensors and report ----------
-# wait_for_step DIR STEP PID: until DIR's manifest says next_step >= STEP (bounded; fails if PID ends first).
-wait_for_step() {
-  "$python" - "$1" "$2" "$3" <<'EOF'
-import json, os, sys, time
-directory, step, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-deadline = time.time() + 100
-while time.time() < deadline:
-    try:
-        with open(os.path.join(directory, "manifest.json")) as f:
-            if json.load(f)["next_step"] >= step:
-                sys.exit(0)
-    except (OSError, ValueError, KeyError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit(f"the run ended before its checkpoint reached step {step}")
-    time.sleep(0.02)
-sys.exit(f"no checkpoint at step >= {step} in {directory} within 100 s")
-EOF
-}
+# shellcheck source=tests/checkpoint_waits.sh
+source "$source/tests/checkpoint_waits.sh"
 restart() {  # restart TYPE: stop a checkpointed run with SIGUSR1, resume it, compare with a whole run
   local type=$1 input=walk_$1.h5 pid launcher code
   local paced=(--max-steps-per-block 3 --block-pause 0.02 --checkpoint-dir "ck_$type" --checkpoint-seconds 0.1)
