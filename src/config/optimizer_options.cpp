@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "config/checkpoint_options.hpp"
 #include "io/file_names.hpp"
 #include "io/table_writer.hpp"
 #include "parallel/errors.hpp"
@@ -61,20 +62,6 @@ void add_output_options(po::options_description& d, OptimizerOptions& o) {
       "seconds between progress lines on stderr (0: none)");
 }
 
-// Checkpoints and restarts, as analyze's (docs/operations.md §6).
-void add_checkpoint_options(po::options_description& d, OptimizerOptions& o) {
-  d.add_options()(
-      "checkpoint-dir", po::value(&o.checkpoint_dir),
-      "write the audit state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
-      "that --resume can continue the run")(
-      "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
-      "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
-      "resume", po::bool_switch(&o.resume),
-      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
-      "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
-      "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
-}
-
 }  // namespace
 
 po::options_description optimizer_description(OptimizerOptions& o) {
@@ -82,7 +69,7 @@ po::options_description optimizer_description(OptimizerOptions& o) {
   add_input_options(d, o);
   add_rule_options(d, o);
   add_output_options(d, o);
-  add_checkpoint_options(d, o);
+  add_checkpoint_options(d, o, "audit state");
   return d;
 }
 
@@ -130,11 +117,7 @@ void validate(const OptimizerOptions& o) {
   if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
-  if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
-    fail(kExitUsage,
-         "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));
-  if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
-  if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
+  validate_checkpoint_options(o);
   if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
   if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
     fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");

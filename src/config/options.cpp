@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "config/bit_level_options.hpp"
+#include "config/checkpoint_options.hpp"
 #include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "io/file_names.hpp"
@@ -125,20 +126,6 @@ void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
       "datasets magnitude (float64) and regime (int8) of an HDF5 file (.h5)");
 }
 
-// Checkpoints and restarts.
-void add_analyze_checkpoint_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()(
-      "checkpoint-dir", po::value(&o.checkpoint_dir),
-      "write the analysis state to this directory at step-block boundaries and on SIGUSR1/SIGTERM (then exit 5), so "
-      "that --resume can continue the run")(
-      "checkpoint-seconds", po::value(&o.checkpoint_seconds)->default_value(o.checkpoint_seconds),
-      "with --checkpoint-dir: seconds between checkpoints (> 0, fractions allowed)")(
-      "resume", po::bool_switch(&o.resume),
-      "continue from the checkpoint in --checkpoint-dir (same input, options and rank count)")(
-      "block-pause", po::value(&o.block_pause)->default_value(o.block_pause),
-      "testing: sleep this many seconds after each step block, so that a test can interrupt a run mid-way (0: none)");
-}
-
 po::options_description analyze_description(AnalyzeOptions& o) {
   po::options_description d(
       "latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims], and its motion over "
@@ -148,7 +135,7 @@ po::options_description analyze_description(AnalyzeOptions& o) {
   add_analyze_arithmetic_options(d, o);
   add_analyze_resource_options(d, o);
   add_analyze_motion_options(d, o);
-  add_analyze_checkpoint_options(d, o);
+  add_checkpoint_options(d, o, "analysis state");
   return d;
 }
 
@@ -398,11 +385,7 @@ void validate(const AnalyzeOptions& o) {
     fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
   if (!o.output.empty()) output_format_of("--output", o.output);
   parse_read_method(o.read_method);
-  if (!(o.checkpoint_seconds > 0) || !(o.checkpoint_seconds < 1e9))
-    fail(kExitUsage,
-         "--checkpoint-seconds must be a positive number of seconds, not " + std::to_string(o.checkpoint_seconds));
-  if (!(o.block_pause >= 0) || !(o.block_pause <= 60)) fail(kExitUsage, "--block-pause must be in [0, 60] seconds");
-  if (o.resume && o.checkpoint_dir.empty()) fail(kExitUsage, "--resume needs --checkpoint-dir DIR");
+  validate_checkpoint_options(o);
   parse_save_dtype(o.save_dtype);
   parse_output_selection(o.outputs);
   if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))

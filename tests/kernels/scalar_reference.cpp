@@ -8,6 +8,27 @@
 namespace latdisp {
 namespace kernel_reference {
 
+double numpy_pairwise_sum(const double* a, int64_t n) {
+  if (n < 8) {
+    double sum = -0.0;
+    for (int64_t i = 0; i < n; ++i) sum += a[i];
+    return sum;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int j = 0; j < 8; ++j) r[j] = a[j];
+    int64_t i = 8;
+    for (; i < n - n % 8; i += 8)
+      for (int j = 0; j < 8; ++j) r[j] += a[i + j];
+    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) sum += a[i];
+    return sum;
+  }
+  int64_t half = n / 2;
+  half -= half % 8;
+  return numpy_pairwise_sum(a, half) + numpy_pairwise_sum(a + half, n - half);
+}
+
 namespace {
 
 using kernel_harness::HostBlock;
@@ -122,27 +143,6 @@ void add_ulp(UlpTally& u, uint16_t b, const KernelSettings& settings) {
   u.max_exponent = std::max(u.max_exponent, k);
 }
 
-// numpy's pairwise summation (the recursive form of its reduction loop).
-double numpy_pairwise_sum(const double* a, int64_t n) {
-  if (n < 8) {
-    double sum = -0.0;
-    for (int64_t i = 0; i < n; ++i) sum += a[i];
-    return sum;
-  }
-  if (n <= 128) {
-    double r[8];
-    for (int j = 0; j < 8; ++j) r[j] = a[j];
-    int64_t i = 8;
-    for (; i < n - n % 8; i += 8)
-      for (int j = 0; j < 8; ++j) r[j] += a[i + j];
-    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) sum += a[i];
-    return sum;
-  }
-  int64_t half = n / 2;
-  half -= half % 8;
-  return numpy_pairwise_sum(a, half) + numpy_pairwise_sum(a + half, n - half);
-}
 
 // torch.norm of a float32 row on the CPU: 8 float lanes of squares, lanes
 // added in order, the tail one by one, sqrt in float32.

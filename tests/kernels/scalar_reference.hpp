@@ -48,5 +48,9 @@ struct EncodeReference {
 EncodeReference reference_encode_block(const kernel_harness::HostBlock& block, const KernelSettings& settings,
                                        int integer_width);
 
+// numpy's pairwise summation of a[0..n) (the recursive form of its reduction
+// loop): the order in which the kernel must add a row's squares.
+double numpy_pairwise_sum(const double* a, int64_t n);
+
 }  // namespace kernel_reference
 }  // namespace latdisp

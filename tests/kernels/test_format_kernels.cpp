@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernel_harness.hpp"
+#include "scalar_reference.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 #include "synthetic/synthetic_trajectory.hpp"
 
@@ -28,27 +29,7 @@ namespace {
 
 namespace fm = formats;
 
-// numpy's pairwise summation (the recursive form of its reduction loop).
-double numpy_pairwise_sum(const double* a, int64_t n) {
-  if (n < 8) {
-    double sum = -0.0;
-    for (int64_t i = 0; i < n; ++i) sum += a[i];
-    return sum;
-  }
-  if (n <= 128) {
-    double r[8];
-    for (int j = 0; j < 8; ++j) r[j] = a[j];
-    int64_t i = 8;
-    for (; i < n - n % 8; i += 8)
-      for (int j = 0; j < 8; ++j) r[j] += a[i + j];
-    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) sum += a[i];
-    return sum;
-  }
-  int64_t half = n / 2;
-  half -= half % 8;
-  return numpy_pairwise_sum(a, half) + numpy_pairwise_sum(a + half, n - half);
-}
+using kernel_reference::numpy_pairwise_sum;
 
 enum class FormatBlock { trajectory, random_bits, edge_rows, jumps };
 
