@@ -41,26 +41,6 @@ struct Totals {
   int64_t min_x = 0, max_x = 0;
 };
 
-// W of format `type`, its bits in a buffer of the format's width.
-std::vector<unsigned char> make_block(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims,
-                                      std::vector<uint8_t>& dead) {
-  const TrajectoryModel model{7, 0.1, false};
-  const size_t bytes = static_cast<size_t>(formats::element_bytes(type));
-  std::vector<unsigned char> w(static_cast<size_t>(steps * tokens * dims) * bytes);
-  dead.assign(static_cast<size_t>(tokens), 0);
-  for (int64_t n = 0; n < tokens; ++n) {
-    dead[static_cast<size_t>(n)] = token_is_dead(model, n) ? 1 : 0;
-    for (int64_t d = 0; d < dims; ++d) {
-      uint32_t value = initial_bits(type, model, n, d);
-      for (int64_t t = 0; t < steps; ++t) {
-        if (t > 0) value = next_bits(type, model, value, t - 1, n, d, dead[static_cast<size_t>(n)] != 0);
-        std::memcpy(&w[static_cast<size_t>((t * tokens + n) * dims + d) * bytes], &value, bytes);
-      }
-    }
-  }
-  return w;
-}
-
 // One row of one transition: a = W[t, n, :], b = W[t + 1, n, :]. The field
 // masks are the format's (F: a traits type of formats/element_type.hpp).
 template <class F>
@@ -110,7 +90,8 @@ double cpu_seconds() {
 // The loop and the kernel on one format's block, interleaved, best of `repeats` each.
 void measure(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims, int repeats) {
   std::vector<uint8_t> dead_flags;
-  const std::vector<unsigned char> w = make_block(type, steps, tokens, dims, dead_flags);
+  const std::vector<unsigned char> w =
+      synthetic_block(type, TrajectoryModel{7, 0.1, false}, steps, tokens, dims, dead_flags);
   Kokkos::View<unsigned char*, DeviceMemory> values("latdisp::plain_loop::values", w.size());
   Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::plain_loop::dead", static_cast<size_t>(tokens));
   Kokkos::deep_copy(values, Kokkos::View<const unsigned char*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "kokkos_kernels/bf16_lattice.hpp"
@@ -177,6 +178,24 @@ uint32_t next_bits(formats::ElementType type, const TrajectoryModel& model, uint
   return formats::dispatch_element_type(type, [&](auto traits) {
     return model_next_value<decltype(traits)>(model, value, step, token, dim, dead);
   });
+}
+
+std::vector<unsigned char> synthetic_block(formats::ElementType type, const TrajectoryModel& model, int64_t steps,
+                                           int64_t tokens, int64_t dims, std::vector<uint8_t>& dead) {
+  const size_t bytes = static_cast<size_t>(formats::element_bytes(type));
+  std::vector<unsigned char> w(static_cast<size_t>(steps * tokens * dims) * bytes);
+  dead.assign(static_cast<size_t>(tokens), 0);
+  for (int64_t n = 0; n < tokens; ++n) {
+    dead[static_cast<size_t>(n)] = token_is_dead(model, n) ? 1 : 0;
+    for (int64_t d = 0; d < dims; ++d) {
+      uint32_t value = initial_bits(type, model, n, d);
+      for (int64_t t = 0; t < steps; ++t) {
+        if (t > 0) value = next_bits(type, model, value, t - 1, n, d, dead[static_cast<size_t>(n)] != 0);
+        std::memcpy(&w[static_cast<size_t>((t * tokens + n) * dims + d) * bytes], &value, bytes);
+      }
+    }
+  }
+  return w;
 }
 
 }  // namespace latdisp

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kokkos_kernels/formats/element_type.hpp"
 
@@ -44,5 +45,11 @@ uint16_t next_value(const TrajectoryModel& model, uint16_t value, int64_t step, 
 uint32_t initial_bits(formats::ElementType type, const TrajectoryModel& model, int64_t token, int64_t dim);
 uint32_t next_bits(formats::ElementType type, const TrajectoryModel& model, uint32_t value, int64_t step, int64_t token,
                    int64_t dim, bool dead);
+
+// The whole model trajectory W[steps, tokens, dims] of `type` in memory
+// (steps outermost, each value `element_bytes(type)` little-endian bytes), and
+// each token's dead flag in `dead`: the in-memory block of the benchmark tools.
+std::vector<unsigned char> synthetic_block(formats::ElementType type, const TrajectoryModel& model, int64_t steps,
+                                           int64_t tokens, int64_t dims, std::vector<uint8_t>& dead);
 
 }  // namespace latdisp

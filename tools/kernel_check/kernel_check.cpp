@@ -105,27 +105,6 @@ int check(const HostBlock& block, bool special, const KernelSettings& settings, 
   return identical ? 0 : 1;
 }
 
-// A synthetic block of element format `type` (the model of `latdisp
-// generate --element-type`), its bits in a buffer of the format's width.
-std::vector<unsigned char> format_block(formats::ElementType type, int64_t steps, int64_t tokens, int64_t dims,
-                                        std::vector<uint8_t>& dead) {
-  const TrajectoryModel model{7, 0.1, false};
-  const int bytes = formats::element_bytes(type);
-  std::vector<unsigned char> w(static_cast<size_t>(steps * tokens * dims * bytes));
-  dead.assign(static_cast<size_t>(tokens), 0);
-  for (int64_t n = 0; n < tokens; ++n) {
-    dead[static_cast<size_t>(n)] = token_is_dead(model, n) ? 1 : 0;
-    for (int64_t d = 0; d < dims; ++d) {
-      uint32_t value = initial_bits(type, model, n, d);
-      for (int64_t t = 0; t < steps; ++t) {
-        if (t > 0) value = next_bits(type, model, value, t - 1, n, d, dead[static_cast<size_t>(n)] != 0);
-        std::memcpy(&w[static_cast<size_t>(((t * tokens + n) * dims + d) * bytes)], &value, static_cast<size_t>(bytes));
-      }
-    }
-  }
-  return w;
-}
-
 // The kernel's rate on each format's block (the exact arithmetic,
 // min-normal, 64 tokens per item, with row events: what analyze runs), one
 // line per format, as tools/benchmark.py reads them.
@@ -138,7 +117,8 @@ int time_formats(int64_t steps, int64_t tokens, int64_t dims, int repeats, const
   RowEventViews events("latdisp::kernel_check::events", steps - 1, tokens);
   for (const formats::ElementType type : types) {
     std::vector<uint8_t> dead_flags;
-    const std::vector<unsigned char> w = format_block(type, steps, tokens, dims, dead_flags);
+    const std::vector<unsigned char> w =
+        synthetic_block(type, TrajectoryModel{7, 0.1, false}, steps, tokens, dims, dead_flags);
     Kokkos::View<uint8_t*, DeviceMemory> dead("latdisp::kernel_check::dead", tokens);
     Kokkos::View<unsigned char*, DeviceMemory> values("latdisp::kernel_check::values", w.size());
     Kokkos::deep_copy(values, Kokkos::View<const unsigned char*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(w.data(), w.size()));
