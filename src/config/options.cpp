@@ -128,8 +128,8 @@ void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
 
 po::options_description analyze_description(AnalyzeOptions& o) {
   po::options_description d(
-      "latdisp analyze: lattice displacement of a bfloat16 trajectory W[steps, tokens, dims], and its motion over "
-      "training (frozen, hop and thermal rows, when motion stops)");
+      "latdisp analyze: lattice displacement of a trajectory W[steps, tokens, dims] (bf16, f16, f32, f8e4m3 or "
+      "f8e5m2), its motion over training (frozen, hop and thermal rows, when motion stops) and where x meets zero");
   add_analyze_input_options(d, o);
   add_analyze_output_options(d, o);
   add_analyze_arithmetic_options(d, o);
