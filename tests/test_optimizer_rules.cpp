@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
 
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "optimizer/wide_sum.hpp"
@@ -147,6 +150,70 @@ TEST(OptimizerRules, WideSumIsExact) {
   negative.add(-3.0);
   negative.add(1.0);
   EXPECT_EQ(negative.to_double(), -2.0);
+}
+
+// The kernel's branch-free accounting (account_flat) gives account_coordinate's
+// u, Delta, |c|, class and flags bit for bit, on random values of every kind
+// (zeros, subnormals, Inf, NaN, negative variances) and steps with and without
+// weight decay.
+template <class F>
+void expect_flat_matches_general(uint64_t seed) {
+  using Bits = typename F::bits_type;
+  std::mt19937_64 random(seed);
+  const Bits special[] = {Bits(0), Bits(Bits(1) << (F::total_bits - 1)), Bits(1), Bits(3),
+                          Bits(formats::Lattice<F>::exponent_mask << F::mantissa_bits),
+                          Bits(formats::Lattice<F>::exponent_mask << F::mantissa_bits | 1u)};
+  auto value = [&] {
+    const uint64_t r = random();
+    if (r % 16 == 0) return special[(r >> 8) % 6];
+    // Mostly values near the weights' and the states' scales, sometimes any bits.
+    const Bits any = Bits(r >> 20);
+    return r % 7 == 0 ? any : Bits((any & formats::Lattice<F>::mantissa_mask) | (Bits(F::bias - 8 + (r >> 60)) << F::mantissa_bits));
+  };
+  const StepScalars steps[] = {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)};
+  for (const StepScalars& s : steps)
+    for (int i = 0; i < 20000; ++i) {
+      const Bits w0 = value(), w1 = value(), m0 = value(), m1 = value(), v0 = value(), v1 = value();
+      const CoordinateOutcome a = account_coordinate<F>(w0, w1, m0, m1, v0, v1, s);
+      const CoordinateOutcome b = account_flat<F>(w0, w1, m0, m1, v0, v1, s);
+      ASSERT_EQ(std::memcmp(&a.u, &b.u, sizeof a.u), 0) << a.u << " " << b.u;
+      ASSERT_EQ(std::memcmp(&a.delta, &b.delta, sizeof a.delta), 0) << a.delta << " " << b.delta;
+      ASSERT_EQ(std::memcmp(&a.cells, &b.cells, sizeof a.cells), 0) << a.cells << " " << b.cells;
+      ASSERT_EQ(a.cls, b.cls);
+      ASSERT_EQ(a.flags | class_flag(a.cls), b.flags);
+    }
+}
+
+TEST(OptimizerRules, FlatAccountingMatchesGeneral) {
+  expect_flat_matches_general<BF16>(1);
+  expect_flat_matches_general<formats::F32>(2);
+}
+
+// add_exactly (flat levels) gives the same exact sum as adding term by term:
+// terms spread over the whole double range, of both signs, subnormals, -0,
+// a chunk with an Inf (ignored) and one near the top of the range.
+TEST(OptimizerRules, ChunkSumIsExact) {
+  std::mt19937_64 random(3);
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t count = 1 + int64_t(random() % kExactChunkTerms);
+    const int spread = trial % 4 == 0 ? 2000 : 10 + trial * 5;
+    const int top = trial % 5 == 0 ? 1020 : (trial % 5 == 1 ? -1000 : 0);
+    std::vector<double> terms(static_cast<size_t>(count));
+    for (double& x : terms) {
+      x = std::ldexp(double(random() >> 11) * 0x1p-53, top - int(random() % uint64_t(spread)));
+      if (random() % 2) x = -x;
+      if (random() % 50 == 0) x = random() % 2 ? -0.0 : 0.0;
+    }
+    if (trial == 7) terms[0] = INFINITY;
+    WideSum one_by_one, flat;
+    for (double x : terms) one_by_one.add(x);
+    add_exactly(terms.data(), count, flat);
+    std::vector<int64_t> a(WideSum::kDigits), b(WideSum::kDigits);
+    one_by_one.digits(a.data());
+    flat.digits(b.data());
+    ASSERT_EQ(a, b) << "trial " << trial;
+    ASSERT_EQ(one_by_one.to_double(), flat.to_double());
+  }
 }
 
 }  // namespace

@@ -246,8 +246,9 @@ def write_csv(path, rows, columns):
 
 
 OPTIMIZER = (1001, 10000, 64)
-OPTIMIZER_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("plain_read_s", "plain read s"),
-                     ("wall_s", "latdisp wall s"), ("x_read", "wall / read"), ("total_s", "total s"),
+OPTIMIZER_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("binary", "binary"), ("plain_read_s", "plain read s"),
+                     ("wall_s", "latdisp wall s"), ("x_read", "wall / read"), ("speedup", "baseline wall / wall"),
+                     ("total_s", "total s"),
                      ("read_s", "read s"), ("compute_s", "compute s"), ("reduce_s", "reduce s"),
                      ("cpu_s", "CPU s (all ranks)"), ("coordinates_per_s", "coordinates/s"),
                      ("peak_rss_mb", "peak RSS MiB per rank"), ("cpu", "CPU")]
@@ -299,28 +300,35 @@ def optimizer_trajectory(args, shape):
 
 
 def optimizer_rows(args, env, shape, path, read_s):
-    """latdisp optimizer at each rank count: its time over one plain read of the four tensors."""
+    """latdisp optimizer at each rank count: its time over one plain read of the four tensors.
+    With --optimizer-baseline, that binary too, its runs interleaved with this build's (one of
+    each in turn, best of N each), and this build's speed-up over it in the same window."""
+    builds = [("build", args.latdisp)] + ([("baseline", args.optimizer_baseline)] if args.optimizer_baseline else [])
     rows = []
     for ranks in args.ranks:
-        report_path = os.path.join(args.out, f"optimizer_{shape[0]}x{shape[1]}x{shape[2]}_np{ranks}.json")
-        best = None
+        best = {}
         for _ in range(args.repeats):
-            cpu = children_cpu_seconds()
-            wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "optimizer", "--input", path,
-                                        "--update-rule", "torch-mul-add", "--memory-budget", args.memory_budget,
-                                        "--report", report_path, "--overwrite", "--progress-seconds", "0"], env)
-            cpu = children_cpu_seconds() - cpu
-            if best is None or wall < best[0]:
-                with open(report_path) as f:
-                    best = (wall, json.load(f)["run"], cpu)
-        wall, run_section, cpu = best
-        timings = run_section["timings_s"]
-        rows.append({"shape": "x".join(map(str, shape)), "ranks": ranks, "wall_s": round(wall, 2),
-                     "total_s": round(timings["total"], 2), "read_s": round(timings["read"], 2),
-                     "compute_s": round(timings["compute"], 2), "reduce_s": round(timings["reduce"], 2),
-                     "cpu_s": round(cpu, 2), "plain_read_s": round(read_s, 2), "x_read": round(wall / read_s, 2),
-                     "coordinates_per_s": run_section["coordinates_per_s"],
-                     "peak_rss_mb": max(run_section["peak_rss_bytes"]) // (1 << 20), "cpu": args.cpu})
+            for name, binary in builds:
+                report_path = os.path.join(args.out, f"optimizer_{shape[0]}x{shape[1]}x{shape[2]}_np{ranks}_{name}.json")
+                cpu = children_cpu_seconds()
+                wall = timed(args.mpirun + ["-np", str(ranks), binary, "optimizer", "--input", path,
+                                            "--update-rule", "torch-mul-add", "--memory-budget", args.memory_budget,
+                                            "--report", report_path, "--overwrite", "--progress-seconds", "0"], env)
+                cpu = children_cpu_seconds() - cpu
+                if name not in best or wall < best[name][0]:
+                    with open(report_path) as f:
+                        best[name] = (wall, json.load(f)["run"], cpu)
+        for name, _ in builds:
+            wall, run_section, cpu = best[name]
+            timings = run_section["timings_s"]
+            rows.append({"shape": "x".join(map(str, shape)), "ranks": ranks, "binary": name,
+                         "wall_s": round(wall, 2), "total_s": round(timings["total"], 2),
+                         "read_s": round(timings["read"], 2), "compute_s": round(timings["compute"], 2),
+                         "reduce_s": round(timings["reduce"], 2), "cpu_s": round(cpu, 2),
+                         "plain_read_s": round(read_s, 2), "x_read": round(wall / read_s, 2),
+                         "speedup": round(best["baseline"][0] / wall, 2) if "baseline" in best else "",
+                         "coordinates_per_s": run_section["coordinates_per_s"],
+                         "peak_rss_mb": max(run_section["peak_rss_bytes"]) // (1 << 20), "cpu": args.cpu})
     return rows
 
 
@@ -347,6 +355,9 @@ def main():
     parser.add_argument("--optimizer", action="store_true",
                         help=f"instead: latdisp optimizer on W{list(OPTIMIZER)} x 4 tensors (bf16, 5.1 GB)")
     parser.add_argument("--optimizer-shape", type=int, nargs=3, metavar=("S", "N", "D"), default=list(OPTIMIZER))
+    parser.add_argument("--optimizer-baseline", metavar="LATDISP",
+                        help="with --optimizer: another latdisp binary (an earlier build) run interleaved with "
+                             "this build's, for a speed-up measured in the same window")
     args = parser.parse_args()
     args.latdisp = os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]

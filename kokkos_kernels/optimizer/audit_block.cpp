@@ -13,7 +13,7 @@ struct AuditFunctor {
   int64_t m_slab_tokens;
   Kokkos::View<const Bits*> m_w, m_grad, m_exp_avg, m_exp_avg_sq;
   Kokkos::View<const StepScalars*> m_scalars;
-  Kokkos::View<CoordinateOutcome*> m_outcome;
+  ChunkOutcomes m_outcome;
   int m_lanes;
 
   // One row (step i, token n of the slab), with the rule chosen once per row.
@@ -29,37 +29,75 @@ struct AuditFunctor {
     return torch_vector_lane(flat, m_settings.tokens * m_settings.dims, m_settings.torch_threads, m_lanes);
   }
 
+  // The pointers of one row: W, exp_avg, exp_avg_sq at t-1 (t at + step),
+  // the gradient of step t, and the row's outcomes.
+  struct Row {
+    const Bits *w, *g, *m, *v;
+    int64_t step;
+    double *u, *delta, *cells;
+    uint32_t* flags;
+  };
+
+  KOKKOS_INLINE_FUNCTION Row row_of(int64_t row) const {
+    const int64_t i = row / m_slab_tokens, n = row % m_slab_tokens;
+    const int64_t dims = m_settings.dims, step = m_slab_tokens * dims, at = i * step + n * dims;
+    const int64_t out = (row - m_first_row) * dims;
+    return Row{m_w.data() + at,         m_grad.data() + at + step,   m_exp_avg.data() + at,
+               m_exp_avg_sq.data() + at, step,                      m_outcome.u.data() + out,
+               m_outcome.delta.data() + out, m_outcome.cells.data() + out, m_outcome.flags.data() + out};
+  }
+
   template <UpdateRule Rule>
   KOKKOS_INLINE_FUNCTION void audit_row(const int64_t row) const {
-    const int64_t i = row / m_slab_tokens, n = row % m_slab_tokens;
-    const int64_t dims = m_settings.dims, step = m_slab_tokens * dims;
-    const StepScalars s = m_scalars(i);
-    const int64_t flat = (m_settings.first_token + n) * dims;
+    const Row r = row_of(row);
+    const StepScalars s = m_scalars(row / m_slab_tokens);
+    const int64_t dims = m_settings.dims;
+    // The common case: every element in torch's vector lanes, two flat loops
+    // (the replay in float, the accounting in double: each vectorises).
+    for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule>(r, d, s, true);
+    for (int64_t d = 0; d < dims; ++d) account(r, d, s);
+    if (Rule != UpdateRule::torch_mul_add) return;
     // A chunk's vector part is its prefix: a row whose last element is in the
-    // same chunk's vector part as its first is wholly in it.
-    const bool whole_row_in_lanes = Rule != UpdateRule::torch_mul_add || (lane(flat) && lane(flat + dims - 1) &&
-                                                                          same_torch_chunk(flat, flat + dims - 1));
-    const Bits* w = m_w.data() + i * step + n * dims;
-    const Bits* g = m_grad.data() + i * step + n * dims + step;
-    const Bits* m = m_exp_avg.data() + i * step + n * dims;
-    const Bits* v = m_exp_avg_sq.data() + i * step + n * dims;
-    CoordinateOutcome* out = m_outcome.data() + (row - m_first_row) * dims;
-    for (int64_t d = 0; d < dims; ++d) {
-      CoordinateOutcome o = account_coordinate<F>(w[d], w[d + step], m[d], m[d + step], v[d], v[d + step], s);
-      const bool vector_lane = whole_row_in_lanes || lane(flat + d);
-      Replayed<Bits> r;
-      if (Rule == UpdateRule::torch_mul_add)
-        r = torch_mul_add_step<F>(w[d], g[d], m[d], v[d], s, m_settings.capability, vector_lane);
-      else if (Rule == UpdateRule::torch_lerp)
-        r = torch_lerp_step<F>(w[d], g[d], m[d], v[d], s);
-      else
-        r = fused_step<F>(w[d], g[d], m[d], v[d], s);
-      if (r.w != w[d + step]) o.flags |= kMismatchW;
-      if (r.exp_avg != m[d + step]) o.flags |= kMismatchExpAvg;
-      if (r.exp_avg_sq != v[d + step]) o.flags |= kMismatchExpAvgSq;
-      if ((o.flags & kDecayEligible) && r.decay_noop) o.flags |= kDecayNoop;
-      out[d] = o;
-    }
+    // same chunk's vector part as its first is wholly in it. Else the
+    // elements of a scalar tail again, on their rule.
+    const int64_t flat = (m_settings.first_token + row % m_slab_tokens) * dims;
+    if (lane(flat) && lane(flat + dims - 1) && same_torch_chunk(flat, flat + dims - 1)) return;
+    for (int64_t d = 0; d < dims; ++d)
+      if (!lane(flat + d)) {
+        r.flags[d] = replay_flags<Rule>(r, d, s, false);
+        account(r, d, s);
+      }
+  }
+
+  // One coordinate's replay, without a branch: its mismatch flags, and
+  // kDecayNoop where the decay left W bit-identical (account() keeps it only
+  // where the decay is eligible).
+  template <UpdateRule Rule>
+  KOKKOS_FORCEINLINE_FUNCTION uint32_t replay_flags(const Row& r, int64_t d, const StepScalars& s,
+                                                    bool vector_lane) const {
+    const Bits w0 = r.w[d], m0 = r.m[d], v0 = r.v[d];
+    Replayed<Bits> p;
+    if (Rule == UpdateRule::torch_mul_add)
+      p = torch_mul_add_step<F>(w0, r.g[d], m0, v0, s, m_settings.capability, vector_lane);
+    else if (Rule == UpdateRule::torch_lerp)
+      p = torch_lerp_step<F>(w0, r.g[d], m0, v0, s);
+    else
+      p = fused_step<F>(w0, r.g[d], m0, v0, s);
+    uint32_t flags = p.w != r.w[d + r.step] ? kMismatchW : 0u;
+    flags |= p.exp_avg != r.m[d + r.step] ? kMismatchExpAvg : 0u;
+    flags |= p.exp_avg_sq != r.v[d + r.step] ? kMismatchExpAvgSq : 0u;
+    return flags | (p.decay_noop ? kDecayNoop : 0u);
+  }
+
+  // One coordinate's accounting, without a branch, beside its replay flags.
+  KOKKOS_FORCEINLINE_FUNCTION void account(const Row& r, int64_t d, const StepScalars& s) const {
+    const CoordinateOutcome o =
+        account_flat<F>(r.w[d], r.w[d + r.step], r.m[d], r.m[d + r.step], r.v[d], r.v[d + r.step], s);
+    static_assert(kDecayNoop == kDecayEligible << 1, "a no-op is flagged beside its eligibility");
+    r.u[d] = o.u;
+    r.delta[d] = o.delta;
+    r.cells[d] = o.cells;
+    r.flags[d] = (r.flags[d] & ~kDecayNoop) | o.flags | ((o.flags & kDecayEligible) << 1 & r.flags[d]);
   }
 
   // Whether flat elements a <= b fall in the same chunk of torch's thread split.
@@ -82,7 +120,7 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
                  Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> grad,
                  Kokkos::View<const typename F::bits_type*> exp_avg,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
-                 Kokkos::View<CoordinateOutcome*> outcome) {
+                 const ChunkOutcomes& outcome) {
   AuditFunctor<F> functor{settings, first_row, slab_tokens, w, grad, exp_avg, exp_avg_sq, scalars, outcome,
                           torch_loop_lanes<F>(settings.capability)};
   Kokkos::parallel_for("latdisp::optimizer::audit_block",
@@ -94,7 +132,7 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
   template void audit_block<F>(const AuditSettings&, int64_t, int64_t, int64_t, Kokkos::View<const F::bits_type*>, \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const F::bits_type*>,               \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const StepScalars*>,                \
-                               Kokkos::View<CoordinateOutcome*>);
+                               const ChunkOutcomes&);
 LATDISP_AUDIT_BLOCK(formats::BF16)
 LATDISP_AUDIT_BLOCK(formats::F32)
 #undef LATDISP_AUDIT_BLOCK

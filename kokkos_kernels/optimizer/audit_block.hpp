@@ -38,8 +38,11 @@ enum : uint32_t {
   kMismatchExpAvgSq = 1u << 6,
   kHalfCellOrMore = 1u << 7,  // finite c with |c| >= 1/2
   kExpAvgShift = 8,           // 2 bits: 0 unchanged, 1 increased, 2 decreased, 3 not finite
-  kExpAvgSqShift = 10
+  kExpAvgSqShift = 10,
+  kClassShift = 12            // the class, one bit each: bit kClassShift + class
 };
+
+KOKKOS_FORCEINLINE_FUNCTION constexpr uint32_t class_flag(uint32_t cls) { return 1u << (kClassShift + cls); }
 
 struct CoordinateOutcome {
   double u;      // intended update (double)
@@ -47,6 +50,14 @@ struct CoordinateOutcome {
   double cells;  // |c| = |u| / U(W[t-1]) (0 when u == 0)
   uint32_t flags;
   uint8_t cls;
+};
+
+// A chunk's outcomes, one array per field (coordinate k of the chunk at
+// index k), so the kernel's loop over a row's coordinates vectorises and the
+// fold reads each field as a flat array. flags hold the class (class_flag).
+struct ChunkOutcomes {
+  Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> u, delta, cells;
+  Kokkos::View<uint32_t*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> flags;
 };
 
 // The settings of one audit, the same for every step.
@@ -62,15 +73,18 @@ struct AuditSettings {
 // One block: `steps` + 1 consecutive snapshots t0 .. t0 + steps of the slab
 // (C order: step, token, dim), the scalars of the block's steps 1 .. steps
 // (entry i for snapshot t0 + 1 + i). Audits rows (i, n) = first_row ..
-// first_row + rows - 1 of the block (row = i * slab + n) and writes
-// outcome[(row - first_row) * dims + d]: the caller folds a chunk of rows
-// while its outcomes are still in cache.
+// first_row + rows - 1 of the block (row = i * slab + n) and writes the
+// outcome of (row, d) at index (row - first_row) * dims + d: the caller folds
+// a chunk of rows while its outcomes are still in cache. Each row runs one
+// flat, branch-free loop over its coordinates (the vector lanes of torch's
+// loops); only the elements of torch-mul-add's scalar tails take the general
+// per-element path (docs/optimizer.md §5).
 template <class F>
 void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows, int64_t slab_tokens,
                  Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> grad,
                  Kokkos::View<const typename F::bits_type*> exp_avg,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
-                 Kokkos::View<CoordinateOutcome*> outcome);
+                 const ChunkOutcomes& outcome);
 
 // The per-coordinate accounting of one coordinate (exposed for the tests).
 template <class F>

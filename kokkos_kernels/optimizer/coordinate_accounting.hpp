@@ -11,13 +11,15 @@ namespace latdisp {
 namespace optimizer {
 
 // 1 increased, 2 decreased, 0 unchanged (in value), 3 either not finite.
-// Finite values compare as their lattice positions (+0 and -0 both 0).
+// Finite values compare as their lattice positions (+0 and -0 both 0);
+// without a branch (the kernel's flat loop), in 32 bits (every format here
+// has at most 31 magnitude bits).
 template <class F>
 KOKKOS_FORCEINLINE_FUNCTION uint32_t state_shift(typename F::bits_type before, typename F::bits_type after) {
   using L = formats::Lattice<F>;
-  if (!L::is_finite(before) || !L::is_finite(after)) return 3u;
-  const int64_t a = L::lattice_position(before), b = L::lattice_position(after);
-  return b > a ? 1u : (b < a ? 2u : 0u);
+  const int32_t a = int32_t(L::lattice_position(before)), b = int32_t(L::lattice_position(after));
+  const uint32_t shift = b > a ? 1u : (b < a ? 2u : 0u);
+  return L::is_finite(before) && L::is_finite(after) ? shift : 3u;
 }
 
 // The exact double of a finite value of a rule's format (bf16 and f32
@@ -27,15 +29,22 @@ KOKKOS_FORCEINLINE_FUNCTION double value_of(typename F::bits_type b) {
   return static_cast<double>(Rounding<F>::to_float(b));
 }
 
-// The class of a finite coordinate from the double u and the double Delta.
+// The class of a finite coordinate from the double u and the double Delta,
+// first match: still, spurious (u = 0), swallowed (Delta = 0), reversed,
+// amplified, attenuated, exact. Every test is evaluated and the first match
+// selected (no branch: the kernel's flat loop vectorises).
 KOKKOS_FORCEINLINE_FUNCTION uint8_t coordinate_class(double u, double delta) {
-  if (u == 0) return delta == 0 ? kStill : kSpurious;
-  if (delta == 0) return kSwallowed;
-  if ((u < 0) != (delta < 0)) return kReversed;
+  // 64-bit codes: selected by masks of doubles, lane for lane.
   const double au = std::fabs(u), ad = std::fabs(delta);
-  if (ad > au) return kAmplified;
-  if (ad < au) return kAttenuated;
-  return kExact;
+  const int64_t by_size = ad > au ? int64_t(kAmplified) : (ad < au ? int64_t(kAttenuated) : int64_t(kExact));
+  // Opposite signs (u, Delta != 0 where this counts): the sign bits differ.
+  int64_t u_bits, delta_bits;
+  memcpy(&u_bits, &u, sizeof u_bits);
+  memcpy(&delta_bits, &delta, sizeof delta_bits);
+  const int64_t by_sign = (u_bits ^ delta_bits) < 0 ? int64_t(kReversed) : by_size;
+  const int64_t moving = delta == 0 ? int64_t(kSwallowed) : by_sign;
+  const int64_t intended_none = delta == 0 ? int64_t(kStill) : int64_t(kSpurious);
+  return uint8_t(u == 0 ? intended_none : moving);
 }
 
 // 2^e for the exponents of a cell (|e| < 1023): exactly, without a libm call.
@@ -73,6 +82,46 @@ KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bit
     if (o.cells < 0.5) o.flags |= kSubHalfCell;
   }
   if (o.cells >= 0.5) o.flags |= kHalfCellOrMore;
+  return o;
+}
+
+// account_coordinate without a branch, for the kernel's flat loop over a
+// row: every value is computed and the non-finite case selected, so the
+// compiler vectorises it. The same u, Delta, |c|, class and flags for every
+// input (the class also as class_flag in flags); tests compare the two.
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_flat(typename F::bits_type w0, typename F::bits_type w1,
+                                                           typename F::bits_type m0, typename F::bits_type m1,
+                                                           typename F::bits_type v0, typename F::bits_type v1,
+                                                           const StepScalars& s) {
+  using L = formats::Lattice<F>;
+  const double w = value_of<F>(w0), w_after = value_of<F>(w1), m = value_of<F>(m1), v = value_of<F>(v1);
+  // u as account_coordinate computes it, the same operations in the same order.
+  const double decay_term = -s.lr * s.weight_decay * w;
+  const double adam_term = s.step_size * m / (std::sqrt(v / s.bias_correction2) + s.eps);
+  const double any_u = decay_term - adam_term;
+  // Every one of W[t-1], W[t], exp_avg[t], exp_avg_sq[t] and u finite: then
+  // this is a sum of zeros, else NaN (one comparison of doubles).
+  const bool counted = (w * 0 + w_after * 0) + (m * 0 + v * 0) + (any_u - any_u) == 0;
+  CoordinateOutcome o;
+  o.u = counted ? any_u : 0.0;
+  const double any_delta = w_after - w;
+  o.delta = counted ? any_delta : 0.0;
+  const uint32_t cls = coordinate_class(o.u, o.delta);
+  o.cls = uint8_t(counted ? cls : uint32_t(kNonfinite));
+  // U(W[t-1]) as L::ulp_exponent(w0, ZeroUlp::min_normal), as a select.
+  const int ulp_exponent = L::is_zero(w0) ? 1 - F::bias : L::scale_exponent(w0);
+  const double any_cells = std::fabs(o.u) * power_of_two(-ulp_exponent);
+  o.cells = o.u != 0 ? any_cells : 0.0;
+  uint32_t flags = state_shift<F>(m0, m1) << kExpAvgShift | state_shift<F>(v0, v1) << kExpAvgSqShift;
+  const uint32_t eligible = s.lr * s.weight_decay != 0 ? kDecayEligible : 0u;
+  flags |= L::is_finite(w0) && !L::is_zero(w0) ? eligible : 0u;
+  flags |= o.delta != 0 ? kMoved : 0u;
+  // Sub-half-cell (u != 0) or half a cell or more; selects of 64-bit values
+  // by masks of doubles (the vectoriser does not combine masks of different widths).
+  const int64_t intended_flag = o.u != 0 ? int64_t(kSubHalfCell) : 0;
+  flags |= uint32_t(o.cells < 0.5 ? intended_flag : int64_t(kHalfCellOrMore));
+  o.flags = flags | class_flag(o.cls);
   return o;
 }
 

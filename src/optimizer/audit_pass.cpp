@@ -11,6 +11,7 @@
 
 #include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_keys.hpp"
+#include "io/block_plan.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "optimizer/cell_percentiles.hpp"
 #include "parallel/errors.hpp"
@@ -36,8 +37,9 @@ uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
   return o.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(o.memory_budget, "--memory-budget");
 }
 
-// Rows go through the kernel in chunks of about this many coordinates: their
-// outcomes (32 bytes each) stay in the core's cache until they are folded.
+// Rows of one step go through the kernel in chunks of about this many
+// coordinates: their outcomes (four arrays, 28 bytes a coordinate) stay in
+// the core's cache until they are folded.
 constexpr int64_t kChunkCoordinates = 4096;
 
 // A quarter of the budget holds the |c| keys in memory; the rest spill.
@@ -72,7 +74,6 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   m_settings.dims = result.dims;
   m_progress_seconds = options.progress_seconds;
   m_block_pause = options.block_pause;
-  m_binned.resize(2 * kSumCount);
   m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 2 / sizeof(uint64_t)));
   m_type = input.tensors[0]->element_type();
   plan(options);
@@ -93,27 +94,30 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
   }
 }
 
-// The largest block of transitions whose four tensors fit in half the
-// budget, the same on every rank.
+// The largest block of snapshots whose four tensors fit in half the budget
+// (io/block_plan), the same on every rank; a block of k + 1 snapshots audits
+// k transitions.
 void AuditPass::plan(const OptimizerOptions& options) {
   const uint64_t budget = budget_of(options, m_comm);
   m_result.memory_budget = budget;
   const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
   const uint64_t value_bytes = uint64_t(formats::element_bytes(m_type)) + 4;  // the rule's format and as stored
-  const uint64_t per_transition = step_bytes * 4 * value_bytes;  // outcomes: one chunk of rows, not counted
+  BlockCost cost;
+  cost.steps = std::max<int64_t>(2, m_result.steps);
+  cost.min_steps = 2;
+  cost.bytes_per_step = step_bytes * 4 * value_bytes;  // outcomes: one chunk of rows, not counted
+  cost.preferred_step_bytes = step_bytes * 4 * uint64_t(formats::element_bytes(m_type));
+  cost.transfer_step_bytes = step_bytes * 4;  // one tensor's step as stored (at most 4 bytes a value)
   const uint64_t usable = budget / 2;
-  int64_t steps = 0;
-  if (usable > step_bytes * 4 * value_bytes) steps = int64_t((usable - step_bytes * 4 * value_bytes) / per_transition);
-  if (steps < 1)
+  if (usable < 2 * cost.bytes_per_step)
     fail(kExitUsage, "--memory-budget " + format_bytes(budget) + " is too small: one step of the four tensors of " +
                          "this rank's " + std::to_string(m_max_slab) + " tokens needs " +
-                         format_bytes(2 * (step_bytes * 4 * value_bytes + per_transition)) +
-                         " (raise it or use more ranks)");
-  if (options.max_steps_per_block >= 2) steps = std::min<int64_t>(steps, options.max_steps_per_block - 1);
-  steps = std::min<int64_t>(steps, m_result.steps - 1);
-  MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT64_T, MPI_MIN, m_comm);
-  m_block_steps = steps;
-  m_result.steps_per_block = steps + 1;
+                         format_bytes(4 * cost.bytes_per_step) + " (raise it or use more ranks)");
+  // Half the budget holds the blocks: the planner's library margin comes on top of that half.
+  const int64_t max_steps = options.max_steps_per_block >= 2 ? options.max_steps_per_block : 0;
+  const BlockPlan blocks = plan_blocks(cost, usable + kLibraryMarginBytes, m_comm, max_steps);
+  m_block_steps = std::min<int64_t>(blocks.steps_per_block - 1, std::max<int64_t>(1, m_result.steps - 1));
+  m_result.steps_per_block = m_block_steps + 1;
 }
 
 template <>
@@ -191,9 +195,12 @@ void AuditPass::run(Checkpointer& checkpoint) {
 
 template <class F>
 void AuditPass::run_typed(Checkpointer& checkpoint) {
-  using Bits = typename F::bits_type;
   const int64_t transitions = m_result.steps - 1;
   m_last_progress = now_seconds();
+  m_chunk_rows = std::max<int64_t>(1, std::min(m_slab.count, kChunkCoordinates / m_result.dims));
+  const size_t chunk = size_t(m_chunk_rows * m_result.dims);
+  m_u.resize(chunk), m_delta.resize(chunk), m_cells.resize(chunk), m_flags.resize(chunk);
+  m_terms.resize(size_t(std::min<int64_t>(int64_t(chunk), kExactChunkTerms)));
   const auto save_state = [&](ArchiveWriter& archive) { save(archive); };
   for (int64_t first = m_next_transition; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
@@ -208,27 +215,33 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
       m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
                                   m_result.step_counts[t]);
     }
-    const int64_t rows = count * m_slab.count;
-    const int64_t chunk = std::max<int64_t>(1, kChunkCoordinates / m_result.dims);
-    m_outcome.resize(static_cast<size_t>(chunk * m_result.dims));
-    using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
-    auto view = [&](int i) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(i).data(), values<F>(i).size()); };
     collectively(m_comm, [&] {
-      // Chunks of rows through the kernel, each folded while its outcomes are in cache.
-      for (int64_t row = 0; row < rows; row += chunk) {
-        const int64_t n = std::min(chunk, rows - row);
-        audit_block<F>(m_settings, row, n, m_slab.count, view(0), view(1), view(2), view(3),
-                       Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
-                       Kokkos::View<CoordinateOutcome*, Unmanaged>(m_outcome.data(), m_outcome.size()));
-        fold_rows(first, row, n);
-      }
-      flush_sums();
+      for (int64_t i = 0; i < count; ++i) audit_step<F>(i, first + 1 + i);
     });
     m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     progress(first + count);
     if (m_block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(m_block_pause));
     if (checkpoint.enabled()) checkpoint.at_block_boundary(first + count, first + count >= transitions, save_state);
     else stop_if_signalled(m_comm);
+  }
+}
+
+// Step i of the block (transition t): chunks of rows of one step through the
+// kernel, each folded while its outcomes are in cache.
+template <class F>
+void AuditPass::audit_step(int64_t i, int64_t t) {
+  using Bits = typename F::bits_type;
+  using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+  auto view = [&](int k) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(k).data(), values<F>(k).size()); };
+  using Values = decltype(ChunkOutcomes::u);
+  const ChunkOutcomes outcome{Values(m_u.data(), m_u.size()), Values(m_delta.data(), m_delta.size()),
+                              Values(m_cells.data(), m_cells.size()),
+                              decltype(ChunkOutcomes::flags)(m_flags.data(), m_flags.size())};
+  for (int64_t n0 = 0; n0 < m_slab.count; n0 += m_chunk_rows) {
+    const int64_t rows = std::min(m_chunk_rows, m_slab.count - n0);
+    audit_block<F>(m_settings, i * m_slab.count + n0, rows, m_slab.count, view(0), view(1), view(2), view(3),
+                   Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()), outcome);
+    fold_chunk(t, n0, rows);
   }
 }
 
@@ -241,95 +254,138 @@ void AuditPass::progress(int64_t done) {
                static_cast<long long>(m_result.steps - 1));
 }
 
-void AuditPass::fold_rows(int64_t first, int64_t first_row, int64_t rows) {
+int AuditPass::population(int64_t n) const {
+  return m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
+}
+
+// The chunk's rows (tokens n0 .. n0 + rows - 1 of step t) in runs of one population.
+void AuditPass::fold_chunk(int64_t t, int64_t n0, int64_t rows) {
+  for (int64_t begin = 0; begin < rows;) {
+    const int p = population(n0 + begin);
+    int64_t end = begin + 1;
+    while (end < rows && population(n0 + end) == p) ++end;
+    fold_segment(t, p, n0, begin, end);
+    begin = end;
+  }
+}
+
+namespace {
+
+// The counters that count coordinates whose flags & mask == value.
+struct FlagCount {
+  uint32_t mask, value;
+  int counter;
+};
+
+constexpr uint32_t kExpAvgBits = 3u << kExpAvgShift, kExpAvgSqBits = 3u << kExpAvgSqShift;
+constexpr FlagCount kFlagCounts[] = {
+    {class_flag(kStill), class_flag(kStill), kClassFirst + kStill},
+    {class_flag(kSwallowed), class_flag(kSwallowed), kClassFirst + kSwallowed},
+    {class_flag(kSpurious), class_flag(kSpurious), kClassFirst + kSpurious},
+    {class_flag(kReversed), class_flag(kReversed), kClassFirst + kReversed},
+    {class_flag(kAmplified), class_flag(kAmplified), kClassFirst + kAmplified},
+    {class_flag(kAttenuated), class_flag(kAttenuated), kClassFirst + kAttenuated},
+    {class_flag(kExact), class_flag(kExact), kClassFirst + kExact},
+    {class_flag(kNonfinite), class_flag(kNonfinite), kClassFirst + kNonfinite},
+    {kSubHalfCell, kSubHalfCell, kSubHalfCellCount},
+    {kSubHalfCell | kMoved, kSubHalfCell | kMoved, kSubHalfCellMoved},
+    {kExpAvgBits, 1u << kExpAvgShift, kExpAvgIncreased},
+    {kExpAvgBits, 0u, kExpAvgIncreased + 1},
+    {kExpAvgBits, 2u << kExpAvgShift, kExpAvgIncreased + 2},
+    {kExpAvgSqBits, 1u << kExpAvgSqShift, kExpAvgSqIncreased},
+    {kExpAvgSqBits, 0u, kExpAvgSqIncreased + 1},
+    {kExpAvgSqBits, 2u << kExpAvgSqShift, kExpAvgSqIncreased + 2},
+    {kDecayEligible, kDecayEligible, kCountDecayEligible},
+    {kDecayNoop, kDecayNoop, kCountDecayNoop},
+    {kMismatchW, kMismatchW, kCountMismatchW},
+    {kMismatchExpAvg, kMismatchExpAvg, kCountMismatchW + 1},
+    {kMismatchExpAvgSq, kMismatchExpAvgSq, kCountMismatchW + 2}};
+
+// How many of the flags match: one flat pass per counter (vectorised).
+int64_t count_matching(const uint32_t* flags, int64_t count, uint32_t mask, uint32_t value) {
+  int64_t matching = 0;
+  for (int64_t k = 0; k < count; ++k) matching += (flags[k] & mask) == value;
+  return matching;
+}
+
+}  // namespace
+
+// Rows begin .. end - 1 of the chunk, all of population p: counters, per-row
+// results, exact sums, |c| keys, first mismatches. A non-finite coordinate
+// has u = Delta = 0 and neither kMoved nor kHalfCellOrMore: it adds nothing
+// to the sums.
+void AuditPass::fold_segment(int64_t t, int p, int64_t n0, int64_t begin, int64_t end) {
+  const int64_t dims = m_result.dims, k0 = begin * dims, count = (end - begin) * dims;
+  auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + p)];
+  const uint32_t* flags = m_flags.data() + k0;
+  const int64_t mismatches_before = c[kCountMismatchW] + c[kCountMismatchW + 1] + c[kCountMismatchW + 2];
+  for (const FlagCount& f : kFlagCounts) c[f.counter] += count_matching(flags, count, f.mask, f.value);
+  c[kCompared] += count;
+  for (int64_t r = begin; r < end; ++r) fold_row(t, n0 + r, r * dims, c);
+  add_sums(k0, count, m_result.sums[static_cast<size_t>((t - 1) * 2 + p)]);
+  push_keys(k0, count, p == kAuditDead);
+  const bool mismatched = c[kCountMismatchW] + c[kCountMismatchW + 1] + c[kCountMismatchW + 2] > mismatches_before;
+  if (!mismatched || m_result.first_mismatches.size() >= 20) return;
+  const uint32_t any_mismatch = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq;
+  for (int64_t k = 0; k < count && m_result.first_mismatches.size() < 20; ++k)
+    if (flags[k] & any_mismatch) note_mismatches(t, n0 + begin + k / dims, k % dims, flags[k]);
+}
+
+// One row's freeze prediction and per-token results (its outcomes at k0).
+void AuditPass::fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, kCounterCount>& c) {
   const int64_t dims = m_result.dims;
-  for (int64_t row = first_row; row < first_row + rows; ++row) {
-    const int64_t t = first + 1 + row / m_slab.count;
-    bind_sums(t);
-    fold_row(t, row % m_slab.count, m_outcome.data() + (row - first_row) * dims);
-  }
-}
-
-// The binned sums accumulate into step t's exact sums from now on.
-void AuditPass::bind_sums(int64_t t) {
-  if (t == m_sums_step) return;
-  for (int p = 0; p < 2; ++p)
-    for (int k = 0; k < kSumCount; ++k)
-      m_binned[size_t(p * kSumCount + k)].start(&m_result.sums[size_t((t - 1) * 2 + p)][size_t(k)]);
-  m_sums_step = t;
-}
-
-// Everything binned so far into the exact sums (before a checkpoint or the reduction).
-void AuditPass::flush_sums() {
-  for (BinnedSum& sum : m_binned) sum.flush();
-}
-
-// One row's outcomes into the step's counters, sums and keys. The counts
-// accumulate in locals (no chain of increments through memory) and go into
-// the step's counters once per row. A non-finite coordinate has u = Delta = 0
-// and neither kMoved nor kHalfCellOrMore: it adds nothing to the sums.
-void AuditPass::fold_row(int64_t t, int64_t n, const CoordinateOutcome* row) {
-  const int population = m_input.dead.empty() || !m_input.dead[m_slab.begin + n] ? kAuditLive : kAuditDead;
-  auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + population)];
-  BinnedSum* s = &m_binned[size_t(population * kSumCount)];
-  int64_t classes[kClassCount] = {};
-  int64_t sub_half = 0, sub_half_moved = 0, eligible = 0, noop = 0, mismatch[3] = {0, 0, 0};
-  int64_t shifts[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};  // [exp_avg, exp_avg_sq][0 same, 1 up, 2 down, 3 n/a]
+  const uint32_t* flags = m_flags.data() + k0;
   uint32_t any_flags = 0;
-  double intended = 0, lost = 0;
-  for (int64_t d = 0; d < m_result.dims; ++d) {
-    const CoordinateOutcome& o = row[d];
-    const uint32_t f = o.flags;
-    ++classes[o.cls];
-    any_flags |= f;
-    sub_half += (f & kSubHalfCell) != 0;
-    sub_half_moved += (f & (kSubHalfCell | kMoved)) == (kSubHalfCell | kMoved);
-    ++shifts[0][(f >> kExpAvgShift) & 3u];
-    ++shifts[1][(f >> kExpAvgSqShift) & 3u];
-    eligible += (f & kDecayEligible) != 0;
-    noop += (f & kDecayNoop) != 0;
-    mismatch[0] += (f & kMismatchW) != 0;
-    mismatch[1] += (f & kMismatchExpAvg) != 0;
-    mismatch[2] += (f & kMismatchExpAvgSq) != 0;
-    if ((f & (kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq)) && m_result.first_mismatches.size() < 20)
-      note_mismatches(t, n, d, f);
-    const double gap = std::fabs(o.u - o.delta);
-    s[kIntendedL1].add(std::fabs(o.u));
-    s[kRealizedL1].add(std::fabs(o.delta));
-    s[kLostL1].add(gap);
-    s[kDot].add(o.u * o.delta);
-    s[kIntendedSq].add(o.u * o.u);
-    intended += std::fabs(o.u);
-    lost += gap;
-    if (o.u != 0) {
-      const uint64_t key = magnitude_key(o.cells, population == kAuditDead);
-      m_keys.push(key);
-      m_top.count(key);
-    }
-  }
-  for (int k = 0; k < kClassCount; ++k) c[kClassFirst + k] += classes[k];
-  c[kCompared] += m_result.dims;
-  c[kSubHalfCellCount] += sub_half;
-  c[kSubHalfCellMoved] += sub_half_moved;
-  for (int state = 0; state < 2; ++state) {
-    const int first = state == 0 ? kExpAvgIncreased : kExpAvgSqIncreased;
-    c[first] += shifts[state][1], c[first + 1] += shifts[state][0], c[first + 2] += shifts[state][2];
-  }
-  c[kCountDecayEligible] += eligible;
-  c[kCountDecayNoop] += noop;
-  for (int k = 0; k < 3; ++k) c[kCountMismatchW + k] += mismatch[k];
-  const bool finite = classes[kNonfinite] == 0;
+  for (int64_t d = 0; d < dims; ++d) any_flags |= flags[d];
+  const bool finite = !(any_flags & class_flag(kNonfinite));
   const bool frozen = finite && !(any_flags & kMoved), predicted_frozen = finite && !(any_flags & kHalfCellOrMore);
   ++c[frozen ? (predicted_frozen ? kFrozenAsPredicted : kFrozenThoughPredictedMoving)
              : (predicted_frozen ? kMovedThoughPredictedFrozen : kMovedAsPredicted)];
   if (!m_per_token) return;
+  const double *u = m_u.data() + k0, *delta = m_delta.data() + k0;
+  double intended = 0, lost = 0;  // double sums in dim order (docs/optimizer.md §6)
+  for (int64_t d = 0; d < dims; ++d) intended += std::fabs(u[d]), lost += std::fabs(u[d] - delta[d]);
+  const uint32_t mismatch = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq;
   TokenAudit& p = m_result.per_token;
-  p.swallowed[n] += classes[kSwallowed];
-  p.replay_mismatches[n] += mismatch[0] + mismatch[1] + mismatch[2];
+  p.swallowed[n] += count_matching(flags, dims, class_flag(kSwallowed), class_flag(kSwallowed));
+  if (any_flags & mismatch)
+    for (uint32_t bit : {kMismatchW, kMismatchExpAvg, kMismatchExpAvgSq}) p.replay_mismatches[n] += count_matching(flags, dims, bit, bit);
   p.intended_l1[n] += intended;
   p.lost_l1[n] += lost;
   if (!frozen) ++p.moved[n], p.last_moved[n] = t;
   if (any_flags & kHalfCellOrMore) p.last_half_cell[n] = t;
+}
+
+// The five sums' terms of count coordinates at k0, each rounded to double,
+// into the exact sums (wide_sum: flat passes of up to kExactChunkTerms terms).
+void AuditPass::add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCount>& sums) {
+  const double *u = m_u.data() + k0, *delta = m_delta.data() + k0;
+  double* terms = m_terms.data();
+  for (int64_t begin = 0; begin < count; begin += kExactChunkTerms) {
+    const int64_t n = std::min(kExactChunkTerms, count - begin);
+    const double *a = u + begin, *b = delta + begin;
+    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k]);
+    add_exactly(terms, n, sums[kIntendedL1]);
+    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(b[k]);
+    add_exactly(terms, n, sums[kRealizedL1]);
+    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k] - b[k]);
+    add_exactly(terms, n, sums[kLostL1]);
+    for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * b[k];
+    add_exactly(terms, n, sums[kDot]);
+    for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * a[k];
+    add_exactly(terms, n, sums[kIntendedSq]);
+  }
+}
+
+// The |c| of every coordinate with u != 0, in order, as percentile keys.
+void AuditPass::push_keys(int64_t k0, int64_t count, bool dead) {
+  const double *u = m_u.data() + k0, *cells = m_cells.data() + k0;
+  for (int64_t k = 0; k < count; ++k) {
+    if (u[k] == 0) continue;
+    const uint64_t key = magnitude_key(cells[k], dead);
+    m_keys.push(key);
+    m_top.count(key);
+  }
 }
 
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {

@@ -47,10 +47,14 @@ class AuditPass {
   void read_block(int64_t first, int64_t count);
   template <class F>
   std::vector<typename F::bits_type>& values(int tensor);
-  void fold_rows(int64_t first, int64_t first_row, int64_t rows);
-  void bind_sums(int64_t t);
-  void flush_sums();
-  void fold_row(int64_t t, int64_t n, const optimizer::CoordinateOutcome* row);
+  template <class F>
+  void audit_step(int64_t i, int64_t t);
+  int population(int64_t n) const;
+  void fold_chunk(int64_t t, int64_t n0, int64_t rows);
+  void fold_segment(int64_t t, int population, int64_t n0, int64_t begin, int64_t end);
+  void fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, kCounterCount>& counts);
+  void add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCount>& sums);
+  void push_keys(int64_t k0, int64_t count, bool dead);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
   template <class F>
   void note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags);
@@ -74,9 +78,10 @@ class AuditPass {
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
   std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
   std::vector<uint32_t> m_f32[4];
-  std::vector<optimizer::CoordinateOutcome> m_outcome;  // one chunk of rows
-  std::vector<BinnedSum> m_binned;  // [population * kSumCount + sum] of step m_sums_step
-  int64_t m_sums_step = -1;
+  int64_t m_chunk_rows = 1;  // rows per kernel call, folded while in cache
+  // One chunk of rows' outcomes, one array per field; the terms of an exact sum.
+  std::vector<double> m_u, m_delta, m_cells, m_terms;
+  std::vector<uint32_t> m_flags;
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };

@@ -34,11 +34,68 @@ void WideSum::add_scaled(int64_t value, int exponent) {
   if (++m_pending >= (int64_t(1) << 30)) normalize();
 }
 
-void BinnedSum::flush() {
-  if (m_target)
-    for (int e = m_low; e <= m_high; ++e)
-      if (m_bins[e] != 0) m_target->add_scaled(m_bins[e], e), m_bins[e] = 0;
-  m_low = 2048, m_high = -1, m_terms = 0;
+namespace {
+
+uint64_t bits_of(double value) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+double double_of(uint64_t bits) {
+  double value = 0;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+// The largest biased exponent of the terms (0x7FF when one is NaN or Inf).
+int largest_exponent(const double* terms, int64_t count) {
+  uint64_t largest = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const uint64_t magnitude = bits_of(terms[k]) & ~(uint64_t(1) << 63);
+    largest = magnitude > largest ? magnitude : largest;
+  }
+  return int(largest >> 52);
+}
+
+// One level: with sigma = 1.5 * 2^(q+52) and every |term| < 2^(q+49),
+// term + sigma rounds to a multiple of 2^q (its significand's units), so
+// high = (term + sigma) - sigma is the term rounded to a multiple of 2^q,
+// both exact, and term - high is exact; the units of the high parts add up
+// as integers. Returns whether any part is left.
+bool add_level(double* terms, int64_t count, int q, WideSum& target) {
+  const double sigma = 1.5 * double_of(uint64_t(q + 52 + 1023) << 52);
+  const int64_t sigma_units = int64_t(bits_of(sigma));
+  int64_t units = 0;
+  uint64_t left = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const double shifted = terms[k] + sigma;
+    const double low = terms[k] - (shifted - sigma);
+    units += int64_t(bits_of(shifted)) - sigma_units;
+    left |= bits_of(low) << 1;  // -0 is no part left
+    terms[k] = low;
+  }
+  target.add_scaled(units, q + 1075);
+  return left != 0;
+}
+
+}  // namespace
+
+void add_exactly(double* terms, int64_t count, WideSum& target) {
+  const int largest = largest_exponent(terms, count);
+  // Terms near the top of the double range (or Inf, NaN): one by one.
+  int top = largest == 0 ? -1022 : largest - 1022;  // every |term| < 2^top
+  if (largest >= 0x7FF - 64 || count > kExactChunkTerms) {
+    for (int64_t k = 0; k < count; ++k) target.add(terms[k]);
+    return;
+  }
+  for (int level = 0; level < 4; ++level) {
+    const int q = std::max(top - 49, -1074);
+    if (!add_level(terms, count, q, target)) return;
+    top = q;  // every part left is below 2^(q-1)
+  }
+  for (int64_t k = 0; k < count; ++k)
+    if (terms[k] != 0) target.add(terms[k]);
 }
 
 void WideSum::add(const WideSum& other) {

@@ -19,7 +19,7 @@ class WideSum {
 
   void add(double value);  // NaN and Inf are ignored (counted elsewhere)
   // Adds value * 2^(exponent - 1075), |value| < 2^62, exponent in 1 .. 2046
-  // (a double's biased exponent and a sum of its significands).
+  // (a sum of units of 2^(exponent - 1075): see add_exactly).
   void add_scaled(int64_t value, int exponent);
   void add(const WideSum& other);
   double to_double() const;  // correctly rounded, to nearest even
@@ -39,37 +39,14 @@ class WideSum {
 
 void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
 
-// The same exact sum, cheaper per term: each double's signed significand is
-// added to an integer bin of its exponent (no carries, no shifts), and the
-// bins go into a WideSum at flush(). Up to 512 terms between flushes keep
-// every bin below 2^62; add() flushes the bins into `m_target` itself then.
-class BinnedSum {
- public:
-  void start(WideSum* target) {
-    flush();
-    m_target = target;
-  }
-  void add(double value) {
-    uint64_t bits = 0;
-    __builtin_memcpy(&bits, &value, sizeof bits);
-    int biased = int((bits >> 52) & 0x7FF);
-    int64_t significand = int64_t(bits & ((uint64_t(1) << 52) - 1));
-    if (biased == 0x7FF) return;  // NaN and Inf are ignored
-    if (biased != 0) significand |= int64_t(1) << 52;
-    else biased = 1;  // subnormal: the exponent of the smallest normal, no implicit bit
-    m_bins[biased] += (bits >> 63) ? -significand : significand;
-    m_low = biased < m_low ? biased : m_low;
-    m_high = biased > m_high ? biased : m_high;
-    if (++m_terms == kTermsPerFlush) flush();
-  }
-  // Adds every bin to the target WideSum and clears them.
-  void flush();
-
- private:
-  static constexpr int kTermsPerFlush = 512;
-  WideSum* m_target = nullptr;
-  std::array<int64_t, 2048> m_bins{};
-  int m_low = 2048, m_high = -1, m_terms = 0;
-};
+// Adds the exact sum of terms[0 .. count) to `target`, count <= kExactChunkTerms,
+// with flat loops the compiler vectorises (docs/optimizer.md §5): each level
+// splits every term at one power of two 2^q chosen from the largest term, adds
+// the parts above it as integers (exact: 2^12 terms of at most 2^49 units of
+// 2^q) and keeps the parts below for the next level; what is left after four
+// levels is added term by term. NaN and Inf terms are ignored (as by add).
+// `terms` is overwritten (the parts left).
+constexpr int64_t kExactChunkTerms = 4096;
+void add_exactly(double* terms, int64_t count, WideSum& target);
 
 }  // namespace latdisp
