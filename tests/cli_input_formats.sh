@@ -4,9 +4,10 @@
 # not lexical names, sharded checkpoints, a glob, a manifest; dead masks from
 # other files): every report field equals the HDF5 path's at 1, 2 and 3 ranks
 # and with tiny step blocks, input.format and input.steps are right, and the
-# bit-level commands read the same step from every layout. Step blocks mapped
-# in place (contiguous HDF5 and safetensors at an even offset) and read into
-# buffers (--read-method read, and every other layout) give the same reports.
+# bit-level commands read the same step from every layout. Step blocks read
+# directly (contiguous HDF5 and safetensors at an even offset, by default),
+# mapped in place (--read-method map there) and read into buffers
+# (--read-method read, and every other layout) give the same reports.
 # usage: cli_input_formats.sh LATDISP PYTHON SOURCE_DIR WORKDIR MPIEXEC [MPIEXEC_FLAGS...]
 set -u
 latdisp=$1 python=$2 source=$3 work=$4
@@ -38,8 +39,8 @@ analyze 1 reference.json --input w.h5
 # name | expected format | key of steps.json holding the expected steps ("" = none) | read method of auto |
 # arguments
 cases=(
-  "hdf5|hdf5||map|--input w.h5"
-  "safetensors|safetensors||map|--input traj.safetensors"
+  "hdf5|hdf5||direct|--input w.h5"
+  "safetensors|safetensors||direct|--input traj.safetensors"
   "u16_mask_file|safetensors|traj_u16|read|--input traj_u16.safetensors --dead-mask mask.safetensors:dead"
   "u16_hdf5_mask|safetensors|traj_u16|read|--input traj_u16.safetensors --dead-mask w.h5:dead_mask"
   "directory|series|series|read|--input series --dataset $E --dead-mask series/dead_mask.safetensors:dead_mask"
@@ -59,6 +60,10 @@ for entry in "${cases[@]}"; do
   analyze 3 "$name.tiny.json" "${args[@]}" --max-steps-per-block 2 --spill-magnitudes --tokens-per-item 5
   analyze 2 "$name.read.json" "${args[@]}" --max-steps-per-block 3 --read-method read
   reports+=("$name.tiny.json" "$name.read.json")
+  if [ "$method" = direct ]; then  # read in place by default; mapped on request
+    analyze 2 "$name.map.json" "${args[@]}" --max-steps-per-block 3 --read-method map
+    reports+=("$name.map.json")
+  fi
   checks=$((checks + 1))
   if ! "$python" "$source/tests/compare_reports.py" reference.json "${reports[@]}" "${identity[@]}" >"$name.diff"; then
     fail "$name: reports differ from the HDF5 path's"

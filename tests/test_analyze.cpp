@@ -25,6 +25,7 @@ namespace {
 
 using testing::test_file;
 using testing::world_rank;
+using testing::world_size;
 
 // Rank 0 writes W (uint16) and, if given, dead_mask as h5py's bool.
 void write_trajectory(const std::string& path, hsize_t steps, hsize_t tokens, hsize_t dims,
@@ -312,6 +313,101 @@ TEST(AnalyzeGenerated, MatchesScalarOracleForAnyBudget) {
     expect_matches_oracle(whole, oracle_of(path, options));
     EXPECT_GT(whole.displacement[kAllTokens].tally.counts[kCountNonfinite], 0);
   }
+}
+
+// Every way step blocks reach the kernel gives the same result: read into
+// buffers, mapped, and read directly (the default for a contiguous W), whose
+// blocks go through the kernel in parts of a few steps (1 MiB steps here: a
+// part of one or two transitions), block boundaries anywhere.
+TEST(AnalyzeGenerated, ReadMethodsAndStagedPartsAgree) {
+  const std::string path = test_file("generated_wide_steps.h5");
+  GenerateOptions generate;
+  generate.output = path;
+  generate.steps = 9;
+  generate.tokens = 2048;
+  generate.dims = 256;
+  generate.special = true;
+  generate.overwrite = true;
+  generate.seed = 11;
+  ASSERT_EQ(run_generate(generate, MPI_COMM_WORLD), 0);
+  AnalyzeOptions options = options_for(path);
+  options.per_token = "tokens.csv";  // keeps the per-token motion records (nothing is written here)
+  const AnalysisResult direct = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.max_steps_per_block = 4;
+  const AnalysisResult direct_blocks = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.read_method = "map";
+  const AnalysisResult mapped = analyze_trajectory(options, MPI_COMM_WORLD);
+  options.read_method = "read";
+  options.max_steps_per_block = 0;
+  const AnalysisResult read = analyze_trajectory(options, MPI_COMM_WORLD);
+  EXPECT_EQ(direct.block_source, BlockSource::direct);
+  EXPECT_EQ(mapped.block_source, BlockSource::mapped);
+  EXPECT_EQ(read.block_source, BlockSource::read);
+  for (const AnalysisResult* other : {&direct_blocks, &mapped, &read}) {
+    ASSERT_EQ(other->per_token.records.size(), direct.per_token.records.size());
+    for (size_t n = 0; n < direct.per_token.records.size(); ++n) {
+      const TokenMotion &a = direct.per_token.records[n], &b = other->per_token.records[n];
+      EXPECT_EQ(std::vector<int64_t>({a.hops, a.thermal, a.frozen, a.nonfinite_rows, a.first_moved, a.last_moved,
+                                      a.crossings, a.non_integer, a.half, a.final_frozen_run}),
+                std::vector<int64_t>({b.hops, b.thermal, b.frozen, b.nonfinite_rows, b.first_moved, b.last_moved,
+                                      b.crossings, b.non_integer, b.half, b.final_frozen_run}))
+          << n;
+      EXPECT_EQ(a.max_magnitude, b.max_magnitude) << n;
+    }
+    if (world_rank() == 0) {
+      EXPECT_EQ(without_run(direct), without_run(*other));
+    }
+  }
+  if (world_rank() == 0) expect_matches_oracle(direct, oracle_of(path, options));
+}
+
+// Where time went: each rank's phases follow one another from its process's
+// start (they add up to `wall`), each in its place: a pause after every block
+// is block_pause, not compute; the timing keys are sums of phases.
+TEST(AnalyzeTimings, PhasesAddUpAndKeepTheirPlace) {
+  const std::string path = test_file("generated_timed.h5");
+  GenerateOptions generate;
+  generate.output = path;
+  generate.steps = 7;
+  generate.tokens = 40;
+  generate.dims = 8;
+  generate.overwrite = true;
+  ASSERT_EQ(run_generate(generate, MPI_COMM_WORLD), 0);
+  AnalyzeOptions options = options_for(path);
+  options.max_steps_per_block = 4;  // two blocks
+  options.block_pause = 0.1;
+  const AnalysisResult r = analyze_trajectory(options, MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  const PhaseSummary& p = r.timings.phases;
+  std::vector<std::string> names = {kStartupPhase, kInitPhase};
+  names.insert(names.end(), analysis_phases().begin(), analysis_phases().end());
+  ASSERT_EQ(p.phases.size(), names.size());
+  double added = 0;
+  for (size_t n = 0; n < names.size(); ++n) {
+    const PhaseSeconds& phase = p.phases[n];
+    EXPECT_EQ(phase.name, names[n]);
+    EXPECT_GE(phase.rank_0, 0);
+    EXPECT_LE(phase.rank_0, phase.max);
+    EXPECT_LE(phase.max, phase.sum + 1e-12);
+    EXPECT_LE(phase.sum, phase.max * world_size() + 1e-12);
+    added += phase.rank_0;
+  }
+  EXPECT_DOUBLE_EQ(p.wall, added);
+  EXPECT_GE(p.rank_0("block_pause"), 0.2);
+  EXPECT_LT(p.rank_0("block_pause"), 0.2 + 1.0);
+  EXPECT_LT(r.timings.compute, p.rank_0("block_pause"));  // a tiny W: the pauses outlast the kernel
+  EXPECT_DOUBLE_EQ(r.timings.read, p.rank_0("wait"));
+  EXPECT_DOUBLE_EQ(r.timings.near_zero, p.rank_0("near_zero"));
+  EXPECT_DOUBLE_EQ(r.timings.compute, p.rank_0_sum({"kernel", "near_zero", "fold", "agree", "imbalance"}));
+  EXPECT_DOUBLE_EQ(r.timings.total, p.wall - p.rank_0_sum({kStartupPhase, kInitPhase}));
+  EXPECT_GT(p.rank_0("kernel"), 0);
+  ASSERT_EQ(p.concurrent.size(), 1u);
+  EXPECT_EQ(p.concurrent[0].name, "read_busy");
+  EXPECT_GE(p.concurrent[0].rank_0, 0);
+  EXPECT_NE(where_time_went(p).find("block_pause 0."), std::string::npos) << where_time_went(p);
+  // Started by analyze_trajectory itself, not from the process's start.
+  EXPECT_EQ(p.rank_0(kStartupPhase), 0);
+  EXPECT_EQ(p.rank_0(kInitPhase), 0);
 }
 
 }  // namespace latdisp

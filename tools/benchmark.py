@@ -3,7 +3,9 @@
 the file (`cat FILE > /dev/null`, after one warm-up read, so the file is in the
 page cache like latdisp's input), then analyze it at each rank count and
 arithmetic, and report latdisp's time as a multiple of that plain read, the
-per-phase times of rank 0 (read, compute, reduce, write), coordinates/s and the
+per-phase times of rank 0 (read, compute, reduce, write), the CPU seconds of all
+processes, where time went (every phase of the report's timings_s.phases, from the
+process's start on, and the wall time outside them), coordinates/s and the
 peak resident memory of every rank, and the share of the memory-bandwidth
 ceiling (build/latdisp_stream_probe, two bytes of W per coordinate); then the
 cost of saving the tensors (--output, HDF5 and safetensors) in MB/s.
@@ -11,7 +13,7 @@ cost of saving the tensors (--output, HDF5 and safetensors) in MB/s.
 usage: tools/benchmark.py [--notebook] [--shape S N D ...] [--ranks 1 2]
                           [--arithmetic exact seed] [--element-type bf16 f16 f32 f8e4m3 f8e5m2]
                           [--memory-budget 2GiB] [--no-save]
-                          [--build build] [--out bench]
+                          [--build build] [--latdisp build/latdisp] [--out bench]
 
 The default is one small file (W[401, 10000, 64], 0.5 GB: a minute or two).
 --notebook adds the notebook's shape, W[6001, 10000, 64] (7.68 GB; generating it
@@ -134,17 +136,38 @@ def trajectory(args, env, shape, element_type="bf16"):
 
 
 def analyze(args, env, path, ranks, arithmetic, extra, report_path):
-    """Best of --repeats runs by wall time: the report's run section and the wall time."""
+    """Best of --repeats runs by wall time: the report, the wall time and the CPU seconds of every
+    process (mpirun and the ranks)."""
     best = None
     for _ in range(args.repeats):
+        cpu = children_cpu_seconds()
         wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "analyze", "--input", path, "--arithmetic",
                                     arithmetic, "--memory-budget", args.memory_budget, "--overwrite", "--report",
                                     report_path, "--progress-seconds", "0"] + extra, env)
+        cpu = children_cpu_seconds() - cpu
         with open(report_path) as f:
             report = json.load(f)
         if best is None or wall < best[1]:
-            best = (report, wall)
+            best = (report, wall, cpu)
     return best
+
+
+def phase_row(row, timings, wall):
+    """Where time went (docs/report.md §3): rank 0's seconds per phase, the slowest rank's in
+    parentheses where it differs by 10 ms or more; `outside`: the wall time outside every phase
+    (mpirun starting the ranks, the reports, the runtime's shutdown); the reading thread's busy
+    time (rank 0 / the slowest rank). Empty for a report without phases (an older latdisp)."""
+    phases = {"shape": row["shape"], "element_type": row["element_type"], "ranks": row["ranks"],
+              "arithmetic": row["arithmetic"], "wall_s": row["wall_s"]}
+    if "phases" not in timings:
+        return phases
+    phases["outside"] = f"{wall - timings['wall']:.3f}"
+    for p in timings["phases"] + timings["concurrent"]:
+        cell = f"{p['rank_0']:.3f}"
+        if p["max"] - p["rank_0"] >= 0.01:
+            cell += f" ({p['max']:.3f})"
+        phases[p["phase"]] = cell
+    return phases
 
 
 def bandwidth_ceiling(args, env, ranks):
@@ -165,7 +188,7 @@ def analysis_rows(args, env, shape, path, read_s, element_type="bf16"):
                 continue  # the seed arithmetic is bf16's
             report_path = os.path.join(args.out,
                                        f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_{arithmetic}.json")
-            report, wall = analyze(args, env, path, ranks, arithmetic, [], report_path)
+            report, wall, cpu = analyze(args, env, path, ranks, arithmetic, [], report_path)
             run_section = report["run"]
             t = run_section["timings_s"]
             rows.append({
@@ -176,12 +199,22 @@ def analysis_rows(args, env, shape, path, read_s, element_type="bf16"):
                 "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
                 "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
                 "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
+                "cpu_s": round(cpu, 3), "where": where_time_went(t),
                 "coordinates": coordinates, "coordinates_per_s": run_section["coordinates_per_s"],
                 "peak_rss_mib": "/".join(str(round(b / 2**20)) for b in run_section["peak_rss_bytes"]),
                 "of_bandwidth_ceiling": "" if ceiling is None else f"{100 * run_section['coordinates_per_s'] / ceiling:.1f}%",
                 "cpu": args.cpu,
             })
+            rows[-1]["phases"] = phase_row(rows[-1], t, wall)
     return rows
+
+
+def where_time_went(timings, count=4):
+    """The `count` largest phases of rank 0, e.g. "kernel 60%, wait 20%, ..." (of its wall time)."""
+    if "phases" not in timings or timings["wall"] <= 0:
+        return ""
+    largest = sorted(timings["phases"], key=lambda p: -p["rank_0"])[:count]
+    return ", ".join(f"{p['phase']} {100 * p['rank_0'] / timings['wall']:.0f}%" for p in largest)
 
 
 def save_rows(args, env, shape, path, read_s):
@@ -191,7 +224,7 @@ def save_rows(args, env, shape, path, read_s):
     for extension in ("h5", "safetensors"):
         output = os.path.join(args.out, f"saved.{extension}")
         report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_save_{extension}.json")
-        report, wall = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
+        report, wall, _ = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
         os.remove(output)
         saved = report["output"]
         rows.append({
@@ -209,7 +242,7 @@ def markdown(rows, columns):
     for row in rows:
         cells = []
         for key, _ in columns:
-            value = row[key]
+            value = row.get(key, "")
             if key == "coordinates_per_s":
                 value = f"{value:.3g}"
             elif key == "reduce_share":
@@ -223,7 +256,8 @@ ANALYSIS_COLUMNS = [("shape", "W shape"), ("element_type", "format"), ("file_gb"
                     ("plain_read_s", "plain read s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read"),
                     ("total_s", "total s"), ("total_per_read", "total / read"), ("read_s", "read s"),
                     ("compute_s", "compute s"), ("reduce_s", "reduce s"), ("reduce_share", "reduce share"),
-                    ("write_s", "write s"), ("coordinates_per_s", "coordinates/s"),
+                    ("write_s", "write s"), ("cpu_s", "CPU s (all processes)"), ("where", "where time went (rank 0)"),
+                    ("coordinates_per_s", "coordinates/s"),
                     ("peak_rss_mib", "peak RSS MiB per rank"), ("of_bandwidth_ceiling", "of bandwidth ceiling"),
                     ("cpu", "CPU")]
 SAVE_COLUMNS = [("shape", "W shape"), ("format", "format"), ("ranks", "ranks"), ("delta_dtype", "delta dtype"),
@@ -236,6 +270,20 @@ SUMMARY_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("element_type", "f
 SHARE_COLUMNS = [("shape", "block"), ("element_type", "format"), ("kernel_coordinates_per_s", "kernel coordinates/s"),
                  ("loop_coordinates_per_s", "plain loop coordinates/s"), ("kernel_share", "kernel / loop"),
                  ("note", "note"), ("cpu", "CPU")]
+
+
+PHASE_KEYS = [("shape", "W shape"), ("element_type", "format"), ("ranks", "ranks"), ("arithmetic", "arithmetic"),
+              ("wall_s", "latdisp wall s"), ("outside", "outside")]
+
+
+def phase_columns(rows):
+    """The phase table's columns: the run's keys, `outside`, then every phase in report order."""
+    columns = list(PHASE_KEYS)
+    for row in rows:
+        for key in row:
+            if key not in dict(columns):
+                columns.append((key, key))
+    return columns
 
 
 def write_csv(path, rows, columns):
@@ -346,6 +394,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs (and of N plain reads)")
     parser.add_argument("--no-save", action="store_true", help="skip the --output measurements")
     parser.add_argument("--build", default="build")
+    parser.add_argument("--latdisp", help="the latdisp executable to time (default: BUILD/latdisp)")
     parser.add_argument("--loop-shape", type=int, nargs=3, metavar=("S", "N", "D"), default=list(LOOP_SHAPE),
                         help="the in-memory block of the kernel-vs-plain-loop comparison")
     parser.add_argument("--loop-repeats", type=int, default=7, help="best of N passes over that block")
@@ -359,7 +408,7 @@ def main():
                         help="with --optimizer: another latdisp binary (an earlier build) run interleaved with "
                              "this build's, for a speed-up measured in the same window")
     args = parser.parse_args()
-    args.latdisp = os.path.join(args.build, "latdisp")
+    args.latdisp = args.latdisp or os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
     args.cpu = cpu_model()
 
@@ -395,6 +444,12 @@ def main():
         lines += ["", "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
                   "x / read = that time over one plain read of the same file (cat, warm).", ""]
         lines += markdown(analysis, ANALYSIS_COLUMNS)
+    if analysis:
+        phases = [row["phases"] for row in analysis]
+        lines += ["", "Where time went: rank 0's seconds per phase (the slowest rank's in parentheses where it differs; "
+                  "docs/report.md §3); outside = wall - the report's timings_s.wall (mpirun starting the ranks, the "
+                  "reports, the shutdown); read_busy: the reading thread's busy time, beside the phases:", ""]
+        lines += markdown(phases, phase_columns(phases))
     if analysis and len(args.element_type) > 1:
         lines += ["", "Per format: wall / read (exact) and that ratio over bf16's:", ""]
         lines += markdown(format_summary(analysis), SUMMARY_COLUMNS)

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <utility>
-#include <chrono>
 
 #include "analysis/motion.hpp"
 #include "config/kernel_settings.hpp"
@@ -73,7 +72,6 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeOptions& options, MPI_Co
 }  // namespace
 
 AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) {
-  const auto start = std::chrono::steady_clock::now();
   AnalysisInput input;
   input.reader_comm = std::make_unique<DuplicatedComm>(comm);
   ElementRequest request;
@@ -94,7 +92,6 @@ AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm) 
     fail(kExitUsage, "--arithmetic seed is the bf16 notebook's arithmetic; '" + options.input + "' holds " +
                          formats::element_type_name(input.reader->element_type()) +
                          " values: use --arithmetic exact (the default)");
-  input.open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return input;
 }
 
@@ -123,11 +120,13 @@ AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape&
 
 namespace {
 
-// Mapped step blocks where W is one contiguous run of values in its file
-// and the kernel reads host memory (--read-method auto or map).
+// Where W is one contiguous run of values in its file and the kernel reads
+// host memory: read directly as the kernel takes the steps (--read-method
+// auto), or mapped (map).
 BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader) {
   if (method == ReadMethod::read) return BlockSource::read;
-  if (!kSeparateDeviceMemory && reader.contiguous_offset()) return BlockSource::mapped;
+  if (!kSeparateDeviceMemory && reader.contiguous_offset())
+    return method == ReadMethod::map ? BlockSource::mapped : BlockSource::direct;
   if (method == ReadMethod::map)
     fail(kExitUsage, "--read-method map: " +
                          (kSeparateDeviceMemory ? std::string("the kernel runs in device memory")

@@ -46,7 +46,6 @@ struct AnalysisInput {
   std::unique_ptr<TrajectoryReader> reader;
   std::vector<uint8_t> dead_mask;  // per token, 0/1; all live when the file has none
   bool dead_mask_found = false;
-  double open_seconds = 0;  // counted in the analysis' total time
   const TrajectoryShape& shape() const { return reader->shape(); }
 };
 

@@ -33,4 +33,36 @@ std::string verdict_reason_of(const PopulationTally& tally) {
   return "all " + std::to_string(finite) + " finite coordinates moved by exact whole numbers of cells";
 }
 
+const std::vector<std::string>& analysis_phases() {
+  // open: outputs checked, W opened, its dead mask read, the plan made;
+  // setup: the pass's state and buffers (a checkpoint restored); then per
+  // block: wait (for its values), kernel, near_zero, fold (its tallies and
+  // magnitudes into this rank's state), agree (the block's error agreement:
+  // waiting for every rank), checkpoint, block_pause; imbalance: waiting for
+  // the slowest rank's last block; reduce; save (--output); write
+  // (--per-token, --series-csv, --per-row).
+  static const std::vector<std::string> phases = {"open",   "setup", "wait",       "kernel",      "near_zero",
+                                                  "fold",   "agree", "checkpoint", "block_pause", "imbalance",
+                                                  "reduce", "save",  "write"};
+  return phases;
+}
+
+const std::vector<std::string>& analysis_concurrent_work() {
+  static const std::vector<std::string> work = {"read_busy"};
+  return work;
+}
+
+Timings timings_of(const PhaseSummary& phases) {
+  Timings t;
+  t.read = phases.rank_0("wait");
+  t.compute = phases.rank_0_sum({"kernel", "near_zero", "fold", "agree", "imbalance"});
+  t.near_zero = phases.rank_0("near_zero");
+  t.reduce = phases.rank_0("reduce");
+  t.write = phases.rank_0_sum({"save", "write"});
+  t.checkpoint = phases.rank_0("checkpoint");
+  t.total = phases.wall - phases.rank_0_sum({kStartupPhase, kInitPhase});
+  t.phases = phases;
+  return t;
+}
+
 }  // namespace latdisp

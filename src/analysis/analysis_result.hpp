@@ -11,7 +11,6 @@
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/near_zero_result.hpp"
 #include "analysis/per_token_table.hpp"
-#include "kokkos_kernels/formats/element_type.hpp"
 #include "config/options.hpp"
 #include "io/block_source.hpp"
 #include "io/input_path.hpp"
@@ -19,6 +18,8 @@
 #include "io/trajectory_shape.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
 #include "kokkos_kernels/displacement_tally.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -50,10 +51,21 @@ struct SaveSummary {
   SavePhases phases;
 };
 
+// Rank 0's seconds by the report's timing keys (docs/report.md §3), each a
+// sum of the run's phases (analysis_phases()), and the phases themselves.
 struct Timings {
   double read = 0, compute = 0, reduce = 0, write = 0, checkpoint = 0, total = 0;
   double near_zero = 0;  // the near-zero kernel, part of compute (rank 0)
+  PhaseSummary phases;   // since the process started, over the ranks
 };
+
+// analyze's phases in order (after start-up and the runtime's start), and
+// its concurrent work: the reading thread's busy time.
+const std::vector<std::string>& analysis_phases();
+const std::vector<std::string>& analysis_concurrent_work();
+
+// The report's timings from the phases so far.
+Timings timings_of(const PhaseSummary& phases);
 
 // --checkpoint-dir: what was written, and where a resumed run started.
 struct CheckpointSummary {

@@ -229,7 +229,6 @@ struct PassState {
   std::unique_ptr<MagnitudeStore> store;
   std::unique_ptr<TokenMotionTracker> motion;
   std::unique_ptr<NearZeroPass> near_zero;  // docs/definitions.md §19
-  double near_zero_seconds = 0;             // its kernel and copies (part of compute)
 };
 
 // A step block's values as raw bytes of the input's element format.
@@ -242,6 +241,17 @@ DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
   for (size_t n = 0; n < slab_dead.size(); ++n) host_dead(n) = slab_dead[n];
   Kokkos::deep_copy(dead, host_dead);
   return dead;
+}
+
+// Direct blocks reach the kernel a few steps at a time through one small
+// buffer, read into it just before the kernel runs: the kernel then finds W
+// in its core's cache (docs/operations.md §2, "Direct reads").
+constexpr int64_t kStagingBytes = int64_t(2) << 20;
+
+// The steps the staging buffer holds: at least two (one transition).
+int64_t staging_steps(const AnalysisPlan& plan, int64_t step_bytes) {
+  if (plan.block_source != BlockSource::direct) return 0;
+  return std::max<int64_t>(2, kStagingBytes / std::max<int64_t>(step_bytes, 1));
 }
 
 // The kernel's Views for the largest step block and their host mirrors (the
@@ -262,7 +272,9 @@ struct BlockBuffers {
         tallies(uninitialized("latdisp::analyze::tallies"), plan.blocks.steps_per_block - 1, items),
         magnitudes(uninitialized("latdisp::analyze::magnitudes"), plan.blocks.steps_per_block - 1, plan.slab.count),
         host_tallies(Kokkos::create_mirror_view(tallies)),
-        host_magnitudes(Kokkos::create_mirror_view(magnitudes)) {}
+        host_magnitudes(Kokkos::create_mirror_view(magnitudes)),
+        staging_steps(latdisp::staging_steps(plan, plan.slab.count * dims * formats::element_bytes(type))),
+        staging(static_cast<size_t>(staging_steps * plan.slab.count * dims * formats::element_bytes(type))) {}
 
   static bool buffered(const AnalysisPlan& plan) { return plan.block_source == BlockSource::read; }
   static size_t block_bytes(const AnalysisPlan& plan, int64_t dims, formats::ElementType type) {
@@ -283,6 +295,8 @@ struct BlockBuffers {
   RowMagnitudes magnitudes;
   ItemTallies::HostMirror host_tallies;
   RowMagnitudes::HostMirror host_magnitudes;
+  int64_t staging_steps;  // direct blocks: steps of the staging buffer (else 0)
+  std::vector<char> staging;
 };
 
 // The block the kernel reads: on the host the stream's values in place (a
@@ -307,34 +321,81 @@ RawBlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buf
   return block;
 }
 
+// Transitions [first, first + count) of the step block (`values` holds
+// exactly their steps) through the kernel and the near-zero pass, into the
+// same rows of the block's tallies, magnitudes and row events.
+void analyze_transitions(const RawBlockValues& values, int64_t first, int64_t count, const StepBlock& step_block,
+                         const AnalysisPlan& plan, const BlockBuffers& buffers, PassState& state, PhaseTimer& phases) {
+  using Rows = std::pair<int64_t, int64_t>;
+  const Rows rows(first, first + count);
+  const RowEventViews events = state.motion->events();
+  phases.enter("kernel");
+  analyze_raw_block(values, buffers.dead, step_block.final && first + count == step_block.steps - 1, plan.kernel,
+                    Kokkos::subview(buffers.tallies, rows, Kokkos::ALL),
+                    Kokkos::subview(buffers.magnitudes, rows, Kokkos::ALL),
+                    events.extent(0) > 0 ? RowEventViews(Kokkos::subview(events, rows, Kokkos::ALL)) : events);
+  phases.enter("near_zero");
+  state.near_zero->add_block(values, buffers.dead, plan.kernel, step_block.first_step + first);
+}
+
+// A direct block part by part through the staging buffer: each part's steps
+// read into it (its first step kept from the part before).
+void analyze_direct_block(const StepBlock& step_block, const StepStream& stream, const AnalysisPlan& plan,
+                          BlockBuffers& buffers, PassState& state, PhaseTimer& phases) {
+  RawBlockValues staged = kernel_block(step_block, buffers, plan.slab.count);
+  staged.data = buffers.staging.data();
+  staged.step_stride = plan.slab.count * buffers.dims;
+  const size_t step_bytes = static_cast<size_t>(staged.step_stride * formats::element_bytes(staged.type));
+  const int64_t part = buffers.staging_steps - 1;
+  char* out = buffers.staging.data();
+  for (int64_t first = 0; first < step_block.steps - 1; first += part) {
+    const int64_t count = std::min(part, step_block.steps - 1 - first);
+    phases.enter("wait");
+    if (first == 0)
+      stream.read_steps(step_block, 0, 1, out);
+    else
+      std::memcpy(out, out + static_cast<size_t>(part) * step_bytes, step_bytes);
+    stream.read_steps(step_block, first + 1, count, out + step_bytes);
+    staged.steps = count + 1;
+    analyze_transitions(staged, first, count, step_block, plan, buffers, state, phases);
+  }
+}
+
 // One step block through the kernel (copied to the device first when it has
 // its own memory); its tallies and magnitudes folded into the pass state.
-void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, int64_t items, BlockBuffers& buffers,
-                        PassState& state, const RowSink& rows, MPI_Comm comm) {
-  using Rows = std::pair<int64_t, int64_t>;
-  const RawBlockValues block = kernel_block(step_block, buffers, plan.slab.count);
+void analyze_step_block(const StepBlock& step_block, const StepStream& stream, const AnalysisPlan& plan, int64_t items,
+                        BlockBuffers& buffers, PassState& state, const RowSink& rows, PhaseTimer& phases,
+                        MPI_Comm comm) {
   const int64_t transitions = step_block.steps - 1;
-  analyze_raw_block(block, buffers.dead, step_block.final, plan.kernel,
-                Kokkos::subview(buffers.tallies, Rows(0, transitions), Kokkos::ALL),
-                Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events());
+  if (step_block.values == nullptr)
+    analyze_direct_block(step_block, stream, plan, buffers, state, phases);
+  else
+    analyze_transitions(kernel_block(step_block, buffers, plan.slab.count), 0, transitions, step_block, plan, buffers,
+                        state, phases);
+  phases.enter("kernel");
   state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
-  const Clock::time_point near_zero_start = Clock::now();
-  state.near_zero->add_block(block, buffers.dead, plan.kernel, step_block.first_step);
-  state.near_zero_seconds += seconds_since(near_zero_start);
+  phases.enter("fold");
   Kokkos::deep_copy(buffers.host_tallies, buffers.tallies);
   Kokkos::deep_copy(buffers.host_magnitudes, buffers.magnitudes);
   for (int64_t t = 0; t < transitions; ++t)
     for (int64_t i = 0; i < items; ++i) state.local.add(step_block.first_step + t, buffers.host_tallies(t, i));
   // Also where a stop signal on any rank stops every rank (with --checkpoint-dir: at the
   // block boundary, after the checkpoint).
-  collectively(comm, [&] { state.store->append(buffers.host_magnitudes.data(), transitions * plan.slab.count); });
-  if (rows) rows(step_block.first_step, transitions, buffers.host_magnitudes.data());
+  collectively(comm, [&] {
+    stream.raise_read_failure();
+    state.store->append(buffers.host_magnitudes.data(), transitions * plan.slab.count);
+    phases.enter("agree");  // the agreement itself: waiting for every rank to reach it
+  });
+  if (rows) {
+    phases.enter("fold");
+    rows(step_block.first_step, transitions, buffers.host_magnitudes.data());
+  }
 }
 
 // Streams W from `first_step` to the end, block by block, through the kernel;
 // a checkpoint at block boundaries when one is due.
 void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int64_t first_step, BlockBuffers& buffers,
-                  PassState& state, Checkpointer& checkpoint, Timings& timings, const RowSink& rows, MPI_Comm comm) {
+                  PassState& state, Checkpointer& checkpoint, PhaseTimer& phases, const RowSink& rows, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const int64_t transitions = reader.shape().steps - 1;
@@ -346,46 +407,45 @@ void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int6
   const auto save_state = [&](ArchiveWriter& archive) { state.save(archive); };
   StepBlock step_block;
   for (;;) {
-    Clock::time_point phase = Clock::now();
+    phases.enter("wait");
     if (!stream.next(step_block)) break;
-    timings.read += seconds_since(phase);
-    phase = Clock::now();
-    analyze_step_block(step_block, plan, items, buffers, state, rows, comm);
-    timings.compute += seconds_since(phase);
+    analyze_step_block(step_block, stream, plan, items, buffers, state, rows, phases, comm);
     const int64_t next_step = step_block.first_step + step_block.steps - 1;
     progress.update(next_step - first_step);
-    if (plan.options.block_pause > 0)
+    if (plan.options.block_pause > 0) {
+      phases.enter("block_pause");
       std::this_thread::sleep_for(std::chrono::duration<double>(plan.options.block_pause));
+    }
+    phases.enter("checkpoint");
     checkpoint.at_block_boundary(next_step, step_block.final, save_state);
   }
+  phases.add_concurrent("read_busy", stream.busy_seconds());
 }
 
 // Rank 0's totals, series and magnitude statistics from every rank's state.
 void reduce_pass(const PassState& state, const std::vector<uint8_t>& slab_dead, int64_t transitions,
-                 AnalysisResult& result, MPI_Comm comm) {
-  // Waiting for the slowest rank's last block is compute, not reduction.
-  Clock::time_point phase = Clock::now();
+                 AnalysisResult& result, PhaseTimer& phases, MPI_Comm comm) {
+  // Waiting for the slowest rank's last block is not reduction.
+  phases.enter("imbalance");
   MPI_Barrier(comm);
-  result.timings.compute += seconds_since(phase);
-  phase = Clock::now();
+  phases.enter("reduce");
   reduce_tallies(state.local, result, comm);
   result.integer_width = all_ranks_integer_width(state.local, comm);
   result.magnitude = summarize_magnitudes(*state.store, slab_dead, transitions, comm);
   result.near_zero = state.near_zero->reduce(comm);
-  result.timings.near_zero = state.near_zero_seconds;
-  result.timings.reduce = seconds_since(phase);
 }
 
 }  // namespace
 
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) {
+  PhaseTimer phases(analysis_phases(), analysis_concurrent_work());
   const PreparedAnalysis prepared = prepare_analysis(options, comm);
-  return analyze_trajectory(prepared.input, prepared.plan, comm);
+  return analyze_trajectory(prepared.input, prepared.plan, phases, comm);
 }
 
-AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm,
-                                  const RowSink& rows) {
-  const Clock::time_point start = Clock::now();
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, PhaseTimer& phases,
+                                  MPI_Comm comm, const RowSink& rows) {
+  phases.enter("setup");
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -410,15 +470,12 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
                                              reader.element_type());
   });
   const int64_t first_step = options.resume ? state.restore(checkpoint, slab.count) : 0;
-  stream_steps(reader, plan, first_step, *buffers, state, checkpoint, result.timings, rows, comm);
-  if (checkpoint.enabled()) {
-    result.checkpoint = checkpoint.summary();
-    result.timings.checkpoint = checkpoint.seconds();
-  }
+  stream_steps(reader, plan, first_step, *buffers, state, checkpoint, phases, rows, comm);
+  if (checkpoint.enabled()) result.checkpoint = checkpoint.summary();
   if (!options.per_token.empty()) result.per_token = PerTokenTable{slab, slab_dead, state.motion->records()};
-  reduce_pass(state, slab_dead, transitions, result, comm);
+  reduce_pass(state, slab_dead, transitions, result, phases, comm);
   result.peak_rss = gather_peak_rss(comm);
-  result.timings.total = input.open_seconds + seconds_since(start);
+  result.timings = timings_of(summarize_phases(phases, comm));
   return result;
 }
 

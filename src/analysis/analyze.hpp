@@ -10,6 +10,7 @@
 #include "analysis/analysis_plan.hpp"
 #include "analysis/analysis_result.hpp"
 #include "config/options.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -17,10 +18,12 @@ namespace latdisp {
 // (complete on rank 0; integer_width on every rank). Throws Error.
 // `rows`, when given, receives every step block's row magnitudes (collective:
 // every rank, once per block; transitions x slab tokens, C order) as the
-// kernel wrote them (--per-row).
+// kernel wrote them (--per-row). `phases` runs analysis_phases() from
+// "setup" to "reduce" (what ran before stays); result.timings holds them so
+// far.
 using RowSink = std::function<void(int64_t first_transition, int64_t transitions, const double* magnitudes)>;
-AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, MPI_Comm comm,
-                                  const RowSink& rows = RowSink());
+AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, PhaseTimer& phases,
+                                  MPI_Comm comm, const RowSink& rows = RowSink());
 
 // Collective: opens options.input, plans and analyzes it.
 AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm);

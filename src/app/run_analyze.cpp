@@ -1,6 +1,5 @@
 #include "app/run_analyze.hpp"
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -16,6 +15,7 @@
 #include "io/trajectory_reader.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
+#include "parallel/phase_timer.hpp"
 #include "report/report.hpp"
 #include "report/series_csv.hpp"
 
@@ -23,10 +23,9 @@ namespace latdisp {
 
 namespace {
 
-// --per-token and --series-csv, timed into the write phase.
-void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, PendingOutput* per_token,
+// --per-token and --series-csv.
+void write_motion_files(const AnalyzeOptions& options, const AnalysisResult& result, PendingOutput* per_token,
                         PendingOutput* series, MPI_Comm comm) {
-  const auto start = std::chrono::steady_clock::now();
   if (per_token) {
     write_per_token_table(result.per_token, result.shape.tokens, options.per_token, per_token->temporary_path(), comm);
     per_token->commit();
@@ -35,9 +34,6 @@ void write_motion_files(const AnalyzeOptions& options, AnalysisResult& result, P
     write_series_csv(result, options.series_csv, series->temporary_path(), comm);
     series->commit();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.timings.write += seconds;
-  result.timings.total += seconds;
 }
 
 // One line naming every file the run wrote (rank 0, on stderr beside the progress lines).
@@ -54,15 +50,18 @@ void print_written_files(const AnalyzeOptions& options) {
 }
 
 // The analysis; with --per-row, every row's magnitude and regime written as the pass goes.
-AnalysisResult analyze_with_rows(const AnalyzeOptions& options, const PreparedAnalysis& prepared, MPI_Comm comm) {
-  if (options.per_row.empty()) return analyze_trajectory(prepared.input, prepared.plan, comm);
+AnalysisResult analyze_with_rows(const AnalyzeOptions& options, const PreparedAnalysis& prepared, PhaseTimer& phases,
+                                 MPI_Comm comm) {
+  if (options.per_row.empty()) return analyze_trajectory(prepared.input, prepared.plan, phases, comm);
   PendingOutput pending(comm, options.per_row, options.overwrite, "--per-row");
   const TrajectoryShape& shape = prepared.input.shape();
   PerRowOutput rows(comm, pending.temporary_path(), shape.steps - 1, shape.tokens, prepared.plan.slab,
                     prepared.plan.kernel.hop_radius);
-  AnalysisResult result = analyze_trajectory(
-      prepared.input, prepared.plan, comm,
-      [&](int64_t first, int64_t transitions, const double* magnitudes) { rows.add_block(first, transitions, magnitudes); });
+  AnalysisResult result = analyze_trajectory(prepared.input, prepared.plan, phases, comm,
+                                             [&](int64_t first, int64_t transitions, const double* magnitudes) {
+                                               rows.add_block(first, transitions, magnitudes);
+                                             });
+  phases.enter("write");
   rows.close();
   pending.commit();
   return result;
@@ -71,6 +70,7 @@ AnalysisResult analyze_with_rows(const AnalyzeOptions& options, const PreparedAn
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
+  PhaseTimer phases(analysis_phases(), analysis_concurrent_work(), PhaseTimer::Origin::process_start);
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   // Every path this run writes is refused now if it cannot be written, not after the analysis.
@@ -90,15 +90,17 @@ int run_analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.series_csv.empty())
     series = std::make_unique<PendingOutput>(comm, options.series_csv, options.overwrite, "--series-csv");
   const PreparedAnalysis prepared = prepare_analysis(options, comm);
-  AnalysisResult result = analyze_with_rows(options, prepared, comm);
+  AnalysisResult result = analyze_with_rows(options, prepared, phases, comm);
   if (output) {
+    phases.enter("save");
     result.saved = save_results(prepared.input, prepared.plan, result.integer_width, output->temporary_path(), comm);
     output->commit();
-    result.timings.write = result.saved->seconds;
-    result.timings.total += result.saved->seconds;
     result.peak_rss = gather_peak_rss(comm);  // the save pass has its own peak
   }
+  phases.enter("write");
   write_motion_files(options, result, per_token.get(), series.get(), comm);
+  // Every phase up to the reports (what follows, the reports and the runtime's end, is not timed).
+  result.timings = timings_of(summarize_phases(phases, comm));
   // The human report first: a report file that cannot be written does not lose it.
   std::string report_text;
   collectively(comm, [&] {

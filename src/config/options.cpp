@@ -107,7 +107,8 @@ void add_analyze_resource_options(po::options_description& d, AnalyzeOptions& o)
       "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
       "read-method", po::value(&o.read_method)->default_value(o.read_method),
       "how step blocks reach the kernel: map (the file's pages in place, no copy; W contiguous in an HDF5 or "
-      "safetensors file, kernel on the host), read (copied into buffers), auto (map where possible)");
+      "safetensors file, kernel on the host), read (copied into buffers), auto (where map is possible, read W "
+      "directly, a few steps at a time, into a buffer the cache holds)");
 }
 
 // The motion regimes and their files.

@@ -14,9 +14,12 @@ enum class ReadMethod {
 enum class BlockSource {
   read,    // copied into the stream's buffers
   mapped,  // mapped from the file in place (the reader has a contiguous_offset)
+  direct,  // read (pread) a few steps at a time, as the kernel takes them (likewise)
 };
 
-// As the report names it (run.read_method): "map" or "read".
-inline const char* block_source_name(BlockSource source) { return source == BlockSource::mapped ? "map" : "read"; }
+// As the report names it (run.read_method): "map", "read" or "direct".
+inline const char* block_source_name(BlockSource source) {
+  return source == BlockSource::mapped ? "map" : source == BlockSource::direct ? "direct" : "read";
+}
 
 }  // namespace latdisp

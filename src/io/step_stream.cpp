@@ -1,10 +1,14 @@
 #include "io/step_stream.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>
 
+#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -27,10 +31,11 @@ StepStream::StepStream(const TrajectoryReader& reader, const TokenRange& slab, i
     m_input_path = files[0];
     m_input_bytes = status.st_size;
   }
-  if (source != BlockSource::mapped) return;
+  m_direct = source == BlockSource::direct;
+  if (source == BlockSource::read) return;
   collectively(reader.comm(), [&] {
     const std::optional<uint64_t> offset = reader.contiguous_offset();
-    if (!offset) fail(kExitUsage, "'" + reader.path() + "' cannot be mapped: W is not contiguous");
+    if (!offset) fail(kExitUsage, "'" + reader.path() + "' cannot be read in place: W is not contiguous");
     m_w_offset = *offset;
     m_file = std::make_unique<ReadOnlyFile>(reader.path());
   });
@@ -41,10 +46,22 @@ StepStream::~StepStream() {
 }
 
 StepBlock StepStream::fill(int64_t index, int64_t first_step, StepBlock previous) {
+  const Clock::time_point start = Clock::now();
+  StepBlock block = fill_block(index, first_step, previous);
+  m_busy_seconds += seconds_since(start);
+  return block;
+}
+
+StepBlock StepStream::fill_block(int64_t index, int64_t first_step, StepBlock previous) {
   StepBlock block;
   block.first_step = first_step;
   block.steps = std::min(m_block_steps, m_reader.shape().steps - first_step);
   block.final = first_step + block.steps == m_reader.shape().steps;
+  if (m_direct) {
+    block.step_stride = m_reader.shape().tokens * m_reader.shape().dims;
+    collectively(m_reader.comm(), [&] { require_whole_input(block); });
+    return block;
+  }
   if (m_file) {
     block.buffer = m_background ? static_cast<int>(index % 2) : 0;
     map(block);
@@ -75,6 +92,36 @@ void StepStream::require_whole_input(const StepBlock& block) const {
     fail(kExitInput, "'" + m_input_path + "' shrank from " + std::to_string(m_input_bytes) + " bytes while steps " +
                          std::to_string(block.first_step) + ".." + std::to_string(block.first_step + block.steps - 1) +
                          " were being read (truncated or rewritten?); rerun once the file is complete");
+}
+
+void StepStream::read_steps(const StepBlock& block, int64_t first, int64_t count, void* out) const {
+  const TrajectoryShape& shape = m_reader.shape();
+  const int64_t value_bytes = m_reader.element_bytes();
+  char* target = static_cast<char*>(out);
+  for (int64_t s = first; s < first + count; ++s, target += m_step_bytes) {
+    const uint64_t offset = m_w_offset + static_cast<uint64_t>(((block.first_step + s) * shape.tokens + m_slab.begin) *
+                                                               shape.dims * value_bytes);
+    size_t done = 0;
+    while (done < static_cast<size_t>(m_step_bytes)) {
+      const ssize_t got = ::pread(m_file->descriptor(), target + done, static_cast<size_t>(m_step_bytes) - done,
+                                  static_cast<off_t>(offset + done));
+      if (got > 0) {
+        done += static_cast<size_t>(got);
+      } else if (got < 0 && errno == EINTR) {
+        continue;
+      } else {
+        std::memset(target + done, 0, static_cast<size_t>(m_step_bytes) - done);
+        if (m_read_failure.empty())
+          m_read_failure = "cannot read step " + std::to_string(block.first_step + s) + " of '" + m_file->path() +
+                           "': " + (got < 0 ? std::strerror(errno) : "the file ended (truncated while being read?)");
+        break;
+      }
+    }
+  }
+}
+
+void StepStream::raise_read_failure() const {
+  if (!m_read_failure.empty()) fail(kExitInput, m_read_failure);
 }
 
 void StepStream::map(StepBlock& block) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "parallel/clock.hpp"
+#include "parallel/phase_timer.hpp"
 #include "parallel/signals.hpp"
 
 namespace latdisp {
@@ -34,6 +36,7 @@ void tune_open_mpi() {
 }  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
+  const Clock::time_point entered = Clock::now();
   tune_open_mpi();
   // Several threads may call MPI (a step block is read while the kernel runs
   // on the one before); without that, reads stay on this thread.
@@ -52,6 +55,7 @@ Environment::Environment(int& argc, char**& argv) {
     if (std::strncmp(argv[i], "--kokkos-", 9) == 0) m_kokkos_arguments.push_back(argv[i]);
   int kokkos_argc = static_cast<int>(m_kokkos_arguments.size());
   Kokkos::initialize(kokkos_argc, m_kokkos_arguments.data());
+  record_runtime_start(entered, Clock::now());
 }
 
 Environment::~Environment() {

@@ -196,6 +196,29 @@ json input_json(const AnalysisResult& r) {
           {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
 }
 
+// Each phase (or concurrent work) in order: rank 0's seconds, the maximum
+// and the sum over the ranks.
+json phase_list_json(const std::vector<PhaseSeconds>& phases) {
+  json list = json::array();
+  for (const PhaseSeconds& p : phases)
+    list.push_back(
+        {{"phase", p.name}, {"rank_0", p.rank_0}, {"max", p.max}, {"sum", p.sum}, {"cpu_rank_0", p.cpu_rank_0}});
+  return list;
+}
+
+json timings_json(const Timings& t) {
+  return {{"read", t.read},
+          {"compute", t.compute},
+          {"reduce", t.reduce},
+          {"write", t.write},
+          {"checkpoint", t.checkpoint},
+          {"near_zero", t.near_zero},
+          {"total", t.total},
+          {"wall", t.phases.wall},
+          {"phases", phase_list_json(t.phases.phases)},
+          {"concurrent", phase_list_json(t.phases.concurrent)}};
+}
+
 json run_json(const AnalysisResult& r) {
   const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
   return {{"ranks", r.ranks},
@@ -208,14 +231,7 @@ json run_json(const AnalysisResult& r) {
           {"magnitudes_in_memory", r.magnitudes_in_memory},
           {"read_method", block_source_name(r.block_source)},
           {"peak_rss_bytes", r.peak_rss},
-          {"timings_s",
-           {{"read", r.timings.read},
-            {"compute", r.timings.compute},
-            {"reduce", r.timings.reduce},
-            {"write", r.timings.write},
-            {"checkpoint", r.timings.checkpoint},
-            {"near_zero", r.timings.near_zero},
-            {"total", r.timings.total}}},
+          {"timings_s", timings_json(r.timings)},
           {"coordinates_per_s", coordinates_per_s},
           {"resumed_from_step", resumed_from_step(r)},
           {"checkpoint", checkpoint_json(r)},
