@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
 #include "io/matrix_source.hpp"
 
 namespace latdisp {

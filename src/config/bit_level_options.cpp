@@ -1,5 +1,6 @@
 #include "config/bit_level_options.hpp"
 
+#include "config/step_selection.hpp"
 #include "io/matrix_source.hpp"
 #include "io/output_format.hpp"
 #include "parallel/errors.hpp"
@@ -93,30 +94,6 @@ void validate(const SeparationOptions& o) {
   if (o.matrix.empty()) fail(kExitUsage, "separation needs --matrix FILE[:TENSOR]");
   validate_groups_choice(o.groups, o.tokens, "separation");
   if (o.max_groups < 1) fail(kExitUsage, "--max-groups must be at least 1, not " + std::to_string(o.max_groups));
-}
-
-StepSelection parse_step_selection(const std::string& text) {
-  StepSelection selection;
-  if (text == "all") return selection;
-  std::vector<int64_t> parts;
-  size_t begin = 0;
-  for (;;) {
-    const size_t colon = text.find(':', begin);
-    const std::string part = text.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
-    if (part.empty() || part.size() > 18 || part.find_first_not_of("0123456789") != std::string::npos)
-      fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
-    parts.push_back(std::stoll(part));
-    if (colon == std::string::npos) break;
-    begin = colon + 1;
-  }
-  if (parts.size() < 2 || parts.size() > 3)
-    fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
-  selection.first = parts[0];
-  selection.last = parts[1];
-  if (parts.size() == 3) selection.stride = parts[2];
-  if (selection.last < selection.first) fail(kExitUsage, "--steps " + text + ": the last step is before the first");
-  if (selection.stride < 1) fail(kExitUsage, "--steps " + text + ": the stride must be at least 1");
-  return selection;
 }
 
 void validate(const BlackholesOptions& o) {
