@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/analyze_options.hpp"
+#include "config/optimizer_options.hpp"
 #include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -250,6 +251,38 @@ TEST(OptionTable, HelpListsEveryTableOption) {
   const std::string help = parse({"analyze", "--help"}).help_text;
   for (const Option<AnalyzeConfig>& o : analyze_option_table().options)
     EXPECT_NE(help.find("--" + o.long_name() + " "), std::string::npos) << o.long_name();
+}
+
+// optimizer's identity: hyperparameters not given are "(attribute)", given
+// ones as written; the typed values parsed once.
+TEST(OptionTable, OptimizerIdentityAndTypedValues) {
+  const Command given = parse({"optimizer", "--input", "run.h5", "--lr", "0.001", "--betas", "0.8,0.99",
+                               "--update-rule", "torch-mul-add", "--torch-threads", "2", "--step-offset", "3"});
+  const nlohmann::json identity = nlohmann::json::parse(given.optimizer.echo.identity);
+  const nlohmann::json expected = {{"--betas", "0.8,0.99"},       {"--dead-mask", "dead_mask"},
+                                   {"--eps", "(attribute)"},       {"--lr", "0.001"},
+                                   {"--per-token", false},         {"--step-offset", 3},
+                                   {"--torch-capability", "avx2"}, {"--torch-threads", 2},
+                                   {"--update-rule", "torch-mul-add"}, {"--weight-decay", "(attribute)"}};
+  EXPECT_EQ(identity, expected);
+  EXPECT_TRUE(identity["--torch-threads"].is_number_integer());
+  const AdamWSpec& rule = given.optimizer.rule;
+  EXPECT_EQ(rule.lr, 0.001);
+  EXPECT_TRUE(rule.lr_dataset.empty());
+  EXPECT_EQ(rule.beta1, 0.8);
+  EXPECT_EQ(rule.beta2, 0.99);
+  EXPECT_FALSE(rule.eps.has_value());
+  EXPECT_EQ(rule.update_rule, optimizer::UpdateRule::torch_mul_add);
+  EXPECT_EQ(rule.torch_threads, 2);
+  EXPECT_EQ(rule.step_offset, 3);
+  const Command named = parse({"optimizer", "--input", "run.h5", "--lr", "lr_schedule"});
+  EXPECT_FALSE(named.optimizer.rule.lr.has_value());
+  EXPECT_EQ(named.optimizer.rule.lr_dataset, "lr_schedule");
+  EXPECT_EQ(nlohmann::json::parse(named.optimizer.echo.identity)["--step-offset"], -1);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--lr", "-1"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--betas", "0.9"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--update-rule", "sgd"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--resume"}), kExitUsage);
 }
 
 }  // namespace latdisp

@@ -18,6 +18,7 @@
 
 #include "config/bit_level_options.hpp"
 #include "config/analyze_options.hpp"
+#include "config/optimizer_options.hpp"
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
@@ -216,7 +217,8 @@ const SubcommandParser kSubcommandParsers[] = {
      "               [--report R.json] [--per-token T.csv] [--output G.safetensors]",
      [](Command& c) { return survey_description(c.survey); }, [](Command& c, const po::variables_map&) { validate(c.survey); }},
     {"optimizer", "latdisp optimizer --input RUN.h5 [--lr LR|--lr DATASET] [--update-rule RULE] [--report R.json]",
-     [](Command& c) { return optimizer_description(c.optimizer); }, [](Command& c, const po::variables_map&) { validate(c.optimizer); }},
+     [](Command&) { return describe_options(optimizer_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.optimizer = configure(optimizer_option_table(), v); }},
 };
 
 bool is_top_level_help(const char* const* argv) {

@@ -27,7 +27,7 @@ struct Command {
   SeparationOptions separation;
   BlackholesOptions blackholes;
   SurveyOptions survey;
-  OptimizerOptions optimizer;
+  OptimizerConfig optimizer;
   std::string help_text;
 };
 
