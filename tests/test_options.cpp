@@ -285,4 +285,20 @@ TEST(OptionTable, OptimizerIdentityAndTypedValues) {
   EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--resume"}), kExitUsage);
 }
 
+// blackholes' report echo: its keys in the report's order, text not given
+// as null, numbers as numbers.
+TEST(OptionTable, BlackholesEchoKeepsTheReportsOrder) {
+  const Command c = parse({"blackholes", "--matrix", "W.h5", "--steps", "all", "--min-size", "3"});
+  const nlohmann::ordered_json echo = nlohmann::ordered_json::parse(c.blackholes.echo.report);
+  const std::string expected =
+      R"({"matrix":"W.h5","steps":"all","dead_mask":"dead_mask","min_size":3,"hash_bits":64,"memory_budget":null,)"
+      R"("max_steps_per_block":0,"output":null,"report":null,"series_csv":null})";
+  EXPECT_EQ(echo.dump(), expected);
+  EXPECT_TRUE(c.blackholes.steps.has_value());
+  EXPECT_FALSE(parse({"blackholes", "--matrix", "W.h5"}).blackholes.steps.has_value());
+  EXPECT_EQ(usage_error_of({"blackholes", "--matrix", "W.h5@1", "--steps", "all"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"inspect", "--matrix", "M.safetensors", "--dims", "0"}), kExitUsage);  // no groups
+  EXPECT_EQ(usage_error_of({"survey", "--model", "m", "--tokenizer", "t.json", "--no-tokenizer"}), kExitUsage);
+}
+
 }  // namespace latdisp

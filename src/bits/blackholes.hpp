@@ -44,6 +44,6 @@ struct BlackholeResult {
 BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearch& search, MPI_Comm comm);
 
 // Collective: the `blackholes` subcommand. Returns the exit code.
-int run_blackholes(const BlackholesOptions& options, MPI_Comm comm);
+int run_blackholes(const BlackholesConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

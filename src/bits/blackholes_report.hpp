@@ -18,7 +18,7 @@
 namespace latdisp {
 
 struct BlackholesRun {
-  BlackholesOptions options;
+  BlackholesConfig config;  // as asked; config.echo: the report's options
   // The input.
   std::string source;  // e.g. "W.h5:W (uint16, 301 x 10000 x 64)"
   std::string path;

@@ -56,6 +56,6 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
 std::string separation_text(const SeparationResult& result);
 std::string separation_json(const SeparationResult& result);
 
-int run_separation(const SeparationOptions& options, MPI_Comm comm);
+int run_separation(const SeparationConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -8,7 +8,6 @@
 #include "config/shared_options.hpp"
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
-#include "kokkos_kernels/formats/element_type.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -61,14 +60,7 @@ Options input_options() {
                           "the element format of W stored as integers: bf16, f16, f32, f8e4m3 or f8e5m2 (default: "
                           "from the input; 16-bit integers are bf16 bits, 8-bit ones need a dtype attribute or this "
                           "option)",
-                          [](Config& c, const std::string& v) {
-                            if (v.empty()) return;
-                            formats::ElementType type;
-                            if (!formats::parse_element_type(v, type))
-                              fail(kExitUsage,
-                                   "--element-type must be one of " + formats::element_type_names() + ", not '" + v + "'");
-                            c.input.element_type = type;
-                          }),
+                          [](Config& c, const std::string& v) { c.input.element_type = element_type_option(v); }),
   };
 }
 

@@ -1,54 +1,59 @@
-// The bit-level subcommands (inspect, separation, blackholes): their
-// options, command-line descriptions and checks; parsed by
-// parse_command_line in options.cpp.
+// The bit-level subcommands (inspect, separation, blackholes; docs/formats.md
+// §6, docs/report.md §14): their typed configurations and option tables
+// (config/option_table.hpp). Matrices are FILE[:NAME][@STEP].
 #pragma once
 
-#include <boost/program_options.hpp>
-
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "config/option_table.hpp"
+#include "config/run_specs.hpp"
+#include "config/step_selection.hpp"
+#include "io/output_format.hpp"
 
 namespace latdisp {
 
-// The bit-level subcommands (docs/formats.md §6, docs/report.md §14). Matrices are FILE[:NAME][@STEP].
-struct InspectOptions {
-  std::string matrix;
-  std::string groups;  // file of *_token_ids tensors
-  std::string tokens;  // or a list of token ids
-  std::string dims;    // "d1,d2,a-b"
-  bool json = false;
+// The groups a bit-level command compares: a file of *_token_ids tensors, or
+// token ids given on the command line (exactly one of them).
+struct GroupsSpec {
+  std::string file;    // --groups
+  std::string tokens;  // --tokens "17,42,1000-1003": one group each
 };
 
-struct SeparationOptions {
+struct InspectConfig {
   std::string matrix;
-  std::string groups;
-  std::string tokens;
+  GroupsSpec groups;
+  std::string dims;  // "d1,d2,a-b"
+  bool json = false;
+  OptionEcho echo;
+};
+
+struct SeparationConfig {
+  std::string matrix;
+  GroupsSpec groups;
   int64_t max_groups = 64;
   bool json = false;
+  OptionEcho echo;
 };
 
-struct BlackholesOptions {
-  std::string matrix;
-  std::string steps;  // all | A:B[:K]; empty: one matrix (2-D, or @STEP)
+struct BlackholesConfig {
+  std::string matrix;                  // one matrix, or with `steps` a trajectory
+  std::optional<StepSelection> steps;  // --steps: walk the trajectory; none: one matrix
+  std::string steps_text;              // --steps as given (the report's selection)
   std::string dead_mask = "dead_mask";
-  std::string output;
-  std::string report;      // the JSON report file
-  std::string series_csv;  // per-step series
+  OutputFiles outputs;  // --report, --series-csv, --overwrite
+  std::string output;   // the groups: .safetensors or .h5; empty: none
+  OutputFormat output_format = OutputFormat::safetensors;
   int64_t min_size = 2;
-  bool overwrite = false;
-  bool json = false;
-  std::string memory_budget;        // empty: a safe share of the node's memory
-  int64_t max_steps_per_block = 0;  // 0: as many as the budget allows
-  int64_t hash_bits = 64;           // testing: fewer bits force hash collisions
+  bool json = false;  // print the JSON report instead of the summary
+  MemorySpec memory;  // budget and max_steps_per_block (0: as the budget allows)
+  int64_t hash_bits = 64;  // testing: fewer bits force hash collisions
+  OptionEcho echo;         // the report's options
 };
 
-// Throw Error(kExitUsage) with a message naming the option and the value.
-void validate(const InspectOptions& options);
-void validate(const SeparationOptions& options);
-void validate(const BlackholesOptions& options);
-
-boost::program_options::options_description inspect_description(InspectOptions& options);
-boost::program_options::options_description separation_description(SeparationOptions& options);
-boost::program_options::options_description blackholes_description(BlackholesOptions& options);
+const OptionTable<InspectConfig>& inspect_option_table();
+const OptionTable<SeparationConfig>& separation_option_table();
+const OptionTable<BlackholesConfig>& blackholes_option_table();
 
 }  // namespace latdisp

@@ -6,7 +6,9 @@
 #include <type_traits>
 
 namespace po = boost::program_options;
-using json = nlohmann::json;
+// The report keeps the table's order; the identity is compared as a sorted object.
+using ordered_json = nlohmann::ordered_json;
+using sorted_json = nlohmann::json;
 
 namespace latdisp {
 
@@ -39,10 +41,12 @@ void add_option(po::options_description& d, const OptionSpec& o) {
       o.fallback);
 }
 
-json json_of(const OptionSpec& option, const OptionValue& value) {
+template <class Json>
+Json json_of(const OptionSpec& option, const OptionValue& value) {
   const auto* text = std::get_if<std::string>(&value);
+  if (text && text->empty() && option.absent_is_null) return nullptr;
   if (text && text->empty() && !option.absent_text.empty()) return option.absent_text;
-  return std::visit([](const auto& v) { return json(v); }, value);
+  return std::visit([](const auto& v) { return Json(v); }, value);
 }
 
 }  // namespace
@@ -66,23 +70,30 @@ OptionValue value_of(const po::variables_map& values, const OptionSpec& option) 
 }
 
 struct OptionEchoWriter::Objects {
-  json report = json::object();
-  json identity = json::object();
+  ordered_json report = ordered_json::object();
+  sorted_json identity = sorted_json::object();
 };
 
 OptionEchoWriter::OptionEchoWriter() : m_objects(std::make_unique<Objects>()) {}
 OptionEchoWriter::~OptionEchoWriter() = default;
 
 void OptionEchoWriter::add(const OptionSpec& option, const OptionValue& value) {
-  if (!option.echo_key.empty()) m_objects->report[option.echo_key] = json_of(option, value);
+  if (!option.echo_key.empty()) m_objects->report[option.echo_key] = json_of<ordered_json>(option, value);
   const std::string key = "--" + option.long_name();
-  if (option.identity == IdentityPart::value) m_objects->identity[key] = json_of(option, value);
+  if (option.identity == IdentityPart::value) m_objects->identity[key] = json_of<sorted_json>(option, value);
   if (option.identity == IdentityPart::given) {
     const auto* text = std::get_if<std::string>(&value);
     m_objects->identity[key] = text ? !text->empty() : std::get<bool>(value);
   }
 }
 
-OptionEcho OptionEchoWriter::finish() const { return {m_objects->report.dump(), m_objects->identity.dump()}; }
+OptionEcho OptionEchoWriter::finish(const std::vector<std::string>& order) const {
+  ordered_json report = m_objects->report;
+  if (!order.empty()) {
+    report = ordered_json::object();
+    for (const std::string& key : order) report[key] = m_objects->report.at(key);
+  }
+  return {report.dump(), m_objects->identity.dump()};
+}
 
 }  // namespace latdisp

@@ -46,7 +46,8 @@ struct OptionSpec {
   std::string help;
   std::string echo_key;  // key in the report's options; empty: not echoed
   IdentityPart identity = IdentityPart::none;
-  std::string absent_text;  // echoed for text not given (--steps: "all")
+  std::string absent_text;    // echoed for text not given (--steps: "all")
+  bool absent_is_null = false;  // echoed as null when text is not given
 
   std::string long_name() const { return name.substr(0, name.find(',')); }
 };
@@ -67,6 +68,10 @@ struct Option : OptionSpec {
   }
   Option& echo_absent_as(std::string text) {
     absent_text = std::move(text);
+    return *this;
+  }
+  Option& echo_absent_as_null() {
+    absent_is_null = true;
     return *this;
   }
   Option& no_default_shown() {
@@ -108,6 +113,8 @@ struct OptionTable {
   std::string caption;
   std::vector<Option<Config>> options;
   void (*check_combination)(const Config&) = nullptr;
+  // The echo's key order where the report keeps order; empty: table order.
+  std::vector<std::string> echo_order;
 
   // Appends `more` (a shared group, e.g. the checkpoint options).
   void add(std::vector<Option<Config>> more) {
@@ -128,7 +135,7 @@ class OptionEchoWriter {
   OptionEchoWriter();
   ~OptionEchoWriter();
   void add(const OptionSpec& option, const OptionValue& value);
-  OptionEcho finish() const;
+  OptionEcho finish(const std::vector<std::string>& order = {}) const;
 
  private:
   struct Objects;
@@ -160,7 +167,7 @@ Config configure(const OptionTable<Config>& table, const boost::program_options:
     echo.add(o, value);
   }
   if (table.check_combination) table.check_combination(config);
-  config.echo = echo.finish();
+  config.echo = echo.finish(table.echo_order);
   return config;
 }
 

@@ -19,6 +19,7 @@
 #include "config/bit_level_options.hpp"
 #include "config/analyze_options.hpp"
 #include "config/optimizer_options.hpp"
+#include "config/survey_options.hpp"
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
@@ -204,18 +205,22 @@ const SubcommandParser kSubcommandParsers[] = {
     {"pack", "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5",
      [](Command& c) { return pack_description(c.pack); }, [](Command& c, const po::variables_map&) { validate(c.pack); }},
     {"inspect", "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,..",
-     [](Command& c) { return inspect_description(c.inspect); }, [](Command& c, const po::variables_map&) { validate(c.inspect); }},
+     [](Command&) { return describe_options(inspect_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.inspect = configure(inspect_option_table(), v); }},
     {"separation", "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]",
-     [](Command& c) { return separation_description(c.separation); }, [](Command& c, const po::variables_map&) { validate(c.separation); }},
+     [](Command&) { return describe_options(separation_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.separation = configure(separation_option_table(), v); }},
     {"blackholes",
      "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
      "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
      "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
-     [](Command& c) { return blackholes_description(c.blackholes); }, [](Command& c, const po::variables_map&) { validate(c.blackholes); }},
+     [](Command&) { return describe_options(blackholes_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.blackholes = configure(blackholes_option_table(), v); }},
     {"survey",
      "latdisp survey --model PATH [--tensor NAME] [--tokenizer FILE] [--compare PATH2] [--near K]\n"
      "               [--report R.json] [--per-token T.csv] [--output G.safetensors]",
-     [](Command& c) { return survey_description(c.survey); }, [](Command& c, const po::variables_map&) { validate(c.survey); }},
+     [](Command&) { return describe_options(survey_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.survey = configure(survey_option_table(), v); }},
     {"optimizer", "latdisp optimizer --input RUN.h5 [--lr LR|--lr DATASET] [--update-rule RULE] [--report R.json]",
      [](Command&) { return describe_options(optimizer_option_table()); },
      [](Command& c, const po::variables_map& v) { c.optimizer = configure(optimizer_option_table(), v); }},

@@ -23,10 +23,10 @@ struct Command {
   AnalyzeConfig analyze;
   GenerateOptions generate;
   PackOptions pack;
-  InspectOptions inspect;
-  SeparationOptions separation;
-  BlackholesOptions blackholes;
-  SurveyOptions survey;
+  InspectConfig inspect;
+  SeparationConfig separation;
+  BlackholesConfig blackholes;
+  SurveyConfig survey;
   OptimizerConfig optimizer;
   std::string help_text;
 };

@@ -4,6 +4,7 @@
 // reads or keeps are its arguments.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,10 +13,31 @@
 #include "config/run_specs.hpp"
 #include "io/file_names.hpp"
 #include "io/table_writer.hpp"
+#include "kokkos_kernels/formats/element_type.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
 namespace latdisp {
+
+// --element-type's value: none when empty, else one of the element formats.
+inline std::optional<formats::ElementType> element_type_option(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  formats::ElementType type;
+  if (!formats::parse_element_type(text, type))
+    fail(kExitUsage, "--element-type must be one of " + formats::element_type_names() + ", not '" + text + "'");
+  return type;
+}
+
+// --hash-bits (testing): keep only this many bits of the row hashes.
+template <class C, class T>
+Option<C> hash_bits_option(T C::*hash_bits) {
+  return option<C>("hash-bits", int64_t{64},
+                   "testing: keep only this many hash bits (1..64) to force collisions; results must not change",
+                   [hash_bits](C& c, int64_t v) {
+                     if (v < 1 || v > 64) fail(kExitUsage, "--hash-bits must be in 1..64, not " + std::to_string(v));
+                     c.*hash_bits = static_cast<T>(v);
+                   });
+}
 
 // --input (required: `missing` is the message without it).
 template <class C>
