@@ -7,7 +7,12 @@
 #include <algorithm>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
 #include "analysis/analysis_plan.hpp"
+#include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "test_support.hpp"
 
@@ -18,12 +23,14 @@ namespace {
 using testing::world_rank;
 using testing::world_size;
 
-AnalyzeOptions options_with(const std::string& budget, const std::string& output) {
-  AnalyzeOptions options;
-  options.input = "W.h5";
-  options.memory_budget = budget;
-  options.output = output;
-  return options;
+// The configuration `latdisp analyze --input W.h5 --memory-budget BUDGET
+// [--output OUTPUT] EXTRA...` gives.
+AnalyzeConfig options_with(const std::string& budget, const std::string& output,
+                           std::vector<const char*> extra = {}) {
+  std::vector<const char*> arguments = {"latdisp", "analyze", "--input", "W.h5", "--memory-budget", budget.c_str()};
+  if (!output.empty()) arguments.insert(arguments.end(), {"--output", output.c_str()});
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return parse_command_line(static_cast<int>(arguments.size()), arguments.data()).analyze;
 }
 
 // Resident memory the plan may count on besides the process: none, so the
@@ -35,7 +42,7 @@ uint64_t held_at_peak(const StepBlockPlan& blocks) {
          (blocks.magnitudes_in_memory ? blocks.magnitude_bytes : 0);
 }
 
-int exit_code_of_planning(const AnalyzeOptions& options, const TrajectoryShape& shape) {
+int exit_code_of_planning(const AnalyzeConfig& options, const TrajectoryShape& shape) {
   try {
     plan_analysis(options, shape, kNoBaseline, MPI_COMM_WORLD);
   } catch (const Error& e) {
@@ -79,9 +86,8 @@ TEST(AnalysisPlan, TheBudgetIsResolvedOnceAndHoldsForBothPasses) {
 
 TEST(AnalysisPlan, TheOutputComesFromTheOptions) {
   const TrajectoryShape shape{5, 100, 8};
-  AnalyzeOptions options = options_with("1GiB", "some/dir/x.safetensors");
-  options.outputs = "U,exceptions";
-  options.save_dtype = "int16";
+  AnalyzeConfig options =
+      options_with("1GiB", "some/dir/x.safetensors", {"--outputs", "U,exceptions", "--save-dtype", "int16"});
   AnalysisPlan plan = plan_analysis(options, shape, kNoBaseline, MPI_COMM_WORLD);
   ASSERT_TRUE(plan.output.has_value());
   EXPECT_EQ(plan.output->path, "some/dir/x.safetensors");
@@ -99,22 +105,18 @@ TEST(AnalysisPlan, TheOutputComesFromTheOptions) {
 }
 
 TEST(AnalysisPlan, KernelSettingsComeFromTheOptions) {
-  AnalyzeOptions options = options_with("1GiB", "");
-  options.arithmetic = "seed";
-  options.zero_ulp = "min-subnormal";
-  options.epsilon = 1e-3;
-  options.tokens_per_item = 32;
+  AnalyzeConfig options = options_with("1GiB", "", {"--arithmetic", "seed", "--zero-ulp", "min-subnormal", "--epsilon",
+                                                     "1e-3", "--tokens-per-item", "32"});
   const AnalysisPlan plan = plan_analysis(options, TrajectoryShape{5, 100, 8}, kNoBaseline, MPI_COMM_WORLD);
   EXPECT_EQ(plan.kernel.arithmetic, Arithmetic::seed);
   EXPECT_EQ(plan.kernel.zero_ulp, bf16::ZeroUlp::min_subnormal);
   EXPECT_EQ(plan.kernel.epsilon, 1e-3);
   EXPECT_EQ(plan.kernel.tokens_per_item, 32);
-  EXPECT_EQ(plan.options.arithmetic, "seed");  // echoed as given
+  EXPECT_EQ(nlohmann::json::parse(plan.config.echo.report)["arithmetic"], "seed");  // echoed as given
 }
 
 TEST(AnalysisPlan, MaxStepsPerBlockCapsBothPasses) {
-  AnalyzeOptions options = options_with("1GiB", "x.h5");
-  options.max_steps_per_block = 3;
+  AnalyzeConfig options = options_with("1GiB", "x.h5", {"--max-steps-per-block", "3"});
   const AnalysisPlan plan = plan_analysis(options, TrajectoryShape{50, 100, 8}, kNoBaseline, MPI_COMM_WORLD);
   EXPECT_EQ(plan.blocks.steps_per_block, 3);
   ASSERT_TRUE(plan.output.has_value());

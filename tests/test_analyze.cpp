@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "analysis/analyze.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
@@ -49,10 +50,10 @@ void write_trajectory(const std::string& path, hsize_t steps, hsize_t tokens, hs
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
-AnalyzeOptions options_for(const std::string& path) {
-  AnalyzeOptions options;
-  options.input = path;
-  options.progress_seconds = 0;
+AnalyzeConfig options_for(const std::string& path) {
+  AnalyzeConfig options;
+  options.input.path = path;
+  options.memory.progress_seconds = 0;
   return options;
 }
 
@@ -163,8 +164,8 @@ TEST(AnalyzeHandBuilt, CountsRangesAndVerdicts) {
 TEST(AnalyzeHandBuilt, MinSubnormalZeroUlpAndEpsilon) {
   const std::string path = test_file("hand_built_rules.h5");
   write_trajectory(path, 3, 4, 2, hand_built_values(), {0, 0, 1, 1});
-  AnalyzeOptions options = options_for(path);
-  options.zero_ulp = "min-subnormal";
+  AnalyzeConfig options = options_for(path);
+  options.kernel.zero_ulp = bf16::ZeroUlp::min_subnormal;
   const AnalysisResult r = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() == 0) {
     // 0 -> 2^-133 is now one whole cell.
@@ -174,7 +175,7 @@ TEST(AnalyzeHandBuilt, MinSubnormalZeroUlpAndEpsilon) {
   }
   // A huge epsilon: 2^-7 is 'almost' an integer, -0.5 still 'half' (first match wins).
   options = options_for(path);
-  options.epsilon = 0.01;
+  options.kernel.epsilon = 0.01;
   const AnalysisResult wide = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() == 0) {
     EXPECT_EQ(wide.displacement[kAllTokens].tally.counts[kCountAlmost], 1);
@@ -204,7 +205,7 @@ struct Oracle {
   double min[3], max[3];
 };
 
-Oracle oracle_of(const std::string& path, const AnalyzeOptions& options) {
+Oracle oracle_of(const std::string& path, const AnalyzeConfig& options) {
   Hdf5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   Hdf5Handle w(H5Dopen2(file.get(), "W", H5P_DEFAULT), H5Dclose);
   Hdf5Handle space(H5Dget_space(w.get()), H5Sclose);
@@ -217,7 +218,7 @@ Oracle oracle_of(const std::string& path, const AnalyzeOptions& options) {
   const Hdf5Handle bool_type = h5py_bool_type();
   H5Dread(mask.get(), bool_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, dead.data());
 
-  const auto zero_rule = options.zero_ulp == "min-subnormal" ? bf16::ZeroUlp::min_subnormal : bf16::ZeroUlp::min_normal;
+  const auto zero_rule = options.kernel.zero_ulp;
   Oracle o;
   for (int p = 0; p < 3; ++p) o.min[p] = INFINITY, o.max[p] = -INFINITY;
   const char* names[] = {"exact", "almost", "half", "non_integer", "nonfinite"};
@@ -232,7 +233,7 @@ Oracle oracle_of(const std::string& path, const AnalyzeOptions& options) {
         std::string klass = "nonfinite";
         if (bf16::is_finite(a) && bf16::is_finite(b)) {
           const bf16::ExactDisplacement x = bf16::exact_displacement(a, b, zero_rule);
-          klass = names[bf16::classify(x, options.epsilon)];
+          klass = names[bf16::classify(x, options.kernel.epsilon)];
           const double v = bf16::to_double(x);
           sum_of_squares += v * v;
           for (int p : {int(kAllTokens), population}) {
@@ -296,14 +297,14 @@ TEST(AnalyzeGenerated, MatchesScalarOracleForAnyBudget) {
   ASSERT_EQ(run_generate(generate, MPI_COMM_WORLD), 0);
 
   for (const char* zero_ulp : {"min-normal", "min-subnormal"}) {
-    AnalyzeOptions options = options_for(path);
-    options.zero_ulp = zero_ulp;
+    AnalyzeConfig options = options_for(path);
+    options.kernel.zero_ulp = parse_zero_ulp(zero_ulp);
     const AnalysisResult whole = analyze_trajectory(options, MPI_COMM_WORLD);
-    options.max_steps_per_block = 2;  // twelve blocks, magnitudes spilled to disk
+    options.memory.max_steps_per_block = 2;  // twelve blocks, magnitudes spilled to disk
     options.spill_magnitudes = true;
     const AnalysisResult streamed = analyze_trajectory(options, MPI_COMM_WORLD);
-    options.max_steps_per_block = 5;
-    options.tokens_per_item = 3;
+    options.memory.max_steps_per_block = 5;
+    options.kernel.tokens_per_item = 3;
     const AnalysisResult retiled = analyze_trajectory(options, MPI_COMM_WORLD);
     if (world_rank() != 0) continue;
     EXPECT_EQ(streamed.steps_per_block, 2);
@@ -330,15 +331,15 @@ TEST(AnalyzeGenerated, ReadMethodsAndStagedPartsAgree) {
   generate.overwrite = true;
   generate.seed = 11;
   ASSERT_EQ(run_generate(generate, MPI_COMM_WORLD), 0);
-  AnalyzeOptions options = options_for(path);
-  options.per_token = "tokens.csv";  // keeps the per-token motion records (nothing is written here)
+  AnalyzeConfig options = options_for(path);
+  options.outputs.per_token = "tokens.csv";  // keeps the per-token motion records (nothing is written here)
   const AnalysisResult direct = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.max_steps_per_block = 4;
+  options.memory.max_steps_per_block = 4;
   const AnalysisResult direct_blocks = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.read_method = "map";
+  options.read_method = ReadMethod::map;
   const AnalysisResult mapped = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.read_method = "read";
-  options.max_steps_per_block = 0;
+  options.read_method = ReadMethod::read;
+  options.memory.max_steps_per_block = 0;
   const AnalysisResult read = analyze_trajectory(options, MPI_COMM_WORLD);
   EXPECT_EQ(direct.block_source, BlockSource::direct);
   EXPECT_EQ(mapped.block_source, BlockSource::mapped);
@@ -373,9 +374,9 @@ TEST(AnalyzeTimings, PhasesAddUpAndKeepTheirPlace) {
   generate.dims = 8;
   generate.overwrite = true;
   ASSERT_EQ(run_generate(generate, MPI_COMM_WORLD), 0);
-  AnalyzeOptions options = options_for(path);
-  options.max_steps_per_block = 4;  // two blocks
-  options.block_pause = 0.1;
+  AnalyzeConfig options = options_for(path);
+  options.memory.max_steps_per_block = 4;  // two blocks
+  options.checkpoint.block_pause = 0.1;
   const AnalysisResult r = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() != 0) return;
   const PhaseSummary& p = r.timings.phases;
@@ -423,10 +424,10 @@ namespace latdisp {
 TEST(AnalyzeSeedArithmetic, NotebookQuirksAndDisagreements) {
   const std::string path = testing::test_file("seed_quirks.h5");
   write_trajectory(path, 2, 5, 1, {0x3F81, 0x4396, 0x4397, 0x0000, 0x0000, 0x4080, 0x4397, 0x4398, 0x0001, 0x8001}, {});
-  AnalyzeOptions options = options_for(path);
-  options.epsilon = 0.01;
+  AnalyzeConfig options = options_for(path);
+  options.kernel.epsilon = 0.01;
   const AnalysisResult exact = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.arithmetic = "seed";
+  options.kernel.arithmetic = Arithmetic::seed;
   const AnalysisResult seed = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() != 0) return;
   const PopulationTally& e = exact.displacement[kAllTokens].tally;
@@ -461,10 +462,10 @@ namespace latdisp {
 TEST(AnalyzeSeedArithmetic, OverflowingRowNormIsNonfinite) {
   const std::string path = testing::test_file("seed_norm_overflow.h5");
   write_trajectory(path, 2, 3, 1, {0x3F80, 0x3F80, 0x3F80, 0x5C80, 0x3F81, 0x3F80}, {});
-  AnalyzeOptions options = options_for(path);
-  options.arithmetic = "seed";
+  AnalyzeConfig options = options_for(path);
+  options.kernel.arithmetic = Arithmetic::seed;
   const AnalysisResult seed = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.arithmetic = "exact";
+  options.kernel.arithmetic = Arithmetic::exact;
   const AnalysisResult exact = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() != 0) return;
   const MagnitudeSummary& s = seed.magnitude[kAllTokens];
@@ -495,11 +496,11 @@ TEST(AnalyzeSeedArithmetic, OverflowingRowNormIsNonfinite) {
 TEST(AnalyzeSeedArithmetic, DisagreementsFollowTheZeroUlpInForce) {
   const std::string path = testing::test_file("zero_ulp_disagreements.h5");
   write_trajectory(path, 2, 4, 1, {0x0000, 0x0000, 0x0000, 0x3F80, 0x0001, 0x0000, 0x3F80, 0x3F81}, {});
-  AnalyzeOptions options = options_for(path);
+  AnalyzeConfig options = options_for(path);
   const AnalysisResult normal = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.zero_ulp = "min-subnormal";
+  options.kernel.zero_ulp = bf16::ZeroUlp::min_subnormal;
   const AnalysisResult subnormal = analyze_trajectory(options, MPI_COMM_WORLD);
-  options.arithmetic = "seed";
+  options.kernel.arithmetic = Arithmetic::seed;
   const AnalysisResult seed_subnormal = analyze_trajectory(options, MPI_COMM_WORLD);
   if (world_rank() != 0) return;
   EXPECT_EQ(normal.displacement[kAllTokens].tally.counts[kCountDisagreements], 0);

@@ -13,6 +13,7 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/motion.hpp"
+#include "config/kernel_settings.hpp"
 #include "io/hdf5_handles.hpp"
 #include "report/report.hpp"
 #include "test_support.hpp"
@@ -67,15 +68,15 @@ struct Trajectory {
 
 AnalysisResult analyze(const std::string& path, int64_t max_steps_per_block = 0, double hop_radius = 0,
                        const std::string& arithmetic = "exact") {
-  AnalyzeOptions options;
-  options.input = path;
-  options.progress_seconds = 0;
-  options.per_token = "unused.csv";  // keeps the per-token table
-  options.max_steps_per_block = max_steps_per_block;
+  AnalyzeConfig options;
+  options.input.path = path;
+  options.memory.progress_seconds = 0;
+  options.outputs.per_token = "unused.csv";  // keeps the per-token table
+  options.memory.max_steps_per_block = max_steps_per_block;
   options.spill_magnitudes = max_steps_per_block > 0;
-  options.tokens_per_item = max_steps_per_block > 0 ? 1 : 0;
+  options.kernel.tokens_per_item = max_steps_per_block > 0 ? 1 : default_tokens_per_item();
   options.hop_radius = hop_radius;
-  options.arithmetic = arithmetic;
+  options.kernel.arithmetic = parse_arithmetic(arithmetic);
   return analyze_trajectory(options, MPI_COMM_WORLD);
 }
 

@@ -4,6 +4,10 @@
 #include <fstream>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "config/analyze_options.hpp"
+#include "config/optimizer_options.hpp"
 #include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -29,11 +33,11 @@ int usage_error_of(std::vector<const char*> arguments) {
 TEST(Options, AnalyzeDefaultsAndValues) {
   const Command c = parse({"analyze", "--input", "W.h5", "--epsilon", "0.25", "--zero-ulp", "min-subnormal"});
   EXPECT_EQ(c.name, "analyze");
-  EXPECT_EQ(c.analyze.input, "W.h5");
-  EXPECT_EQ(c.analyze.dataset, "W");
-  EXPECT_EQ(c.analyze.epsilon, 0.25);
-  EXPECT_EQ(c.analyze.zero_ulp, "min-subnormal");
-  EXPECT_EQ(c.analyze.arithmetic, "exact");
+  EXPECT_EQ(c.analyze.input.path, "W.h5");
+  EXPECT_EQ(c.analyze.input.dataset, "W");
+  EXPECT_EQ(c.analyze.kernel.epsilon, 0.25);
+  EXPECT_EQ(c.analyze.kernel.zero_ulp, bf16::ZeroUlp::min_subnormal);
+  EXPECT_EQ(c.analyze.kernel.arithmetic, Arithmetic::exact);
 }
 
 TEST(Options, BadValuesAreUsageErrors) {
@@ -52,8 +56,8 @@ TEST(Options, MotionOptions) {
   const Command c = parse(
       {"analyze", "--input", "W.h5", "--hop-radius", "2.5", "--per-token", "t.safetensors", "--series-csv", "s.csv"});
   EXPECT_EQ(c.analyze.hop_radius, 2.5);
-  EXPECT_EQ(c.analyze.per_token, "t.safetensors");
-  EXPECT_EQ(c.analyze.series_csv, "s.csv");
+  EXPECT_EQ(c.analyze.outputs.per_token, "t.safetensors");
+  EXPECT_EQ(c.analyze.outputs.series_csv, "s.csv");
   EXPECT_EQ(parse({"analyze", "--input", "W.h5"}).analyze.hop_radius, 0.0);  // sqrt(dims)
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "-1"}), kExitUsage);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--hop-radius", "inf"}), kExitUsage);
@@ -87,9 +91,9 @@ TEST(Options, CommandLineWinsOverConfigFile) {
     config << "# a comment\ninput = from_config.h5\nepsilon = 0.125\ndataset = V\n";
   }
   const Command c = parse({"analyze", "--config", path.c_str(), "--epsilon", "0.5"});
-  EXPECT_EQ(c.analyze.input, "from_config.h5");
-  EXPECT_EQ(c.analyze.dataset, "V");
-  EXPECT_EQ(c.analyze.epsilon, 0.5);
+  EXPECT_EQ(c.analyze.input.path, "from_config.h5");
+  EXPECT_EQ(c.analyze.input.dataset, "V");
+  EXPECT_EQ(c.analyze.kernel.epsilon, 0.5);
   std::remove(path.c_str());
   EXPECT_EQ(usage_error_of({"analyze", "--config", "/nonexistent/x.cfg"}), kExitUsage);
 }
@@ -170,13 +174,13 @@ TEST(ByteSize, ParsesUnits) {
 TEST(Options, CheckpointOptions) {
   const Command c =
       parse({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0.25", "--resume"});
-  EXPECT_EQ(c.analyze.checkpoint_dir, "ck");
-  EXPECT_EQ(c.analyze.checkpoint_seconds, 0.25);
-  EXPECT_TRUE(c.analyze.resume);
+  EXPECT_EQ(c.analyze.checkpoint.directory, "ck");
+  EXPECT_EQ(c.analyze.checkpoint.seconds, 0.25);
+  EXPECT_TRUE(c.analyze.checkpoint.resume);
   const Command defaults = parse({"analyze", "--input", "W.h5"});
-  EXPECT_EQ(defaults.analyze.checkpoint_seconds, 300.0);
-  EXPECT_TRUE(defaults.analyze.checkpoint_dir.empty());
-  EXPECT_FALSE(defaults.analyze.resume);
+  EXPECT_EQ(defaults.analyze.checkpoint.seconds, 300.0);
+  EXPECT_TRUE(defaults.analyze.checkpoint.directory.empty());
+  EXPECT_FALSE(defaults.analyze.checkpoint.resume);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "0"}),
             kExitUsage);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--checkpoint-dir", "ck", "--checkpoint-seconds", "-5"}),
@@ -185,6 +189,116 @@ TEST(Options, CheckpointOptions) {
             kExitUsage);
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--resume"}), kExitUsage);  // no --checkpoint-dir
   EXPECT_EQ(usage_error_of({"analyze", "--input", "W.h5", "--block-pause", "-1"}), kExitUsage);
+}
+
+// The option table gives the report's options echo and the checkpoint
+// identity; both as the formats state them (docs/report.md run.options,
+// docs/operations.md §6): values as given, --steps "all" when absent,
+// --per-token in the identity only as given or not.
+TEST(OptionTable, AnalyzeEchoAndCheckpointIdentity) {
+  const Command c = parse({"analyze", "--input", "W.h5", "--epsilon", "1e-3", "--per-token", "t.csv", "--memory-budget",
+                           "2GiB", "--outputs", "dead_mask,U"});
+  const nlohmann::json identity = nlohmann::json::parse(c.analyze.echo.identity);
+  const nlohmann::json expected_identity = {{"--arithmetic", "exact"}, {"--dead-mask", "dead_mask"},
+                                            {"--epsilon", 0.001},      {"--hop-radius", 0.0},
+                                            {"--per-token", true},     {"--steps", "all"},
+                                            {"--zero-ulp", "min-normal"}};
+  EXPECT_EQ(identity, expected_identity);
+  const nlohmann::json report = nlohmann::json::parse(c.analyze.echo.report);
+  EXPECT_EQ(report.size(), 28u);
+  EXPECT_EQ(report["input"], "W.h5");
+  EXPECT_EQ(report["steps"], "all");
+  EXPECT_EQ(report["memory_budget"], "2GiB");
+  EXPECT_EQ(report["outputs"], "dead_mask,U");
+  EXPECT_EQ(report["epsilon"], 0.001);
+  EXPECT_EQ(report["progress_seconds"], 5.0);
+  EXPECT_TRUE(report["tokens_per_item"].is_number_integer());
+  EXPECT_EQ(report["tokens_per_item"], 0);
+  EXPECT_EQ(report["per_token"], "t.csv");
+  EXPECT_EQ(report["per_row"], "");
+  EXPECT_EQ(report["resume"], false);
+  EXPECT_EQ(report.count("skip_incomplete"), 0u);  // not echoed
+  EXPECT_EQ(c.analyze.memory.budget_bytes, uint64_t(2) << 30);
+  EXPECT_EQ(c.analyze.save.selection_text, "dead_mask,U");
+  EXPECT_FALSE(parse({"analyze", "--input", "W.h5"}).analyze.memory.budget_bytes.has_value());
+  const nlohmann::json sliced =
+      nlohmann::json::parse(parse({"analyze", "--input", "W.h5", "--steps", "0:4:2"}).analyze.echo.identity);
+  EXPECT_EQ(sliced["--steps"], "0:4:2");
+  EXPECT_EQ(sliced["--per-token"], false);
+}
+
+// A configuration built by hand (the stages' tests) starts where the
+// command line's defaults do.
+TEST(OptionTable, HandBuiltDefaultsAreTheTableDefaults) {
+  const AnalyzeConfig parsed = parse({"analyze", "--input", "W.h5"}).analyze;
+  const AnalyzeConfig hand;
+  EXPECT_EQ(hand.input.dataset, parsed.input.dataset);
+  EXPECT_EQ(hand.input.dead_mask, parsed.input.dead_mask);
+  EXPECT_FALSE(parsed.input.steps.has_value());
+  EXPECT_EQ(hand.kernel.arithmetic, parsed.kernel.arithmetic);
+  EXPECT_EQ(hand.kernel.epsilon, parsed.kernel.epsilon);
+  EXPECT_EQ(hand.kernel.zero_ulp, parsed.kernel.zero_ulp);
+  EXPECT_EQ(hand.kernel.tokens_per_item, parsed.kernel.tokens_per_item);
+  EXPECT_EQ(hand.read_method, parsed.read_method);
+  EXPECT_EQ(hand.memory.scratch_dir, parsed.memory.scratch_dir);
+  EXPECT_EQ(hand.memory.progress_seconds, parsed.memory.progress_seconds);
+  EXPECT_EQ(hand.checkpoint.seconds, parsed.checkpoint.seconds);
+  EXPECT_EQ(hand.save.selection_text, parsed.save.selection_text);
+  EXPECT_EQ(hand.save.dtype.automatic, parsed.save.dtype.automatic);
+}
+
+TEST(OptionTable, HelpListsEveryTableOption) {
+  const std::string help = parse({"analyze", "--help"}).help_text;
+  for (const Option<AnalyzeConfig>& o : analyze_option_table().options)
+    EXPECT_NE(help.find("--" + o.long_name() + " "), std::string::npos) << o.long_name();
+}
+
+// optimizer's identity: hyperparameters not given are "(attribute)", given
+// ones as written; the typed values parsed once.
+TEST(OptionTable, OptimizerIdentityAndTypedValues) {
+  const Command given = parse({"optimizer", "--input", "run.h5", "--lr", "0.001", "--betas", "0.8,0.99",
+                               "--update-rule", "torch-mul-add", "--torch-threads", "2", "--step-offset", "3"});
+  const nlohmann::json identity = nlohmann::json::parse(given.optimizer.echo.identity);
+  const nlohmann::json expected = {{"--betas", "0.8,0.99"},       {"--dead-mask", "dead_mask"},
+                                   {"--eps", "(attribute)"},       {"--lr", "0.001"},
+                                   {"--per-token", false},         {"--step-offset", 3},
+                                   {"--torch-capability", "avx2"}, {"--torch-threads", 2},
+                                   {"--update-rule", "torch-mul-add"}, {"--weight-decay", "(attribute)"}};
+  EXPECT_EQ(identity, expected);
+  EXPECT_TRUE(identity["--torch-threads"].is_number_integer());
+  const AdamWSpec& rule = given.optimizer.rule;
+  EXPECT_EQ(rule.lr, 0.001);
+  EXPECT_TRUE(rule.lr_dataset.empty());
+  EXPECT_EQ(rule.beta1, 0.8);
+  EXPECT_EQ(rule.beta2, 0.99);
+  EXPECT_FALSE(rule.eps.has_value());
+  EXPECT_EQ(rule.update_rule, optimizer::UpdateRule::torch_mul_add);
+  EXPECT_EQ(rule.torch_threads, 2);
+  EXPECT_EQ(rule.step_offset, 3);
+  const Command named = parse({"optimizer", "--input", "run.h5", "--lr", "lr_schedule"});
+  EXPECT_FALSE(named.optimizer.rule.lr.has_value());
+  EXPECT_EQ(named.optimizer.rule.lr_dataset, "lr_schedule");
+  EXPECT_EQ(nlohmann::json::parse(named.optimizer.echo.identity)["--step-offset"], -1);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--lr", "-1"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--betas", "0.9"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--update-rule", "sgd"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"optimizer", "--input", "run.h5", "--resume"}), kExitUsage);
+}
+
+// blackholes' report echo: its keys in the report's order, text not given
+// as null, numbers as numbers.
+TEST(OptionTable, BlackholesEchoKeepsTheReportsOrder) {
+  const Command c = parse({"blackholes", "--matrix", "W.h5", "--steps", "all", "--min-size", "3"});
+  const nlohmann::ordered_json echo = nlohmann::ordered_json::parse(c.blackholes.echo.report);
+  const std::string expected =
+      R"({"matrix":"W.h5","steps":"all","dead_mask":"dead_mask","min_size":3,"hash_bits":64,"memory_budget":null,)"
+      R"("max_steps_per_block":0,"output":null,"report":null,"series_csv":null})";
+  EXPECT_EQ(echo.dump(), expected);
+  EXPECT_TRUE(c.blackholes.steps.has_value());
+  EXPECT_FALSE(parse({"blackholes", "--matrix", "W.h5"}).blackholes.steps.has_value());
+  EXPECT_EQ(usage_error_of({"blackholes", "--matrix", "W.h5@1", "--steps", "all"}), kExitUsage);
+  EXPECT_EQ(usage_error_of({"inspect", "--matrix", "M.safetensors", "--dims", "0"}), kExitUsage);  // no groups
+  EXPECT_EQ(usage_error_of({"survey", "--model", "m", "--tokenizer", "t.json", "--no-tokenizer"}), kExitUsage);
 }
 
 }  // namespace latdisp

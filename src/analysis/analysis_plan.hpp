@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "analysis/step_block_plan.hpp"
-#include "config/options.hpp"
+#include "config/analyze_config.hpp"
 #include "config/save_dtype.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
@@ -61,7 +61,7 @@ struct OutputPlan {
 };
 
 struct AnalysisPlan {
-  AnalyzeOptions options;                        // as given: the report echoes them
+  AnalyzeConfig config;                          // as asked: the report echoes its options
   KernelSettings kernel;                         // the hop radius as the kernel compares it included
   double hop_radius = 0;                         // R as reported (docs/definitions.md §15)
   bool background_reads = false;                 // the analysis reads the next block while the kernel runs
@@ -73,14 +73,14 @@ struct AnalysisPlan {
   std::optional<OutputPlan> output;
 };
 
-// Collective: opens options.input and reads its dead mask. Throws Error.
-AnalysisInput open_analysis_input(const AnalyzeOptions& options, MPI_Comm comm);
+// Collective: opens config.input and reads its dead mask. Throws Error.
+AnalysisInput open_analysis_input(const AnalyzeConfig& config, MPI_Comm comm);
 
 // Collective: the plan of this rank; `baseline_bytes` is what the process
 // held before it opened W. Throws Error(kExitUsage): more ranks than tokens,
 // a budget too small for two steps.
 // `value_bytes`: the bytes of one value of W (its element format's).
-AnalysisPlan plan_analysis(const AnalyzeOptions& options, const TrajectoryShape& shape, uint64_t baseline_bytes,
+AnalysisPlan plan_analysis(const AnalyzeConfig& config, const TrajectoryShape& shape, uint64_t baseline_bytes,
                            MPI_Comm comm, int value_bytes = 2);
 
 struct PreparedAnalysis {
@@ -89,6 +89,6 @@ struct PreparedAnalysis {
 };
 
 // Collective: the input opened and the plan made, in that order.
-PreparedAnalysis prepare_analysis(const AnalyzeOptions& options, MPI_Comm comm);
+PreparedAnalysis prepare_analysis(const AnalyzeConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -11,7 +11,7 @@
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/near_zero_result.hpp"
 #include "analysis/per_token_table.hpp"
-#include "config/options.hpp"
+#include "config/analyze_config.hpp"
 #include "io/block_source.hpp"
 #include "io/input_path.hpp"
 #include "io/output_format.hpp"
@@ -76,7 +76,7 @@ struct CheckpointSummary {
 };
 
 struct AnalysisResult {
-  AnalyzeOptions options;
+  AnalyzeConfig config;  // what was asked, and its options as given (config.echo)
   TrajectoryShape shape;
   std::string input_type;
   formats::ElementType element_type = formats::ElementType::bf16;

@@ -148,7 +148,7 @@ int32_t all_ranks_integer_width(const LocalTallies& local, MPI_Comm comm) {
 // What the report tells of the input and the plan, before any step is read.
 AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& plan, int ranks) {
   AnalysisResult result;
-  result.options = plan.options;
+  result.config = plan.config;
   result.ranks = ranks;
   result.kokkos_backend = ExecutionSpace::name();
   result.shape = input.shape();
@@ -197,11 +197,11 @@ struct PassState {
       : local(transitions) {
     collectively(comm, [&] {
       const GeneralValueSpace space{static_cast<int64_t>(plan.blocks.general_bytes / sizeof(uint64_t)),
-                                    !plan.blocks.magnitudes_in_memory, plan.options.scratch_dir};
+                                    !plan.blocks.magnitudes_in_memory, plan.config.memory.scratch_dir};
       store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
     });
     collectively(comm, [&] {
-      motion = std::make_unique<TokenMotionTracker>(!plan.options.per_token.empty(), plan.blocks.steps_per_block - 1,
+      motion = std::make_unique<TokenMotionTracker>(!plan.config.outputs.per_token.empty(), plan.blocks.steps_per_block - 1,
                                                     plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
@@ -400,7 +400,7 @@ void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int6
   MPI_Comm_rank(comm, &rank);
   const int64_t transitions = reader.shape().steps - 1;
   const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
-  ProgressLine progress(plan.options.progress_seconds, transitions - first_step, rank == 0);
+  ProgressLine progress(plan.config.memory.progress_seconds, transitions - first_step, rank == 0);
   StepStream stream(reader, plan.slab, plan.max_slab, plan.blocks.steps_per_block, buffers.read_buffer(0),
                     plan.background_reads ? buffers.read_buffer(1) : nullptr, plan.background_reads, first_step,
                     plan.block_source);
@@ -412,9 +412,9 @@ void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int6
     analyze_step_block(step_block, stream, plan, items, buffers, state, rows, phases, comm);
     const int64_t next_step = step_block.first_step + step_block.steps - 1;
     progress.update(next_step - first_step);
-    if (plan.options.block_pause > 0) {
+    if (plan.config.checkpoint.block_pause > 0) {
       phases.enter("block_pause");
-      std::this_thread::sleep_for(std::chrono::duration<double>(plan.options.block_pause));
+      std::this_thread::sleep_for(std::chrono::duration<double>(plan.config.checkpoint.block_pause));
     }
     phases.enter("checkpoint");
     checkpoint.at_block_boundary(next_step, step_block.final, save_state);
@@ -437,9 +437,9 @@ void reduce_pass(const PassState& state, const std::vector<uint8_t>& slab_dead, 
 
 }  // namespace
 
-AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm) {
+AnalysisResult analyze_trajectory(const AnalyzeConfig& config, MPI_Comm comm) {
   PhaseTimer phases(analysis_phases(), analysis_concurrent_work());
-  const PreparedAnalysis prepared = prepare_analysis(options, comm);
+  const PreparedAnalysis prepared = prepare_analysis(config, comm);
   return analyze_trajectory(prepared.input, prepared.plan, phases, comm);
 }
 
@@ -449,13 +449,13 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  const AnalyzeOptions& options = plan.options;
+  const AnalyzeConfig& config = plan.config;
   AnalysisResult result = result_of_plan(input, plan, ranks);
   const TrajectoryReader& reader = *input.reader;
-  Checkpointer checkpoint(options, reader, input.dead_mask, comm);
+  Checkpointer checkpoint(config, reader, input.dead_mask, comm);
   if (!result.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp analyze: warning: %s; every token is treated as live\n",
-                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
+                 missing_dead_mask_text(config.input.path, config.input.dead_mask).c_str());
   const TokenRange slab = plan.slab;
   const std::vector<uint8_t> slab_dead(input.dead_mask.begin() + slab.begin,
                                        input.dead_mask.begin() + slab.begin + slab.count);
@@ -469,10 +469,10 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
                                              block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
                                              reader.element_type());
   });
-  const int64_t first_step = options.resume ? state.restore(checkpoint, slab.count) : 0;
+  const int64_t first_step = config.checkpoint.resume ? state.restore(checkpoint, slab.count) : 0;
   stream_steps(reader, plan, first_step, *buffers, state, checkpoint, phases, rows, comm);
   if (checkpoint.enabled()) result.checkpoint = checkpoint.summary();
-  if (!options.per_token.empty()) result.per_token = PerTokenTable{slab, slab_dead, state.motion->records()};
+  if (!config.outputs.per_token.empty()) result.per_token = PerTokenTable{slab, slab_dead, state.motion->records()};
   reduce_pass(state, slab_dead, transitions, result, phases, comm);
   result.peak_rss = gather_peak_rss(comm);
   result.timings = timings_of(summarize_phases(phases, comm));

@@ -9,7 +9,7 @@
 
 #include "analysis/analysis_plan.hpp"
 #include "analysis/analysis_result.hpp"
-#include "config/options.hpp"
+#include "config/analyze_config.hpp"
 #include "parallel/phase_timer.hpp"
 
 namespace latdisp {
@@ -25,7 +25,7 @@ using RowSink = std::function<void(int64_t first_transition, int64_t transitions
 AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan& plan, PhaseTimer& phases,
                                   MPI_Comm comm, const RowSink& rows = RowSink());
 
-// Collective: opens options.input, plans and analyzes it.
-AnalysisResult analyze_trajectory(const AnalyzeOptions& options, MPI_Comm comm);
+// Collective: opens config.input, plans and analyzes it.
+AnalysisResult analyze_trajectory(const AnalyzeConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

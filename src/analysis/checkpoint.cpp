@@ -137,30 +137,23 @@ json run_identity(const CheckpointSetup& setup, int ranks) {
           {"options", json::parse(setup.options_json)}};
 }
 
-// analyze's setup: its result-shaping options.
-CheckpointSetup analyze_setup(const AnalyzeOptions& o, const TrajectoryReader& reader,
+// analyze's setup: its result-shaping options as the option table states them.
+CheckpointSetup analyze_setup(const AnalyzeConfig& config, const TrajectoryReader& reader,
                               const std::vector<uint8_t>& dead_mask) {
   CheckpointSetup setup;
   setup.command = "analyze";
-  setup.directory = o.checkpoint_dir;
-  setup.seconds = o.checkpoint_seconds;
-  setup.resume = o.resume;
-  setup.input = o.input;
+  setup.directory = config.checkpoint.directory;
+  setup.seconds = config.checkpoint.seconds;
+  setup.resume = config.checkpoint.resume;
+  setup.input = config.input.path;
   setup.files = reader.source_files();
-  setup.dataset = o.dataset;
+  setup.dataset = config.input.dataset;
   setup.element_type = formats::element_type_name(reader.element_type());
   setup.steps = reader.shape().steps;
   setup.tokens = reader.shape().tokens;
   setup.dims = reader.shape().dims;
   setup.dead_mask = &dead_mask;
-  setup.options_json = json{{"--arithmetic", o.arithmetic},
-                            {"--epsilon", o.epsilon},
-                            {"--zero-ulp", o.zero_ulp},
-                            {"--dead-mask", o.dead_mask},
-                            {"--steps", o.steps.empty() ? std::string("all") : o.steps},
-                            {"--hop-radius", o.hop_radius},
-                            {"--per-token", !o.per_token.empty()}}
-                           .dump();
+  setup.options_json = config.echo.identity;
   return setup;
 }
 
@@ -297,9 +290,9 @@ void prepare_directory(const std::string& directory) {
 
 std::string checkpoint_manifest_path(const std::string& directory) { return directory + "/" + kManifestName; }
 
-Checkpointer::Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader,
+Checkpointer::Checkpointer(const AnalyzeConfig& config, const TrajectoryReader& reader,
                            const std::vector<uint8_t>& dead_mask, MPI_Comm comm)
-    : Checkpointer(analyze_setup(options, reader, dead_mask), comm) {}
+    : Checkpointer(analyze_setup(config, reader, dead_mask), comm) {}
 
 Checkpointer::Checkpointer(const CheckpointSetup& setup, MPI_Comm comm)
     : m_comm(comm), m_command(setup.command), m_interval(setup.seconds), m_steps(setup.steps), m_last(Clock::now()) {
@@ -453,8 +446,6 @@ void Checkpointer::remove_replaced_generation(int64_t replaced) const {
                  "latdisp did not write there, or cannot be removed)\n",
                  m_command.c_str(), m_directory.c_str(), name.c_str());
 }
-
-void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm) { remove_checkpoint(options.checkpoint_dir, comm); }
 
 void remove_checkpoint(const std::string& directory, MPI_Comm comm) {
   int rank = 0;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "analysis/analysis_result.hpp"
-#include "config/options.hpp"
+#include "config/analyze_config.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "io/trajectory_reader.hpp"
 
@@ -40,7 +40,7 @@ struct CheckpointSetup {
   std::string element_type;
   int64_t steps = 0, tokens = 0, dims = 0;
   const std::vector<uint8_t>* dead_mask = nullptr;
-  std::string options_json;  // the result-shaping options, a JSON object keyed by command-line names
+  std::string options_json;  // the result-shaping options, a JSON object keyed by command-line names (OptionEcho)
 };
 
 class Checkpointer {
@@ -55,7 +55,7 @@ class Checkpointer {
   // and defers stop
   // signals to the block boundaries until the final block. A run without
   // --resume refuses a directory that already holds a checkpoint. Throws Error.
-  Checkpointer(const AnalyzeOptions& options, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
+  Checkpointer(const AnalyzeConfig& config, const TrajectoryReader& reader, const std::vector<uint8_t>& dead_mask,
                MPI_Comm comm);
   // The same for any command: the identity is the setup's.
   Checkpointer(const CheckpointSetup& setup, MPI_Comm comm);
@@ -106,7 +106,6 @@ class Checkpointer {
 // no more use; removes the manifest first, then the generation folder it
 // names. Nothing else in the directory is touched: only regular files of
 // this user that latdisp names, never through a symbolic link.
-void remove_checkpoint(const AnalyzeOptions& options, MPI_Comm comm);
 void remove_checkpoint(const std::string& directory, MPI_Comm comm);
 
 // The manifest's path in a checkpoint directory.

@@ -40,7 +40,7 @@ class PhaseClock {
 };
 
 ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf16::IntegerWidth width) {
-  const AnalyzeOptions& o = plan.options;
+  const AnalyzeConfig& c = plan.config;
   ResultLayout layout;
   layout.shape = input.shape();
   layout.slab = plan.slab;
@@ -50,12 +50,12 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
   layout.dead_mask = input.dead_mask;
   for (size_t n = 0; n < input.dead_mask.size(); ++n)
     if (input.dead_mask[n]) layout.dead_token_ids.push_back(static_cast<int64_t>(n));
-  layout.provenance = {{"source", o.input},
-                       {"dataset", o.dataset},
+  layout.provenance = {{"source", c.input.path},
+                       {"dataset", c.input.dataset},
                        {"element_type", formats::element_type_name(layout.element_type)},
-                       {"arithmetic", o.arithmetic},
-                       {"epsilon", std::to_string(o.epsilon)},
-                       {"zero_ulp", o.zero_ulp},
+                       {"arithmetic", arithmetic_name(c.kernel.arithmetic)},
+                       {"epsilon", std::to_string(c.kernel.epsilon)},
+                       {"zero_ulp", zero_ulp_name(c.kernel.zero_ulp)},
                        {"delta_dtype", integer_dtype_name(width)},
                        {"exception_kinds", "1 almost, 2 half, 3 non_integer, 4 nonfinite, 5 out of the dtype's range"},
                        {"latdisp_version", LATDISP_VERSION}};

@@ -3,12 +3,12 @@
 
 #include <mpi.h>
 
-#include "config/options.hpp"
+#include "config/analyze_config.hpp"
 
 namespace latdisp {
 
 // Collective: analyze, save (--output), print the report (rank 0), write the
 // JSON report. Returns the exit code.
-int run_analyze(const AnalyzeOptions& options, MPI_Comm comm);
+int run_analyze(const AnalyzeConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -14,18 +14,18 @@
 
 namespace latdisp {
 
-int run_optimizer(const OptimizerOptions& options, MPI_Comm comm) {
+int run_optimizer(const OptimizerConfig& config, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  check_outputs(comm,
-                {{"--report", options.report}, {"--per-token", options.per_token}, {"--series-csv", options.series_csv}},
-                input_files_of(options.input, options.dead_mask), options.overwrite);
+  const OutputFiles& files = config.outputs;
+  check_outputs(comm, {{"--report", files.report}, {"--per-token", files.per_token}, {"--series-csv", files.series_csv}},
+                input_files_of(config.input.path, config.input.dead_mask), files.overwrite);
   std::unique_ptr<PendingOutput> per_token;
-  if (!options.per_token.empty())
-    per_token = std::make_unique<PendingOutput>(comm, options.per_token, options.overwrite, "--per-token");
-  const OptimizerResult result = run_optimizer_audit(options, per_token != nullptr, comm);
+  if (!files.per_token.empty())
+    per_token = std::make_unique<PendingOutput>(comm, files.per_token, files.overwrite, "--per-token");
+  const OptimizerResult result = run_optimizer_audit(config, per_token != nullptr, comm);
   if (per_token) {
-    write_optimizer_per_token(result, options.per_token, per_token->temporary_path(), comm);
+    write_optimizer_per_token(result, files.per_token, per_token->temporary_path(), comm);
     per_token->commit();
   }
   std::string report_text, series_text;
@@ -33,14 +33,14 @@ int run_optimizer(const OptimizerOptions& options, MPI_Comm comm) {
     if (rank != 0) return;
     print_optimizer_text(result, stdout);
     std::fflush(stdout);
-    if (!options.report.empty()) report_text = optimizer_json(result).dump(2) + "\n";
-    if (!options.series_csv.empty()) series_text = optimizer_series_csv(result);
+    if (!files.report.empty()) report_text = optimizer_json(result).dump(2) + "\n";
+    if (!files.series_csv.empty()) series_text = optimizer_series_csv(result);
   });
-  if (!options.series_csv.empty())
-    write_text_output(comm, options.series_csv, options.overwrite, series_text, "--series-csv");
-  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report_text, "--report");
+  if (!files.series_csv.empty())
+    write_text_output(comm, files.series_csv, files.overwrite, series_text, "--series-csv");
+  if (!files.report.empty()) write_text_output(comm, files.report, files.overwrite, report_text, "--report");
   // The run is complete and reported: its checkpoint is of no more use.
-  remove_checkpoint(options.checkpoint_dir, comm);
+  remove_checkpoint(config.checkpoint.directory, comm);
   return kExitOk;
 }
 

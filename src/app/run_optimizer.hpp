@@ -7,6 +7,6 @@
 
 namespace latdisp {
 
-int run_optimizer(const OptimizerOptions& options, MPI_Comm comm);
+int run_optimizer(const OptimizerConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -16,7 +16,7 @@ namespace latdisp {
 namespace {
 
 // Files this run may read, so that no output replaces one of them.
-std::vector<std::string> survey_inputs(const SurveyOptions& o) {
+std::vector<std::string> survey_inputs(const SurveyConfig& o) {
   std::vector<std::string> inputs;
   for (const std::string& model : {o.model, o.compare}) {
     if (model.empty()) continue;
@@ -29,14 +29,14 @@ std::vector<std::string> survey_inputs(const SurveyOptions& o) {
   return inputs;
 }
 
-void write_groups(const SurveyOptions& o, const SurveyResult& s, PendingOutput& output, MPI_Comm comm) {
+void write_groups(const SurveyConfig& o, const SurveyResult& s, PendingOutput& output, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   collectively(comm, [&] {
     if (rank != 0) return;
     std::vector<TokenGroup> groups;
     for (size_t g = 0; g < s.groups.size(); ++g) groups.push_back({blackhole_group_name(g), s.groups[g]});
-    write_token_groups(output.temporary_path(), output_format_of("--output", o.output), groups,
+    write_token_groups(output.temporary_path(), o.output_format, groups,
                        {{"generator", "latdisp survey"}, {"model", s.input.model}, {"tensor", s.input.tensor}});
   });
   output.commit();
@@ -44,15 +44,15 @@ void write_groups(const SurveyOptions& o, const SurveyResult& s, PendingOutput& 
 
 }  // namespace
 
-int run_survey(const SurveyOptions& o, MPI_Comm comm) {
+int run_survey(const SurveyConfig& o, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   check_outputs(comm,
-                {{"--report", o.report}, {"--per-token", o.per_token}, {"--output", o.output},
+                {{"--report", o.outputs.report}, {"--per-token", o.outputs.per_token}, {"--output", o.output},
                  {"--summary", o.summary}},
-                survey_inputs(o), o.overwrite);
+                survey_inputs(o), o.outputs.overwrite);
   std::unique_ptr<PendingOutput> groups;
-  if (!o.output.empty()) groups = std::make_unique<PendingOutput>(comm, o.output, o.overwrite, "--output");
+  if (!o.output.empty()) groups = std::make_unique<PendingOutput>(comm, o.output, o.outputs.overwrite, "--output");
   const SurveyResult result = survey_model(o, comm);
   if (groups) write_groups(o, result, *groups, comm);
   std::string report, summary, csv;
@@ -63,11 +63,12 @@ int run_survey(const SurveyOptions& o, MPI_Comm comm) {
     summary = survey_text(json);
     std::fputs((o.json ? report : summary).c_str(), stdout);
     std::fflush(stdout);
-    if (!o.per_token.empty()) csv = survey_csv(result);
+    if (!o.outputs.per_token.empty()) csv = survey_csv(result);
   });
-  if (!o.report.empty()) write_text_output(comm, o.report, o.overwrite, report, "--report");
-  if (!o.summary.empty()) write_text_output(comm, o.summary, o.overwrite, summary, "--summary");
-  if (!o.per_token.empty()) write_text_output(comm, o.per_token, o.overwrite, csv, "--per-token");
+  const OutputFiles& files = o.outputs;
+  if (!files.report.empty()) write_text_output(comm, files.report, files.overwrite, report, "--report");
+  if (!o.summary.empty()) write_text_output(comm, o.summary, files.overwrite, summary, "--summary");
+  if (!files.per_token.empty()) write_text_output(comm, files.per_token, files.overwrite, csv, "--per-token");
   return kExitOk;
 }
 

@@ -9,6 +9,6 @@
 namespace latdisp {
 
 // Collective. Returns the exit code.
-int run_survey(const SurveyOptions& options, MPI_Comm comm);
+int run_survey(const SurveyConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -148,7 +148,7 @@ std::vector<std::vector<int64_t>> share_groups(const std::vector<std::vector<int
 uint64_t hash_mask_of(int64_t hash_bits) { return hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << hash_bits) - 1; }
 
 // Collective: `blackholes` on one matrix, as a one-step run.
-BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm comm) {
+BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
@@ -161,7 +161,7 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
   const BlackholeResult result = find_blackholes(matrix, search, comm);
 
   BlackholesRun run;
-  run.options = options;
+  run.config = options;
   MPI_Comm_size(comm, &run.ranks);
   run.source = matrix.description();
   run.path = matrix.location().path;
@@ -191,10 +191,10 @@ BlackholesRun blackholes_of_matrix(const BlackholesOptions& options, MPI_Comm co
 }
 
 // The files blackholes reads: the input and a dead mask given as FILE:NAME.
-std::vector<std::string> input_files(const BlackholesOptions& options) {
+std::vector<std::string> input_files(const BlackholesConfig& options) {
   const std::string matrix = parse_matrix_location(options.matrix).path;
   // A single matrix has no dead mask.
-  return options.steps.empty() ? std::vector<std::string>{matrix} : input_files_of(matrix, options.dead_mask);
+  return options.steps ? input_files_of(matrix, options.dead_mask) : std::vector<std::string>{matrix};
 }
 
 // Collective: the groups file (the last step's groups as bh1_token_ids, ...).
@@ -206,11 +206,11 @@ void write_groups_file(const BlackholesRun& run, PendingOutput& output, MPI_Comm
     std::vector<TokenGroup> groups;
     for (size_t g = 0; g < run.final_groups.size(); ++g)
       groups.push_back({blackhole_group_name(g), run.final_groups[g].tokens});
-    write_token_groups(output.temporary_path(), output_format_of("--output", run.options.output), groups,
+    write_token_groups(output.temporary_path(), run.config.output_format, groups,
                        {{"generator", "latdisp blackholes"},
                         {"matrix", run.source},
                         {"step", std::to_string(run.steps.back())},
-                        {"min_size", std::to_string(run.options.min_size)}});
+                        {"min_size", std::to_string(run.config.min_size)}});
   });
   output.commit();
 }
@@ -241,18 +241,18 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
   return result;
 }
 
-int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
+int run_blackholes(const BlackholesConfig& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
+  const OutputFiles& files = options.outputs;
   // Every path this run writes is refused now if it cannot be written, not after the search.
   check_outputs(comm,
-                {{"--output", options.output}, {"--report", options.report}, {"--series-csv", options.series_csv}},
-                input_files(options), options.overwrite);
+                {{"--output", options.output}, {"--report", files.report}, {"--series-csv", files.series_csv}},
+                input_files(options), files.overwrite);
   std::unique_ptr<PendingOutput> groups;
   if (!options.output.empty())
-    groups = std::make_unique<PendingOutput>(comm, options.output, options.overwrite, "--output");
-  const BlackholesRun run =
-      options.steps.empty() ? blackholes_of_matrix(options, comm) : blackholes_over_time(options, comm);
+    groups = std::make_unique<PendingOutput>(comm, options.output, files.overwrite, "--output");
+  const BlackholesRun run = options.steps ? blackholes_over_time(options, comm) : blackholes_of_matrix(options, comm);
   if (groups) write_groups_file(run, *groups, comm);
   // The summary first: a report file that cannot be written does not lose it.
   std::string report, series;
@@ -260,12 +260,11 @@ int run_blackholes(const BlackholesOptions& options, MPI_Comm comm) {
     if (rank != 0) return;
     std::fputs((options.json ? blackholes_json(run).dump(2) + "\n" : blackholes_text(run)).c_str(), stdout);
     std::fflush(stdout);
-    if (!options.report.empty()) report = blackholes_json(run).dump(2) + "\n";
-    if (!options.series_csv.empty()) series = blackholes_series_csv(run);
+    if (!files.report.empty()) report = blackholes_json(run).dump(2) + "\n";
+    if (!files.series_csv.empty()) series = blackholes_series_csv(run);
   });
-  if (!options.report.empty()) write_text_output(comm, options.report, options.overwrite, report, "--report");
-  if (!options.series_csv.empty())
-    write_text_output(comm, options.series_csv, options.overwrite, series, "--series-csv");
+  if (!files.report.empty()) write_text_output(comm, files.report, files.overwrite, report, "--report");
+  if (!files.series_csv.empty()) write_text_output(comm, files.series_csv, files.overwrite, series, "--series-csv");
   return kExitOk;
 }
 

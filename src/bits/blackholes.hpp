@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
 #include "io/matrix_source.hpp"
 
 namespace latdisp {
@@ -44,6 +44,6 @@ struct BlackholeResult {
 BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearch& search, MPI_Comm comm);
 
 // Collective: the `blackholes` subcommand. Returns the exit code.
-int run_blackholes(const BlackholesOptions& options, MPI_Comm comm);
+int run_blackholes(const BlackholesConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -127,7 +127,7 @@ struct OpenedTrajectory {
 };
 
 // Collective: opens the trajectory, describes it in `run` and selects its steps.
-OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run, MPI_Comm comm) {
+OpenedTrajectory open_input(const BlackholesConfig& options, BlackholesRun& run, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   OpenedTrajectory input;
@@ -141,7 +141,7 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {
     require_a_token_per_rank(run.tokens, run.ranks, input.location.path);
-    run.steps = selected_steps(parse_step_selection(options.steps), run.input_steps, input.location.path);
+    run.steps = selected_steps(*options.steps, run.input_steps, input.location.path);
   });
   if (!dead_found && rank == 0)
     std::fprintf(stderr, "latdisp blackholes: warning: %s; every token is treated as live\n",
@@ -150,17 +150,17 @@ OpenedTrajectory open_input(const BlackholesOptions& options, BlackholesRun& run
 }
 
 // Collective: the selected steps block by block; rank 0 follows the groups.
-void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options, uint64_t baseline, BlackholesRun& run,
+void walk_blocks(const OpenedTrajectory& input, const BlackholesConfig& options, uint64_t baseline, BlackholesRun& run,
                  MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const TokenRange slab = token_range(run.tokens, rank, run.ranks);
   const int64_t max_slab = token_range(run.tokens, 0, run.ranks).count;
   BlackholeBlockInputs inputs{slab.count, run.tokens, run.words, static_cast<int64_t>(run.steps.size()), 0, baseline};
-  inputs.budget = resolve_memory_budget(options.memory_budget, comm);
+  inputs.budget = memory_budget_of(options.memory, comm);
   run.memory_budget = inputs.budget;
   run.steps_per_block =
-      plan_blocks(blackhole_block_cost(inputs), inputs.budget, comm, options.max_steps_per_block).steps_per_block;
+      plan_blocks(blackhole_block_cost(inputs), inputs.budget, comm, options.memory.max_steps_per_block).steps_per_block;
 
   RowSearchSettings settings;
   settings.min_size = options.min_size;
@@ -198,11 +198,11 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesOptions& options
 
 }  // namespace
 
-BlackholesRun blackholes_over_time(const BlackholesOptions& options, MPI_Comm comm) {
+BlackholesRun blackholes_over_time(const BlackholesConfig& options, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   const uint64_t baseline = current_rss_bytes();
   BlackholesRun run;
-  run.options = options;
+  run.config = options;
   MPI_Comm_size(comm, &run.ranks);
   const OpenedTrajectory input = open_input(options, run, comm);
   walk_blocks(input, options, baseline, run, comm);

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "bits/blackholes_report.hpp"
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
+#include "config/step_selection.hpp"
 #include "io/block_plan.hpp"
 
 namespace latdisp {
@@ -38,6 +39,6 @@ uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in);
 BlockCost blackhole_block_cost(const BlackholeBlockInputs& in);
 
 // Collective: the whole search; the results are complete on rank 0.
-BlackholesRun blackholes_over_time(const BlackholesOptions& options, MPI_Comm comm);
+BlackholesRun blackholes_over_time(const BlackholesConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -84,8 +84,6 @@ json named_groups_json(const BlackholesRun& run) {
 
 json run_json(const BlackholesRun& run) {
   const RowSearchStats& s = run.search;
-  const BlackholesOptions& o = run.options;
-  const auto file = [](const std::string& path) { return path.empty() ? json() : json(path); };
   return {{"ranks", run.ranks},
           {"steps_per_block", run.steps_per_block},
           {"memory_budget_bytes", run.memory_budget},
@@ -100,17 +98,7 @@ json run_json(const BlackholesRun& run) {
             {"total", run.total_seconds}}},
           {"rows_per_s", rows_per_second(run)},
           {"peak_rss_bytes", run.peak_rss},
-          {"options",
-           {{"matrix", o.matrix},
-            {"steps", file(o.steps)},
-            {"dead_mask", o.dead_mask},
-            {"min_size", o.min_size},
-            {"hash_bits", o.hash_bits},
-            {"memory_budget", file(o.memory_budget)},
-            {"max_steps_per_block", o.max_steps_per_block},
-            {"output", file(o.output)},
-            {"report", file(o.report)},
-            {"series_csv", file(o.series_csv)}}}};
+          {"options", json::parse(run.config.echo.report)}};
 }
 
 std::string ids_text(const std::vector<int64_t>& tokens, size_t shown) {
@@ -193,9 +181,9 @@ std::string footer_lines(const BlackholesRun& run) {
   std::string peaks;
   for (size_t r = 0; r < run.peak_rss.size(); ++r) peaks += (r ? ", " : "") + format_bytes(run.peak_rss[r]);
   text += "  peak memory per rank: " + peaks + "\n";
-  if (!run.options.output.empty()) text += "  wrote " + run.options.output + "\n";
-  if (!run.options.report.empty()) text += "  report: " + run.options.report + "\n";
-  if (!run.options.series_csv.empty()) text += "  per-step series: " + run.options.series_csv + "\n";
+  if (!run.config.output.empty()) text += "  wrote " + run.config.output + "\n";
+  if (!run.config.outputs.report.empty()) text += "  report: " + run.config.outputs.report + "\n";
+  if (!run.config.outputs.series_csv.empty()) text += "  per-step series: " + run.config.outputs.series_csv + "\n";
   return text;
 }
 
@@ -211,10 +199,10 @@ json blackholes_json(const BlackholesRun& run) {
   report["schema"] = "latdisp.blackholes/1";
   report["input"] = input_json(run);
   report["matrix"] = {{"source", run.source}, {"rows", run.tokens}, {"cols", run.dims}};
-  report["min_size"] = run.options.min_size;
-  report["hash_bits"] = run.options.hash_bits;
-  report["output"] = run.options.output.empty() ? json() : json(run.options.output);
-  report["selection"] = run.trajectory ? json(run.options.steps) : json();
+  report["min_size"] = run.config.min_size;
+  report["hash_bits"] = run.config.hash_bits;
+  report["output"] = run.config.output.empty() ? json() : json(run.config.output);
+  report["selection"] = run.trajectory ? json(run.config.steps_text) : json();
   report["steps"] = run.steps;
   report["per_step"] = per_step_json(run);
   report["final_groups"] = final_groups_json(run);
@@ -232,15 +220,15 @@ json blackholes_json(const BlackholesRun& run) {
 std::string blackholes_text(const BlackholesRun& run) {
   std::string text = "latdisp blackholes: " + run.source + ", " + std::to_string(run.ranks) + " rank(s)\n";
   if (run.trajectory && !run.series.empty()) {
-    text += "  steps " + run.options.steps + ": " + std::to_string(run.steps.size()) +
-            " selected; groups of at least " + std::to_string(run.options.min_size) + " bit-identical tokens\n";
+    text += "  steps " + run.config.steps_text + ": " + std::to_string(run.steps.size()) +
+            " selected; groups of at least " + std::to_string(run.config.min_size) + " bit-identical tokens\n";
     text += step_line("first", run.series.front());
     text += step_line("last ", run.series.back());
     text += initial_groups_line(run);
     if (!run.final_groups.empty()) text += "  the largest groups at the last step (formation, dead / live members):\n";
   } else {
     text += "  " + std::to_string(run.final_groups.size()) + " group(s) of at least " +
-            std::to_string(run.options.min_size) + " bit-identical tokens, " + std::to_string(grouped_tokens(run)) +
+            std::to_string(run.config.min_size) + " bit-identical tokens, " + std::to_string(grouped_tokens(run)) +
             " tokens in all\n";
   }
   return text + group_lines(run) + footer_lines(run);

@@ -12,13 +12,13 @@
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
 #include "io/input_path.hpp"
 
 namespace latdisp {
 
 struct BlackholesRun {
-  BlackholesOptions options;
+  BlackholesConfig config;  // as asked; config.echo: the report's options
   // The input.
   std::string source;  // e.g. "W.h5:W (uint16, 301 x 10000 x 64)"
   std::string path;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bits/element_patterns.hpp"
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
 #include "io/token_groups.hpp"
 
 namespace latdisp {
@@ -61,6 +61,6 @@ std::string inspect_text(const InspectTable& table);
 std::string inspect_json(const InspectTable& table);
 
 // Collective: the `inspect` subcommand. Returns the exit code.
-int run_inspect(const InspectOptions& options, MPI_Comm comm);
+int run_inspect(const InspectConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

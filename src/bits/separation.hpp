@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config/options.hpp"
+#include "config/bit_level_options.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 #include "io/token_groups.hpp"
 
@@ -56,6 +56,6 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
 std::string separation_text(const SeparationResult& result);
 std::string separation_json(const SeparationResult& result);
 
-int run_separation(const SeparationOptions& options, MPI_Comm comm);
+int run_separation(const SeparationConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -1,15 +1,15 @@
 #include "config/bit_level_options.hpp"
 
-#include "io/matrix_source.hpp"
-#include "io/output_format.hpp"
-#include "parallel/errors.hpp"
-#include "parallel/memory.hpp"
+#include <vector>
 
-namespace po = boost::program_options;
+#include "config/shared_options.hpp"
+#include "io/matrix_source.hpp"
+#include "parallel/errors.hpp"
 
 namespace latdisp {
 
 namespace {
+
 const char* kMatrixHelp =
     "the matrix: PATH[:NAME][@STEP], a 2-D safetensors tensor or HDF5 dataset of any element format (bf16, f16, "
     "f32, f8e4m3, f8e5m2), a checkpoint (file or folder), or step STEP (0-based) of a trajectory: HDF5, safetensors "
@@ -17,121 +17,175 @@ const char* kMatrixHelp =
 const char* kGroupsHelp =
     "file (safetensors or HDF5) of integer tensors named *_token_ids (e.g. bh1_token_ids, ...), as blackholes "
     "writes; ordered by name";
-}  // namespace
 
-po::options_description inspect_description(InspectOptions& o) {
-  po::options_description d("latdisp inspect: the bit-level view of chosen dims of each group's representative token");
-  d.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(),
-      "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "matrix,m", po::value(&o.matrix), kMatrixHelp)("groups,g", po::value(&o.groups), kGroupsHelp)(
-      "tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42,1000-1003")(
-      "dims,d", po::value(&o.dims), "dims to show, e.g. 0,5,100-103 (required)")("json", po::bool_switch(&o.json),
-                                                                                 "print JSON instead of the table");
-  return d;
+// --matrix (required: `command` names the command in the message).
+template <class C>
+Option<C> matrix_option(const std::string& command, const std::string& help) {
+  return text_option<C>("matrix,m", help, [command](C& c, const std::string& v) {
+    if (v.empty()) fail(kExitUsage, command + " needs --matrix FILE[:TENSOR]");
+    c.matrix = v;
+  });
 }
 
-po::options_description separation_description(SeparationOptions& o) {
-  po::options_description d(
-      "latdisp separation: ULP distances between groups over every dim, and whether each group is bit-identical");
-  d.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(),
-      "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "matrix,m", po::value(&o.matrix), kMatrixHelp)("groups,g", po::value(&o.groups), kGroupsHelp)(
-      "tokens", po::value(&o.tokens), "or: token ids, one group each, e.g. 17,42")(
-      "max-groups", po::value(&o.max_groups)->default_value(o.max_groups),
-      "compare only the first N groups (pairs grow as N^2)")("json", po::bool_switch(&o.json),
-                                                             "print JSON instead of the text report");
-  return d;
+// --groups and --tokens: exactly one (checked with the combinations).
+template <class C>
+std::vector<Option<C>> groups_options(const std::string& tokens_help) {
+  return {text_option<C>("groups,g", kGroupsHelp, [](C& c, const std::string& v) { c.groups.file = v; }),
+          text_option<C>("tokens", tokens_help, [](C& c, const std::string& v) { c.groups.tokens = v; })};
 }
 
-po::options_description blackholes_description(BlackholesOptions& o) {
-  po::options_description d(
-      "latdisp blackholes: find groups of tokens whose vectors are bit-identical, in one matrix or over the steps of "
-      "a trajectory (when each group formed, how long each initial group lasted)");
-  d.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(),
-      "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "matrix,m", po::value(&o.matrix),
-      "the matrix: FILE.safetensors[:TENSOR] (BF16, or U16/I16 bits) or FILE.h5[:DATASET][@STEP] (2-D, or 3-D with "
-      "@STEP); or, with --steps, a trajectory (steps, tokens, dims) in any input format; default name W (required)")(
-      "steps", po::value(&o.steps),
-      "walk the trajectory's steps: all, A:B or A:B:K (snapshot indices A to B inclusive, stride K)")(
-      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
-      "with --steps: the dead mask (a name in the input, or FILE:NAME); missing: every token live")(
-      "report", po::value(&o.report), "write the JSON report (latdisp.blackholes/1) to this file")(
-      "series-csv", po::value(&o.series_csv), "write the per-step series (groups, members, largest, dead) as CSV")(
-      "output,o", po::value(&o.output),
-      "write the (last selected step's) groups, largest first, as bh1_token_ids, bh2_token_ids, ... to "
-      "G.safetensors or G.h5 (the file inspect and separation read)")(
-      "min-size", po::value(&o.min_size)->default_value(o.min_size), "smallest group reported (>= 2)")(
-      "overwrite", po::bool_switch(&o.overwrite), "replace existing output files")(
-      "json", po::bool_switch(&o.json), "print the JSON report instead of the summary")(
-      "memory-budget", po::value(&o.memory_budget),
-      "with --steps: memory per rank for step blocks, e.g. 2GiB (default: half the node's available memory, shared "
-      "by its ranks)")("max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(0),
-                       "testing: hold at most this many steps at once (0: as the budget allows)")(
-      "hash-bits", po::value(&o.hash_bits)->default_value(o.hash_bits),
-      "testing: keep only this many hash bits (1..64) to force collisions; results must not change");
-  return d;
+template <class C>
+Option<C> json_option(const std::string& help) {
+  return flag_option<C>("json", help, [](C& c, bool v) { c.json = v; });
 }
 
-namespace {
-void validate_groups_choice(const std::string& groups, const std::string& tokens, const std::string& command) {
-  if (groups.empty() == tokens.empty())
+void require_one_groups_choice(const GroupsSpec& groups, const std::string& command) {
+  if (groups.file.empty() == groups.tokens.empty())
     fail(kExitUsage, command + " needs exactly one of --groups FILE or --tokens LIST");
 }
+
+OptionTable<InspectConfig> make_inspect_table() {
+  using C = InspectConfig;
+  OptionTable<C> table;
+  table.caption = "latdisp inspect: the bit-level view of chosen dims of each group's representative token";
+  table.add({matrix_option<C>("inspect", kMatrixHelp)});
+  table.add(groups_options<C>("or: token ids, one group each, e.g. 17,42,1000-1003"));
+  table.add({text_option<C>("dims,d", "dims to show, e.g. 0,5,100-103 (required)",
+                            [](C& c, const std::string& v) { c.dims = v; }),
+             json_option<C>("print JSON instead of the table")});
+  table.check_combination = [](const C& c) {
+    require_one_groups_choice(c.groups, "inspect");
+    if (c.dims.empty()) fail(kExitUsage, "inspect needs --dims d1,d2,...");
+  };
+  return table;
+}
+
+OptionTable<SeparationConfig> make_separation_table() {
+  using C = SeparationConfig;
+  OptionTable<C> table;
+  table.caption =
+      "latdisp separation: ULP distances between groups over every dim, and whether each group is bit-identical";
+  table.add({matrix_option<C>("separation", kMatrixHelp)});
+  table.add(groups_options<C>("or: token ids, one group each, e.g. 17,42"));
+  table.add({option<C>("max-groups", int64_t{64}, "compare only the first N groups (pairs grow as N^2)",
+                       [](C& c, int64_t v) { c.max_groups = v; }),
+             json_option<C>("print JSON instead of the text report")});
+  table.check_combination = [](const C& c) {
+    require_one_groups_choice(c.groups, "separation");
+    if (c.max_groups < 1) fail(kExitUsage, "--max-groups must be at least 1, not " + std::to_string(c.max_groups));
+  };
+  return table;
+}
+
+using Blackholes = BlackholesConfig;
+
+std::vector<Option<Blackholes>> blackholes_input_options() {
+  using C = Blackholes;
+  return {
+      matrix_option<C>("blackholes",
+                       "the matrix: FILE.safetensors[:TENSOR] (BF16, or U16/I16 bits) or FILE.h5[:DATASET][@STEP] "
+                       "(2-D, or 3-D with @STEP); or, with --steps, a trajectory (steps, tokens, dims) in any input "
+                       "format; default name W (required)")
+          .echo("matrix"),
+      text_option<C>("steps",
+                     "walk the trajectory's steps: all, A:B or A:B:K (snapshot indices A to B inclusive, stride K)",
+                     [](C& c, const std::string& v) {
+                       if (!v.empty()) c.steps = parse_step_selection(v);
+                       c.steps_text = v;
+                     })
+          .echo("steps")
+          .echo_absent_as_null(),
+      option<C>("dead-mask", std::string("dead_mask"),
+                "with --steps: the dead mask (a name in the input, or FILE:NAME); missing: every token live",
+                [](C& c, const std::string& v) { c.dead_mask = v; })
+          .echo("dead_mask"),
+  };
+}
+
+std::vector<Option<Blackholes>> blackholes_output_options() {
+  using C = Blackholes;
+  return {
+      text_option<C>("report", "write the JSON report (latdisp.blackholes/1) to this file",
+                     [](C& c, const std::string& v) { c.outputs.report = v; })
+          .echo("report")
+          .echo_absent_as_null(),
+      text_option<C>("series-csv", "write the per-step series (groups, members, largest, dead) as CSV",
+                     [](C& c, const std::string& v) { c.outputs.series_csv = v; })
+          .echo("series_csv")
+          .echo_absent_as_null(),
+      text_option<C>("output,o",
+                     "write the (last selected step's) groups, largest first, as bh1_token_ids, bh2_token_ids, ... to "
+                     "G.safetensors or G.h5 (the file inspect and separation read)",
+                     [](C& c, const std::string& v) {
+                       if (!v.empty()) c.output_format = output_format_of("--output", v);
+                       c.output = v;
+                     })
+          .echo("output")
+          .echo_absent_as_null(),
+  };
+}
+
+std::vector<Option<Blackholes>> blackholes_search_options() {
+  using C = Blackholes;
+  return {
+      option<C>("min-size", int64_t{2}, "smallest group reported (>= 2)",
+                [](C& c, int64_t v) {
+                  if (v < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(v));
+                  c.min_size = v;
+                })
+          .echo("min_size"),
+      overwrite_option<C>(&C::outputs, "replace existing output files"),
+      json_option<C>("print the JSON report instead of the summary"),
+      memory_budget_option<C>(&C::memory,
+                              "with --steps: memory per rank for step blocks, e.g. 2GiB (default: half the node's "
+                              "available memory, shared by its ranks)")
+          .echo("memory_budget")
+          .echo_absent_as_null(),
+      option<C>("max-steps-per-block", int64_t{0},
+                "testing: hold at most this many steps at once (0: as the budget allows)",
+                [](C& c, int64_t v) {
+                  if (v < 0) fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 1");
+                  c.memory.max_steps_per_block = v;
+                })
+          .echo("max_steps_per_block"),
+      hash_bits_option<C>(&C::hash_bits).echo("hash_bits"),
+  };
+}
+
+void check_blackholes(const Blackholes& c) {
+  if (c.steps && parse_matrix_location(c.matrix).step >= 0)
+    fail(kExitUsage, "--matrix " + c.matrix + " chooses one step (@STEP) and --steps walks steps: give one of them");
+}
+
+OptionTable<Blackholes> make_blackholes_table() {
+  OptionTable<Blackholes> table;
+  table.caption =
+      "latdisp blackholes: find groups of tokens whose vectors are bit-identical, in one matrix or over the steps of "
+      "a trajectory (when each group formed, how long each initial group lasted)";
+  table.add(blackholes_input_options());
+  table.add(blackholes_output_options());
+  table.add(blackholes_search_options());
+  table.check_combination = check_blackholes;
+  table.echo_order = {"matrix",        "steps",  "dead_mask", "min_size",  "hash_bits",
+                      "memory_budget", "max_steps_per_block", "output", "report", "series_csv"};
+  return table;
+}
+
 }  // namespace
 
-void validate(const InspectOptions& o) {
-  if (o.matrix.empty()) fail(kExitUsage, "inspect needs --matrix FILE[:TENSOR]");
-  validate_groups_choice(o.groups, o.tokens, "inspect");
-  if (o.dims.empty()) fail(kExitUsage, "inspect needs --dims d1,d2,...");
+const OptionTable<InspectConfig>& inspect_option_table() {
+  static const OptionTable<InspectConfig> table = make_inspect_table();
+  return table;
 }
 
-void validate(const SeparationOptions& o) {
-  if (o.matrix.empty()) fail(kExitUsage, "separation needs --matrix FILE[:TENSOR]");
-  validate_groups_choice(o.groups, o.tokens, "separation");
-  if (o.max_groups < 1) fail(kExitUsage, "--max-groups must be at least 1, not " + std::to_string(o.max_groups));
+const OptionTable<SeparationConfig>& separation_option_table() {
+  static const OptionTable<SeparationConfig> table = make_separation_table();
+  return table;
 }
 
-StepSelection parse_step_selection(const std::string& text) {
-  StepSelection selection;
-  if (text == "all") return selection;
-  std::vector<int64_t> parts;
-  size_t begin = 0;
-  for (;;) {
-    const size_t colon = text.find(':', begin);
-    const std::string part = text.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
-    if (part.empty() || part.size() > 18 || part.find_first_not_of("0123456789") != std::string::npos)
-      fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
-    parts.push_back(std::stoll(part));
-    if (colon == std::string::npos) break;
-    begin = colon + 1;
-  }
-  if (parts.size() < 2 || parts.size() > 3)
-    fail(kExitUsage, "--steps takes all, A:B or A:B:K (non-negative integers, B inclusive), not '" + text + "'");
-  selection.first = parts[0];
-  selection.last = parts[1];
-  if (parts.size() == 3) selection.stride = parts[2];
-  if (selection.last < selection.first) fail(kExitUsage, "--steps " + text + ": the last step is before the first");
-  if (selection.stride < 1) fail(kExitUsage, "--steps " + text + ": the stride must be at least 1");
-  return selection;
-}
-
-void validate(const BlackholesOptions& o) {
-  if (o.matrix.empty()) fail(kExitUsage, "blackholes needs --matrix FILE[:TENSOR]");
-  if (o.min_size < 2) fail(kExitUsage, "--min-size must be at least 2, not " + std::to_string(o.min_size));
-  if (o.hash_bits < 1 || o.hash_bits > 64)
-    fail(kExitUsage, "--hash-bits must be in 1..64, not " + std::to_string(o.hash_bits));
-  if (!o.output.empty()) output_format_of("--output", o.output);
-  if (!o.steps.empty()) {
-    parse_step_selection(o.steps);
-    if (parse_matrix_location(o.matrix).step >= 0)
-      fail(kExitUsage, "--matrix " + o.matrix + " chooses one step (@STEP) and --steps walks steps: give one of them");
-  }
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget);
-  if (o.max_steps_per_block < 0) fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 1");
+const OptionTable<BlackholesConfig>& blackholes_option_table() {
+  static const OptionTable<BlackholesConfig> table = make_blackholes_table();
+  return table;
 }
 
 }  // namespace latdisp

@@ -23,13 +23,17 @@ ReadMethod parse_read_method(const std::string& text) {
   fail(kExitUsage, "--read-method must be auto, map or read, not '" + text + "'");
 }
 
-KernelSettings kernel_settings_of(const AnalyzeOptions& options) {
+const char* arithmetic_name(Arithmetic arithmetic) { return arithmetic == Arithmetic::seed ? "seed" : "exact"; }
+
+const char* zero_ulp_name(bf16::ZeroUlp zero_ulp) {
+  return zero_ulp == bf16::ZeroUlp::min_subnormal ? "min-subnormal" : "min-normal";
+}
+
+int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
+
+KernelSettings default_kernel_settings() {
   KernelSettings settings;
-  settings.arithmetic = parse_arithmetic(options.arithmetic);
-  settings.epsilon = options.epsilon;
-  settings.zero_ulp = parse_zero_ulp(options.zero_ulp);
-  // A GPU wants many small work items; a CPU core fewer, longer ones.
-  settings.tokens_per_item = options.tokens_per_item > 0 ? options.tokens_per_item : (kSeparateDeviceMemory ? 8 : 256);
+  settings.tokens_per_item = default_tokens_per_item();
   return settings;
 }
 

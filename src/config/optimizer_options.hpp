@@ -1,47 +1,56 @@
-// `latdisp optimizer`: the options of the optimizer audit (docs/optimizer.md),
-// their --help and their validation (a pure function of the struct).
+// `latdisp optimizer`: the typed configuration of the optimizer audit
+// (docs/optimizer.md) and its option table (config/option_table.hpp), from
+// which its --help and its checkpoint identity come.
 #pragma once
 
-#include <boost/program_options.hpp>
-
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "config/option_table.hpp"
+#include "config/run_specs.hpp"
+#include "kokkos_kernels/optimizer/adamw_rules.hpp"
 
 namespace latdisp {
 
-struct OptimizerOptions {
-  std::string input;
-  std::string dataset = "W";
+// The tensors recorded beside W (input.dataset) in the run.
+struct OptimizerTensors {
   std::string grad = "grad_W";
   std::string exp_avg = "momentum_W";
   std::string exp_avg_sq = "variance_W";
-  std::string dead_mask = "dead_mask";
-  std::string lr;            // a number, or the name of a length-S float64 dataset; empty: attribute
-  std::string betas;         // "B1,B2"; empty: attributes, else 0.9,0.999
-  std::string eps;           // empty: attribute, else 1e-8
-  std::string weight_decay;  // empty: attribute, else 0.01
-  int64_t step_offset = -1;  // -1: not given (0, or the input's training step numbers)
-  std::string update_rule = "torch-lerp";   // torch-mul-add | torch-lerp | fused
-  std::string torch_capability = "avx2";    // avx2 | avx512 | default
-  int torch_threads = 1;
-  std::string report;
-  std::string per_token;
-  std::string series_csv;
-  bool overwrite = false;
-  std::string memory_budget;
-  std::string scratch_dir = "/tmp";
-  int64_t max_steps_per_block = 0;
-  double progress_seconds = 5.0;
-  std::string checkpoint_dir;       // empty: no checkpoints (docs/operations.md §6)
-  double checkpoint_seconds = 300;  // checkpoint at least this often, at a step-block boundary
-  bool resume = false;              // continue from the checkpoint in checkpoint_dir
-  double block_pause = 0;           // testing: seconds to sleep after each step block
 };
 
-boost::program_options::options_description optimizer_description(OptimizerOptions& o);
+// The replayed rule, and the hyperparameters the command line gives; what it
+// leaves out comes from the input's attributes, else the defaults
+// (optimizer/hyperparameters.hpp).
+struct AdamWSpec {
+  std::optional<double> lr;  // --lr NUMBER
+  std::string lr_dataset;    // --lr NAME: a length-S float64 dataset; neither: attribute, else dataset "lr"
+  std::optional<double> beta1, beta2;  // --betas B1,B2
+  std::optional<double> eps;
+  std::optional<double> weight_decay;
+  int64_t step_offset = -1;  // -1: not given (0, or the input's training step numbers)
+  optimizer::UpdateRule update_rule = optimizer::UpdateRule::torch_lerp;
+  optimizer::TorchCapability torch_capability = optimizer::TorchCapability::avx2;
+  int torch_threads = 1;
+};
 
-// Throws Error(kExitUsage) naming the option and the value.
-void validate(const OptimizerOptions& o);
+struct OptimizerConfig {
+  InputSpec input;  // path, dataset (W), dead mask
+  OptimizerTensors tensors;
+  AdamWSpec rule;
+  OutputFiles outputs;  // --report, --per-token, --series-csv, --overwrite
+  MemorySpec memory;
+  CheckpointSpec checkpoint;
+  OptionEcho echo;  // the identity's options (the report echoes none)
+};
+
+const OptionTable<OptimizerConfig>& optimizer_option_table();
+
+// As the options spell them and the reports print them: "torch-mul-add",
+// "torch-lerp", "fused"; "avx2", "avx512", "default".
+const char* update_rule_name(optimizer::UpdateRule rule);
+const char* torch_capability_name(optimizer::TorchCapability capability);
 
 // A decimal number (the whole text); false if it is not one.
 bool parse_number(const std::string& text, double& value);

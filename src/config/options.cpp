@@ -17,9 +17,9 @@
 #include <sstream>
 
 #include "config/bit_level_options.hpp"
-#include "config/checkpoint_options.hpp"
-#include "config/kernel_settings.hpp"
-#include "config/save_dtype.hpp"
+#include "config/analyze_options.hpp"
+#include "config/optimizer_options.hpp"
+#include "config/survey_options.hpp"
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
 #include "io/output_selection.hpp"
@@ -38,106 +38,6 @@ std::string number_text(double value) {
   std::ostringstream text;
   text << value;
   return text.str();
-}
-
-// Help, config and what is read.
-void add_analyze_input_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(),
-      "read options from a config file (NAME = VALUE lines); the command line wins")(
-      "input,i", po::value(&o.input),
-      "W (required): an HDF5 file, a safetensors trajectory, or a checkpoint series (a directory of checkpoints, a "
-      "glob pattern, a .txt manifest)")("dataset", po::value(&o.dataset)->default_value(o.dataset),
-                                        "name of W in the input (uint16/int16 or BF16/U16/I16 bfloat16 bits, steps x "
-                                        "tokens x dims), or of the matrix in each checkpoint of a series")(
-      "dead-mask", po::value(&o.dead_mask)->default_value(o.dead_mask),
-      "the per-token dead mask (bool): a name inside the input, or FILE:NAME in another safetensors or HDF5 file; "
-      "missing: every token is live")(
-      "steps", po::value(&o.steps),
-      "analyze only the snapshots A, A+K, ... up to B (A:B or A:B:K, snapshot indices 0..S-1, B inclusive; all: "
-      "every one): the report is that of the sliced trajectory, with input.steps the selected snapshots' "
-      "training steps (or indices)")(
-      "skip-incomplete", po::bool_switch(&o.skip_incomplete),
-      "a series: leave out the checkpoints not complete yet (no model file, no such tensor, a file still being "
-      "written) instead of refusing the input; the report names them (input.skipped)")(
-      "element-type", po::value(&o.element_type),
-      "the element format of W stored as integers: bf16, f16, f32, f8e4m3 or f8e5m2 (default: from the input; "
-      "16-bit integers are bf16 bits, 8-bit ones need a dtype attribute or this option)");
-}
-
-// --output and --report: what is written, and where.
-void add_analyze_output_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()(
-      "output,o", po::value(&o.output),
-      "save the result tensors here: .h5 (HDF5) or .safetensors (written by all ranks; W is read a second time)")(
-      "save-dtype", po::value(&o.save_dtype)->default_value(o.save_dtype),
-      "integer type of delta_W_prime: auto (the smallest that holds every integer x), int8, int16, int32, int64; what "
-      "it cannot hold goes to the exceptions table")(
-      "outputs", po::value(&o.outputs)->default_value(o.outputs),
-      "tensors to save: all, or a comma list of delta_W_prime, U, exponent_crossings, dead_mask, dead_token_ids, "
-      "scalars, exceptions")("overwrite", po::bool_switch(&o.overwrite),
-                             "replace existing output files (--output, --report, --per-token, --series-csv)")(
-      "report,r", po::value(&o.report), "write the JSON report here");
-}
-
-// How x is computed and classified.
-void add_analyze_arithmetic_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()("arithmetic", po::value(&o.arithmetic)->default_value(o.arithmetic),
-                  "exact (integer/bit arithmetic) or seed (the original notebook's float32 arithmetic)")(
-      "epsilon", po::value(&o.epsilon)->default_value(o.epsilon, "1e-06"),
-      "tolerance of the 'almost' and 'half' classes (> 0)")(
-      "zero-ulp", po::value(&o.zero_ulp)->default_value(o.zero_ulp),
-      "ULP of a zero: min-normal (2^-126, the notebook's) or min-subnormal (2^-133)");
-}
-
-// Memory, scratch space, progress and kernel tuning.
-void add_analyze_resource_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()("memory-budget", po::value(&o.memory_budget),
-                  "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)")(
-      "scratch-dir", po::value(&o.scratch_dir)->default_value(o.scratch_dir),
-      "where magnitudes spill when they do not fit in the budget")("strict", po::bool_switch(&o.strict),
-                                                                   "exit with code 4 unless the verdict is PERFECT")(
-      "progress-seconds", po::value(&o.progress_seconds)->default_value(o.progress_seconds),
-      "seconds between progress lines on stderr (0: none)")(
-      "tokens-per-item", po::value(&o.tokens_per_item)->default_value(o.tokens_per_item),
-      "kernel tuning: tokens per work item (0: automatic)")(
-      "max-steps-per-block", po::value(&o.max_steps_per_block)->default_value(o.max_steps_per_block),
-      "tuning/testing: cap the steps held at once (0: as many as the budget allows; else >= 2)")(
-      "spill-magnitudes", po::bool_switch(&o.spill_magnitudes),
-      "tuning/testing: keep row magnitudes in a scratch file even if they fit in memory")(
-      "read-method", po::value(&o.read_method)->default_value(o.read_method),
-      "how step blocks reach the kernel: map (the file's pages in place, no copy; W contiguous in an HDF5 or "
-      "safetensors file, kernel on the host), read (copied into buffers), auto (where map is possible, read W "
-      "directly, a few steps at a time, into a buffer the cache holds)");
-}
-
-// The motion regimes and their files.
-void add_analyze_motion_options(po::options_description& d, AnalyzeOptions& o) {
-  d.add_options()(
-      "hop-radius", po::value(&o.hop_radius)->default_value(o.hop_radius),
-      "motion regimes: a row (step, token) with magnitude 0 < m <= R cells is a hop, m > R thermal, m = 0 frozen "
-      "(0: R = sqrt(dims), the diagonal of one lattice cell)")(
-      "per-token", po::value(&o.per_token),
-      "write the per-token motion table (moves, hops, first/last moved, crossings, ...) here: .csv, .h5 or "
-      ".safetensors")("series-csv", po::value(&o.series_csv),
-                      "write the per-step series (classes, crossings, magnitudes, regimes) as a wide .csv, one row "
-                      "per transition")(
-      "per-row", po::value(&o.per_row),
-      "write every row's magnitude and motion regime (0 frozen, 1 hop, 2 thermal, 3 non-finite) as (S-1, N) "
-      "datasets magnitude (float64) and regime (int8) of an HDF5 file (.h5)");
-}
-
-po::options_description analyze_description(AnalyzeOptions& o) {
-  po::options_description d(
-      "latdisp analyze: lattice displacement of a trajectory W[steps, tokens, dims] (bf16, f16, f32, f8e4m3 or "
-      "f8e5m2), its motion over training (frozen, hop and thermal rows, when motion stops) and where x meets zero");
-  add_analyze_input_options(d, o);
-  add_analyze_output_options(d, o);
-  add_analyze_arithmetic_options(d, o);
-  add_analyze_resource_options(d, o);
-  add_analyze_motion_options(d, o);
-  add_checkpoint_options(d, o, "analysis state");
-  return d;
 }
 
 po::options_description generate_description(GenerateOptions& o) {
@@ -230,8 +130,8 @@ void refuse_empty_values(const po::variables_map& values) {
   }
 }
 
-void parse_into(po::options_description& description, const std::vector<std::string>& arguments,
-                const std::string& subcommand) {
+po::variables_map parse_into(po::options_description& description, const std::vector<std::string>& arguments,
+                             const std::string& subcommand) {
   po::variables_map values;
   try {
     // Exact option names only: no abbreviations (--epsilo is not --epsilon).
@@ -247,6 +147,7 @@ void parse_into(po::options_description& description, const std::vector<std::str
   } catch (const po::error& e) {
     fail(kExitUsage, std::string(e.what()) + " (see latdisp " + subcommand + " --help)");
   }
+  return values;
 }
 
 bool wants_help(const std::vector<std::string>& arguments) {
@@ -285,37 +186,44 @@ std::string top_level_help() {
 
 namespace {
 
-// One subcommand's parsing: the options that fill its struct in a Command,
-// the usage line of its --help, and the validation of the filled struct.
+// One subcommand's parsing: its options (from its option table, or bound to
+// its struct in a Command), the usage line of its --help, and what makes the
+// parsed values its checked configuration in the Command.
 struct SubcommandParser {
   const char* name;
   const char* usage;
   po::options_description (*describe)(Command& command);
-  void (*validate)(const Command& command);
+  void (*configure)(Command& command, const po::variables_map& values);
 };
 
 const SubcommandParser kSubcommandParsers[] = {
     {"analyze", "latdisp analyze --input W.h5 [--report REPORT.json] [options]",
-     [](Command& c) { return analyze_description(c.analyze); }, [](const Command& c) { validate(c.analyze); }},
+     [](Command&) { return describe_options(analyze_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.analyze = configure(analyze_option_table(), v); }},
     {"generate", "latdisp generate --output W.h5 --steps S --tokens N --dims D [options]",
-     [](Command& c) { return generate_description(c.generate); }, [](const Command& c) { validate(c.generate); }},
+     [](Command& c) { return generate_description(c.generate); }, [](Command& c, const po::variables_map&) { validate(c.generate); }},
     {"pack", "latdisp pack --input SERIES --dataset NAME [--dead-mask FILE:NAME] --output W.h5",
-     [](Command& c) { return pack_description(c.pack); }, [](const Command& c) { validate(c.pack); }},
+     [](Command& c) { return pack_description(c.pack); }, [](Command& c, const po::variables_map&) { validate(c.pack); }},
     {"inspect", "latdisp inspect --matrix M.safetensors[:NAME] (--groups G | --tokens a,b,..) --dims d1,d2,..",
-     [](Command& c) { return inspect_description(c.inspect); }, [](const Command& c) { validate(c.inspect); }},
+     [](Command&) { return describe_options(inspect_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.inspect = configure(inspect_option_table(), v); }},
     {"separation", "latdisp separation --matrix M.safetensors[:NAME] --groups G [--json]",
-     [](Command& c) { return separation_description(c.separation); }, [](const Command& c) { validate(c.separation); }},
+     [](Command&) { return describe_options(separation_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.separation = configure(separation_option_table(), v); }},
     {"blackholes",
      "latdisp blackholes --matrix M.safetensors[:NAME] [--min-size 2] [--output G.safetensors|G.h5]\n"
      "       latdisp blackholes --matrix TRAJECTORY --steps all|A:B[:K] [--report R.json] [--min-size M]\n"
      "                          [--output G.safetensors|G.h5] [--series-csv FILE] [--memory-budget SIZE]",
-     [](Command& c) { return blackholes_description(c.blackholes); }, [](const Command& c) { validate(c.blackholes); }},
+     [](Command&) { return describe_options(blackholes_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.blackholes = configure(blackholes_option_table(), v); }},
     {"survey",
      "latdisp survey --model PATH [--tensor NAME] [--tokenizer FILE] [--compare PATH2] [--near K]\n"
      "               [--report R.json] [--per-token T.csv] [--output G.safetensors]",
-     [](Command& c) { return survey_description(c.survey); }, [](const Command& c) { validate(c.survey); }},
+     [](Command&) { return describe_options(survey_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.survey = configure(survey_option_table(), v); }},
     {"optimizer", "latdisp optimizer --input RUN.h5 [--lr LR|--lr DATASET] [--update-rule RULE] [--report R.json]",
-     [](Command& c) { return optimizer_description(c.optimizer); }, [](const Command& c) { validate(c.optimizer); }},
+     [](Command&) { return describe_options(optimizer_option_table()); },
+     [](Command& c, const po::variables_map& v) { c.optimizer = configure(optimizer_option_table(), v); }},
 };
 
 bool is_top_level_help(const char* const* argv) {
@@ -362,44 +270,9 @@ Command parse_command_line(int argc, const char* const* argv) {
     command.help = true;
     return command;
   }
-  parse_into(description, arguments, command.name);
-  parser->validate(command);
+  const po::variables_map values = parse_into(description, arguments, command.name);
+  parser->configure(command, values);
   return command;
-}
-
-void validate(const AnalyzeOptions& o) {
-  if (o.input.empty()) fail(kExitUsage, "analyze needs --input W (an HDF5 or safetensors file, or a series)");
-  if (!o.steps.empty()) parse_step_selection(o.steps);
-  parse_arithmetic(o.arithmetic);
-  formats::ElementType element_type;
-  if (!o.element_type.empty() && !formats::parse_element_type(o.element_type, element_type))
-    fail(kExitUsage,
-         "--element-type must be one of " + formats::element_type_names() + ", not '" + o.element_type + "'");
-  if (!(o.epsilon > 0)) fail(kExitUsage, "--epsilon must be a positive number, not " + number_text(o.epsilon));
-  if (!(o.epsilon < 1e300))
-    fail(kExitUsage, "--epsilon " + number_text(o.epsilon) + " is too large: it must be below 1e300");
-  parse_zero_ulp(o.zero_ulp);
-  if (!o.memory_budget.empty()) parse_byte_size(o.memory_budget, "--memory-budget");
-  if (!(o.progress_seconds >= 0)) fail(kExitUsage, "--progress-seconds must be >= 0");
-  if (o.tokens_per_item < 0) fail(kExitUsage, "--tokens-per-item must be >= 0");
-  if (o.max_steps_per_block < 0 || o.max_steps_per_block == 1)
-    fail(kExitUsage, "--max-steps-per-block must be 0 (no cap) or at least 2");
-  if (!o.output.empty()) output_format_of("--output", o.output);
-  parse_read_method(o.read_method);
-  validate_checkpoint_options(o);
-  parse_save_dtype(o.save_dtype);
-  parse_output_selection(o.outputs);
-  if (!(o.hop_radius >= 0) || !std::isfinite(o.hop_radius))
-    fail(kExitUsage,
-         "--hop-radius must be a finite number of cells >= 0 (0: sqrt(dims)), not " + number_text(o.hop_radius));
-  if (!o.per_token.empty()) table_format_of("--per-token", o.per_token);
-  if (!o.per_row.empty() && format_from_name(o.per_row) != OutputFormat::hdf5)
-    fail(kExitUsage, "--per-row '" + o.per_row + "': the per-row arrays are written as HDF5, the name must end in .h5");
-  if (!o.per_row.empty() && !o.checkpoint_dir.empty())
-    fail(kExitUsage, "--per-row cannot be combined with --checkpoint-dir: a resumed run would miss the rows before "
-                     "its checkpoint");
-  if (!o.series_csv.empty() && !has_suffix(o.series_csv, ".csv"))
-    fail(kExitUsage, "--series-csv '" + o.series_csv + "': the series are written as CSV, the name must end in .csv");
 }
 
 void validate(const PackOptions& o) {

@@ -6,7 +6,7 @@
 
 #include <mpi.h>
 
-#include "config/options.hpp"
+#include "config/pack_options.hpp"
 
 namespace latdisp {
 

@@ -32,45 +32,34 @@ double seconds_since(Clock::time_point start) {
 
 // The audit's checkpoint identity: the input, the four tensors and every
 // option that shapes the result (docs/operations.md §6).
-CheckpointSetup checkpoint_setup(const OptimizerOptions& o, const AuditInput& input) {
+CheckpointSetup checkpoint_setup(const OptimizerConfig& o, const AuditInput& input) {
   const TrajectoryReader& w = *input.tensors[0];
   CheckpointSetup setup;
   setup.command = "optimizer";
-  setup.directory = o.checkpoint_dir;
-  setup.seconds = o.checkpoint_seconds;
-  setup.resume = o.resume;
-  setup.input = o.input;
+  setup.directory = o.checkpoint.directory;
+  setup.seconds = o.checkpoint.seconds;
+  setup.resume = o.checkpoint.resume;
+  setup.input = o.input.path;
   setup.files = w.source_files();
-  setup.dataset = o.dataset + "," + o.grad + "," + o.exp_avg + "," + o.exp_avg_sq;
+  setup.dataset = o.input.dataset + "," + o.tensors.grad + "," + o.tensors.exp_avg + "," + o.tensors.exp_avg_sq;
   for (int i = 0; i < 4; ++i)
     setup.element_type += std::string(i ? "," : "") + formats::element_type_name(input.tensors[i]->element_type());
   setup.steps = w.shape().steps;
   setup.tokens = w.shape().tokens;
   setup.dims = w.shape().dims;
   setup.dead_mask = &input.dead;
-  const auto text = [](const std::string& value) { return value.empty() ? std::string("(attribute)") : value; };
-  setup.options_json = nlohmann::json{{"--dead-mask", o.dead_mask},
-                                      {"--lr", text(o.lr)},
-                                      {"--betas", text(o.betas)},
-                                      {"--eps", text(o.eps)},
-                                      {"--weight-decay", text(o.weight_decay)},
-                                      {"--step-offset", o.step_offset},
-                                      {"--update-rule", o.update_rule},
-                                      {"--torch-capability", o.torch_capability},
-                                      {"--torch-threads", o.torch_threads},
-                                      {"--per-token", !o.per_token.empty()}}
-                           .dump();
+  setup.options_json = o.echo.identity;  // the result-shaping options (config/optimizer_options.cpp)
   return setup;
 }
 
 }  // namespace
 
-OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_per_token, MPI_Comm comm) {
+OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, MPI_Comm comm) {
   const auto start = Clock::now();
   OptimizerResult result;
-  double number = 0;
-  const std::string lr_name = parse_number(options.lr, number) ? "" : options.lr.empty() ? "lr" : options.lr;
-  InputAttributes attributes = read_input_attributes(comm, options.input, lr_name);
+  const AdamWSpec& rule = options.rule;
+  const std::string lr_name = rule.lr ? "" : rule.lr_dataset.empty() ? "lr" : rule.lr_dataset;
+  InputAttributes attributes = read_input_attributes(comm, options.input.path, lr_name);
   AuditInput input = open_audit_input(options, comm);
   const TrajectoryReader& w = *input.tensors[0];
   // A series keeps its hyperparameters in its first checkpoint and the rate
@@ -83,22 +72,23 @@ OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_p
     result.hyperparameters = resolve_hyperparameters(options, attributes, result.steps);
     result.step_counts = optimizer_step_counts(options, w);
   });
-  result.path = options.input;
+  result.path = options.input.path;
   result.element_type = formats::element_type_name(w.element_type());
   for (int i = 0; i < 4; ++i) result.element_types[i] = formats::element_type_name(input.tensors[i]->element_type());
-  const std::string names[4] = {options.dataset, options.grad, options.exp_avg, options.exp_avg_sq};
+  const std::string names[4] = {options.input.dataset, options.tensors.grad, options.tensors.exp_avg,
+                                options.tensors.exp_avg_sq};
   for (int i = 0; i < 4; ++i) result.names[i] = names[i];
   result.format = w.format();
   result.step_numbers = w.step_numbers();
   MPI_Comm_size(comm, &result.ranks);
-  result.update_rule = options.update_rule;
-  result.torch_capability = options.torch_capability;
-  result.torch_threads = options.torch_threads;
+  result.update_rule = update_rule_name(rule.update_rule);
+  result.torch_capability = torch_capability_name(rule.torch_capability);
+  result.torch_threads = rule.torch_threads;
   result.kokkos_backend = Kokkos::DefaultExecutionSpace::name();
   for (uint8_t d : input.dead) result.n_dead += d;
   Checkpointer checkpoint(checkpoint_setup(options, input), comm);
   AuditPass pass(options, input, result, want_per_token, comm);
-  if (options.resume) pass.restore(checkpoint);
+  if (options.checkpoint.resume) pass.restore(checkpoint);
   pass.run(checkpoint);
   if (checkpoint.enabled()) {
     const CheckpointSummary& summary = checkpoint.summary();

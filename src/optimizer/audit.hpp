@@ -13,6 +13,6 @@
 namespace latdisp {
 
 // Collective. Throws the same Error on every rank.
-OptimizerResult run_optimizer_audit(const OptimizerOptions& options, bool want_per_token, MPI_Comm comm);
+OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -22,17 +22,17 @@ const char* const kTensorRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq
 
 
 
-AuditInput open_audit_input(const OptimizerOptions& o, MPI_Comm comm) {
+AuditInput open_audit_input(const OptimizerConfig& o, MPI_Comm comm) {
   AuditInput input;
   bool dead_found = false;
   ElementRequest every_format;
   every_format.any_format = true;
-  input.tensors[0] = open_trajectory(comm, o.input, o.dataset, o.dead_mask, input.dead, dead_found, every_format);
-  const std::string names[4] = {o.dataset, o.grad, o.exp_avg, o.exp_avg_sq};
+  input.tensors[0] = open_trajectory(comm, o.input.path, o.input.dataset, o.input.dead_mask, input.dead, dead_found, every_format);
+  const std::string names[4] = {o.input.dataset, o.tensors.grad, o.tensors.exp_avg, o.tensors.exp_avg_sq};
   const TrajectoryShape& shape = input.tensors[0]->shape();
   for (int i = 1; i < 4; ++i) {
     try {
-      input.tensors[i] = open_trajectory_source(comm, o.input, names[i], SourceUse::trajectory, every_format);
+      input.tensors[i] = open_trajectory_source(comm, o.input.path, names[i], SourceUse::trajectory, every_format);
     } catch (const Error& e) {
       throw Error(e.exit_code(), std::string("the optimizer audit needs ") + kTensorRoles[i] + " (" +
                                      kTensorOptions[i] + " '" + names[i] + "'): " + e.what());
@@ -56,18 +56,18 @@ AuditInput open_audit_input(const OptimizerOptions& o, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   if (!dead_found && rank == 0)
     std::fprintf(stderr, "latdisp: warning: %s; every token is treated as live\n",
-                 missing_dead_mask_text(o.input, o.dead_mask).c_str());
+                 missing_dead_mask_text(o.input.path, o.input.dead_mask).c_str());
   return input;
 }
 
 // k per snapshot: t + offset, or the input's training step numbers (which
 // must then be consecutive).
-std::vector<int64_t> optimizer_step_counts(const OptimizerOptions& o, const TrajectoryReader& w) {
+std::vector<int64_t> optimizer_step_counts(const OptimizerConfig& o, const TrajectoryReader& w) {
   const int64_t steps = w.shape().steps;
   std::vector<int64_t> k(static_cast<size_t>(steps));
   const std::vector<int64_t>& numbers = w.step_numbers();
-  if (o.step_offset >= 0 || numbers.empty()) {
-    for (int64_t t = 0; t < steps; ++t) k[t] = t + std::max<int64_t>(o.step_offset, 0);
+  if (o.rule.step_offset >= 0 || numbers.empty()) {
+    for (int64_t t = 0; t < steps; ++t) k[t] = t + std::max<int64_t>(o.rule.step_offset, 0);
   } else {
     for (int64_t t = 1; t < steps; ++t)
       if (numbers[t] != numbers[t - 1] + 1)

@@ -23,11 +23,11 @@ struct AuditInput {
 
 // Collective. A missing tensor names the option and what the input holds; a
 // tensor of another shape or step count is refused (exit 2).
-AuditInput open_audit_input(const OptimizerOptions& o, MPI_Comm comm);
+AuditInput open_audit_input(const OptimizerConfig& o, MPI_Comm comm);
 
 // k per snapshot t: t + --step-offset, or the input's training step numbers
 // (consecutive, else Error(kExitInput) naming the gap); k >= 1 for t >= 1.
-std::vector<int64_t> optimizer_step_counts(const OptimizerOptions& o, const TrajectoryReader& w);
+std::vector<int64_t> optimizer_step_counts(const OptimizerConfig& o, const TrajectoryReader& w);
 
 // The scalars of a step with learning rate `lr` and step count `k`, as the
 // optimizer computes them in Python (double).

@@ -33,9 +33,7 @@ double now_seconds() {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
-uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
-  return o.memory_budget.empty() ? default_memory_budget(comm) : parse_byte_size(o.memory_budget, "--memory-budget");
-}
+uint64_t budget_of(const OptimizerConfig& o, MPI_Comm comm) { return memory_budget_of(o.memory, comm); }
 
 // Rows of one step go through the kernel in chunks of about this many
 // coordinates: their outcomes (four arrays, 28 bytes a coordinate) stay in
@@ -43,37 +41,33 @@ uint64_t budget_of(const OptimizerOptions& o, MPI_Comm comm) {
 constexpr int64_t kChunkCoordinates = 4096;
 
 // A quarter of the budget holds the |c| keys in memory; the rest spill.
-int64_t memory_keys(const OptimizerOptions& o, MPI_Comm comm) {
+int64_t memory_keys(const OptimizerConfig& o, MPI_Comm comm) {
   return std::max<int64_t>(1024, int64_t(budget_of(o, comm) / 4 / sizeof(uint64_t)));
 }
 
 }  // namespace
 
-AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result,
+AuditPass::AuditPass(const OptimizerConfig& options, const AuditInput& input, OptimizerResult& result,
                      bool per_token, MPI_Comm comm)
     : m_input(input),
       m_result(result),
       m_per_token(per_token),
       m_comm(comm),
-      m_keys(memory_keys(options, comm), true, options.scratch_dir) {
+      m_keys(memory_keys(options, comm), true, options.memory.scratch_dir) {
   MPI_Comm_rank(comm, &m_rank);
   MPI_Comm_size(comm, &m_ranks);
-  require_a_token_per_rank(result.tokens, m_ranks, options.input);
+  require_a_token_per_rank(result.tokens, m_ranks, options.input.path);
   m_slab = token_range(result.tokens, m_rank, m_ranks);
   m_max_slab = m_slab.count;
   MPI_Allreduce(MPI_IN_PLACE, &m_max_slab, 1, MPI_INT64_T, MPI_MAX, comm);
-  m_settings.rule = result.update_rule == "torch-mul-add" ? UpdateRule::torch_mul_add
-                    : result.update_rule == "fused"       ? UpdateRule::fused
-                                                          : UpdateRule::torch_lerp;
-  m_settings.capability = result.torch_capability == "avx512"    ? TorchCapability::avx512
-                          : result.torch_capability == "default" ? TorchCapability::default_isa
-                                                                 : TorchCapability::avx2;
-  m_settings.torch_threads = result.torch_threads;
+  m_settings.rule = options.rule.update_rule;
+  m_settings.capability = options.rule.torch_capability;
+  m_settings.torch_threads = options.rule.torch_threads;
   m_settings.tokens = result.tokens;
   m_settings.first_token = m_slab.begin;
   m_settings.dims = result.dims;
-  m_progress_seconds = options.progress_seconds;
-  m_block_pause = options.block_pause;
+  m_progress_seconds = options.memory.progress_seconds;
+  m_block_pause = options.checkpoint.block_pause;
   m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 2 / sizeof(uint64_t)));
   m_type = input.tensors[0]->element_type();
   plan(options);
@@ -97,7 +91,7 @@ AuditPass::AuditPass(const OptimizerOptions& options, const AuditInput& input, O
 // The largest block of snapshots whose four tensors fit in half the budget
 // (io/block_plan), the same on every rank; a block of k + 1 snapshots audits
 // k transitions.
-void AuditPass::plan(const OptimizerOptions& options) {
+void AuditPass::plan(const OptimizerConfig& options) {
   const uint64_t budget = budget_of(options, m_comm);
   m_result.memory_budget = budget;
   const uint64_t step_bytes = uint64_t(m_max_slab) * uint64_t(m_result.dims);
@@ -114,7 +108,7 @@ void AuditPass::plan(const OptimizerOptions& options) {
                          "this rank's " + std::to_string(m_max_slab) + " tokens needs " +
                          format_bytes(4 * cost.bytes_per_step) + " (raise it or use more ranks)");
   // Half the budget holds the blocks: the planner's library margin comes on top of that half.
-  const int64_t max_steps = options.max_steps_per_block >= 2 ? options.max_steps_per_block : 0;
+  const int64_t max_steps = options.memory.max_steps_per_block >= 2 ? options.memory.max_steps_per_block : 0;
   const BlockPlan blocks = plan_blocks(cost, usable + kLibraryMarginBytes, m_comm, max_steps);
   m_block_steps = std::min<int64_t>(blocks.steps_per_block - 1, std::max<int64_t>(1, m_result.steps - 1));
   m_result.steps_per_block = m_block_steps + 1;

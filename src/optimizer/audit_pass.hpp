@@ -27,7 +27,7 @@ class Checkpointer;
 class AuditPass {
  public:
   // Collective: plans the step blocks within the memory budget.
-  AuditPass(const OptimizerOptions& options, const AuditInput& input, OptimizerResult& result, bool per_token,
+  AuditPass(const OptimizerConfig& options, const AuditInput& input, OptimizerResult& result, bool per_token,
             MPI_Comm comm);
   // Collective, with --resume: this rank's state from the checkpoint; run()
   // continues after the steps it covers.
@@ -38,7 +38,7 @@ class AuditPass {
   void reduce();  // collective: the result complete on rank 0
 
  private:
-  void plan(const OptimizerOptions& options);
+  void plan(const OptimizerConfig& options);
   template <class F>
   void run_typed(Checkpointer& checkpoint);
   void save(ArchiveWriter& archive) const;

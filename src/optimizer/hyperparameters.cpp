@@ -151,10 +151,8 @@ void broadcast(InputAttributes& a, MPI_Comm comm) {
   MPI_Bcast(&a.lr_problem[0], length, MPI_CHAR, 0, comm);
 }
 
-Hyperparameter from(const std::string& option_text, const InputAttributes& a, const char* attribute,
-                    double fallback) {
-  double value = 0;
-  if (!option_text.empty() && parse_number(option_text, value)) return {value, "option"};
+Hyperparameter from(std::optional<double> option, const InputAttributes& a, const char* attribute, double fallback) {
+  if (option) return {*option, "option"};
   const auto found = a.numbers.find(attribute);
   if (found != a.numbers.end()) return {found->second, "attribute"};
   return {fallback, "default"};
@@ -191,25 +189,21 @@ InputAttributes read_series_attributes(MPI_Comm comm, const std::vector<std::str
   return attributes;
 }
 
-Hyperparameters resolve_hyperparameters(const OptimizerOptions& o, const InputAttributes& a, int64_t steps) {
+Hyperparameters resolve_hyperparameters(const OptimizerConfig& config, const InputAttributes& a, int64_t steps) {
+  const AdamWSpec& o = config.rule;
   Hyperparameters h;
-  std::string b1_text, b2_text;
-  if (!o.betas.empty()) {
-    b1_text = o.betas.substr(0, o.betas.find(','));
-    b2_text = o.betas.substr(o.betas.find(',') + 1);
-  }
-  h.beta1 = from(b1_text, a, "adam_beta1", 0.9);
-  h.beta2 = from(b2_text, a, "adam_beta2", 0.999);
+  h.beta1 = from(o.beta1, a, "adam_beta1", 0.9);
+  h.beta2 = from(o.beta2, a, "adam_beta2", 0.999);
   h.eps = from(o.eps, a, "adam_epsilon", 1e-8);
   h.weight_decay = from(o.weight_decay, a, "weight_decay", 0.01);
-  double number = 0;
-  const bool named_dataset = !o.lr.empty() && !parse_number(o.lr, number);
-  if (!o.lr.empty() && !named_dataset) {
-    h.lr = {number, "option"};
+  const bool named_dataset = !o.lr_dataset.empty();
+  if (o.lr) {
+    h.lr = {*o.lr, "option"};
   } else if (a.lr_found || named_dataset) {
-    const std::string name = named_dataset ? o.lr : "lr";
+    const std::string name = named_dataset ? o.lr_dataset : "lr";
     if (!a.lr_found)
-      fail(kExitInput, "--lr '" + name + "' names no dataset or tensor of '" + o.input + "' (and is not a number)");
+      fail(kExitInput,
+           "--lr '" + name + "' names no dataset or tensor of '" + config.input.path + "' (and is not a number)");
     if (!a.lr_problem.empty()) fail(kExitInput, "--lr: " + a.lr_problem);
     if (int64_t(a.lr_values.size()) != steps)
       fail(kExitInput, "the learning rate '" + name + "' has " + std::to_string(a.lr_values.size()) +

@@ -51,7 +51,7 @@ InputAttributes read_series_attributes(MPI_Comm comm, const std::vector<std::str
 // Resolves every hyperparameter for `steps` snapshots. Throws Error(kExitUsage)
 // for a missing learning rate, Error(kExitInput) for an lr dataset of the
 // wrong length.
-Hyperparameters resolve_hyperparameters(const OptimizerOptions& options, const InputAttributes& attributes,
+Hyperparameters resolve_hyperparameters(const OptimizerConfig& options, const InputAttributes& attributes,
                                         int64_t steps);
 
 }  // namespace latdisp

@@ -2,6 +2,7 @@
 
 #include "analysis/count_table.hpp"
 #include "analysis/motion.hpp"
+#include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
 #include "parallel/errors.hpp"
@@ -132,37 +133,9 @@ json motion_numbers(const AnalysisResult& r, int population) {
   return j;
 }
 
-// The effective configuration, every option as it was used.
-json options_json(const AnalyzeOptions& o) {
-  return {{"input", o.input},
-          {"dataset", o.dataset},
-          {"dead_mask", o.dead_mask},
-          {"output", o.output},
-          {"save_dtype", o.save_dtype},
-          {"outputs", o.outputs},
-          {"overwrite", o.overwrite},
-          {"report", o.report},
-          {"arithmetic", o.arithmetic},
-          {"epsilon", o.epsilon},
-          {"zero_ulp", o.zero_ulp},
-          {"memory_budget", o.memory_budget},
-          {"scratch_dir", o.scratch_dir},
-          {"strict", o.strict},
-          {"progress_seconds", o.progress_seconds},
-          {"tokens_per_item", o.tokens_per_item},
-          {"max_steps_per_block", o.max_steps_per_block},
-          {"spill_magnitudes", o.spill_magnitudes},
-          {"read_method", o.read_method},
-          {"hop_radius", o.hop_radius},
-          {"per_token", o.per_token},
-          {"series_csv", o.series_csv},
-          {"per_row", o.per_row},
-          {"steps", o.steps.empty() ? std::string("all") : o.steps},
-          {"checkpoint_dir", o.checkpoint_dir},
-          {"checkpoint_seconds", o.checkpoint_seconds},
-          {"resume", o.resume},
-          {"block_pause", o.block_pause}};
-}
+// The effective configuration, every option as it was given (the option
+// table's echo, config/analyze_options.cpp).
+json options_json(const AnalyzeConfig& config) { return json::parse(config.echo.report); }
 
 // A resumed run's timings cover the resumed part only (docs/operations.md).
 json resumed_from_step(const AnalysisResult& r) {
@@ -183,15 +156,15 @@ json versions_json() {
 }
 
 json input_json(const AnalysisResult& r) {
-  return {{"path", r.options.input},
-          {"dataset", r.options.dataset},
+  return {{"path", r.config.input.path},
+          {"dataset", r.config.input.dataset},
           {"dtype", r.input_type},
           {"element_type", formats::element_type_name(r.element_type)},
           {"format", format_name(r.input_format)},
           {"steps", r.step_numbers.empty() ? json(nullptr) : json(r.step_numbers)},
           {"skipped", r.skipped},
           {"shape", {r.shape.steps, r.shape.tokens, r.shape.dims}},
-          {"dead_mask", r.dead_mask_found ? json(r.options.dead_mask) : json(nullptr)},
+          {"dead_mask", r.dead_mask_found ? json(r.config.input.dead_mask) : json(nullptr)},
           {"n_dead", r.n_dead},
           {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
 }
@@ -223,9 +196,9 @@ json run_json(const AnalysisResult& r) {
   const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
   return {{"ranks", r.ranks},
           {"kokkos_backend", r.kokkos_backend},
-          {"arithmetic", r.options.arithmetic},
-          {"epsilon", r.options.epsilon},
-          {"zero_ulp", r.options.zero_ulp},
+          {"arithmetic", arithmetic_name(r.config.kernel.arithmetic)},
+          {"epsilon", r.config.kernel.epsilon},
+          {"zero_ulp", zero_ulp_name(r.config.kernel.zero_ulp)},
           {"memory_budget_bytes", r.memory_budget},
           {"steps_per_block", r.steps_per_block},
           {"magnitudes_in_memory", r.magnitudes_in_memory},
@@ -235,7 +208,7 @@ json run_json(const AnalysisResult& r) {
           {"coordinates_per_s", coordinates_per_s},
           {"resumed_from_step", resumed_from_step(r)},
           {"checkpoint", checkpoint_json(r)},
-          {"options", options_json(r.options)},
+          {"options", options_json(r.config)},
           {"versions", versions_json()}};
 }
 
@@ -255,7 +228,7 @@ json output_json(const AnalysisResult& r) {
   return {{"path", s.path},
           {"format", format_name(s.format)},
           {"delta_dtype", s.dtype},
-          {"outputs", r.options.outputs},
+          {"outputs", r.config.save.selection_text},
           {"exceptions", s.exceptions},
           {"bytes_written", s.bytes},
           {"write_s", s.seconds},

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "analysis/motion.hpp"
+#include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/memory.hpp"
 #include "report/near_zero_report.hpp"
@@ -112,7 +113,7 @@ void motion_section(std::FILE* out, const AnalysisResult& r) {
 void load_section(std::FILE* out, const AnalysisResult& r) {
   section(out, "Load");
   std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], element type %s, stored as %s (%s)\n",
-               r.options.input.c_str(), r.options.dataset.c_str(), static_cast<long long>(r.shape.steps),
+               r.config.input.path.c_str(), r.config.input.dataset.c_str(), static_cast<long long>(r.shape.steps),
                static_cast<long long>(r.shape.tokens), static_cast<long long>(r.shape.dims),
                formats::element_type_name(r.element_type).c_str(), r.input_type.c_str(), format_name(r.input_format));
   if (!r.step_numbers.empty())
@@ -122,9 +123,9 @@ void load_section(std::FILE* out, const AnalysisResult& r) {
   if (r.dead_mask_found)
     std::fprintf(out, "  dead tokens: %lld of %lld (%s), from '%s'\n", static_cast<long long>(r.n_dead),
                  static_cast<long long>(r.shape.tokens), percent(r.n_dead, r.shape.tokens).c_str(),
-                 r.options.dead_mask.c_str());
+                 r.config.input.dead_mask.c_str());
   else
-    std::fprintf(out, "  no dead mask '%s': every token is live\n", r.options.dead_mask.c_str());
+    std::fprintf(out, "  no dead mask '%s': every token is live\n", r.config.input.dead_mask.c_str());
   std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
                r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
                format_bytes(r.memory_budget).c_str());
@@ -269,8 +270,9 @@ void verdict_section(std::FILE* out, const AnalysisResult& r) {
 }  // namespace
 
 void print_text_report(const AnalysisResult& r, std::FILE* out) {
-  std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n", r.options.arithmetic.c_str(),
-               r.options.epsilon, r.options.zero_ulp.c_str());
+  std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n",
+               arithmetic_name(r.config.kernel.arithmetic), r.config.kernel.epsilon,
+               zero_ulp_name(r.config.kernel.zero_ulp));
   load_section(out, r);
   ulp_section(out, r);
   displacement_section(out, r);

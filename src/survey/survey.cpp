@@ -45,8 +45,8 @@ std::vector<T> gather_to_root(const std::vector<T>& local, int64_t tokens, MPI_C
 // positions of the distance pass fit the budget, and at most 64 MiB (larger
 // blocks only cost memory traffic: the positions are written, then read
 // once per four groups).
-int64_t rows_per_block(const SurveyOptions& o, const EmbeddingLocation& loc, MPI_Comm comm) {
-  const uint64_t budget = resolve_memory_budget(o.memory_budget, comm, uint64_t(1) << 30);
+int64_t rows_per_block(const SurveyConfig& o, const EmbeddingLocation& loc, MPI_Comm comm) {
+  const uint64_t budget = memory_budget_of(o.memory, comm, uint64_t(1) << 30);
   const uint64_t per_row = uint64_t(loc.row_bytes()) * (o.compare.empty() ? 1 : 2) + uint64_t(loc.dims) * 4 + 32;
   const uint64_t block_bytes = std::min<uint64_t>(budget, uint64_t(64) << 20);
   return int64_t(std::max<uint64_t>(1, block_bytes / per_row));
@@ -170,12 +170,13 @@ void pair_distances(SurveyResult& s, const std::vector<unsigned char>& represent
     }
 }
 
-void open_inputs(SurveyResult& s, const SurveyOptions& o, MPI_Comm comm) {
+void open_inputs(SurveyResult& s, const SurveyConfig& o, MPI_Comm comm) {
   const Ranks r(comm);
+  const std::string element_type = o.element_type ? formats::element_type_name(*o.element_type) : "";
   collectively(comm, [&] {
-    s.input = locate_embedding(o.model, o.tensor, o.element_type);
+    s.input = locate_embedding(o.model, o.tensor, element_type);
     if (!o.compare.empty()) {
-      s.compare = locate_embedding(o.compare, s.input.tensor, o.element_type);
+      s.compare = locate_embedding(o.compare, s.input.tensor, element_type);
       if (s.compare->rows != s.input.rows || s.compare->dims != s.input.dims ||
           s.compare->element_type != s.input.element_type)
         fail(kExitInput, "--compare '" + o.compare + "' holds '" + s.input.tensor + "' as " +
@@ -192,7 +193,7 @@ void open_inputs(SurveyResult& s, const SurveyOptions& o, MPI_Comm comm) {
 
 }  // namespace
 
-SurveyResult survey_model(const SurveyOptions& o, MPI_Comm comm) {
+SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
   const auto start = Clock::now();
   const Ranks r(comm);
   SurveyResult s;

@@ -53,6 +53,6 @@ struct SurveyResult {
 };
 
 // Collective. Every rank throws the same Error on bad input.
-SurveyResult survey_model(const SurveyOptions& options, MPI_Comm comm);
+SurveyResult survey_model(const SurveyConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

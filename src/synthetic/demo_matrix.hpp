@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/options.hpp"
+#include "config/generate_options.hpp"
 
 namespace latdisp {
 

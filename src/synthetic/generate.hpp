@@ -3,7 +3,7 @@
 
 #include <mpi.h>
 
-#include "config/options.hpp"
+#include "config/generate_options.hpp"
 
 namespace latdisp {
 
