@@ -205,7 +205,8 @@ struct PassState {
                                                     plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
-      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block, plan.slab.count);
+      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block,
+                                                 block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item));
     });
   }
   void save(ArchiveWriter& archive) const {
@@ -229,7 +230,7 @@ struct PassState {
   std::unique_ptr<MagnitudeStore> store;
   std::unique_ptr<TokenMotionTracker> motion;
   std::unique_ptr<NearZeroPass> near_zero;  // docs/definitions.md §19
-  double near_zero_seconds = 0;             // its kernel and copies (part of compute)
+  double near_zero_seconds = 0;             // folding its outputs on the host (part of compute)
 };
 
 // A step block's values as raw bytes of the input's element format.
@@ -316,10 +317,11 @@ void analyze_step_block(const StepBlock& step_block, const AnalysisPlan& plan, i
   const int64_t transitions = step_block.steps - 1;
   analyze_raw_block(block, buffers.dead, step_block.final, plan.kernel,
                 Kokkos::subview(buffers.tallies, Rows(0, transitions), Kokkos::ALL),
-                Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events());
+                Kokkos::subview(buffers.magnitudes, Rows(0, transitions), Kokkos::ALL), state.motion->events(),
+                state.near_zero->outputs());
   state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
   const Clock::time_point near_zero_start = Clock::now();
-  state.near_zero->add_block(block, buffers.dead, plan.kernel, step_block.first_step);
+  state.near_zero->add_block(transitions, step_block.first_step);
   state.near_zero_seconds += seconds_since(near_zero_start);
   Kokkos::deep_copy(buffers.host_tallies, buffers.tallies);
   Kokkos::deep_copy(buffers.host_magnitudes, buffers.magnitudes);
