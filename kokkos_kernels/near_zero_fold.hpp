@@ -90,9 +90,11 @@ struct NearZeroFold {
   static constexpr int32_t kLarge2x = 2048;
   static constexpr bool kReaches1024 = C::kX2Limit > kLarge2x;
   // The keys from a group's highest down that get a vectorized loop of their
-  // own (most coordinates lie within a few binades of the largest); the
-  // group's coordinates below them go one by one.
-  static constexpr int kDenseKeys = 8;
+  // own (most coordinates lie within a few binades of the largest): at least
+  // kDenseKeys, and more (up to kMaxDenseKeys) while over 1/32 of the group
+  // is left, about where the loop costs less than taking those one by one
+  // (formats with few mantissa bits spread over more binades).
+  static constexpr int kDenseKeys = 8, kMaxDenseKeys = 24;
 
   NearZeroItem item;
   uint64_t counts[2][kKeys][kLanes];
@@ -346,7 +348,8 @@ struct NearZeroFold {
     if (s.key_lo == 0) left -= dense_key(x2, tags, n, p, 0, out);
     int key = s.key_hi;
     const int dense_lo = kPlaceholder ? F::mantissa_bits + 1 : 1;
-    for (; left > 0 && key >= dense_lo && key > s.key_hi - kDenseKeys; --key)
+    for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys && (key > s.key_hi - kDenseKeys || 32 * left > n);
+         --key)
       left -= dense_key(x2, tags, n, p, key, out);
     if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
     if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
