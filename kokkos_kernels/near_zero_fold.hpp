@@ -25,10 +25,10 @@ namespace latdisp {
 // item's exact sums of |x|. Not `enabled`: the kernel skips the breakdown.
 template <class Space>
 struct NearZeroSink {
-  using Bins = Kokkos::Experimental::ScatterView<int64_t***, Kokkos::LayoutRight, Space,
-                                                 Kokkos::Experimental::ScatterSum>;
-  using Maxima = Kokkos::Experimental::ScatterView<uint64_t**, Kokkos::LayoutRight, Space,
-                                                   Kokkos::Experimental::ScatterMax>;
+  using Bins =
+      Kokkos::Experimental::ScatterView<int64_t***, Kokkos::LayoutRight, Space, Kokkos::Experimental::ScatterSum>;
+  using Maxima =
+      Kokkos::Experimental::ScatterView<uint64_t**, Kokkos::LayoutRight, Space, Kokkos::Experimental::ScatterMax>;
   using Items = Kokkos::View<NearZeroItem**, Kokkos::LayoutRight, typename Space::memory_space>;
   struct Access {
     decltype(std::declval<const Bins&>().access()) bins, kinds;
@@ -210,8 +210,8 @@ struct NearZeroFold {
 
   // The flat loop over a group's n coordinates, branch-free so that it
   // vectorizes: kinds, sums and extremes; tags[i] as kNoTag says.
-  KOKKOS_FORCEINLINE_FUNCTION static GroupSums group_sums(const Bits* from, const Bits* to, const S* x2,
-                                                          const U* marks, int32_t n, U* tags) {
+  KOKKOS_FORCEINLINE_FUNCTION static GroupSums group_sums(const Bits* from, const Bits* to, const S* x2, const U* marks,
+                                                          int32_t n, U* tags) {
     using Sum = typename std::conditional<C::kWide, uint64_t, uint32_t>::type;  // n * |2x| fits
     U common_count = 0, from_count = 0, to_count = 0, large_keep = 0, large_from = 0, large_to = 0;
     Sum keep_sum = 0, cross_sum = 0;
@@ -221,7 +221,8 @@ struct NearZeroFold {
       const U common = static_cast<U>(((marks[i] >> C::kUncommonShift) & 1) ^ 1);
       const S v = x2[i];  // 0 where not common
       const U magnitude = static_cast<U>(v < 0 ? -v : v);
-      const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0), a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
+      const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0),
+              a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
       const U from_zero = static_cast<U>(common & b_zero & (a_zero ^ 1));
       const U to_zero = static_cast<U>(common & a_zero & (b_zero ^ 1));
       const U keep = static_cast<U>(common & ((from_zero | to_zero) ^ 1));
@@ -300,13 +301,15 @@ struct NearZeroFold {
       const int32_t m = n - begin < kSparseChunk ? n - begin : kSparseChunk;
       for (int32_t i = 0; i < m; ++i) {
         const U key = static_cast<U>(tags[begin + i] >> 1);
-        sparse[i] = static_cast<uint8_t>((static_cast<U>(key - 1) < static_cast<U>(below - 1)) & (tags[begin + i] != kNoTag));
+        sparse[i] =
+            static_cast<uint8_t>((static_cast<U>(key - 1) < static_cast<U>(below - 1)) & (tags[begin + i] != kNoTag));
       }
       for (int32_t i = m; i % 8 != 0; ++i) sparse[i] = 0;
       for (int32_t word = 0; word < m; word += 8) {
         uint64_t marks;
         memcpy(&marks, sparse + word, 8);
-        for (; marks != 0; marks &= marks - 1) sparse_coordinate(from, x2, tags, begin + word + kmath::lowest_set_bit(marks) / 8, p, out);
+        for (; marks != 0; marks &= marks - 1)
+          sparse_coordinate(from, x2, tags, begin + word + kmath::lowest_set_bit(marks) / 8, p, out);
       }
     }
   }
@@ -348,7 +351,8 @@ struct NearZeroFold {
     if (s.key_lo == 0) left -= dense_key(x2, tags, n, p, 0, out);
     int key = s.key_hi;
     const int dense_lo = kPlaceholder ? F::mantissa_bits + 1 : 1;
-    for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys && (key > s.key_hi - kDenseKeys || 32 * left > n);
+    for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys &&
+           (key > s.key_hi - kDenseKeys || 32 * left > n);
          --key)
       left -= dense_key(x2, tags, n, p, key, out);
     if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
@@ -399,8 +403,8 @@ struct NearZeroFold {
   static constexpr int32_t kRowChunk = 512;
 #endif
   template <class Access>
-  KOKKOS_INLINE_FUNCTION void row(const Bits* from, const Bits* to, int64_t dims, const typename C::Rules& rules,
-                                  int p, int64_t t, Access& out) {
+  KOKKOS_INLINE_FUNCTION void row(const Bits* from, const Bits* to, int64_t dims, const typename C::Rules& rules, int p,
+                                  int64_t t, Access& out) {
     S x2[kRowChunk];
     U marks[kRowChunk], tags[kRowChunk];
     for (int64_t begin = 0; begin < dims; begin += kRowChunk) {

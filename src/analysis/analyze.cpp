@@ -205,8 +205,8 @@ struct PassState {
                                                     plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
-      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block,
-                                                 block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item));
+      const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
+      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block, items);
     });
   }
   void save(ArchiveWriter& archive) const {
