@@ -3,6 +3,8 @@
 #include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 #include "kokkos_kernels/kokkos_compat.hpp"
+#include "kokkos_kernels/near_zero.hpp"
+#include "kokkos_kernels/near_zero_fold.hpp"
 
 #include <cstring>
 #include <type_traits>
@@ -366,9 +368,14 @@ constexpr int32_t kNotFast = 1 << 30;
 
 // One work item (a transition x a run of tokens) of either analysis functor:
 // each row through the functor's own `analyze_row`, then its magnitude,
-// regime and per-token events, and at the last transition the ULPs of W[S-1].
+// regime and per-token events, and at the last transition the ULPs of W[S-1];
+// the near-zero breakdown row by row (NearZeroFold::row), when asked for.
 template <class Functor>
 KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
+  using Fold = NearZeroFold<typename Functor::Format>;
+  Fold near_zero;
+  auto out = f.m_near_zero.access();
+  near_zero.reset(f.m_settings.epsilon, static_cast<formats::ZeroUlp>(static_cast<int>(f.m_settings.zero_ulp)));
   const int64_t t = item / f.m_items_per_transition;
   const int64_t chunk = item % f.m_items_per_transition;
   const int64_t per_item = f.m_settings.tokens_per_item;
@@ -379,7 +386,9 @@ KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
   for (int64_t n = token_begin; n < token_end; ++n) {
     const auto* from = &f.m_values(t, n, 0);
     const auto* to = &f.m_values(t + 1, n, 0);
-    PopulationTally& population = tally.population[f.m_dead(n) ? kDead : kLive];
+    const int p = f.m_dead(n) ? kDead : kLive;
+    PopulationTally& population = tally.population[p];
+    if (f.m_near_zero.enabled) near_zero.row(from, to, f.m_dims, f.m_common_rules, p, t, out);
     const int64_t crossed = population.counts[kCountCrossed];
     const int64_t non_integer = population.counts[kCountNonInteger];
     const int64_t half = population.counts[kCountHalf];
@@ -394,6 +403,10 @@ KOKKOS_INLINE_FUNCTION void analyze_item(const Functor& f, const int64_t item) {
       for (int64_t d = 0; d < f.m_dims; ++d) f.ulp_of_value(to[d], tally.ulp);
   }
   f.m_tallies(t, chunk) = tally;
+  if (f.m_near_zero.enabled) {
+    near_zero.flush(out);
+    f.m_near_zero.items(t, chunk) = near_zero.item;
+  }
 }
 
 // --- the common case, once for every format (formats/common_case.hpp) ---------------
@@ -532,17 +545,28 @@ KOKKOS_INLINE_FUNCTION void add_common_sums(const CommonSums<F>& s, PopulationTa
 // 2^53 or more): those through the functor's general rules
 // (`uncommon_coordinate`: the ULP of b and the class of x), the others as the
 // flat pass left them; its magnitude in numpy's pairwise order.
-template <class F, class Functor>
+// The near-zero breakdown of a group (fold: null when not asked for): its
+// common coordinates in common_rows, the others here, by the exact rules.
+template <class F, class Access>
+struct NearZeroGroup {
+  NearZeroFold<F>* fold;
+  Access* out;
+  int population;
+  int64_t t;
+};
+
+template <class F, class Functor, class Access>
 KOKKOS_INLINE_FUNCTION double mixed_row(const Functor& f, const typename F::bits_type* from,
                                         const typename F::bits_type* to, const typename formats::CommonCase<F>::S* x2,
                                         const typename formats::CommonCase<F>::U* marks, int64_t dims,
-                                        PopulationTally& p, UlpTally& u) {
+                                        PopulationTally& p, UlpTally& u, const NearZeroGroup<F, Access>& near_zero) {
   using C = formats::CommonCase<F>;
   double values[kGroupCoordinates];
   bool finite = true;
   for (int64_t d = 0; d < dims; ++d) {
     double value = 0.5 * x2[d];
     if ((marks[d] >> C::kUncommonShift) & 1) {
+      if (near_zero.fold) near_zero.fold->general(to[d], from[d], near_zero.population, near_zero.t, *near_zero.out);
       value = f.uncommon_coordinate(to[d], from[d], p, u);
       finite = finite && value - value == 0.0;
     }
@@ -558,9 +582,10 @@ KOKKOS_INLINE_FUNCTION double mixed_row(const Functor& f, const typename F::bits
 // and events of each, tallies into `population` and `ulp`. The rows' square
 // roots and regimes are taken in a loop of their own (it vectorizes, and no
 // branch waits for a square root).
-template <class F, class Functor>
+template <class F, class Functor, class Access>
 KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, int64_t n_end,
-                                        PopulationTally& population, UlpTally& ulp) {
+                                        PopulationTally& population, UlpTally& ulp,
+                                        const NearZeroGroup<F, Access>& near_zero) {
   using C = formats::CommonCase<F>;
   typename C::S x2[kGroupCoordinates];
   typename C::U marks[kGroupCoordinates];
@@ -569,6 +594,11 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   const typename F::bits_type* from = &f.m_values(t, n, 0);
   const typename F::bits_type* to = &f.m_values(t + 1, n, 0);
   CommonSums<F> sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+  if (near_zero.fold) {
+    typename C::U tags[kGroupCoordinates];
+    near_zero.fold->group(from, to, x2, marks, static_cast<int32_t>(rows * dims), near_zero.population, t, tags,
+                          *near_zero.out);
+  }
   const bool events = f.m_events.extent(0) > 0;
   int64_t mixed_rows = 0;
   for (int64_t row = 0; row < rows; ++row) {
@@ -606,7 +636,7 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
     const int64_t non_integer = population.counts[kCountNonInteger];
     const int64_t half = population.counts[kCountHalf];
     const double magnitude =
-        mixed_row<F>(f, from + offset, to + offset, x2 + offset, marks + offset, dims, population, ulp);
+        mixed_row<F>(f, from + offset, to + offset, x2 + offset, marks + offset, dims, population, ulp, near_zero);
     magnitudes[row] = magnitude;
     population.counts[kCountFrozenRows + row_regime(magnitude, radius)] += 1;
     if (events) {
@@ -668,16 +698,25 @@ KOKKOS_INLINE_FUNCTION void common_item(const Functor& f, const int64_t item) {
       kGroupCoordinates / f.m_dims < kGroupRows ? kGroupCoordinates / f.m_dims : kGroupRows;
   ItemTally tally;
   tally.reset();
+  NearZeroFold<F> fold;
+  auto out = f.m_near_zero.access();
+  fold.reset(f.m_settings.epsilon, static_cast<formats::ZeroUlp>(static_cast<int>(f.m_settings.zero_ulp)));
   for (int64_t n = token_begin; n < token_end;) {
     const uint8_t dead = f.m_dead(n);
     int64_t n_end = n + 1;
     while (n_end < token_end && n_end - n < rows_per_group && f.m_dead(n_end) == dead) ++n_end;
-    common_rows<F>(f, t, n, n_end, tally.population[dead ? kDead : kLive], tally.ulp);
+    const int p = dead ? kDead : kLive;
+    const NearZeroGroup<F, decltype(out)> near_zero{f.m_near_zero.enabled ? &fold : nullptr, &out, p, t};
+    common_rows<F>(f, t, n, n_end, tally.population[p], tally.ulp, near_zero);
     n = n_end;
   }
   if (t == f.m_last_transition)
     common_final_ulps<F>(f, &f.m_values(t + 1, token_begin, 0), (token_end - token_begin) * f.m_dims, tally.ulp);
   f.m_tallies(t, chunk) = tally;
+  if (f.m_near_zero.enabled) {
+    fold.flush(out);
+    f.m_near_zero.items(t, chunk) = fold.item;
+  }
 }
 
 // Whether the common pass applies: whole rows one after another in W, and a row fits a group.
@@ -689,6 +728,7 @@ bool rows_are_contiguous(const Values& values) {
 
 template <class Space>
 struct BlockAnalysisFunctor {
+  using Format = formats::BF16;
   BlockAnalysisFunctor(const typename BlockViews<Space>::Values& values, const typename BlockViews<Space>::Flags& dead,
                        bool includes_final_step, const KernelSettings& settings,
                        const typename BlockViews<Space>::Tallies& tallies,
@@ -738,6 +778,7 @@ struct BlockAnalysisFunctor {
   // The exact arithmetic over contiguous rows: the common pass (common_item),
   // this functor's rows for the rest.
   bool m_common;
+  NearZeroSink<Space> m_near_zero;  // not enabled: no near-zero breakdown
 
   // The general path: any finite or non-finite pair, both arithmetics.
   // Returns the driving arithmetic's x as a double, NaN if not finite.
@@ -999,6 +1040,7 @@ struct BlockAnalysisFunctor {
 // arithmetic only (the seed arithmetic is bf16's).
 template <class Space, class F>
 struct FormatAnalysisFunctor {
+  using Format = F;
   using Bits = typename F::bits_type;
   using L = formats::Lattice<F>;
   using Values = Kokkos::View<const Bits***, Kokkos::LayoutStride, typename Space::memory_space>;
@@ -1036,6 +1078,7 @@ struct FormatAnalysisFunctor {
   int64_t m_last_transition;
   typename formats::CommonCase<F>::Rules m_common_rules;
   bool m_common;  // contiguous rows: the common pass (common_item), analyze_row for the rest
+  NearZeroSink<Space> m_near_zero;  // not enabled: no near-zero breakdown
 
   // The common cases, decided from the bits alone: a and b finite, of one
   // sign, and either of one exponent field (b not a zero unless a is one
@@ -1156,8 +1199,10 @@ void run_block_analysis(const typename BlockViews<Space>::Values& values, const 
                         bool includes_final_step, const KernelSettings& settings,
                         const typename BlockViews<Space>::Tallies& tallies,
                         const typename BlockViews<Space>::Magnitudes& magnitudes,
-                        const typename MotionViews<Space>::Events& events) {
-  const BlockAnalysisFunctor<Space> functor(values, dead, includes_final_step, settings, tallies, magnitudes, events);
+                        const typename MotionViews<Space>::Events& events,
+                        const NearZeroSink<Space>& near_zero = NearZeroSink<Space>()) {
+  BlockAnalysisFunctor<Space> functor(values, dead, includes_final_step, settings, tallies, magnitudes, events);
+  functor.m_near_zero = near_zero;
   Kokkos::parallel_for("latdisp::displacement::analyze_block",
                        Kokkos::RangePolicy<Space, Kokkos::IndexType<int64_t>>(0, functor.items()), functor);
   Kokkos::fence();
@@ -1185,23 +1230,52 @@ Kokkos::View<const typename F::bits_type***, Kokkos::LayoutStride, DeviceMemory,
       static_cast<const typename F::bits_type*>(block.data), layout);
 }
 
+
+// Runs `run(sink)`; with `outputs`, the sink's scatter views start from zero
+// and are folded into them afterwards.
+template <class Run>
+void with_near_zero_sink(NearZeroBlockOutputs* outputs, const Run& run) {
+  using Sink = NearZeroSink<ExecutionSpace>;
+  Sink sink;
+  if (outputs == nullptr) {
+    run(sink);
+    return;
+  }
+  Kokkos::deep_copy(outputs->bins, 0);
+  Kokkos::deep_copy(outputs->kinds, 0);
+  Kokkos::deep_copy(outputs->maxima, 0);
+  sink.enabled = true;
+  sink.bins = typename Sink::Bins(outputs->bins);
+  sink.kinds = typename Sink::Bins(outputs->kinds);
+  sink.maxima = typename Sink::Maxima(outputs->maxima);
+  sink.items = outputs->items;
+  run(sink);
+  Kokkos::Experimental::contribute(outputs->bins, sink.bins);
+  Kokkos::Experimental::contribute(outputs->kinds, sink.kinds);
+  Kokkos::Experimental::contribute(outputs->maxima, sink.maxima);
+}
+
 }  // namespace
 
 void analyze_raw_block(const RawBlockValues& block, const TokenFlags& dead, bool includes_final_step,
                        const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
-                       const RowEventViews& events) {
-  formats::dispatch_element_type(block.type, [&](auto traits) {
-    using F = decltype(traits);
-    if constexpr (std::is_same<F, formats::BF16>::value) {
-      analyze_block(typed_view<F>(block), dead, includes_final_step, settings, tallies, magnitudes, events);
-    } else {
-      const FormatAnalysisFunctor<ExecutionSpace, F> functor(typed_view<F>(block), dead, includes_final_step, settings,
-                                                             tallies, magnitudes, events);
-      Kokkos::parallel_for("latdisp::displacement::analyze_format_block",
-                           Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, functor.items()),
-                           functor);
-      Kokkos::fence();
-    }
+                       const RowEventViews& events, NearZeroBlockOutputs* near_zero) {
+  with_near_zero_sink(near_zero, [&](const NearZeroSink<ExecutionSpace>& sink) {
+    formats::dispatch_element_type(block.type, [&](auto traits) {
+      using F = decltype(traits);
+      if constexpr (std::is_same<F, formats::BF16>::value) {
+        run_block_analysis<ExecutionSpace>(typed_view<F>(block), dead, includes_final_step, settings, tallies,
+                                           magnitudes, events, sink);
+      } else {
+        FormatAnalysisFunctor<ExecutionSpace, F> functor(typed_view<F>(block), dead, includes_final_step, settings,
+                                                         tallies, magnitudes, events);
+        functor.m_near_zero = sink;
+        Kokkos::parallel_for("latdisp::displacement::analyze_format_block",
+                             Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<int64_t>>(0, functor.items()),
+                             functor);
+        Kokkos::fence();
+      }
+    });
   });
 }
 

@@ -76,13 +76,17 @@ struct RawBlockValues {
   formats::ElementType type = formats::ElementType::bf16;
 };
 
+struct NearZeroBlockOutputs;  // kokkos_kernels/near_zero.hpp
+
 // The one dispatch point from the runtime element type to the kernel: bf16
 // through analyze_block (its lattice lanes), the others through the exact
 // rules of formats/lattice_rules.hpp coordinate by coordinate (the exact
-// arithmetic only). Arguments as analyze_block.
+// arithmetic only). Arguments as analyze_block. With `near_zero`, the same
+// pass also fills the near-zero breakdown of the block (docs/definitions.md
+// §19, always on the exact x), sized for tallies' work items.
 void analyze_raw_block(const RawBlockValues& block, const TokenFlags& dead, bool includes_final_step,
                        const KernelSettings& settings, const ItemTallies& tallies, const RowMagnitudes& magnitudes,
-                       const RowEventViews& events = RowEventViews());
+                       const RowEventViews& events = RowEventViews(), NearZeroBlockOutputs* near_zero = nullptr);
 
 // The same kernel on the host execution space (for device/host comparisons).
 using HostSpace = Kokkos::DefaultHostExecutionSpace;

@@ -81,6 +81,11 @@ struct AbsSum {
   }
   // Adds a whole number (weight 2^0: bit 0 of word -kLowBit / 64).
   KOKKOS_INLINE_FUNCTION void add_integer(uint64_t value) { add_word(-kLowBit / 64, value); }
+  // Adds twice / 2 (a sum of |2x|): weight 2^-1 is the top bit of the word below 2^0's.
+  KOKKOS_INLINE_FUNCTION void add_halves(uint64_t twice) {
+    add_word(-kLowBit / 64 - 1, twice << 63);
+    add_word(-kLowBit / 64, twice >> 1);
+  }
   KOKKOS_INLINE_FUNCTION void merge(const AbsSum& other) {
     for (int w = 0; w < kWords; ++w) add_word(w, other.words[w]);
   }

@@ -61,7 +61,7 @@ def kernel_share_rows(args, env):
     loop = os.path.join(args.build, "latdisp_plain_loop")
     if not os.path.exists(loop):
         return [{"shape": "x".join(map(str, shape)), "element_type": t, "kernel_coordinates_per_s": "",
-                 "loop_coordinates_per_s": "", "kernel_share": "", "note": f"not built: {loop}", "cpu": args.cpu}
+                 "loop_coordinates_per_s": "", "kernel_share": "", "near_zero_share": "", "note": f"not built: {loop}", "cpu": args.cpu}
                 for t in args.element_type]
     output = run([loop, *map(str, shape), str(args.loop_repeats), *args.element_type], env)
     rows = []
@@ -70,7 +70,10 @@ def kernel_share_rows(args, env):
         rows.append({"shape": "x".join(map(str, shape)), "element_type": measured["element_type"],
                      "kernel_coordinates_per_s": f"{measured['kernel_coordinates_per_s']:.3g}",
                      "loop_coordinates_per_s": f"{measured['coordinates_per_s']:.3g}",
-                     "kernel_share": f"{100 * measured['kernel_share']:.1f}%", "note": measured["timing"],
+                     "kernel_share": f"{100 * measured['kernel_share']:.1f}%",
+                     "near_zero_share": (f"{100 * measured['kernel_near_zero_share']:.1f}%"
+                                         if "kernel_near_zero_share" in measured else ""),
+                     "note": measured["timing"],
                      "cpu": args.cpu})
     return rows
 
@@ -269,6 +272,7 @@ SUMMARY_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("element_type", "f
                    ("coordinates_per_s", "coordinates/s")]
 SHARE_COLUMNS = [("shape", "block"), ("element_type", "format"), ("kernel_coordinates_per_s", "kernel coordinates/s"),
                  ("loop_coordinates_per_s", "plain loop coordinates/s"), ("kernel_share", "kernel / loop"),
+                 ("near_zero_share", "kernel with the near-zero breakdown / loop"),
                  ("note", "note"), ("cpu", "CPU")]
 
 

@@ -10,7 +10,8 @@
 // In the same process and on the same block, interleaved with it, the
 // kernel itself (analyze_raw_block: the exact arithmetic, min-normal, 64
 // tokens per item, row events), so that the ratio holds under a shared
-// machine's load too. Both timed by the thread's CPU time, best of N. One core.
+// machine's load too; and the kernel as analyze runs it, with the near-zero
+// breakdown folded into its pass ("kernel_near_zero_*"). Both timed by the thread's CPU time, best of N. One core.
 // usage: latdisp_plain_loop [steps tokens dims [repeats [FORMAT ...]]]
 // prints one JSON line per format (default bf16): {"element_type": ..., "coordinates_per_s": ...,
 //   "kernel_coordinates_per_s": ..., "kernel_share": ..., ...}
@@ -29,6 +30,7 @@
 
 #include "kokkos_kernels/block_analysis.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
+#include "kokkos_kernels/near_zero.hpp"
 #include "synthetic/synthetic_trajectory.hpp"
 
 namespace {
@@ -105,7 +107,8 @@ void measure(formats::ElementType type, int64_t steps, int64_t tokens, int64_t d
   RowMagnitudes magnitudes("latdisp::plain_loop::magnitudes", steps - 1, tokens);
   RowEventViews events("latdisp::plain_loop::events", steps - 1, tokens);
   const RawBlockValues block{values.data(), steps, tokens * dims, tokens, dims, type};
-  double loop_best = 1e30, kernel_best = 1e30;
+  NearZeroBlockOutputs near_zero(steps - 1, block_items_per_transition(tokens, settings.tokens_per_item));
+  double loop_best = 1e30, kernel_best = 1e30, near_zero_best = 1e30;
   Totals totals;
   for (int r = 0; r < repeats; ++r) {
     double start = cpu_seconds();
@@ -115,14 +118,19 @@ void measure(formats::ElementType type, int64_t steps, int64_t tokens, int64_t d
     start = cpu_seconds();
     analyze_raw_block(block, dead, true, settings, tallies, magnitudes, events);
     kernel_best = std::min(kernel_best, cpu_seconds() - start);
+    start = cpu_seconds();
+    analyze_raw_block(block, dead, true, settings, tallies, magnitudes, events, &near_zero);
+    near_zero_best = std::min(near_zero_best, cpu_seconds() - start);
   }
   const double coordinates = static_cast<double>((steps - 1) * tokens * dims);
   std::printf(
       "{\"element_type\": \"%s\", \"steps\": %lld, \"tokens\": %lld, \"dims\": %lld, \"coordinates_per_s\": %.6g, "
-      "\"kernel_coordinates_per_s\": %.6g, \"kernel_share\": %.4f, \"timing\": \"thread CPU time, best of %d\", "
+      "\"kernel_coordinates_per_s\": %.6g, \"kernel_share\": %.4f, \"kernel_near_zero_coordinates_per_s\": %.6g, "
+      "\"kernel_near_zero_share\": %.4f, \"timing\": \"thread CPU time, best of %d\", "
       "\"crossings\": %lld, \"moved\": %lld, \"min_x\": %lld, \"max_x\": %lld, \"sum_of_squares\": %lld}\n",
       formats::element_type_name(type).c_str(), static_cast<long long>(steps), static_cast<long long>(tokens),
       static_cast<long long>(dims), coordinates / loop_best, coordinates / kernel_best, loop_best / kernel_best,
+      coordinates / near_zero_best, loop_best / near_zero_best,
       repeats, static_cast<long long>(totals.crossings), static_cast<long long>(totals.moved),
       static_cast<long long>(totals.min_x), static_cast<long long>(totals.max_x),
       static_cast<long long>(totals.sum_of_squares));

@@ -205,7 +205,8 @@ struct PassState {
                                                     plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
-      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block, plan.slab.count);
+      const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
+      near_zero = std::make_unique<NearZeroPass>(transitions, plan.blocks.steps_per_block, items);
     });
   }
   void save(ArchiveWriter& archive) const {
@@ -322,8 +323,9 @@ RawBlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buf
 }
 
 // Transitions [first, first + count) of the step block (`values` holds
-// exactly their steps) through the kernel and the near-zero pass, into the
-// same rows of the block's tallies, magnitudes and row events.
+// exactly their steps) through the kernel, into the
+// same rows of the block's tallies, magnitudes and row events (the near-zero
+// breakdown counted in the same pass).
 void analyze_transitions(const RawBlockValues& values, int64_t first, int64_t count, const StepBlock& step_block,
                          const AnalysisPlan& plan, const BlockBuffers& buffers, PassState& state, PhaseTimer& phases) {
   using Rows = std::pair<int64_t, int64_t>;
@@ -333,9 +335,11 @@ void analyze_transitions(const RawBlockValues& values, int64_t first, int64_t co
   analyze_raw_block(values, buffers.dead, step_block.final && first + count == step_block.steps - 1, plan.kernel,
                     Kokkos::subview(buffers.tallies, rows, Kokkos::ALL),
                     Kokkos::subview(buffers.magnitudes, rows, Kokkos::ALL),
-                    events.extent(0) > 0 ? RowEventViews(Kokkos::subview(events, rows, Kokkos::ALL)) : events);
+                    events.extent(0) > 0 ? RowEventViews(Kokkos::subview(events, rows, Kokkos::ALL)) : events,
+                    state.near_zero->outputs());
+  // Each kernel run overwrites the near-zero outputs: folded part by part.
   phases.enter("near_zero");
-  state.near_zero->add_block(values, buffers.dead, plan.kernel, step_block.first_step + first);
+  state.near_zero->add_block(count, step_block.first_step + first);
 }
 
 // A direct block part by part through the staging buffer: each part's steps

@@ -6,16 +6,13 @@
 
 namespace latdisp {
 
-NearZeroPass::NearZeroPass(int64_t transitions, int64_t steps_per_block, int64_t slab_tokens)
+NearZeroPass::NearZeroPass(int64_t transitions, int64_t steps_per_block, int64_t items_per_transition)
     : m_transitions(transitions),
-      m_outputs(std::max<int64_t>(steps_per_block - 1, 1), near_zero_items_per_transition(slab_tokens)),
+      m_outputs(std::max<int64_t>(steps_per_block - 1, 1), items_per_transition),
       m_local{NearZeroPopulation(transitions), NearZeroPopulation(transitions)} {}
 
-void NearZeroPass::add_block(const RawBlockValues& block, const TokenFlags& dead, const KernelSettings& settings,
-                             int64_t first_step) {
-  const int64_t transitions = block.steps - 1;
+void NearZeroPass::add_block(int64_t transitions, int64_t first_step) {
   if (transitions <= 0) return;
-  near_zero_block(block, dead, settings, m_outputs);
   const auto bins = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.bins);
   const auto kinds = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.kinds);
   const auto maxima = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.maxima);

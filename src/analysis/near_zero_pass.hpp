@@ -1,6 +1,7 @@
 // The near-zero breakdown's part of the pass over W (docs/definitions.md
-// §19): its kernel run once per step block, the rank's tallies, their
-// checkpoint fields and their reduction over the ranks.
+// §19): the outputs the displacement kernel fills in its pass over each step
+// block, the rank's tallies folded from them, their checkpoint fields and
+// their reduction over the ranks.
 #pragma once
 
 #include <mpi.h>
@@ -17,12 +18,14 @@ namespace latdisp {
 
 class NearZeroPass {
  public:
-  // For blocks of up to `steps_per_block` steps of `slab_tokens` tokens.
-  NearZeroPass(int64_t transitions, int64_t steps_per_block, int64_t slab_tokens);
+  // For blocks of up to `steps_per_block` steps, the kernel's
+  // `items_per_transition` work items per transition.
+  NearZeroPass(int64_t transitions, int64_t steps_per_block, int64_t items_per_transition);
 
-  // One step block (its first transition is `first_step`) into the tallies.
-  void add_block(const RawBlockValues& block, const TokenFlags& dead, const KernelSettings& settings,
-                 int64_t first_step);
+  // What the kernel fills for a block (analyze_raw_block's `near_zero`).
+  NearZeroBlockOutputs* outputs() { return &m_outputs; }
+  // The outputs of the block whose first transition is `first_step` into the tallies.
+  void add_block(int64_t transitions, int64_t first_step);
 
   void save(ArchiveWriter& archive) const;
   void load(ArchiveReader& archive);

@@ -1,0 +1,424 @@
+// The near-zero breakdown (docs/definitions.md §19) folded into the
+// displacement kernel's pass over a step block, so that a block is read once:
+// the common coordinates (formats/common_case.hpp: 2x known from the bits)
+// from the arrays the common pass leaves, one group at a time; every other
+// coordinate by the exact rules of formats/lattice_rules.hpp, one by one.
+// Device code, included by block_analysis.cpp only.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <Kokkos_ScatterView.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "kokkos_kernels/formats/common_case.hpp"
+#include "kokkos_kernels/formats/lattice_rules.hpp"
+#include "kokkos_kernels/kokkos_compat.hpp"
+#include "kokkos_kernels/near_zero_tally.hpp"
+
+namespace latdisp {
+
+// Where one kernel run's near-zero counts go: scatter views onto the views
+// of NearZeroBlockOutputs (kokkos_kernels/near_zero.hpp), and each work
+// item's exact sums of |x|. Not `enabled`: the kernel skips the breakdown.
+template <class Space>
+struct NearZeroSink {
+  using Bins =
+      Kokkos::Experimental::ScatterView<int64_t***, Kokkos::LayoutRight, Space, Kokkos::Experimental::ScatterSum>;
+  using Maxima =
+      Kokkos::Experimental::ScatterView<uint64_t**, Kokkos::LayoutRight, Space, Kokkos::Experimental::ScatterMax>;
+  using Items = Kokkos::View<NearZeroItem**, Kokkos::LayoutRight, typename Space::memory_space>;
+  struct Access {
+    decltype(std::declval<const Bins&>().access()) bins, kinds;
+    decltype(std::declval<const Maxima&>().access()) maxima;
+  };
+
+  bool enabled = false;
+  Bins bins;      // (population, start bin, BinField)
+  Bins kinds;     // (population, transition, kind or kZeroKinds + kind for |x| > 1024)
+  Maxima maxima;  // (population, start bin or kStartBins + kind): bits of the largest |x|
+  Items items;    // (transition, work item)
+
+  KOKKOS_INLINE_FUNCTION Access access() const { return Access{bins.access(), kinds.access(), maxima.access()}; }
+};
+
+KOKKOS_INLINE_FUNCTION uint64_t near_zero_bits_of(double value) {
+  uint64_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+// |x| > 1024 for x = qa * 2^s - qb with d its correctly rounded double:
+// rounding is monotone, so d decides unless d = +-1024; then the sign of
+// the rounding error (TwoSum of the exact terms) does.
+KOKKOS_INLINE_FUNCTION bool near_zero_above_1024(const formats::ExactX& x, double d) {
+  const double magnitude = d < 0 ? -d : d;
+  if (magnitude != 1024.0) return magnitude > 1024.0;
+  const double hi = static_cast<double>(x.qa) * bf16::pow2(x.s), lo = -static_cast<double>(x.qb);
+  const double back = d - hi;
+  const double error = (hi - (d - back)) + (lo - back);  // x = d + error exactly
+  return d > 0 ? error > 0 : error < 0;
+}
+
+// One work item's share of the breakdown in format F.
+template <class F>
+struct NearZeroFold {
+  using C = formats::CommonCase<F>;
+  using L = formats::Lattice<F>;
+  using U = typename C::U;
+  using S = typename C::S;
+  using Bits = typename F::bits_type;
+
+  // The start bin as a small key: 0 for a zero b, 1 + floor(log2 M) for a
+  // subnormal (mantissa field M), E + mantissa bits for a normal (field E):
+  // key k > 0 is the binade k - 1 + min_scale.
+  static constexpr int kKeys = (1 << F::exponent_bits) + F::mantissa_bits;
+  // A common coordinate's tag: 2 * key + (1 if it goes to zero); kNoTag where not common.
+  static constexpr U kNoTag = static_cast<U>(~U(0));
+  static_assert(2 * kKeys + 1 < kNoTag, "a tag fits a lane");
+  // Per key, the common coordinates' count, moved, half-integer and |x| > 1024
+  // counts packed in 16-bit fields of one 64-bit entry (flushed before one
+  // could pass 2^16), and the largest |2x|. Coordinate i goes to lane i % kLanes:
+  // consecutive coordinates mostly share a binade, and one entry would chain
+  // every update on the previous one.
+  static constexpr int kMovedShift = 16, kHalfShift = 32, kLargeShift = 48;
+  static constexpr int64_t kFlushAt = (int64_t(1) << 16) - 1;
+  static constexpr int kLanes = 4;
+  // |2x| of a common coordinate with |x| > 1024 (only where the common case reaches it).
+  static constexpr int32_t kLarge2x = 2048;
+  static constexpr bool kReaches1024 = C::kX2Limit > kLarge2x;
+  // The keys from a group's highest down that get a vectorized loop of their
+  // own (most coordinates lie within a few binades of the largest): at least
+  // kDenseKeys, and more (up to kMaxDenseKeys) while over 1/32 of the group
+  // is left, about where the loop costs less than taking those one by one
+  // (formats with few mantissa bits spread over more binades).
+  static constexpr int kDenseKeys = 8, kMaxDenseKeys = 24;
+
+  NearZeroItem item;
+  uint64_t counts[2][kKeys][kLanes];
+  uint32_t max2x[2][kKeys][kLanes];  // the largest |2x|
+  int lo[2], hi[2];                  // the keys whose entries are zeroed and in use (lo > hi: none)
+  int64_t since_flush;
+  double epsilon;
+  formats::ZeroUlp zero_rule;
+
+  KOKKOS_INLINE_FUNCTION void reset(double epsilon_, formats::ZeroUlp zero_rule_) {
+    item.reset();
+    for (int p = 0; p < 2; ++p) {
+      lo[p] = kKeys;
+      hi[p] = -1;
+    }
+    since_flush = 0;
+    epsilon = epsilon_;
+    zero_rule = zero_rule_;
+  }
+
+  KOKKOS_INLINE_FUNCTION static int bin_of_key(int key) {
+    return key == 0 ? kZeroBin : bin_of_binade(key - 1 + L::min_scale);
+  }
+
+  // The key of b's start bin (b finite), without branches. With
+  // `in_group`, in the group's flat loop: bf16's common b is never
+  // subnormal, and f32's subnormals get the placeholder key 1 (kPlaceholder;
+  // sparse_coordinate finds their key), which keeps that loop vectorized.
+  static constexpr bool kPlaceholder = C::kWide;
+  template <bool in_group = false>
+  KOKKOS_FORCEINLINE_FUNCTION static U key_of(U b) {
+    const U mb = static_cast<U>(b & C::kMagnitudeMask);
+    const U eb = static_cast<U>(mb >> F::mantissa_bits), fb = static_cast<U>(mb & C::kMantissaMask);
+    U top = 0;  // floor(log2 fb) for fb > 0
+    if (in_group && (C::kSeedAgreement || kPlaceholder)) {
+      top = 0;
+    } else if (C::kWide) {
+      const float f = static_cast<float>(static_cast<int32_t>(fb));
+      uint32_t bits;
+      memcpy(&bits, &f, sizeof bits);
+      top = static_cast<U>((bits >> 23) - 127u);
+    } else {
+      for (int j = 1; j < F::mantissa_bits; ++j) top = static_cast<U>(top + U((fb >> j) != 0));
+    }
+    const U subnormal_key = static_cast<U>(fb != 0 ? top + 1 : 0);
+    return static_cast<U>(eb != 0 ? static_cast<U>(eb + F::mantissa_bits) : subnormal_key);
+  }
+
+  // The start bin of any b: zero, not finite, or its binade floor(log2 |b|).
+  KOKKOS_INLINE_FUNCTION static int start_bin(Bits b) {
+    if (!L::is_finite(b)) return kNonfiniteBin;
+    return bin_of_key(key_of(static_cast<U>(L::raw(b))));
+  }
+
+  KOKKOS_INLINE_FUNCTION static int zero_kind(Bits a, Bits b) {
+    const bool zb = L::is_zero(b), za = L::is_zero(a);
+    if (zb) return za ? kKeepsSign : kFromZero;
+    if (za) return kToZero;
+    return L::sign_bit(a) != L::sign_bit(b) ? kSignChange : kKeepsSign;
+  }
+
+  // Makes keys [key_lo, key_hi] of population p usable (zeroed) in the local bins.
+  KOKKOS_INLINE_FUNCTION void cover(int p, int key_lo, int key_hi) {
+    if (key_lo > key_hi) return;
+    if (lo[p] > hi[p]) lo[p] = hi[p] = key_lo, zero_keys(p, key_lo, key_lo);
+    if (key_lo < lo[p]) zero_keys(p, key_lo, lo[p] - 1), lo[p] = key_lo;
+    if (key_hi > hi[p]) zero_keys(p, hi[p] + 1, key_hi), hi[p] = key_hi;
+  }
+  KOKKOS_INLINE_FUNCTION void zero_keys(int p, int first, int last) {
+    for (int key = first; key <= last; ++key)
+      for (int lane = 0; lane < kLanes; ++lane) counts[p][key][lane] = max2x[p][key][lane] = 0;
+  }
+
+  KOKKOS_INLINE_FUNCTION static uint64_t packed(uint64_t count, uint64_t moved, uint64_t halves, uint64_t large) {
+    return count | (moved << kMovedShift) | (halves << kHalfShift) | (large << kLargeShift);
+  }
+
+  // The local bins into the sink's, leaving them zeroed.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void flush(Access& out) {
+    constexpr uint64_t kField = 0xFFFF;
+    for (int p = 0; p < 2; ++p)
+      for (int key = lo[p]; key <= hi[p]; ++key) {
+        int64_t count = 0, moved = 0, halves = 0, large = 0;
+        uint32_t max = 0;
+        for (int lane = 0; lane < kLanes; ++lane) {
+          const uint64_t entry = counts[p][key][lane];
+          count += static_cast<int64_t>(entry & kField);
+          moved += static_cast<int64_t>((entry >> kMovedShift) & kField);
+          halves += static_cast<int64_t>((entry >> kHalfShift) & kField);
+          large += static_cast<int64_t>(entry >> kLargeShift);
+          max = max2x[p][key][lane] > max ? max2x[p][key][lane] : max;
+          counts[p][key][lane] = max2x[p][key][lane] = 0;
+        }
+        if (count == 0) continue;
+        const int bin = bin_of_key(key);
+        out.bins(p, bin, kBinExact) += count - halves;
+        out.bins(p, bin, kBinHalf) += halves;
+        out.bins(p, bin, kBinMoved) += moved;
+        if (large > 0) out.bins(p, bin, kBinAbove1024) += large;
+        out.maxima(p, bin).update(near_zero_bits_of(0.5 * max));
+      }
+    since_flush = 0;
+  }
+
+  // What a group's flat loop sums (kind: 0 keeps its sign, 1 from zero, 2 to zero).
+  struct GroupSums {
+    int64_t common = 0, count[3] = {0, 0, 0}, large[3] = {0, 0, 0};
+    uint64_t sum2x[2] = {0, 0};  // |2x| summed: kept its sign, crossed zero
+    uint32_t max2x[3] = {0, 0, 0};
+    int key_lo = kKeys, key_hi = -1;
+  };
+
+  // The flat loop over a group's n coordinates, branch-free so that it
+  // vectorizes: kinds, sums and extremes; tags[i] as kNoTag says.
+  KOKKOS_FORCEINLINE_FUNCTION static GroupSums group_sums(const Bits* from, const Bits* to, const S* x2, const U* marks,
+                                                          int32_t n, U* tags) {
+    using Sum = typename std::conditional<C::kWide, uint64_t, uint32_t>::type;  // n * |2x| fits
+    U common_count = 0, from_count = 0, to_count = 0, large_keep = 0, large_from = 0, large_to = 0;
+    Sum keep_sum = 0, cross_sum = 0;
+    U keep_max = 0, from_max = 0, to_max = 0, key_lo = static_cast<U>(~U(0)), key_hi = 0;
+    for (int32_t i = 0; i < n; ++i) {
+      const U a = static_cast<U>(to[i]), b = static_cast<U>(from[i]);
+      const U common = static_cast<U>(((marks[i] >> C::kUncommonShift) & 1) ^ 1);
+      const S v = x2[i];  // 0 where not common
+      const U magnitude = static_cast<U>(v < 0 ? -v : v);
+      const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0),
+              a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
+      const U from_zero = static_cast<U>(common & b_zero & (a_zero ^ 1));
+      const U to_zero = static_cast<U>(common & a_zero & (b_zero ^ 1));
+      const U keep = static_cast<U>(common & ((from_zero | to_zero) ^ 1));
+      const U key = key_of<true>(b);
+      const U mask = static_cast<U>(-common);
+      tags[i] = static_cast<U>((static_cast<U>(2 * key + to_zero) & mask) | static_cast<U>(~mask));
+      const U key_or_high = static_cast<U>(key | static_cast<U>(~mask)), key_or_low = static_cast<U>(key & mask);
+      key_lo = key_or_high < key_lo ? key_or_high : key_lo;
+      key_hi = key_or_low > key_hi ? key_or_low : key_hi;
+      common_count = static_cast<U>(common_count + common);
+      from_count = static_cast<U>(from_count + from_zero);
+      to_count = static_cast<U>(to_count + to_zero);
+      const U keep_m = static_cast<U>(magnitude & static_cast<U>(-keep));
+      const U from_m = static_cast<U>(magnitude & static_cast<U>(-from_zero));
+      const U to_m = static_cast<U>(magnitude & static_cast<U>(-to_zero));
+      keep_sum += keep_m;
+      cross_sum += static_cast<U>(from_m | to_m);
+      keep_max = keep_m > keep_max ? keep_m : keep_max;
+      from_max = from_m > from_max ? from_m : from_max;
+      to_max = to_m > to_max ? to_m : to_max;
+      if (kReaches1024) {
+        large_keep = static_cast<U>(large_keep + U(keep_m > kLarge2x));
+        large_from = static_cast<U>(large_from + U(from_m > kLarge2x));
+        large_to = static_cast<U>(large_to + U(to_m > kLarge2x));
+      }
+    }
+    GroupSums s;
+    s.common = common_count;
+    s.count[0] = common_count - from_count - to_count;
+    s.count[1] = from_count;
+    s.count[2] = to_count;
+    s.large[0] = large_keep;
+    s.large[1] = large_from;
+    s.large[2] = large_to;
+    s.sum2x[0] = keep_sum;
+    s.sum2x[1] = cross_sum;
+    s.max2x[0] = keep_max;
+    s.max2x[1] = from_max;
+    s.max2x[2] = to_max;
+    if (common_count > 0) s.key_lo = key_lo, s.key_hi = key_hi;
+    return s;
+  }
+
+  // One key's common coordinates of a group, in a loop of its own (it
+  // vectorizes): into lane 0 of its local bin; returns how many.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION int64_t dense_key(const S* x2, const U* tags, int32_t n, int p, int key, Access& out) {
+    U count = 0, moved = 0, halves = 0, large = 0, to_zero = 0, max = 0;  // n < 2^16
+    for (int32_t i = 0; i < n; ++i) {
+      const U tag = tags[i];
+      const U match = static_cast<U>((tag >> 1) == static_cast<U>(key));
+      const S v = x2[i];
+      const U magnitude = static_cast<U>(static_cast<U>(v < 0 ? -v : v) & static_cast<U>(-match));
+      count = static_cast<U>(count + match);
+      moved = static_cast<U>(moved + U(magnitude != 0));
+      halves = static_cast<U>(halves + (magnitude & 1));
+      to_zero = static_cast<U>(to_zero + (tag & match));
+      if (kReaches1024) large = static_cast<U>(large + U(magnitude > kLarge2x));
+      max = magnitude > max ? magnitude : max;
+    }
+    if (count == 0) return 0;
+    counts[p][key][0] += packed(count, moved, halves, large);
+    max2x[p][key][0] = max > max2x[p][key][0] ? max : max2x[p][key][0];
+    if (to_zero > 0) out.bins(p, bin_of_key(key), kBinToZero) += to_zero;
+    return count;
+  }
+
+  // The common coordinates of a group with a key in [1, below), one by one:
+  // a loop that vectorizes marks them (a byte each), the marks are then
+  // read eight at a time.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void sparse_keys(const Bits* from, const S* x2, const U* tags, int32_t n, int p, int below,
+                                          Access& out) {
+    uint8_t sparse[kSparseChunk + 8];
+    for (int32_t begin = 0; begin < n; begin += kSparseChunk) {
+      const int32_t m = n - begin < kSparseChunk ? n - begin : kSparseChunk;
+      for (int32_t i = 0; i < m; ++i) {
+        const U key = static_cast<U>(tags[begin + i] >> 1);
+        sparse[i] =
+            static_cast<uint8_t>((static_cast<U>(key - 1) < static_cast<U>(below - 1)) & (tags[begin + i] != kNoTag));
+      }
+      for (int32_t i = m; i % 8 != 0; ++i) sparse[i] = 0;
+      for (int32_t word = 0; word < m; word += 8) {
+        uint64_t marks;
+        memcpy(&marks, sparse + word, 8);
+        for (; marks != 0; marks &= marks - 1)
+          sparse_coordinate(from, x2, tags, begin + word + kmath::lowest_set_bit(marks) / 8, p, out);
+      }
+    }
+  }
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  static constexpr int32_t kSparseChunk = 64;
+#else
+  static constexpr int32_t kSparseChunk = 1024;
+#endif
+
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void sparse_coordinate(const Bits* from, const S* x2, const U* tags, int32_t i, int p,
+                                                Access& out) {
+    const U tag = tags[i];
+    const int key = kPlaceholder && (tag >> 1) <= F::mantissa_bits ? key_of(static_cast<U>(from[i])) : tag >> 1;
+    const S v = x2[i];
+    const uint32_t magnitude = static_cast<uint32_t>(v < 0 ? -v : v);
+    const int lane = i % kLanes;
+    counts[p][key][lane] += packed(1, magnitude != 0, magnitude & 1, kReaches1024 && magnitude > kLarge2x);
+    uint32_t& max = max2x[p][key][lane];
+    max = magnitude > max ? magnitude : max;
+    if (tag & 1) out.bins(p, bin_of_key(key), kBinToZero) += 1;
+  }
+
+  // The common coordinates of a group (n <= 2^15 of one population p and
+  // transition t; x2 and marks as the common pass leaves them); `tags` has
+  // room for n. The others are left to `general`.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void group(const Bits* from, const Bits* to, const S* x2, const U* marks, int32_t n, int p,
+                                    int64_t t, U* tags, Access& out) {
+    if (since_flush + n > kFlushAt) flush(out);
+    since_flush += n;
+    const GroupSums s = group_sums(from, to, x2, marks, n, tags);
+    if (s.common == 0) return;
+    // Placeholder keys stand for keys up to mantissa_bits.
+    const bool placeholders = kPlaceholder && s.key_lo >= 1 && s.key_lo <= F::mantissa_bits;
+    cover(p, s.key_lo, placeholders && s.key_hi < F::mantissa_bits ? F::mantissa_bits : s.key_hi);
+    // Zeros (key 0: a zero that stays a zero is common) and the highest keys each in a loop of their own.
+    int64_t left = s.common;
+    if (s.key_lo == 0) left -= dense_key(x2, tags, n, p, 0, out);
+    int key = s.key_hi;
+    const int dense_lo = kPlaceholder ? F::mantissa_bits + 1 : 1;
+    for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys &&
+           (key > s.key_hi - kDenseKeys || 32 * left > n);
+         --key)
+      left -= dense_key(x2, tags, n, p, key, out);
+    if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
+    if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
+    const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
+    for (int k = 0; k < 3; ++k) {
+      if (s.count[k] == 0) continue;
+      out.kinds(p, t, kinds[k]) += s.count[k];
+      if (s.large[k] > 0) out.kinds(p, t, kZeroKinds + kinds[k]) += s.large[k];
+      out.maxima(p, kStartBins + kinds[k]).update(near_zero_bits_of(0.5 * s.max2x[k]));
+    }
+    item.sums[p][0].add_halves(s.sum2x[0]);
+    item.sums[p][1].add_halves(s.sum2x[1]);
+  }
+
+  // A coordinate outside the common case (a = W[t+1], b = W[t]), by the exact rules.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void general(Bits a, Bits b, int p, int64_t t, Access& out) {
+    const int bin = start_bin(b);
+    if (bin == kNonfiniteBin || !L::is_finite(a)) {
+      out.bins(p, bin, kBinNonfinite) += 1;
+      return;
+    }
+    const int kind = zero_kind(a, b);
+    const formats::ExactX x = formats::exact_x<F>(a, b, zero_rule);
+    const double d = formats::to_double(x);
+    const double magnitude = d < 0 ? -d : d;
+    out.bins(p, bin, formats::classify<F>(x, epsilon)) += 1;
+    if (magnitude != 0.0) out.bins(p, bin, kBinMoved) += 1;
+    if (kind != kKeepsSign) out.bins(p, bin, kBinSignChange + kind - kSignChange) += 1;
+    out.kinds(p, t, kind) += 1;
+    if (near_zero_above_1024(x, d)) {
+      out.bins(p, bin, kBinAbove1024) += 1;
+      out.kinds(p, t, kZeroKinds + kind) += 1;
+    }
+    const uint64_t bits = near_zero_bits_of(magnitude);
+    out.maxima(p, bin).update(bits);
+    out.maxima(p, kStartBins + kind).update(bits);
+    item.sums[p][kind == kKeepsSign ? 0 : 1].add(magnitude);
+  }
+
+  // A row (or any run of coordinates) on its own, for the kernel's paths
+  // that do not run the common pass: the common case's lanes in chunks, then
+  // group() and general().
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  static constexpr int32_t kRowChunk = 64;
+#else
+  static constexpr int32_t kRowChunk = 512;
+#endif
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void row(const Bits* from, const Bits* to, int64_t dims, const typename C::Rules& rules, int p,
+                                  int64_t t, Access& out) {
+    S x2[kRowChunk];
+    U marks[kRowChunk], tags[kRowChunk];
+    for (int64_t begin = 0; begin < dims; begin += kRowChunk) {
+      const int32_t n = static_cast<int32_t>(dims - begin < kRowChunk ? dims - begin : kRowChunk);
+      for (int32_t i = 0; i < n; ++i) {
+        const typename C::Lane l = C::lane(static_cast<U>(to[begin + i]), static_cast<U>(from[begin + i]), rules);
+        x2[i] = l.x2;
+        marks[i] = static_cast<U>((l.common ^ 1) << C::kUncommonShift);
+      }
+      group(from + begin, to + begin, x2, marks, n, p, t, tags, out);
+      for (int32_t i = 0; i < n; ++i)
+        if ((marks[i] >> C::kUncommonShift) & 1) general(to[begin + i], from[begin + i], p, t, out);
+    }
+  }
+};
+
+}  // namespace latdisp
