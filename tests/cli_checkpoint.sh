@@ -115,6 +115,7 @@ check "SIGUSR1 to mpirun, resume, SIGTERM to a rank, resume again: same report" 
 # --- SIGTERM to mpirun (it passes SIGTERM on to the ranks after a grace) -------------
 term_mpirun() {
   local dir=$work/ck_term pause=0.05  # mpirun passes SIGTERM on after a second: leave it work for longer
+  local -x OMPI_MCA_odls_base_sigkill_timeout=1  # and SIGKILL a second later (Open MPI's default grace)
   # A periodic checkpoint first shows the run under way; the stop must then write a newer one.
   analyze "$dir" term_a --checkpoint-seconds 0.2
   wait_for_step "$dir" 10 || return 1

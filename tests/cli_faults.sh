@@ -16,7 +16,7 @@ readonly kSkipped=77
 full=$work/full  # the small tmpfs of the disk part
 mkdir -p "$work"
 mountpoint -q "$full" 2>/dev/null && umount -l "$full"
-rm -rf "${work:?}"/*
+rm -rf "${work:?}" && mkdir -p "$work"  # hidden temporaries a failed run left included
 
 checks=0
 failures=0
@@ -144,6 +144,8 @@ ranks_of() { pgrep -P "$(launcher_of "$1")" -x latdisp; }
 signal_case() {
   local name=$1 signal=$2 whom=$3 when=$4
   local target=$work/$name.h5 err=$work/$name.err
+  # mpirun told to stop signals the ranks with Open MPI's own grace (its default 1 s) before SIGKILL.
+  [ "$whom" = mpirun ] && local -x OMPI_MCA_odls_base_sigkill_timeout=1
   timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$work/long.h5" --output "$target" \
     --max-steps-per-block 2 --progress-seconds 0.2 >/dev/null 2>"$err" &
   local job=$!

@@ -98,6 +98,7 @@ refused() {
 # --- SIGTERM to mpirun: the block finishes, the checkpoint is written, exit 5 --------
 term_mpirun() {
   local dir=$work/ck_term code first
+  local -x OMPI_MCA_odls_base_sigkill_timeout=1  # mpirun's grace before SIGKILL (Open MPI's default 1 s)
   audit "$dir" term_a --checkpoint-seconds 0.2
   wait_for_step "$dir" 10 || return 1
   kill -TERM "$(launcher_pid)"

@@ -262,7 +262,9 @@ def stopped_and_resumed(latdisp, mpiexec, ranks, path, want):
     command = mpiexec + ["-np", str(ranks), latdisp, "analyze", "--input", path, "--report", "stopped.json",
                          "--progress-seconds", "0", "--max-steps-per-block", "2", "--checkpoint-dir", "ck",
                          "--checkpoint-seconds", "0.1", "--block-pause", "0.6"]
-    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # mpirun told to stop passes SIGTERM on with Open MPI's default grace (1 s) before SIGKILL.
+    grace = dict(os.environ, OMPI_MCA_odls_base_sigkill_timeout="1")
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=grace)
     deadline = time.time() + 60
     while not os.path.exists("ck/manifest.json") and time.time() < deadline and job.poll() is None:
         time.sleep(0.05)
