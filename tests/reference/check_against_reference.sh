@@ -8,6 +8,7 @@ latdisp=$1 python=$2 source=$3 work=$4
 shift 4
 mpiexec=("$@")
 mkdir -p "$work" && cd "$work" || exit 1
+rm -f ./*.json ./*.diff  # a report left by an earlier run must never stand in for this run's
 "$python" "$source/tests/reference/make_edge_inputs.py" 3 || exit 1
 "${mpiexec[@]}" -np 1 "$latdisp" generate --output gen_special.h5 --steps 9 --tokens 30 --dims 24 --special \
   --seed 3 --overwrite >/dev/null || exit 1
@@ -27,7 +28,8 @@ for file in *.h5; do
   for zero_ulp in min-normal min-subnormal; do
     for ranks in 1 2; do
       "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze --input "$file" --zero-ulp "$zero_ulp" \
-        --report "$file.$zero_ulp.np$ranks.json" --overwrite --progress-seconds 0 >/dev/null 2>&1
+        --report "$file.$zero_ulp.np$ranks.json" --overwrite --progress-seconds 0 >/dev/null 2>&1 ||
+        { echo "analyze failed on $file --zero-ulp $zero_ulp at $ranks rank(s)"; kill "$references"; exit 1; }
     done
   done
 done
