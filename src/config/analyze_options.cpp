@@ -17,13 +17,6 @@ namespace {
 using Config = AnalyzeConfig;
 using Options = std::vector<Option<Config>>;
 
-// A number as a person writes it: 1e-06, -1e-09, 1e+308.
-std::string number_text(double value) {
-  std::ostringstream text;
-  text << value;
-  return text.str();
-}
-
 // What is read.
 Options input_options() {
   return {

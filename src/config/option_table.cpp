@@ -12,14 +12,15 @@ using sorted_json = nlohmann::json;
 
 namespace latdisp {
 
-namespace {
-
-// A number as a person writes it: 1e-06, 0.1, 300 (no float noise in --help).
-std::string default_text(double value) {
+std::string number_text(double value) {
   std::ostringstream text;
   text << value;
   return text.str();
 }
+
+namespace {
+
+std::string default_text(double value) { return number_text(value); }
 
 template <class T>
 std::string default_text(const T& value) {

@@ -19,6 +19,10 @@
 
 namespace latdisp {
 
+// A number as a person writes it, in --help and in messages: 1e-06, 0.1,
+// -1e-09, 1e+308 (no float noise).
+std::string number_text(double value);
+
 // A value as the command line types it: text, a real number, an integer
 // (64-bit, 32-bit or unsigned 64-bit) or a flag (given or not).
 using OptionValue = std::variant<std::string, double, int64_t, int, uint64_t, bool>;

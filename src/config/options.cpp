@@ -19,6 +19,7 @@
 #include "config/bit_level_options.hpp"
 #include "config/analyze_options.hpp"
 #include "config/optimizer_options.hpp"
+#include "config/option_table.hpp"
 #include "config/survey_options.hpp"
 #include "io/file_names.hpp"
 #include "io/output_format.hpp"
@@ -32,13 +33,6 @@ namespace po = boost::program_options;
 namespace latdisp {
 
 namespace {
-
-// A number as a person writes it: 1e-06, -1e-09, 1e+308.
-std::string number_text(double value) {
-  std::ostringstream text;
-  text << value;
-  return text.str();
-}
 
 po::options_description generate_description(GenerateOptions& o) {
   po::options_description d("latdisp generate: write a realistic synthetic bfloat16 trajectory in the input format");

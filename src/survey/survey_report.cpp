@@ -171,7 +171,8 @@ std::string csv_quote(const std::string& text) {
   return quoted + "\"";
 }
 
-std::string number_text(double v) {
+// Every digit a double needs to read back the same (the CSV's values).
+std::string exact_number_text(double v) {
   char buffer[40];
   std::snprintf(buffer, sizeof buffer, "%.17g", v);
   return buffer;
@@ -217,7 +218,7 @@ std::string survey_csv(const SurveyResult& s) {
     csv += "," + std::to_string(s.group[i]) + "," + std::to_string(s.nearest[i]) + ",";
     if (s.nearest[i] >= 0) csv += std::to_string(s.distance[i]);
     csv += ",";
-    if (!s.nonfinite[i]) csv += number_text(s.norm[i]);
+    if (!s.nonfinite[i]) csv += exact_number_text(s.norm[i]);
     csv += std::string(",") + (s.zero[i] ? "1" : "0") + ",";
     if (s.tokenizer) csv += beyond(s, t) ? "1" : "0";
     csv += ",";
