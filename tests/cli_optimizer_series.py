@@ -65,8 +65,8 @@ def audit(name, arguments):
     return run, report
 
 
-PHASES = ["startup", "init", "open", "setup", "read", "kernel", "fold", "agree", "block_pause", "checkpoint",
-          "reduce", "write"]
+PHASES = ["startup", "init", "open", "setup", "read", "replay", "agree", "block_pause", "checkpoint", "reduce",
+          "write"]
 
 
 def check_timings(t, stdout):
@@ -80,10 +80,10 @@ def check_timings(t, stdout):
     check(t["wall"] > 0 and close(sum(rank_0.values()), t["wall"]), f"the phases add up to wall {t['wall']}: {rank_0}")
     check(all(0 <= p["rank_0"] <= p["max"] * (1 + 1e-12) <= p["sum"] * (1 + 1e-12) for p in t["phases"]),
           "each phase: rank 0 <= max <= sum over the ranks")
-    check(all(rank_0[name] > 0 for name in ("open", "setup", "read", "kernel", "fold", "agree", "reduce")),
+    check(all(rank_0[name] > 0 for name in ("open", "setup", "read", "replay", "agree", "reduce")),
           f"the audit's phases are timed: {rank_0}")
     check(close(t["read"], rank_0["read"]) and close(t["reduce"], rank_0["reduce"])
-          and close(t["compute"], rank_0["kernel"] + rank_0["fold"] + rank_0["agree"])
+          and close(t["compute"], rank_0["replay"] + rank_0["agree"])
           and close(t["total"], t["wall"] - rank_0["startup"] - rank_0["init"] - rank_0["write"]),
           f"read, compute, reduce and total from the phases: {t}")
     check(f"where time went (rank 0, {t['wall']:.2f} s since its start): " in stdout,

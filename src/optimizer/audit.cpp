@@ -51,19 +51,20 @@ const std::vector<std::string>& optimizer_phases() {
   // open: outputs checked, the four tensors opened, the hyperparameters and
   // step counts resolved; setup: the pass planned, its buffers and key store
   // (a checkpoint restored); then per block: read (its values, converted to
-  // the rule's format), kernel (the replay), fold (its outcomes into this
-  // rank's counters, sums and keys), agree (the block's error agreement:
-  // waiting for every rank), block_pause, checkpoint; reduce (counts, sums,
-  // percentiles, first mismatches onto rank 0); write (--per-token).
-  static const std::vector<std::string> phases = {"open",  "setup",       "read",       "kernel", "fold",
-                                                  "agree", "block_pause", "checkpoint", "reduce", "write"};
+  // the rule's format), replay (the kernel and the fold of its outcomes into
+  // this rank's counters, sums and keys), agree (the block's error
+  // agreement: waiting for every rank), block_pause, checkpoint; reduce
+  // (counts, sums, percentiles, first mismatches onto rank 0); write
+  // (--per-token).
+  static const std::vector<std::string> phases = {"open",        "setup",      "read",   "replay", "agree",
+                                                  "block_pause", "checkpoint", "reduce", "write"};
   return phases;
 }
 
 void record_optimizer_timings(OptimizerResult& result, const PhaseTimer& phases, MPI_Comm comm) {
   const PhaseSummary summary = summarize_phases(phases, comm);
   result.read_seconds = summary.rank_0("read");
-  result.compute_seconds = summary.rank_0_sum({"kernel", "fold", "agree"});
+  result.compute_seconds = summary.rank_0_sum({"replay", "agree"});
   result.reduce_seconds = summary.rank_0("reduce");
   result.checkpoint_seconds = summary.rank_0("checkpoint");
   // The audit itself, from opening its inputs to the reduction.
