@@ -65,6 +65,31 @@ def audit(name, arguments):
     return run, report
 
 
+PHASES = ["startup", "init", "open", "setup", "read", "replay", "agree", "block_pause", "checkpoint", "reduce",
+          "write"]
+
+
+def check_timings(t, stdout):
+    """docs/optimizer.md §6: the phases, in order, add up to rank 0's wall time; the totals are theirs."""
+    phases = {p["phase"]: p for p in t["phases"]}
+    check([p["phase"] for p in t["phases"]] == PHASES and t["concurrent"] == [], f"the phases in order: {t['phases']}")
+    if failures:
+        return
+    rank_0 = {name: p["rank_0"] for name, p in phases.items()}
+    close = lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    check(t["wall"] > 0 and close(sum(rank_0.values()), t["wall"]), f"the phases add up to wall {t['wall']}: {rank_0}")
+    check(all(0 <= p["rank_0"] <= p["max"] * (1 + 1e-12) <= p["sum"] * (1 + 1e-12) for p in t["phases"]),
+          "each phase: rank 0 <= max <= sum over the ranks")
+    check(all(rank_0[name] > 0 for name in ("open", "setup", "read", "replay", "agree", "reduce")),
+          f"the audit's phases are timed: {rank_0}")
+    check(close(t["read"], rank_0["read"]) and close(t["reduce"], rank_0["reduce"])
+          and close(t["compute"], rank_0["replay"] + rank_0["agree"])
+          and close(t["total"], t["wall"] - rank_0["startup"] - rank_0["init"] - rank_0["write"]),
+          f"read, compute, reduce and total from the phases: {t}")
+    check(f"where time went (rank 0, {t['wall']:.2f} s since its start): " in stdout,
+          "the text report's where time went line: " + stdout[-300:])
+
+
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 hdf5, series = os.path.join(work, "run.h5"), os.path.join(work, "series")
@@ -91,6 +116,7 @@ if not failures:
     replay = s["replay"]
     check(all(replay[k]["mismatch"] == 0 and replay[k]["match"] > 0 for k in ("W", "exp_avg", "exp_avg_sq")),
           "the series replays torch bit for bit (the metadata's rates are the ones the steps used)")
+    check_timings(h["run"]["timings_s"], run_h.stdout)
     # Without the schedule (lr of the first checkpoint for every step) the replay would differ:
     # the test can see a wrong learning rate.
     run_c, report_c = audit("series_constant", ["--input", series, "--lr", "2e-3"])

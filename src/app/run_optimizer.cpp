@@ -11,10 +11,13 @@
 #include "optimizer/audit.hpp"
 #include "optimizer/optimizer_report.hpp"
 #include "parallel/errors.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
 int run_optimizer(const OptimizerConfig& config, MPI_Comm comm) {
+  PhaseTimer phases(optimizer_phases(), {}, PhaseTimer::Origin::process_start);
+  phases.enter("open");
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const OutputFiles& files = config.outputs;
@@ -23,11 +26,14 @@ int run_optimizer(const OptimizerConfig& config, MPI_Comm comm) {
   std::unique_ptr<PendingOutput> per_token;
   if (!files.per_token.empty())
     per_token = std::make_unique<PendingOutput>(comm, files.per_token, files.overwrite, "--per-token");
-  const OptimizerResult result = run_optimizer_audit(config, per_token != nullptr, comm);
+  OptimizerResult result = run_optimizer_audit(config, per_token != nullptr, phases, comm);
+  phases.enter("write");
   if (per_token) {
     write_optimizer_per_token(result, files.per_token, per_token->temporary_path(), comm);
     per_token->commit();
   }
+  // Every phase up to the reports (what follows, the reports and the runtime's end, is not timed).
+  record_optimizer_timings(result, phases, comm);
   std::string report_text, series_text;
   collectively(comm, [&] {
     if (rank != 0) return;

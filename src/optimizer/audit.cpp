@@ -1,7 +1,6 @@
 #include "optimizer/audit.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -23,12 +22,6 @@
 namespace latdisp {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The audit's checkpoint identity: the input, the four tensors and every
 // option that shapes the result (docs/operations.md §6).
@@ -54,8 +47,34 @@ CheckpointSetup checkpoint_setup(const OptimizerConfig& o, const AuditInput& inp
 
 }  // namespace
 
-OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, MPI_Comm comm) {
-  const auto start = Clock::now();
+const std::vector<std::string>& optimizer_phases() {
+  // open: outputs checked, the four tensors opened, the hyperparameters and
+  // step counts resolved; setup: the pass planned, its buffers and key store
+  // (a checkpoint restored); then per block: read (its values, converted to
+  // the rule's format), replay (the kernel and the fold of its outcomes into
+  // this rank's counters, sums and keys), agree (the block's error
+  // agreement: waiting for every rank), block_pause, checkpoint; reduce
+  // (counts, sums, percentiles, first mismatches onto rank 0); write
+  // (--per-token).
+  static const std::vector<std::string> phases = {"open",        "setup",      "read",   "replay", "agree",
+                                                  "block_pause", "checkpoint", "reduce", "write"};
+  return phases;
+}
+
+void record_optimizer_timings(OptimizerResult& result, const PhaseTimer& phases, MPI_Comm comm) {
+  const PhaseSummary summary = summarize_phases(phases, comm);
+  result.read_seconds = summary.rank_0("read");
+  result.compute_seconds = summary.rank_0_sum({"replay", "agree"});
+  result.reduce_seconds = summary.rank_0("reduce");
+  result.checkpoint_seconds = summary.rank_0("checkpoint");
+  // The audit itself, from opening its inputs to the reduction.
+  result.total_seconds = summary.wall - summary.rank_0_sum({kStartupPhase, kInitPhase, "write"});
+  result.phases = summary;
+}
+
+OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, PhaseTimer& phases,
+                                    MPI_Comm comm) {
+  phases.enter("open");
   OptimizerResult result;
   const AdamWSpec& rule = options.rule;
   const std::string lr_name = rule.lr ? "" : rule.lr_dataset.empty() ? "lr" : rule.lr_dataset;
@@ -86,18 +105,18 @@ OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_pe
   result.torch_threads = rule.torch_threads;
   result.kokkos_backend = Kokkos::DefaultExecutionSpace::name();
   for (uint8_t d : input.dead) result.n_dead += d;
+  phases.enter("setup");
   Checkpointer checkpoint(checkpoint_setup(options, input), comm);
-  AuditPass pass(options, input, result, want_per_token, comm);
+  AuditPass pass(options, input, result, want_per_token, phases, comm);
   if (options.checkpoint.resume) pass.restore(checkpoint);
   pass.run(checkpoint);
   if (checkpoint.enabled()) {
     const CheckpointSummary& summary = checkpoint.summary();
     result.checkpoint = AuditCheckpoint{summary.directory, summary.written, summary.bytes_per_rank,
                                         summary.resumed_from_step};
-    result.checkpoint_seconds = checkpoint.seconds();
   }
+  phases.enter("reduce");
   pass.reduce();
-  result.total_seconds = seconds_since(start);
   result.peak_rss = gather_peak_rss(comm);
   return result;
 }

@@ -7,12 +7,25 @@
 
 #include <mpi.h>
 
+#include <string>
+#include <vector>
+
 #include "config/optimizer_options.hpp"
 #include "optimizer/audit_result.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
-// Collective. Throws the same Error on every rank.
-OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, MPI_Comm comm);
+// The audit's phases in order, after start-up and the runtime's start
+// (docs/optimizer.md §6, "Timings").
+const std::vector<std::string>& optimizer_phases();
+
+// Collective. Throws the same Error on every rank. Runs `phases` "open"
+// through "reduce".
+OptimizerResult run_optimizer_audit(const OptimizerConfig& options, bool want_per_token, PhaseTimer& phases,
+                                    MPI_Comm comm);
+
+// Collective: the phases so far into the result's timings (on rank 0).
+void record_optimizer_timings(OptimizerResult& result, const PhaseTimer& phases, MPI_Comm comm);
 
 }  // namespace latdisp

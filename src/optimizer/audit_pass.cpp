@@ -48,10 +48,11 @@ int64_t memory_keys(const OptimizerConfig& o, MPI_Comm comm) {
 }  // namespace
 
 AuditPass::AuditPass(const OptimizerConfig& options, const AuditInput& input, OptimizerResult& result,
-                     bool per_token, MPI_Comm comm)
+                     bool per_token, PhaseTimer& phases, MPI_Comm comm)
     : m_input(input),
       m_result(result),
       m_per_token(per_token),
+      m_phases(phases),
       m_comm(comm),
       m_keys(memory_keys(options, comm), true, options.memory.scratch_dir) {
   MPI_Comm_rank(comm, &m_rank);
@@ -199,10 +200,12 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
   for (int64_t first = m_next_transition; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
     m_block_first = first;
-    auto start = Clock::now();
+    m_phases.enter("read");
     read_block<F>(first, count + 1);
-    m_result.read_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    start = Clock::now();
+    // The kernel and the fold of its outcomes alternate chunk by chunk (while
+    // in cache): one phase, since a clock read per chunk would cost more than
+    // a chunk's fold.
+    m_phases.enter("replay");
     m_scalars.resize(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const int64_t t = first + 1 + i;
@@ -211,12 +214,20 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
     }
     collectively(m_comm, [&] {
       for (int64_t i = 0; i < count; ++i) audit_step<F>(i, first + 1 + i);
+      m_phases.enter("agree");  // the agreement itself: waiting for every rank to reach it
     });
-    m_result.compute_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     progress(first + count);
-    if (m_block_pause > 0) std::this_thread::sleep_for(std::chrono::duration<double>(m_block_pause));
-    if (checkpoint.enabled()) checkpoint.at_block_boundary(first + count, first + count >= transitions, save_state);
-    else stop_if_signalled(m_comm);
+    if (m_block_pause > 0) {
+      m_phases.enter("block_pause");
+      std::this_thread::sleep_for(std::chrono::duration<double>(m_block_pause));
+    }
+    if (checkpoint.enabled()) {
+      m_phases.enter("checkpoint");
+      checkpoint.at_block_boundary(first + count, first + count >= transitions, save_state);
+    } else {
+      m_phases.enter("agree");
+      stop_if_signalled(m_comm);
+    }
   }
 }
 
@@ -456,7 +467,6 @@ std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismat
 }  // namespace
 
 void AuditPass::reduce() {
-  const auto start = Clock::now();
   std::vector<int64_t> counts;
   for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
   MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts.data(), counts.data(), int(counts.size()), MPI_INT64_T, MPI_SUM, 0,
@@ -474,7 +484,6 @@ void AuditPass::reduce() {
   std::vector<unsigned char>().swap(m_raw);
   m_result.percentiles = cell_percentiles(m_keys, m_top, m_candidate_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
-  m_result.reduce_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 // Checkpoint: this rank's counters, exact sums, |c| keys, first mismatches

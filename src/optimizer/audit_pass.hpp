@@ -17,6 +17,7 @@
 #include "optimizer/audit_result.hpp"
 #include "optimizer/cell_percentiles.hpp"
 #include "parallel/partition.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -27,8 +28,9 @@ class Checkpointer;
 class AuditPass {
  public:
   // Collective: plans the step blocks within the memory budget.
+  // `phases`: run() enters the block phases (docs/optimizer.md §6).
   AuditPass(const OptimizerConfig& options, const AuditInput& input, OptimizerResult& result, bool per_token,
-            MPI_Comm comm);
+            PhaseTimer& phases, MPI_Comm comm);
   // Collective, with --resume: this rank's state from the checkpoint; run()
   // continues after the steps it covers.
   void restore(Checkpointer& checkpoint);
@@ -63,6 +65,7 @@ class AuditPass {
   const AuditInput& m_input;
   OptimizerResult& m_result;
   bool m_per_token;
+  PhaseTimer& m_phases;
   MPI_Comm m_comm;
   int m_rank = 0, m_ranks = 1;
   TokenRange m_slab{};

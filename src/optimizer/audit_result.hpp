@@ -12,6 +12,7 @@
 #include "io/input_path.hpp"
 #include "optimizer/hyperparameters.hpp"
 #include "optimizer/wide_sum.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -75,7 +76,9 @@ struct OptimizerResult {
   uint64_t memory_budget = 0;
   int64_t steps_per_block = 0;
   std::vector<uint64_t> peak_rss;
+  // Rank 0's seconds, from `phases` (docs/optimizer.md §6, "Timings").
   double read_seconds = 0, compute_seconds = 0, reduce_seconds = 0, total_seconds = 0, checkpoint_seconds = 0;
+  PhaseSummary phases;  // since the process started, over the ranks
   std::optional<AuditCheckpoint> checkpoint;  // with --checkpoint-dir
   // counts[(t - 1) * 2 + population][counter], sums likewise
   std::vector<std::array<int64_t, kCounterCount>> counts;

@@ -7,6 +7,7 @@
 #include "kokkos_kernels/optimizer/adamw_rules.hpp"
 #include "optimizer/optimizer_report.hpp"
 #include "parallel/partition.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -142,6 +143,7 @@ void print_optimizer_text(const OptimizerResult& r, std::FILE* out) {
   print_losses(j, out);
   print_states(j, r, out);
   print_freeze(j, out);
+  std::fprintf(out, "%s\n", where_time_went_line(r.phases).c_str());
 }
 
 namespace {

@@ -186,4 +186,10 @@ std::string where_time_went(const PhaseSummary& summary) {
   return line;
 }
 
+std::string where_time_went_line(const PhaseSummary& summary) {
+  char head[96];
+  std::snprintf(head, sizeof head, "where time went (rank 0, %.2f s since its start): ", summary.wall);
+  return head + where_time_went(summary);
+}
+
 }  // namespace latdisp

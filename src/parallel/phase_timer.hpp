@@ -112,4 +112,8 @@ PhaseSummary summarize_phases(const PhaseTimer& timer, MPI_Comm comm);
 // time, largest first, e.g. "kernel 1.20 s (60%), wait 0.40 s (20%), ...".
 std::string where_time_went(const PhaseSummary& summary);
 
+// Every text report's line of it, with rank 0's wall time: "where time went
+// (rank 0, 2.00 s since its start): kernel 1.20 s (60%), ...".
+std::string where_time_went_line(const PhaseSummary& summary);
+
 }  // namespace latdisp

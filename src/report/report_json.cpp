@@ -2,6 +2,7 @@
 
 #include "analysis/count_table.hpp"
 #include "analysis/motion.hpp"
+#include "analysis/phase_timings_json.hpp"
 #include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"
@@ -169,27 +170,12 @@ json input_json(const AnalysisResult& r) {
           {"dead_fraction", static_cast<double>(r.n_dead) / static_cast<double>(r.shape.tokens)}};
 }
 
-// Each phase (or concurrent work) in order: rank 0's seconds, the maximum
-// and the sum over the ranks.
-json phase_list_json(const std::vector<PhaseSeconds>& phases) {
-  json list = json::array();
-  for (const PhaseSeconds& p : phases)
-    list.push_back(
-        {{"phase", p.name}, {"rank_0", p.rank_0}, {"max", p.max}, {"sum", p.sum}, {"cpu_rank_0", p.cpu_rank_0}});
-  return list;
-}
-
 json timings_json(const Timings& t) {
-  return {{"read", t.read},
-          {"compute", t.compute},
-          {"reduce", t.reduce},
-          {"write", t.write},
-          {"checkpoint", t.checkpoint},
-          {"near_zero", t.near_zero},
-          {"total", t.total},
-          {"wall", t.phases.wall},
-          {"phases", phase_list_json(t.phases.phases)},
-          {"concurrent", phase_list_json(t.phases.concurrent)}};
+  json timings = {{"read", t.read},         {"compute", t.compute},     {"reduce", t.reduce},
+                  {"write", t.write},       {"checkpoint", t.checkpoint}, {"near_zero", t.near_zero},
+                  {"total", t.total}};
+  timings.update(phase_timings_json(t.phases));
+  return timings;
 }
 
 json run_json(const AnalysisResult& r) {

@@ -263,8 +263,7 @@ void verdict_section(std::FILE* out, const AnalysisResult& r) {
   std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
                r.timings.read, r.timings.compute, r.timings.reduce,
                r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);
-  std::fprintf(out, "  where time went (rank 0, %.2f s since its start): %s\n", r.timings.phases.wall,
-               where_time_went(r.timings.phases).c_str());
+  std::fprintf(out, "  %s\n", where_time_went_line(r.timings.phases).c_str());
 }
 
 }  // namespace
