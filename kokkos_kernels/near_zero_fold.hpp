@@ -93,8 +93,11 @@ struct NearZeroFold {
   // own (most coordinates lie within a few binades of the largest): at least
   // kDenseKeys, and more (up to kMaxDenseKeys) while over 1/32 of the group
   // is left, about where the loop costs less than taking those one by one
-  // (formats with few mantissa bits spread over more binades).
-  static constexpr int kDenseKeys = 8, kMaxDenseKeys = 24;
+  // (formats with few mantissa bits spread over more binades). The cap only
+  // bounds a group spread thin over hundreds of binades (f32): it is above
+  // the 34 keys of f8e5m2, whose groups pay for a loop on nearly every key.
+  // The keys go up to four a loop (dense_keys), so a few more may be taken.
+  static constexpr int kDenseKeys = 8, kMaxDenseKeys = 40;
 
   NearZeroItem item;
   uint64_t counts[2][kKeys][kLanes];
@@ -266,28 +269,37 @@ struct NearZeroFold {
     return s;
   }
 
-  // One key's common coordinates of a group, in a loop of its own (it
-  // vectorizes): into lane 0 of its local bin; returns how many.
-  template <class Access>
-  KOKKOS_INLINE_FUNCTION int64_t dense_key(const S* x2, const U* tags, int32_t n, int p, int key, Access& out) {
-    U count = 0, moved = 0, halves = 0, large = 0, to_zero = 0, max = 0;  // n < 2^16
+  // Keys key, key - 1, ..., key - K + 1's common coordinates of a group, in
+  // one loop (it vectorizes; the tags and |2x| are loaded once for all K):
+  // into lane 0 of their local bins; returns how many.
+  template <int K, class Access>
+  KOKKOS_INLINE_FUNCTION int64_t dense_keys(const S* x2, const U* tags, int32_t n, int p, int key, Access& out) {
+    U count[K], moved[K], halves[K], large[K], to_zero[K], max[K];  // n < 2^16
+    for (int k = 0; k < K; ++k) count[k] = moved[k] = halves[k] = large[k] = to_zero[k] = max[k] = 0;
     for (int32_t i = 0; i < n; ++i) {
       const U tag = tags[i];
-      const U match = static_cast<U>((tag >> 1) == static_cast<U>(key));
       const S v = x2[i];
-      const U magnitude = static_cast<U>(static_cast<U>(v < 0 ? -v : v) & static_cast<U>(-match));
-      count = static_cast<U>(count + match);
-      moved = static_cast<U>(moved + U(magnitude != 0));
-      halves = static_cast<U>(halves + (magnitude & 1));
-      to_zero = static_cast<U>(to_zero + (tag & match));
-      if (kReaches1024) large = static_cast<U>(large + U(magnitude > kLarge2x));
-      max = magnitude > max ? magnitude : max;
+      const U all = static_cast<U>(v < 0 ? -v : v);
+      for (int k = 0; k < K; ++k) {
+        const U match = static_cast<U>((tag >> 1) == static_cast<U>(key - k));
+        const U magnitude = static_cast<U>(all & static_cast<U>(-match));
+        count[k] = static_cast<U>(count[k] + match);
+        moved[k] = static_cast<U>(moved[k] + U(magnitude != 0));
+        halves[k] = static_cast<U>(halves[k] + (magnitude & 1));
+        to_zero[k] = static_cast<U>(to_zero[k] + (tag & match));
+        if (kReaches1024) large[k] = static_cast<U>(large[k] + U(magnitude > kLarge2x));
+        max[k] = magnitude > max[k] ? magnitude : max[k];
+      }
     }
-    if (count == 0) return 0;
-    counts[p][key][0] += packed(count, moved, halves, large);
-    max2x[p][key][0] = max > max2x[p][key][0] ? max : max2x[p][key][0];
-    if (to_zero > 0) out.bins(p, bin_of_key(key), kBinToZero) += to_zero;
-    return count;
+    int64_t found = 0;
+    for (int k = 0; k < K; ++k) {
+      if (count[k] == 0) continue;
+      counts[p][key - k][0] += packed(count[k], moved[k], halves[k], large[k]);
+      max2x[p][key - k][0] = max[k] > max2x[p][key - k][0] ? max[k] : max2x[p][key - k][0];
+      if (to_zero[k] > 0) out.bins(p, bin_of_key(key - k), kBinToZero) += to_zero[k];
+      found += count[k];
+    }
+    return found;
   }
 
   // The common coordinates of a group with a key in [1, below), one by one:
@@ -346,15 +358,26 @@ struct NearZeroFold {
     // Placeholder keys stand for keys up to mantissa_bits.
     const bool placeholders = kPlaceholder && s.key_lo >= 1 && s.key_lo <= F::mantissa_bits;
     cover(p, s.key_lo, placeholders && s.key_hi < F::mantissa_bits ? F::mantissa_bits : s.key_hi);
-    // Zeros (key 0: a zero that stays a zero is common) and the highest keys each in a loop of their own.
+    // Zeros (key 0: a zero that stays a zero is common) in a loop of their
+    // own, the highest keys up to four a loop (dense_keys).
     int64_t left = s.common;
-    if (s.key_lo == 0) left -= dense_key(x2, tags, n, p, 0, out);
+    if (s.key_lo == 0) left -= dense_keys<1>(x2, tags, n, p, 0, out);
     int key = s.key_hi;
     const int dense_lo = kPlaceholder ? F::mantissa_bits + 1 : 1;
     for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys &&
            (key > s.key_hi - kDenseKeys || 32 * left > n);
-         --key)
-      left -= dense_key(x2, tags, n, p, key, out);
+         --key) {
+      // Four keys a loop while there are four, then two, then one.
+      if (key - 3 >= dense_lo && key - 3 > s.key_hi - kMaxDenseKeys) {
+        left -= dense_keys<4>(x2, tags, n, p, key, out);
+        key -= 3;
+      } else if (key - 1 >= dense_lo && key - 1 > s.key_hi - kMaxDenseKeys) {
+        left -= dense_keys<2>(x2, tags, n, p, key, out);
+        --key;
+      } else {
+        left -= dense_keys<1>(x2, tags, n, p, key, out);
+      }
+    }
     if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
     if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
     const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
