@@ -31,13 +31,6 @@ bool in_population(int population, uint64_t key) {
 
 static_assert(TopDigitCounts::kBits == kDigitBits, "the counts made at push time are the select's first digit");
 
-// Every rank's top-digit counts summed.
-std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm comm) {
-  std::vector<int64_t> histograms = top.counts();
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
-            "MPI_Allreduce");
-  return histograms;
-}
 
 // Keys held in memory, visited as one chunk.
 struct KeyVector {
@@ -83,12 +76,53 @@ void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted
   }
 }
 
+// Every rank's `slots` histograms of kDigitValues counts summed, over only
+// the digits some rank counted: a slot's keys usually share all but a few of
+// its digit values, and a whole histogram per slot and digit would make the
+// reduction megabytes even for a tiny input.
+void sum_histograms(std::vector<int64_t>& histograms, size_t slots, MPI_Comm comm) {
+  std::vector<int64_t> bounds(2 * slots);  // -(first counted digit), last counted digit; max over ranks
+  for (size_t s = 0; s < slots; ++s) {
+    const int64_t* h = histograms.data() + s * kDigitValues;
+    int64_t first = kDigitValues, last = -1;
+    for (int64_t d = 0; d < kDigitValues; ++d)
+      if (h[d] != 0) first = std::min(first, d), last = d;
+    bounds[2 * s] = -first, bounds[2 * s + 1] = last;
+  }
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, bounds.data(), int(bounds.size()), MPI_INT64_T, MPI_MAX, comm),
+            "MPI_Allreduce");
+  // Slot s's counted digits [first, end): empty where no rank counted any.
+  const auto first = [&](size_t s) { return -bounds[2 * s]; };
+  const auto end = [&](size_t s) { return std::max(first(s), bounds[2 * s + 1] + 1); };
+  std::vector<int64_t> packed;
+  for (size_t s = 0; s < slots; ++s) {
+    const int64_t* h = histograms.data() + s * kDigitValues;
+    packed.insert(packed.end(), h + first(s), h + end(s));
+  }
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, packed.data(), int(packed.size()), MPI_INT64_T, MPI_SUM, comm),
+            "MPI_Allreduce");
+  auto next = packed.begin();
+  for (size_t s = 0; s < slots; ++s) {
+    std::copy(next, next + (end(s) - first(s)), histograms.data() + s * kDigitValues + first(s));
+    next += end(s) - first(s);
+  }
+}
+
+// Every rank's top-digit counts summed (live, dead: two histograms).
+std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm comm) {
+  std::vector<int64_t> histograms = top.counts();
+  sum_histograms(histograms, 2, comm);
+  return histograms;
+}
+
 // Refines every wanted statistic by the digit at `shift`: one histogram per
 // distinct (population, prefix) slot, so statistics that share a prefix
 // share a pass over the keys. A key whose top digit no slot shares is
-// passed over after one table lookup.
+// passed over after one table lookup. `histograms` is scratch space kept
+// from one digit to the next (its pages touched once, not once a digit).
 template <class Keys>
-void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, MPI_Comm comm) {
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std::vector<int64_t>& histograms,
+                  MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
   for (size_t w = 0; w < wanted.size(); ++w) {
@@ -100,7 +134,7 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, MPI_
   const int high = shift + kDigitBits;
   std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
   for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
-  std::vector<int64_t> histograms(slots.size() * kDigitValues, 0);
+  histograms.assign(slots.size() * kDigitValues, 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
@@ -112,8 +146,7 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, MPI_
           ++histograms[s * kDigitValues + digit];
     }
   });
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data(), int(histograms.size()), MPI_INT64_T, MPI_SUM, comm),
-            "MPI_Allreduce");
+  sum_histograms(histograms, slots.size(), comm);
   for (size_t w = 0; w < wanted.size(); ++w) {
     int64_t digit = 0;
     const int64_t* h = histograms.data() + slot_of[w] * kDigitValues;
@@ -150,9 +183,10 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const Spill
     }
   select_top_digit(histograms, wanted);
   const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
+  std::vector<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
-    if (candidates) select_digit(*candidates, wanted, shift, comm);
-    else select_digit(keys, wanted, shift, comm);
+    if (candidates) select_digit(*candidates, wanted, shift, scratch, comm);
+    else select_digit(keys, wanted, shift, scratch, comm);
   }
   std::array<std::array<std::optional<double>, 4>, 3> result{};
   size_t next = 0;
