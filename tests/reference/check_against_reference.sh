@@ -15,15 +15,10 @@ rm -f ./*.json ./*.diff  # a report left by an earlier run must never stand in f
 "${mpiexec[@]}" -np 1 "$latdisp" generate --output gen_wide.h5 --steps 4 --tokens 7 --dims 150 --special \
   --seed 4 --overwrite >/dev/null || exit 1
 # The exact references (one core, Python), computed while latdisp runs.
-(
-  for file in *.h5; do
-    for zero_ulp in min-normal min-subnormal; do
-      "$python" "$source/tools/reference_analyze.py" "$file" --zero-ulp "$zero_ulp" \
-        --output "$file.$zero_ulp.reference.json" || exit 1
-    done
-  done
-) &
-references=$!
+# shellcheck source=tests/reference/references_in_background.sh
+source "$(dirname "${BASH_SOURCE[0]}")/references_in_background.sh"
+# shellcheck disable=SC2035  # the inputs this script made, none named like an option
+start_references "$python" "$source" *.h5
 for file in *.h5; do
   for zero_ulp in min-normal min-subnormal; do
     for ranks in 1 2; do

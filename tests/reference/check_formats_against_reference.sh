@@ -19,15 +19,10 @@ for type in bf16 f16 f32 f8e4m3 f8e5m2; do  # generate --element-type, specials 
     --seed 5 --element-type "$type" --overwrite >/dev/null || exit 1
 done
 # The exact references (one core, Python), computed while latdisp runs below.
-(
-  for file in *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 gen_*.h5; do
-    for zero_ulp in min-normal min-subnormal; do
-      "$python" "$source/tools/reference_analyze.py" "$file" --zero-ulp "$zero_ulp" \
-        --output "$file.$zero_ulp.reference.json" || exit 1
-    done
-  done
-) &
-references=$!
+# shellcheck source=tests/reference/references_in_background.sh
+source "$(dirname "${BASH_SOURCE[0]}")/references_in_background.sh"
+# shellcheck disable=SC2035  # the inputs this script made, none named like an option
+start_references "$python" "$source" *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 gen_*.h5
 pass=0 fail=0
 pending=()  # REPORT REFERENCE WHAT, compared once the references are written
 # compare REPORT REFERENCE WHAT: the report equals the reference (input path and stored dtype aside
