@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bits/blackholes_report.hpp"
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "config/step_selection.hpp"
 #include "io/block_plan.hpp"
 

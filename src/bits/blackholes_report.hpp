@@ -12,7 +12,7 @@
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "io/input_path.hpp"
 
 namespace latdisp {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "config/survey_options.hpp"
+#include "config/survey_config.hpp"
 #include "survey/embedding_source.hpp"
 #include "survey/tokenizer.hpp"
 
