@@ -45,8 +45,39 @@ for dir in src/*/; do
   stage=$(basename "$dir")
   [ -n "${allowed[$stage]+set}" ] || { echo "src/$stage is not a known stage"; violations=$((violations + 1)); }
 done
+# The stages below the command line see nothing of Boost (they receive typed
+# configurations; config/option_echo.hpp carries the options' echo): no file
+# of theirs reaches a Boost header through the project's own includes.
+declare -A boost_chain=() includes_of=()
+# Every file's project includes (as paths), and a Boost include as "<boost>", in one read.
+while IFS=: read -r file include; do
+  case $include in
+    *'<boost/'*) includes_of[$file]+=" <boost>" ;;
+    *'"'*) target=${include#*\"}; target=${target%%\"*}
+           if [ -f "src/$target" ]; then includes_of[$file]+=" src/$target"
+           elif [ -f "$target" ]; then includes_of[$file]+=" $target"; fi ;;
+  esac
+done < <(grep -RHo --include='*.hpp' --include='*.cpp' '^#include [<"][^">]*[">]' src kokkos_kernels || true)
+# Sets `chain` to how `file` reaches a Boost header ("" where it does not).
+find_boost() {
+  local file=$1 next
+  if [ -n "${boost_chain[$file]+set}" ]; then chain=${boost_chain[$file]}; return; fi
+  boost_chain[$file]=""  # also ends include cycles
+  for next in ${includes_of[$file]:-}; do
+    if [ "$next" = "<boost>" ]; then chain=$file; else find_boost "$next"; [ -n "$chain" ] && chain="$file -> $chain"; fi
+    if [ -n "$chain" ]; then boost_chain[$file]=$chain; return; fi
+  done
+  chain=""
+}
+for stage in analysis report bits optimizer survey convert synthetic; do
+  for file in src/$stage/*.hpp src/$stage/*.cpp; do
+    [ -f "$file" ] || continue
+    find_boost "$file"
+    [ -z "$chain" ] || { echo "$file reaches Boost: $chain"; violations=$((violations + 1)); }
+  done
+done
 if [ "$violations" -gt 0 ]; then
-  echo "$violations include(s) against the stage order"
+  echo "$violations include(s) against the stage order or reaching Boost"
   exit 1
 fi
-echo "include direction: every stage includes only the stages below it"
+echo "include direction: every stage includes only the stages below it, and none below app/ reaches Boost"

@@ -12,7 +12,8 @@ names: exactly those may be missing, nothing else may differ.
 The schema must be able to fail: on one report of every command each key renamed, each key
 removed (except the optional ones) and each scalar given another type must be rejected. And the
 inputs must reach the schema's branches: the lists of groups, members and mismatches are not
-empty, the nullable sections appear both null and not.
+empty, the nullable sections appear both null and not. The phases of blackholes and survey
+follow their documented order and add up to their wall time.
 
 usage: check_report_schema.py LATDISP SOURCE_DIR WORKDIR MPIEXEC..."""
 import concurrent.futures
@@ -188,6 +189,27 @@ def check_reaches_branches(r):
     check(all(run["ranks"] == 2 and len(run["peak_rss_bytes"]) == 2 for run in two_ranks), "runs at 2 ranks")
 
 
+# Where time went (docs/report.md §13, §15): each command's phases in order, adding up to `wall`.
+PHASES = {
+    "blackholes": ["startup", "init", "open", "read", "search", "track", "reduce", "write"],
+    "survey": ["startup", "init", "open", "first_pass", "gather", "group", "share", "distance_pass", "pairs",
+               "reduce", "write"],
+}
+
+
+def check_phases_add_up(r):
+    timings = {"blackholes over steps": (r["blackholes over steps"]["run"]["timings_s"], "blackholes"),
+               "blackholes one matrix": (r["blackholes one matrix"]["run"]["timings_s"], "blackholes"),
+               "survey": (r["survey with tokenizer and compare"]["timing"]["timings_s"], "survey")}
+    for name, (t, command) in timings.items():
+        phases = t["phases"]
+        check([p["phase"] for p in phases] == PHASES[command], f"{name}: the phases {[p['phase'] for p in phases]}")
+        added = sum(p["rank_0"] for p in phases)
+        check(t["wall"] > 0 and abs(added - t["wall"]) <= 1e-9 * t["wall"],
+              f"{name}: the phases add up to {added} s, not wall {t['wall']} s")
+        check(all(p["rank_0"] <= p["max"] <= p["sum"] for p in phases), f"{name}: rank 0 <= max <= sum")
+
+
 # Keys a report may leave out (docs/report.md §9, docs/optimizer.md §6), as (object path, key);
 # separation's histograms are maps whose entries are data, not keys.
 OPTIONAL_KEYS = {"latdisp.analyze/1": {("", "output")}, "latdisp.optimizer/1": {("/input", "steps")}}
@@ -305,6 +327,7 @@ def main():
     for name, report in reports.items():
         check_valid(validator, name, report)
     check_reaches_branches(reports)
+    check_phases_add_up(reports)
     mutated = 0
     for name in ("analyze bf16", "blackholes over steps", "blackholes one matrix",
                  "optimizer (lr dataset)", "survey with tokenizer and compare", "inspect", "separation"):

@@ -286,7 +286,7 @@ void expect_matches_oracle(const AnalysisResult& r, const Oracle& o) {
 
 TEST(AnalyzeGenerated, MatchesScalarOracleForAnyBudget) {
   const std::string path = test_file("generated_special.h5");
-  GenerateOptions generate;
+  GenerateConfig generate;
   generate.output = path;
   generate.steps = 13;
   generate.tokens = 50;
@@ -322,7 +322,7 @@ TEST(AnalyzeGenerated, MatchesScalarOracleForAnyBudget) {
 // part of one or two transitions), block boundaries anywhere.
 TEST(AnalyzeGenerated, ReadMethodsAndStagedPartsAgree) {
   const std::string path = test_file("generated_wide_steps.h5");
-  GenerateOptions generate;
+  GenerateConfig generate;
   generate.output = path;
   generate.steps = 9;
   generate.tokens = 2048;
@@ -367,7 +367,7 @@ TEST(AnalyzeGenerated, ReadMethodsAndStagedPartsAgree) {
 // is block_pause, not compute; the timing keys are sums of phases.
 TEST(AnalyzeTimings, PhasesAddUpAndKeepTheirPlace) {
   const std::string path = test_file("generated_timed.h5");
-  GenerateOptions generate;
+  GenerateConfig generate;
   generate.output = path;
   generate.steps = 7;
   generate.tokens = 40;

@@ -50,7 +50,7 @@ void write_matrix(const std::string& path, int64_t rows, int64_t cols, const std
 
 // The demo matrix, written collectively; returns its model.
 DemoMatrixModel write_demo(const std::string& path, int64_t tokens, int64_t dims, int64_t groups, int64_t size) {
-  GenerateOptions options;
+  GenerateConfig options;
   options.output = path;
   options.matrix = true;
   options.tokens = tokens;

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/analyze_options.hpp"
+#include "config/generate_options.hpp"
 #include "config/optimizer_options.hpp"
+#include "config/pack_options.hpp"
 #include "config/options.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
@@ -153,13 +155,16 @@ TEST(Options, PackReadsASeriesIntoHdf5) {
   const Command c = parse({"pack", "--input", "run/", "--dataset", "model.embed_tokens.weight", "--dead-mask",
                            "run/mask.safetensors:dead", "--output", "W.h5"});
   EXPECT_EQ(c.name, "pack");
-  EXPECT_EQ(c.pack.input, "run/");
-  EXPECT_EQ(c.pack.dataset, "model.embed_tokens.weight");
-  EXPECT_EQ(c.pack.dead_mask, "run/mask.safetensors:dead");
+  EXPECT_EQ(c.pack.input.path, "run/");
+  EXPECT_EQ(c.pack.input.dataset, "model.embed_tokens.weight");
+  EXPECT_EQ(c.pack.input.dead_mask, "run/mask.safetensors:dead");
   EXPECT_EQ(c.pack.output_dataset, "W");
   EXPECT_EQ(usage_error_of({"pack", "--output", "W.h5"}), kExitUsage);                             // no --input
   EXPECT_EQ(usage_error_of({"pack", "--input", "run", "--output", "W.safetensors"}), kExitUsage);  // not HDF5
   EXPECT_NE(parse({"pack", "--help"}).help_text.find("--output-dataset"), std::string::npos);
+  EXPECT_FALSE(c.pack.memory.budget_bytes.has_value());
+  EXPECT_EQ(parse({"pack", "-i", "run", "-o", "W.h5", "--memory-budget", "2MiB"}).pack.memory.budget_bytes,
+            uint64_t(2) << 20);
 }
 
 TEST(ByteSize, ParsesUnits) {
@@ -251,6 +256,50 @@ TEST(OptionTable, HelpListsEveryTableOption) {
   const std::string help = parse({"analyze", "--help"}).help_text;
   for (const Option<AnalyzeConfig>& o : analyze_option_table().options)
     EXPECT_NE(help.find("--" + o.long_name() + " "), std::string::npos) << o.long_name();
+  const std::string generate = parse({"generate", "--help"}).help_text;
+  for (const Option<GenerateConfig>& o : generate_option_table().options)
+    EXPECT_NE(generate.find("--" + o.long_name() + " "), std::string::npos) << o.long_name();
+  const std::string pack = parse({"pack", "--help"}).help_text;
+  for (const Option<PackConfig>& o : pack_option_table().options)
+    EXPECT_NE(pack.find("--" + o.long_name() + " "), std::string::npos) << o.long_name();
+}
+
+// generate: the element format and the budget typed once; a configuration
+// built by hand has the table's defaults; --matrix's checks need --matrix.
+TEST(OptionTable, GenerateTypedValuesAndDefaults) {
+  const char* base[] = {"generate", "--output", "W.h5", "--steps", "3", "--tokens", "2", "--dims", "2"};
+  const auto with = [&](std::vector<const char*> extra) {
+    std::vector<const char*> arguments(std::begin(base), std::end(base));
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return arguments;
+  };
+  const GenerateConfig parsed = parse(with({})).generate;
+  const GenerateConfig hand;
+  EXPECT_EQ(parsed.element_type, hand.element_type);
+  EXPECT_EQ(parsed.dataset, hand.dataset);
+  EXPECT_EQ(parsed.dead_mask, hand.dead_mask);
+  EXPECT_EQ(parsed.dead_fraction, hand.dead_fraction);
+  EXPECT_EQ(parsed.seed, hand.seed);
+  EXPECT_EQ(parsed.planted_groups, hand.planted_groups);
+  EXPECT_EQ(parsed.group_size, hand.group_size);
+  EXPECT_FALSE(parsed.memory.budget_bytes.has_value());
+  const GenerateConfig typed = parse(with({"--element-type", "f8e5m2", "--memory-budget", "3MiB"})).generate;
+  EXPECT_EQ(typed.element_type, formats::ElementType::f8e5m2);
+  EXPECT_EQ(typed.memory.budget_bytes, uint64_t(3) << 20);
+  EXPECT_NE(usage_message_of(with({"--element-type", "bf17"})).find("--element-type must be one of"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of(with({"--dead-fraction", "1.5"})).find("--dead-fraction must be in [0, 1], not 1.5"),
+            std::string::npos);
+  EXPECT_EQ(usage_error_of(with({"--planted-groups", "0"})), 0);  // only checked with --matrix
+  EXPECT_NE(usage_message_of({"generate", "--matrix", "--output", "m.safetensors", "--tokens", "2000", "--dims", "8",
+                              "--planted-groups", "0"})
+                .find("--planted-groups must be in 1..64"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"generate", "--matrix", "--output", "m.safetensors", "--tokens", "2000", "--dims", "8",
+                              "--element-type", "f16"})
+                .find("writes bf16 only, not --element-type f16"),
+            std::string::npos);
+  EXPECT_NE(usage_message_of({"generate", "--steps", "3"}).find("generate needs --output"), std::string::npos);
 }
 
 // optimizer's identity: hyperparameters not given are "(attribute)", given

@@ -22,7 +22,12 @@ takes minutes, and the page cache must hold it); --shape adds any other.
 shape (generate --element-type), each against a plain read of its own bytes, and each
 format's ratio over bf16's; the kernel's share of the plain loop on each format's block
 (build/latdisp_plain_loop). The seed arithmetic and --output are bf16's only.
-Writes benchmark.md, benchmark.csv and the JSON reports to --out."""
+Writes benchmark.md, benchmark.csv and the JSON reports to --out.
+
+--survey instead times latdisp survey on a synthetic bf16 embedding (--survey-shape ROWS DIMS
+GROUPS, default 151936 x 2560 with 64 planted groups, 0.78 GB) at each rank count: the wall
+time over a plain read of its file, rows compared per second, the distance kernel's lattice
+comparisons per second and where time went (benchmark_survey.md / .csv)."""
 import argparse
 import csv
 import json
@@ -384,6 +389,62 @@ def optimizer_rows(args, env, shape, path, read_s):
     return rows
 
 
+SURVEY = (151936, 2560, 64)  # rows, dims, planted groups: a released model's embedding (tools/benchmark_survey.py)
+SURVEY_COLUMNS = [("shape", "embedding"), ("ranks", "ranks"), ("plain_read_s", "plain read s"),
+                  ("wall_s", "latdisp wall s"), ("x_read", "wall / read"), ("survey_s", "survey s"),
+                  ("rows_per_s", "rows compared/s"), ("comparisons_per_s", "lattice comparisons/s (kernel)"),
+                  ("where", "where time went (rank 0)"), ("outside", "outside s"), ("peak_rss_mb", "peak RSS MiB"),
+                  ("cpu", "CPU")]
+
+
+def survey_rows(args, env):
+    """latdisp survey of a synthetic bf16 embedding (tools/benchmark_survey.py's matrix) at each rank
+    count, best of --repeats: its wall time over one plain read of the file in the same run, rows
+    compared per second (every row hashed and compared, then measured against the groups: rows /
+    the report's timing.seconds), the distance kernel's lattice comparisons per second, and where
+    rank 0's time went (timing.timings_s)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from benchmark_survey import write_matrix
+    rows_n, dims, groups = args.survey_shape
+    path = os.path.join(args.out, f"bench_survey_{rows_n}x{dims}.safetensors")
+    if not os.path.exists(path):
+        print(f"benchmark: writing the embedding [{rows_n}, {dims}] bf16 ...", file=sys.stderr)
+        write_matrix(path, rows_n, dims, groups)
+    read_s = plain_read_seconds(path, args.repeats)
+    rows = []
+    for ranks in args.ranks:
+        report_path = os.path.join(args.out, f"survey_{rows_n}x{dims}_np{ranks}.json")
+        best = None
+        for _ in range(args.repeats):
+            wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "survey", "--model", path, "--report",
+                                        report_path, "--memory-budget", args.memory_budget, "--overwrite"], env)
+            if best is None or wall < best[0]:
+                with open(report_path) as f:
+                    best = (wall, json.load(f)["timing"])
+        wall, timing = best
+        timings = timing.get("timings_s", {})
+        rows.append({"shape": f"{rows_n}x{dims}", "ranks": ranks, "plain_read_s": round(read_s, 3),
+                     "wall_s": round(wall, 2), "x_read": round(wall / read_s, 1), "survey_s": round(timing["seconds"], 2),
+                     "rows_per_s": f"{rows_n / timing['seconds']:.3g}" if timing["seconds"] > 0 else "",
+                     "comparisons_per_s": f"{timing['lattice_comparisons_per_second'] or 0:.3g}",
+                     "where": where_time_went(timings),
+                     "outside": f"{wall - timings['wall']:.2f}" if "wall" in timings else "",
+                     "peak_rss_mb": timing["peak_rss_bytes"] // (1 << 20), "cpu": args.cpu})
+    return rows
+
+
+def survey_benchmark(args, env):
+    rows = survey_rows(args, env)
+    table = "\n".join([f"# latdisp survey benchmark ({os.uname().nodename}, {args.cpu}; file warm in the page "
+                       f"cache; --memory-budget {args.memory_budget}; best of {args.repeats}; wall / read = wall over "
+                       "one plain read (cat) of the embedding's file; outside = wall - timing.timings_s.wall)", ""]
+                      + markdown(rows, SURVEY_COLUMNS))
+    print(table)
+    with open(os.path.join(args.out, "benchmark_survey.md"), "w") as f:
+        f.write(table + "\n")
+    write_csv(os.path.join(args.out, "benchmark_survey.csv"), rows, SURVEY_COLUMNS)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebook", action="store_true", help="also the notebook's shape, W[6001, 10000, 64]")
@@ -411,6 +472,10 @@ def main():
     parser.add_argument("--optimizer-baseline", metavar="LATDISP",
                         help="with --optimizer: another latdisp binary (an earlier build) run interleaved with "
                              "this build's, for a speed-up measured in the same window")
+    parser.add_argument("--survey", action="store_true",
+                        help=f"instead: latdisp survey of a bf16 embedding of {SURVEY[0]} x {SURVEY[1]} "
+                             f"({SURVEY[2]} planted groups), against a plain read of its file")
+    parser.add_argument("--survey-shape", type=int, nargs=3, metavar=("ROWS", "DIMS", "GROUPS"), default=list(SURVEY))
     args = parser.parse_args()
     args.latdisp = args.latdisp or os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
@@ -418,6 +483,9 @@ def main():
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
+    if args.survey:
+        survey_benchmark(args, env)
+        return
     if args.optimizer:
         shape = tuple(args.optimizer_shape)
         path = optimizer_trajectory(args, shape)

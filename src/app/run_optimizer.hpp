@@ -3,7 +3,7 @@
 
 #include <mpi.h>
 
-#include "config/optimizer_options.hpp"
+#include "config/optimizer_config.hpp"
 
 namespace latdisp {
 

@@ -8,6 +8,7 @@
 #include "io/output_format.hpp"
 #include "io/token_groups.hpp"
 #include "parallel/errors.hpp"
+#include "parallel/phase_timer.hpp"
 #include "survey/survey.hpp"
 #include "survey/survey_report.hpp"
 
@@ -45,6 +46,8 @@ void write_groups(const SurveyConfig& o, const SurveyResult& s, PendingOutput& o
 }  // namespace
 
 int run_survey(const SurveyConfig& o, MPI_Comm comm) {
+  PhaseTimer phases(survey_phases(), {}, PhaseTimer::Origin::process_start);
+  phases.enter("open");
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   check_outputs(comm,
@@ -53,14 +56,17 @@ int run_survey(const SurveyConfig& o, MPI_Comm comm) {
                 survey_inputs(o), o.outputs.overwrite);
   std::unique_ptr<PendingOutput> groups;
   if (!o.output.empty()) groups = std::make_unique<PendingOutput>(comm, o.output, o.outputs.overwrite, "--output");
-  const SurveyResult result = survey_model(o, comm);
+  SurveyResult result = survey_model(o, phases, comm);
+  phases.enter("write");
   if (groups) write_groups(o, result, *groups, comm);
+  // Every phase up to the reports (the reports themselves are not timed).
+  result.phases = summarize_phases(phases, comm);
   std::string report, summary, csv;
   collectively(comm, [&] {
     if (rank != 0) return;
     const nlohmann::json json = survey_json(result);
     report = json.dump(2) + "\n";
-    summary = survey_text(json);
+    summary = survey_text(json, result.phases);
     std::fputs((o.json ? report : summary).c_str(), stdout);
     std::fflush(stdout);
     if (!o.outputs.per_token.empty()) csv = survey_csv(result);

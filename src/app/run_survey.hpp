@@ -4,7 +4,7 @@
 
 #include <mpi.h>
 
-#include "config/survey_options.hpp"
+#include "config/survey_config.hpp"
 
 namespace latdisp {
 

@@ -148,7 +148,7 @@ std::vector<std::vector<int64_t>> share_groups(const std::vector<std::vector<int
 uint64_t hash_mask_of(int64_t hash_bits) { return hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << hash_bits) - 1; }
 
 // Collective: `blackholes` on one matrix, as a one-step run.
-BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, MPI_Comm comm) {
+BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, PhaseTimer& phases, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
@@ -158,6 +158,7 @@ BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, MPI_Comm com
   BlackholeSearch search;
   search.min_size = options.min_size;
   search.hash_mask = hash_mask_of(options.hash_bits);
+  phases.enter("search");
   const BlackholeResult result = find_blackholes(matrix, search, comm);
 
   BlackholesRun run;
@@ -171,6 +172,7 @@ BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, MPI_Comm com
   run.dims = matrix.cols();
   run.element_type = formats::element_type_name(matrix.element_type());
   run.steps = {std::max<int64_t>(matrix.location().step, 0)};
+  phases.enter("track");
   if (rank == 0) {
     GroupTimeline timeline(run.tokens, {});
     timeline.add_step(run.steps[0], result.groups);
@@ -185,6 +187,7 @@ BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, MPI_Comm com
   run.read_seconds = result.read_hash_seconds;
   run.search.route_seconds = result.route_seconds;
   run.search.verify_seconds = result.verify_seconds;
+  phases.enter("reduce");
   run.peak_rss = gather_peak_rss(comm);
   run.total_seconds = seconds_since(start);
   return run;
@@ -242,6 +245,8 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
 }
 
 int run_blackholes(const BlackholesConfig& options, MPI_Comm comm) {
+  PhaseTimer phases(blackholes_phases(), {}, PhaseTimer::Origin::process_start);
+  phases.enter("open");
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const OutputFiles& files = options.outputs;
@@ -252,8 +257,12 @@ int run_blackholes(const BlackholesConfig& options, MPI_Comm comm) {
   std::unique_ptr<PendingOutput> groups;
   if (!options.output.empty())
     groups = std::make_unique<PendingOutput>(comm, options.output, files.overwrite, "--output");
-  const BlackholesRun run = options.steps ? blackholes_over_time(options, comm) : blackholes_of_matrix(options, comm);
+  BlackholesRun run =
+      options.steps ? blackholes_over_time(options, phases, comm) : blackholes_of_matrix(options, phases, comm);
+  phases.enter("write");
   if (groups) write_groups_file(run, *groups, comm);
+  // Every phase up to the reports (the reports themselves are not timed).
+  run.phases = summarize_phases(phases, comm);
   // The summary first: a report file that cannot be written does not lose it.
   std::string report, series;
   collectively(comm, [&] {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "io/matrix_source.hpp"
 
 namespace latdisp {

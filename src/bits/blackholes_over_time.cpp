@@ -151,7 +151,7 @@ OpenedTrajectory open_input(const BlackholesConfig& options, BlackholesRun& run,
 
 // Collective: the selected steps block by block; rank 0 follows the groups.
 void walk_blocks(const OpenedTrajectory& input, const BlackholesConfig& options, uint64_t baseline, BlackholesRun& run,
-                 MPI_Comm comm) {
+                 PhaseTimer& phases, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const TokenRange slab = token_range(run.tokens, rank, run.ranks);
@@ -177,16 +177,20 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesConfig& options,
     const auto begin = run.steps.begin() + static_cast<std::ptrdiff_t>(first);
     const std::vector<int64_t> steps(
         begin, begin + static_cast<std::ptrdiff_t>(std::min(per_block, run.steps.size() - first)));
+    phases.enter("read");
     Clock::time_point phase = Clock::now();
     read_block(*input.reader, slab, max_slab, steps, run.words, buffer.get());
     run.read_seconds += seconds_since(phase);
+    phases.enter("search");
     const SlabBlock block{buffer.get(), static_cast<int64_t>(steps.size()), slab, run.tokens, run.words};
     const std::vector<StepGroups> groups = find_identical_rows(block, settings, search_buffers, stats, comm);
+    phases.enter("track");
     phase = Clock::now();
     if (timeline)
       for (size_t s = 0; s < steps.size(); ++s) timeline->add_step(steps[s], groups[s]);
     run.track_seconds += seconds_since(phase);
   }
+  phases.enter("reduce");
   run.search = reduce_stats(stats, comm);
   MPI_Allreduce(MPI_IN_PLACE, &run.read_seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
   if (timeline) {
@@ -198,14 +202,14 @@ void walk_blocks(const OpenedTrajectory& input, const BlackholesConfig& options,
 
 }  // namespace
 
-BlackholesRun blackholes_over_time(const BlackholesConfig& options, MPI_Comm comm) {
+BlackholesRun blackholes_over_time(const BlackholesConfig& options, PhaseTimer& phases, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   const uint64_t baseline = current_rss_bytes();
   BlackholesRun run;
   run.config = options;
   MPI_Comm_size(comm, &run.ranks);
   const OpenedTrajectory input = open_input(options, run, comm);
-  walk_blocks(input, options, baseline, run, comm);
+  walk_blocks(input, options, baseline, run, phases, comm);
   run.peak_rss = gather_peak_rss(comm);
   run.total_seconds = seconds_since(start);
   return run;

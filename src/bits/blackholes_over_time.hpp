@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "bits/blackholes_report.hpp"
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "config/step_selection.hpp"
 #include "io/block_plan.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -38,7 +39,8 @@ uint64_t blackhole_bytes_per_step(const BlackholeBlockInputs& in);
 // kPreferredBlockBytes of rows when the budget allows).
 BlockCost blackhole_block_cost(const BlackholeBlockInputs& in);
 
-// Collective: the whole search; the results are complete on rank 0.
-BlackholesRun blackholes_over_time(const BlackholesConfig& options, MPI_Comm comm);
+// Collective: the whole search, timed in `phases` (blackholes_phases(),
+// from "open" on); the results are complete on rank 0.
+BlackholesRun blackholes_over_time(const BlackholesConfig& options, PhaseTimer& phases, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -5,6 +5,7 @@
 
 #include "io/token_groups.hpp"
 #include "parallel/memory.hpp"
+#include "parallel/phase_timings_json.hpp"
 
 namespace latdisp {
 
@@ -82,20 +83,27 @@ json named_groups_json(const BlackholesRun& run) {
   return named;
 }
 
-json run_json(const BlackholesRun& run) {
+// The slowest rank's seconds by kind, then where rank 0's time went.
+json timings_json(const BlackholesRun& run) {
   const RowSearchStats& s = run.search;
+  json timings = {{"read", run.read_seconds},
+                  {"hash", s.hash_seconds},
+                  {"read_hash", run.read_seconds + s.hash_seconds},
+                  {"route", s.route_seconds},
+                  {"group", s.group_seconds},
+                  {"verify", s.verify_seconds},
+                  {"track", run.track_seconds},
+                  {"total", run.total_seconds}};
+  const nlohmann::json phases = phase_timings_json(run.phases);
+  for (const char* key : {"wall", "phases", "concurrent"}) timings[key] = json(phases.at(key));
+  return timings;
+}
+
+json run_json(const BlackholesRun& run) {
   return {{"ranks", run.ranks},
           {"steps_per_block", run.steps_per_block},
           {"memory_budget_bytes", run.memory_budget},
-          {"timings_s",
-           {{"read", run.read_seconds},
-            {"hash", s.hash_seconds},
-            {"read_hash", run.read_seconds + s.hash_seconds},
-            {"route", s.route_seconds},
-            {"group", s.group_seconds},
-            {"verify", s.verify_seconds},
-            {"track", run.track_seconds},
-            {"total", run.total_seconds}}},
+          {"timings_s", timings_json(run)},
           {"rows_per_s", rows_per_second(run)},
           {"peak_rss_bytes", run.peak_rss},
           {"options", json::parse(run.config.echo.report)}};
@@ -178,6 +186,7 @@ std::string footer_lines(const BlackholesRun& run) {
                 run.total_seconds, run.read_seconds, s.hash_seconds, s.route_seconds, s.group_seconds, s.verify_seconds,
                 run.track_seconds, rows_per_second(run));
   text += line;
+  text += "  " + where_time_went_line(run.phases) + "\n";
   std::string peaks;
   for (size_t r = 0; r < run.peak_rss.size(); ++r) peaks += (r ? ", " : "") + format_bytes(run.peak_rss[r]);
   text += "  peak memory per rank: " + peaks + "\n";
@@ -188,6 +197,11 @@ std::string footer_lines(const BlackholesRun& run) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& blackholes_phases() {
+  static const std::vector<std::string> phases = {"open", "read", "search", "track", "reduce", "write"};
+  return phases;
+}
 
 double rows_per_second(const BlackholesRun& run) {
   const double rows = static_cast<double>(run.steps.size()) * static_cast<double>(run.tokens);

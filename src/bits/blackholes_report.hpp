@@ -12,8 +12,9 @@
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "io/input_path.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -48,7 +49,16 @@ struct BlackholesRun {
   double track_seconds = 0;
   double total_seconds = 0;
   std::vector<uint64_t> peak_rss;  // per rank
+  PhaseSummary phases;             // where time went, up to the reports (rank 0)
 };
+
+// The phases of a blackholes run, in report order (docs/report.md §13):
+// open (outputs checked, the input opened, the steps selected and the blocks
+// planned), read (a block of selected steps), search (hash, route, group and
+// verify the rows; one matrix: its reads too), track (rank 0 follows the
+// groups), reduce (the counts and the peak memory onto rank 0), write (the
+// groups file).
+const std::vector<std::string>& blackholes_phases();
 
 // Rows looked at per second: selected steps x tokens over the total time.
 double rows_per_second(const BlackholesRun& run);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bits/element_patterns.hpp"
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "io/token_groups.hpp"
 
 namespace latdisp {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config/bit_level_options.hpp"
+#include "config/bit_level_config.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 #include "io/token_groups.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/kernel_settings.hpp"
-#include "config/option_table.hpp"
+#include "config/option_echo.hpp"
 #include "config/run_specs.hpp"
 #include "config/save_dtype.hpp"
 #include "io/block_source.hpp"

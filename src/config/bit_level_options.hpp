@@ -1,56 +1,13 @@
-// The bit-level subcommands (inspect, separation, blackholes; docs/formats.md
-// §6, docs/report.md §14): their typed configurations and option tables
-// (config/option_table.hpp). Matrices are FILE[:NAME][@STEP].
+// The bit-level subcommands' option tables (config/option_table.hpp): every
+// option of inspect, separation and blackholes stated once, from which their
+// --help, their typed configurations (config/bit_level_config.hpp) and the
+// report's options echo come.
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-
+#include "config/bit_level_config.hpp"
 #include "config/option_table.hpp"
-#include "config/run_specs.hpp"
-#include "config/step_selection.hpp"
-#include "io/output_format.hpp"
 
 namespace latdisp {
-
-// The groups a bit-level command compares: a file of *_token_ids tensors, or
-// token ids given on the command line (exactly one of them).
-struct GroupsSpec {
-  std::string file;    // --groups
-  std::string tokens;  // --tokens "17,42,1000-1003": one group each
-};
-
-struct InspectConfig {
-  std::string matrix;
-  GroupsSpec groups;
-  std::string dims;  // "d1,d2,a-b"
-  bool json = false;
-  OptionEcho echo;
-};
-
-struct SeparationConfig {
-  std::string matrix;
-  GroupsSpec groups;
-  int64_t max_groups = 64;
-  bool json = false;
-  OptionEcho echo;
-};
-
-struct BlackholesConfig {
-  std::string matrix;                  // one matrix, or with `steps` a trajectory
-  std::optional<StepSelection> steps;  // --steps: walk the trajectory; none: one matrix
-  std::string steps_text;              // --steps as given (the report's selection)
-  std::string dead_mask = "dead_mask";
-  OutputFiles outputs;  // --report, --series-csv, --overwrite
-  std::string output;   // the groups: .safetensors or .h5; empty: none
-  OutputFormat output_format = OutputFormat::safetensors;
-  int64_t min_size = 2;
-  bool json = false;  // print the JSON report instead of the summary
-  MemorySpec memory;  // budget and max_steps_per_block (0: as the budget allows)
-  int64_t hash_bits = 64;  // testing: fewer bits force hash collisions
-  OptionEcho echo;         // the report's options
-};
 
 const OptionTable<InspectConfig>& inspect_option_table();
 const OptionTable<SeparationConfig>& separation_option_table();

@@ -17,6 +17,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/option_echo.hpp"
+
 namespace latdisp {
 
 // A number as a person writes it, in --help and in messages: 1e-06, 0.1,
@@ -33,13 +35,6 @@ enum class IdentityPart {
   none,   // not at all: it does not shape the result
   value,  // its value
   given,  // only whether it was given (true/false)
-};
-
-// What the report echoes and the checkpoint compares: JSON objects, as text.
-// Filled by configure(); a configuration built by hand echoes nothing.
-struct OptionEcho {
-  std::string report = "{}";    // run.options of the report: echo key -> value as used
-  std::string identity = "{}";  // the identity's options: "--NAME" -> value
 };
 
 // Everything about one option but where its value goes.

@@ -7,11 +7,11 @@
 #include <string>
 
 #include "config/analyze_config.hpp"
-#include "config/bit_level_options.hpp"
-#include "config/generate_options.hpp"
-#include "config/optimizer_options.hpp"
-#include "config/pack_options.hpp"
-#include "config/survey_options.hpp"
+#include "config/bit_level_config.hpp"
+#include "config/generate_config.hpp"
+#include "config/optimizer_config.hpp"
+#include "config/pack_config.hpp"
+#include "config/survey_config.hpp"
 
 namespace latdisp {
 
@@ -21,8 +21,8 @@ struct Command {
   bool help = false;         // print help_text and stop
   bool usage_error = false;  // ... on stderr, exit 1 (latdisp without a subcommand)
   AnalyzeConfig analyze;
-  GenerateOptions generate;
-  PackOptions pack;
+  GenerateConfig generate;
+  PackConfig pack;
   InspectConfig inspect;
   SeparationConfig separation;
   BlackholesConfig blackholes;

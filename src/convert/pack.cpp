@@ -25,7 +25,7 @@ const char* const kStepsDataset = "steps";
 
 // Collective: steps per block, the same on every rank; a block of the
 // largest slab is read and written whole.
-int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps, int64_t max_slab, int64_t dims,
+int64_t steps_per_block(const PackConfig& options, MPI_Comm comm, int64_t steps, int64_t max_slab, int64_t dims,
                         int64_t value_bytes) {
   BlockCost cost;
   cost.steps = steps;
@@ -34,7 +34,7 @@ int64_t steps_per_block(const PackOptions& options, MPI_Comm comm, int64_t steps
   cost.preferred_step_bytes = cost.bytes_per_step;
   cost.transfer_step_bytes = cost.bytes_per_step;
   cost.slab_text = "this rank's slab (" + std::to_string(max_slab) + " tokens x " + std::to_string(dims) + " dims)";
-  return plan_blocks(cost, resolve_memory_budget(options.memory_budget, comm), comm).steps_per_block;
+  return plan_blocks(cost, memory_budget_of(options.memory, comm), comm).steps_per_block;
 }
 
 // The input of pack, opened collectively: the reader and the dead mask.
@@ -44,25 +44,25 @@ struct PackInput {
   bool dead_mask_found = false;
 };
 
-PackInput open_pack_input(const PackOptions& options, MPI_Comm comm) {
+PackInput open_pack_input(const PackConfig& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   PackInput input;
   ElementRequest request;
   request.any_format = true;  // the output keeps the input's format
-  input.reader = open_trajectory(comm, options.input, options.dataset, options.dead_mask, input.dead_mask,
+  input.reader = open_trajectory(comm, options.input.path, options.input.dataset, options.input.dead_mask, input.dead_mask,
                                  input.dead_mask_found, request);
-  require_a_token_per_rank(input.reader->shape().tokens, ranks, options.input);
+  require_a_token_per_rank(input.reader->shape().tokens, ranks, options.input.path);
   if (!input.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp pack: warning: %s; the output has no dead mask\n",
-                 missing_dead_mask_text(options.input, options.dead_mask).c_str());
+                 missing_dead_mask_text(options.input.path, options.input.dead_mask).c_str());
   return input;
 }
 
 // Collective: W (read `block_steps` steps at a time), the dead mask and the
 // step numbers into a new HDF5 file at `path`.
-void write_packed(const PackOptions& options, const PackInput& input, int64_t block_steps, const std::string& path,
+void write_packed(const PackConfig& options, const PackInput& input, int64_t block_steps, const std::string& path,
                   MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
@@ -107,7 +107,7 @@ void write_packed(const PackOptions& options, const PackInput& input, int64_t bl
   file.close();
 }
 
-void print_pack_summary(const PackOptions& options, const PackInput& input, double seconds, int ranks) {
+void print_pack_summary(const PackConfig& options, const PackInput& input, double seconds, int ranks) {
   const TrajectoryShape shape = input.reader->shape();
   const double megabytes =
       static_cast<double>(shape.steps * shape.tokens * shape.dims * input.reader->element_bytes()) / 1e6;
@@ -117,20 +117,20 @@ void print_pack_summary(const PackOptions& options, const PackInput& input, doub
       options.output.c_str(), options.output_dataset.c_str(), static_cast<long long>(shape.steps),
       static_cast<long long>(shape.tokens), static_cast<long long>(shape.dims),
       formats::element_type_name(input.reader->element_type()).c_str(), format_name(input.reader->format()),
-      options.input.c_str(), input.dead_mask_found ? ", dead_mask" : "",
+      options.input.path.c_str(), input.dead_mask_found ? ", dead_mask" : "",
       input.reader->step_numbers().empty() ? "" : ", steps", megabytes, seconds,
       seconds > 0 ? megabytes / seconds : 0.0, ranks);
 }
 
 }  // namespace
 
-int run_pack(const PackOptions& options, MPI_Comm comm) {
+int run_pack(const PackConfig& options, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   // The output is refused now if it cannot be written (or is an input), not after the reading.
-  check_outputs(comm, {{"--output", options.output}}, input_files_of(options.input, options.dead_mask),
+  check_outputs(comm, {{"--output", options.output}}, input_files_of(options.input.path, options.input.dead_mask),
                 options.overwrite);
   const PackInput input = open_pack_input(options, comm);
   const TrajectoryShape shape = input.reader->shape();

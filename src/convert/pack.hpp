@@ -6,11 +6,11 @@
 
 #include <mpi.h>
 
-#include "config/pack_options.hpp"
+#include "config/pack_config.hpp"
 
 namespace latdisp {
 
 // Collective. Returns the exit code; throws Error on failure.
-int run_pack(const PackOptions& options, MPI_Comm comm);
+int run_pack(const PackConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/optimizer_options.hpp"
+#include "config/optimizer_config.hpp"
 #include "optimizer/audit_result.hpp"
 #include "parallel/phase_timer.hpp"
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "config/optimizer_options.hpp"
+#include "config/optimizer_config.hpp"
 #include "io/trajectory_reader.hpp"
 #include "kokkos_kernels/optimizer/adamw_rules.hpp"
 #include "optimizer/hyperparameters.hpp"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "analysis/spillable_keys.hpp"
-#include "config/optimizer_options.hpp"
+#include "config/optimizer_config.hpp"
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "optimizer/audit_input.hpp"
 #include "optimizer/audit_result.hpp"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config/optimizer_options.hpp"
+#include "config/optimizer_config.hpp"
 
 namespace latdisp {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "analysis/phase_timings_json.hpp"
+#include "parallel/phase_timings_json.hpp"
 #include "io/table_writer.hpp"
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "parallel/partition.hpp"

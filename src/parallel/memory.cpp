@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -109,11 +108,6 @@ uint64_t default_memory_budget(MPI_Comm comm) {
   MPI_Comm_size(node, &ranks_on_node);
   MPI_Comm_free(&node);
   return mem_available_bytes() / 2 / static_cast<uint64_t>(ranks_on_node);
-}
-
-uint64_t resolve_memory_budget(const std::string& text, MPI_Comm comm, uint64_t default_cap) {
-  if (!text.empty()) return parse_byte_size(text, "--memory-budget");
-  return std::min(default_cap, default_memory_budget(comm));
 }
 
 }  // namespace latdisp

@@ -23,9 +23,4 @@ std::vector<uint64_t> gather_peak_rss(MPI_Comm comm);
 // Half of MemAvailable shared by the ranks of this node.
 uint64_t default_memory_budget(MPI_Comm comm);
 
-// Collective: the budget per rank a command's --memory-budget names, or
-// the default (at most `default_cap`) where it is empty. Throws
-// Error(kExitUsage) on a malformed size.
-uint64_t resolve_memory_budget(const std::string& text, MPI_Comm comm, uint64_t default_cap = UINT64_MAX);
-
 }  // namespace latdisp

@@ -2,7 +2,7 @@
 
 #include "analysis/count_table.hpp"
 #include "analysis/motion.hpp"
-#include "analysis/phase_timings_json.hpp"
+#include "parallel/phase_timings_json.hpp"
 #include "config/kernel_settings.hpp"
 #include "config/save_dtype.hpp"
 #include "parallel/environment.hpp"

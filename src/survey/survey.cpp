@@ -193,7 +193,13 @@ void open_inputs(SurveyResult& s, const SurveyConfig& o, MPI_Comm comm) {
 
 }  // namespace
 
-SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
+const std::vector<std::string>& survey_phases() {
+  static const std::vector<std::string> phases = {"open",          "first_pass", "gather", "group", "share",
+                                                  "distance_pass", "pairs",      "reduce", "write"};
+  return phases;
+}
+
+SurveyResult survey_model(const SurveyConfig& o, PhaseTimer& phases, MPI_Comm comm) {
   const auto start = Clock::now();
   const Ranks r(comm);
   SurveyResult s;
@@ -209,9 +215,11 @@ SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
   s.block_rows = uint64_t(std::min(block_rows, token_range(tokens, 0, r.size).count));
 
   FirstPass pass;
+  phases.enter("first_pass");
   auto phase = Clock::now();
   collectively(comm, [&] { pass = summarize_slab(s, slab, block_rows); });
   s.first_pass_seconds = seconds_since(phase);
+  phases.enter("gather");
   s.zero = gather_to_root(pass.zero, tokens, comm);
   s.nonfinite = gather_to_root(pass.nonfinite, tokens, comm);
   s.norm = gather_to_root(pass.norm, tokens, comm);
@@ -222,6 +230,7 @@ SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
   // the group of each token and the representatives' rows.
   std::vector<int32_t> group(size_t(tokens), -1);
   std::vector<unsigned char> representatives;
+  phases.enter("group");
   phase = Clock::now();
   collectively(comm, [&] {
     if (r.rank != 0) return;
@@ -236,6 +245,7 @@ SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
     EmbeddingRows(s.input).read_rows(firsts, representatives.data());
   });
   s.group_seconds = seconds_since(phase);
+  phases.enter("share");
   check_mpi(MPI_Bcast(&s.reported_groups, 1, MPI_INT64_T, 0, comm), "MPI_Bcast");
   representatives.resize(size_t(s.reported_groups * s.input.row_bytes()));
   check_mpi(MPI_Bcast(group.data(), int(tokens), MPI_INT32_T, 0, comm), "MPI_Bcast");
@@ -248,22 +258,27 @@ SurveyResult survey_model(const SurveyConfig& o, MPI_Comm comm) {
   std::vector<int64_t> distance;
   int64_t measured = 0;
   double kernel_seconds = 0;
+  phases.enter("distance_pass");
   phase = Clock::now();
   collectively(comm, [&] {
     measure_distances(s, slab, block_rows, group, nonfinite, representatives, nearest, distance, measured,
                       kernel_seconds);
   });
   s.distance_pass_seconds = seconds_since(phase);
+  phases.enter("gather");
   s.nearest = gather_to_root(nearest, tokens, comm);
   s.distance = gather_to_root(distance, tokens, comm);
+  phases.enter("reduce");
   int64_t all_measured = 0;
   MPI_Reduce(&measured, &all_measured, 1, MPI_INT64_T, MPI_SUM, 0, comm);
   MPI_Reduce(&kernel_seconds, &s.distance_seconds, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
   s.lattice_comparisons = all_measured * s.reported_groups * s.input.dims;
+  phases.enter("pairs");
   if (r.rank == 0) {
     s.group = std::move(group);
     pair_distances(s, representatives);
   }
+  phases.enter("reduce");
   const std::vector<uint64_t> peaks = gather_peak_rss(comm);
   if (r.rank == 0) s.peak_rss = *std::max_element(peaks.begin(), peaks.end());
   s.seconds = seconds_since(start);

@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "config/survey_options.hpp"
+#include "config/survey_config.hpp"
+#include "parallel/phase_timer.hpp"
 #include "survey/embedding_source.hpp"
 #include "survey/tokenizer.hpp"
 
@@ -50,9 +51,21 @@ struct SurveyResult {
   double seconds = 0;               // the whole survey
   uint64_t block_rows = 0;          // rows per block (the largest over ranks)
   uint64_t peak_rss = 0;            // the largest peak resident memory of a rank
+  PhaseSummary phases;              // where time went, up to the reports (rank 0)
 };
 
-// Collective. Every rank throws the same Error on bad input.
-SurveyResult survey_model(const SurveyConfig& config, MPI_Comm comm);
+// The phases of a survey, in report order (docs/report.md §15): open
+// (outputs checked, the model and the tokenizer opened, the blocks
+// planned), first_pass (each rank's rows read and summarized), gather (the
+// rows' results onto rank 0), group (rank 0 groups the rows and reads the
+// representatives), share (the groups and representatives sent to every
+// rank), distance_pass (the rows read again and measured against the
+// groups), pairs (rank 0: the distances between the groups), reduce (the
+// counts and the peak memory), write (the groups file).
+const std::vector<std::string>& survey_phases();
+
+// Collective, timed in `phases` (survey_phases(), from "open" on). Every
+// rank throws the same Error on bad input.
+SurveyResult survey_model(const SurveyConfig& config, PhaseTimer& phases, MPI_Comm comm);
 
 }  // namespace latdisp

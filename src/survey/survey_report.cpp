@@ -7,6 +7,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "parallel/phase_timings_json.hpp"
+
 namespace latdisp {
 
 namespace {
@@ -159,7 +161,8 @@ json timing_json(const SurveyResult& s) {
           {"lattice_comparisons_per_second",
            s.distance_seconds > 0 ? json(double(s.lattice_comparisons) / s.distance_seconds) : json(nullptr)},
           {"block_rows", s.block_rows},
-          {"peak_rss_bytes", s.peak_rss}};
+          {"peak_rss_bytes", s.peak_rss},
+          {"timings_s", phase_timings_json(s.phases)}};
 }
 
 std::string csv_quote(const std::string& text) {
@@ -307,7 +310,7 @@ std::string nearest_text(const nlohmann::json& r) {
 
 }  // namespace
 
-std::string survey_text(const nlohmann::json& r) {
+std::string survey_text(const nlohmann::json& r, const PhaseSummary& phases) {
   std::string text;
   const auto& in = r["input"];
   text += line("latdisp survey: %s, tensor %s (%lld x %lld, %s)", in["path"].get<std::string>().c_str(),
@@ -342,6 +345,7 @@ std::string survey_text(const nlohmann::json& r) {
   text += line("distance pass: %lld lattice comparisons in %.3f s (%.3g per second), %d rank(s); survey %.3f s",
                timing["lattice_comparisons"].get<long long>(), timing["distance_seconds"].get<double>(),
                rate.is_null() ? 0.0 : rate.get<double>(), timing["ranks"].get<int>(), timing["seconds"].get<double>());
+  text += where_time_went_line(phases) + "\n";
   return text;
 }
 

@@ -13,8 +13,9 @@ namespace latdisp {
 // Rank 0's result in, the report out.
 nlohmann::json survey_json(const SurveyResult& result);
 
-// The summary a researcher reads at a glance, from the JSON report.
-std::string survey_text(const nlohmann::json& report);
+// The summary a researcher reads at a glance, from the JSON report, ending
+// with where time went.
+std::string survey_text(const nlohmann::json& report, const PhaseSummary& phases);
 
 // token,string,group,nearest_group,distance,norm,zero,beyond_tokenizer,unchanged
 // (RFC 4180: strings always quoted, quotes doubled; CRLF line ends).

@@ -136,7 +136,7 @@ void write_matrix_rows(MpiOutputFile& file, const DemoMatrixModel& model, const 
   });
 }
 
-void print_matrix_summary(const GenerateOptions& options, const DemoMatrixModel& model, const PlantedGroups& planted) {
+void print_matrix_summary(const GenerateConfig& options, const DemoMatrixModel& model, const PlantedGroups& planted) {
   std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),
               options.dataset.c_str(), static_cast<long long>(model.tokens), static_cast<long long>(model.dims),
               static_cast<unsigned long long>(options.seed));
@@ -149,7 +149,7 @@ void print_matrix_summary(const GenerateOptions& options, const DemoMatrixModel&
 
 }  // namespace
 
-int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm) {
+int run_generate_matrix(const GenerateConfig& options, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   DemoMatrixModel model;

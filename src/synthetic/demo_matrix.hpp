@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/generate_options.hpp"
+#include "config/generate_config.hpp"
 
 namespace latdisp {
 
@@ -45,6 +45,6 @@ void demo_row(const DemoMatrixModel& model, const PlantedGroups& planted, int64_
 
 // Collective: writes the matrix as tensor `options.dataset` (BF16) of a
 // safetensors file, every rank its own rows (MPI-IO). Returns the exit code.
-int run_generate_matrix(const GenerateOptions& options, MPI_Comm comm);
+int run_generate_matrix(const GenerateConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -22,9 +22,8 @@ namespace {
 // Collective: steps per written block, the same on every rank: the block
 // (stored bytes) and the current step (as uint32_t bits, and the dead mask)
 // of the largest slab, each block written whole.
-int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, MPI_Comm comm) {
-  formats::ElementType type = formats::ElementType::bf16;
-  formats::parse_element_type(options.element_type, type);
+int64_t generate_block_steps(const GenerateConfig& options, int64_t max_slab, MPI_Comm comm) {
+  const formats::ElementType type = options.element_type;
   BlockCost cost;
   cost.steps = options.steps;
   cost.bytes_per_step =
@@ -36,7 +35,7 @@ int64_t generate_block_steps(const GenerateOptions& options, int64_t max_slab, M
   cost.slab_text =
       "this rank's slab (" + std::to_string(max_slab) + " tokens x " + std::to_string(options.dims) + " dims)";
   cost.fixed_text = " and the step being generated";
-  return plan_blocks(cost, resolve_memory_budget(options.memory_budget, comm), comm).steps_per_block;
+  return plan_blocks(cost, memory_budget_of(options.memory, comm), comm).steps_per_block;
 }
 
 // Steps [first, first + count) of the slab into `block`; `current` holds the
@@ -62,14 +61,13 @@ void generate_steps(const TrajectoryModel& model, formats::ElementType type, con
 }
 
 // Collective: the trajectory of `model` into a new HDF5 file at `path`.
-void write_trajectory(const GenerateOptions& options, const TrajectoryModel& model, int64_t block_steps,
+void write_trajectory(const GenerateConfig& options, const TrajectoryModel& model, int64_t block_steps,
                       const std::string& path, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   const TokenRange slab = token_range(options.tokens, rank, ranks);
-  formats::ElementType type = formats::ElementType::bf16;
-  formats::parse_element_type(options.element_type, type);
+  const formats::ElementType type = options.element_type;
   const Hdf5Handle value_type = hdf5_element_type(type);
   Hdf5OutputFile file(comm, path);
   const Hdf5Handle bool_type = h5py_bool_type();
@@ -101,11 +99,13 @@ void write_trajectory(const GenerateOptions& options, const TrajectoryModel& mod
   file.close();
 }
 
-void print_generate_summary(const GenerateOptions& options) {
-  const std::string stored = options.element_type == "bf16"  ? "bfloat16 bits (uint16)"
-                             : options.element_type == "f16" ? "f16 (float16)"
-                             : options.element_type == "f32" ? "f32 (float32)"
-                                                             : options.element_type + " bits (uint8)";
+void print_generate_summary(const GenerateConfig& options) {
+  using formats::ElementType;
+  const ElementType type = options.element_type;
+  const std::string stored = type == ElementType::bf16  ? "bfloat16 bits (uint16)"
+                             : type == ElementType::f16 ? "f16 (float16)"
+                             : type == ElementType::f32 ? "f32 (float32)"
+                                                        : formats::element_type_name(type) + " bits (uint8)";
   std::printf("latdisp generate: wrote %s: %s [%lld, %lld, %lld] %s, %s, seed %llu%s\n", options.output.c_str(),
               options.dataset.c_str(), static_cast<long long>(options.steps),
               static_cast<long long>(options.tokens), static_cast<long long>(options.dims), stored.c_str(), options.dead_mask.c_str(),
@@ -117,7 +117,7 @@ void print_generate_summary(const GenerateOptions& options) {
 
 }  // namespace
 
-int run_generate(const GenerateOptions& options, MPI_Comm comm) {
+int run_generate(const GenerateConfig& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);

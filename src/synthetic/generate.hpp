@@ -3,11 +3,11 @@
 
 #include <mpi.h>
 
-#include "config/generate_options.hpp"
+#include "config/generate_config.hpp"
 
 namespace latdisp {
 
 // Collective. Returns the exit code; throws Error on failure.
-int run_generate(const GenerateOptions& options, MPI_Comm comm);
+int run_generate(const GenerateConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -1,4 +1,4 @@
-#include "analysis/phase_timings_json.hpp"
+#include "parallel/phase_timings_json.hpp"
 
 #include <vector>
 
