@@ -54,8 +54,9 @@ KOKKOS_INLINE_FUNCTION double nonfinite_magnitude() { return 0.0 / 0.0; }
 
 // Runs the kernel on `values` (transitions = values.extent(0) - 1). When
 // `includes_final_step` is set, the ULP statistics also cover the block's last
-// step (the last step of W). tallies(transition, item) and
-// magnitudes(transition, token) must be sized by block_item_count().
+// step (the last step of W). tallies(transition, item) must hold
+// block_items_per_transition(tokens, settings.tokens_per_item) items per
+// transition, magnitudes(transition, token) the block's tokens.
 // Every row is counted in its regime (kCountFrozenRows ..); `events`, when
 // not empty (sized like magnitudes), receives each row's RowEvents.
 int64_t block_items_per_transition(int64_t tokens, int64_t tokens_per_item);

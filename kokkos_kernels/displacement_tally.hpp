@@ -17,8 +17,8 @@ enum TallyCount : int {
   kCountNonfinite,
   kCountMoved,    // finite x != 0
   kCountCrossed,  // exponent field changed
-  // Rows (t, n), not coordinates, by the regime of their magnitude m
-  // (kokkos_kernels/motion.hpp): the per-step series end here.
+  // Rows (t, n), not coordinates, by the regime of m (kokkos_kernels/motion.hpp).
+  // Which counts have per-step series: src/analysis/count_table.hpp says per count.
   kCountFrozenRows,      // m == 0
   kCountHopRows,         // 0 < m <= hop radius
   kCountThermalRows,     // m > hop radius

@@ -1,5 +1,8 @@
-// Everything `analyze` found, reduced over the ranks (complete on rank 0):
-// the input to the human and JSON reports.
+// Everything `analyze` found, in parts by where each is valid: what the
+// input and the plan tell (every rank), the numbers reduced over the ranks
+// and the record of the run (rank 0), what every rank agrees on after the
+// reductions, and what each rank keeps of its own slab. The parts of rank 0
+// are the input to the human and JSON reports.
 #pragma once
 
 #include <array>
@@ -8,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "analysis/count_table.hpp"
 #include "analysis/magnitude_statistics.hpp"
 #include "analysis/near_zero_result.hpp"
 #include "analysis/per_token_table.hpp"
+#include "analysis/population.hpp"
 #include "config/analyze_config.hpp"
 #include "io/block_source.hpp"
 #include "io/input_path.hpp"
@@ -23,13 +28,15 @@
 
 namespace latdisp {
 
-// The per-step series of the report (docs/report.md), in TallyCount order:
-// exact .. nonfinite, moved, crossed (coordinates), frozen .. nonfinite rows.
-constexpr int kSeriesFields = kCountNonfiniteRows + 1;
-
+// One population's counts and their per-step series (docs/report.md).
 struct PopulationResult {
   PopulationTally tally;
-  std::vector<int64_t> series[kSeriesFields];  // each of length S-1
+  CountSeries series;  // each of length S-1
+
+  void merge(const PopulationResult& other) {
+    tally.merge(other.tally);
+    series.merge(other.series);
+  }
 };
 
 // Where the save pass spent its time (rank 0), in seconds.
@@ -75,7 +82,8 @@ struct CheckpointSummary {
   std::optional<int64_t> resumed_from_step;
 };
 
-struct AnalysisResult {
+// What the input and the plan tell before any step is read: the same on every rank.
+struct AnalysisSetup {
   AnalyzeConfig config;  // what was asked, and its options as given (config.echo)
   TrajectoryShape shape;
   std::string input_type;
@@ -92,22 +100,42 @@ struct AnalysisResult {
   bool magnitudes_in_memory = true;
   BlockSource block_source = BlockSource::read;  // how step blocks reached the kernel (run.read_method)
   Arithmetic arithmetic = Arithmetic::exact;     // the driving arithmetic (docs/definitions.md §13)
-  std::vector<uint64_t> peak_rss;  // per rank
-  Timings timings;                 // of this run only (a resumed run: the resumed part)
-  std::optional<CheckpointSummary> checkpoint;
-
-  UlpTally ulp;
-  std::array<PopulationResult, 3> displacement;  // all, live, dead (MagnitudePopulation order)
-  std::array<MagnitudeSummary, 3> magnitude;
-  NearZeroResult near_zero;  // docs/definitions.md §19
-  int32_t integer_width = -1;        // of every integer x (all tokens), on every rank; -1: none
-  std::optional<SaveSummary> saved;  // --output
-  double hop_radius = 0;             // R in cells (docs/definitions.md, "Motion regimes")
-  PerTokenTable per_token;           // this rank's slab (--per-token); not reduced
+  double hop_radius = 0;                         // R in cells (docs/definitions.md §15)
 
   int64_t transitions() const { return shape.steps - 1; }
   int64_t coordinates() const { return (shape.steps - 1) * shape.tokens * shape.dims; }
 };
+
+// The numbers reduced over the ranks: complete on rank 0 only. Each array is
+// indexed by MagnitudePopulation (all, live, dead; analysis/population.hpp).
+struct ReducedNumbers {
+  UlpTally ulp;
+  std::array<PopulationResult, kResultPopulations> displacement;
+  std::array<MagnitudeSummary, kResultPopulations> magnitude;
+  NearZeroResult near_zero;  // docs/definitions.md §19
+};
+
+// How the run went: rank 0's record, for the reports.
+struct RunRecord {
+  std::vector<uint64_t> peak_rss;  // per rank
+  Timings timings;                 // of this run only (a resumed run: the resumed part)
+  std::optional<CheckpointSummary> checkpoint;
+  std::optional<SaveSummary> saved;  // --output
+};
+
+// What every rank holds after the reductions.
+struct AgreedNumbers {
+  int32_t integer_width = -1;  // of every integer x (all tokens); -1: none. It sizes the saved delta_W_prime.
+};
+
+// What each rank keeps of its own token slab, not reduced.
+struct RankNumbers {
+  PerTokenTable per_token;  // --per-token
+};
+
+// Everything `analyze` found. Its parts say where each field is valid; a
+// function that reads only some of them takes those parts.
+struct AnalysisResult : AnalysisSetup, ReducedNumbers, RunRecord, AgreedNumbers, RankNumbers {};
 
 // The verdict over the finite classes (docs/definitions.md §6).
 std::string verdict_of(const PopulationTally& tally);

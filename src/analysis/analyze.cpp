@@ -37,34 +37,33 @@ struct LocalTallies {
     ulp.reset();
   }
   void add(int64_t step, const ItemTally& item) {
-    for (int p = 0; p < 2; ++p) {
+    for (const Population p : {kLive, kDead}) {
       population[p].tally.merge(item.population[p]);
-      for (int f = 0; f < kSeriesFields; ++f)
-        population[p].series[f][static_cast<size_t>(step)] += item.population[p].counts[f];
+      population[p].series.add_step(step, item.population[p]);
     }
     ulp.merge(item.ulp);
   }
   void save(ArchiveWriter& archive) const {
-    for (int p = 0; p < 2; ++p) {
-      const std::string name = p == 0 ? "live" : "dead";
+    for (const Population p : {kLive, kDead}) {
+      const std::string name = population_name(p);
       save_tally(archive, name, population[p].tally);
-      for (int f = 0; f < kSeriesFields; ++f)
-        archive.put_ints(name + ".series." + std::to_string(f), population[p].series[f]);
+      for (int s = 0; s < kSeriesFields; ++s)
+        archive.put_ints(name + ".series." + std::to_string(s), population[p].series.slot(s));
     }
     save_tally(archive, "ulp", ulp);
   }
   void load(ArchiveReader& archive) {
-    for (int p = 0; p < 2; ++p) {
-      const std::string name = p == 0 ? "live" : "dead";
+    for (const Population p : {kLive, kDead}) {
+      const std::string name = population_name(p);
       load_tally(archive, name, population[p].tally);
-      for (int f = 0; f < kSeriesFields; ++f) {
-        std::vector<int64_t>& series = population[p].series[f];
-        series = archive.get_ints(name + ".series." + std::to_string(f), static_cast<int64_t>(series.size()));
+      for (int s = 0; s < kSeriesFields; ++s) {
+        std::vector<int64_t>& series = population[p].series.slot(s);
+        series = archive.get_ints(name + ".series." + std::to_string(s), static_cast<int64_t>(series.size()));
       }
     }
     load_tally(archive, "ulp", ulp);
   }
-  PopulationResult population[2];  // live, dead
+  std::array<PopulationResult, kPassPopulations> population;  // Population order
   UlpTally ulp;
 };
 
@@ -89,12 +88,13 @@ FlatTallies flatten(const LocalTallies& local) {
   return flat;
 }
 
-// The reduced arrays back into the live and dead populations and the ULP
-// tallies, in flatten()'s order; `transitions`: the length of each series.
-void unflatten(const FlatTallies& flat, size_t transitions, AnalysisResult& result) {
+// The reduced arrays back into the live and dead populations (Population
+// order) and the ULP tallies, in flatten()'s order; `transitions`: the length
+// of each series.
+std::array<PopulationResult, kPassPopulations> unflatten(const FlatTallies& flat, size_t transitions, UlpTally& ulp) {
+  std::array<PopulationResult, kPassPopulations> populations;
   size_t s = 0, m = 0, x = 0;
-  for (const int population : {kLiveTokens, kDeadTokens}) {
-    PopulationResult& target = result.displacement[population];
+  for (PopulationResult& target : populations) {
     target.tally.reset();
     for (int c = 0; c < kNumTallyCounts; ++c) target.tally.counts[c] = flat.sums[s++];
     for (auto& series : target.series) {
@@ -109,15 +109,16 @@ void unflatten(const FlatTallies& flat, size_t transitions, AnalysisResult& resu
     target.tally.int_max = -flat.minima[m++];
     target.tally.width = static_cast<int32_t>(flat.maxima[x++]);
   }
-  result.ulp.zeros = flat.sums[s++];
-  result.ulp.subnormals = flat.sums[s++];
-  result.ulp.nonfinite = flat.sums[s++];
-  result.ulp.max_exponent = static_cast<int32_t>(flat.maxima[x++]);
-  result.ulp.min_exponent = static_cast<int32_t>(-flat.maxima[x++]);
+  ulp.zeros = flat.sums[s++];
+  ulp.subnormals = flat.sums[s++];
+  ulp.nonfinite = flat.sums[s++];
+  ulp.max_exponent = static_cast<int32_t>(flat.maxima[x++]);
+  ulp.min_exponent = static_cast<int32_t>(-flat.maxima[x++]);
+  return populations;
 }
 
-// Reduces the live/dead tallies to rank 0 and derives "all tokens".
-void reduce_tallies(const LocalTallies& local, AnalysisResult& result, MPI_Comm comm) {
+// Reduces the live/dead tallies to rank 0, where all tokens are derived.
+void reduce_tallies(const LocalTallies& local, ReducedNumbers& result, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   FlatTallies flat = flatten(local);
@@ -129,25 +130,21 @@ void reduce_tallies(const LocalTallies& local, AnalysisResult& result, MPI_Comm 
   reduce(flat.minima, MPI_DOUBLE, MPI_MIN);
   reduce(flat.maxima, MPI_INT64_T, MPI_MAX);
   if (rank != 0) return;
-  unflatten(flat, local.population[0].series[0].size(), result);
-  PopulationResult& all = result.displacement[kAllTokens];
-  all = result.displacement[kLiveTokens];
-  all.tally.merge(result.displacement[kDeadTokens].tally);
-  for (int f = 0; f < kSeriesFields; ++f)
-    for (size_t t = 0; t < all.series[f].size(); ++t) all.series[f][t] += result.displacement[kDeadTokens].series[f][t];
+  const size_t transitions = local.population[kLive].series[kCountExact].size();
+  result.displacement = by_result_population(unflatten(flat, transitions, result.ulp));
 }
 
 // The integer width of every x (all tokens), on every rank: it sizes the
 // saved delta_W_prime.
 int32_t all_ranks_integer_width(const LocalTallies& local, MPI_Comm comm) {
-  int32_t width = std::max(local.population[0].tally.width, local.population[1].tally.width);
+  int32_t width = std::max(local.population[kLive].tally.width, local.population[kDead].tally.width);
   MPI_Allreduce(MPI_IN_PLACE, &width, 1, MPI_INT32_T, MPI_MAX, comm);
   return width;
 }
 
 // What the report tells of the input and the plan, before any step is read.
-AnalysisResult result_of_plan(const AnalysisInput& input, const AnalysisPlan& plan, int ranks) {
-  AnalysisResult result;
+AnalysisSetup setup_of_plan(const AnalysisInput& input, const AnalysisPlan& plan, int ranks) {
+  AnalysisSetup result;
   result.config = plan.config;
   result.ranks = ranks;
   result.kokkos_backend = ExecutionSpace::name();
@@ -454,7 +451,8 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   const AnalyzeConfig& config = plan.config;
-  AnalysisResult result = result_of_plan(input, plan, ranks);
+  AnalysisResult result;
+  static_cast<AnalysisSetup&>(result) = setup_of_plan(input, plan, ranks);
   const TrajectoryReader& reader = *input.reader;
   Checkpointer checkpoint(config, reader, input.dead_mask, comm);
   if (!result.dead_mask_found && rank == 0)

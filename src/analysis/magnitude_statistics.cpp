@@ -54,28 +54,23 @@ struct StepSeries {
   }
 };
 
-// A population from the live (0) and dead (1) parts.
-template <class Part>
-Part combined(const std::array<Part, 2>& parts, int population) {
-  Part result = parts[population == kDeadTokens ? 1 : 0];
-  if (population == kAllTokens) result.merge(parts[1]);
-  return result;
-}
-
-// Stage 1: this rank's profiles, from the distinct and the general values;
-// all-reduced, since every rank needs the counts to select.
-std::array<MagnitudeProfile, 2> reduced_profiles(const MagnitudeStore& store, MPI_Comm comm) {
-  std::array<MagnitudeProfile, 2> profiles;
-  const auto add = [&](uint64_t key, int64_t rows) { profiles[key_is_dead(key) ? 1 : 0].add(key_value(key), rows); };
+// Stage 1: this rank's profiles of its live and dead rows (Population order),
+// from the distinct and the general values; all-reduced, since every rank
+// needs the counts to select.
+std::array<MagnitudeProfile, kPassPopulations> reduced_profiles(const MagnitudeStore& store, MPI_Comm comm) {
+  std::array<MagnitudeProfile, kPassPopulations> profiles;
+  const auto add = [&](uint64_t key, int64_t rows) {
+    profiles[pass_population(key_is_dead(key))].add(key_value(key), rows);
+  };
   store.distinct().for_each(add);
   store.general().for_each_chunk([&](const uint64_t* keys, int64_t count) {
     for (int64_t i = 0; i < count; ++i) add(keys[i], 1);
   });
   std::vector<int64_t> counts;
   std::vector<double> minima;
-  for (int c = 0; c < 2; ++c) {
+  for (const Population c : {kLive, kDead}) {
     MagnitudeProfile& p = profiles[c];
-    p.nonfinite = store.nonfinite(c == 1);
+    p.nonfinite = store.nonfinite(c == kDead);
     counts.insert(counts.end(), {p.count, p.nonfinite, p.zero});
     counts.insert(counts.end(), p.log2_bins.begin(), p.log2_bins.end());
     minima.insert(minima.end(), {p.min, -p.max});
@@ -83,27 +78,28 @@ std::array<MagnitudeProfile, 2> reduced_profiles(const MagnitudeStore& store, MP
   MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(counts.size()), MPI_INT64_T, MPI_SUM, comm);
   MPI_Allreduce(MPI_IN_PLACE, minima.data(), static_cast<int>(minima.size()), MPI_DOUBLE, MPI_MIN, comm);
   auto next = counts.begin();
-  for (int c = 0; c < 2; ++c) {
+  for (const Population c : {kLive, kDead}) {
     MagnitudeProfile& p = profiles[c];
     p.count = *next++;
     p.nonfinite = *next++;
     p.zero = *next++;
     std::copy(next, next + kHistogramBins, p.log2_bins.begin());
     next += kHistogramBins;
-    p.min = minima[2 * c];
-    p.max = -minima[2 * c + 1];
+    p.min = minima[2 * static_cast<size_t>(c)];
+    p.max = -minima[2 * static_cast<size_t>(c) + 1];
   }
   return profiles;
 }
 
-// Stage 2: the per-step series of both token classes, reduced to rank 0.
-std::array<StepSeries, 2> step_series_on_root(const MagnitudeStore& store, MPI_Comm comm) {
-  std::array<StepSeries, 2> series;
+// Stage 2: the per-step series of the live and the dead rows (Population
+// order), reduced to rank 0.
+std::array<StepSeries, kPassPopulations> step_series_on_root(const MagnitudeStore& store, MPI_Comm comm) {
+  std::array<StepSeries, kPassPopulations> series;
   std::vector<ExactSum> sums;
   std::vector<int64_t> counts;
   std::vector<double> maxima;
-  for (int c = 0; c < 2; ++c) {
-    series[c].steps = store.steps(c == 1);
+  for (const Population c : {kLive, kDead}) {
+    series[c].steps = store.steps(c == kDead);
     for (const StepMagnitudes& s : series[c].steps) {
       sums.push_back(s.sum);
       counts.push_back(s.count);
@@ -129,11 +125,11 @@ std::array<StepSeries, 2> step_series_on_root(const MagnitudeStore& store, MPI_C
 
 // Stage 3: median and percentiles of all three populations in one selection
 // (every rank takes part).
-void fill_order_statistics(std::array<MagnitudeSummary, 3>& summary, const MagnitudeStore& store,
+void fill_order_statistics(std::array<MagnitudeSummary, kResultPopulations>& summary, const MagnitudeStore& store,
                            const std::vector<uint8_t>& dead, MPI_Comm comm) {
   std::vector<OrderStatistic> wanted;
-  std::array<std::vector<PercentileRecipe>, 3> recipes;
-  for (int population = 0; population < 3; ++population) {
+  std::array<std::vector<PercentileRecipe>, kResultPopulations> recipes;
+  for (int population = 0; population < kResultPopulations; ++population) {
     const int64_t count = summary[population].count;
     if (count == 0) continue;
     const auto p = static_cast<MagnitudePopulation>(population);
@@ -147,7 +143,7 @@ void fill_order_statistics(std::array<MagnitudeSummary, 3>& summary, const Magni
   }
   const std::vector<double> order = select_order_statistics(store, dead, wanted, comm);
   size_t next = 0;
-  for (int population = 0; population < 3; ++population) {
+  for (int population = 0; population < kResultPopulations; ++population) {
     MagnitudeSummary& s = summary[population];
     if (s.count == 0) continue;
     for (size_t q = 0; q < kPercentiles.size(); ++q, next += 2)
@@ -189,22 +185,24 @@ void fill_step_series(MagnitudeSummary& s, const StepSeries& series) {
 
 }  // namespace
 
-std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
-                                                     int64_t transitions, MPI_Comm comm) {
+std::array<MagnitudeSummary, kResultPopulations> summarize_magnitudes(const MagnitudeStore& store,
+                                                                      const std::vector<uint8_t>& dead,
+                                                                      int64_t transitions, MPI_Comm comm) {
   if (!store.has_token_layout()) return summarize_magnitudes(store.with_token_layout(dead), dead, transitions, comm);
   if (store.dead().size() != dead.size() || store.transitions() != transitions)
     throw std::logic_error("summarize_magnitudes: the store holds another slab");
-  const std::array<MagnitudeProfile, 2> profiles = reduced_profiles(store, comm);
-  std::array<MagnitudeSummary, 3> summary;
-  for (int population = 0; population < 3; ++population)
-    fill_profile(summary[population], combined(profiles, population));
+  const std::array<MagnitudeProfile, kResultPopulations> profiles = by_result_population(reduced_profiles(store, comm));
+  std::array<MagnitudeSummary, kResultPopulations> summary;
+  for (int population = 0; population < kResultPopulations; ++population)
+    fill_profile(summary[population], profiles[population]);
   fill_order_statistics(summary, store, dead, comm);
-  const std::array<StepSeries, 2> series = step_series_on_root(store, comm);
+  const std::array<StepSeries, kPassPopulations> series = step_series_on_root(store, comm);
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   if (rank != 0) return summary;
-  for (int population = 0; population < 3; ++population)
-    fill_step_series(summary[population], combined(series, population));
+  const std::array<StepSeries, kResultPopulations> populations = by_result_population(series);
+  for (int population = 0; population < kResultPopulations; ++population)
+    fill_step_series(summary[population], populations[population]);
   return summary;
 }
 

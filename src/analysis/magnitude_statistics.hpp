@@ -12,13 +12,14 @@
 #include <vector>
 
 #include "analysis/magnitude_store.hpp"
+#include "analysis/population.hpp"
 
 namespace latdisp {
 
-enum MagnitudePopulation : int { kAllTokens = 0, kLiveTokens = 1, kDeadTokens = 2 };
-
 // The percentiles reported, in the order of the JSON report (docs/report.md).
 constexpr std::array<double, 5> kPercentiles = {50.0, 90.0, 95.0, 99.0, 99.9};
+// Their keys in the report's `percentiles` (the text report's pKEY).
+constexpr std::array<const char*, kPercentiles.size()> kPercentileKeys = {"50", "90", "95", "99", "99.9"};
 
 struct MagnitudeSummary {
   int64_t count = 0;      // finite magnitudes
@@ -33,11 +34,21 @@ struct MagnitudeSummary {
   std::vector<std::optional<double>> per_step_mean, per_step_max;
 };
 
+// The per-step series of a MagnitudeSummary by their report key: in the
+// JSON's `per_step` (docs/report.md §6) and as --series-csv columns.
+struct MagnitudeSeriesKey {
+  const char* key;
+  std::vector<std::optional<double>> MagnitudeSummary::*series;
+};
+inline constexpr MagnitudeSeriesKey kMagnitudeSeries[] = {{"mean", &MagnitudeSummary::per_step_mean},
+                                                          {"max", &MagnitudeSummary::per_step_max}};
+
 // Collective. `dead` flags the slab's tokens; the store holds its
 // transitions x slab_tokens rows (a store without a token layout gets this
-// one). The result is complete on rank 0 only.
-std::array<MagnitudeSummary, 3> summarize_magnitudes(const MagnitudeStore& store, const std::vector<uint8_t>& dead,
-                                                     int64_t transitions, MPI_Comm comm);
+// one). The result (MagnitudePopulation order) is complete on rank 0 only.
+std::array<MagnitudeSummary, kResultPopulations> summarize_magnitudes(const MagnitudeStore& store,
+                                                                      const std::vector<uint8_t>& dead,
+                                                                      int64_t transitions, MPI_Comm comm);
 
 // numpy's linear percentile of a sorted sequence, from its order statistics:
 // the 0-based ranks it needs and the interpolation between them.

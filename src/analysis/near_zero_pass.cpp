@@ -17,7 +17,7 @@ void NearZeroPass::add_block(int64_t transitions, int64_t first_step) {
   const auto kinds = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.kinds);
   const auto maxima = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.maxima);
   const auto items = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_outputs.items);
-  for (int p = 0; p < 2; ++p) {
+  for (int p = 0; p < kPassPopulations; ++p) {  // the kernel's outputs by Population
     NearZeroPopulation& local = m_local[static_cast<size_t>(p)];
     for (int b = 0; b < kStartBins; ++b)
       for (int f = 0; f < kBinFields; ++f) local.bins[b][f] += bins(p, b, f);
@@ -82,14 +82,15 @@ NearZeroPopulation unflatten(const std::vector<int64_t>& flat, int64_t transitio
 }  // namespace
 
 void NearZeroPass::save(ArchiveWriter& archive) const {
-  for (int p = 0; p < 2; ++p) archive.put_ints(std::string("near_zero.") + (p == 0 ? "live" : "dead"), flatten(m_local[p]));
+  for (const Population p : {kLive, kDead})
+    archive.put_ints(std::string("near_zero.") + population_name(p), flatten(m_local[p]));
 }
 
 void NearZeroPass::load(ArchiveReader& archive) {
-  for (int p = 0; p < 2; ++p) {
-    const std::string name = std::string("near_zero.") + (p == 0 ? "live" : "dead");
+  for (const Population p : {kLive, kDead}) {
+    const std::string name = std::string("near_zero.") + population_name(p);
     const int64_t size = static_cast<int64_t>(flatten(m_local[p]).size());
-    m_local[static_cast<size_t>(p)] = unflatten(archive.get_ints(name, size), m_transitions);
+    m_local[p] = unflatten(archive.get_ints(name, size), m_transitions);
   }
 }
 
@@ -99,26 +100,23 @@ NearZeroResult NearZeroPass::reduce(MPI_Comm comm) const {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  NearZeroResult result{NearZeroPopulation(m_transitions), NearZeroPopulation(m_transitions),
-                        NearZeroPopulation(m_transitions)};
-  for (int p = 0; p < 2; ++p) {
+  std::array<NearZeroPopulation, kPassPopulations> reduced{NearZeroPopulation(m_transitions),
+                                                           NearZeroPopulation(m_transitions)};
+  for (const Population p : {kLive, kDead}) {
     const std::vector<int64_t> flat = flatten(m_local[p]);
     std::vector<int64_t> all(rank == 0 ? flat.size() * static_cast<size_t>(ranks) : 0);
     MPI_Gather(flat.data(), static_cast<int>(flat.size()), MPI_INT64_T, all.data(), static_cast<int>(flat.size()),
                MPI_INT64_T, 0, comm);
     if (rank != 0) continue;
-    NearZeroPopulation& target = result[static_cast<size_t>(p == 0 ? 1 : 2)];
     for (int r = 0; r < ranks; ++r) {
       const auto first = all.begin() + static_cast<std::ptrdiff_t>(flat.size() * static_cast<size_t>(r));
-      target.merge(unflatten(std::vector<int64_t>(first, first + static_cast<std::ptrdiff_t>(flat.size())),
-                             m_transitions));
+      reduced[p].merge(
+          unflatten(std::vector<int64_t>(first, first + static_cast<std::ptrdiff_t>(flat.size())), m_transitions));
     }
   }
-  if (rank == 0) {
-    result[0].merge(result[1]);
-    result[0].merge(result[2]);
-  }
-  return result;
+  if (rank != 0)
+    return {NearZeroPopulation(m_transitions), NearZeroPopulation(m_transitions), NearZeroPopulation(m_transitions)};
+  return by_result_population(reduced);
 }
 
 }  // namespace latdisp

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "analysis/near_zero_result.hpp"
+#include "analysis/population.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "kokkos_kernels/near_zero.hpp"
 
@@ -30,13 +31,13 @@ class NearZeroPass {
   void save(ArchiveWriter& archive) const;
   void load(ArchiveReader& archive);
 
-  // Every rank's tallies summed on rank 0: all, live, dead.
+  // Every rank's tallies summed on rank 0 (MagnitudePopulation order).
   NearZeroResult reduce(MPI_Comm comm) const;
 
  private:
   int64_t m_transitions;
   NearZeroBlockOutputs m_outputs;
-  std::array<NearZeroPopulation, 2> m_local;  // live, dead (Population order)
+  std::array<NearZeroPopulation, kPassPopulations> m_local;  // Population order
 };
 
 }  // namespace latdisp

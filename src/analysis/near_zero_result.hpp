@@ -7,9 +7,19 @@
 #include <optional>
 #include <vector>
 
+#include "analysis/population.hpp"
 #include "kokkos_kernels/near_zero_tally.hpp"
 
 namespace latdisp {
+
+// The report keys (docs/report.md §17), one table for the JSON, the
+// --series-csv columns and the text report: each ZeroKind, in ZeroKind order
+// (its `kinds` entry and, from kSignChange on, its `per_step` series and
+// column); each BinField, in BinField order (a `by_starting_binade` column).
+inline constexpr const char* kZeroKindNames[kZeroKinds] = {"keeps_sign", "sign_change", "from_zero", "to_zero"};
+inline constexpr const char* kBinFieldNames[kBinFields] = {"exact",     "almost",    "half",        "non_integer",
+                                                           "nonfinite", "moved",     "sign_change", "from_zero",
+                                                           "to_zero",   "above_1024"};
 
 struct NearZeroPopulation {
   // bins[start bin][BinField]: counts by where the coordinate started.
@@ -43,7 +53,9 @@ struct AbsXStats {
   std::optional<double> mean, max;
   int64_t above_1024 = 0;
 };
-enum AbsXSet : int { kAllFinite = 0, kKeepingSign = 1, kCrossingZero = 2 };
+enum AbsXSet : int { kAllFinite = 0, kKeepingSign = 1, kCrossingZero = 2, kAbsXSets };
+// Their keys in the report's `abs_x` (AbsXSet order).
+inline constexpr const char* kAbsXSetNames[kAbsXSets] = {"all", "not_crossing_zero", "crossing_zero"};
 AbsXStats abs_x_stats(const NearZeroPopulation& p, AbsXSet set);
 
 // The largest |x| of start bin or kind slot `slot` (kStartBins + kind), if any.
@@ -53,6 +65,6 @@ std::optional<double> slot_max(const NearZeroPopulation& p, int slot, int64_t co
 double to_double(const AbsSum& sum);
 
 // all, live, dead (MagnitudePopulation order); complete on rank 0.
-using NearZeroResult = std::array<NearZeroPopulation, 3>;
+using NearZeroResult = std::array<NearZeroPopulation, kResultPopulations>;
 
 }  // namespace latdisp

@@ -112,7 +112,7 @@ std::vector<int64_t> digit_histograms(const MagnitudeStore& store, const PassSlo
     const int* slot = slots.find(prefix_shift >= 64 ? 0 : bits >> prefix_shift);
     if (!slot) return;
     const size_t bucket = static_cast<size_t>((bits >> shift) & (buckets - 1));
-    const int own = slot[key_is_dead(key) ? kDeadTokens : kLiveTokens];
+    const int own = slot[result_population(pass_population(key_is_dead(key)))];
     if (slot[kAllTokens] >= 0) histogram[static_cast<size_t>(slot[kAllTokens]) * buckets + bucket] += count;
     if (own >= 0) histogram[static_cast<size_t>(own) * buckets + bucket] += count;
   });

@@ -31,7 +31,7 @@ void write_motion_files(const AnalyzeConfig& config, const AnalysisResult& resul
     per_token->commit();
   }
   if (series) {
-    write_series_csv(result, config.outputs.series_csv, series->temporary_path(), comm);
+    write_series_csv(result, result, config.outputs.series_csv, series->temporary_path(), comm);
     series->commit();
   }
 }

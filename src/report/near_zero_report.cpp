@@ -8,10 +8,12 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kKindNames[] = {"keeps_sign", "sign_change", "from_zero", "to_zero"};
-const char* const kBinFieldNames[] = {"exact",       "almost",    "half",    "non_integer", "nonfinite",
-                                      "moved",       "sign_change", "from_zero", "to_zero",   "above_1024"};
-const char* const kSetNames[] = {"all", "not_crossing_zero", "crossing_zero"};
+// A report key as the text report writes it: "not_crossing_zero" as "not crossing zero".
+std::string spaced(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = ' ';
+  return key;
+}
 
 json optional_json(const std::optional<double>& v) { return v ? json(*v == 0.0 ? 0.0 : *v) : json(nullptr); }
 
@@ -46,22 +48,24 @@ json population_json(const NearZeroPopulation& p) {
   j["typical_binade"] = typical ? json(*typical) : json(nullptr);
   json kinds;
   for (int k = 0; k < kZeroKinds; ++k)
-    kinds[kKindNames[k]] = {{"count", p.kind_count[k]},
-                            {"above_1024", p.kind_above_1024[k]},
-                            {"max_abs", optional_json(slot_max(p, kStartBins + k, p.kind_count[k]))}};
+    kinds[kZeroKindNames[k]] = {{"count", p.kind_count[k]},
+                                {"above_1024", p.kind_above_1024[k]},
+                                {"max_abs", optional_json(slot_max(p, kStartBins + k, p.kind_count[k]))}};
   j["kinds"] = kinds;
   json abs_x;
-  for (int set = 0; set < 3; ++set) {
+  for (int set = 0; set < kAbsXSets; ++set) {
     const AbsXStats s = abs_x_stats(p, static_cast<AbsXSet>(set));
-    abs_x[kSetNames[set]] = {
-        {"count", s.count}, {"mean", optional_json(s.mean)}, {"max", optional_json(s.max)}, {"above_1024", s.above_1024}};
+    abs_x[kAbsXSetNames[set]] = {{"count", s.count},
+                                 {"mean", optional_json(s.mean)},
+                                 {"max", optional_json(s.max)},
+                                 {"above_1024", s.above_1024}};
   }
   j["abs_x"] = abs_x;
   json table = json::array();
   for_each_nonempty_bin(p, [&](int bin) { table.push_back(bin_row(p, bin, typical)); });
   j["by_starting_binade"] = table;
   json per_step;
-  for (int k = kSignChange; k < kZeroKinds; ++k) per_step[kKindNames[k]] = p.series[k];
+  for (int k = kSignChange; k < kZeroKinds; ++k) per_step[kZeroKindNames[k]] = p.series[k];
   j["per_step"] = per_step;
   return j;
 }
@@ -85,12 +89,11 @@ void abs_x_lines(std::FILE* out, const char* label, const NearZeroPopulation& p)
                label, static_cast<long long>(p.kind_count[kSignChange]), static_cast<long long>(p.kind_count[kFromZero]),
                static_cast<long long>(p.kind_count[kToZero]), static_cast<long long>(p.kind_count[kKeepsSign]),
                static_cast<long long>(abs_x_stats(p, kAllFinite).count));
-  const char* const set_labels[] = {"all", "not crossing zero", "crossing zero"};
-  for (int set = 0; set < 3; ++set) {
+  for (int set = 0; set < kAbsXSets; ++set) {
     const AbsXStats s = abs_x_stats(p, static_cast<AbsXSet>(set));
-    std::fprintf(out, "        |x| %-17s count %lld, mean %s, max %s, above 1024 %lld\n", set_labels[set],
-                 static_cast<long long>(s.count), text_of(s.mean).c_str(), text_of(s.max).c_str(),
-                 static_cast<long long>(s.above_1024));
+    std::fprintf(out, "        |x| %-17s count %lld, mean %s, max %s, above 1024 %lld\n",
+                 spaced(kAbsXSetNames[set]).c_str(), static_cast<long long>(s.count), text_of(s.mean).c_str(),
+                 text_of(s.max).c_str(), static_cast<long long>(s.above_1024));
   }
 }
 
@@ -116,18 +119,16 @@ void binade_table(std::FILE* out, const NearZeroPopulation& p) {
 
 }  // namespace
 
-json near_zero_json(const AnalysisResult& r) {
-  json all = population_json(r.near_zero[kAllTokens]);
-  all["live"] = population_json(r.near_zero[kLiveTokens]);
-  all["dead"] = population_json(r.near_zero[kDeadTokens]);
+json near_zero_json(const NearZeroResult& near_zero) {
+  json all = population_json(near_zero[kAllTokens]);
+  for (const Population p : {kLive, kDead}) all[population_name(p)] = population_json(near_zero[result_population(p)]);
   return all;
 }
 
-void near_zero_section(std::FILE* out, const AnalysisResult& r) {
+void near_zero_section(std::FILE* out, const NearZeroResult& near_zero) {
   std::fprintf(out, "\n== Near zero: x by where W[t] started ==\n");
-  const char* const labels[] = {"all", "live", "dead"};
-  for (int p = 0; p < 3; ++p) abs_x_lines(out, labels[p], r.near_zero[static_cast<size_t>(p)]);
-  binade_table(out, r.near_zero[kAllTokens]);
+  for (int p = 0; p < kResultPopulations; ++p) abs_x_lines(out, population_name(p), near_zero[static_cast<size_t>(p)]);
+  binade_table(out, near_zero[kAllTokens]);
 }
 
 }  // namespace latdisp

@@ -6,11 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analysis/analysis_result.hpp"
+#include "analysis/near_zero_result.hpp"
 
 namespace latdisp {
 
-nlohmann::json near_zero_json(const AnalysisResult& result);
-void near_zero_section(std::FILE* out, const AnalysisResult& result);
+// Rank 0's reduced breakdown (ReducedNumbers::near_zero).
+nlohmann::json near_zero_json(const NearZeroResult& near_zero);
+void near_zero_section(std::FILE* out, const NearZeroResult& near_zero);
 
 }  // namespace latdisp

@@ -76,8 +76,9 @@ json displacement_numbers(const PopulationResult& p) {
 
 json magnitude_numbers(const MagnitudeSummary& m) {
   json percentiles = json::object();
-  const char* names[] = {"50", "90", "95", "99", "99.9"};
-  for (size_t q = 0; q < kPercentiles.size(); ++q) percentiles[names[q]] = optional_number(m.percentiles[q]);
+  for (size_t q = 0; q < kPercentiles.size(); ++q) percentiles[kPercentileKeys[q]] = optional_number(m.percentiles[q]);
+  json per_step = json::object();
+  for (const MagnitudeSeriesKey& series : kMagnitudeSeries) per_step[series.key] = series_of(m.*series.series);
   json histogram = {{"zero", m.zero_count},
                     {"log2_lo", m.histogram.empty() ? json(nullptr) : json(m.log2_lo)},
                     {"counts", m.histogram}};
@@ -88,12 +89,11 @@ json magnitude_numbers(const MagnitudeSummary& m) {
           {"mean", optional_number(m.mean)},
           {"median", optional_number(m.median)},
           {"percentiles", percentiles},
-          {"per_step", {{"mean", series_of(m.per_step_mean)}, {"max", series_of(m.per_step_max)}}},
+          {"per_step", per_step},
           {"histogram", histogram}};
 }
 
-json crossing_numbers(const AnalysisResult& r, int population) {
-  const PopulationResult& p = r.displacement[population];
+json crossing_numbers(const PopulationResult& p) {
   const int64_t transitions = p.tally.coordinates();
   json j = {{"transitions", transitions}, {"same", transitions - p.tally.counts[kCountCrossed]}};
   put_counts(j, p, CountSection::crossings);
@@ -104,19 +104,18 @@ json step_or_null(const std::optional<int64_t>& step) { return step ? json(*step
 
 // The training step of snapshot `snapshot` (docs/report.md, "motion"): null when the
 // input has no step numbers or there is no such snapshot.
-json training_step_or_null(const AnalysisResult& r, const std::optional<int64_t>& snapshot) {
+json training_step_or_null(const AnalysisSetup& r, const std::optional<int64_t>& snapshot) {
   if (!snapshot || *snapshot < 0 || *snapshot >= static_cast<int64_t>(r.step_numbers.size())) return nullptr;
   return r.step_numbers[static_cast<size_t>(*snapshot)];
 }
 
 // A transition t's training step: that of the snapshot it ends at, steps[t + 1].
-json transition_training_step(const AnalysisResult& r, const std::optional<int64_t>& transition) {
+json transition_training_step(const AnalysisSetup& r, const std::optional<int64_t>& transition) {
   return training_step_or_null(r, transition ? std::optional<int64_t>(*transition + 1) : std::nullopt);
 }
 
 // The motion regimes of one population (docs/report.md, "motion").
-json motion_numbers(const AnalysisResult& r, int population) {
-  const PopulationResult& p = r.displacement[population];
+json motion_numbers(const AnalysisSetup& r, const PopulationResult& p) {
   const MotionSummary summary = summarize_motion(p);
   json j = {{"hop_radius", r.hop_radius},
             {"first_motion_step", step_or_null(summary.first_motion_step)},
@@ -139,11 +138,11 @@ json motion_numbers(const AnalysisResult& r, int population) {
 json options_json(const AnalyzeConfig& config) { return json::parse(config.echo.report); }
 
 // A resumed run's timings cover the resumed part only (docs/operations.md).
-json resumed_from_step(const AnalysisResult& r) {
+json resumed_from_step(const RunRecord& r) {
   return r.checkpoint && r.checkpoint->resumed_from_step ? json(*r.checkpoint->resumed_from_step) : json(nullptr);
 }
 
-json checkpoint_json(const AnalysisResult& r) {
+json checkpoint_json(const RunRecord& r) {
   if (!r.checkpoint) return nullptr;
   return {{"directory", r.checkpoint->directory},
           {"written", r.checkpoint->written},
@@ -156,7 +155,7 @@ json versions_json() {
   return versions;
 }
 
-json input_json(const AnalysisResult& r) {
+json input_json(const AnalysisSetup& r) {
   return {{"path", r.config.input.path},
           {"dataset", r.config.input.dataset},
           {"dtype", r.input_type},
@@ -178,43 +177,43 @@ json timings_json(const Timings& t) {
   return timings;
 }
 
-json run_json(const AnalysisResult& r) {
-  const double coordinates_per_s = r.timings.total > 0 ? static_cast<double>(r.coordinates()) / r.timings.total : 0.0;
-  return {{"ranks", r.ranks},
-          {"kokkos_backend", r.kokkos_backend},
-          {"arithmetic", arithmetic_name(r.config.kernel.arithmetic)},
-          {"epsilon", r.config.kernel.epsilon},
-          {"zero_ulp", zero_ulp_name(r.config.kernel.zero_ulp)},
-          {"memory_budget_bytes", r.memory_budget},
-          {"steps_per_block", r.steps_per_block},
-          {"magnitudes_in_memory", r.magnitudes_in_memory},
-          {"read_method", block_source_name(r.block_source)},
-          {"peak_rss_bytes", r.peak_rss},
-          {"timings_s", timings_json(r.timings)},
+json run_json(const AnalysisSetup& setup, const RunRecord& record) {
+  const double coordinates_per_s =
+      record.timings.total > 0 ? static_cast<double>(setup.coordinates()) / record.timings.total : 0.0;
+  return {{"ranks", setup.ranks},
+          {"kokkos_backend", setup.kokkos_backend},
+          {"arithmetic", arithmetic_name(setup.config.kernel.arithmetic)},
+          {"epsilon", setup.config.kernel.epsilon},
+          {"zero_ulp", zero_ulp_name(setup.config.kernel.zero_ulp)},
+          {"memory_budget_bytes", setup.memory_budget},
+          {"steps_per_block", setup.steps_per_block},
+          {"magnitudes_in_memory", setup.magnitudes_in_memory},
+          {"read_method", block_source_name(setup.block_source)},
+          {"peak_rss_bytes", record.peak_rss},
+          {"timings_s", timings_json(record.timings)},
           {"coordinates_per_s", coordinates_per_s},
-          {"resumed_from_step", resumed_from_step(r)},
-          {"checkpoint", checkpoint_json(r)},
-          {"options", options_json(r.config)},
+          {"resumed_from_step", resumed_from_step(record)},
+          {"checkpoint", checkpoint_json(record)},
+          {"options", options_json(setup.config)},
           {"versions", versions_json()}};
 }
 
-json ulp_json(const AnalysisResult& r) {
-  const bool any_ulp = r.ulp.min_exponent <= r.ulp.max_exponent;
-  return {{"zeros", r.ulp.zeros},
-          {"subnormals", r.ulp.subnormals},
-          {"nonfinite", r.ulp.nonfinite},
-          {"min", any_ulp ? json(r.ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, r.ulp.min_exponent))
+json ulp_json(const UlpTally& ulp) {
+  const bool any_ulp = ulp.min_exponent <= ulp.max_exponent;
+  return {{"zeros", ulp.zeros},
+          {"subnormals", ulp.subnormals},
+          {"nonfinite", ulp.nonfinite},
+          {"min", any_ulp ? json(ulp.min_exponent <= kZeroUlpExponent ? 0.0 : std::ldexp(1.0, ulp.min_exponent))
                           : json(nullptr)},
-          {"max", any_ulp ? json(std::ldexp(1.0, r.ulp.max_exponent)) : json(nullptr)}};
+          {"max", any_ulp ? json(std::ldexp(1.0, ulp.max_exponent)) : json(nullptr)}};
 }
 
 // With --output: what was saved, and how fast.
-json output_json(const AnalysisResult& r) {
-  const SaveSummary& s = *r.saved;
+json output_json(const AnalysisSetup& setup, const SaveSummary& s) {
   return {{"path", s.path},
           {"format", format_name(s.format)},
           {"delta_dtype", s.dtype},
-          {"outputs", r.config.save.selection_text},
+          {"outputs", setup.config.save.selection_text},
           {"exceptions", s.exceptions},
           {"bytes_written", s.bytes},
           {"write_s", s.seconds},
@@ -227,12 +226,11 @@ json output_json(const AnalysisResult& r) {
 }
 
 // numbers(population) for all tokens, with the live and dead tokens' nested
-// under "live" and "dead".
+// under their names ("live", "dead").
 template <class Numbers>
 json by_population(const Numbers& numbers) {
   json all = numbers(kAllTokens);
-  all["live"] = numbers(kLiveTokens);
-  all["dead"] = numbers(kDeadTokens);
+  for (const Population p : {kLive, kDead}) all[population_name(p)] = numbers(result_population(p));
   return all;
 }
 
@@ -242,8 +240,8 @@ json json_report(const AnalysisResult& r) {
   json report;
   report["schema"] = "latdisp.analyze/1";
   report["input"] = input_json(r);
-  report["run"] = run_json(r);
-  report["ulp"] = ulp_json(r);
+  report["run"] = run_json(r, r);
+  report["ulp"] = ulp_json(r.ulp);
   report["displacement"] = by_population([&](int p) {
     json numbers = displacement_numbers(r.displacement[p]);
     // The seed arithmetic is bf16's: for other formats there is nothing to disagree with.
@@ -252,10 +250,10 @@ json json_report(const AnalysisResult& r) {
     return numbers;
   });
   report["magnitude"] = by_population([&](int p) { return magnitude_numbers(r.magnitude[p]); });
-  report["crossings"] = by_population([&](int p) { return crossing_numbers(r, p); });
-  report["motion"] = by_population([&](int p) { return motion_numbers(r, p); });
-  report["near_zero"] = near_zero_json(r);
-  if (r.saved) report["output"] = output_json(r);
+  report["crossings"] = by_population([&](int p) { return crossing_numbers(r.displacement[p]); });
+  report["motion"] = by_population([&](int p) { return motion_numbers(r, r.displacement[p]); });
+  report["near_zero"] = near_zero_json(r.near_zero);
+  if (r.saved) report["output"] = output_json(r, *r.saved);
   return report;
 }
 

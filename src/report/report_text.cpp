@@ -1,4 +1,6 @@
+#include <array>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +30,6 @@ std::string number(double v) {
 }
 
 std::string optional_text(const std::optional<double>& v) { return v ? number(*v) : "n/a"; }
-
-const char* const kPopulationLabels[] = {"all", "live", "dead"};
 
 void section(std::FILE* out, const char* title) { std::fprintf(out, "\n== %s ==\n", title); }
 
@@ -87,30 +87,29 @@ std::string motion_story(const PopulationResult& p, int64_t transitions, const S
   return text + "; " + without;
 }
 
-void motion_section(std::FILE* out, const AnalysisResult& r) {
+void motion_section(std::FILE* out, const AnalysisSetup& setup, const ReducedNumbers& r) {
   char title[160];
   std::snprintf(title, sizeof title, "Motion regimes (R = %.17g cells: frozen m = 0, hop 0 < m <= R, thermal m > R)",
-                r.hop_radius);
+                setup.hop_radius);
   section(out, title);
-  for (int p = 0; p < 3; ++p) {
+  for (int p = 0; p < kResultPopulations; ++p) {
     const PopulationTally& t = r.displacement[p].tally;
     const int64_t rows = t.counts[kCountFrozenRows] + t.counts[kCountHopRows] + t.counts[kCountThermalRows] +
                          t.counts[kCountNonfiniteRows];
     std::fprintf(out, "  %-5s rows %lld: frozen %lld (%s), hop %lld (%s), thermal %lld (%s), non-finite %lld\n",
-                 kPopulationLabels[p], static_cast<long long>(rows), static_cast<long long>(t.counts[kCountFrozenRows]),
+                 population_name(p), static_cast<long long>(rows), static_cast<long long>(t.counts[kCountFrozenRows]),
                  percent(t.counts[kCountFrozenRows], rows).c_str(), static_cast<long long>(t.counts[kCountHopRows]),
                  percent(t.counts[kCountHopRows], rows).c_str(), static_cast<long long>(t.counts[kCountThermalRows]),
                  percent(t.counts[kCountThermalRows], rows).c_str(),
                  static_cast<long long>(t.counts[kCountNonfiniteRows]));
   }
-  const char* names[] = {"all tokens", "live tokens", "dead tokens"};
-  for (int p = 0; p < 3; ++p)
-    std::fprintf(out, "  %s: %s\n", names[p],
-                 motion_story(r.displacement[p], r.transitions(), r.step_numbers).c_str());
+  for (int p = 0; p < kResultPopulations; ++p)
+    std::fprintf(out, "  %s tokens: %s\n", population_name(p),
+                 motion_story(r.displacement[p], setup.transitions(), setup.step_numbers).c_str());
 }
 
 // The input, the dead mask, the ranks and the plan.
-void load_section(std::FILE* out, const AnalysisResult& r) {
+void load_section(std::FILE* out, const AnalysisSetup& r, const RunRecord& record) {
   section(out, "Load");
   std::fprintf(out, "  %s:%s  shape [%lld steps, %lld tokens, %lld dims], element type %s, stored as %s (%s)\n",
                r.config.input.path.c_str(), r.config.input.dataset.c_str(), static_cast<long long>(r.shape.steps),
@@ -129,39 +128,36 @@ void load_section(std::FILE* out, const AnalysisResult& r) {
   std::fprintf(out, "  %d rank(s), Kokkos %s, %lld steps per block, budget %s per rank\n", r.ranks,
                r.kokkos_backend.c_str(), static_cast<long long>(r.steps_per_block),
                format_bytes(r.memory_budget).c_str());
-  if (r.checkpoint && r.checkpoint->resumed_from_step)
+  if (record.checkpoint && record.checkpoint->resumed_from_step)
     std::fprintf(out, "  resumed from step %lld (checkpoint in '%s'); the timings cover the resumed part only\n",
-                 static_cast<long long>(*r.checkpoint->resumed_from_step), r.checkpoint->directory.c_str());
+                 static_cast<long long>(*record.checkpoint->resumed_from_step), record.checkpoint->directory.c_str());
 }
 
 // U(W): its special values and range.
-void ulp_section(std::FILE* out, const AnalysisResult& r) {
+void ulp_section(std::FILE* out, const TrajectoryShape& shape, const UlpTally& ulp) {
   section(out, "ULP matrix U(W)");
   std::fprintf(out, "  values %lld: zeros %lld, subnormals %lld, non-finite %lld\n",
-               static_cast<long long>(r.shape.steps * r.shape.tokens * r.shape.dims),
-               static_cast<long long>(r.ulp.zeros), static_cast<long long>(r.ulp.subnormals),
-               static_cast<long long>(r.ulp.nonfinite));
-  if (r.ulp.min_exponent <= kZeroUlpExponent)
+               static_cast<long long>(shape.steps * shape.tokens * shape.dims), static_cast<long long>(ulp.zeros),
+               static_cast<long long>(ulp.subnormals), static_cast<long long>(ulp.nonfinite));
+  if (ulp.min_exponent <= kZeroUlpExponent)
     std::fprintf(out, "  ULP range: 0 (the notebook's ULP where |b| + 1 rounds back to |b|) .. 2^%d\n",
-                 r.ulp.max_exponent);
-  else if (r.ulp.min_exponent <= r.ulp.max_exponent)
-    std::fprintf(out, "  ULP range: 2^%d .. 2^%d\n", r.ulp.min_exponent, r.ulp.max_exponent);
+                 ulp.max_exponent);
+  else if (ulp.min_exponent <= ulp.max_exponent)
+    std::fprintf(out, "  ULP range: 2^%d .. 2^%d\n", ulp.min_exponent, ulp.max_exponent);
 }
 
 // How many coordinates moved, and each class per population.
-void displacement_section(std::FILE* out, const AnalysisResult& r) {
+void displacement_section(std::FILE* out, const AnalysisSetup& setup, const ReducedNumbers& r) {
   const PopulationTally& all = r.displacement[kAllTokens].tally;
-  const int64_t coordinates = r.coordinates();
+  const int64_t coordinates = setup.coordinates();
   section(out, "Lattice displacement x = (W[t+1] - W[t]) / U(W[t])");
   std::fprintf(out, "  coordinates %lld = (S-1) x N x D; moved %lld (%s)\n", static_cast<long long>(coordinates),
                static_cast<long long>(all.counts[kCountMoved]), percent(all.counts[kCountMoved], coordinates).c_str());
-  class_line(out, "all", all);
-  class_line(out, "live", r.displacement[kLiveTokens].tally);
-  class_line(out, "dead", r.displacement[kDeadTokens].tally);
+  for (int p = 0; p < kResultPopulations; ++p) class_line(out, population_name(p), r.displacement[p].tally);
 }
 
 // Where float32 or float64 could not hold x exactly.
-void fidelity_section(std::FILE* out, const AnalysisResult& r) {
+void fidelity_section(std::FILE* out, const ReducedNumbers& r) {
   const PopulationTally& all = r.displacement[kAllTokens].tally;
   section(out, "Float32 fidelity");
   std::fprintf(out, "  |x| > 2^24 (beyond float32's exact integers): %lld\n",
@@ -173,9 +169,9 @@ void fidelity_section(std::FILE* out, const AnalysisResult& r) {
 }
 
 // The checks the counts must pass, and where the two arithmetics disagree.
-void validation_section(std::FILE* out, const AnalysisResult& r) {
+void validation_section(std::FILE* out, const AnalysisSetup& setup, const ReducedNumbers& r) {
   const PopulationTally& all = r.displacement[kAllTokens].tally;
-  const int64_t coordinates = r.coordinates();
+  const int64_t coordinates = setup.coordinates();
   section(out, "Validation");
   const int64_t classified = all.coordinates();
   std::fprintf(out, "  class counts sum to %lld of %lld coordinates: %s\n", static_cast<long long>(classified),
@@ -191,7 +187,7 @@ void validation_section(std::FILE* out, const AnalysisResult& r) {
                  static_cast<long long>(all.counts[kCountCauseRounding]),
                  static_cast<long long>(all.counts[kCountCauseFloor]));
   if (all.counts[kCountNonfinite] > 0) {
-    if (r.arithmetic == Arithmetic::seed)
+    if (setup.arithmetic == Arithmetic::seed)
       std::fprintf(out,
                    "  %lld coordinates are Inf/NaN in the notebook's arithmetic (Inf/NaN in W, or its ULP of 0 "
                    "for |b| >= 512); the notebook's statistics dropped them silently, latdisp counts them apart\n",
@@ -203,7 +199,7 @@ void validation_section(std::FILE* out, const AnalysisResult& r) {
 }
 
 // The range of x and the integer type that holds it.
-void range_section(std::FILE* out, const AnalysisResult& r) {
+void range_section(std::FILE* out, const ReducedNumbers& r) {
   const PopulationTally& all = r.displacement[kAllTokens].tally;
   section(out, "Range and integer type");
   std::fprintf(out, "  x in [%s, %s], max |x| %s\n", number(all.min).c_str(), number(all.max).c_str(),
@@ -215,55 +211,56 @@ void range_section(std::FILE* out, const AnalysisResult& r) {
 }
 
 // The row magnitudes per population: extremes, mean and percentiles.
-void magnitude_section(std::FILE* out, const AnalysisResult& r) {
+void magnitude_section(std::FILE* out, const std::array<MagnitudeSummary, kResultPopulations>& magnitude) {
   section(out, "Magnitude statistics m = |x row| over dims");
-  for (int p = 0; p < 3; ++p) {
-    const MagnitudeSummary& m = r.magnitude[p];
-    std::fprintf(out, "  %-5s count %lld (non-finite %lld): min %s, max %s, mean %s, median %s\n", kPopulationLabels[p],
+  for (int p = 0; p < kResultPopulations; ++p) {
+    const MagnitudeSummary& m = magnitude[static_cast<size_t>(p)];
+    std::fprintf(out, "  %-5s count %lld (non-finite %lld): min %s, max %s, mean %s, median %s\n", population_name(p),
                  static_cast<long long>(m.count), static_cast<long long>(m.nonfinite), optional_text(m.min).c_str(),
                  optional_text(m.max).c_str(), optional_text(m.mean).c_str(), optional_text(m.median).c_str());
-    std::fprintf(out, "        p50 %s, p90 %s, p95 %s, p99 %s, p99.9 %s\n", optional_text(m.percentiles[0]).c_str(),
-                 optional_text(m.percentiles[1]).c_str(), optional_text(m.percentiles[2]).c_str(),
-                 optional_text(m.percentiles[3]).c_str(), optional_text(m.percentiles[4]).c_str());
+    std::string line;
+    for (size_t q = 0; q < kPercentiles.size(); ++q)
+      line += std::string(q == 0 ? "" : ", ") + "p" + kPercentileKeys[q] + " " + optional_text(m.percentiles[q]);
+    std::fprintf(out, "        %s\n", line.c_str());
   }
 }
 
 // Exponent crossings per population.
-void crossings_section(std::FILE* out, const AnalysisResult& r) {
+void crossings_section(std::FILE* out, const ReducedNumbers& r) {
   section(out, "Exponent crossings E(W[t]) != E(W[t+1])");
-  for (int p = 0; p < 3; ++p) {
+  for (int p = 0; p < kResultPopulations; ++p) {
     const PopulationTally& t = r.displacement[p].tally;
     const int64_t n = t.coordinates();
-    std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", kPopulationLabels[p],
+    std::fprintf(out, "  %-5s crossed %lld of %lld transitions (%s)\n", population_name(p),
                  static_cast<long long>(t.counts[kCountCrossed]), static_cast<long long>(n),
                  percent(t.counts[kCountCrossed], n).c_str());
   }
 }
 
 // With --output: what was saved.
-void saved_section(std::FILE* out, const AnalysisResult& r) {
-  if (r.saved) {
+void saved_section(std::FILE* out, const std::optional<SaveSummary>& saved) {
+  if (saved) {
     section(out, "Saved");
     std::fprintf(out, "  %s (%s): delta_W_prime as %s, %lld exceptions, %s in %.2f s (%.3g MB/s)\n",
-                 r.saved->path.c_str(), format_name(r.saved->format), r.saved->dtype.c_str(),
-                 static_cast<long long>(r.saved->exceptions), format_bytes(r.saved->bytes).c_str(), r.saved->seconds,
-                 r.saved->seconds > 0 ? static_cast<double>(r.saved->bytes) / r.saved->seconds / 1e6 : 0.0);
+                 saved->path.c_str(), format_name(saved->format), saved->dtype.c_str(),
+                 static_cast<long long>(saved->exceptions), format_bytes(saved->bytes).c_str(), saved->seconds,
+                 saved->seconds > 0 ? static_cast<double>(saved->bytes) / saved->seconds / 1e6 : 0.0);
   }
 }
 
 // The verdict and the run's timings.
-void verdict_section(std::FILE* out, const AnalysisResult& r) {
+void verdict_section(std::FILE* out, const AnalysisSetup& setup, const ReducedNumbers& r, const Timings& timings) {
   const PopulationTally& all = r.displacement[kAllTokens].tally;
-  const int64_t coordinates = r.coordinates();
+  const int64_t coordinates = setup.coordinates();
   section(out, "Verdict");
   std::fprintf(out, "  %s (live: %s, dead: %s)\n", verdict_of(all).c_str(),
                verdict_of(r.displacement[kLiveTokens].tally).c_str(),
                verdict_of(r.displacement[kDeadTokens].tally).c_str());
   std::fprintf(out, "  why: %s\n", verdict_reason_of(all).c_str());
-  std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", r.timings.total,
-               r.timings.read, r.timings.compute, r.timings.reduce,
-               r.timings.total > 0 ? static_cast<double>(coordinates) / r.timings.total : 0.0);
-  std::fprintf(out, "  %s\n", where_time_went_line(r.timings.phases).c_str());
+  std::fprintf(out, "  %.2f s total (read %.2f, compute %.2f, reduce %.2f), %.3g coordinates/s\n", timings.total,
+               timings.read, timings.compute, timings.reduce,
+               timings.total > 0 ? static_cast<double>(coordinates) / timings.total : 0.0);
+  std::fprintf(out, "  %s\n", where_time_went_line(timings.phases).c_str());
 }
 
 }  // namespace
@@ -272,18 +269,18 @@ void print_text_report(const AnalysisResult& r, std::FILE* out) {
   std::fprintf(out, "latdisp analyze — %s arithmetic, epsilon %g, zero ULP %s\n",
                arithmetic_name(r.config.kernel.arithmetic), r.config.kernel.epsilon,
                zero_ulp_name(r.config.kernel.zero_ulp));
-  load_section(out, r);
-  ulp_section(out, r);
-  displacement_section(out, r);
+  load_section(out, r, r);
+  ulp_section(out, r.shape, r.ulp);
+  displacement_section(out, r, r);
   fidelity_section(out, r);
-  validation_section(out, r);
+  validation_section(out, r, r);
   range_section(out, r);
-  magnitude_section(out, r);
-  near_zero_section(out, r);
+  magnitude_section(out, r.magnitude);
+  near_zero_section(out, r.near_zero);
   crossings_section(out, r);
-  motion_section(out, r);
-  saved_section(out, r);
-  verdict_section(out, r);
+  motion_section(out, r, r);
+  saved_section(out, r.saved);
+  verdict_section(out, r, r, r.timings);
 }
 
 }  // namespace latdisp

@@ -11,9 +11,10 @@
 
 namespace latdisp {
 
-// Collective (the series are complete on rank 0, which writes them). Writes
-// to `path` (a temporary name); messages name `target`. Throws
-// Error(kExitOutput) on every rank on failure.
-void write_series_csv(const AnalysisResult& result, const std::string& target, const std::string& path, MPI_Comm comm);
+// Collective (the series are complete on rank 0, which writes them; the other
+// ranks' `numbers` are not read). Writes to `path` (a temporary name);
+// messages name `target`. Throws Error(kExitOutput) on every rank on failure.
+void write_series_csv(const AnalysisSetup& setup, const ReducedNumbers& numbers, const std::string& target,
+                      const std::string& path, MPI_Comm comm);
 
 }  // namespace latdisp
