@@ -143,16 +143,16 @@ bool StepStream::next_part(StepPart& part) {
   const int64_t first = m_next_part, count = std::min(m_staging_steps - 1, transitions - first);
   char* out = m_staging.get();
   if (first == 0)
-    read_steps(block, 0, 1, out);
+    read_direct_steps(block, 0, 1, out);
   else
     std::memcpy(out, out + (m_staging_steps - 1) * m_step_bytes, static_cast<size_t>(m_step_bytes));
-  read_steps(block, first + 1, count, out + m_step_bytes);
+  read_direct_steps(block, first + 1, count, out + m_step_bytes);
   part = StepPart{first, count + 1, out, m_step_values};
   m_next_part = first + count;
   return true;
 }
 
-void StepStream::read_steps(const StepBlock& block, int64_t first, int64_t count, char* out) {
+void StepStream::read_direct_steps(const StepBlock& block, int64_t first, int64_t count, char* out) {
   const TrajectoryShape& shape = m_reader.shape();
   const int64_t value_bytes = m_reader.element_bytes();
   char* target = out;

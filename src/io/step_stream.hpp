@@ -118,7 +118,7 @@ class StepStream {
   void map(Filled& filled);
   // Direct blocks: steps [first, first + count) of `block`, this rank's slab
   // rows of each, into `out` one after another.
-  void read_steps(const StepBlock& block, int64_t first, int64_t count, char* out);
+  void read_direct_steps(const StepBlock& block, int64_t first, int64_t count, char* out);
   // Fails (kExitInput, on this rank) if a one-file input has shrunk since
   // the stream began; a read past its end would give zeros, not an error.
   void require_whole_input(const StepBlock& block) const;
@@ -147,7 +147,7 @@ class StepStream {
   Filled m_last;           // the last block started
   int64_t m_next_part = 0;    // the current block's next transition to hand out
   double m_busy_seconds = 0;  // in fill(): one block at a time, handed over with m_pending
-  std::string m_read_failure;  // of read_steps
+  std::string m_read_failure;  // of read_direct_steps
   std::future<Filled> m_pending;
 };
 
