@@ -242,7 +242,8 @@ TEST(StepStream, DirectBlocksReadTheFileInPlace) {
       for (int64_t s = 0; s < part.steps; ++s)
         for (int64_t n = 0; n < slab.count; ++n)
           for (int64_t d = 0; d < dims; ++d)
-            EXPECT_EQ(values[(s * slab.count + n) * dims + d], value_at(block.first_step + part.first + s, slab.begin + n, d));
+            EXPECT_EQ(values[(s * slab.count + n) * dims + d],
+                      value_at(block.first_step + part.first + s, slab.begin + n, d));
       next_transition = part.first + part.steps - 1;
     }
     EXPECT_EQ(next_transition, block.steps - 1) << "the parts cover the block's transitions";

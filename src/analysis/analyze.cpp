@@ -200,8 +200,9 @@ struct PassState {
       store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
     });
     collectively(comm, [&] {
-      motion = std::make_unique<TokenMotionTracker>(!plan.config.outputs.per_token.empty(), plan.blocks.steps_per_block - 1,
-                                                    plan.slab.count, plan.kernel.hop_radius);
+      motion =
+          std::make_unique<TokenMotionTracker>(!plan.config.outputs.per_token.empty(), plan.blocks.steps_per_block - 1,
+                                               plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
       const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
@@ -398,8 +399,8 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
   std::unique_ptr<KernelBuffers> buffers;
   collectively(comm, [&] {
     buffers = std::make_unique<KernelBuffers>(plan, slab_dead, reader.shape().dims,
-                                             block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
-                                             reader.element_type());
+                                              block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
+                                              reader.element_type());
   });
   const int64_t first_step = config.checkpoint.resume ? state.restore(checkpoint, slab.count) : 0;
   stream_steps(reader, plan, first_step, *buffers, state, checkpoint, phases, rows, comm);

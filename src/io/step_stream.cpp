@@ -64,7 +64,8 @@ void StepStream::allocate(const StepStreamLayout& layout) {
     return Buffer(static_cast<char*>(::operator new[](static_cast<size_t>(bytes), kBufferAlignment)));
   };
   if (m_source == BlockSource::read) {
-    for (int b = 0; b < (m_background ? 2 : 1); ++b) m_buffers[static_cast<size_t>(b)] = buffer(m_block_steps * m_step_bytes);
+    for (int b = 0; b < (m_background ? 2 : 1); ++b)
+      m_buffers[static_cast<size_t>(b)] = buffer(m_block_steps * m_step_bytes);
     return;
   }
   const std::optional<uint64_t> offset = m_reader.contiguous_offset();

@@ -26,10 +26,10 @@ constexpr int64_t kDirectStagingBytes = int64_t(2) << 20;
 
 // How a stream reads: every rank the same.
 struct StepStreamLayout {
-  int64_t block_steps = 0;                 // steps per block (consecutive blocks share one)
-  BlockSource source = BlockSource::read;  // buffers, mappings, or direct reads of the file
-  bool background = false;                 // read (or map) the next block while the caller computes
-  int64_t first_step = 0;                  // a resumed run reads W only from there on
+  int64_t block_steps = 0;                      // steps per block (consecutive blocks share one)
+  BlockSource source = BlockSource::read;       // buffers, mappings, or direct reads of the file
+  bool background = false;                      // read (or map) the next block while the caller computes
+  int64_t first_step = 0;                       // a resumed run reads W only from there on
   int64_t staging_bytes = kDirectStagingBytes;  // direct blocks: about this much per part
 };
 
@@ -130,8 +130,8 @@ class StepStream {
   int64_t m_block_steps;
   BlockSource m_source;
   bool m_background;
-  std::array<Buffer, 2> m_buffers;                       // read blocks: one, or two behind compute
-  Buffer m_staging;                                      // direct blocks' parts
+  std::array<Buffer, 2> m_buffers;  // read blocks: one, or two behind compute
+  Buffer m_staging;                 // direct blocks' parts
   int64_t m_staging_steps = 0;
   std::string m_input_path;                              // a one-file input (else empty),
   int64_t m_input_bytes = -1;                            // and its size at the start
@@ -140,13 +140,13 @@ class StepStream {
   std::array<std::unique_ptr<StepMapping>, 2> m_mapped;  // by buffer index
   int64_t m_step_values;
   int64_t m_step_bytes;
-  int64_t m_first_step;    // of the first block
-  int64_t m_blocks = 0;    // started so far
-  bool m_started = false;  // a block is being (or has been) filled
-  bool m_done = false;     // no block left to start
-  Filled m_last;           // the last block started
-  int64_t m_next_part = 0;    // the current block's next transition to hand out
-  double m_busy_seconds = 0;  // in fill(): one block at a time, handed over with m_pending
+  int64_t m_first_step;        // of the first block
+  int64_t m_blocks = 0;        // started so far
+  bool m_started = false;      // a block is being (or has been) filled
+  bool m_done = false;         // no block left to start
+  Filled m_last;               // the last block started
+  int64_t m_next_part = 0;     // the current block's next transition to hand out
+  double m_busy_seconds = 0;   // in fill(): one block at a time, handed over with m_pending
   std::string m_read_failure;  // of read_direct_steps
   std::future<Filled> m_pending;
 };
