@@ -134,6 +134,24 @@ TEST(AnalysisPlan, ABudgetTooSmallToSaveFailsBeforeAnyStepIsRead) {
   EXPECT_EQ(exit_code_of_planning(options_with(budget, "x.h5"), shape), kExitUsage);
 }
 
+// The block source is decided before the plan: the analysis' blocks are
+// sized for what that source holds (a direct step holds no values), the save
+// pass's always for reading into its buffer.
+TEST(AnalysisPlan, TheBlockSourceSizesTheAnalysisBlocksOnly) {
+  const TrajectoryShape shape{401, 3000, 64};
+  const AnalyzeConfig options = options_with("300MiB", "out.h5");
+  const AnalysisPlan read = plan_analysis(options, shape, kNoBaseline, MPI_COMM_WORLD, 2, BlockSource::read);
+  const AnalysisPlan direct = plan_analysis(options, shape, kNoBaseline, MPI_COMM_WORLD, 2, BlockSource::direct);
+  EXPECT_EQ(read.block_source, BlockSource::read);
+  EXPECT_EQ(direct.block_source, BlockSource::direct);
+  const uint64_t step_values = static_cast<uint64_t>(read.slab.count * shape.dims) * 2;
+  EXPECT_GE(read.blocks.bytes_per_step, direct.blocks.bytes_per_step + 2 * step_values);
+  EXPECT_LE(held_at_peak(direct.blocks), direct.memory_budget);
+  ASSERT_TRUE(read.output.has_value() && direct.output.has_value());
+  EXPECT_EQ(read.output->blocks.bytes_per_step, direct.output->blocks.bytes_per_step);
+  EXPECT_EQ(read.output->blocks.steps_per_block, direct.output->blocks.steps_per_block);
+}
+
 TEST(AnalysisPlan, MoreRanksThanTokensIsAUsageError) {
   const TrajectoryShape shape{5, world_size() - 1, 8};
   try {

@@ -79,6 +79,47 @@ TEST(StepBlockPlan, NeverMoreStepsThanTheData) {
   EXPECT_EQ(plan_step_blocks(in).steps_per_block, 5);
 }
 
+// What a step holds by block source, worked out from the notebook's slab
+// (5000 tokens x 64 dims, 640000 bytes of values a step; 20 items of 304
+// bytes; 8 bytes of magnitude a token): read blocks hold the stream's buffer
+// and the collective read's, mapped ones their pages, direct ones none but
+// a staging buffer of three steps (2 MiB / 640000 bytes).
+TEST(StepBlockPlan, EachBlockSourceCountsWhatItHolds) {
+  const uint64_t values = 5000u * 64u * 2u, rest = 5000u * 8u + 20u * 304u;
+  StepBlockInputs in = notebook_shape(uint64_t(300) << 20);
+  const StepBlockPlan read = plan_step_blocks(in);
+  in.source = BlockSource::mapped;
+  const StepBlockPlan mapped = plan_step_blocks(in);
+  in.double_buffered = true;
+  const StepBlockPlan mapped_behind = plan_step_blocks(in);
+  in.source = BlockSource::direct;
+  const StepBlockPlan direct = plan_step_blocks(in);
+  EXPECT_EQ(read.bytes_per_step, 2 * values + rest);
+  EXPECT_EQ(mapped.bytes_per_step, values + rest);
+  EXPECT_EQ(mapped_behind.bytes_per_step, 2 * values + rest);
+  EXPECT_EQ(direct.bytes_per_step, rest);
+  EXPECT_EQ(mapped.fixed_bytes, read.fixed_bytes);
+  EXPECT_EQ(direct.fixed_bytes, read.fixed_bytes + 3 * values);
+}
+
+// Under a budget that bounds the blocks, a source that holds less per step
+// gets larger blocks, each plan within the budget.
+TEST(StepBlockPlan, DirectAndMappedBlocksGrowUnderATightBudget) {
+  const uint64_t budget = uint64_t(100) << 20;
+  StepBlockInputs in = notebook_shape(budget);
+  const StepBlockPlan read = plan_step_blocks(in);
+  in.source = BlockSource::mapped;
+  const StepBlockPlan mapped = plan_step_blocks(in);
+  in.source = BlockSource::direct;
+  const StepBlockPlan direct = plan_step_blocks(in);
+  EXPECT_GT(mapped.steps_per_block, read.steps_per_block);
+  EXPECT_GT(direct.steps_per_block, mapped.steps_per_block);
+  for (const StepBlockPlan* plan : {&read, &mapped, &direct})
+    EXPECT_LE(plan->fixed_bytes + plan->bytes_per_step * static_cast<uint64_t>(plan->steps_per_block) +
+                  (plan->magnitudes_in_memory ? plan->magnitude_bytes : 0),
+              budget);
+}
+
 TEST(StepBlockPlan, TooSmallABudgetIsAUsageError) {
   try {
     plan_step_blocks(notebook_shape(uint64_t(50) << 20));

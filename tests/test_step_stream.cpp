@@ -1,7 +1,7 @@
 // StepStream (io/step_stream.hpp) over a trajectory held in memory: blocks of
 // steps of a rank's slab, consecutive blocks sharing one step, so W is read
-// exactly once; one or two buffers, reads in the foreground or behind
-// compute, a resumed start. Each value is a function of (step, token, dim)
+// exactly once; the stream's own buffer, or two of them with reads behind
+// compute, a resumed start; direct blocks handed out part by part. Each value is a function of (step, token, dim)
 // written here, so every byte of every block is checked.
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -66,33 +66,48 @@ class MemoryTrajectory final : public TrajectoryReader {
 
 struct StreamCase {
   int64_t steps, block_steps, first_step;
-  bool two_buffers, background;
+  bool background;  // two buffers, the next block read while this one is checked
 };
 
-// Streams W as `c` says on this rank's slab; checks every block and returns
-// the blocks' (first step, steps, buffer).
-std::vector<StepBlock> stream_and_check(const StreamCase& c, MPI_Comm comm) {
+// A block as the stream handed it out: where its values were.
+struct SeenBlock {
+  int64_t first_step, steps;
+  bool final;
+  const void* values;
+};
+
+// Streams W as `c` says on this rank's slab; checks every block (one part
+// each, in one of the stream's buffers) and returns them in order.
+std::vector<SeenBlock> stream_and_check(const StreamCase& c, MPI_Comm comm) {
   const int64_t tokens = 11, dims = 3;
   MemoryTrajectory reader(comm, c.steps, tokens, dims);
   const TokenRange slab = token_range(tokens, world_rank(), world_size());
   const int64_t max_slab = token_range(tokens, 0, world_size()).count;
-  std::vector<uint16_t> first(static_cast<size_t>(c.block_steps * slab.count * dims));
-  std::vector<uint16_t> second(c.two_buffers ? first.size() : 0);
-  std::vector<StepBlock> blocks;
+  StepStreamLayout layout;
+  layout.block_steps = c.block_steps;
+  layout.background = c.background;
+  layout.first_step = c.first_step;
+  std::vector<SeenBlock> blocks;
   {
-    StepStream stream(reader, slab, max_slab, c.block_steps, first.data(), c.two_buffers ? second.data() : nullptr,
-                      c.background, c.first_step);
+    StepStream stream(reader, slab, max_slab, layout);
     StepBlock block;
     while (stream.next(block)) {
-      blocks.push_back(block);
-      const uint16_t* values = static_cast<const uint16_t*>(block.values);
-      EXPECT_EQ(values, block.buffer == 0 ? first.data() : second.data());
-      EXPECT_EQ(block.step_stride, slab.count * dims);
+      StepPart part;
+      if (!stream.next_part(part)) {
+        ADD_FAILURE() << "a held block is one part";
+        continue;
+      }
+      blocks.push_back({block.first_step, block.steps, block.final, part.values});
+      const uint16_t* values = static_cast<const uint16_t*>(part.values);
+      EXPECT_EQ(part.first, 0);
+      EXPECT_EQ(part.steps, block.steps);
+      EXPECT_EQ(part.step_stride, slab.count * dims);
       for (int64_t s = 0; s < block.steps; ++s)
         for (int64_t n = 0; n < slab.count; ++n)
           for (int64_t d = 0; d < dims; ++d)
             EXPECT_EQ(values[(s * slab.count + n) * dims + d], value_at(block.first_step + s, slab.begin + n, d))
                 << "block at step " << block.first_step << ", step " << s << ", token " << n << ", dim " << d;
+      EXPECT_FALSE(stream.next_part(part));
     }
   }
   // W is read once: every step from the first on (if a transition is left),
@@ -103,7 +118,7 @@ std::vector<StepBlock> stream_and_check(const StreamCase& c, MPI_Comm comm) {
   return blocks;
 }
 
-void expect_blocks(const std::vector<StepBlock>& blocks, const std::vector<std::pair<int64_t, int64_t>>& expected) {
+void expect_blocks(const std::vector<SeenBlock>& blocks, const std::vector<std::pair<int64_t, int64_t>>& expected) {
   ASSERT_EQ(blocks.size(), expected.size());
   for (size_t i = 0; i < blocks.size(); ++i) {
     EXPECT_EQ(blocks[i].first_step, expected[i].first) << i;
@@ -112,47 +127,66 @@ void expect_blocks(const std::vector<StepBlock>& blocks, const std::vector<std::
   }
 }
 
+// With two buffers, block i is in the buffer of block i - 2 and not in that
+// of block i - 1.
+void expect_two_buffers_alternate(const std::vector<SeenBlock>& blocks) {
+  for (size_t i = 1; i < blocks.size(); ++i) {
+    EXPECT_NE(blocks[i].values, blocks[i - 1].values) << i;
+    if (i >= 2) {
+      EXPECT_EQ(blocks[i].values, blocks[i - 2].values) << i;
+    }
+  }
+}
+
+// Reads behind compute run on a thread of their own, on a communicator of
+// their own.
+std::vector<SeenBlock> stream_behind_compute(const StreamCase& c) {
+  MPI_Comm reads;
+  MPI_Comm_dup(MPI_COMM_WORLD, &reads);
+  std::vector<SeenBlock> blocks = stream_and_check(c, reads);
+  MPI_Comm_free(&reads);
+  return blocks;
+}
+
 }  // namespace
 
 TEST(StepStream, ConsecutiveBlocksShareOneStep) {
   // 8 steps in blocks of 3: 0-2, 2-4, 4-6, 6-7.
-  const std::vector<StepBlock> blocks = stream_and_check({8, 3, 0, false, false}, MPI_COMM_WORLD);
+  const std::vector<SeenBlock> blocks = stream_and_check({8, 3, 0, false}, MPI_COMM_WORLD);
   expect_blocks(blocks, {{0, 3}, {2, 3}, {4, 3}, {6, 2}});
-  for (const StepBlock& b : blocks) EXPECT_EQ(b.buffer, 0);
+  for (const SeenBlock& b : blocks) EXPECT_EQ(b.values, blocks[0].values);  // one buffer
 }
 
 TEST(StepStream, BlocksThatEndOnTheLastStep) {
-  expect_blocks(stream_and_check({7, 3, 0, false, false}, MPI_COMM_WORLD), {{0, 3}, {2, 3}, {4, 3}});
-  expect_blocks(stream_and_check({5, 2, 0, false, false}, MPI_COMM_WORLD), {{0, 2}, {1, 2}, {2, 2}, {3, 2}});
-  expect_blocks(stream_and_check({4, 9, 0, false, false}, MPI_COMM_WORLD), {{0, 4}});
+  expect_blocks(stream_and_check({7, 3, 0, false}, MPI_COMM_WORLD), {{0, 3}, {2, 3}, {4, 3}});
+  expect_blocks(stream_and_check({5, 2, 0, false}, MPI_COMM_WORLD), {{0, 2}, {1, 2}, {2, 2}, {3, 2}});
+  expect_blocks(stream_and_check({4, 9, 0, false}, MPI_COMM_WORLD), {{0, 4}});
 }
 
 TEST(StepStream, TwoBuffersAlternate) {
-  const std::vector<StepBlock> blocks = stream_and_check({9, 3, 0, true, false}, MPI_COMM_WORLD);
+  const std::vector<SeenBlock> blocks = stream_behind_compute({9, 3, 0, true});
   expect_blocks(blocks, {{0, 3}, {2, 3}, {4, 3}, {6, 3}});
-  for (size_t i = 0; i < blocks.size(); ++i) EXPECT_EQ(blocks[i].buffer, static_cast<int>(i % 2)) << i;
+  expect_two_buffers_alternate(blocks);
 }
 
 TEST(StepStream, ReadsBehindComputeGiveTheSameBlocks) {
-  // The reads run on a thread of their own, on a communicator of their own.
-  MPI_Comm reads;
-  MPI_Comm_dup(MPI_COMM_WORLD, &reads);
-  const std::vector<StepBlock> blocks = stream_and_check({10, 4, 0, true, true}, reads);
-  MPI_Comm_free(&reads);
+  const std::vector<SeenBlock> blocks = stream_behind_compute({10, 4, 0, true});
   expect_blocks(blocks, {{0, 4}, {3, 4}, {6, 4}});
-  for (size_t i = 0; i < blocks.size(); ++i) EXPECT_EQ(blocks[i].buffer, static_cast<int>(i % 2)) << i;
+  expect_two_buffers_alternate(blocks);
 }
 
 TEST(StepStream, AResumedRunReadsFromItsFirstStep) {
-  expect_blocks(stream_and_check({8, 3, 3, false, false}, MPI_COMM_WORLD), {{3, 3}, {5, 3}});
-  expect_blocks(stream_and_check({8, 3, 6, true, false}, MPI_COMM_WORLD), {{6, 2}});
-  EXPECT_TRUE(stream_and_check({8, 3, 7, false, false}, MPI_COMM_WORLD).empty());  // no transition left
+  expect_blocks(stream_and_check({8, 3, 3, false}, MPI_COMM_WORLD), {{3, 3}, {5, 3}});
+  expect_blocks(stream_behind_compute({8, 3, 6, true}), {{6, 2}});
+  EXPECT_TRUE(stream_and_check({8, 3, 7, false}, MPI_COMM_WORLD).empty());  // no transition left
 }
 
-// Direct blocks: no buffers and no reads through the reader; read_steps
-// reads a block's steps of this rank's slab from the file, and a read that
-// falls short (the file cut after the block's size check) is kept, then
-// raised where the caller agrees on errors.
+// Direct blocks: no block buffers and no reads through the reader; each
+// block is handed out in parts (here of one transition: the smallest staging
+// buffer), read from the file as the caller takes them, this rank's slab of
+// each step, each part starting at the last step of the part before. A read
+// that falls short (the file cut after the block's size check) is kept,
+// then raised where the caller agrees on errors.
 TEST(StepStream, DirectBlocksReadTheFileInPlace) {
   const int64_t steps = 8, tokens = 11, dims = 3, header = 10;
   const std::string path = testing::test_file("direct_w.bin");
@@ -171,21 +205,15 @@ TEST(StepStream, DirectBlocksReadTheFileInPlace) {
   MPI_Barrier(MPI_COMM_WORLD);
   MemoryTrajectory reader(MPI_COMM_WORLD, steps, tokens, dims, path, header);
   const TokenRange slab = token_range(tokens, world_rank(), world_size());
-  StepStream stream(reader, slab, token_range(tokens, 0, world_size()).count, 3, nullptr, nullptr, false, 0,
-                    BlockSource::direct);
-  std::vector<uint16_t> out(static_cast<size_t>(3 * slab.count * dims));
+  StepStreamLayout layout;
+  layout.block_steps = 3;
+  layout.source = BlockSource::direct;
+  layout.staging_bytes = 1;  // two steps a part
+  StepStream stream(reader, slab, token_range(tokens, 0, world_size()).count, layout);
   StepBlock block;
   int blocks = 0;
   while (stream.next(block)) {
     ++blocks;
-    EXPECT_EQ(block.values, nullptr);
-    stream.read_steps(block, 1, block.steps - 1, out.data());  // all but the first step
-    for (int64_t s = 1; s < block.steps; ++s)
-      for (int64_t n = 0; n < slab.count; ++n)
-        for (int64_t d = 0; d < dims; ++d)
-          EXPECT_EQ(out[static_cast<size_t>(((s - 1) * slab.count + n) * dims + d)],
-                    value_at(block.first_step + s, slab.begin + n, d));
-    EXPECT_NO_THROW(stream.raise_read_failure());
     if (block.final) {
       // The file cut after the block's size check: the read falls short.
       MPI_Barrier(MPI_COMM_WORLD);
@@ -193,7 +221,8 @@ TEST(StepStream, DirectBlocksReadTheFileInPlace) {
         EXPECT_EQ(::truncate(path.c_str(), header + 2), 0);
       }
       MPI_Barrier(MPI_COMM_WORLD);
-      stream.read_steps(block, 0, block.steps, out.data());
+      StepPart part;
+      EXPECT_TRUE(stream.next_part(part));
       try {
         stream.raise_read_failure();
         ADD_FAILURE() << "a short read was not raised";
@@ -201,7 +230,24 @@ TEST(StepStream, DirectBlocksReadTheFileInPlace) {
         EXPECT_EQ(e.exit_code(), kExitInput);
         EXPECT_NE(std::string(e.what()).find("cannot read step"), std::string::npos) << e.what();
       }
+      continue;
     }
+    int64_t next_transition = 0;
+    StepPart part;
+    while (stream.next_part(part)) {
+      EXPECT_EQ(part.first, next_transition);
+      EXPECT_EQ(part.steps, 2);
+      EXPECT_EQ(part.step_stride, slab.count * dims);
+      const uint16_t* values = static_cast<const uint16_t*>(part.values);
+      for (int64_t s = 0; s < part.steps; ++s)
+        for (int64_t n = 0; n < slab.count; ++n)
+          for (int64_t d = 0; d < dims; ++d)
+            EXPECT_EQ(values[(s * slab.count + n) * dims + d],
+                      value_at(block.first_step + part.first + s, slab.begin + n, d));
+      next_transition = part.first + part.steps - 1;
+    }
+    EXPECT_EQ(next_transition, block.steps - 1) << "the parts cover the block's transitions";
+    EXPECT_NO_THROW(stream.raise_read_failure());
   }
   EXPECT_EQ(blocks, 4);  // 0-2, 2-4, 4-6, 6-7
   for (int count : reader.reads) EXPECT_EQ(count, 0);

@@ -37,6 +37,7 @@ StepBlockPlan analysis_blocks(StepBlockInputs in, const AnalysisPlan& plan, MPI_
   in.tokens_per_item = plan.kernel.tokens_per_item;
   in.item_tally_bytes = sizeof(ItemTally);
   in.double_buffered = plan.background_reads;
+  in.source = plan.block_source;
   if (!plan.config.outputs.per_token.empty()) {
     in.row_extra_bytes = TokenMotionTracker::kRowBytes;
     in.token_extra_bytes = TokenMotionTracker::kTokenBytes;
@@ -64,6 +65,8 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeConfig& config, MPI_Comm
   in.output_bytes_per_coordinate =
       encoded_bytes_per_coordinate(integer_bytes(bf16::kInt64), static_cast<int>(in.value_bytes));
   in.keeps_magnitudes = false;
+  in.source = BlockSource::read;  // one buffer, read in the foreground
+  in.double_buffered = false;
   output.blocks = plan_step_blocks(in, config.memory.max_steps_per_block, comm);
   return output;
 }
@@ -91,7 +94,7 @@ AnalysisInput open_analysis_input(const AnalyzeConfig& config, MPI_Comm comm) {
 }
 
 AnalysisPlan plan_analysis(const AnalyzeConfig& config, const TrajectoryShape& shape, uint64_t baseline_bytes,
-                           MPI_Comm comm, int value_bytes) {
+                           MPI_Comm comm, int value_bytes, BlockSource source) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -103,6 +106,7 @@ AnalysisPlan plan_analysis(const AnalyzeConfig& config, const TrajectoryShape& s
   plan.hop_radius = radius.reported;
   plan.kernel.hop_radius = radius.compared;
   plan.background_reads = background_reads_allowed();
+  plan.block_source = source;
   plan.memory_budget = memory_budget_of(config.memory, comm);
   plan.slab = token_range(shape.tokens, rank, ranks);
   plan.max_slab = token_range(shape.tokens, 0, ranks).count;
@@ -113,11 +117,6 @@ AnalysisPlan plan_analysis(const AnalyzeConfig& config, const TrajectoryShape& s
   return plan;
 }
 
-namespace {
-
-// Where W is one contiguous run of values in its file and the kernel reads
-// host memory: read directly as the kernel takes the steps (--read-method
-// auto), or mapped (map).
 BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader) {
   if (method == ReadMethod::read) return BlockSource::read;
   if (!kSeparateDeviceMemory && reader.contiguous_offset())
@@ -132,15 +131,13 @@ BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader) {
   return BlockSource::read;
 }
 
-}  // namespace
-
 PreparedAnalysis prepare_analysis(const AnalyzeConfig& config, MPI_Comm comm) {
   const uint64_t baseline = current_rss_bytes();
-  PreparedAnalysis prepared;
-  prepared.input = open_analysis_input(config, comm);
-  prepared.plan = plan_analysis(config, prepared.input.shape(), baseline, comm, prepared.input.reader->element_bytes());
-  prepared.plan.block_source = block_source_of(config.read_method, *prepared.input.reader);
-  return prepared;
+  AnalysisInput input = open_analysis_input(config, comm);
+  const TrajectoryReader& reader = *input.reader;
+  AnalysisPlan plan = plan_analysis(config, reader.shape(), baseline, comm, reader.element_bytes(),
+                                    block_source_of(config.read_method, reader));
+  return PreparedAnalysis{std::move(input), std::move(plan)};
 }
 
 }  // namespace latdisp

@@ -60,12 +60,14 @@ struct OutputPlan {
   StepBlockPlan blocks;
 };
 
+// One run's plan: made once (plan_analysis), after the block source is
+// decided, so the memory is sized for what that source holds; then only read.
 struct AnalysisPlan {
   AnalyzeConfig config;                          // as asked: the report echoes its options
   KernelSettings kernel;                         // the hop radius as the kernel compares it included
   double hop_radius = 0;                         // R as reported (docs/definitions.md §15)
   bool background_reads = false;                 // the analysis reads the next block while the kernel runs
-  BlockSource block_source = BlockSource::read;  // mapped where W and the kernel's memory allow
+  BlockSource block_source = BlockSource::read;  // mapped or direct where W and the kernel's memory allow
   uint64_t memory_budget = 0;                    // per rank
   TokenRange slab{0, 0};                         // this rank's tokens
   int64_t max_slab = 0;                          // the largest slab of any rank: reads split alike
@@ -76,19 +78,29 @@ struct AnalysisPlan {
 // Collective: opens config.input and reads its dead mask. Throws Error.
 AnalysisInput open_analysis_input(const AnalyzeConfig& config, MPI_Comm comm);
 
+// How the analysis' step blocks reach the kernel (--read-method): mapped or
+// read directly where W is one contiguous run of values in its file and the
+// kernel reads host memory, else read into buffers. Throws
+// Error(kExitUsage) for --read-method map where W cannot be mapped.
+BlockSource block_source_of(ReadMethod method, const TrajectoryReader& reader);
+
 // Collective: the plan of this rank; `baseline_bytes` is what the process
 // held before it opened W. Throws Error(kExitUsage): more ranks than tokens,
 // a budget too small for two steps.
-// `value_bytes`: the bytes of one value of W (its element format's).
+// `value_bytes`: the bytes of one value of W (its element format's);
+// `source`: how the analysis' blocks reach the kernel (block_source_of),
+// which decides what they hold. The save pass always reads into buffers.
 AnalysisPlan plan_analysis(const AnalyzeConfig& config, const TrajectoryShape& shape, uint64_t baseline_bytes,
-                           MPI_Comm comm, int value_bytes = 2);
+                           MPI_Comm comm, int value_bytes = 2, BlockSource source = BlockSource::read);
 
+// The input opened, then the plan made from it, once.
 struct PreparedAnalysis {
   AnalysisInput input;
-  AnalysisPlan plan;
+  const AnalysisPlan plan;
 };
 
-// Collective: the input opened and the plan made, in that order.
+// Collective: the input opened, the block source decided and the plan made,
+// in that order.
 PreparedAnalysis prepare_analysis(const AnalyzeConfig& config, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -3,14 +3,13 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <thread>
 
 #include "analysis/checkpoint.hpp"
+#include "analysis/kernel_values.hpp"
 #include "analysis/magnitude_store.hpp"
 #include "analysis/motion.hpp"
 #include "analysis/near_zero_pass.hpp"
@@ -198,8 +197,9 @@ struct PassState {
       store = std::make_unique<MagnitudeStore>(slab_dead, transitions, space);
     });
     collectively(comm, [&] {
-      motion = std::make_unique<TokenMotionTracker>(!plan.config.outputs.per_token.empty(), plan.blocks.steps_per_block - 1,
-                                                    plan.slab.count, plan.kernel.hop_radius);
+      motion =
+          std::make_unique<TokenMotionTracker>(!plan.config.outputs.per_token.empty(), plan.blocks.steps_per_block - 1,
+                                               plan.slab.count, plan.kernel.hop_radius);
     });
     collectively(comm, [&] {
       const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
@@ -229,8 +229,6 @@ struct PassState {
   std::unique_ptr<NearZeroPass> near_zero;  // docs/definitions.md §19
 };
 
-// A step block's values as raw bytes of the input's element format.
-using DeviceValues = Kokkos::View<uint8_t*, DeviceMemory>;
 using DeviceFlags = Kokkos::View<uint8_t*, DeviceMemory>;
 
 DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
@@ -241,138 +239,61 @@ DeviceFlags device_dead_flags(const std::vector<uint8_t>& slab_dead) {
   return dead;
 }
 
-// Direct blocks reach the kernel a few steps at a time through one small
-// buffer, read into it just before the kernel runs: the kernel then finds W
-// in its core's cache (docs/operations.md §2, "Direct reads").
-constexpr int64_t kStagingBytes = int64_t(2) << 20;
-
-// The steps the staging buffer holds: at least two (one transition).
-int64_t staging_steps(const AnalysisPlan& plan, int64_t step_bytes) {
-  if (plan.block_source != BlockSource::direct) return 0;
-  return std::max<int64_t>(2, kStagingBytes / std::max<int64_t>(step_bytes, 1));
-}
-
 // The kernel's Views for the largest step block and their host mirrors (the
-// same memory on a host backend), each built where it is declared. Two value
-// blocks when reads run behind compute: the kernel's and the next one; none
-// when the blocks are mapped from the file.
-struct BlockBuffers {
-  BlockBuffers(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t dims, int64_t items,
-               formats::ElementType type)
-      : element_type(type),
-        dims(dims),
-        values{DeviceValues(uninitialized("latdisp::analyze::values"),
-                            buffered(plan) ? block_bytes(plan, dims, type) : 0),
-               DeviceValues(uninitialized("latdisp::analyze::next_values"),
-                            buffered(plan) && plan.background_reads ? block_bytes(plan, dims, type) : 0)},
-        host_values{Kokkos::create_mirror_view(values[0]), Kokkos::create_mirror_view(values[1])},
+// same memory on a host backend), each built where it is declared. The
+// block's values are the stream's (io/step_stream.hpp); only a device with
+// memory of its own gets a copy of them (`values`).
+struct KernelBuffers {
+  KernelBuffers(const AnalysisPlan& plan, const std::vector<uint8_t>& slab_dead, int64_t dims, int64_t items,
+                formats::ElementType type)
+      : values("latdisp::analyze::values", plan.blocks.steps_per_block, plan.slab.count, dims, type),
         dead(device_dead_flags(slab_dead)),
         tallies(uninitialized("latdisp::analyze::tallies"), plan.blocks.steps_per_block - 1, items),
         magnitudes(uninitialized("latdisp::analyze::magnitudes"), plan.blocks.steps_per_block - 1, plan.slab.count),
         host_tallies(Kokkos::create_mirror_view(tallies)),
-        host_magnitudes(Kokkos::create_mirror_view(magnitudes)),
-        staging_steps(latdisp::staging_steps(plan, plan.slab.count * dims * formats::element_bytes(type))),
-        staging(static_cast<size_t>(staging_steps * plan.slab.count * dims * formats::element_bytes(type))) {}
+        host_magnitudes(Kokkos::create_mirror_view(magnitudes)) {}
 
-  static bool buffered(const AnalysisPlan& plan) { return plan.block_source == BlockSource::read; }
-  static size_t block_bytes(const AnalysisPlan& plan, int64_t dims, formats::ElementType type) {
-    return static_cast<size_t>(plan.blocks.steps_per_block * plan.slab.count * dims * formats::element_bytes(type));
-  }
-  // Where the stream reads block values into (null when they are mapped).
-  uint8_t* read_buffer(int index) const {
-    return host_values[static_cast<size_t>(index)].extent(0) > 0 ? host_values[static_cast<size_t>(index)].data()
-                                                                 : nullptr;
-  }
-
-  formats::ElementType element_type;
-  int64_t dims;
-  std::array<DeviceValues, 2> values;
-  std::array<DeviceValues::HostMirror, 2> host_values;
+  KernelValues values;
   DeviceFlags dead;
   ItemTallies tallies;
   RowMagnitudes magnitudes;
   ItemTallies::HostMirror host_tallies;
   RowMagnitudes::HostMirror host_magnitudes;
-  int64_t staging_steps;  // direct blocks: steps of the staging buffer (else 0)
-  std::vector<char> staging;
 };
 
-// The block the kernel reads: on the host the stream's values in place (a
-// buffer, or the mapped file with its step stride); with device memory of
-// its own, the buffer copied there.
-RawBlockValues kernel_block(const StepBlock& step_block, const BlockBuffers& buffers, int64_t slab_tokens) {
-  RawBlockValues block;
-  block.steps = step_block.steps;
-  block.tokens = slab_tokens;
-  block.dims = buffers.dims;
-  block.type = buffers.element_type;
-  block.data = step_block.values;
-  block.step_stride = step_block.step_stride;
-  if (kSeparateDeviceMemory) {
-    const size_t buffer = static_cast<size_t>(step_block.buffer);
-    const std::pair<size_t, size_t> bytes(
-        0, static_cast<size_t>(step_block.steps * step_block.step_stride * formats::element_bytes(block.type)));
-    Kokkos::deep_copy(Kokkos::subview(buffers.values[buffer], bytes),
-                      Kokkos::subview(buffers.host_values[buffer], bytes));
-    block.data = buffers.values[buffer].data();
-  }
-  return block;
-}
-
-// Transitions [first, first + count) of the step block (`values` holds
-// exactly their steps) through the kernel, into the
-// same rows of the block's tallies, magnitudes and row events (the near-zero
-// breakdown counted in the same pass).
-void analyze_transitions(const RawBlockValues& values, int64_t first, int64_t count, const StepBlock& step_block,
-                         const AnalysisPlan& plan, const BlockBuffers& buffers, PassState& state, PhaseTimer& phases) {
+// The part's transitions through the kernel, into the same rows of the
+// block's tallies, magnitudes and row events (the near-zero breakdown
+// counted in the same pass).
+void analyze_part(const StepPart& part, const StepBlock& step_block, const AnalysisPlan& plan,
+                  const KernelBuffers& buffers, PassState& state, PhaseTimer& phases) {
   using Rows = std::pair<int64_t, int64_t>;
-  const Rows rows(first, first + count);
+  const int64_t count = part.steps - 1;
+  const Rows rows(part.first, part.first + count);
   const RowEventViews events = state.motion->events();
   phases.enter("kernel");
-  analyze_raw_block(values, buffers.dead, step_block.final && first + count == step_block.steps - 1, plan.kernel,
-                    Kokkos::subview(buffers.tallies, rows, Kokkos::ALL),
+  analyze_raw_block(buffers.values(part), buffers.dead, step_block.final && part.first + count == step_block.steps - 1,
+                    plan.kernel, Kokkos::subview(buffers.tallies, rows, Kokkos::ALL),
                     Kokkos::subview(buffers.magnitudes, rows, Kokkos::ALL),
                     events.extent(0) > 0 ? RowEventViews(Kokkos::subview(events, rows, Kokkos::ALL)) : events,
                     state.near_zero->outputs());
   // Each kernel run overwrites the near-zero outputs: folded part by part.
   phases.enter("near_zero");
-  state.near_zero->add_block(count, step_block.first_step + first);
+  state.near_zero->add_block(count, step_block.first_step + part.first);
 }
 
-// A direct block part by part through the staging buffer: each part's steps
-// read into it (its first step kept from the part before).
-void analyze_direct_block(const StepBlock& step_block, const StepStream& stream, const AnalysisPlan& plan,
-                          BlockBuffers& buffers, PassState& state, PhaseTimer& phases) {
-  RawBlockValues staged = kernel_block(step_block, buffers, plan.slab.count);
-  staged.data = buffers.staging.data();
-  staged.step_stride = plan.slab.count * buffers.dims;
-  const size_t step_bytes = static_cast<size_t>(staged.step_stride * formats::element_bytes(staged.type));
-  const int64_t part = buffers.staging_steps - 1;
-  char* out = buffers.staging.data();
-  for (int64_t first = 0; first < step_block.steps - 1; first += part) {
-    const int64_t count = std::min(part, step_block.steps - 1 - first);
-    phases.enter("wait");
-    if (first == 0)
-      stream.read_steps(step_block, 0, 1, out);
-    else
-      std::memcpy(out, out + static_cast<size_t>(part) * step_bytes, step_bytes);
-    stream.read_steps(step_block, first + 1, count, out + step_bytes);
-    staged.steps = count + 1;
-    analyze_transitions(staged, first, count, step_block, plan, buffers, state, phases);
-  }
-}
-
-// One step block through the kernel (copied to the device first when it has
-// its own memory); its tallies and magnitudes folded into the pass state.
-void analyze_step_block(const StepBlock& step_block, const StepStream& stream, const AnalysisPlan& plan, int64_t items,
-                        BlockBuffers& buffers, PassState& state, const RowSink& rows, PhaseTimer& phases,
+// One step block through the kernel, part by part as the stream hands it
+// out (a direct block's parts are read then, timed as waiting); its tallies
+// and magnitudes folded into the pass state.
+void analyze_step_block(const StepBlock& step_block, StepStream& stream, const AnalysisPlan& plan, int64_t items,
+                        KernelBuffers& buffers, PassState& state, const RowSink& rows, PhaseTimer& phases,
                         MPI_Comm comm) {
   const int64_t transitions = step_block.steps - 1;
-  if (step_block.values == nullptr)
-    analyze_direct_block(step_block, stream, plan, buffers, state, phases);
-  else
-    analyze_transitions(kernel_block(step_block, buffers, plan.slab.count), 0, transitions, step_block, plan, buffers,
-                        state, phases);
+  StepPart part;
+  for (;;) {
+    phases.enter("wait");
+    if (!stream.next_part(part)) break;
+    analyze_part(part, step_block, plan, buffers, state, phases);
+  }
   phases.enter("kernel");
   state.motion->update(buffers.magnitudes, step_block.first_step, transitions);
   phases.enter("fold");
@@ -393,18 +314,26 @@ void analyze_step_block(const StepBlock& step_block, const StepStream& stream, c
   }
 }
 
+// How the analysis streams W: the plan's blocks and source, from `first_step`.
+StepStreamLayout stream_layout(const AnalysisPlan& plan, int64_t first_step) {
+  StepStreamLayout layout;
+  layout.block_steps = plan.blocks.steps_per_block;
+  layout.source = plan.block_source;
+  layout.background = plan.background_reads;
+  layout.first_step = first_step;
+  return layout;
+}
+
 // Streams W from `first_step` to the end, block by block, through the kernel;
 // a checkpoint at block boundaries when one is due.
-void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int64_t first_step, BlockBuffers& buffers,
+void stream_steps(const TrajectoryReader& reader, const AnalysisPlan& plan, int64_t first_step, KernelBuffers& buffers,
                   PassState& state, Checkpointer& checkpoint, PhaseTimer& phases, const RowSink& rows, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const int64_t transitions = reader.shape().steps - 1;
   const int64_t items = block_items_per_transition(plan.slab.count, plan.kernel.tokens_per_item);
   ProgressLine progress(plan.config.memory.progress_seconds, transitions - first_step, rank == 0);
-  StepStream stream(reader, plan.slab, plan.max_slab, plan.blocks.steps_per_block, buffers.read_buffer(0),
-                    plan.background_reads ? buffers.read_buffer(1) : nullptr, plan.background_reads, first_step,
-                    plan.block_source);
+  StepStream stream(reader, plan.slab, plan.max_slab, stream_layout(plan, first_step));
   const auto save_state = [&](ArchiveWriter& archive) { state.save(archive); };
   StepBlock step_block;
   for (;;) {
@@ -465,11 +394,11 @@ AnalysisResult analyze_trajectory(const AnalysisInput& input, const AnalysisPlan
 
   PassState state(plan, slab_dead, transitions, comm);
   // Allocated inside collectively(): running out of memory on one rank is one agreed error.
-  std::unique_ptr<BlockBuffers> buffers;
+  std::unique_ptr<KernelBuffers> buffers;
   collectively(comm, [&] {
-    buffers = std::make_unique<BlockBuffers>(plan, slab_dead, reader.shape().dims,
-                                             block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
-                                             reader.element_type());
+    buffers = std::make_unique<KernelBuffers>(plan, slab_dead, reader.shape().dims,
+                                              block_items_per_transition(slab.count, plan.kernel.tokens_per_item),
+                                              reader.element_type());
   });
   const int64_t first_step = config.checkpoint.resume ? state.restore(checkpoint, slab.count) : 0;
   stream_steps(reader, plan, first_step, *buffers, state, checkpoint, phases, rows, comm);

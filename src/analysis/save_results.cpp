@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/kernel_values.hpp"
 #include "analysis/view_labels.hpp"
 #include "config/save_dtype.hpp"
 #include "io/result_writer.hpp"
@@ -63,8 +64,10 @@ ResultLayout layout_of(const AnalysisInput& input, const AnalysisPlan& plan, bf1
 }
 
 // The views of one step block, allocated once for the largest block, and
-// their host mirrors (the same memory on a host backend). Values and ULPs
-// are raw bits of W's element format, `element_bytes` each. Built in place:
+// their host mirrors (the same memory on a host backend). The block's values
+// are the stream's (io/step_stream.hpp), copied only to a device with memory
+// of its own (`values`). Values and ULPs are raw bits of W's element format,
+// `element_bytes` each. Built in place:
 // a View default-constructed and assigned later crashes with some Kokkos 4
 // snapshots.
 struct SaveBuffers {
@@ -72,14 +75,13 @@ struct SaveBuffers {
       : element_type(type),
         element_bytes(formats::element_bytes(type)),
         step_values(tokens * dims),
-        values(uninitialized("latdisp::save::values"), steps * step_values * element_bytes),
+        values("latdisp::save::values", steps, tokens, dims, type),
         encoded{decltype(EncodedBlock::integers)(uninitialized("latdisp::save::integers"), (steps - 1) * step_values),
                 BlockArray<uint8_t>(uninitialized("latdisp::save::crossed"), steps - 1, tokens, dims),
                 decltype(EncodedBlock::ulps)(uninitialized("latdisp::save::ulps"), ulp_words(steps))},
         // Room for an exception in a quarter of the rows: about the bytes per
         // row the plan reserves.
         exceptions(std::max<int64_t>(1, (steps - 1) * tokens / 4)),
-        host_values(Kokkos::create_mirror_view(values)),
         host_integers(Kokkos::create_mirror_view(encoded.integers)),
         host_crossed(Kokkos::create_mirror_view(encoded.crossed)),
         host_ulps(Kokkos::create_mirror_view(encoded.ulps)) {}
@@ -94,25 +96,12 @@ struct SaveBuffers {
                         encoded.ulps};
   }
 
-  // The kernel's view of the first `steps` steps of `values`.
-  RawBlockValues block_values(int64_t steps, int64_t tokens, int64_t dims) const {
-    RawBlockValues block;
-    block.data = values.data();
-    block.steps = steps;
-    block.step_stride = step_values;
-    block.tokens = tokens;
-    block.dims = dims;
-    block.type = element_type;
-    return block;
-  }
-
   formats::ElementType element_type;
   int64_t element_bytes;
   int64_t step_values;  // values in one step of the slab
-  Kokkos::View<uint8_t*, DeviceMemory> values;
+  KernelValues values;
   EncodedBlock encoded;
   ExceptionTable exceptions;
-  Kokkos::View<uint8_t*, DeviceMemory>::HostMirror host_values;
   decltype(EncodedBlock::integers)::HostMirror host_integers;
   BlockArray<uint8_t>::HostMirror host_crossed;
   decltype(EncodedBlock::ulps)::HostMirror host_ulps;
@@ -142,17 +131,14 @@ void append_exceptions(const ExceptionTable& table, ExceptionColumns& columns) {
   columns.kind.insert(columns.kind.end(), kind.data(), kind.data() + table.count);
 }
 
-// Encodes one step block on the device, brings the outputs to the host and
-// the block's exceptions into `exceptions`.
-void encode_step_block(const StepBlock& block, SaveBuffers& buffers, const AnalysisPlan& plan, bf16::IntegerWidth width,
-                       ExceptionColumns& exceptions) {
+// Encodes one step block (read into the stream's buffer: one part) on the
+// device, brings the outputs to the host and the block's exceptions into
+// `exceptions`.
+void encode_step_block(const StepBlock& block, const StepPart& part, SaveBuffers& buffers, const AnalysisPlan& plan,
+                       bf16::IntegerWidth width, ExceptionColumns& exceptions) {
   const int64_t steps = block.steps, transitions = steps - 1;
-  const int64_t dims = static_cast<int64_t>(buffers.encoded.crossed.extent(2));
-  if (kSeparateDeviceMemory)
-    Kokkos::deep_copy(first(buffers.values, steps * buffers.step_values * buffers.element_bytes),
-                      first(buffers.host_values, steps * buffers.step_values * buffers.element_bytes));
-  encode_block(buffers.block_values(steps, plan.slab.count, dims), plan.kernel, width, block.first_step,
-               plan.slab.begin, buffers.block_outputs(steps), buffers.exceptions);
+  encode_block(buffers.values(part), plan.kernel, width, block.first_step, plan.slab.begin,
+               buffers.block_outputs(steps), buffers.exceptions);
   if (kSeparateDeviceMemory) {
     const int64_t words = (transitions * buffers.step_values * integer_bytes(width) + 7) / 8;
     Kokkos::deep_copy(first(buffers.host_integers, words), first(buffers.encoded.integers, words));
@@ -240,11 +226,14 @@ SaveSummary save_results(const AnalysisInput& input, const AnalysisPlan& plan, i
                                             input.reader->element_type());
   });
   ExceptionColumns exceptions;
-  StepStream stream(*input.reader, plan.slab, plan.max_slab, block_steps, buffers->host_values.data());
+  StepStreamLayout layout;  // one buffer, read in the foreground (the plan's output blocks)
+  layout.block_steps = block_steps;
+  StepStream stream(*input.reader, plan.slab, plan.max_slab, layout);
   StepBlock block;
-  while (stream.next(block)) {
+  StepPart part;
+  while (stream.next(block) && stream.next_part(part)) {
     clock.lap(summary.phases.read);
-    collectively(comm, [&] { encode_step_block(block, *buffers, plan, width, exceptions); });
+    collectively(comm, [&] { encode_step_block(block, part, *buffers, plan, width, exceptions); });
     clock.lap(summary.phases.encode);
     write_step_block(block, *buffers, *writer, comm);
     clock.lap(summary.phases.write);

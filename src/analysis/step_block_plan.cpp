@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "analysis/magnitude_store.hpp"
+#include "io/step_stream.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -20,21 +21,27 @@ BlockCost pass_cost(const StepBlockInputs& in) {
   const uint64_t tokens = static_cast<uint64_t>(in.slab_tokens);
   const uint64_t items = static_cast<uint64_t>((in.slab_tokens + in.tokens_per_item - 1) / in.tokens_per_item);
   const uint64_t coordinates = tokens * static_cast<uint64_t>(in.dims);
-  const uint64_t value_buffers = in.double_buffered ? 2 : 1;
+  const uint64_t step_bytes = coordinates * in.value_bytes;
+  StepStreamLayout layout;
+  layout.source = in.source;
+  layout.background = in.double_buffered;
+  const StepStreamMemory stream = step_stream_memory(layout, step_bytes);
+  // The stream's blocks (buffers or mapped pages, twice when the next block
+  // is read while the kernel runs), the collective read's buffer on the
+  // host for read blocks (MPI-IO aggregates a block's values), the block's
+  // copy on a device with memory of its own, and per copy the save pass's
+  // encoded outputs, the magnitudes, per-token extras and tallies.
   BlockCost cost;
   cost.steps = in.steps;
   cost.min_steps = 2;  // a transition
-  // Values (twice when the next block is read while the kernel runs), the
-  // save pass's encoded outputs, magnitudes, per-token extras and tallies (all
-  // twice with a device), and the collective read's buffer on the host
-  // (MPI-IO aggregates a block's values).
-  cost.bytes_per_step = copies * (coordinates * (in.value_bytes * value_buffers + in.output_bytes_per_coordinate) +
-                                  tokens * (8 + in.row_extra_bytes) + items * in.item_tally_bytes) +
-                        coordinates * in.value_bytes;
+  cost.bytes_per_step = stream.bytes_per_step + (in.source == BlockSource::read ? step_bytes : 0) +
+                        (in.separate_device_memory ? step_bytes : 0) +
+                        copies * (coordinates * in.output_bytes_per_coordinate + tokens * (8 + in.row_extra_bytes) +
+                                  items * in.item_tally_bytes);
   // The counting tables and per-step sums are bounded; the general values
   // (8 bytes each) are at most one per row, and held in memory if they fit.
-  cost.fixed_bytes =
-      tokens * (1 + in.token_extra_bytes) + (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
+  cost.fixed_bytes = stream.fixed_bytes + tokens * (1 + in.token_extra_bytes) +
+                     (in.keeps_magnitudes ? magnitude_table_bytes(in.steps - 1) : 0);
   cost.baseline_bytes = in.baseline_bytes;
   cost.optional_bytes = in.keeps_magnitudes ? static_cast<uint64_t>(in.steps - 1) * tokens * 8 : 0;
   cost.preferred_step_bytes = coordinates * (in.value_bytes + in.output_bytes_per_coordinate);

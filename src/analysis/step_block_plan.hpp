@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/block_plan.hpp"
+#include "io/block_source.hpp"
 
 namespace latdisp {
 
@@ -20,8 +21,8 @@ struct StepBlockPlan {
 };
 
 // What one pass over W holds per step of its slab, and the budget. The
-// defaults describe the analysis; the save pass holds encoded outputs per
-// coordinate instead of row magnitudes.
+// defaults describe the analysis reading its blocks into buffers; the save
+// pass holds encoded outputs per coordinate instead of row magnitudes.
 struct StepBlockInputs {
   int64_t steps = 0;
   int64_t slab_tokens = 0;
@@ -33,6 +34,10 @@ struct StepBlockInputs {
   bool keeps_magnitudes = true;              // all of the slab's row magnitudes, for the percentiles
   bool separate_device_memory = false;       // a GPU: blocks live twice
   bool double_buffered = false;              // the next block is read while the kernel runs: values twice
+  // How blocks reach the kernel, decided before the plan: read blocks hold
+  // the stream's buffers and the collective read's, mapped ones their pages,
+  // direct ones only a small staging buffer (io/step_stream.hpp).
+  BlockSource source = BlockSource::read;
   uint64_t budget = 0;
   uint64_t baseline_bytes = 0;     // resident before the analysis
   uint64_t row_extra_bytes = 0;    // kernel output per (step, token) beyond the magnitude
