@@ -49,11 +49,16 @@ uint64_t global_key(int64_t i) {
 struct Passes {
   std::vector<uint64_t> keys;  // this rank's
   int made = 0;
-  // Visits the keys in chunks of 1000, as a pass over step blocks would.
-  void operator()(const KeyVisit& visit) {
+  // Visits the keys of the marked top digits only, in chunks of up to 1000,
+  // as a pass over step blocks would.
+  void operator()(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
     ++made;
-    for (size_t begin = 0; begin < keys.size(); begin += 1000)
-      visit(keys.data() + begin, int64_t(std::min<size_t>(1000, keys.size() - begin)));
+    std::vector<uint64_t> chunk;
+    for (const uint64_t key : keys) {
+      if (top_digits.at(size_t(key_value_bits(key) >> 48))) chunk.push_back(key);
+      if (chunk.size() == 1000) visit(chunk.data(), int64_t(chunk.size())), chunk.clear();
+    }
+    if (!chunk.empty()) visit(chunk.data(), int64_t(chunk.size()));
   }
 };
 

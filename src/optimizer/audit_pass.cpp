@@ -309,10 +309,18 @@ constexpr FlagCount kFlagCounts[] = {
     {kMismatchExpAvg, kMismatchExpAvg, kCountMismatchW + 1},
     {kMismatchExpAvgSq, kMismatchExpAvgSq, kCountMismatchW + 2}};
 
-// How many of the flags match: one flat pass per counter (vectorised).
+// How many of the flags match: one flat pass per counter, vectorised with
+// 32-bit lanes (twice the lanes of 64-bit ones, and no widening), in pieces
+// whose counts fit them.
 int64_t count_matching(const uint32_t* flags, int64_t count, uint32_t mask, uint32_t value) {
+  constexpr int64_t kPiece = int64_t(1) << 30;
   int64_t matching = 0;
-  for (int64_t k = 0; k < count; ++k) matching += (flags[k] & mask) == value;
+  for (int64_t begin = 0; begin < count; begin += kPiece) {
+    const int64_t end = std::min(count, begin + kPiece);
+    uint32_t piece = 0;
+    for (int64_t k = begin; k < end; ++k) piece += uint32_t((flags[k] & mask) == value);
+    matching += piece;
+  }
   return matching;
 }
 
@@ -390,19 +398,20 @@ void AuditPass::add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCoun
 void AuditPass::count_keys(int64_t k0, int64_t count, bool dead) {
   const double *u = m_u.data() + k0, *cells = m_cells.data() + k0;
   for (int64_t k = 0; k < count; ++k)
-    if (u[k] != 0) m_top.count(magnitude_key(cells[k], dead));
+    if (u[k] != 0) m_top.count(magnitude_key(cells[k], dead), int(k % TopDigitCounts::kLanes));
 }
 
-void AuditPass::key_pass(const KeyVisit& visit) {
-  if (m_type == formats::ElementType::f32) key_pass_typed<formats::F32>(visit);
-  else key_pass_typed<formats::BF16>(visit);
+void AuditPass::key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
+  if (m_type == formats::ElementType::f32) key_pass_typed<formats::F32>(top_digits, visit);
+  else key_pass_typed<formats::BF16>(top_digits, visit);
 }
 
 // Collective: the percentiles' pass over every block again (docs/optimizer.md
-// §5), W, exp_avg and exp_avg_sq only: the |c| keys of u != 0, chunk by chunk,
-// the same keys count_keys counted (the same accounting of the same values).
+// §5), W, exp_avg and exp_avg_sq only: the |c| keys of u != 0 whose top digit
+// is marked in `top_digits`, chunk by chunk, as count_keys counted them (the
+// same accounting of the same values).
 template <class F>
-void AuditPass::key_pass_typed(const KeyVisit& visit) {
+void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
   using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
   using Bits = typename F::bits_type;
   auto view = [&](int k) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(k).data(), values<F>(k).size()); };
@@ -426,8 +435,11 @@ void AuditPass::key_pass_typed(const KeyVisit& visit) {
         for (int64_t r = 0; r < rows; ++r) {
           const bool dead = population(n0 + r) == kAuditDead;
           const double* cells = m_cells.data() + r * dims;
-          for (int64_t d = 0; d < dims; ++d)
-            if (cells[d] >= 0) m_chunk_keys[size_t(keys++)] = magnitude_key(cells[d], dead);
+          for (int64_t d = 0; d < dims; ++d) {  // kept where wanted, without a branch (few are)
+            const uint64_t key = magnitude_key(cells[d], dead);
+            m_chunk_keys[size_t(keys)] = key;
+            keys += cells[d] >= 0 && top_digits[size_t(key_value_bits(key) >> (64 - TopDigitCounts::kBits))];
+          }
         }
         visit(m_chunk_keys.data(), keys);
       }
@@ -520,8 +532,10 @@ void AuditPass::reduce() {
   reduce_to_root(sums, m_comm);
   for (size_t i = 0; i < m_result.sums.size(); ++i)
     std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
-  m_result.percentiles =
-      cell_percentiles([&](const KeyVisit& visit) { key_pass(visit); }, m_top, m_candidate_keys, m_comm);
+  const KeyPass pass = [&](const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
+    key_pass(top_digits, visit);
+  };
+  m_result.percentiles = cell_percentiles(pass, m_top, m_candidate_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
 }
 

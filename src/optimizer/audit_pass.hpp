@@ -48,9 +48,9 @@ class AuditPass {
   template <class F>
   void read_block(int64_t first, int64_t count, bool with_gradient = true);
   void block_scalars(int64_t first, int64_t count);
-  void key_pass(const KeyVisit& visit);
+  void key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
   template <class F>
-  void key_pass_typed(const KeyVisit& visit);
+  void key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
   template <class F>
   std::vector<typename F::bits_type>& values(int tensor);
   template <class F>

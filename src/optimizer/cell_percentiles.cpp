@@ -32,12 +32,14 @@ bool in_population(int population, uint64_t key) {
 static_assert(TopDigitCounts::kBits == kDigitBits, "the counts made at push time are the select's first digit");
 
 
-// The keys of a pass, visited chunk by chunk (one pass per call).
+// The keys of a pass with the wanted statistics' top digits, visited chunk
+// by chunk (one pass per call).
 struct PassedKeys {
   const KeyPass& pass;
+  std::vector<uint8_t> top_digits;
   template <class Visit>
   void for_each_chunk(const Visit& visit) const {
-    pass(visit);
+    pass(top_digits, visit);
   }
 };
 
@@ -57,9 +59,10 @@ std::optional<KeyVector> candidate_keys(const PassedKeys& keys, const TopDigitCo
                                         const std::vector<Wanted>& wanted, int64_t limit, MPI_Comm comm) {
   std::vector<uint8_t> is_wanted(size_t(kDigitValues), 0);
   for (const Wanted& w : wanted) is_wanted[size_t(w.prefix)] = 1;
+  const std::vector<int64_t> counted = top.counts();
   int64_t count = 0;
   for (int64_t d = 0; d < kDigitValues; ++d)
-    if (is_wanted[size_t(d)]) count += top.counts()[size_t(d)] + top.counts()[size_t(kDigitValues + d)];
+    if (is_wanted[size_t(d)]) count += counted[size_t(d)] + counted[size_t(kDigitValues + d)];
   int64_t most = count;
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
   if (most > limit) return std::nullopt;
@@ -166,29 +169,37 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
 
 }  // namespace
 
+std::vector<int64_t> TopDigitCounts::counts() const {
+  std::vector<int64_t> counts(m_lanes.begin(), m_lanes.begin() + kBins);
+  for (size_t lane = 1; lane < size_t(kLanes); ++lane)
+    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kBins + bin];
+  return counts;
+}
+
 std::vector<int64_t> TopDigitCounts::counted_bins() const {
+  const std::vector<int64_t> counted = counts();
   std::vector<int64_t> pairs;
-  for (size_t bin = 0; bin < m_counts.size(); ++bin)
-    if (m_counts[bin] != 0) pairs.insert(pairs.end(), {int64_t(bin), m_counts[bin]});
+  for (size_t bin = 0; bin < counted.size(); ++bin)
+    if (counted[bin] != 0) pairs.insert(pairs.end(), {int64_t(bin), counted[bin]});
   return pairs;
 }
 
 bool TopDigitCounts::restore(const std::vector<int64_t>& pairs) {
   if (pairs.size() % 2 != 0) return false;
-  std::vector<int64_t> counts(m_counts.size(), 0);
+  std::vector<int64_t> lanes(m_lanes.size(), 0);
   for (size_t i = 0; i < pairs.size(); i += 2) {
-    if (pairs[i] < 0 || pairs[i] >= int64_t(counts.size()) || pairs[i + 1] <= 0 || counts[size_t(pairs[i])] != 0)
+    if (pairs[i] < 0 || pairs[i] >= int64_t(kBins) || pairs[i + 1] <= 0 || lanes[size_t(pairs[i])] != 0)
       return false;
-    counts[size_t(pairs[i])] = pairs[i + 1];
+    lanes[size_t(pairs[i])] = pairs[i + 1];
   }
-  m_counts = std::move(counts);
+  m_lanes = std::move(lanes);
   return true;
 }
 
 std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPass& pass,
                                                                      const TopDigitCounts& top, int64_t memory_keys,
                                                                      MPI_Comm comm) {
-  const PassedKeys keys{pass};
+  PassedKeys keys{pass, std::vector<uint8_t>(size_t(kDigitValues), 0)};
   const std::vector<int64_t> histograms = top_digit_histograms(top, comm);
   std::array<int64_t, 3> counts{0, 0, 0};
   for (int64_t d = 0; d < kDigitValues; ++d)
@@ -206,6 +217,7 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPa
   std::array<std::array<std::optional<double>, 4>, 3> result{};
   if (wanted.empty()) return result;  // no key on any rank: no pass
   select_top_digit(histograms, wanted);
+  for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
   const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
   std::vector<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {

@@ -24,24 +24,32 @@ constexpr double kCellPercentiles[4] = {50, 90, 99, 99.9};
 class TopDigitCounts {
  public:
   static constexpr int kBits = 16;
-  TopDigitCounts() : m_counts(size_t(2) << kBits, 0) {}
-  void count(uint64_t key) {
-    ++m_counts[(key_is_dead(key) ? size_t(1) << kBits : 0) + size_t(key_value_bits(key) >> (64 - kBits))];
+  // Consecutive keys go to kLanes copies of the histograms in turn: most keys
+  // share a few bins, and one copy would make each count wait for the last.
+  static constexpr int kLanes = 4;
+  static constexpr size_t kBins = size_t(2) << kBits;
+  TopDigitCounts() : m_lanes(kBins * kLanes, 0) {}
+  void count(uint64_t key, int lane = 0) {
+    ++m_lanes[size_t(lane) * kBins + (key_is_dead(key) ? size_t(1) << kBits : 0) +
+              size_t(key_value_bits(key) >> (64 - kBits))];
   }
-  const std::vector<int64_t>& counts() const { return m_counts; }
+  // The counts by bin: dead * 2^kBits + the key's top kBits bits.
+  std::vector<int64_t> counts() const;
   // Checkpoint: the counted bins as (bin, count) pairs, and back (false, the
   // counts unchanged, where the pairs are not such a list).
   std::vector<int64_t> counted_bins() const;
   bool restore(const std::vector<int64_t>& pairs);
 
  private:
-  std::vector<int64_t> m_counts;
+  std::vector<int64_t> m_lanes;
 };
 
-// One pass over every key of this rank: calls visit(keys, count) over
-// consecutive chunks. Collective: every rank makes its pass together.
+// One pass over this rank's keys: calls visit(keys, count) over consecutive
+// chunks of at least every key whose top digit (the top kBits bits of its
+// value) is marked in `top_digits` (2^kBits flags); the select needs no
+// other. Collective: every rank makes its pass together.
 using KeyVisit = std::function<void(const uint64_t*, int64_t)>;
-using KeyPass = std::function<void(const KeyVisit&)>;
+using KeyPass = std::function<void(const std::vector<uint8_t>& top_digits, const KeyVisit&)>;
 
 // Collective; keys are magnitude_key(|c|, dead), `top` their counts (the
 // pass's keys counted). Every rank gets the result. Where every rank's keys
