@@ -113,7 +113,41 @@ struct AuditFunctor {
   }
 };
 
+// One row's intended cells (block_cells): account_flat in one flat loop,
+// of which only u and |c| are kept (the rest is dead code to the compiler).
+template <class F>
+struct CellsFunctor {
+  using Bits = typename F::bits_type;
+  int64_t m_first_row, m_slab_tokens, m_dims;
+  Kokkos::View<const Bits*> m_w, m_exp_avg, m_exp_avg_sq;
+  Kokkos::View<const StepScalars*> m_scalars;
+  Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> m_cells;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
+    const int64_t i = row / m_slab_tokens, n = row % m_slab_tokens;
+    const int64_t step = m_slab_tokens * m_dims, at = i * step + n * m_dims;
+    const Bits *w = m_w.data() + at, *m = m_exp_avg.data() + at, *v = m_exp_avg_sq.data() + at;
+    double* cells = m_cells.data() + (row - m_first_row) * m_dims;
+    const StepScalars s = m_scalars(i);
+    for (int64_t d = 0; d < m_dims; ++d) {
+      const CoordinateOutcome o = account_flat<F>(w[d], w[d + step], m[d], m[d + step], v[d], v[d + step], s);
+      cells[d] = o.u != 0 ? o.cells : -1.0;
+    }
+  }
+};
+
 }  // namespace
+
+template <class F>
+void block_cells(const AuditSettings& settings, int64_t first_row, int64_t rows, int64_t slab_tokens,
+                 Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> exp_avg,
+                 Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
+                 Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> cells) {
+  CellsFunctor<F> functor{first_row, slab_tokens, settings.dims, w, exp_avg, exp_avg_sq, scalars, cells};
+  Kokkos::parallel_for("latdisp::optimizer::block_cells",
+                       Kokkos::RangePolicy<Kokkos::IndexType<int64_t>>(first_row, first_row + rows), functor);
+  Kokkos::fence();
+}
 
 template <class F>
 void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows, int64_t slab_tokens,
@@ -132,7 +166,11 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
   template void audit_block<F>(const AuditSettings&, int64_t, int64_t, int64_t, Kokkos::View<const F::bits_type*>, \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const F::bits_type*>,               \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const StepScalars*>,                \
-                               const ChunkOutcomes&);
+                               const ChunkOutcomes&);                                                             \
+  template void block_cells<F>(const AuditSettings&, int64_t, int64_t, int64_t, Kokkos::View<const F::bits_type*>, \
+                               Kokkos::View<const F::bits_type*>, Kokkos::View<const F::bits_type*>,               \
+                               Kokkos::View<const StepScalars*>,                                                   \
+                               Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>>);
 LATDISP_AUDIT_BLOCK(formats::BF16)
 LATDISP_AUDIT_BLOCK(formats::F32)
 #undef LATDISP_AUDIT_BLOCK

@@ -86,6 +86,17 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
                  const ChunkOutcomes& outcome);
 
+// The intended cells alone, for the percentiles' second pass over the
+// blocks (docs/optimizer.md §5): rows as audit_block's, from W, exp_avg and
+// exp_avg_sq only; cells[(row - first_row) * dims + d] is the |c| that
+// audit_block gives the coordinate where its u != 0, and -1 where u == 0 (no
+// key). The same operations as audit_block's accounting, in the same order.
+template <class F>
+void block_cells(const AuditSettings& settings, int64_t first_row, int64_t rows, int64_t slab_tokens,
+                 Kokkos::View<const typename F::bits_type*> w, Kokkos::View<const typename F::bits_type*> exp_avg,
+                 Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
+                 Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> cells);
+
 // The per-coordinate accounting of one coordinate (exposed for the tests).
 template <class F>
 KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,

@@ -150,7 +150,7 @@ Options output_options() {
       memory_budget_option<Config>(
           &Config::memory,
           "peak memory per rank, e.g. 2GiB (default: half the node's available memory shared by its ranks)"),
-      scratch_dir_option<Config>(&Config::memory, "where the intended cells spill when they do not fit in the budget"),
+      scratch_dir_option<Config>(&Config::memory, "not used: the audit keeps no key that could spill (docs/optimizer.md §5)"),
       max_steps_per_block_option<Config>(&Config::memory),
       progress_seconds_option<Config>(&Config::memory),
   };

@@ -11,7 +11,6 @@
 
 #include "analysis/checkpoint.hpp"
 #include "analysis/magnitude_keys.hpp"
-#include "analysis/spillable_keys.hpp"
 #include "optimizer/audit_input.hpp"
 #include "optimizer/audit_pass.hpp"
 #include "parallel/errors.hpp"

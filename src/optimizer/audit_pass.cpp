@@ -40,11 +40,6 @@ uint64_t budget_of(const OptimizerConfig& o, MPI_Comm comm) { return memory_budg
 // the core's cache until they are folded.
 constexpr int64_t kChunkCoordinates = 4096;
 
-// A quarter of the budget holds the |c| keys in memory; the rest spill.
-int64_t memory_keys(const OptimizerConfig& o, MPI_Comm comm) {
-  return std::max<int64_t>(1024, int64_t(budget_of(o, comm) / 4 / sizeof(uint64_t)));
-}
-
 }  // namespace
 
 AuditPass::AuditPass(const OptimizerConfig& options, const AuditInput& input, OptimizerResult& result,
@@ -53,8 +48,7 @@ AuditPass::AuditPass(const OptimizerConfig& options, const AuditInput& input, Op
       m_result(result),
       m_per_token(per_token),
       m_phases(phases),
-      m_comm(comm),
-      m_keys(memory_keys(options, comm), true, options.memory.scratch_dir) {
+      m_comm(comm) {
   MPI_Comm_rank(comm, &m_rank);
   MPI_Comm_size(comm, &m_ranks);
   require_a_token_per_rank(result.tokens, m_ranks, options.input.path);
@@ -69,7 +63,8 @@ AuditPass::AuditPass(const OptimizerConfig& options, const AuditInput& input, Op
   m_settings.dims = result.dims;
   m_progress_seconds = options.memory.progress_seconds;
   m_block_pause = options.checkpoint.block_pause;
-  m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 2 / sizeof(uint64_t)));
+  // A quarter of the budget holds the percentile candidates, beside the blocks of the second pass.
+  m_candidate_keys = std::max<int64_t>(1024, int64_t(budget_of(options, comm) / 4 / sizeof(uint64_t)));
   m_type = input.tensors[0]->element_type();
   plan(options);
   const size_t transitions = static_cast<size_t>(result.steps - 1);
@@ -162,10 +157,13 @@ const char* const kRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq"};
 
 }  // namespace
 
+// Snapshots first .. first + count - 1 of the four tensors (of W, exp_avg
+// and exp_avg_sq alone without `with_gradient`).
 template <class F>
-void AuditPass::read_block(int64_t first, int64_t count) {
+void AuditPass::read_block(int64_t first, int64_t count, bool with_gradient) {
   const int64_t values_count = count * m_slab.count * m_result.dims;
   for (int i = 0; i < 4; ++i) {
+    if (i == 1 && !with_gradient) continue;
     const TrajectoryReader& reader = *m_input.tensors[i];
     values<F>(i).resize(size_t(values_count));
     if (reader.element_bytes() == int64_t(sizeof(typename F::bits_type)) &&
@@ -206,12 +204,7 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
     // in cache): one phase, since a clock read per chunk would cost more than
     // a chunk's fold.
     m_phases.enter("replay");
-    m_scalars.resize(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t t = first + 1 + i;
-      m_scalars[i] = step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t],
-                                  m_result.step_counts[t]);
-    }
+    block_scalars(first, count);
     collectively(m_comm, [&] {
       for (int64_t i = 0; i < count; ++i) audit_step<F>(i, first + 1 + i);
       m_phases.enter("agree");  // the agreement itself: waiting for every rank to reach it
@@ -228,6 +221,16 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
       m_phases.enter("agree");
       stop_if_signalled(m_comm);
     }
+  }
+}
+
+// The scalars of the block's steps first + 1 .. first + count.
+void AuditPass::block_scalars(int64_t first, int64_t count) {
+  m_scalars.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t t = first + 1 + i;
+    m_scalars[i] =
+        step_scalars(m_result.hyperparameters, m_result.hyperparameters.lr_per_step[t], m_result.step_counts[t]);
   }
 }
 
@@ -306,10 +309,18 @@ constexpr FlagCount kFlagCounts[] = {
     {kMismatchExpAvg, kMismatchExpAvg, kCountMismatchW + 1},
     {kMismatchExpAvgSq, kMismatchExpAvgSq, kCountMismatchW + 2}};
 
-// How many of the flags match: one flat pass per counter (vectorised).
+// How many of the flags match: one flat pass per counter, vectorised with
+// 32-bit lanes (twice the lanes of 64-bit ones, and no widening), in pieces
+// whose counts fit them.
 int64_t count_matching(const uint32_t* flags, int64_t count, uint32_t mask, uint32_t value) {
+  constexpr int64_t kPiece = int64_t(1) << 30;
   int64_t matching = 0;
-  for (int64_t k = 0; k < count; ++k) matching += (flags[k] & mask) == value;
+  for (int64_t begin = 0; begin < count; begin += kPiece) {
+    const int64_t end = std::min(count, begin + kPiece);
+    uint32_t piece = 0;
+    for (int64_t k = begin; k < end; ++k) piece += uint32_t((flags[k] & mask) == value);
+    matching += piece;
+  }
   return matching;
 }
 
@@ -328,7 +339,7 @@ void AuditPass::fold_segment(int64_t t, int p, int64_t n0, int64_t begin, int64_
   c[kCompared] += count;
   for (int64_t r = begin; r < end; ++r) fold_row(t, n0 + r, r * dims, c);
   add_sums(k0, count, m_result.sums[static_cast<size_t>((t - 1) * 2 + p)]);
-  push_keys(k0, count, p == kAuditDead);
+  count_keys(k0, count, p == kAuditDead);
   const bool mismatched = c[kCountMismatchW] + c[kCountMismatchW + 1] + c[kCountMismatchW + 2] > mismatches_before;
   if (!mismatched || m_result.first_mismatches.size() >= 20) return;
   const uint32_t any_mismatch = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq;
@@ -382,15 +393,58 @@ void AuditPass::add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCoun
   }
 }
 
-// The |c| of every coordinate with u != 0, in order, as percentile keys.
-void AuditPass::push_keys(int64_t k0, int64_t count, bool dead) {
+// The |c| of every coordinate with u != 0 as a percentile key, counted by
+// its top digit (the keys themselves are made again by key_pass).
+void AuditPass::count_keys(int64_t k0, int64_t count, bool dead) {
   const double *u = m_u.data() + k0, *cells = m_cells.data() + k0;
-  for (int64_t k = 0; k < count; ++k) {
-    if (u[k] == 0) continue;
-    const uint64_t key = magnitude_key(cells[k], dead);
-    m_keys.push(key);
-    m_top.count(key);
+  for (int64_t k = 0; k < count; ++k)
+    if (u[k] != 0) m_top.count(magnitude_key(cells[k], dead), int(k % TopDigitCounts::kLanes));
+}
+
+void AuditPass::key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
+  if (m_type == formats::ElementType::f32) key_pass_typed<formats::F32>(top_digits, visit);
+  else key_pass_typed<formats::BF16>(top_digits, visit);
+}
+
+// Collective: the percentiles' pass over every block again (docs/optimizer.md
+// §5), W, exp_avg and exp_avg_sq only: the |c| keys of u != 0 whose top digit
+// is marked in `top_digits`, chunk by chunk, as count_keys counted them (the
+// same accounting of the same values).
+template <class F>
+void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
+  using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+  using Bits = typename F::bits_type;
+  auto view = [&](int k) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(k).data(), values<F>(k).size()); };
+  m_chunk_rows = std::max<int64_t>(1, std::min(m_slab.count, kChunkCoordinates / m_result.dims));
+  m_cells.resize(size_t(m_chunk_rows * m_result.dims));
+  m_chunk_keys.resize(m_cells.size());
+  const int64_t transitions = m_result.steps - 1, dims = m_result.dims;
+  for (int64_t first = 0; first < transitions; first += m_block_steps) {
+    const int64_t count = std::min(m_block_steps, transitions - first);
+    m_phases.enter("read");
+    read_block<F>(first, count + 1, false);
+    m_phases.enter("replay");
+    block_scalars(first, count);
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t n0 = 0; n0 < m_slab.count; n0 += m_chunk_rows) {
+        const int64_t rows = std::min(m_chunk_rows, m_slab.count - n0);
+        block_cells<F>(m_settings, i * m_slab.count + n0, rows, m_slab.count, view(0), view(2), view(3),
+                       Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
+                       Kokkos::View<double*, Unmanaged>(m_cells.data(), m_cells.size()));
+        int64_t keys = 0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const bool dead = population(n0 + r) == kAuditDead;
+          const double* cells = m_cells.data() + r * dims;
+          for (int64_t d = 0; d < dims; ++d) {  // kept where wanted, without a branch (few are)
+            const uint64_t key = magnitude_key(cells[d], dead);
+            m_chunk_keys[size_t(keys)] = key;
+            keys += cells[d] >= 0 && top_digits[size_t(key_value_bits(key) >> (64 - TopDigitCounts::kBits))];
+          }
+        }
+        visit(m_chunk_keys.data(), keys);
+      }
   }
+  m_phases.enter("reduce");
 }
 
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {
@@ -478,15 +532,14 @@ void AuditPass::reduce() {
   reduce_to_root(sums, m_comm);
   for (size_t i = 0; i < m_result.sums.size(); ++i)
     std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
-  // The block buffers are done with: their half of the budget holds the percentile candidates.
-  for (auto& v : m_bf16) std::vector<uint16_t>().swap(v);
-  for (auto& v : m_f32) std::vector<uint32_t>().swap(v);
-  std::vector<unsigned char>().swap(m_raw);
-  m_result.percentiles = cell_percentiles(m_keys, m_top, m_candidate_keys, m_comm);
+  const KeyPass pass = [&](const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
+    key_pass(top_digits, visit);
+  };
+  m_result.percentiles = cell_percentiles(pass, m_top, m_candidate_keys, m_comm);
   m_result.first_mismatches = gather_first_mismatches(m_result.first_mismatches, m_comm);
 }
 
-// Checkpoint: this rank's counters, exact sums, |c| keys, first mismatches
+// Checkpoint: this rank's counters, exact sums, |c| keys' top-digit counts, first mismatches
 // and per-token table (docs/formats.md §13).
 void AuditPass::save(ArchiveWriter& archive) const {
   std::vector<int64_t> counts, digits(WideSum::kDigits);
@@ -498,7 +551,7 @@ void AuditPass::save(ArchiveWriter& archive) const {
       sum.digits(digits.data());
       archive.add_ints(digits.data(), WideSum::kDigits);
     }
-  m_keys.save(archive, "optimizer.cells");
+  archive.put_ints("optimizer.cell_top_digits", m_top.counted_bins());
   archive.put_ints("optimizer.first_mismatches", flatten_mismatches(m_result.first_mismatches));
   if (!m_per_token) return;
   const TokenAudit& p = m_result.per_token;
@@ -523,8 +576,8 @@ void AuditPass::load(ArchiveReader& archive, int64_t next_transition) {
   const int64_t* next = digits.data();
   for (auto& step : m_result.sums)
     for (WideSum& sum : step) sum = WideSum::from_digits(next), next += WideSum::kDigits;
-  m_keys.load(archive, "optimizer.cells");
-  m_top.recount(m_keys);
+  if (!m_top.restore(archive.get_ints("optimizer.cell_top_digits")))
+    archive.damaged("its intended cells' top-digit counts are not (bin, count) pairs");
   m_result.first_mismatches = unflatten_mismatches(archive.get_ints("optimizer.first_mismatches"));
   if (m_result.first_mismatches.size() > 20) archive.damaged("it holds more than 20 first mismatches");
   if (m_per_token) {

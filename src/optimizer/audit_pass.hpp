@@ -1,7 +1,8 @@
 // The streaming pass of the optimizer audit (docs/optimizer.md §5): step
 // blocks of the rank's token slab through the audit kernel, folded into
-// per-step counters, exact sums, the kept |c| keys, the first mismatches and
-// the per-token table; then reduced onto rank 0.
+// per-step counters, exact sums, the |c| keys' top-digit counts, the first
+// mismatches and the per-token table; then reduced onto rank 0 (the
+// percentiles with a second pass over the blocks that makes the keys again).
 #pragma once
 
 #include <mpi.h>
@@ -10,7 +11,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "analysis/spillable_keys.hpp"
 #include "config/optimizer_config.hpp"
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "optimizer/audit_input.hpp"
@@ -46,7 +46,11 @@ class AuditPass {
   void save(ArchiveWriter& archive) const;
   void load(ArchiveReader& archive, int64_t next_transition);
   template <class F>
-  void read_block(int64_t first, int64_t count);
+  void read_block(int64_t first, int64_t count, bool with_gradient = true);
+  void block_scalars(int64_t first, int64_t count);
+  void key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
+  template <class F>
+  void key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
   template <class F>
   std::vector<typename F::bits_type>& values(int tensor);
   template <class F>
@@ -56,7 +60,7 @@ class AuditPass {
   void fold_segment(int64_t t, int population, int64_t n0, int64_t begin, int64_t end);
   void fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, kCounterCount>& counts);
   void add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCount>& sums);
-  void push_keys(int64_t k0, int64_t count, bool dead);
+  void count_keys(int64_t k0, int64_t count, bool dead);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
   template <class F>
   void note_mismatches_typed(int64_t t, int64_t n, int64_t d, uint32_t flags);
@@ -74,8 +78,7 @@ class AuditPass {
   int64_t m_next_transition = 0;   // where run() starts (after a restored checkpoint)
   double m_block_pause = 0;
   optimizer::AuditSettings m_settings;
-  SpillableKeys m_keys;
-  TopDigitCounts m_top;  // m_keys counted by their top digit
+  TopDigitCounts m_top;  // the |c| keys counted by their top digit
   int64_t m_candidate_keys = 0;  // how many percentile candidates the reduction may hold
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
   std::vector<unsigned char> m_raw;  // one tensor's block as stored
@@ -85,6 +88,7 @@ class AuditPass {
   // One chunk of rows' outcomes, one array per field; the terms of an exact sum.
   std::vector<double> m_u, m_delta, m_cells, m_terms;
   std::vector<uint32_t> m_flags;
+  std::vector<uint64_t> m_chunk_keys;  // the second pass's keys of one chunk
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };

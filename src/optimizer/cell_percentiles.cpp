@@ -32,6 +32,17 @@ bool in_population(int population, uint64_t key) {
 static_assert(TopDigitCounts::kBits == kDigitBits, "the counts made at push time are the select's first digit");
 
 
+// The keys of a pass with the wanted statistics' top digits, visited chunk
+// by chunk (one pass per call).
+struct PassedKeys {
+  const KeyPass& pass;
+  std::vector<uint8_t> top_digits;
+  template <class Visit>
+  void for_each_chunk(const Visit& visit) const {
+    pass(top_digits, visit);
+  }
+};
+
 // Keys held in memory, visited as one chunk.
 struct KeyVector {
   std::vector<uint64_t> keys;
@@ -44,13 +55,14 @@ struct KeyVector {
 // The keys whose top digit some wanted statistic has (every other key is
 // below or above all of them), if on every rank they number at most
 // `limit`: one pass over the rank's keys instead of one per further digit.
-std::optional<KeyVector> candidate_keys(const SpillableKeys& keys, const TopDigitCounts& top,
+std::optional<KeyVector> candidate_keys(const PassedKeys& keys, const TopDigitCounts& top,
                                         const std::vector<Wanted>& wanted, int64_t limit, MPI_Comm comm) {
   std::vector<uint8_t> is_wanted(size_t(kDigitValues), 0);
   for (const Wanted& w : wanted) is_wanted[size_t(w.prefix)] = 1;
+  const std::vector<int64_t> counted = top.counts();
   int64_t count = 0;
   for (int64_t d = 0; d < kDigitValues; ++d)
-    if (is_wanted[size_t(d)]) count += top.counts()[size_t(d)] + top.counts()[size_t(kDigitValues + d)];
+    if (is_wanted[size_t(d)]) count += counted[size_t(d)] + counted[size_t(kDigitValues + d)];
   int64_t most = count;
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
   if (most > limit) return std::nullopt;
@@ -157,16 +169,37 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
 
 }  // namespace
 
-void TopDigitCounts::recount(const SpillableKeys& keys) {
-  std::fill(m_counts.begin(), m_counts.end(), 0);
-  keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) count(chunk[i]);
-  });
+std::vector<int64_t> TopDigitCounts::counts() const {
+  std::vector<int64_t> counts(m_lanes.begin(), m_lanes.begin() + kBins);
+  for (size_t lane = 1; lane < size_t(kLanes); ++lane)
+    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kBins + bin];
+  return counts;
 }
 
-std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const SpillableKeys& keys,
+std::vector<int64_t> TopDigitCounts::counted_bins() const {
+  const std::vector<int64_t> counted = counts();
+  std::vector<int64_t> pairs;
+  for (size_t bin = 0; bin < counted.size(); ++bin)
+    if (counted[bin] != 0) pairs.insert(pairs.end(), {int64_t(bin), counted[bin]});
+  return pairs;
+}
+
+bool TopDigitCounts::restore(const std::vector<int64_t>& pairs) {
+  if (pairs.size() % 2 != 0) return false;
+  std::vector<int64_t> lanes(m_lanes.size(), 0);
+  for (size_t i = 0; i < pairs.size(); i += 2) {
+    if (pairs[i] < 0 || pairs[i] >= int64_t(kBins) || pairs[i + 1] <= 0 || lanes[size_t(pairs[i])] != 0)
+      return false;
+    lanes[size_t(pairs[i])] = pairs[i + 1];
+  }
+  m_lanes = std::move(lanes);
+  return true;
+}
+
+std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPass& pass,
                                                                      const TopDigitCounts& top, int64_t memory_keys,
                                                                      MPI_Comm comm) {
+  PassedKeys keys{pass, std::vector<uint8_t>(size_t(kDigitValues), 0)};
   const std::vector<int64_t> histograms = top_digit_histograms(top, comm);
   std::array<int64_t, 3> counts{0, 0, 0};
   for (int64_t d = 0; d < kDigitValues; ++d)
@@ -181,14 +214,16 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const Spill
       wanted.push_back({p, recipes.back().lower});
       wanted.push_back({p, recipes.back().upper});
     }
+  std::array<std::array<std::optional<double>, 4>, 3> result{};
+  if (wanted.empty()) return result;  // no key on any rank: no pass
   select_top_digit(histograms, wanted);
+  for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
   const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
   std::vector<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
     if (candidates) select_digit(*candidates, wanted, shift, scratch, comm);
     else select_digit(keys, wanted, shift, scratch, comm);
   }
-  std::array<std::array<std::optional<double>, 4>, 3> result{};
   size_t next = 0;
   for (int p = 0; p < 3; ++p)
     for (int q = 0; q < 4; ++q) {
