@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -162,7 +163,10 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
   for (size_t w = 0; w < wanted.size(); ++w) {
     int64_t digit = 0;
     const int64_t* h = histograms.data() + slot_of[w] * kDigitValues;
-    while (wanted[w].rank >= h[digit]) wanted[w].rank -= h[digit++];
+    while (digit < kDigitValues && wanted[w].rank >= h[digit]) wanted[w].rank -= h[digit++];
+    // The counts of every pass add up to the ranks by construction; a
+    // mismatch is a defect, stopped here rather than read past the histogram.
+    if (digit == kDigitValues) throw std::logic_error("exact percentiles: a rank beyond the keys counted");
     wanted[w].prefix = (wanted[w].prefix << kDigitBits) | uint64_t(digit);
   }
 }
