@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "kokkos_kernels/formats/common_case.hpp"
@@ -62,6 +63,135 @@ KOKKOS_INLINE_FUNCTION bool near_zero_above_1024(const formats::ExactX& x, doubl
   return d > 0 ? error > 0 : error < 0;
 }
 
+// The start bin of a key (NearZeroFold's): 0 for a zero b, else the binade key - 1 + min_scale.
+template <class F>
+KOKKOS_INLINE_FUNCTION int near_zero_bin_of_key(int key) {
+  return key == 0 ? kZeroBin : bin_of_binade(key - 1 + formats::Lattice<F>::min_scale);
+}
+
+// The start-bin counts of the common coordinates where |2x| has few values
+// (the FP8 formats: |2x| < 64): a histogram per population over the slots
+//   key << kKeyShift | (1 if it goes to zero) << (kKeyShift - 1) | |2x|,
+// one increment per coordinate, from which every statistic of a start bin
+// (count, moved, half-integers, to zero, the largest |x|) is read back at
+// flush time. Each coordinate's slot comes from the group's flat loop;
+// counting then costs the same for any number of keys, where a loop per key
+// would pay for each of the 19 to 34 keys these formats spread over.
+template <class F>
+struct NearZeroMagnitudeHistogram {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  static constexpr bool kApplies = C::kX2Limit < 64;
+  static constexpr int kKeys = (1 << F::exponent_bits) + F::mantissa_bits;
+  static constexpr int kCodes = C::kX2Limit + 1;  // |2x| = 0 .. kX2Limit
+  static constexpr int kKeyShift = kCodes == 64 ? 7 : kCodes == 32 ? 6 : kCodes == 16 ? 5 : 4;
+  static_assert(!kApplies || (2 * kCodes == (1 << kKeyShift)), "a key's slots are a power of two");
+  // Key kKeys takes the coordinates that are not common (never read).
+  static constexpr int kSlots = (kKeys + 1) << kKeyShift;
+  static constexpr U kNoTag = static_cast<U>(U(kKeys) << kKeyShift);
+  static_assert(!kApplies || kSlots - 1 <= static_cast<U>(~U(0)), "a slot fits a lane");
+  // Coordinate i goes to the sub-histogram i % kLanes: consecutive
+  // coordinates often share a slot, and one histogram would chain those
+  // increments through memory. 16-bit counts: the fold flushes before 2^16.
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  static constexpr int kLanes = 1;
+#else
+  static constexpr int kLanes = 2;
+#endif
+
+  uint16_t slots[2][kLanes][kApplies ? kSlots : 1];
+  // The zeroed, in-use part of each population's slots: keys [lo, hi]
+  // (lo > hi: none), |2x| in [0, code_hi[half]] for the coordinates that do
+  // not go to zero (half 0) and those that do (half 1; -1: none, most groups).
+  int lo[2], hi[2], code_hi[2][2];
+
+  KOKKOS_INLINE_FUNCTION void reset() {
+    for (int p = 0; p < 2; ++p) {
+      clear(p);
+      for (int lane = 0; lane < kLanes; ++lane) slots[p][lane][kNoTag] = 0;
+    }
+  }
+  KOKKOS_INLINE_FUNCTION void clear(int p) {
+    lo[p] = kKeys;
+    hi[p] = code_hi[p][0] = code_hi[p][1] = -1;
+  }
+
+  KOKKOS_FORCEINLINE_FUNCTION static U slot_of(U key, U to_zero, U magnitude) {
+    return static_cast<U>(static_cast<U>(key << kKeyShift) | static_cast<U>(to_zero << (kKeyShift - 1)) | magnitude);
+  }
+
+  // Makes keys [key_lo, key_hi] of population p usable (zeroed), with |2x|
+  // in [0, top[half]] (top[1] = -1: no coordinate goes to zero).
+  KOKKOS_INLINE_FUNCTION void cover(int p, int key_lo, int key_hi, const int top[2]) {
+    if (lo[p] > hi[p]) lo[p] = key_lo, hi[p] = key_hi;
+    for (int half = 0; half < 2; ++half)
+      if (top[half] > code_hi[p][half]) {
+        zero(p, lo[p], hi[p], half, code_hi[p][half] + 1, top[half]);
+        code_hi[p][half] = top[half];
+      }
+    for (int half = 0; half < 2; ++half) {
+      if (key_lo < lo[p]) zero(p, key_lo, lo[p] - 1, half, 0, code_hi[p][half]);
+      if (key_hi > hi[p]) zero(p, hi[p] + 1, key_hi, half, 0, code_hi[p][half]);
+    }
+    lo[p] = key_lo < lo[p] ? key_lo : lo[p];
+    hi[p] = key_hi > hi[p] ? key_hi : hi[p];
+  }
+  KOKKOS_INLINE_FUNCTION void zero(int p, int key_first, int key_last, int half, int code_first, int code_last) {
+    for (int key = key_first; key <= key_last; ++key)
+      for (int lane = 0; lane < kLanes; ++lane) {
+        uint16_t* row = &slots[p][lane][(key << kKeyShift) | (half << (kKeyShift - 1))];
+        for (int code = code_first; code <= code_last; ++code) row[code] = 0;
+      }
+  }
+
+  // One increment per coordinate (tags: its slot or kNoTag), within cover's part.
+  KOKKOS_INLINE_FUNCTION void count(const U* tags, int32_t n, int p) {
+    int32_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int lane = 0; lane < kLanes; ++lane) ++slots[p][lane][tags[i + lane]];
+    for (; i < n; ++i) ++slots[p][i % kLanes][tags[i]];
+  }
+
+  // The slots into the sink's bins, leaving them zeroed.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void flush(Access& out) {
+    for (int p = 0; p < 2; ++p) {
+      for (int key = lo[p]; key <= hi[p]; ++key) flush_key(p, key, out);
+      clear(p);
+    }
+  }
+  // One key: the lanes summed per slot, then each statistic a masked sum over |2x|.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void flush_key(int p, int key, Access& out) {
+    uint32_t count = 0, moved = 0, halves = 0, to_zero = 0, top = 0;
+    for (int half = 0; half < 2; ++half) {
+      const int row = (key << kKeyShift) | (half << (kKeyShift - 1));
+      uint32_t sum = 0;
+      for (int code = 0; code <= code_hi[p][half]; ++code) {
+        uint32_t total = 0;
+        for (int lane = 0; lane < kLanes; ++lane) {
+          total += slots[p][lane][row + code];
+          slots[p][lane][row + code] = 0;
+        }
+        sum += total;
+        moved += code != 0 ? total : 0u;
+        halves += (code & 1) ? total : 0u;
+        top = total != 0 && uint32_t(code) > top ? uint32_t(code) : top;
+      }
+      count += sum;
+      to_zero += half ? sum : 0u;
+    }
+    if (count == 0) return;
+    const int bin = near_zero_bin_of_key<F>(key);
+    out.bins(p, bin, kBinExact) += count - halves;
+    out.bins(p, bin, kBinHalf) += halves;
+    out.bins(p, bin, kBinMoved) += moved;
+    if (to_zero > 0) out.bins(p, bin, kBinToZero) += to_zero;
+    out.maxima(p, bin).update(near_zero_bits_of(0.5 * top));
+  }
+};
+struct NoMagnitudeHistogram {};
+
 // One work item's share of the breakdown in format F.
 template <class F>
 struct NearZeroFold {
@@ -75,9 +205,16 @@ struct NearZeroFold {
   // subnormal (mantissa field M), E + mantissa bits for a normal (field E):
   // key k > 0 is the binade k - 1 + min_scale.
   static constexpr int kKeys = (1 << F::exponent_bits) + F::mantissa_bits;
-  // A common coordinate's tag: 2 * key + (1 if it goes to zero); kNoTag where not common.
-  static constexpr U kNoTag = static_cast<U>(~U(0));
-  static_assert(2 * kKeys + 1 < kNoTag, "a tag fits a lane");
+  // The FP8 formats count their start bins in a histogram (kExactMagnitude;
+  // a coordinate's tag is its slot there), the others per key as follows.
+  using MagnitudeHistogram = NearZeroMagnitudeHistogram<F>;
+  static constexpr bool kExactMagnitude = MagnitudeHistogram::kApplies;
+  using Histogram = typename std::conditional<kExactMagnitude, MagnitudeHistogram, NoMagnitudeHistogram>::type;
+  // A common coordinate's tag: 2 * key + (1 if it goes to zero), or its
+  // histogram slot (kExactMagnitude); kNoTag where not common.
+  static constexpr U kNoTag = kExactMagnitude ? MagnitudeHistogram::kNoTag : static_cast<U>(~U(0));
+  static_assert(kExactMagnitude || 2 * kKeys + 1 < kNoTag, "a tag fits a lane");
+  static constexpr int kCountKeys = kExactMagnitude ? 1 : kKeys;  // counts and max2x in use
   // Per key, the common coordinates' count, moved, half-integer and |x| > 1024
   // counts packed in 16-bit fields of one 64-bit entry (flushed before one
   // could pass 2^16), and the largest |2x|. Coordinate i goes to lane i % kLanes:
@@ -89,19 +226,20 @@ struct NearZeroFold {
   // |2x| of a common coordinate with |x| > 1024 (only where the common case reaches it).
   static constexpr int32_t kLarge2x = 2048;
   static constexpr bool kReaches1024 = C::kX2Limit > kLarge2x;
+  static_assert(!(kExactMagnitude && kReaches1024), "the histogram has no |x| > 1024 flag");
   // The keys from a group's highest down that get a vectorized loop of their
   // own (most coordinates lie within a few binades of the largest): at least
   // kDenseKeys, and more (up to kMaxDenseKeys) while over 1/32 of the group
   // is left, about where the loop costs less than taking those one by one
   // (formats with few mantissa bits spread over more binades). The cap only
-  // bounds a group spread thin over hundreds of binades (f32): it is above
-  // the 34 keys of f8e5m2, whose groups pay for a loop on nearly every key.
+  // bounds a group spread thin over hundreds of binades (f32).
   // The keys go up to four a loop (dense_keys), so a few more may be taken.
   static constexpr int kDenseKeys = 8, kMaxDenseKeys = 40;
 
   NearZeroItem item;
-  uint64_t counts[2][kKeys][kLanes];
-  uint32_t max2x[2][kKeys][kLanes];  // the largest |2x|
+  Histogram histogram;
+  uint64_t counts[2][kCountKeys][kLanes];
+  uint32_t max2x[2][kCountKeys][kLanes];  // the largest |2x|
   int lo[2], hi[2];                  // the keys whose entries are zeroed and in use (lo > hi: none)
   int64_t since_flush;
   double epsilon;
@@ -113,14 +251,13 @@ struct NearZeroFold {
       lo[p] = kKeys;
       hi[p] = -1;
     }
+    if constexpr (kExactMagnitude) histogram.reset();
     since_flush = 0;
     epsilon = epsilon_;
     zero_rule = zero_rule_;
   }
 
-  KOKKOS_INLINE_FUNCTION static int bin_of_key(int key) {
-    return key == 0 ? kZeroBin : bin_of_binade(key - 1 + L::min_scale);
-  }
+  KOKKOS_INLINE_FUNCTION static int bin_of_key(int key) { return near_zero_bin_of_key<F>(key); }
 
   // The key of b's start bin (b finite), without branches. With
   // `in_group`, in the group's flat loop: bf16's common b is never
@@ -178,6 +315,14 @@ struct NearZeroFold {
   // The local bins into the sink's, leaving them zeroed.
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush(Access& out) {
+    if constexpr (kExactMagnitude)
+      histogram.flush(out);
+    else
+      flush_keys(out);
+    since_flush = 0;
+  }
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void flush_keys(Access& out) {
     constexpr uint64_t kField = 0xFFFF;
     for (int p = 0; p < 2; ++p)
       for (int key = lo[p]; key <= hi[p]; ++key) {
@@ -200,7 +345,6 @@ struct NearZeroFold {
         if (large > 0) out.bins(p, bin, kBinAbove1024) += large;
         out.maxima(p, bin).update(near_zero_bits_of(0.5 * max));
       }
-    since_flush = 0;
   }
 
   // What a group's flat loop sums (kind: 0 keeps its sign, 1 from zero, 2 to zero).
@@ -231,7 +375,12 @@ struct NearZeroFold {
       const U keep = static_cast<U>(common & ((from_zero | to_zero) ^ 1));
       const U key = key_of<true>(b);
       const U mask = static_cast<U>(-common);
-      tags[i] = static_cast<U>((static_cast<U>(2 * key + to_zero) & mask) | static_cast<U>(~mask));
+      U tag;
+      if constexpr (kExactMagnitude)
+        tag = MagnitudeHistogram::slot_of(key, to_zero, magnitude);
+      else
+        tag = static_cast<U>(2 * key + to_zero);
+      tags[i] = static_cast<U>((tag & mask) | (kNoTag & static_cast<U>(~mask)));
       const U key_or_high = static_cast<U>(key | static_cast<U>(~mask)), key_or_low = static_cast<U>(key & mask);
       key_lo = key_or_high < key_lo ? key_or_high : key_lo;
       key_hi = key_or_low > key_hi ? key_or_low : key_hi;
@@ -355,6 +504,32 @@ struct NearZeroFold {
     since_flush += n;
     const GroupSums s = group_sums(from, to, x2, marks, n, tags);
     if (s.common == 0) return;
+    if constexpr (kExactMagnitude) {
+      // Half 0: kept its sign or came from zero; half 1: went to zero.
+      const int top[2] = {static_cast<int>(s.max2x[0] > s.max2x[1] ? s.max2x[0] : s.max2x[1]),
+                          s.count[2] > 0 ? static_cast<int>(s.max2x[2]) : -1};
+      histogram.cover(p, s.key_lo, s.key_hi, top);
+      histogram.count(tags, n, p);
+    } else {
+      key_counts(from, x2, tags, n, p, s, out);
+    }
+    if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
+    const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
+    for (int k = 0; k < 3; ++k) {
+      if (s.count[k] == 0) continue;
+      out.kinds(p, t, kinds[k]) += s.count[k];
+      if (s.large[k] > 0) out.kinds(p, t, kZeroKinds + kinds[k]) += s.large[k];
+      out.maxima(p, kStartBins + kinds[k]).update(near_zero_bits_of(0.5 * s.max2x[k]));
+    }
+    item.sums[p][0].add_halves(s.sum2x[0]);
+    item.sums[p][1].add_halves(s.sum2x[1]);
+  }
+
+  // The start-bin counts of a group's common coordinates (not kExactMagnitude):
+  // the highest keys in vectorized loops, the rest one by one.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void key_counts(const Bits* from, const S* x2, const U* tags, int32_t n, int p,
+                                         const GroupSums& s, Access& out) {
     // Placeholder keys stand for keys up to mantissa_bits.
     const bool placeholders = kPlaceholder && s.key_lo >= 1 && s.key_lo <= F::mantissa_bits;
     cover(p, s.key_lo, placeholders && s.key_hi < F::mantissa_bits ? F::mantissa_bits : s.key_hi);
@@ -379,16 +554,6 @@ struct NearZeroFold {
       }
     }
     if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
-    if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
-    const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
-    for (int k = 0; k < 3; ++k) {
-      if (s.count[k] == 0) continue;
-      out.kinds(p, t, kinds[k]) += s.count[k];
-      if (s.large[k] > 0) out.kinds(p, t, kZeroKinds + kinds[k]) += s.large[k];
-      out.maxima(p, kStartBins + kinds[k]).update(near_zero_bits_of(0.5 * s.max2x[k]));
-    }
-    item.sums[p][0].add_halves(s.sum2x[0]);
-    item.sums[p][1].add_halves(s.sum2x[1]);
   }
 
   // A coordinate outside the common case (a = W[t+1], b = W[t]), by the exact rules.
