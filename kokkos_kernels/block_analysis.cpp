@@ -439,11 +439,9 @@ struct CommonSums {
 
 // The flat pass over `n` coordinates: the sums of the common ones; x2[i]
 // (0 where not common) and marks[i] (crossed, half-integer and not common,
-// packed as CommonCase says). Its extremes are taken over every lane, with
-// no mask (each mask costs a select per lane), and settled afterwards
-// (settle_extremes): x2 is 0 in the lanes that are not common, and an ULP
-// field is b's own in every lane whose b is finite (its ULP is tallied
-// either way: by this pass or by the general rules).
+// packed as CommonCase says). x2's extremes are taken over every lane, with
+// no mask (a mask costs a select per lane), and settled afterwards
+// (settle_extremes): x2 is 0 in the lanes that are not common.
 template <class F>
 KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_type* from,
                                                        const typename F::bits_type* to, int32_t n,
@@ -453,9 +451,6 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   using C = formats::CommonCase<F>;
   using U = typename C::U;
   using S = typename C::S;
-  // A NaN b of an FN format has an exponent field that finite values have too:
-  // there the fields are taken over the common lanes only.
-  constexpr bool kFieldsOfCommonOnly = F::specials == formats::Specials::nan_only_fn;
   // In 32-bit lanes the zeros and the subnormals are counted in one lane: zeros in
   // the low 16 bits, subnormals in the high (n <= kGroupCoordinates < 2^16).
   constexpr bool kKindsInOneLane = C::kWide;
@@ -477,16 +472,11 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
     }
     x2_min = l.x2 < x2_min ? l.x2 : x2_min;
     x2_max = l.x2 > x2_max ? l.x2 : x2_max;
-    if (kFieldsOfCommonOnly) {
-      const U mask = static_cast<U>(-l.common);
-      const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
-      field_min = field_or_high < field_min ? field_or_high : field_min;
-      const U field_or_low = static_cast<U>(l.ulp_field & mask);
-      field_max = field_or_low > field_max ? field_or_low : field_max;
-    } else {
-      field_min = l.ulp_field < field_min ? l.ulp_field : field_min;
-      field_max = l.ulp_field > field_max ? l.ulp_field : field_max;
-    }
+    const U mask = static_cast<U>(-l.common);
+    const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
+    field_min = field_or_high < field_min ? field_or_high : field_min;
+    const U field_or_low = static_cast<U>(l.ulp_field & mask);
+    field_max = field_or_low > field_max ? field_or_low : field_max;
     x2[i] = l.x2;
     marks[i] = static_cast<U>(l.crossed | ((l.x2 & 1) << C::kHalfShift) | ((l.common ^ 1) << C::kUncommonShift));
   }
@@ -496,8 +486,9 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   s.subnormals = kKindsInOneLane ? (static_cast<uint32_t>(zeros) >> 16) : subnormals;
   s.x2_min = x2_min;
   s.x2_max = x2_max;
-  s.field_min = field_min;
-  s.field_max = field_max;
+  // No common lane: no field (a field is at least 1, and at most kMaxField).
+  s.field_min = field_min > C::kMaxField ? INT32_MAX : static_cast<int32_t>(field_min);
+  s.field_max = static_cast<int32_t>(field_max);
   return s;
 }
 
@@ -583,51 +574,33 @@ KOKKOS_INLINE_FUNCTION void redo_rows(CommonSums<F>& s, const typename F::bits_t
   }
 }
 
-// The flat pass's extremes over the common lanes only, once the rows have
-// counted them (`s.common` of `n`). x2's extremes over every lane take in
+// x2's extremes of the flat pass over the common lanes only, once the rows
+// have counted them (`s.common` of `n`). Taken over every lane they take in
 // the 0 of a lane that is not common (or was not simple): that is one of the
 // common values too when some common coordinate did not move; else they are
-// taken again over the common lanes. An ULP field of kMaxField is a
-// non-finite b's (IEEE formats): then (rare) they are taken again over the
-// finite b.
+// taken again over the common lanes.
 template <class F>
-KOKKOS_INLINE_FUNCTION void settle_extremes(CommonSums<F>& s, const typename F::bits_type* from,
-                                            const typename formats::CommonCase<F>::S* x2,
-                                            const typename formats::CommonCase<F>::U* marks, int64_t n,
-                                            const typename formats::CommonCase<F>::Rules& rules) {
+KOKKOS_INLINE_FUNCTION void settle_extremes(CommonSums<F>& s, const typename formats::CommonCase<F>::S* x2,
+                                            const typename formats::CommonCase<F>::U* marks, int64_t n) {
   using C = formats::CommonCase<F>;
-  using L = formats::Lattice<F>;
+  using S = typename C::S;
   if (s.common == 0) {  // no common coordinate: add_common_sums takes nothing
     s.x2_min = 1;
     s.x2_max = 0;
     return;
   }
-  if (s.moved == s.common && (s.common < n || s.redone > 0)) {
-    using S = typename C::S;
-    S lo = static_cast<S>(C::kX2Limit), hi = static_cast<S>(-C::kX2Limit);
-    for (int64_t i = 0; i < n; ++i) {
-      // x2 is 0 where not common: out of the extremes' way by arithmetic (it vectorizes)
-      const S uncommon = static_cast<S>((marks[i] >> C::kUncommonShift) & 1);
-      const S out = static_cast<S>(uncommon * static_cast<S>(C::kX2Limit));
-      const S x_or_high = static_cast<S>(x2[i] + out), x_or_low = static_cast<S>(x2[i] - out);
-      lo = x_or_high < lo ? x_or_high : lo;
-      hi = x_or_low > hi ? x_or_low : hi;
-    }
-    s.x2_min = lo;
-    s.x2_max = hi;
+  if (s.moved < s.common || (s.common == n && s.redone == 0)) return;
+  S lo = static_cast<S>(C::kX2Limit), hi = static_cast<S>(-C::kX2Limit);
+  for (int64_t i = 0; i < n; ++i) {
+    // x2 is 0 where not common: out of the extremes' way by arithmetic (it vectorizes)
+    const S uncommon = static_cast<S>((marks[i] >> C::kUncommonShift) & 1);
+    const S out = static_cast<S>(uncommon * static_cast<S>(C::kX2Limit));
+    const S x_or_high = static_cast<S>(x2[i] + out), x_or_low = static_cast<S>(x2[i] - out);
+    lo = x_or_high < lo ? x_or_high : lo;
+    hi = x_or_low > hi ? x_or_low : hi;
   }
-  if (F::specials != formats::Specials::nan_only_fn && s.field_max == static_cast<int32_t>(C::kMaxField)) {
-    int32_t lo = static_cast<int32_t>(C::kMaxField), hi = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      if (!L::is_finite(from[i])) continue;
-      const typename C::U b = static_cast<typename C::U>(from[i]);
-      const int32_t field = static_cast<int32_t>(C::lane(b, b, rules).ulp_field);
-      lo = field < lo ? field : lo;
-      hi = field > hi ? field : hi;
-    }
-    s.field_min = lo;
-    s.field_max = hi;
-  }
+  s.x2_min = lo;
+  s.x2_max = hi;
 }
 
 // A row of the group from the flat pass's arrays: its sum of (2x)^2, crossed
@@ -769,7 +742,7 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
       ++mixed_rows;
     }
   }
-  settle_extremes<F>(sums, from, x2, marks, rows * dims, f.m_common_rules);
+  settle_extremes<F>(sums, x2, marks, rows * dims);
   double* magnitudes = &f.m_magnitudes(t, n);  // a row of the (transition, token) view: contiguous
   const double radius = f.m_settings.hop_radius;
   int64_t frozen = 0, hops = 0, thermal = 0;
