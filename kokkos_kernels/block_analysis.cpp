@@ -6,6 +6,7 @@
 #include "kokkos_kernels/near_zero.hpp"
 #include "kokkos_kernels/near_zero_fold.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -433,11 +434,14 @@ struct CommonSums {
   // From the flat pass, over its common coordinates.
   int64_t moved = 0, zeros = 0, subnormals = 0;
   int32_t x2_min = 0, x2_max = 0, field_min = 0, field_max = 0;  // valid when x2_min <= x2_max
+  int64_t redone = 0;  // rows the simple pass left to the full one (simple_group, redo_rows)
 };
 
 // The flat pass over `n` coordinates: the sums of the common ones; x2[i]
 // (0 where not common) and marks[i] (crossed, half-integer and not common,
-// packed as CommonCase says).
+// packed as CommonCase says). x2's extremes are taken over every lane, with
+// no mask (a mask costs a select per lane), and settled afterwards
+// (settle_extremes): x2 is 0 in the lanes that are not common.
 template <class F>
 KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_type* from,
                                                        const typename F::bits_type* to, int32_t n,
@@ -447,23 +451,28 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   using C = formats::CommonCase<F>;
   using U = typename C::U;
   using S = typename C::S;
+  // In 32-bit lanes the zeros and the subnormals are counted in one lane: zeros in
+  // the low 16 bits, subnormals in the high (n <= kGroupCoordinates < 2^16).
+  constexpr bool kKindsInOneLane = C::kWide;
+  static_assert(kGroupCoordinates < (int64_t(1) << 16), "a group's counts fit 16 bits");
   // Branch-free, in lane-wide local accumulators (n <= kGroupCoordinates fits them), so compilers vectorize it.
   U moved = 0, zeros = 0, subnormals = 0;
   S x2_min = static_cast<S>(C::kX2Limit), x2_max = static_cast<S>(-C::kX2Limit);
   U field_min = static_cast<U>(~U(0)), field_max = 0;
   for (int32_t i = 0; i < n; ++i) {
     const typename C::Lane l = C::lane(static_cast<U>(to[i]), static_cast<U>(from[i]), rules);
-    const U mask = static_cast<U>(-l.common);
     moved = static_cast<U>(moved + (l.x2 != 0));
-    zeros = static_cast<U>(zeros + (l.b_zero & l.common));
-    if (!C::kSeedAgreement)  // there a common b is normal or zero
-      subnormals = static_cast<U>(subnormals + (l.b_subnormal & l.common));
-    // x2 is 0 where not common: move those lanes out of the extremes' way (arithmetic, not a select,
-    // which compilers turn into a conditional reduction they do not vectorize).
-    const S out_of_the_way = static_cast<S>(static_cast<S>(l.common ^ 1) * static_cast<S>(C::kX2Limit));
-    const S x_or_high = static_cast<S>(l.x2 + out_of_the_way), x_or_low = static_cast<S>(l.x2 - out_of_the_way);
-    x2_min = x_or_high < x2_min ? x_or_high : x2_min;
-    x2_max = x_or_low > x2_max ? x_or_low : x2_max;
+    if (kKindsInOneLane) {
+      const U kind = l.b_zero ? U(1) : static_cast<U>(l.b_subnormal << 16);
+      zeros = static_cast<U>(zeros + (l.common ? kind : U(0)));
+    } else {
+      zeros = static_cast<U>(zeros + (l.b_zero & l.common));
+      if (!C::kSeedAgreement)  // there a common b is normal or zero
+        subnormals = static_cast<U>(subnormals + (l.b_subnormal & l.common));
+    }
+    x2_min = l.x2 < x2_min ? l.x2 : x2_min;
+    x2_max = l.x2 > x2_max ? l.x2 : x2_max;
+    const U mask = static_cast<U>(-l.common);
     const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
     field_min = field_or_high < field_min ? field_or_high : field_min;
     const U field_or_low = static_cast<U>(l.ulp_field & mask);
@@ -473,13 +482,125 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   }
   CommonSums<F> s;
   s.moved = moved;
-  s.zeros = zeros;
-  s.subnormals = subnormals;
+  s.zeros = kKindsInOneLane ? (zeros & 0xFFFF) : zeros;
+  s.subnormals = kKindsInOneLane ? (static_cast<uint32_t>(zeros) >> 16) : subnormals;
   s.x2_min = x2_min;
   s.x2_max = x2_max;
-  s.field_min = field_min;
-  s.field_max = field_max;
+  // No common lane: no field (a field is at least 1, and at most kMaxField).
+  s.field_min = field_min > C::kMaxField ? INT32_MAX : static_cast<int32_t>(field_min);
+  s.field_max = static_cast<int32_t>(field_max);
   return s;
+}
+
+// The flat pass in two steps where a format's pairs are mostly simple
+// (CommonCase::simple_lane: same sign and binade, normal or zero): first every lane
+// as a simple one (x2 and the marks of the flat pass, a lane that is not
+// simple marked not common), then the rows with a lane that is not simple
+// again through common_group (redo_rows). In 32-bit lanes the simple step
+// takes half the instructions of the full one.
+template <class F>
+constexpr bool kSimpleFirst = formats::CommonCase<F>::kWide && F::specials == formats::Specials::ieee;
+
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> simple_group(const typename F::bits_type* from,
+                                                       const typename F::bits_type* to, int32_t n,
+                                                       const typename formats::CommonCase<F>::Rules rules,
+                                                       typename formats::CommonCase<F>::S* x2,
+                                                       typename formats::CommonCase<F>::U* marks) {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  using S = typename C::S;
+  U moved = 0, zeros = 0, others = 0;
+  S x2_min = static_cast<S>(C::kX2Limit), x2_max = static_cast<S>(-C::kX2Limit);
+  U field_min = static_cast<U>(~U(0)), field_max = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    const typename C::SimpleLane l = C::simple_lane(static_cast<U>(to[i]), static_cast<U>(from[i]), rules);
+    moved = static_cast<U>(moved + (l.x2 != 0));
+    zeros = static_cast<U>(zeros + l.b_zero);
+    others = static_cast<U>(others | (l.simple ^ 1));
+    x2_min = l.x2 < x2_min ? l.x2 : x2_min;  // 0 where not simple: settle_extremes
+    x2_max = l.x2 > x2_max ? l.x2 : x2_max;
+    const U mask = static_cast<U>(-l.simple);
+    const U field_or_high = static_cast<U>(l.field | static_cast<U>(~mask));
+    field_min = field_or_high < field_min ? field_or_high : field_min;
+    const U field_or_low = static_cast<U>(l.field & mask);
+    field_max = field_or_low > field_max ? field_or_low : field_max;
+    x2[i] = l.x2;
+    marks[i] = static_cast<U>((l.simple ^ 1) << C::kUncommonShift);
+  }
+  CommonSums<F> s;
+  s.moved = moved;
+  s.zeros = zeros;
+  s.x2_min = x2_min;
+  s.x2_max = x2_max;
+  // No simple lane: no field (a field is at least 1, and at most kMaxField).
+  s.field_min = field_min > C::kMaxField ? INT32_MAX : static_cast<int32_t>(field_min);
+  s.field_max = static_cast<int32_t>(field_max);
+  s.redone = others;  // 1: some row is to be redone
+  return s;
+}
+
+// The rows of a group (`rows` of `dims`) with a lane the simple pass left:
+// through common_group, their sums merged into `s` (the moves and zero b of
+// their simple lanes taken back out first), `s.redone` their number.
+template <class F>
+KOKKOS_INLINE_FUNCTION void redo_rows(CommonSums<F>& s, const typename F::bits_type* from,
+                                      const typename F::bits_type* to, int64_t rows, int64_t dims,
+                                      const typename formats::CommonCase<F>::Rules& rules,
+                                      typename formats::CommonCase<F>::S* x2,
+                                      typename formats::CommonCase<F>::U* marks) {
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  s.redone = 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t offset = row * dims;
+    U others = 0, moved = 0, zeros = 0;
+    for (int64_t d = offset; d < offset + dims; ++d) {
+      others = static_cast<U>(others | marks[d]);
+      moved = static_cast<U>(moved + (x2[d] != 0));
+      zeros = static_cast<U>(zeros + ((marks[d] | static_cast<U>(from[d] & C::kMagnitudeMask)) == 0));
+    }
+    if (others == 0) continue;
+    ++s.redone;
+    const CommonSums<F> r = common_group<F>(from + offset, to + offset, static_cast<int32_t>(dims), rules,
+                                            x2 + offset, marks + offset);
+    s.moved += r.moved - static_cast<int64_t>(moved);
+    s.zeros += r.zeros - static_cast<int64_t>(zeros);
+    s.subnormals += r.subnormals;
+    s.x2_min = r.x2_min < s.x2_min ? r.x2_min : s.x2_min;
+    s.x2_max = r.x2_max > s.x2_max ? r.x2_max : s.x2_max;
+    s.field_min = r.field_min < s.field_min ? r.field_min : s.field_min;
+    s.field_max = r.field_max > s.field_max ? r.field_max : s.field_max;
+  }
+}
+
+// x2's extremes of the flat pass over the common lanes only, once the rows
+// have counted them (`s.common` of `n`). Taken over every lane they take in
+// the 0 of a lane that is not common (or was not simple): that is one of the
+// common values too when some common coordinate did not move; else they are
+// taken again over the common lanes.
+template <class F>
+KOKKOS_INLINE_FUNCTION void settle_extremes(CommonSums<F>& s, const typename formats::CommonCase<F>::S* x2,
+                                            const typename formats::CommonCase<F>::U* marks, int64_t n) {
+  using C = formats::CommonCase<F>;
+  using S = typename C::S;
+  if (s.common == 0) {  // no common coordinate: add_common_sums takes nothing
+    s.x2_min = 1;
+    s.x2_max = 0;
+    return;
+  }
+  if (s.moved < s.common || (s.common == n && s.redone == 0)) return;
+  S lo = static_cast<S>(C::kX2Limit), hi = static_cast<S>(-C::kX2Limit);
+  for (int64_t i = 0; i < n; ++i) {
+    // x2 is 0 where not common: out of the extremes' way by arithmetic (it vectorizes)
+    const S uncommon = static_cast<S>((marks[i] >> C::kUncommonShift) & 1);
+    const S out = static_cast<S>(uncommon * static_cast<S>(C::kX2Limit));
+    const S x_or_high = static_cast<S>(x2[i] + out), x_or_low = static_cast<S>(x2[i] - out);
+    lo = x_or_high < lo ? x_or_high : lo;
+    hi = x_or_low > hi ? x_or_low : hi;
+  }
+  s.x2_min = lo;
+  s.x2_max = hi;
 }
 
 // A row of the group from the flat pass's arrays: its sum of (2x)^2, crossed
@@ -593,7 +714,13 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   const int64_t dims = f.m_dims, rows = n_end - n;
   const typename F::bits_type* from = &f.m_values(t, n, 0);
   const typename F::bits_type* to = &f.m_values(t + 1, n, 0);
-  CommonSums<F> sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+  CommonSums<F> sums;
+  if constexpr (kSimpleFirst<F>) {
+    sums = simple_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+    if (sums.redone) redo_rows<F>(sums, from, to, rows, dims, f.m_common_rules, x2, marks);
+  } else {
+    sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+  }
   if (near_zero.fold) {
     typename C::U tags[kGroupCoordinates];
     near_zero.fold->group(from, to, x2, marks, static_cast<int32_t>(rows * dims), near_zero.population, t, tags,
@@ -615,6 +742,7 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
       ++mixed_rows;
     }
   }
+  settle_extremes<F>(sums, x2, marks, rows * dims);
   double* magnitudes = &f.m_magnitudes(t, n);  // a row of the (transition, token) view: contiguous
   const double radius = f.m_settings.hop_radius;
   int64_t frozen = 0, hops = 0, thermal = 0;

@@ -250,6 +250,18 @@ void check_common_lane(uint32_t a, uint32_t b, fm::ZeroUlp rule, double epsilon,
       ok = is_x2 && klass == ((l.x2 & 1) ? bf::kHalf : bf::kExact) && oracle_float32(x) && !beyond(x, 24);
     }
   }
+  // A simple lane (IEEE formats but bf16) is a common one with the same 2x, ULP field and marks.
+  if constexpr (F::specials == fm::Specials::ieee && !C::kSeedAgreement) {
+    const typename C::SimpleLane s =
+        C::simple_lane(static_cast<typename C::U>(a), static_cast<typename C::U>(b), rules);
+    const bool zeros = O::field(a) == 0 && O::mantissa(a) == 0 && O::field(b) == 0 && O::mantissa(b) == 0;
+    const bool simple_expected = O::finite(a) && O::finite(b) && O::field(a) == O::field(b) &&
+                                 (O::field(b) != 0 || zeros) && ((a ^ b) >> (F::total_bits - 1)) == 0;
+    ok = ok && s.simple == static_cast<typename C::U>(simple_expected) && (s.simple == 1 || s.x2 == 0) &&
+         s.b_zero == static_cast<typename C::U>(simple_expected && zeros);
+    if (s.simple)
+      ok = ok && l.common == 1 && s.x2 == l.x2 && s.field == l.ulp_field && l.crossed == 0 && (l.x2 & 1) == 0;
+  }
   if (!ok && ++failures < 20)
     ADD_FAILURE() << F::name << " common case: a=" << a << " b=" << b << " rule=" << int(rule) << " eps=" << epsilon
                   << " common=" << int(l.common) << " x2=" << int64_t(l.x2);

@@ -31,6 +31,7 @@ struct CommonCase {
   static constexpr U kMantissaMask = static_cast<U>(Lattice<F>::mantissa_mask);
   static constexpr U kHidden = static_cast<U>(U(1) << F::mantissa_bits);
   static constexpr U kMaxField = static_cast<U>(Lattice<F>::max_exponent_field);
+  static constexpr U kInfinityBits = static_cast<U>(kMaxField << kMantissa);
   // |x2| bound: x is exactly a float32 (|2x| <= 2^24) and x2^2 stays small
   // enough for the row sums (bf16 never reaches it: |2x| < 2^10).
   static constexpr int kX2Bits = kWide ? 24 : (kMantissa + 3 < 12 ? kMantissa + 3 : 12);
@@ -122,6 +123,38 @@ struct CommonCase {
     l.ulp_field = mb == 0 ? r.zero_field : sb;
     l.b_zero = static_cast<U>(mb == 0);
     l.b_subnormal = static_cast<U>((eb == 0) & (mb != 0));
+    return l;
+  }
+
+  // The most frequent pairs, in fewer instructions: a and b of one sign and
+  // in one binade, either both normal (finite) or both zero. Then x = ma - mb
+  // exactly, an integer, and U(b) = 2^(eb - bias - mantissa bits) or the
+  // zero rule's: `lane` gives the same x2, ULP field and marks (not crossed,
+  // not half), so a lane that is simple needs no more; every other lane is
+  // left to `lane` (IEEE formats: a normal field is never a NaN's; not bf16,
+  // whose common case is narrower).
+  struct SimpleLane {
+    S x2;       // 2x where simple, else 0
+    U simple;   // 1: simple
+    U field;    // b's ULP as an exponent field where simple
+    U b_zero;   // 1: simple and b (so a) zero
+  };
+
+  KOKKOS_FORCEINLINE_FUNCTION static SimpleLane simple_lane(U a, U b, const Rules& r) {
+    static_assert(F::specials == Specials::ieee && !kSeedAgreement, "simple lanes of IEEE formats but bf16 only");
+    const U eb = static_cast<U>(static_cast<U>(b & kMagnitudeMask) >> kMantissa);
+    const bool one_binade = ((a ^ b) & static_cast<U>(kSignMask | kInfinityBits)) == 0;
+    const bool normal = static_cast<U>(eb - U(1)) < static_cast<U>(kMaxField - U(1));
+    const bool zeros = (static_cast<U>(a | b) & kMagnitudeMask) == 0;
+    const bool simple = one_binade & (normal | zeros);
+    const U difference = static_cast<U>(a - b);  // ma - mb: the sign and exponent bits cancel
+    const U twice = static_cast<U>(difference + difference);
+    const S x2 = (b & kSignMask) ? static_cast<S>(U(0) - twice) : static_cast<S>(twice);
+    SimpleLane l;
+    l.simple = simple;
+    l.x2 = simple ? x2 : S(0);
+    l.field = zeros ? r.zero_field : eb;
+    l.b_zero = simple & zeros;
     return l;
   }
 
