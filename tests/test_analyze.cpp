@@ -15,7 +15,7 @@
 #include "config/save_dtype.hpp"
 #include "analysis/analyze.hpp"
 #include "kokkos_kernels/bf16_lattice.hpp"
-#include "synthetic/generate.hpp"
+#include "app/run_generate.hpp"
 #include "io/hdf5_handles.hpp"
 #include "report/report.hpp"
 #include "test_support.hpp"

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "app/run_generate.hpp"
 #include "bits/blackholes.hpp"
 #include "bits/identical_rows.hpp"
 #include "bits/inspect.hpp"

@@ -5,16 +5,15 @@
 #include <new>
 
 #include "app/run_analyze.hpp"
+#include "app/run_blackholes.hpp"
+#include "app/run_generate.hpp"
+#include "app/run_inspect.hpp"
 #include "app/run_optimizer.hpp"
+#include "app/run_pack.hpp"
+#include "app/run_separation.hpp"
 #include "app/run_survey.hpp"
-#include "bits/blackholes.hpp"
-#include "bits/inspect.hpp"
-#include "bits/separation.hpp"
 #include "config/options.hpp"
-#include "convert/pack.hpp"
 #include "parallel/errors.hpp"
-#include "synthetic/demo_matrix.hpp"
-#include "synthetic/generate.hpp"
 
 namespace latdisp {
 

@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <cstdio>
 #include <map>
-#include <memory>
 
-#include "bits/blackholes_over_time.hpp"
 #include "bits/blackholes_report.hpp"
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
@@ -147,7 +144,8 @@ std::vector<std::vector<int64_t>> share_groups(const std::vector<std::vector<int
 
 uint64_t hash_mask_of(int64_t hash_bits) { return hash_bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << hash_bits) - 1; }
 
-// Collective: `blackholes` on one matrix, as a one-step run.
+}  // namespace
+
 BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, PhaseTimer& phases, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
   int rank = 0;
@@ -193,15 +191,13 @@ BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, PhaseTimer& 
   return run;
 }
 
-// The files blackholes reads: the input and a dead mask given as FILE:NAME.
-std::vector<std::string> input_files(const BlackholesConfig& options) {
+std::vector<std::string> blackholes_input_files(const BlackholesConfig& options) {
   const std::string matrix = parse_matrix_location(options.matrix).path;
   // A single matrix has no dead mask.
   return options.steps ? input_files_of(matrix, options.dead_mask) : std::vector<std::string>{matrix};
 }
 
-// Collective: the groups file (the last step's groups as bh1_token_ids, ...).
-void write_groups_file(const BlackholesRun& run, PendingOutput& output, MPI_Comm comm) {
+void write_blackholes_groups(const BlackholesRun& run, PendingOutput& output, MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   collectively(comm, [&] {
@@ -217,8 +213,6 @@ void write_groups_file(const BlackholesRun& run, PendingOutput& output, MPI_Comm
   });
   output.commit();
 }
-
-}  // namespace
 
 BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearch& search, MPI_Comm comm) {
   const Clock::time_point start = Clock::now();
@@ -242,39 +236,6 @@ BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearc
   result.groups = share_groups(local, comm);
   result.total_seconds = seconds_since(start);
   return result;
-}
-
-int run_blackholes(const BlackholesConfig& options, MPI_Comm comm) {
-  PhaseTimer phases(blackholes_phases(), {}, PhaseTimer::Origin::process_start);
-  phases.enter("open");
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  const OutputFiles& files = options.outputs;
-  // Every path this run writes is refused now if it cannot be written, not after the search.
-  check_outputs(comm,
-                {{"--output", options.output}, {"--report", files.report}, {"--series-csv", files.series_csv}},
-                input_files(options), files.overwrite);
-  std::unique_ptr<PendingOutput> groups;
-  if (!options.output.empty())
-    groups = std::make_unique<PendingOutput>(comm, options.output, files.overwrite, "--output");
-  BlackholesRun run =
-      options.steps ? blackholes_over_time(options, phases, comm) : blackholes_of_matrix(options, phases, comm);
-  phases.enter("write");
-  if (groups) write_groups_file(run, *groups, comm);
-  // Every phase up to the reports (the reports themselves are not timed).
-  run.phases = summarize_phases(phases, comm);
-  // The summary first: a report file that cannot be written does not lose it.
-  std::string report, series;
-  collectively(comm, [&] {
-    if (rank != 0) return;
-    std::fputs((options.json ? blackholes_json(run).dump(2) + "\n" : blackholes_text(run)).c_str(), stdout);
-    std::fflush(stdout);
-    if (!files.report.empty()) report = blackholes_json(run).dump(2) + "\n";
-    if (!files.series_csv.empty()) series = blackholes_series_csv(run);
-  });
-  if (!files.report.empty()) write_text_output(comm, files.report, files.overwrite, report, "--report");
-  if (!files.series_csv.empty()) write_text_output(comm, files.series_csv, files.overwrite, series, "--series-csv");
-  return kExitOk;
 }
 
 }  // namespace latdisp

@@ -13,10 +13,14 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "bits/blackholes_report.hpp"
 #include "config/bit_level_config.hpp"
 #include "io/matrix_source.hpp"
+#include "io/output_file.hpp"
+#include "parallel/phase_timer.hpp"
 
 namespace latdisp {
 
@@ -43,7 +47,17 @@ struct BlackholeResult {
 // Collective over `comm`.
 BlackholeResult find_blackholes(const MatrixSource& matrix, const BlackholeSearch& search, MPI_Comm comm);
 
-// Collective: the `blackholes` subcommand. Returns the exit code.
-int run_blackholes(const BlackholesConfig& options, MPI_Comm comm);
+// Collective: `blackholes` on one matrix (options.steps unset), as a one-step
+// run timed in `phases` (blackholes_phases(), from "search" on); the series
+// and groups are complete on rank 0, the search figures on every rank.
+BlackholesRun blackholes_of_matrix(const BlackholesConfig& options, PhaseTimer& phases, MPI_Comm comm);
+
+// The files `blackholes` reads, so that no output replaces one: the matrix or
+// trajectory, and with --steps a dead mask given as FILE:NAME.
+std::vector<std::string> blackholes_input_files(const BlackholesConfig& options);
+
+// Collective: the last step's groups (bh1_token_ids, ...) written by rank 0
+// into `output` in options.output_format, then committed on every rank.
+void write_blackholes_groups(const BlackholesRun& run, PendingOutput& output, MPI_Comm comm);
 
 }  // namespace latdisp

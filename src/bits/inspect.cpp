@@ -318,15 +318,4 @@ std::string inspect_json(const InspectTable& table) {
   return report.dump(2) + "\n";
 }
 
-int run_inspect(const InspectConfig& options, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  std::vector<int64_t> dims;
-  dims = parse_index_list(options.dims, "--dims");
-  const std::vector<TokenGroup> groups = load_token_groups(options.groups.file, options.groups.tokens, comm);
-  const InspectTable table = inspect_matrix(options.matrix, groups, dims, comm);
-  if (rank == 0) std::fputs((options.json ? inspect_json(table) : inspect_text(table)).c_str(), stdout);
-  return kExitOk;
-}
-
 }  // namespace latdisp

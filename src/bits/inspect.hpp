@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "bits/element_patterns.hpp"
-#include "config/bit_level_config.hpp"
 #include "io/token_groups.hpp"
 
 namespace latdisp {
@@ -59,8 +58,5 @@ InspectTable inspect_matrix(const std::string& matrix_location, const std::vecto
 
 std::string inspect_text(const InspectTable& table);
 std::string inspect_json(const InspectTable& table);
-
-// Collective: the `inspect` subcommand. Returns the exit code.
-int run_inspect(const InspectConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "config/bit_level_config.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 #include "io/token_groups.hpp"
 
@@ -55,7 +54,5 @@ SeparationResult separate_groups(const std::string& matrix_location, std::vector
 
 std::string separation_text(const SeparationResult& result);
 std::string separation_json(const SeparationResult& result);
-
-int run_separation(const SeparationConfig& options, MPI_Comm comm);
 
 }  // namespace latdisp

@@ -11,7 +11,6 @@
 #include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
 #include "io/trajectory_reader.hpp"
-#include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -23,10 +22,12 @@ namespace {
 // The dataset of training step numbers analyze reports as input.steps.
 const char* const kStepsDataset = "steps";
 
+}  // namespace
+
 // Collective: steps per block, the same on every rank; a block of the
 // largest slab is read and written whole.
-int64_t steps_per_block(const PackConfig& options, MPI_Comm comm, int64_t steps, int64_t max_slab, int64_t dims,
-                        int64_t value_bytes) {
+int64_t pack_block_steps(const PackConfig& options, MPI_Comm comm, int64_t steps, int64_t max_slab, int64_t dims,
+                         int64_t value_bytes) {
   BlockCost cost;
   cost.steps = steps;
   cost.bytes_per_step = static_cast<uint64_t>(std::max<int64_t>(1, max_slab * dims * value_bytes));
@@ -36,13 +37,6 @@ int64_t steps_per_block(const PackConfig& options, MPI_Comm comm, int64_t steps,
   cost.slab_text = "this rank's slab (" + std::to_string(max_slab) + " tokens x " + std::to_string(dims) + " dims)";
   return plan_blocks(cost, memory_budget_of(options.memory, comm), comm).steps_per_block;
 }
-
-// The input of pack, opened collectively: the reader and the dead mask.
-struct PackInput {
-  std::unique_ptr<TrajectoryReader> reader;
-  std::vector<uint8_t> dead_mask;
-  bool dead_mask_found = false;
-};
 
 PackInput open_pack_input(const PackConfig& options, MPI_Comm comm) {
   int rank = 0, ranks = 1;
@@ -120,28 +114,6 @@ void print_pack_summary(const PackConfig& options, const PackInput& input, doubl
       options.input.path.c_str(), input.dead_mask_found ? ", dead_mask" : "",
       input.reader->step_numbers().empty() ? "" : ", steps", megabytes, seconds,
       seconds > 0 ? megabytes / seconds : 0.0, ranks);
-}
-
-}  // namespace
-
-int run_pack(const PackConfig& options, MPI_Comm comm) {
-  const Clock::time_point start = Clock::now();
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
-  // The output is refused now if it cannot be written (or is an input), not after the reading.
-  check_outputs(comm, {{"--output", options.output}}, input_files_of(options.input.path, options.input.dead_mask),
-                options.overwrite);
-  const PackInput input = open_pack_input(options, comm);
-  const TrajectoryShape shape = input.reader->shape();
-  const int64_t max_slab = token_range(shape.tokens, 0, ranks).count;
-  const int64_t block_steps =
-      steps_per_block(options, comm, shape.steps, max_slab, shape.dims, input.reader->element_bytes());
-  PendingOutput output(comm, options.output, options.overwrite, "--output");
-  write_packed(options, input, block_steps, output.temporary_path(), comm);
-  output.commit();
-  if (rank == 0) print_pack_summary(options, input, seconds_since(start), ranks);
-  return kExitOk;
 }
 
 }  // namespace latdisp

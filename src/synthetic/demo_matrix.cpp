@@ -136,6 +136,40 @@ void write_matrix_rows(MpiOutputFile& file, const DemoMatrixModel& model, const 
   });
 }
 
+}  // namespace
+
+DemoMatrixModel demo_matrix_model(const GenerateConfig& options) {
+  DemoMatrixModel model;
+  model.seed = options.seed;
+  model.tokens = options.tokens;
+  model.dims = options.dims;
+  model.groups = options.planted_groups;
+  model.group_size = options.group_size;
+  return model;
+}
+
+DemoMatrixHeader demo_matrix_header(const GenerateConfig& options, const DemoMatrixModel& model,
+                                    const PlantedGroups& planted) {
+  const std::map<std::string, std::string> metadata{{"generator", "latdisp generate --matrix"},
+                                                    {"seed", std::to_string(options.seed)},
+                                                    {"planted_group_sizes", group_sizes(planted)},
+                                                    {"active_dims", comma_list(planted.active_dims)},
+                                                    {"notebook_dim", std::to_string(planted.notebook_dim)}};
+  std::vector<int64_t> offsets;
+  DemoMatrixHeader header;
+  header.text = build_safetensors_header({{options.dataset, "BF16", {model.tokens, model.dims}}}, metadata, &offsets);
+  header.data_start = offsets[0];
+  return header;
+}
+
+void write_demo_matrix(const DemoMatrixModel& model, const PlantedGroups& planted, const DemoMatrixHeader& header,
+                       const std::string& path, MPI_Comm comm) {
+  MpiOutputFile file(comm, path);
+  reserve_output_space(comm, path, static_cast<uint64_t>(header.data_start + model.tokens * model.dims * 2));
+  write_matrix_rows(file, model, planted, header.text, header.data_start, comm);
+  file.close();
+}
+
 void print_matrix_summary(const GenerateConfig& options, const DemoMatrixModel& model, const PlantedGroups& planted) {
   std::printf("latdisp generate --matrix: wrote %s: %s [%lld, %lld] BF16, seed %llu\n", options.output.c_str(),
               options.dataset.c_str(), static_cast<long long>(model.tokens), static_cast<long long>(model.dims),
@@ -145,39 +179,6 @@ void print_matrix_summary(const GenerateConfig& options, const DemoMatrixModel& 
       "  the last two groups differ only in dim %lld by 1 ULP (-1.708984e-03 vs -1.701355e-03)\n",
       static_cast<long long>(model.groups), group_sizes(planted).c_str(), comma_list(planted.active_dims).c_str(),
       static_cast<long long>(planted.notebook_dim));
-}
-
-}  // namespace
-
-int run_generate_matrix(const GenerateConfig& options, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  DemoMatrixModel model;
-  model.seed = options.seed;
-  model.tokens = options.tokens;
-  model.dims = options.dims;
-  model.groups = options.planted_groups;
-  model.group_size = options.group_size;
-  const PlantedGroups planted = planted_groups(model);
-  const std::map<std::string, std::string> metadata{{"generator", "latdisp generate --matrix"},
-                                                    {"seed", std::to_string(options.seed)},
-                                                    {"planted_group_sizes", group_sizes(planted)},
-                                                    {"active_dims", comma_list(planted.active_dims)},
-                                                    {"notebook_dim", std::to_string(planted.notebook_dim)}};
-  std::vector<int64_t> offsets;
-  const std::string header =
-      build_safetensors_header({{options.dataset, "BF16", {model.tokens, model.dims}}}, metadata, &offsets);
-  PendingOutput output(comm, options.output, options.overwrite, "--output");
-  {
-    MpiOutputFile file(comm, output.temporary_path());
-    reserve_output_space(comm, output.temporary_path(),
-                         static_cast<uint64_t>(offsets[0] + model.tokens * model.dims * 2));
-    write_matrix_rows(file, model, planted, header, offsets[0], comm);
-    file.close();
-  }
-  output.commit();
-  if (rank == 0) print_matrix_summary(options, model, planted);
-  return kExitOk;
 }
 
 }  // namespace latdisp

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "config/generate_config.hpp"
@@ -43,8 +44,24 @@ PlantedGroups planted_groups(const DemoMatrixModel& model);
 // Row `token` of the matrix.
 void demo_row(const DemoMatrixModel& model, const PlantedGroups& planted, int64_t token, uint16_t* row);
 
-// Collective: writes the matrix as tensor `options.dataset` (BF16) of a
-// safetensors file, every rank its own rows (MPI-IO). Returns the exit code.
-int run_generate_matrix(const GenerateConfig& options, MPI_Comm comm);
+// The model `generate --matrix` writes: options' seed, shape and planted groups.
+DemoMatrixModel demo_matrix_model(const GenerateConfig& options);
+
+// The safetensors header of the matrix (tensor `options.dataset`, BF16, with
+// the planted structure in its metadata) and where the rows start after it.
+struct DemoMatrixHeader {
+  std::string text;
+  int64_t data_start = 0;
+};
+DemoMatrixHeader demo_matrix_header(const GenerateConfig& options, const DemoMatrixModel& model,
+                                    const PlantedGroups& planted);
+
+// Collective: the header and every row into a new file at `path` (its space
+// reserved first), every rank its own rows (MPI-IO). Throws Error on failure.
+void write_demo_matrix(const DemoMatrixModel& model, const PlantedGroups& planted, const DemoMatrixHeader& header,
+                       const std::string& path, MPI_Comm comm);
+
+// The summary of what was written and planted, on stdout.
+void print_matrix_summary(const GenerateConfig& options, const DemoMatrixModel& model, const PlantedGroups& planted);
 
 }  // namespace latdisp

@@ -17,8 +17,6 @@
 
 namespace latdisp {
 
-namespace {
-
 // Collective: steps per written block, the same on every rank: the block
 // (stored bytes) and the current step (as uint32_t bits, and the dead mask)
 // of the largest slab, each block written whole.
@@ -37,6 +35,8 @@ int64_t generate_block_steps(const GenerateConfig& options, int64_t max_slab, MP
   cost.fixed_text = " and the step being generated";
   return plan_blocks(cost, memory_budget_of(options.memory, comm), comm).steps_per_block;
 }
+
+namespace {
 
 // Steps [first, first + count) of the slab into `block`; `current` holds the
 // step before `first` and is left at the block's last step.
@@ -59,6 +59,8 @@ void generate_steps(const TrajectoryModel& model, formats::ElementType type, con
       for (size_t k = 0; k < value_bytes; ++k) out[i * value_bytes + k] = static_cast<uint8_t>(current[i] >> (8 * k));
   }
 }
+
+}  // namespace
 
 // Collective: the trajectory of `model` into a new HDF5 file at `path`.
 void write_trajectory(const GenerateConfig& options, const TrajectoryModel& model, int64_t block_steps,
@@ -113,22 +115,6 @@ void print_generate_summary(const GenerateConfig& options) {
   if (options.decay_steps > 0)
     std::printf("latdisp generate: move size halving every %lld steps, floor %g\n",
                 static_cast<long long>(options.decay_steps), options.floor);
-}
-
-}  // namespace
-
-int run_generate(const GenerateConfig& options, MPI_Comm comm) {
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
-  require_a_token_per_rank(options.tokens, ranks);
-  const TrajectoryModel model{options.seed, options.dead_fraction, options.special, options.decay_steps, options.floor};
-  const int64_t block_steps = generate_block_steps(options, token_range(options.tokens, 0, ranks).count, comm);
-  PendingOutput output(comm, options.output, options.overwrite, "--output");
-  write_trajectory(options, model, block_steps, output.temporary_path(), comm);
-  output.commit();
-  if (rank == 0) print_generate_summary(options);
-  return kExitOk;
 }
 
 }  // namespace latdisp
