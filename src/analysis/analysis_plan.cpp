@@ -7,6 +7,7 @@
 #include "config/run_specs.hpp"
 #include "kokkos_kernels/encode_block.hpp"
 #include "io/step_selection_reader.hpp"
+#include "io/trajectory_input.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 
@@ -76,12 +77,12 @@ OutputPlan output_plan(StepBlockInputs in, const AnalyzeConfig& config, MPI_Comm
 AnalysisInput open_analysis_input(const AnalyzeConfig& config, MPI_Comm comm) {
   AnalysisInput input;
   input.reader_comm = std::make_unique<DuplicatedComm>(comm);
-  ElementRequest request;
-  request.any_format = true;
-  if (config.input.element_type) request.element_type = *config.input.element_type;
   const InputSpec& in = config.input;
-  input.reader = open_trajectory(input.reader_comm->get(), in.path, in.dataset, in.dead_mask, input.dead_mask,
-                                 input.dead_mask_found, request, in.skip_incomplete);
+  TrajectoryInput opened =
+      open_trajectory_input(input.reader_comm->get(), trajectory_input_of(in), {{in.dataset, "W", "--dataset"}});
+  input.reader = std::move(opened.readers.front());
+  input.dead_mask = std::move(opened.dead_mask);
+  input.dead_mask_found = opened.dead_mask_found;
   if (in.steps)
     input.reader = select_snapshots(std::move(input.reader), {in.steps->first, in.steps->last, in.steps->stride},
                                     "--steps " + in.steps_text);

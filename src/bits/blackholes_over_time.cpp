@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "bits/group_timeline.hpp"
 #include "bits/identical_rows.hpp"
 #include "io/matrix_source.hpp"
+#include "io/trajectory_input.hpp"
 #include "io/trajectory_reader.hpp"
 #include "parallel/clock.hpp"
 #include "parallel/errors.hpp"
@@ -132,11 +134,14 @@ OpenedTrajectory open_input(const BlackholesConfig& options, BlackholesRun& run,
   MPI_Comm_rank(comm, &rank);
   OpenedTrajectory input;
   input.location = parse_matrix_location(options.matrix);
-  bool dead_found = false;
-  ElementRequest any_format;
-  any_format.any_format = true;
-  input.reader = open_trajectory(comm, input.location.path, input.location.name, options.dead_mask, input.dead,
-                                 dead_found, any_format);
+  TrajectoryInputSpec spec;
+  spec.path = input.location.path;
+  spec.dead_mask = options.dead_mask;
+  spec.request.any_format = true;
+  TrajectoryInput opened = open_trajectory_input(comm, spec, {{input.location.name, "W", "--matrix"}});
+  input.reader = std::move(opened.readers.front());
+  input.dead = std::move(opened.dead_mask);
+  const bool dead_found = opened.dead_mask_found;
   run.words = (input.reader->shape().dims * input.reader->element_bytes() + 1) / 2;
   describe_input(*input.reader, input.location, input.dead, dead_found, run);
   collectively(comm, [&] {

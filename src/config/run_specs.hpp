@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/step_selection.hpp"
+#include "io/trajectory_input.hpp"
 #include "kokkos_kernels/formats/element_type.hpp"
 
 namespace latdisp {
@@ -24,6 +25,10 @@ struct InputSpec {
   std::string steps_text;              // --steps as given, for messages
   std::optional<formats::ElementType> element_type;  // of integer storage; none: from the input
 };
+
+// The input as io/trajectory_input.hpp opens it: any element format,
+// --element-type for integer storage, --skip-incomplete for a series.
+TrajectoryInputSpec trajectory_input_of(const InputSpec& input);
 
 // Memory and scratch space: --memory-budget, --scratch-dir,
 // --max-steps-per-block, --progress-seconds.

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "io/element_recognition.hpp"
+#include "io/trajectory_input.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -15,46 +18,34 @@ using optimizer::StepScalars;
 
 namespace {
 
-const char* const kTensorOptions[4] = {"--dataset", "--grad", "--exp-avg", "--exp-avg-sq"};
-const char* const kTensorRoles[4] = {"W", "the gradient", "exp_avg", "exp_avg_sq"};
+// W and the three tensors recorded beside it, as messages name them.
+std::vector<NamedTensor> audit_tensors(const OptimizerConfig& o) {
+  return {{o.input.dataset, "W", "--dataset"},
+          {o.tensors.grad, "the gradient", "--grad"},
+          {o.tensors.exp_avg, "exp_avg", "--exp-avg"},
+          {o.tensors.exp_avg_sq, "exp_avg_sq", "--exp-avg-sq"}};
+}
 
 }  // namespace
 
-
-
 AuditInput open_audit_input(const OptimizerConfig& o, MPI_Comm comm) {
+  TrajectoryInputSpec spec = trajectory_input_of(o.input);
+  spec.reader_name = "the optimizer audit";
+  const std::vector<NamedTensor> tensors = audit_tensors(o);
+  TrajectoryInput opened = open_trajectory_input(comm, spec, tensors);
   AuditInput input;
-  bool dead_found = false;
-  ElementRequest every_format;
-  every_format.any_format = true;
-  input.tensors[0] = open_trajectory(comm, o.input.path, o.input.dataset, o.input.dead_mask, input.dead, dead_found, every_format);
-  const std::string names[4] = {o.input.dataset, o.tensors.grad, o.tensors.exp_avg, o.tensors.exp_avg_sq};
-  const TrajectoryShape& shape = input.tensors[0]->shape();
-  for (int i = 1; i < 4; ++i) {
-    try {
-      input.tensors[i] = open_trajectory_source(comm, o.input.path, names[i], SourceUse::trajectory, every_format);
-    } catch (const Error& e) {
-      throw Error(e.exit_code(), std::string("the optimizer audit needs ") + kTensorRoles[i] + " (" +
-                                     kTensorOptions[i] + " '" + names[i] + "'): " + e.what());
-    }
-    const TrajectoryShape& other = input.tensors[i]->shape();
-    if (other.steps != shape.steps || other.tokens != shape.tokens || other.dims != shape.dims)
-      fail(kExitInput, std::string(kTensorRoles[i]) + " '" + names[i] + "' has shape [" +
-                           std::to_string(other.steps) + ", " + std::to_string(other.tokens) + ", " +
-                           std::to_string(other.dims) + "]; W '" + names[0] + "' has [" + std::to_string(shape.steps) +
-                           ", " + std::to_string(shape.tokens) + ", " + std::to_string(shape.dims) +
-                           "] (every tensor needs one snapshot per step of the same matrix)");
-  }
   for (int i = 0; i < 4; ++i) {
+    input.tensors[i] = std::move(opened.readers[static_cast<size_t>(i)]);
     const ElementType type = input.tensors[i]->element_type();
     if (type != ElementType::bf16 && type != ElementType::f32)
-      fail(kExitInput, std::string(kTensorRoles[i]) + " '" + names[i] + "' holds " + element_type_name(type) +
+      fail(kExitInput, tensors[i].role + " '" + tensors[i].name + "' holds " + element_type_name(type) +
                            " values; the audit replays AdamW on bf16 and f32 parameters (torch's CPU kernels "
                            "cannot step f16 parameters; FP8 is no AdamW parameter format)");
   }
+  input.dead = std::move(opened.dead_mask);
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  if (!dead_found && rank == 0)
+  if (!opened.dead_mask_found && rank == 0)
     std::fprintf(stderr, "latdisp: warning: %s; every token is treated as live\n",
                  missing_dead_mask_text(o.input.path, o.input.dead_mask).c_str());
   return input;

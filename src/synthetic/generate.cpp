@@ -5,10 +5,8 @@
 #include <vector>
 
 #include "io/block_plan.hpp"
-#include "io/element_storage.hpp"
-#include "io/hdf5_handles.hpp"
-#include "io/hdf5_output_file.hpp"
 #include "io/output_file.hpp"
+#include "io/trajectory_writer.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/partition.hpp"
@@ -70,33 +68,22 @@ void write_trajectory(const GenerateConfig& options, const TrajectoryModel& mode
   MPI_Comm_size(comm, &ranks);
   const TokenRange slab = token_range(options.tokens, rank, ranks);
   const formats::ElementType type = options.element_type;
-  const Hdf5Handle value_type = hdf5_element_type(type);
-  Hdf5OutputFile file(comm, path);
-  const Hdf5Handle bool_type = h5py_bool_type();
-  hid_t values = -1, mask = -1;
-  collectively(comm, [&] {
-    values = file.keep(create_output_dataset(file.get(), options.dataset, value_type.get(),
-                                             {static_cast<hsize_t>(options.steps), static_cast<hsize_t>(options.tokens),
-                                              static_cast<hsize_t>(options.dims)}));
-    if (write_element_attribute(values, type) < 0)
-      fail(kExitOutput, "cannot write the dtype attribute of '" + options.dataset + "': " + hdf5_error_text());
-    mask = file.keep(
-        create_output_dataset(file.get(), options.dead_mask, bool_type.get(), {static_cast<hsize_t>(options.tokens)}));
-  });
-  file.reserve_space();
+  TrajectoryFileLayout layout;
+  layout.dataset = options.dataset;
+  layout.type = type;
+  layout.shape = TrajectoryShape{options.steps, options.tokens, options.dims};
+  layout.dead_mask = options.dead_mask;
+  TrajectoryWriter file(comm, path, layout);
   std::vector<uint8_t> dead(static_cast<size_t>(slab.count));
   for (int64_t n = 0; n < slab.count; ++n) dead[n] = token_is_dead(model, slab.begin + n) ? 1 : 0;
-  file.write_box(mask, bool_type.get(), {static_cast<hsize_t>(slab.begin)}, {static_cast<hsize_t>(slab.count)},
-                 dead.data(), "the dead mask");
+  file.write_dead_mask(slab, dead.data());
   std::vector<uint8_t> block(static_cast<size_t>(block_steps * slab.count * options.dims * formats::element_bytes(type)));
   std::vector<uint32_t> current(static_cast<size_t>(slab.count * options.dims));
   for (int64_t first = 0; first < options.steps; first += block_steps) {
     stop_if_signalled(comm);
     const int64_t count = std::min(block_steps, options.steps - first);
     generate_steps(model, type, slab, options.dims, dead, first, count, current, block);
-    file.write_box(values, value_type.get(), {static_cast<hsize_t>(first), static_cast<hsize_t>(slab.begin), 0},
-                   {static_cast<hsize_t>(count), static_cast<hsize_t>(slab.count), static_cast<hsize_t>(options.dims)},
-                   block.data(), "steps " + std::to_string(first) + ".." + std::to_string(first + count - 1));
+    file.write_steps(slab, first, count, block.data());
   }
   file.close();
 }
