@@ -70,7 +70,7 @@ find_boost() {
   chain=""
 }
 for stage in analysis report bits optimizer survey convert synthetic; do
-  for file in src/$stage/*.hpp src/$stage/*.cpp; do
+  for file in src/"$stage"/*.hpp src/"$stage"/*.cpp; do
     [ -f "$file" ] || continue
     find_boost "$file"
     [ -z "$chain" ] || { echo "$file reaches Boost: $chain"; violations=$((violations + 1)); }
