@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <type_traits>
 
+#include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 
 namespace latdisp {
@@ -117,54 +119,41 @@ struct CoordinateEncoder {
   }
 };
 
-// The common case, decided without branches so that compilers vectorize
-// it: b normal, E(b) <= E(a) <= E(b) + kMaxShift, a and b finite. There
-// x = qa * 2^shift - qb is an integer that int32 holds; for bf16 the seed
-// arithmetic agrees with it (and its ULP with U(b)) when also |b| < 256 and
-// |x| < 256.
+// A coordinate on the fast path: x, the crossing and U(b) from the common
+// case of the lattice rules (formats/common_case.hpp), which for bf16 is also
+// where the seed arithmetic agrees with the exact one (its ULP too, once a
+// zero b gets the smallest normal's ULP). What is the encoder's own: x must
+// be an integer (2x even) that the output Integer holds; elsewhere `fast` is
+// 0 and the general rules of CoordinateEncoder decide (the crossing stays).
 template <class F, class Integer>
 struct FastLane {
-  // 8 binades, fewer where qa * 2^8 would not fit int32 (f32: 6).
-  static constexpr int kMaxShift = F::mantissa_bits + 9 <= 30 ? 8 : 30 - (F::mantissa_bits + 1);
-  static constexpr int kMaxFiniteField = (1 << F::exponent_bits) - (F::specials == formats::Specials::ieee ? 2 : 1);
-  static constexpr uint32_t kExponentMask = (uint32_t(1) << F::exponent_bits) - 1;
+  using C = formats::CommonCase<F>;
+  using U = typename C::U;
+  using S = typename C::S;
+  // The output type's range within S (|x| <= 2^23 always fits int32).
+  static constexpr int64_t kLowest = int64_t(std::numeric_limits<Integer>::min()) > std::numeric_limits<S>::min()
+                                         ? int64_t(std::numeric_limits<Integer>::min())
+                                         : int64_t(std::numeric_limits<S>::min());
+  static constexpr int64_t kHighest = int64_t(std::numeric_limits<Integer>::max()) < std::numeric_limits<S>::max()
+                                          ? int64_t(std::numeric_limits<Integer>::max())
+                                          : int64_t(std::numeric_limits<S>::max());
 
-  int32_t x;
-  int32_t fast;  // 1: x, the crossing and the ULP bits below are final
-  int32_t crossed;
-  uint32_t ulp;
+  S x;
+  U fast;  // 1: x, the crossing and the ULP bits below are final
+  U crossed;
+  U ulp;
 
-  // The signed significand (hidden bit set) of a normal pattern, branch-free.
-  KOKKOS_FORCEINLINE_FUNCTION static int32_t normal_signed_significand(uint32_t bits) {
-    const int32_t sign = -static_cast<int32_t>((bits >> (F::total_bits - 1)) & 1u);
-    const int32_t magnitude =
-        static_cast<int32_t>((bits & ((uint32_t(1) << F::mantissa_bits) - 1)) | (uint32_t(1) << F::mantissa_bits));
-    return (magnitude ^ sign) - sign;
-  }
-
-  KOKKOS_INLINE_FUNCTION FastLane(uint32_t a, uint32_t b, bool seed) {
-    const int32_t ea = static_cast<int32_t>((a >> F::mantissa_bits) & kExponentMask);
-    const int32_t eb = static_cast<int32_t>((b >> F::mantissa_bits) & kExponentMask);
-    const int32_t shift = ea - eb;
-    const int32_t clamped = shift < 0 ? 0 : (shift > kMaxShift ? kMaxShift : shift);
-    x = normal_signed_significand(a) * (1 << clamped) - normal_signed_significand(b);
-    constexpr int32_t kLow = sizeof(Integer) == 1 ? -128 : sizeof(Integer) == 2 ? -32768 : -(1 << 30);
-    const int32_t low = seed && kLow < -255 ? -255 : kLow;
-    const int32_t high = seed && kLow < -255 ? 255 : -kLow - 1;
-    const uint32_t highest_eb = seed ? 133u : static_cast<uint32_t>(kMaxFiniteField - 1);  // eb - 1
-    fast = static_cast<int32_t>(static_cast<uint32_t>(eb - 1) <= highest_eb) &
-           static_cast<int32_t>(ea <= kMaxFiniteField) &
-           static_cast<int32_t>(static_cast<uint32_t>(shift) <= static_cast<uint32_t>(kMaxShift)) &
-           static_cast<int32_t>(x >= low) & static_cast<int32_t>(x <= high);
-    if constexpr (F::specials == formats::Specials::nan_only_fn) {  // S.1..1.1..1 is in a normal binade
-      constexpr uint32_t kMagnitude = (uint32_t(1) << (F::total_bits - 1)) - 1;
-      fast &=
-          static_cast<int32_t>((a & kMagnitude) != kMagnitude) & static_cast<int32_t>((b & kMagnitude) != kMagnitude);
-    }
-    crossed = static_cast<int32_t>(ea != eb);
-    // U(b) of a normal b: 2^(eb - bias - mantissa_bits), a subnormal pattern below field mantissa_bits + 1.
-    ulp = eb > F::mantissa_bits ? static_cast<uint32_t>(eb - F::mantissa_bits) << F::mantissa_bits
-                                : uint32_t(1) << ((eb - 1) & 31);
+  KOKKOS_FORCEINLINE_FUNCTION FastLane(U a, U b, const typename C::Rules& rules) {
+    const typename C::Lane l = C::lane(a, b, rules);
+    x = static_cast<S>(l.x2 / 2);
+    fast = static_cast<U>(l.common & U((l.x2 & 1) == 0) & U(x >= static_cast<S>(kLowest)) &
+                          U(x <= static_cast<S>(kHighest)));
+    crossed = l.crossed;
+    // U(b) = 2^(field - bias - mantissa_bits) as F's bits: a normal pattern
+    // from field mantissa_bits + 1 on, a subnormal one below.
+    constexpr U kMantissa = static_cast<U>(F::mantissa_bits);
+    ulp = l.ulp_field > kMantissa ? static_cast<U>(static_cast<U>(l.ulp_field - kMantissa) << kMantissa)
+                                  : static_cast<U>(U(1) << ((l.ulp_field - 1) & (8 * sizeof(U) - 1)));
   }
 };
 
@@ -186,6 +175,7 @@ struct EncodeFunctor {
   PackedUlps<F> m_ulps;
   ExceptionTable m_table;  // rows past its capacity are counted, not written
   CoordinateEncoder<F, Integer> m_encode;
+  typename formats::CommonCase<F>::Rules m_rules;  // of the fast path (fast_path_rules)
   int64_t m_tokens;
   int64_t m_dims;
   int64_t m_transitions;
@@ -215,19 +205,19 @@ struct EncodeFunctor {
   // general one where it did not apply; exceptions from table row `at` on.
   KOKKOS_INLINE_FUNCTION void encode_chunk(int64_t t, int64_t n, const Bits* from, const Bits* to, int64_t begin,
                                            int64_t end, int64_t& at) const {
-    const bool seed = m_encode.seed();
     Integer* integers = &m_integers(t, n, 0);
     uint8_t* crossed = &m_crossed(t, n, 0);
     Bits* ulps = &m_ulps(t, n, 0);
     uint8_t slow[kChunkDims];
     int32_t slow_count = 0;
     for (int64_t d = begin; d < end; ++d) {
-      const FastLane<F, Integer> lane(to[d], from[d], seed);
+      const FastLane<F, Integer> lane(to[d], from[d], m_rules);
       integers[d] = static_cast<Integer>(lane.x);
       crossed[d] = static_cast<uint8_t>(lane.crossed);
       ulps[d] = static_cast<Bits>(lane.ulp);
-      slow[d - begin] = static_cast<uint8_t>(1 - lane.fast);
-      slow_count += 1 - lane.fast;
+      const int32_t slow_lane = 1 - static_cast<int32_t>(lane.fast);
+      slow[d - begin] = static_cast<uint8_t>(slow_lane);
+      slow_count += slow_lane;
     }
     for (int64_t d = begin; d < end && slow_count > 0; ++d) {
       if (!slow[d - begin]) continue;
@@ -243,11 +233,10 @@ struct EncodeFunctor {
 
   // The exceptions of dims [begin, end), found as encode_chunk finds them.
   KOKKOS_INLINE_FUNCTION int64_t count_chunk(const Bits* from, const Bits* to, int64_t begin, int64_t end) const {
-    const bool seed = m_encode.seed();
     uint8_t slow[kChunkDims];
     int32_t slow_count = 0;
     for (int64_t d = begin; d < end; ++d) {
-      const int32_t fast = FastLane<F, Integer>(to[d], from[d], seed).fast;
+      const int32_t fast = static_cast<int32_t>(FastLane<F, Integer>(to[d], from[d], m_rules).fast);
       slow[d - begin] = static_cast<uint8_t>(1 - fast);
       slow_count += 1 - fast;
     }
@@ -270,6 +259,16 @@ struct EncodeFunctor {
     m_table.kind(at) = static_cast<int8_t>(kind);
   }
 };
+
+// The common case's settings for the encode pass: the seed arithmetic gives
+// a zero b the smallest normal's ULP (2^-126 for bf16).
+template <class F>
+typename formats::CommonCase<F>::Rules fast_path_rules(const KernelSettings& settings) {
+  const bool seed = is_bf16<F>() && settings.arithmetic == Arithmetic::seed;
+  const formats::ZeroUlp zero_rule =
+      seed ? formats::ZeroUlp::min_normal : static_cast<formats::ZeroUlp>(static_cast<int>(settings.zero_ulp));
+  return formats::CommonCase<F>::rules(zero_rule, settings.epsilon);
+}
 
 // Calls f(Integer{}) with the integer type of `width`.
 template <class Function>
@@ -314,6 +313,7 @@ void encode_typed(const RawBlockValues& values, const KernelSettings& settings, 
                                             ulps,
                                             table,
                                             encoder,
+                                            fast_path_rules<F>(settings),
                                             tokens,
                                             dims,
                                             steps - 1,
