@@ -437,6 +437,17 @@ struct CommonSums {
   int64_t redone = 0;  // rows the simple pass left to the full one (simple_group, redo_rows)
 };
 
+// The range [low, high] of `value` over the lanes where `keep` is 1,
+// branch-free (a lane with keep 0 widens neither end): for the flat passes.
+template <class U>
+KOKKOS_FORCEINLINE_FUNCTION void widen_kept_range(U value, U keep, U& low, U& high) {
+  const U mask = static_cast<U>(-keep);
+  const U value_or_high = static_cast<U>(value | static_cast<U>(~mask));
+  low = value_or_high < low ? value_or_high : low;
+  const U value_or_low = static_cast<U>(value & mask);
+  high = value_or_low > high ? value_or_low : high;
+}
+
 // The flat pass over `n` coordinates: the sums of the common ones; x2[i]
 // (0 where not common) and marks[i] (crossed, half-integer and not common,
 // packed as CommonCase says). x2's extremes are taken over every lane, with
@@ -472,11 +483,7 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
     }
     x2_min = l.x2 < x2_min ? l.x2 : x2_min;
     x2_max = l.x2 > x2_max ? l.x2 : x2_max;
-    const U mask = static_cast<U>(-l.common);
-    const U field_or_high = static_cast<U>(l.ulp_field | static_cast<U>(~mask));
-    field_min = field_or_high < field_min ? field_or_high : field_min;
-    const U field_or_low = static_cast<U>(l.ulp_field & mask);
-    field_max = field_or_low > field_max ? field_or_low : field_max;
+    widen_kept_range(static_cast<U>(l.ulp_field), static_cast<U>(l.common), field_min, field_max);
     x2[i] = l.x2;
     marks[i] = static_cast<U>(l.crossed | ((l.x2 & 1) << C::kHalfShift) | ((l.common ^ 1) << C::kUncommonShift));
   }
@@ -520,11 +527,7 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> simple_group(const typename F::bits_ty
     others = static_cast<U>(others | (l.simple ^ 1));
     x2_min = l.x2 < x2_min ? l.x2 : x2_min;  // 0 where not simple: settle_extremes
     x2_max = l.x2 > x2_max ? l.x2 : x2_max;
-    const U mask = static_cast<U>(-l.simple);
-    const U field_or_high = static_cast<U>(l.field | static_cast<U>(~mask));
-    field_min = field_or_high < field_min ? field_or_high : field_min;
-    const U field_or_low = static_cast<U>(l.field & mask);
-    field_max = field_or_low > field_max ? field_or_low : field_max;
+    widen_kept_range(static_cast<U>(l.field), static_cast<U>(l.simple), field_min, field_max);
     x2[i] = l.x2;
     marks[i] = static_cast<U>((l.simple ^ 1) << C::kUncommonShift);
   }
