@@ -425,6 +425,8 @@ constexpr int64_t kGroupCoordinates = 128;
 constexpr int64_t kGroupCoordinates = 8192;
 #endif
 constexpr int64_t kGroupRows = 256;
+static_assert(kGroupCoordinates <= NearZeroFold<formats::BF16>::kBufferCoordinates,
+              "a group fits the near-zero fold's buffer");
 
 template <class F>
 struct CommonSums {

@@ -227,21 +227,42 @@ struct NearZeroFold {
   static constexpr int32_t kLarge2x = 2048;
   static constexpr bool kReaches1024 = C::kX2Limit > kLarge2x;
   static_assert(!(kExactMagnitude && kReaches1024), "the histogram has no |x| > 1024 flag");
-  // The keys from a group's highest down that get a vectorized loop of their
-  // own (most coordinates lie within a few binades of the largest): at least
-  // kDenseKeys, and more (up to kMaxDenseKeys) while over 1/32 of the group
-  // is left, about where the loop costs less than taking those one by one
-  // (formats with few mantissa bits spread over more binades). The cap only
-  // bounds a group spread thin over hundreds of binades (f32).
-  // The keys go up to four a loop (dense_keys), so a few more may be taken.
+  // The keys from a population's highest down (in its buffer, see drain)
+  // that get a vectorized loop (most coordinates lie within a few binades of
+  // the largest): at least kDenseKeys, and more (up to kMaxDenseKeys) while
+  // over 1/32 of the buffer is left, about where the loop costs less than
+  // taking those one by one (formats with few mantissa bits spread over more
+  // binades). The cap only bounds a buffer spread thin over hundreds of
+  // binades (f32). The keys go up to four a loop (dense_keys), so a few more
+  // may be taken.
   static constexpr int kDenseKeys = 8, kMaxDenseKeys = 40;
+  // The most coordinates the groups between two drains (drain) may hold: a
+  // common pass's group or a row chunk fits.
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  static constexpr int32_t kBufferCoordinates = 128;
+#else
+  static constexpr int32_t kBufferCoordinates = 8192;
+#endif
 
   NearZeroItem item;
   Histogram histogram;
   uint64_t counts[2][kCountKeys][kLanes];
   uint32_t max2x[2][kCountKeys][kLanes];  // the largest |2x|
-  int lo[2], hi[2];                  // the keys whose entries are zeroed and in use (lo > hi: none)
+  // The keys whose entries are zeroed and in use: key 0 (zeros) where
+  // zeros_in_use[p], the keys in [lo[p], hi[p]] (lo > hi: none) from 1 up,
+  // so that a zero b does not stretch the range over every binade below the group's.
+  int lo[2], hi[2];
+  bool zeros_in_use[2];
   int64_t since_flush;
+  // Not kExactMagnitude: per population, the common coordinates' tags and
+  // |2x| of its groups since the last drain, so that the keys are counted
+  // over many groups at once (a work item's groups are often a few rows
+  // each); their count and the range of their keys.
+  static constexpr int32_t kBuffered = kExactMagnitude ? 1 : kBufferCoordinates;
+  U buffered_tags[2][kBuffered], buffered_x2[2][kBuffered];
+  int32_t buffered[2];
+  int64_t buffered_common[2];
+  int buffered_lo[2], buffered_hi[2];
   double epsilon;
   formats::ZeroUlp zero_rule;
 
@@ -250,8 +271,10 @@ struct NearZeroFold {
     for (int p = 0; p < 2; ++p) {
       lo[p] = kKeys;
       hi[p] = -1;
+      zeros_in_use[p] = false;
     }
     if constexpr (kExactMagnitude) histogram.reset();
+    for (int p = 0; p < 2; ++p) clear_buffer(p);
     since_flush = 0;
     epsilon = epsilon_;
     zero_rule = zero_rule_;
@@ -296,7 +319,11 @@ struct NearZeroFold {
     return L::sign_bit(a) != L::sign_bit(b) ? kSignChange : kKeepsSign;
   }
 
-  // Makes keys [key_lo, key_hi] of population p usable (zeroed) in the local bins.
+  // Makes key 0 (zeros) of population p usable (zeroed) in the local bins.
+  KOKKOS_INLINE_FUNCTION void cover_zeros(int p) {
+    if (!zeros_in_use[p]) zero_keys(p, 0, 0), zeros_in_use[p] = true;
+  }
+  // Makes keys [key_lo, key_hi] (key_lo >= 1) of population p usable (zeroed) in the local bins.
   KOKKOS_INLINE_FUNCTION void cover(int p, int key_lo, int key_hi) {
     if (key_lo > key_hi) return;
     if (lo[p] > hi[p]) lo[p] = hi[p] = key_lo, zero_keys(p, key_lo, key_lo);
@@ -315,36 +342,43 @@ struct NearZeroFold {
   // The local bins into the sink's, leaving them zeroed.
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush(Access& out) {
-    if constexpr (kExactMagnitude)
+    if constexpr (kExactMagnitude) {
       histogram.flush(out);
-    else
+    } else {
+      drain(0);
+      drain(1);
       flush_keys(out);
+    }
     since_flush = 0;
   }
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush_keys(Access& out) {
+    for (int p = 0; p < 2; ++p) {
+      if (zeros_in_use[p]) flush_key(p, 0, out);
+      for (int key = lo[p]; key <= hi[p]; ++key) flush_key(p, key, out);
+    }
+  }
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void flush_key(int p, int key, Access& out) {
     constexpr uint64_t kField = 0xFFFF;
-    for (int p = 0; p < 2; ++p)
-      for (int key = lo[p]; key <= hi[p]; ++key) {
-        int64_t count = 0, moved = 0, halves = 0, large = 0;
-        uint32_t max = 0;
-        for (int lane = 0; lane < kLanes; ++lane) {
-          const uint64_t entry = counts[p][key][lane];
-          count += static_cast<int64_t>(entry & kField);
-          moved += static_cast<int64_t>((entry >> kMovedShift) & kField);
-          halves += static_cast<int64_t>((entry >> kHalfShift) & kField);
-          large += static_cast<int64_t>(entry >> kLargeShift);
-          max = max2x[p][key][lane] > max ? max2x[p][key][lane] : max;
-          counts[p][key][lane] = max2x[p][key][lane] = 0;
-        }
-        if (count == 0) continue;
-        const int bin = bin_of_key(key);
-        out.bins(p, bin, kBinExact) += count - halves;
-        out.bins(p, bin, kBinHalf) += halves;
-        out.bins(p, bin, kBinMoved) += moved;
-        if (large > 0) out.bins(p, bin, kBinAbove1024) += large;
-        out.maxima(p, bin).update(near_zero_bits_of(0.5 * max));
-      }
+    int64_t count = 0, moved = 0, halves = 0, large = 0;
+    uint32_t max = 0;
+    for (int lane = 0; lane < kLanes; ++lane) {
+      const uint64_t entry = counts[p][key][lane];
+      count += static_cast<int64_t>(entry & kField);
+      moved += static_cast<int64_t>((entry >> kMovedShift) & kField);
+      halves += static_cast<int64_t>((entry >> kHalfShift) & kField);
+      large += static_cast<int64_t>(entry >> kLargeShift);
+      max = max2x[p][key][lane] > max ? max2x[p][key][lane] : max;
+      counts[p][key][lane] = max2x[p][key][lane] = 0;
+    }
+    if (count == 0) return;
+    const int bin = bin_of_key(key);
+    out.bins(p, bin, kBinExact) += count - halves;
+    out.bins(p, bin, kBinHalf) += halves;
+    out.bins(p, bin, kBinMoved) += moved;
+    if (large > 0) out.bins(p, bin, kBinAbove1024) += large;
+    out.maxima(p, bin).update(near_zero_bits_of(0.5 * max));
   }
 
   // What a group's flat loop sums (kind: 0 keeps its sign, 1 from zero, 2 to zero).
@@ -418,59 +452,95 @@ struct NearZeroFold {
     return s;
   }
 
-  // Keys key, key - 1, ..., key - K + 1's common coordinates of a group, in
-  // one loop (it vectorizes; the tags and |2x| are loaded once for all K):
-  // into lane 0 of their local bins; returns how many.
-  template <int K, class Access>
-  KOKKOS_INLINE_FUNCTION int64_t dense_keys(const S* x2, const U* tags, int32_t n, int p, int key, Access& out) {
-    U count[K], moved[K], halves[K], large[K], to_zero[K], max[K];  // n < 2^16
-    for (int k = 0; k < K; ++k) count[k] = moved[k] = halves[k] = large[k] = to_zero[k] = max[k] = 0;
-    for (int32_t i = 0; i < n; ++i) {
-      const U tag = tags[i];
-      const S v = x2[i];
-      const U all = static_cast<U>(v < 0 ? -v : v);
-      for (int k = 0; k < K; ++k) {
-        const U match = static_cast<U>((tag >> 1) == static_cast<U>(key - k));
-        const U magnitude = static_cast<U>(all & static_cast<U>(-match));
-        count[k] = static_cast<U>(count[k] + match);
-        moved[k] = static_cast<U>(moved[k] + U(magnitude != 0));
-        halves[k] = static_cast<U>(halves[k] + (magnitude & 1));
-        to_zero[k] = static_cast<U>(to_zero[k] + (tag & match));
-        if (kReaches1024) large[k] = static_cast<U>(large[k] + U(magnitude > kLarge2x));
-        max[k] = magnitude > max[k] ? magnitude : max[k];
-      }
+  // The dense loops' lanes: coordinate i of a chunk goes to lane i % kDenseLanes
+  // (a vector register's worth of U on the host), so that each key's
+  // statistics stay in registers, one lane each, through the loop.
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  static constexpr int kDenseLanes = 1;
+#else
+  static constexpr int kDenseLanes = 64 / static_cast<int>(sizeof(U));
+#endif
+  // Within a lane, a key's count, moved, half-integer and (kReaches1024)
+  // |x| > 1024 counts are packed in fields of kFieldBits, so that one masked
+  // add per key and coordinate updates them all; a chunk gives a lane at most
+  // kFieldMask coordinates, then the fields are added to per-lane totals.
+  static constexpr int kDenseFields = kReaches1024 ? 4 : 3;
+  static constexpr int kFieldBits = 8 * static_cast<int>(sizeof(U)) / kDenseFields;
+  static constexpr U kFieldMask = static_cast<U>((U(1) << kFieldBits) - 1);
+  static constexpr int32_t kDenseChunk = kDenseLanes * static_cast<int32_t>(kFieldMask);
+  static_assert(kBuffered / kDenseLanes + 1 <= static_cast<U>(~U(0)), "a lane's totals fit a U");
+
+  // One coordinate of a dense loop (|2x| and its tag) into lane j of keys[0 .. K).
+  template <int K>
+  KOKKOS_FORCEINLINE_FUNCTION static void dense_lane(U all, U tag, const U (&keys)[K], U (&fields)[K][kDenseLanes],
+                                                     U (&max)[K][kDenseLanes], int j) {
+    U increment = static_cast<U>(1 | (U(all != 0) << kFieldBits) | ((all & 1) << (2 * kFieldBits)));
+    if (kReaches1024) increment = static_cast<U>(increment | (U(all > kLarge2x) << (3 * kFieldBits)));
+    const U key = static_cast<U>(tag >> 1);
+    for (int k = 0; k < K; ++k) {  // written as selects: masked adds and maxima where the vector unit has them
+      const bool match = key == keys[k];
+      const U sum = static_cast<U>(fields[k][j] + increment), larger = all > max[k][j] ? all : max[k][j];
+      fields[k][j] = match ? sum : fields[k][j];
+      max[k][j] = match ? larger : max[k][j];
     }
-    int64_t found = 0;
-    for (int k = 0; k < K; ++k) {
-      if (count[k] == 0) continue;
-      counts[p][key - k][0] += packed(count[k], moved[k], halves[k], large[k]);
-      max2x[p][key - k][0] = max[k] > max2x[p][key - k][0] ? max[k] : max2x[p][key - k][0];
-      if (to_zero[k] > 0) out.bins(p, bin_of_key(key - k), kBinToZero) += to_zero[k];
-      found += count[k];
-    }
-    return found;
   }
 
-  // The common coordinates of a group with a key in [1, below), one by one:
-  // a loop that vectorizes marks them (a byte each), the marks are then
-  // read eight at a time.
-  template <class Access>
-  KOKKOS_INLINE_FUNCTION void sparse_keys(const Bits* from, const S* x2, const U* tags, int32_t n, int p, int below,
-                                          Access& out) {
-    uint8_t sparse[kSparseChunk + 8];
+  // Population p's buffered coordinates of K keys, in one loop (it
+  // vectorizes; the tags and |2x| are loaded once for all K): into lane 0
+  // of their local bins; found[k]: how many of keys[k].
+  template <int K>
+  KOKKOS_INLINE_FUNCTION void dense_keys(int p, const U (&keys)[K], int64_t (&found)[K]) {
+    constexpr int L = kDenseLanes;
+    const int32_t n = buffered[p];
+    const U* tags = buffered_tags[p];
+    const U* x2 = buffered_x2[p];
+    U totals[K][kDenseFields][L], max[K][L];
+    for (int k = 0; k < K; ++k)
+      for (int j = 0; j < L; ++j) {
+        max[k][j] = 0;
+        for (int f = 0; f < kDenseFields; ++f) totals[k][f][j] = 0;
+      }
+    for (int32_t begin = 0; begin < n; begin += kDenseChunk) {
+      const int32_t end = n - begin < kDenseChunk ? n : begin + kDenseChunk;
+      U fields[K][L];
+      for (int k = 0; k < K; ++k)
+        for (int j = 0; j < L; ++j) fields[k][j] = 0;
+      int32_t i = begin;
+      for (; i + L <= end; i += L)
+        for (int j = 0; j < L; ++j) dense_lane<K>(x2[i + j], tags[i + j], keys, fields, max, j);
+      for (int j = 0; i + j < end; ++j) dense_lane<K>(x2[i + j], tags[i + j], keys, fields, max, j);
+      for (int k = 0; k < K; ++k)
+        for (int f = 0; f < kDenseFields; ++f)
+          for (int j = 0; j < L; ++j)
+            totals[k][f][j] = static_cast<U>(totals[k][f][j] + ((fields[k][j] >> (f * kFieldBits)) & kFieldMask));
+    }
+    for (int k = 0; k < K; ++k) {
+      uint64_t sum[4] = {0, 0, 0, 0};
+      U top = 0;
+      for (int j = 0; j < L; ++j) {
+        for (int f = 0; f < kDenseFields; ++f) sum[f] += totals[k][f][j];
+        top = max[k][j] > top ? max[k][j] : top;
+      }
+      found[k] = static_cast<int64_t>(sum[0]);
+      if (sum[0] == 0) continue;
+      counts[p][keys[k]][0] += packed(sum[0], sum[1], sum[2], sum[3]);
+      max2x[p][keys[k]][0] = top > max2x[p][keys[k]][0] ? top : max2x[p][keys[k]][0];
+    }
+  }
+
+  // Runs visit(i) for each i < n with marked(tags[i]), in order: a loop that
+  // vectorizes marks them (a byte each), the marks are then read eight at a time.
+  template <class Marked, class Visit>
+  KOKKOS_INLINE_FUNCTION static void for_marked(const U* tags, int32_t n, const Marked& marked, const Visit& visit) {
+    uint8_t marks_of[kSparseChunk + 8];
     for (int32_t begin = 0; begin < n; begin += kSparseChunk) {
       const int32_t m = n - begin < kSparseChunk ? n - begin : kSparseChunk;
-      for (int32_t i = 0; i < m; ++i) {
-        const U key = static_cast<U>(tags[begin + i] >> 1);
-        sparse[i] =
-            static_cast<uint8_t>((static_cast<U>(key - 1) < static_cast<U>(below - 1)) & (tags[begin + i] != kNoTag));
-      }
-      for (int32_t i = m; i % 8 != 0; ++i) sparse[i] = 0;
+      for (int32_t i = 0; i < m; ++i) marks_of[i] = static_cast<uint8_t>(marked(tags[begin + i]));
+      for (int32_t i = m; i % 8 != 0; ++i) marks_of[i] = 0;
       for (int32_t word = 0; word < m; word += 8) {
         uint64_t marks;
-        memcpy(&marks, sparse + word, 8);
-        for (; marks != 0; marks &= marks - 1)
-          sparse_coordinate(from, x2, tags, begin + word + kmath::lowest_set_bit(marks) / 8, p, out);
+        memcpy(&marks, marks_of + word, 8);
+        for (; marks != 0; marks &= marks - 1) visit(begin + word + kmath::lowest_set_bit(marks) / 8);
       }
     }
   }
@@ -480,18 +550,21 @@ struct NearZeroFold {
   static constexpr int32_t kSparseChunk = 1024;
 #endif
 
-  template <class Access>
-  KOKKOS_INLINE_FUNCTION void sparse_coordinate(const Bits* from, const S* x2, const U* tags, int32_t i, int p,
-                                                Access& out) {
-    const U tag = tags[i];
-    const int key = kPlaceholder && (tag >> 1) <= F::mantissa_bits ? key_of(static_cast<U>(from[i])) : tag >> 1;
-    const S v = x2[i];
-    const uint32_t magnitude = static_cast<uint32_t>(v < 0 ? -v : v);
-    const int lane = i % kLanes;
-    counts[p][key][lane] += packed(1, magnitude != 0, magnitude & 1, kReaches1024 && magnitude > kLarge2x);
-    uint32_t& max = max2x[p][key][lane];
-    max = magnitude > max ? magnitude : max;
-    if (tag & 1) out.bins(p, bin_of_key(key), kBinToZero) += 1;
+  // Population p's buffered coordinates with a key in [first, below), one by one.
+  KOKKOS_INLINE_FUNCTION void sparse_keys(int p, int first, int below) {
+    const U* tags = buffered_tags[p];
+    const U* x2 = buffered_x2[p];
+    const U low = static_cast<U>(first), span = static_cast<U>(below - first);
+    const auto sparse = [=](U tag) {
+      return (static_cast<U>(static_cast<U>(tag >> 1) - low) < span) & (tag != kNoTag);
+    };
+    for_marked(tags, buffered[p], sparse, [&](int32_t i) {
+      const int key = tags[i] >> 1, lane = i % kLanes;
+      const uint32_t magnitude = x2[i];
+      counts[p][key][lane] += packed(1, magnitude != 0, magnitude & 1, kReaches1024 && magnitude > kLarge2x);
+      uint32_t& max = max2x[p][key][lane];
+      max = magnitude > max ? magnitude : max;
+    });
   }
 
   // The common coordinates of a group (n <= 2^15 of one population p and
@@ -502,6 +575,10 @@ struct NearZeroFold {
                                     int64_t t, U* tags, Access& out) {
     if (since_flush + n > kFlushAt) flush(out);
     since_flush += n;
+    if constexpr (!kExactMagnitude) {
+      if (buffered[p] + n > kBuffered) drain(p);
+      tags = buffered_tags[p] + buffered[p];  // kept there for drain
+    }
     const GroupSums s = group_sums(from, to, x2, marks, n, tags);
     if (s.common == 0) return;
     if constexpr (kExactMagnitude) {
@@ -511,7 +588,7 @@ struct NearZeroFold {
       histogram.cover(p, s.key_lo, s.key_hi, top);
       histogram.count(tags, n, p);
     } else {
-      key_counts(from, x2, tags, n, p, s, out);
+      buffer_group(from, x2, n, p, s, out);
     }
     if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
     const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
@@ -525,35 +602,88 @@ struct NearZeroFold {
     item.sums[p][1].add_halves(s.sum2x[1]);
   }
 
-  // The start-bin counts of a group's common coordinates (not kExactMagnitude):
-  // the highest keys in vectorized loops, the rest one by one.
+  // A group's tags, just written by group_sums at the end of population p's
+  // buffer, made whole and kept with the group's |2x| (not kExactMagnitude):
+  // f32's placeholder keys (subnormal b) resolved, the keys in use covered;
+  // the coordinates that go to zero counted now.
   template <class Access>
-  KOKKOS_INLINE_FUNCTION void key_counts(const Bits* from, const S* x2, const U* tags, int32_t n, int p,
-                                         const GroupSums& s, Access& out) {
-    // Placeholder keys stand for keys up to mantissa_bits.
-    const bool placeholders = kPlaceholder && s.key_lo >= 1 && s.key_lo <= F::mantissa_bits;
-    cover(p, s.key_lo, placeholders && s.key_hi < F::mantissa_bits ? F::mantissa_bits : s.key_hi);
-    // Zeros (key 0: a zero that stays a zero is common) in a loop of their
-    // own, the highest keys up to four a loop (dense_keys).
-    int64_t left = s.common;
-    if (s.key_lo == 0) left -= dense_keys<1>(x2, tags, n, p, 0, out);
-    int key = s.key_hi;
-    const int dense_lo = kPlaceholder ? F::mantissa_bits + 1 : 1;
-    for (; left > 0 && key >= dense_lo && key > s.key_hi - kMaxDenseKeys &&
-           (key > s.key_hi - kDenseKeys || 32 * left > n);
-         --key) {
-      // Four keys a loop while there are four, then two, then one.
-      if (key - 3 >= dense_lo && key - 3 > s.key_hi - kMaxDenseKeys) {
-        left -= dense_keys<4>(x2, tags, n, p, key, out);
-        key -= 3;
-      } else if (key - 1 >= dense_lo && key - 1 > s.key_hi - kMaxDenseKeys) {
-        left -= dense_keys<2>(x2, tags, n, p, key, out);
-        --key;
-      } else {
-        left -= dense_keys<1>(x2, tags, n, p, key, out);
-      }
+  KOKKOS_INLINE_FUNCTION void buffer_group(const Bits* from, const S* x2, int32_t n, int p, const GroupSums& s,
+                                           Access& out) {
+    U* tags = buffered_tags[p] + buffered[p];
+    if (kPlaceholder && s.key_lo <= 1 && s.key_hi >= 1) {  // a key 1 in the group: maybe placeholders
+      const auto placeholder = [](U tag) { return (tag >> 1) == 1; };
+      for_marked(tags, n, placeholder,
+                 [&](int32_t i) { tags[i] = static_cast<U>(2 * key_of(static_cast<U>(from[i])) + (tags[i] & 1)); });
     }
-    if (left > 0) sparse_keys(from, x2, tags, n, p, key + 1, out);
+    if (s.count[2] > 0) {
+      const auto to_zero = [](U tag) { return (tag & 1) & (tag != kNoTag); };
+      for_marked(tags, n, to_zero, [&](int32_t i) { out.bins(p, bin_of_key(tags[i] >> 1), kBinToZero) += 1; });
+    }
+    U* magnitudes = buffered_x2[p] + buffered[p];
+    for (int32_t i = 0; i < n; ++i) {
+      const S v = x2[i];
+      magnitudes[i] = static_cast<U>(v < 0 ? -v : v);
+    }
+    // The range of the keys other than 0 (key 0: tags 0 and 1); none: key_lo > key_hi.
+    U lowest = kNoTag, highest = 0;
+    for (int32_t i = 0; i < n; ++i) {
+      const U tag = tags[i];
+      const U nonzero_or_high = static_cast<U>(tag | static_cast<U>(-static_cast<U>(tag < 2)));
+      const U common_or_low = static_cast<U>(tag & static_cast<U>(-static_cast<U>(tag != kNoTag)));
+      lowest = nonzero_or_high < lowest ? nonzero_or_high : lowest;
+      highest = common_or_low > highest ? common_or_low : highest;
+    }
+    const int key_lo = lowest >> 1, key_hi = highest >> 1;
+    if (s.key_lo == 0) cover_zeros(p);
+    cover(p, key_lo, key_hi);
+    if (buffered_common[p] == 0 || s.key_lo < buffered_lo[p]) buffered_lo[p] = s.key_lo;
+    if (buffered_common[p] == 0 || key_hi > buffered_hi[p]) buffered_hi[p] = key_hi;
+    buffered_common[p] += s.common;
+    buffered[p] += n;
+  }
+
+  KOKKOS_INLINE_FUNCTION void clear_buffer(int p) {
+    buffered[p] = 0;
+    buffered_common[p] = 0;
+    buffered_lo[p] = kKeys;
+    buffered_hi[p] = -1;
+  }
+
+  // Population p's buffered coordinates into the local bins (not
+  // kExactMagnitude): its zeros (key 0) and highest keys in vectorized loops
+  // of up to four keys, at least kDenseKeys and more while over 1/32 of them
+  // is left; the rest one by one.
+  KOKKOS_INLINE_FUNCTION void drain(int p) {
+    if (buffered_common[p] == 0) {
+      clear_buffer(p);
+      return;
+    }
+    int64_t left = buffered_common[p];
+    U keys[4];
+    int size = 0;
+    const int hi = buffered_hi[p];
+    int first = 0;  // keys [first, key] are left to sparse_keys
+    if (buffered_lo[p] == 0) keys[size++] = 0, first = 1;
+    int key = hi;
+    for (; left > 0 && key >= 1 && key > hi - kMaxDenseKeys && (key > hi - kDenseKeys || 32 * left > buffered[p]);
+         --key) {
+      keys[size++] = static_cast<U>(key);
+      if (size == 4) left -= dense_of<4>(p, keys), size = 0;
+    }
+    if (size == 3) left -= dense_of<3>(p, keys);
+    if (size == 2) left -= dense_of<2>(p, keys);
+    if (size == 1) left -= dense_of<1>(p, keys);
+    if (left > 0) sparse_keys(p, first, key + 1);
+    clear_buffer(p);
+  }
+  template <int K>
+  KOKKOS_INLINE_FUNCTION int64_t dense_of(int p, const U (&gathered)[4]) {
+    U keys[K];
+    int64_t found[K], total = 0;
+    for (int k = 0; k < K; ++k) keys[k] = gathered[k];
+    dense_keys<K>(p, keys, found);
+    for (int k = 0; k < K; ++k) total += found[k];
+    return total;
   }
 
   // A coordinate outside the common case (a = W[t+1], b = W[t]), by the exact rules.
@@ -590,6 +720,7 @@ struct NearZeroFold {
 #else
   static constexpr int32_t kRowChunk = 512;
 #endif
+  static_assert(kRowChunk <= kBufferCoordinates, "a row chunk fits the buffer");
   template <class Access>
   KOKKOS_INLINE_FUNCTION void row(const Bits* from, const Bits* to, int64_t dims, const typename C::Rules& rules, int p,
                                   int64_t t, Access& out) {

@@ -214,6 +214,25 @@ def generated_w(name, rng, steps=6, tokens=7, dims=9):
     return w, dead
 
 
+def crowded_w(name, rng, steps=3, tokens=64, dims=64):
+    """Most rows wholly in one binade, moving a few cells (so that a start binade holds thousands
+    of coordinates of a work item, in every lane of a vector loop), the others as generated_w's,
+    live and dead tokens interleaved."""
+    fmt = FORMATS[name]
+    total, ebits, bias, mbits, fn = fmt
+    mixed, _ = generated_w(name, rng, steps, tokens, dims)
+    w = mixed.copy()
+    crowded = rng.random(tokens) < 0.95
+    for n in np.flatnonzero(crowded):
+        w[0, n, :] = [pattern(fmt, rng, 0, bias) for _ in range(dims)]
+        for t in range(1, steps):
+            for d in range(dims):
+                moved = int(w[t - 1, n, d]) + int(rng.integers(-3, 4))
+                w[t, n, d] = moved if (moved >> mbits) == bias else w[t - 1, n, d]
+    dead = rng.random(tokens) < 0.2
+    return w, dead
+
+
 def write(path, name, w, dead):
     with h5py.File(path, "w") as f:
         if name == "f16":
@@ -318,6 +337,12 @@ def main():
             if name == "bf16":
                 seed, _ = analyze(latdisp, mpiexec, ranks, f"{name}.h5", f"{name}_seed", "--arithmetic", "seed")
                 check(seed["near_zero"] == whole["near_zero"], "bf16: --arithmetic seed: the same near_zero (exact x)")
+    if ranks == 1:  # start binades of thousands of coordinates (the formats counted per binade)
+        for name in ("bf16", "f16", "f32"):
+            w, dead = crowded_w(name, rng)
+            write(f"{name}_crowded.h5", name, w, dead)
+            got, _ = analyze(latdisp, mpiexec, ranks, f"{name}_crowded.h5", f"{name}_crowded")
+            compare_section(got["near_zero"], oracle(w, dead, FORMATS[name]), f"{name} crowded binades")
     if failures:
         sys.exit(f"{len(failures)} failure(s)")
     print("near-zero breakdown: all checks passed")
