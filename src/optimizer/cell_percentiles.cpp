@@ -173,10 +173,23 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
 
 }  // namespace
 
+void TopDigitCounts::count_bins(const uint32_t* bins, int64_t n) {
+  static_assert(kLanes == 4, "four lanes, one count each in turn");
+  int64_t *lane0 = m_lanes.data(), *lane1 = lane0 + kStride, *lane2 = lane1 + kStride, *lane3 = lane2 + kStride;
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    ++lane0[bins[k]];
+    ++lane1[bins[k + 1]];
+    ++lane2[bins[k + 2]];
+    ++lane3[bins[k + 3]];
+  }
+  for (; k < n; ++k) ++lane0[bins[k]];
+}
+
 std::vector<int64_t> TopDigitCounts::counts() const {
   std::vector<int64_t> counts(m_lanes.begin(), m_lanes.begin() + kBins);
   for (size_t lane = 1; lane < size_t(kLanes); ++lane)
-    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kBins + bin];
+    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kStride + bin];
   return counts;
 }
 
