@@ -9,6 +9,7 @@
 
 #include "analysis/magnitude_keys.hpp"
 #include "analysis/magnitude_statistics.hpp"
+#include "optimizer/uninitialized_buffer.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -44,9 +45,9 @@ struct PassedKeys {
   }
 };
 
-// Keys held in memory, visited as one chunk.
+// Keys held in memory, visited as one chunk (huge pages where they are many).
 struct KeyVector {
-  std::vector<uint64_t> keys;
+  UninitializedBuffer<uint64_t> keys;
   template <class Visit>
   void for_each_chunk(const Visit& visit) const {
     visit(keys.data(), int64_t(keys.size()));
@@ -93,7 +94,8 @@ void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted
 // the digits some rank counted: a slot's keys usually share all but a few of
 // its digit values, and a whole histogram per slot and digit would make the
 // reduction megabytes even for a tiny input.
-void sum_histograms(std::vector<int64_t>& histograms, size_t slots, MPI_Comm comm) {
+template <class Histograms>
+void sum_histograms(Histograms& histograms, size_t slots, MPI_Comm comm) {
   std::vector<int64_t> bounds(2 * slots);  // -(first counted digit), last counted digit; max over ranks
   for (size_t s = 0; s < slots; ++s) {
     const int64_t* h = histograms.data() + s * kDigitValues;
@@ -107,7 +109,10 @@ void sum_histograms(std::vector<int64_t>& histograms, size_t slots, MPI_Comm com
   // Slot s's counted digits [first, end): empty where no rank counted any.
   const auto first = [&](size_t s) { return -bounds[2 * s]; };
   const auto end = [&](size_t s) { return std::max(first(s), bounds[2 * s + 1] + 1); };
-  std::vector<int64_t> packed;
+  size_t packed_count = 0;
+  for (size_t s = 0; s < slots; ++s) packed_count += size_t(end(s) - first(s));
+  UninitializedBuffer<int64_t> packed;
+  packed.reserve(packed_count);
   for (size_t s = 0; s < slots; ++s) {
     const int64_t* h = histograms.data() + s * kDigitValues;
     packed.insert(packed.end(), h + first(s), h + end(s));
@@ -134,7 +139,7 @@ std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm co
 // passed over after one table lookup. `histograms` is scratch space kept
 // from one digit to the next (its pages touched once, not once a digit).
 template <class Keys>
-void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std::vector<int64_t>& histograms,
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, UninitializedBuffer<int64_t>& histograms,
                   MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
@@ -147,7 +152,8 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
   const int high = shift + kDigitBits;
   std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
   for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
-  histograms.assign(slots.size() * kDigitValues, 0);
+  histograms.resize(slots.size() * kDigitValues);
+  std::fill(histograms.begin(), histograms.end(), 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
@@ -203,7 +209,8 @@ std::vector<int64_t> TopDigitCounts::counted_bins() const {
 
 bool TopDigitCounts::restore(const std::vector<int64_t>& pairs) {
   if (pairs.size() % 2 != 0) return false;
-  std::vector<int64_t> lanes(m_lanes.size(), 0);
+  UninitializedBuffer<int64_t> lanes(m_lanes.size());
+  std::fill(lanes.begin(), lanes.end(), 0);
   for (size_t i = 0; i < pairs.size(); i += 2) {
     if (pairs[i] < 0 || pairs[i] >= int64_t(kBins) || pairs[i + 1] <= 0 || lanes[size_t(pairs[i])] != 0)
       return false;
@@ -236,7 +243,7 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPa
   select_top_digit(histograms, wanted);
   for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
   const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
-  std::vector<int64_t> scratch;
+  UninitializedBuffer<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
     if (candidates) select_digit(*candidates, wanted, shift, scratch, comm);
     else select_digit(keys, wanted, shift, scratch, comm);
