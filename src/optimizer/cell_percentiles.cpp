@@ -77,6 +77,22 @@ std::optional<KeyVector> candidate_keys(const PassedKeys& keys, const TopDigitCo
   return candidates;
 }
 
+// Keeps the candidates whose value's bits above `shift` are some wanted
+// statistic's prefix (select_digit has just found the digit at `shift`): the
+// next digit's histograms count no other key, so its pass and the next
+// ones visit only these.
+void keep_refinable(KeyVector& candidates, const std::vector<Wanted>& wanted, int shift) {
+  std::vector<uint64_t> prefixes;
+  for (const Wanted& w : wanted) prefixes.push_back(w.prefix);
+  std::sort(prefixes.begin(), prefixes.end());
+  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+  size_t kept = 0;
+  for (const uint64_t key : candidates.keys)
+    if (std::binary_search(prefixes.begin(), prefixes.end(), key_value_bits(key) >> shift))
+      candidates.keys[kept++] = key;
+  candidates.keys.resize(kept);
+}
+
 // The top digit of every wanted statistic from the top-digit histograms.
 void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted>& wanted) {
   for (Wanted& w : wanted) {
@@ -242,11 +258,15 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPa
   if (wanted.empty()) return result;  // no key on any rank: no pass
   select_top_digit(histograms, wanted);
   for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
-  const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
+  std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
   UninitializedBuffer<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
-    if (candidates) select_digit(*candidates, wanted, shift, scratch, comm);
-    else select_digit(keys, wanted, shift, scratch, comm);
+    if (!candidates) {
+      select_digit(keys, wanted, shift, scratch, comm);
+      continue;
+    }
+    select_digit(*candidates, wanted, shift, scratch, comm);
+    if (shift > 0) keep_refinable(*candidates, wanted, shift);
   }
   size_t next = 0;
   for (int p = 0; p < 3; ++p)
