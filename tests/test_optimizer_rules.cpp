@@ -205,14 +205,29 @@ TEST(OptimizerRules, ChunkSumIsExact) {
       if (random() % 50 == 0) x = random() % 2 ? -0.0 : 0.0;
     }
     if (trial == 7) terms[0] = INFINITY;
-    WideSum one_by_one, flat;
+    WideSum one_by_one, flat, made;
     for (double x : terms) one_by_one.add(x);
+    // add_terms_exactly on the same terms, with a bound on them as tight as
+    // their largest's binade or up to two binades looser (finite terms only).
+    double largest = 0;
+    for (double x : terms) largest = std::max(largest, std::fabs(x));
+    int bound = 0;
+    std::frexp(largest, &bound);  // largest < 2^bound
+    bound = std::max(bound, -1021) + trial % 3;
+    const bool boundable = std::isfinite(largest) && bound <= kMostTermTop;
+    std::vector<double> scratch(terms.size());
+    if (boundable)
+      add_terms_exactly([&](int64_t k) { return terms[size_t(k)]; }, count, bound, scratch.data(), made);
     add_exactly(terms.data(), count, flat);
-    std::vector<int64_t> a(WideSum::kDigits), b(WideSum::kDigits);
+    std::vector<int64_t> a(WideSum::kDigits), b(WideSum::kDigits), c(WideSum::kDigits);
     one_by_one.digits(a.data());
     flat.digits(b.data());
+    made.digits(c.data());
     ASSERT_EQ(a, b) << "trial " << trial;
     ASSERT_EQ(one_by_one.to_double(), flat.to_double());
+    if (boundable) {
+      ASSERT_EQ(a, c) << "trial " << trial << ", add_terms_exactly";
+    }
   }
 }
 

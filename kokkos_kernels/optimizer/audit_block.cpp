@@ -16,11 +16,20 @@ struct AuditFunctor {
   ChunkOutcomes m_outcome;
   int m_lanes;
 
-  // One row (step i, token n of the slab), with the rule chosen once per row.
+  // One row (step i, token n of the slab), with the rule chosen once per row
+  // (and torch-mul-add's vector loop with or without fused multiply-adds: a
+  // constant in the flat loop, not a select between both in every lane).
   KOKKOS_INLINE_FUNCTION void operator()(const int64_t row) const {
-    if (m_settings.rule == UpdateRule::torch_mul_add) audit_row<UpdateRule::torch_mul_add>(row);
-    else if (m_settings.rule == UpdateRule::torch_lerp) audit_row<UpdateRule::torch_lerp>(row);
-    else audit_row<UpdateRule::fused>(row);
+    if (m_settings.rule == UpdateRule::torch_mul_add) {
+      if (m_settings.capability == TorchCapability::default_isa)
+        audit_row<UpdateRule::torch_mul_add, TorchCapability::default_isa>(row);
+      else
+        audit_row<UpdateRule::torch_mul_add, TorchCapability::avx2>(row);
+    } else if (m_settings.rule == UpdateRule::torch_lerp) {
+      audit_row<UpdateRule::torch_lerp, TorchCapability::avx2>(row);
+    } else {
+      audit_row<UpdateRule::fused, TorchCapability::avx2>(row);
+    }
   }
 
   // Whether element `flat` runs in torch's vector loop (only torch-mul-add
@@ -47,14 +56,17 @@ struct AuditFunctor {
                m_outcome.delta.data() + out, m_outcome.cells.data() + out, m_outcome.flags.data() + out};
   }
 
-  template <UpdateRule Rule>
+  // Fma: the capability as torch_mul_add_step reads it (fused multiply-adds
+  // or not; avx2 and avx512 differ in their lanes only, which lane() takes
+  // from m_lanes).
+  template <UpdateRule Rule, TorchCapability Fma>
   KOKKOS_INLINE_FUNCTION void audit_row(const int64_t row) const {
     const Row r = row_of(row);
     const StepScalars s = m_scalars(row / m_slab_tokens);
     const int64_t dims = m_settings.dims;
     // The common case: every element in torch's vector lanes, two flat loops
     // (the replay in float, the accounting in double: each vectorises).
-    for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule>(r, d, s, true);
+    for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule, Fma>(r, d, s, true);
     for (int64_t d = 0; d < dims; ++d) account(r, d, s);
     if (Rule != UpdateRule::torch_mul_add) return;
     // A chunk's vector part is its prefix: a row whose last element is in the
@@ -64,7 +76,7 @@ struct AuditFunctor {
     if (lane(flat) && lane(flat + dims - 1) && same_torch_chunk(flat, flat + dims - 1)) return;
     for (int64_t d = 0; d < dims; ++d)
       if (!lane(flat + d)) {
-        r.flags[d] = replay_flags<Rule>(r, d, s, false);
+        r.flags[d] = replay_flags<Rule, Fma>(r, d, s, false);
         account(r, d, s);
       }
   }
@@ -72,13 +84,13 @@ struct AuditFunctor {
   // One coordinate's replay, without a branch: its mismatch flags, and
   // kDecayNoop where the decay left W bit-identical (account() keeps it only
   // where the decay is eligible).
-  template <UpdateRule Rule>
+  template <UpdateRule Rule, TorchCapability Fma>
   KOKKOS_FORCEINLINE_FUNCTION uint32_t replay_flags(const Row& r, int64_t d, const StepScalars& s,
                                                     bool vector_lane) const {
     const Bits w0 = r.w[d], m0 = r.m[d], v0 = r.v[d];
     Replayed<Bits> p;
     if (Rule == UpdateRule::torch_mul_add)
-      p = torch_mul_add_step<F>(w0, r.g[d], m0, v0, s, m_settings.capability, vector_lane);
+      p = torch_mul_add_step<F>(w0, r.g[d], m0, v0, s, Fma, vector_lane);
     else if (Rule == UpdateRule::torch_lerp)
       p = torch_lerp_step<F>(w0, r.g[d], m0, v0, s);
     else

@@ -111,11 +111,11 @@ void AuditPass::plan(const OptimizerConfig& options) {
 }
 
 template <>
-std::vector<uint16_t>& AuditPass::values<formats::BF16>(int tensor) {
+UninitializedBuffer<uint16_t>& AuditPass::values<formats::BF16>(int tensor) {
   return m_bf16[tensor];
 }
 template <>
-std::vector<uint32_t>& AuditPass::values<formats::F32>(int tensor) {
+UninitializedBuffer<uint32_t>& AuditPass::values<formats::F32>(int tensor) {
   return m_f32[tensor];
 }
 
@@ -192,7 +192,7 @@ void AuditPass::run_typed(Checkpointer& checkpoint) {
   m_last_progress = now_seconds();
   m_chunk_rows = std::max<int64_t>(1, std::min(m_slab.count, kChunkCoordinates / m_result.dims));
   const size_t chunk = size_t(m_chunk_rows * m_result.dims);
-  m_u.resize(chunk), m_delta.resize(chunk), m_cells.resize(chunk), m_flags.resize(chunk);
+  m_u.resize(chunk), m_delta.resize(chunk), m_cells.resize(chunk), m_flags.resize(chunk), m_chunk_bins.resize(chunk);
   m_terms.resize(size_t(std::min<int64_t>(int64_t(chunk), kExactChunkTerms)));
   const auto save_state = [&](ArchiveWriter& archive) { save(archive); };
   for (int64_t first = m_next_transition; first < transitions; first += m_block_steps) {
@@ -279,39 +279,61 @@ void AuditPass::fold_chunk(int64_t t, int64_t n0, int64_t rows) {
 
 namespace {
 
-// The counters that count coordinates whose flags & mask == value.
-struct FlagCount {
-  uint32_t mask, value;
-  int counter;
-};
+// The flags' bits 0 .. 19 (docs: audit_block.hpp), and three of their pairs
+// as bits 20, 28, 30: kSubHalfCell and kMoved both set; exp_avg's and
+// exp_avg_sq's 2-bit shift fields 3 (not finite).
+constexpr int kBothShift = 20;
+constexpr uint32_t kPairLowBits = kSubHalfCell | 1u << kExpAvgShift | 1u << kExpAvgSqShift;
+static_assert(kMoved == kSubHalfCell << 1 && kClassShift + kClassCount <= kBothShift, "the pairs' bits are free");
 
-constexpr uint32_t kExpAvgBits = 3u << kExpAvgShift, kExpAvgSqBits = 3u << kExpAvgSqShift;
-constexpr FlagCount kFlagCounts[] = {
-    {class_flag(kStill), class_flag(kStill), kClassFirst + kStill},
-    {class_flag(kSwallowed), class_flag(kSwallowed), kClassFirst + kSwallowed},
-    {class_flag(kSpurious), class_flag(kSpurious), kClassFirst + kSpurious},
-    {class_flag(kReversed), class_flag(kReversed), kClassFirst + kReversed},
-    {class_flag(kAmplified), class_flag(kAmplified), kClassFirst + kAmplified},
-    {class_flag(kAttenuated), class_flag(kAttenuated), kClassFirst + kAttenuated},
-    {class_flag(kExact), class_flag(kExact), kClassFirst + kExact},
-    {class_flag(kNonfinite), class_flag(kNonfinite), kClassFirst + kNonfinite},
-    {kSubHalfCell, kSubHalfCell, kSubHalfCellCount},
-    {kSubHalfCell | kMoved, kSubHalfCell | kMoved, kSubHalfCellMoved},
-    {kExpAvgBits, 1u << kExpAvgShift, kExpAvgIncreased},
-    {kExpAvgBits, 0u, kExpAvgIncreased + 1},
-    {kExpAvgBits, 2u << kExpAvgShift, kExpAvgIncreased + 2},
-    {kExpAvgSqBits, 1u << kExpAvgSqShift, kExpAvgSqIncreased},
-    {kExpAvgSqBits, 0u, kExpAvgSqIncreased + 1},
-    {kExpAvgSqBits, 2u << kExpAvgSqShift, kExpAvgSqIncreased + 2},
-    {kDecayEligible, kDecayEligible, kCountDecayEligible},
-    {kDecayNoop, kDecayNoop, kCountDecayNoop},
-    {kMismatchW, kMismatchW, kCountMismatchW},
-    {kMismatchExpAvg, kMismatchExpAvg, kCountMismatchW + 1},
-    {kMismatchExpAvgSq, kMismatchExpAvgSq, kCountMismatchW + 2}};
+constexpr int bit_of(uint32_t flag) { return flag == 1 ? 0 : 1 + bit_of(flag >> 1); }
 
-// How many of the flags match: one flat pass per counter, vectorised with
-// 32-bit lanes (twice the lanes of 64-bit ones, and no widening), in pieces
-// whose counts fit them.
+KOKKOS_FORCEINLINE_FUNCTION uint32_t with_pairs(uint32_t flags) {
+  return flags | (flags & flags >> 1 & kPairLowBits) << kBothShift;
+}
+
+// How many of the flags have each bit of with_pairs(flags): one flat pass
+// that adds every bit j, 8 + j, 16 + j, 24 + j at once in the four bytes of
+// a 32-bit counter (bit slices; vectorised), emptied every 255 flags before
+// a byte overflows.
+std::array<int64_t, 32> count_bits(const uint32_t* flags, int64_t count) {
+  std::array<int64_t, 32> bits{};
+  for (int64_t begin = 0; begin < count; begin += 255) {
+    const int64_t end = std::min(count, begin + 255);
+    uint32_t slices[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t k = begin; k < end; ++k) {
+      const uint32_t f = with_pairs(flags[k]);
+      for (int j = 0; j < 8; ++j) slices[j] += f >> j & 0x01010101u;
+    }
+    for (int j = 0; j < 8; ++j)
+      for (int byte = 0; byte < 4; ++byte) bits[size_t(8 * byte + j)] += slices[j] >> (8 * byte) & 0xFFu;
+  }
+  return bits;
+}
+
+// The counters of count coordinates' flags (a state's shift field: 1
+// increased, 2 decreased, 0 unchanged, 3 not finite).
+void add_flag_counts(const uint32_t* flags, int64_t count, std::array<int64_t, kCounterCount>& c) {
+  const std::array<int64_t, 32> bits = count_bits(flags, count);
+  for (int k = 0; k < kClassCount; ++k) c[size_t(kClassFirst + k)] += bits[size_t(kClassShift + k)];
+  c[kSubHalfCellCount] += bits[bit_of(kSubHalfCell)];
+  c[kSubHalfCellMoved] += bits[kBothShift];
+  const int states[2][2] = {{kExpAvgShift, kExpAvgIncreased}, {kExpAvgSqShift, kExpAvgSqIncreased}};
+  for (const auto& state : states) {
+    const int64_t low = bits[size_t(state[0])], high = bits[size_t(state[0] + 1)];
+    const int64_t both = bits[size_t(state[0] + kBothShift)];
+    c[size_t(state[1])] += low - both;
+    c[size_t(state[1] + 1)] += count - low - high + both;
+    c[size_t(state[1] + 2)] += high - both;
+  }
+  c[kCountDecayEligible] += bits[bit_of(kDecayEligible)];
+  c[kCountDecayNoop] += bits[bit_of(kDecayNoop)];
+  static_assert(kMismatchExpAvg == kMismatchW << 1 && kMismatchExpAvgSq == kMismatchW << 2, "W, exp_avg, exp_avg_sq");
+  for (int k = 0; k < 3; ++k) c[size_t(kCountMismatchW + k)] += bits[size_t(bit_of(kMismatchW) + k)];
+}
+
+// How many of the flags match (a row's per-token counts): one flat pass,
+// vectorised with 32-bit lanes, in pieces whose counts fit them.
 int64_t count_matching(const uint32_t* flags, int64_t count, uint32_t mask, uint32_t value) {
   constexpr int64_t kPiece = int64_t(1) << 30;
   int64_t matching = 0;
@@ -335,7 +357,7 @@ void AuditPass::fold_segment(int64_t t, int p, int64_t n0, int64_t begin, int64_
   auto& c = m_result.counts[static_cast<size_t>((t - 1) * 2 + p)];
   const uint32_t* flags = m_flags.data() + k0;
   const int64_t mismatches_before = c[kCountMismatchW] + c[kCountMismatchW + 1] + c[kCountMismatchW + 2];
-  for (const FlagCount& f : kFlagCounts) c[f.counter] += count_matching(flags, count, f.mask, f.value);
+  add_flag_counts(flags, count, c);
   c[kCompared] += count;
   for (int64_t r = begin; r < end; ++r) fold_row(t, n0 + r, r * dims, c);
   add_sums(k0, count, m_result.sums[static_cast<size_t>((t - 1) * 2 + p)]);
@@ -372,33 +394,81 @@ void AuditPass::fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, k
   if (any_flags & kHalfCellOrMore) p.last_half_cell[n] = t;
 }
 
+namespace {
+
+// An exponent `top` with every |value[k]| < 2^top, k < count (from the
+// largest magnitude's exponent field: one flat pass).
+int magnitude_top(const double* values, int64_t count) {
+  uint64_t largest = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    uint64_t bits;
+    std::memcpy(&bits, &values[k], sizeof bits);
+    bits &= ~(uint64_t(1) << 63);
+    largest = bits > largest ? bits : largest;
+  }
+  const int biased = int(largest >> 52);
+  return (biased == 0 ? 1 : biased) - 1022;  // |x| < 2^(e+1) for a normal x of exponent e
+}
+
+}  // namespace
+
 // The five sums' terms of count coordinates at k0, each rounded to double,
-// into the exact sums (wide_sum: flat passes of up to kExactChunkTerms terms).
+// into the exact sums (wide_sum: up to kExactChunkTerms terms a call, each
+// made as it is added). Each sum's bound on its terms comes from the largest
+// |u| and |Delta|: |u - Delta| <= |u| + |Delta|, |u * Delta| <= |u| |Delta|,
+// one more binade each for the rounding.
 void AuditPass::add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCount>& sums) {
   const double *u = m_u.data() + k0, *delta = m_delta.data() + k0;
-  double* terms = m_terms.data();
+  double* scratch = m_terms.data();
   for (int64_t begin = 0; begin < count; begin += kExactChunkTerms) {
     const int64_t n = std::min(kExactChunkTerms, count - begin);
     const double *a = u + begin, *b = delta + begin;
-    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k]);
-    add_exactly(terms, n, sums[kIntendedL1]);
-    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(b[k]);
-    add_exactly(terms, n, sums[kRealizedL1]);
-    for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k] - b[k]);
-    add_exactly(terms, n, sums[kLostL1]);
-    for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * b[k];
-    add_exactly(terms, n, sums[kDot]);
-    for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * a[k];
-    add_exactly(terms, n, sums[kIntendedSq]);
+    const int top_u = magnitude_top(a, n), top_delta = magnitude_top(b, n);
+    const int top_lost = std::max(top_u, top_delta) + 2, top_dot = top_u + top_delta + 1, top_sq = 2 * top_u + 1;
+    if (std::max(top_lost, std::max(top_dot, top_sq)) > kMostTermTop) {
+      add_sums_by_terms(a, b, n, sums);
+      continue;
+    }
+    add_terms_exactly([&](int64_t k) { return std::fabs(a[k]); }, n, top_u, scratch, sums[kIntendedL1]);
+    add_terms_exactly([&](int64_t k) { return std::fabs(b[k]); }, n, top_delta, scratch, sums[kRealizedL1]);
+    add_terms_exactly([&](int64_t k) { return std::fabs(a[k] - b[k]); }, n, top_lost, scratch, sums[kLostL1]);
+    add_terms_exactly([&](int64_t k) { return a[k] * b[k]; }, n, top_dot, scratch, sums[kDot]);
+    add_terms_exactly([&](int64_t k) { return a[k] * a[k]; }, n, top_sq, scratch, sums[kIntendedSq]);
   }
+}
+
+// add_sums for terms near the top of the double range: each sum's terms
+// written out, then add_exactly (which adds such terms one by one).
+void AuditPass::add_sums_by_terms(const double* a, const double* b, int64_t n, std::array<WideSum, kSumCount>& sums) {
+  double* terms = m_terms.data();
+  for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k]);
+  add_exactly(terms, n, sums[kIntendedL1]);
+  for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(b[k]);
+  add_exactly(terms, n, sums[kRealizedL1]);
+  for (int64_t k = 0; k < n; ++k) terms[k] = std::fabs(a[k] - b[k]);
+  add_exactly(terms, n, sums[kLostL1]);
+  for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * b[k];
+  add_exactly(terms, n, sums[kDot]);
+  for (int64_t k = 0; k < n; ++k) terms[k] = a[k] * a[k];
+  add_exactly(terms, n, sums[kIntendedSq]);
 }
 
 // The |c| of every coordinate with u != 0 as a percentile key, counted by
 // its top digit (the keys themselves are made again by key_pass).
+// Each key's bin first (one flat pass, vectorised; bin kBins where u == 0),
+// then the counts.
 void AuditPass::count_keys(int64_t k0, int64_t count, bool dead) {
   const double *u = m_u.data() + k0, *cells = m_cells.data() + k0;
-  for (int64_t k = 0; k < count; ++k)
-    if (u[k] != 0) m_top.count(magnitude_key(cells[k], dead), int(k % TopDigitCounts::kLanes));
+  uint32_t* bins = m_chunk_bins.data();
+  const uint64_t dead_bin = dead ? uint64_t(1) << TopDigitCounts::kBits : 0;
+  constexpr uint64_t kValueDigit = (uint64_t(1) << (TopDigitCounts::kBits - 1)) - 1;  // the sign bit cleared
+  for (int64_t k = 0; k < count; ++k) {
+    uint64_t bits;  // TopDigitCounts::bin_of(magnitude_key(cells[k], dead)), without a branch
+    std::memcpy(&bits, &cells[k], sizeof bits);
+    const uint64_t bin = (bits >> (64 - TopDigitCounts::kBits) & kValueDigit) | dead_bin;
+    bins[k] = uint32_t(u[k] != 0 ? bin : uint64_t(TopDigitCounts::kBins));
+  }
+  m_top.count_bins(bins, count);
 }
 
 void AuditPass::key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
@@ -418,6 +488,10 @@ void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const Key
   m_chunk_rows = std::max<int64_t>(1, std::min(m_slab.count, kChunkCoordinates / m_result.dims));
   m_cells.resize(size_t(m_chunk_rows * m_result.dims));
   m_chunk_keys.resize(m_cells.size());
+  m_chunk_wanted.resize(m_cells.size());
+  // A |c| of -1 (u == 0, no key) has the sign bit in its top digit: never wanted.
+  std::vector<uint32_t> wanted_digit(size_t(1) << TopDigitCounts::kBits, 0);
+  for (size_t d = 0; d < wanted_digit.size() && d < top_digits.size(); ++d) wanted_digit[d] = top_digits[d];
   const int64_t transitions = m_result.steps - 1, dims = m_result.dims;
   for (int64_t first = 0; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
@@ -431,20 +505,36 @@ void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const Key
         block_cells<F>(m_settings, i * m_slab.count + n0, rows, m_slab.count, view(0), view(2), view(3),
                        Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
                        Kokkos::View<double*, Unmanaged>(m_cells.data(), m_cells.size()));
-        int64_t keys = 0;
-        for (int64_t r = 0; r < rows; ++r) {
-          const bool dead = population(n0 + r) == kAuditDead;
-          const double* cells = m_cells.data() + r * dims;
-          for (int64_t d = 0; d < dims; ++d) {  // kept where wanted, without a branch (few are)
-            const uint64_t key = magnitude_key(cells[d], dead);
-            m_chunk_keys[size_t(keys)] = key;
-            keys += cells[d] >= 0 && top_digits[size_t(key_value_bits(key) >> (64 - TopDigitCounts::kBits))];
-          }
-        }
-        visit(m_chunk_keys.data(), keys);
+        visit(m_chunk_keys.data(), wanted_keys(rows * dims, n0, wanted_digit.data()));
       }
   }
   m_phases.enter("reduce");
+}
+
+// The keys of the chunk's `count` |c| (m_cells; the chunk's first token n0)
+// whose top digit is wanted, into m_chunk_keys; how many. One flat pass
+// looks every top digit up (a table of 32-bit flags: vectorised, gathers),
+// then the few wanted are picked out, eight flags at a time.
+int64_t AuditPass::wanted_keys(int64_t count, int64_t n0, const uint32_t* wanted_digit) {
+  const double* cells = m_cells.data();
+  uint8_t* wanted = m_chunk_wanted.data();
+  for (int64_t k = 0; k < count; ++k) {
+    uint64_t bits;
+    std::memcpy(&bits, &cells[k], sizeof bits);
+    wanted[k] = uint8_t(wanted_digit[bits >> (64 - TopDigitCounts::kBits)]);
+  }
+  const int64_t dims = m_result.dims;
+  int64_t keys = 0;
+  for (int64_t k = 0; k < count; k += 8) {
+    uint64_t eight = 0;
+    if (k + 8 <= count) std::memcpy(&eight, wanted + k, sizeof eight);
+    else for (int64_t j = k; j < count; ++j) eight |= uint64_t(wanted[j]) << (8 * (j - k));
+    for (; eight != 0; eight &= eight - 1) {
+      const int64_t j = k + __builtin_ctzll(eight) / 8;
+      m_chunk_keys[size_t(keys++)] = magnitude_key(cells[j], population(n0 + j / dims) == kAuditDead);
+    }
+  }
+  return keys;
 }
 
 void AuditPass::note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags) {

@@ -16,6 +16,7 @@
 #include "optimizer/audit_input.hpp"
 #include "optimizer/audit_result.hpp"
 #include "optimizer/cell_percentiles.hpp"
+#include "optimizer/uninitialized_buffer.hpp"
 #include "parallel/partition.hpp"
 #include "parallel/phase_timer.hpp"
 
@@ -49,10 +50,11 @@ class AuditPass {
   void read_block(int64_t first, int64_t count, bool with_gradient = true);
   void block_scalars(int64_t first, int64_t count);
   void key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
+  int64_t wanted_keys(int64_t count, int64_t n0, const uint32_t* wanted_digit);
   template <class F>
   void key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
   template <class F>
-  std::vector<typename F::bits_type>& values(int tensor);
+  UninitializedBuffer<typename F::bits_type>& values(int tensor);
   template <class F>
   void audit_step(int64_t i, int64_t t);
   int population(int64_t n) const;
@@ -60,6 +62,7 @@ class AuditPass {
   void fold_segment(int64_t t, int population, int64_t n0, int64_t begin, int64_t end);
   void fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, kCounterCount>& counts);
   void add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCount>& sums);
+  void add_sums_by_terms(const double* a, const double* b, int64_t n, std::array<WideSum, kSumCount>& sums);
   void count_keys(int64_t k0, int64_t count, bool dead);
   void note_mismatches(int64_t t, int64_t n, int64_t d, uint32_t flags);
   template <class F>
@@ -81,14 +84,16 @@ class AuditPass {
   TopDigitCounts m_top;  // the |c| keys counted by their top digit
   int64_t m_candidate_keys = 0;  // how many percentile candidates the reduction may hold
   formats::ElementType m_type = formats::ElementType::bf16;  // W's: the rule's format
-  std::vector<unsigned char> m_raw;  // one tensor's block as stored
-  std::vector<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
-  std::vector<uint32_t> m_f32[4];
+  // Blocks and chunk buffers are always written before they are read: no zero fill.
+  UninitializedBuffer<unsigned char> m_raw;  // one tensor's block as stored
+  UninitializedBuffer<uint16_t> m_bf16[4];   // W, grad, exp_avg, exp_avg_sq in the rule's format
+  UninitializedBuffer<uint32_t> m_f32[4];
   int64_t m_chunk_rows = 1;  // rows per kernel call, folded while in cache
   // One chunk of rows' outcomes, one array per field; the terms of an exact sum.
-  std::vector<double> m_u, m_delta, m_cells, m_terms;
-  std::vector<uint32_t> m_flags;
-  std::vector<uint64_t> m_chunk_keys;  // the second pass's keys of one chunk
+  UninitializedBuffer<double> m_u, m_delta, m_cells, m_terms;
+  UninitializedBuffer<uint32_t> m_flags, m_chunk_bins;  // ... and each |c| key's top-digit bin
+  UninitializedBuffer<uint64_t> m_chunk_keys;  // the second pass's keys of one chunk
+  UninitializedBuffer<uint8_t> m_chunk_wanted;  // ... and whether each |c|'s top digit is wanted
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };

@@ -9,6 +9,7 @@
 
 #include "analysis/magnitude_keys.hpp"
 #include "analysis/magnitude_statistics.hpp"
+#include "optimizer/uninitialized_buffer.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -44,9 +45,9 @@ struct PassedKeys {
   }
 };
 
-// Keys held in memory, visited as one chunk.
+// Keys held in memory, visited as one chunk (huge pages where they are many).
 struct KeyVector {
-  std::vector<uint64_t> keys;
+  UninitializedBuffer<uint64_t> keys;
   template <class Visit>
   void for_each_chunk(const Visit& visit) const {
     visit(keys.data(), int64_t(keys.size()));
@@ -76,6 +77,22 @@ std::optional<KeyVector> candidate_keys(const PassedKeys& keys, const TopDigitCo
   return candidates;
 }
 
+// Keeps the candidates whose value's bits above `shift` are some wanted
+// statistic's prefix (select_digit has just found the digit at `shift`): the
+// next digit's histograms count no other key, so its pass and the next
+// ones visit only these.
+void keep_refinable(KeyVector& candidates, const std::vector<Wanted>& wanted, int shift) {
+  std::vector<uint64_t> prefixes;
+  for (const Wanted& w : wanted) prefixes.push_back(w.prefix);
+  std::sort(prefixes.begin(), prefixes.end());
+  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+  size_t kept = 0;
+  for (const uint64_t key : candidates.keys)
+    if (std::binary_search(prefixes.begin(), prefixes.end(), key_value_bits(key) >> shift))
+      candidates.keys[kept++] = key;
+  candidates.keys.resize(kept);
+}
+
 // The top digit of every wanted statistic from the top-digit histograms.
 void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted>& wanted) {
   for (Wanted& w : wanted) {
@@ -93,7 +110,8 @@ void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted
 // the digits some rank counted: a slot's keys usually share all but a few of
 // its digit values, and a whole histogram per slot and digit would make the
 // reduction megabytes even for a tiny input.
-void sum_histograms(std::vector<int64_t>& histograms, size_t slots, MPI_Comm comm) {
+template <class Histograms>
+void sum_histograms(Histograms& histograms, size_t slots, MPI_Comm comm) {
   std::vector<int64_t> bounds(2 * slots);  // -(first counted digit), last counted digit; max over ranks
   for (size_t s = 0; s < slots; ++s) {
     const int64_t* h = histograms.data() + s * kDigitValues;
@@ -107,7 +125,10 @@ void sum_histograms(std::vector<int64_t>& histograms, size_t slots, MPI_Comm com
   // Slot s's counted digits [first, end): empty where no rank counted any.
   const auto first = [&](size_t s) { return -bounds[2 * s]; };
   const auto end = [&](size_t s) { return std::max(first(s), bounds[2 * s + 1] + 1); };
-  std::vector<int64_t> packed;
+  size_t packed_count = 0;
+  for (size_t s = 0; s < slots; ++s) packed_count += size_t(end(s) - first(s));
+  UninitializedBuffer<int64_t> packed;
+  packed.reserve(packed_count);
   for (size_t s = 0; s < slots; ++s) {
     const int64_t* h = histograms.data() + s * kDigitValues;
     packed.insert(packed.end(), h + first(s), h + end(s));
@@ -134,7 +155,7 @@ std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm co
 // passed over after one table lookup. `histograms` is scratch space kept
 // from one digit to the next (its pages touched once, not once a digit).
 template <class Keys>
-void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std::vector<int64_t>& histograms,
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, UninitializedBuffer<int64_t>& histograms,
                   MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
@@ -147,7 +168,8 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
   const int high = shift + kDigitBits;
   std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
   for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
-  histograms.assign(slots.size() * kDigitValues, 0);
+  histograms.resize(slots.size() * kDigitValues);
+  std::fill(histograms.begin(), histograms.end(), 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
@@ -173,10 +195,23 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, std:
 
 }  // namespace
 
+void TopDigitCounts::count_bins(const uint32_t* bins, int64_t n) {
+  static_assert(kLanes == 4, "four lanes, one count each in turn");
+  int64_t *lane0 = m_lanes.data(), *lane1 = lane0 + kStride, *lane2 = lane1 + kStride, *lane3 = lane2 + kStride;
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    ++lane0[bins[k]];
+    ++lane1[bins[k + 1]];
+    ++lane2[bins[k + 2]];
+    ++lane3[bins[k + 3]];
+  }
+  for (; k < n; ++k) ++lane0[bins[k]];
+}
+
 std::vector<int64_t> TopDigitCounts::counts() const {
   std::vector<int64_t> counts(m_lanes.begin(), m_lanes.begin() + kBins);
   for (size_t lane = 1; lane < size_t(kLanes); ++lane)
-    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kBins + bin];
+    for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kStride + bin];
   return counts;
 }
 
@@ -190,7 +225,8 @@ std::vector<int64_t> TopDigitCounts::counted_bins() const {
 
 bool TopDigitCounts::restore(const std::vector<int64_t>& pairs) {
   if (pairs.size() % 2 != 0) return false;
-  std::vector<int64_t> lanes(m_lanes.size(), 0);
+  UninitializedBuffer<int64_t> lanes(m_lanes.size());
+  std::fill(lanes.begin(), lanes.end(), 0);
   for (size_t i = 0; i < pairs.size(); i += 2) {
     if (pairs[i] < 0 || pairs[i] >= int64_t(kBins) || pairs[i + 1] <= 0 || lanes[size_t(pairs[i])] != 0)
       return false;
@@ -222,11 +258,15 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPa
   if (wanted.empty()) return result;  // no key on any rank: no pass
   select_top_digit(histograms, wanted);
   for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
-  const std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
-  std::vector<int64_t> scratch;
+  std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
+  UninitializedBuffer<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
-    if (candidates) select_digit(*candidates, wanted, shift, scratch, comm);
-    else select_digit(keys, wanted, shift, scratch, comm);
+    if (!candidates) {
+      select_digit(keys, wanted, shift, scratch, comm);
+      continue;
+    }
+    select_digit(*candidates, wanted, shift, scratch, comm);
+    if (shift > 0) keep_refinable(*candidates, wanted, shift);
   }
   size_t next = 0;
   for (int p = 0; p < 3; ++p)

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "analysis/magnitude_keys.hpp"
+#include "optimizer/uninitialized_buffer.hpp"
 
 namespace latdisp {
 
@@ -28,11 +30,14 @@ class TopDigitCounts {
   // share a few bins, and one copy would make each count wait for the last.
   static constexpr int kLanes = 4;
   static constexpr size_t kBins = size_t(2) << kBits;
-  TopDigitCounts() : m_lanes(kBins * kLanes, 0) {}
-  void count(uint64_t key, int lane = 0) {
-    ++m_lanes[size_t(lane) * kBins + (key_is_dead(key) ? size_t(1) << kBits : 0) +
-              size_t(key_value_bits(key) >> (64 - kBits))];
+  TopDigitCounts() : m_lanes(kStride * kLanes) { std::fill(m_lanes.begin(), m_lanes.end(), 0); }
+  // A key's bin: dead * 2^kBits + the top kBits bits of its value.
+  static uint32_t bin_of(uint64_t key) {
+    return (key_is_dead(key) ? uint32_t(1) << kBits : 0u) + uint32_t(key_value_bits(key) >> (64 - kBits));
   }
+  void count(uint64_t key, int lane = 0) { ++m_lanes[size_t(lane) * kStride + bin_of(key)]; }
+  // Counts bins[0 .. n), each a bin_of or kBins (no key: not counted).
+  void count_bins(const uint32_t* bins, int64_t n);
   // The counts by bin: dead * 2^kBits + the key's top kBits bits.
   std::vector<int64_t> counts() const;
   // Checkpoint: the counted bins as (bin, count) pairs, and back (false, the
@@ -41,7 +46,8 @@ class TopDigitCounts {
   bool restore(const std::vector<int64_t>& pairs);
 
  private:
-  std::vector<int64_t> m_lanes;
+  static constexpr size_t kStride = kBins + 8;  // a lane's bins and the bin kBins of no key
+  UninitializedBuffer<int64_t> m_lanes;  // 4 MiB: in huge pages
 };
 
 // One pass over this rank's keys: calls visit(keys, count) over consecutive

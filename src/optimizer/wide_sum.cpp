@@ -98,6 +98,15 @@ void add_exactly(double* terms, int64_t count, WideSum& target) {
     if (terms[k] != 0) target.add(terms[k]);
 }
 
+void add_left_exactly(double* left, int64_t count, int q, WideSum& target) {
+  for (int level = 2; level < 4; ++level) {
+    q = std::max(q - 49, -1074);
+    if (!add_level(left, count, q, target)) return;
+  }
+  for (int64_t k = 0; k < count; ++k)
+    if (left[k] != 0) target.add(left[k]);
+}
+
 void WideSum::add(const WideSum& other) {
   for (int i = 0; i < kDigits; ++i) m_digits[i] += other.m_digits[i];
   normalize();

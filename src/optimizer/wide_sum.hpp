@@ -6,8 +6,10 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace latdisp {
@@ -48,5 +50,50 @@ void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
 // `terms` is overwritten (the parts left).
 constexpr int64_t kExactChunkTerms = 4096;
 void add_exactly(double* terms, int64_t count, WideSum& target);
+
+// add_exactly's levels from the third on, for the parts `left` that two
+// levels at q (the second level's 2^q) leave: every |left[k]| <= 2^(q-1).
+void add_left_exactly(double* left, int64_t count, int q, WideSum& target);
+
+// Adds the exact sum of term(0) .. term(count - 1) to `target`, where every
+// |term(k)| < 2^top, top <= kMostTermTop, count <= kExactChunkTerms: the
+// first two of add_exactly's levels in one flat pass that makes each term
+// (no array of terms written and read back, no pass for the largest), then
+// the further levels on the parts left (in `scratch`, count doubles). A
+// looser bound costs at most more levels: the sum is the same exact sum.
+constexpr int kMostTermTop = 960;  // add_exactly's terms "near the top of the double range" are above it
+template <class Term>
+void add_terms_exactly(const Term& term, int64_t count, int top, double* scratch, WideSum& target) {
+  const int q1 = std::max(top - 49, -1074), q2 = std::max(q1 - 49, -1074);
+  const auto power = [](int q) {  // 1.5 * 2^(q+52): add_exactly's sigma of a level at 2^q
+    const uint64_t bits = uint64_t(q + 52 + 1023) << 52;
+    double value;
+    std::memcpy(&value, &bits, sizeof value);
+    return 1.5 * value;
+  };
+  const auto bits_of = [](double value) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return bits;
+  };
+  const double sigma1 = power(q1), sigma2 = power(q2);
+  const int64_t sigma1_units = int64_t(bits_of(sigma1)), sigma2_units = int64_t(bits_of(sigma2));
+  int64_t units1 = 0, units2 = 0;
+  uint64_t left = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const double t = term(k);
+    const double shifted1 = t + sigma1;
+    const double low1 = t - (shifted1 - sigma1);
+    const double shifted2 = low1 + sigma2;
+    const double low2 = low1 - (shifted2 - sigma2);
+    units1 += int64_t(bits_of(shifted1)) - sigma1_units;
+    units2 += int64_t(bits_of(shifted2)) - sigma2_units;
+    left |= bits_of(low2) << 1;  // -0 is no part left
+    scratch[k] = low2;
+  }
+  target.add_scaled(units1, q1 + 1075);
+  target.add_scaled(units2, q2 + 1075);
+  if (left != 0) add_left_exactly(scratch, count, q2, target);
+}
 
 }  // namespace latdisp
