@@ -13,6 +13,9 @@
 #include <cstring>
 #include <type_traits>
 #include <utility>
+#if defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#include <immintrin.h>
+#endif
 
 #include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
@@ -89,6 +92,8 @@ struct NearZeroMagnitudeHistogram {
   // Key kKeys takes the coordinates that are not common (never read).
   static constexpr int kSlots = (kKeys + 1) << kKeyShift;
   static constexpr U kNoTag = static_cast<U>(U(kKeys) << kKeyShift);
+  // A slot's half and |2x| bits: all 0 for a coordinate that did not move (and kNoTag).
+  static constexpr U kMovedBits = static_cast<U>((1 << kKeyShift) - 1);
   static_assert(!kApplies || kSlots - 1 <= static_cast<U>(~U(0)), "a slot fits a lane");
   // Coordinate i goes to the sub-histogram i % kLanes: consecutive
   // coordinates often share a slot, and one histogram would chain those
@@ -100,10 +105,10 @@ struct NearZeroMagnitudeHistogram {
 #endif
 
   uint16_t slots[2][kLanes][kApplies ? kSlots : 1];
-  // The zeroed, in-use part of each population's slots: keys [lo, hi]
-  // (lo > hi: none), |2x| in [0, code_hi[half]] for the coordinates that do
-  // not go to zero (half 0) and those that do (half 1; -1: none, most groups).
-  int lo[2], hi[2], code_hi[2][2];
+  // The zeroed, in-use part of each population's slots: the rows (a key's
+  // slots, kRow of them) of keys [lo, hi] (lo > hi: none).
+  static constexpr int kRow = 1 << kKeyShift;
+  int lo[2], hi[2];
 
   KOKKOS_INLINE_FUNCTION void reset() {
     for (int p = 0; p < 2; ++p) {
@@ -113,46 +118,181 @@ struct NearZeroMagnitudeHistogram {
   }
   KOKKOS_INLINE_FUNCTION void clear(int p) {
     lo[p] = kKeys;
-    hi[p] = code_hi[p][0] = code_hi[p][1] = -1;
+    hi[p] = -1;
   }
 
   KOKKOS_FORCEINLINE_FUNCTION static U slot_of(U key, U to_zero, U magnitude) {
     return static_cast<U>(static_cast<U>(key << kKeyShift) | static_cast<U>(to_zero << (kKeyShift - 1)) | magnitude);
   }
 
-  // Makes keys [key_lo, key_hi] of population p usable (zeroed), with |2x|
-  // in [0, top[half]] (top[1] = -1: no coordinate goes to zero).
-  KOKKOS_INLINE_FUNCTION void cover(int p, int key_lo, int key_hi, const int top[2]) {
-    if (lo[p] > hi[p]) lo[p] = key_lo, hi[p] = key_hi;
-    for (int half = 0; half < 2; ++half)
-      if (top[half] > code_hi[p][half]) {
-        zero(p, lo[p], hi[p], half, code_hi[p][half] + 1, top[half]);
-        code_hi[p][half] = top[half];
-      }
-    for (int half = 0; half < 2; ++half) {
-      if (key_lo < lo[p]) zero(p, key_lo, lo[p] - 1, half, 0, code_hi[p][half]);
-      if (key_hi > hi[p]) zero(p, hi[p] + 1, key_hi, half, 0, code_hi[p][half]);
+  // Makes keys [key_lo, key_hi] of population p usable: the rows of those
+  // not in use yet zeroed, whole (one loop a lane: zeroing only the |2x| in
+  // use cost a short memset call per row and half).
+  KOKKOS_INLINE_FUNCTION void cover(int p, int key_lo, int key_hi) {
+    if (lo[p] > hi[p]) {
+      zero_rows(p, key_lo, key_hi);
+      lo[p] = key_lo, hi[p] = key_hi;
+      return;
     }
-    lo[p] = key_lo < lo[p] ? key_lo : lo[p];
-    hi[p] = key_hi > hi[p] ? key_hi : hi[p];
+    if (key_lo < lo[p]) zero_rows(p, key_lo, lo[p] - 1), lo[p] = key_lo;
+    if (key_hi > hi[p]) zero_rows(p, hi[p] + 1, key_hi), hi[p] = key_hi;
   }
-  KOKKOS_INLINE_FUNCTION void zero(int p, int key_first, int key_last, int half, int code_first, int code_last) {
-    for (int key = key_first; key <= key_last; ++key)
-      for (int lane = 0; lane < kLanes; ++lane) {
-        uint16_t* row = &slots[p][lane][(key << kKeyShift) | (half << (kKeyShift - 1))];
-        for (int code = code_first; code <= code_last; ++code) row[code] = 0;
-      }
+  KOKKOS_INLINE_FUNCTION void zero_rows(int p, int key_first, int key_last) {
+    for (int lane = 0; lane < kLanes; ++lane) {  // the rows of a lane lie one after another
+      uint16_t* rows = &slots[p][lane][key_first << kKeyShift];
+      for (int j = 0; j < (key_last - key_first + 1) * kRow; ++j) rows[j] = 0;
+    }
   }
 
-  // One increment per coordinate (tags: its slot or kNoTag), within cover's part.
+  // Each coordinate of a group into its slot (tags: its slot or kNoTag),
+  // within cover's part: one increment per coordinate. That is a store per
+  // coordinate, slower than the rest of the group's work, while most
+  // coordinates lie in a few slots (not moved, or by one cell, in a few
+  // binades). Where AVX-512's compress is at hand (kSplit) and a few hot
+  // slots hold most coordinates, those are counted in vector lanes and only
+  // the others are added one by one (count_split); which slots are hot is
+  // read from a sample (choose_hot) and kept from group to group.
   KOKKOS_INLINE_FUNCTION void count(const U* tags, int32_t n, int p) {
+    if constexpr (kSplit) {
+      if (split_hot(tags, n, p)) return;
+    }
+    increments(tags, n, p);
+  }
+  KOKKOS_INLINE_FUNCTION void increments(const U* tags, int32_t n, int p) {
     int32_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
       for (int lane = 0; lane < kLanes; ++lane) ++slots[p][lane][tags[i + lane]];
     for (; i < n; ++i) ++slots[p][i % kLanes][tags[i]];
   }
 
-  // The slots into the sink's bins, leaving them zeroed.
+#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+  static constexpr bool kSplit = sizeof(U) == 2;
+#else
+  static constexpr bool kSplit = false;
+#endif
+  // The hot slots: kNoTag, then up to kHot - 1 others (kNoTag where fewer).
+  // Whether to split; else for how many more groups not to (kRetry after a
+  // choice that held less than half of its sample or of a group).
+  static constexpr int kHot = 8;
+  static constexpr int32_t kSample = 256, kRestChunk = 1024, kRetry = 64;
+  struct HotSlots {
+    U slot[kHot];
+    bool split;
+    int32_t wait;  // groups left before choosing again (not split)
+  };
+
+  // count with the population's hot slots; false where it did not count.
+  // The choice is the thread's, kept from one work item to the next (the
+  // fold is one work item's): choosing costs about as much as a group.
+  // Any choice gives the same counts.
+  KOKKOS_INLINE_FUNCTION bool split_hot(const U* tags, int32_t n, int p) {
+#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+    static thread_local HotSlots hot[2] = {};
+    HotSlots& h = hot[p];
+    if (!h.split && h.wait-- <= 0) {
+      h.split = choose_hot(tags, n, h.slot);
+      h.wait = kRetry;
+    }
+    if (!h.split) return false;
+    h.split = count_split(tags, n, p, h.slot);
+    return true;
+#else
+    (void)tags, (void)n, (void)p;
+    return false;
+#endif
+  }
+
+  // The kHot - 1 slots most frequent among the first kSample coordinates of
+  // the candidates (key, |2x| in {0, 1, 2, 4}: not moved, or by a half, one
+  // or two cells), after kNoTag; whether they hold half of the sample.
+  KOKKOS_INLINE_FUNCTION static bool choose_hot(const U* tags, int32_t n, U hot[kHot]) {
+    constexpr int kColumns = 4, kCandidates = kColumns * (kKeys + 1);
+    uint16_t seen[kCandidates + 1];  // the last: every other slot
+    for (int c = 0; c <= kCandidates; ++c) seen[c] = 0;
+    const int32_t sample = n < kSample ? n : kSample;
+    for (int32_t i = 0; i < sample; ++i) {
+      const U code = static_cast<U>(tags[i] & kMovedBits);
+      const int column = code < 3 ? code : code == 4 ? 3 : kColumns;
+      ++seen[column < kColumns ? column * (kKeys + 1) + (tags[i] >> kKeyShift) : kCandidates];
+    }
+    const U column_codes[kColumns] = {0, 1, 2, 4};
+    int held = seen[kKeys];  // kNoTag: key kKeys, |2x| = 0
+    seen[kKeys] = seen[kCandidates] = 0;
+    hot[0] = kNoTag;
+    for (int k = 1; k < kHot; ++k) {
+      int best = kCandidates;  // seen 0
+      for (int c = 0; c < kCandidates; ++c) best = seen[c] > seen[best] ? c : best;
+      const int key = best % (kKeys + 1);
+      hot[k] = best == kCandidates ? kNoTag : static_cast<U>((key << kKeyShift) | column_codes[best / (kKeys + 1)]);
+      held += seen[best];
+      seen[best] = 0;
+    }
+    return 2 * held >= sample;
+  }
+
+#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+  // The hot slots' coordinates counted in 16-bit vector lanes (at most
+  // kRestChunk / 32 a lane between sums), the others gathered with
+  // AVX-512's compress, 32 tags at a time, and added one by one. Whether
+  // the hot slots held at least half of them.
+  KOKKOS_INLINE_FUNCTION bool count_split(const U* tags, int32_t n, int p, const U* hot) {
+    static_assert(sizeof(U) == 2 && kRestChunk / 32 < (1 << 15), "16-bit tags and lanes");
+    __m512i slot[kHot];
+    for (int k = 0; k < kHot; ++k) slot[k] = _mm512_set1_epi16(static_cast<short>(hot[k]));
+    const __m512i minus_one = _mm512_set1_epi16(-1), ones = _mm512_set1_epi16(1);
+    U rest[kRestChunk];
+    int32_t others = 0;
+    for (int32_t begin = 0; begin < n; begin += kRestChunk) {
+      const int32_t m = n - begin < kRestChunk ? n - begin : kRestChunk;
+      __m512i hits[kHot];
+      for (int k = 0; k < kHot; ++k) hits[k] = _mm512_setzero_si512();
+      int32_t left = 0, i = 0;
+      for (; i + 32 <= m; i += 32) {
+        const __m512i t = _mm512_loadu_si512(tags + begin + i);
+        __mmask32 any = 0;
+        for (int k = 0; k < kHot; ++k) {
+          const __mmask32 is = _mm512_cmpeq_epi16_mask(t, slot[k]);
+          hits[k] = _mm512_mask_sub_epi16(hits[k], is, hits[k], minus_one);
+          any |= is;
+        }
+        _mm512_storeu_si512(rest + left, _mm512_maskz_compress_epi16(static_cast<__mmask32>(~any), t));
+        left += 32 - __builtin_popcount(any);
+      }
+      for (; i < m; ++i) rest[left++] = tags[begin + i];  // the last < 32: one by one
+      // Slot kNoTag (hot[0], repeated where fewer were found) is never read;
+      // a slot with no coordinate may lie outside cover's part.
+      for (int k = 1; k < kHot; ++k) {
+        int32_t sums[16], found = 0;  // (not _mm512_reduce_add_epi32: GCC 12 warns inside it)
+        _mm512_storeu_si512(sums, _mm512_madd_epi16(hits[k], ones));
+        for (int j = 0; j < 16; ++j) found += sums[j];
+        if (hot[k] != kNoTag && found != 0) slots[p][0][hot[k]] = static_cast<uint16_t>(slots[p][0][hot[k]] + found);
+      }
+      increments(rest, left, p);
+      others += left;
+    }
+    return 2 * others <= n;
+  }
+#endif
+
+  // Bit c set where counts[c] != 0, c < kCodes (<= 64).
+  KOKKOS_INLINE_FUNCTION static uint64_t nonzero(const uint16_t* counts) {
+    static_assert(kCodes <= 64, "a half-row's bits fit a word");
+#if defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+    if constexpr (kCodes % 32 == 0) {
+      uint64_t bits = 0;
+      for (int v = 0; v < kCodes / 32; ++v) {
+        const __m512i c = _mm512_loadu_si512(counts + 32 * v);
+        bits |= static_cast<uint64_t>(_mm512_test_epi16_mask(c, c)) << (32 * v);
+      }
+      return bits;
+    }
+#endif
+    uint64_t bits = 0;
+    for (int c = 0; c < kCodes; ++c) bits |= static_cast<uint64_t>(counts[c] != 0) << c;
+    return bits;
+  }
+
+  // The slots into the sink's bins; none in use after.
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush(Access& out) {
     for (int p = 0; p < 2; ++p) {
@@ -160,28 +300,31 @@ struct NearZeroMagnitudeHistogram {
       clear(p);
     }
   }
-  // One key: the lanes summed per slot, then each statistic a masked sum over |2x|.
+  // One key: the lanes summed per slot, then the statistics over the slots
+  // in use. Position j of a row is |2x| = j % kCodes, going to zero where
+  // j >= kCodes; each total fits 16 bits (the fold flushes before 2^16
+  // coordinates).
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush_key(int p, int key, Access& out) {
-    uint32_t count = 0, moved = 0, halves = 0, to_zero = 0, top = 0;
-    for (int half = 0; half < 2; ++half) {
-      const int row = (key << kKeyShift) | (half << (kKeyShift - 1));
-      uint32_t sum = 0;
-      for (int code = 0; code <= code_hi[p][half]; ++code) {
-        uint32_t total = 0;
-        for (int lane = 0; lane < kLanes; ++lane) {
-          total += slots[p][lane][row + code];
-          slots[p][lane][row + code] = 0;
-        }
-        sum += total;
-        moved += code != 0 ? total : 0u;
-        halves += (code & 1) ? total : 0u;
-        top = total != 0 && uint32_t(code) > top ? uint32_t(code) : top;
-      }
-      count += sum;
-      to_zero += half ? sum : 0u;
+    uint16_t total[kRow];
+    for (int j = 0; j < kRow; ++j) {
+      uint16_t sum = 0;
+      for (int lane = 0; lane < kLanes; ++lane)
+        sum = static_cast<uint16_t>(sum + slots[p][lane][(key << kKeyShift) + j]);
+      total[j] = sum;
     }
+    uint32_t count = 0, halves = 0, to_zero = 0, top = 0;
+    for (int half = 0; half < 2; ++half)
+      for (uint64_t in_use = nonzero(total + half * kCodes); in_use != 0; in_use &= in_use - 1) {
+        const int code = kmath::lowest_set_bit(in_use);
+        const uint32_t t = total[half * kCodes + code];
+        count += t;
+        halves += (code & 1) ? t : 0u;
+        to_zero += half ? t : 0u;
+        top = static_cast<uint32_t>(code) > top ? static_cast<uint32_t>(code) : top;
+      }
     if (count == 0) return;
+    const uint32_t moved = count - total[0] - total[kCodes];  // |2x| > 0, either half
     const int bin = near_zero_bin_of_key<F>(key);
     out.bins(p, bin, kBinExact) += count - halves;
     out.bins(p, bin, kBinHalf) += halves;
@@ -300,7 +443,8 @@ struct NearZeroFold {
       memcpy(&bits, &f, sizeof bits);
       top = static_cast<U>((bits >> 23) - 127u);
     } else {
-      for (int j = 1; j < F::mantissa_bits; ++j) top = static_cast<U>(top + U((fb >> j) != 0));
+      // fb >= 2^j for fb >> j != 0: a compare in the lane's width (a shift widens to int)
+      for (int j = 1; j < F::mantissa_bits; ++j) top = static_cast<U>(top + U(fb >= static_cast<U>(U(1) << j)));
     }
     const U subnormal_key = static_cast<U>(fb != 0 ? top + 1 : 0);
     return static_cast<U>(eb != 0 ? static_cast<U>(eb + F::mantissa_bits) : subnormal_key);
@@ -394,46 +538,57 @@ struct NearZeroFold {
   KOKKOS_FORCEINLINE_FUNCTION static GroupSums group_sums(const Bits* from, const Bits* to, const S* x2, const U* marks,
                                                           int32_t n, U* tags) {
     using Sum = typename std::conditional<C::kWide, uint64_t, uint32_t>::type;  // n * |2x| fits
+    // Where |2x| < 64 (the FP8 formats) the sums of |2x| go in lane-wide
+    // partial sums, kSumChunk coordinates at a time (kSumChunk * 63 < 2^16).
+    constexpr bool kNarrowSums = C::kX2Limit < 64 && sizeof(U) == 2;
+    constexpr int32_t kSumChunk = kNarrowSums ? 1024 : INT32_MAX;
+    using PartSum = typename std::conditional<kNarrowSums, U, Sum>::type;
     U common_count = 0, from_count = 0, to_count = 0, large_keep = 0, large_from = 0, large_to = 0;
     Sum keep_sum = 0, cross_sum = 0;
     U keep_max = 0, from_max = 0, to_max = 0, key_lo = static_cast<U>(~U(0)), key_hi = 0;
-    for (int32_t i = 0; i < n; ++i) {
-      const U a = static_cast<U>(to[i]), b = static_cast<U>(from[i]);
-      const U common = static_cast<U>(((marks[i] >> C::kUncommonShift) & 1) ^ 1);
-      const S v = x2[i];  // 0 where not common
-      const U magnitude = static_cast<U>(v < 0 ? -v : v);
-      const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0),
-              a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
-      const U from_zero = static_cast<U>(common & b_zero & (a_zero ^ 1));
-      const U to_zero = static_cast<U>(common & a_zero & (b_zero ^ 1));
-      const U keep = static_cast<U>(common & ((from_zero | to_zero) ^ 1));
-      const U key = key_of<true>(b);
-      const U mask = static_cast<U>(-common);
-      U tag;
-      if constexpr (kExactMagnitude)
-        tag = MagnitudeHistogram::slot_of(key, to_zero, magnitude);
-      else
-        tag = static_cast<U>(2 * key + to_zero);
-      tags[i] = static_cast<U>((tag & mask) | (kNoTag & static_cast<U>(~mask)));
-      const U key_or_high = static_cast<U>(key | static_cast<U>(~mask)), key_or_low = static_cast<U>(key & mask);
-      key_lo = key_or_high < key_lo ? key_or_high : key_lo;
-      key_hi = key_or_low > key_hi ? key_or_low : key_hi;
-      common_count = static_cast<U>(common_count + common);
-      from_count = static_cast<U>(from_count + from_zero);
-      to_count = static_cast<U>(to_count + to_zero);
-      const U keep_m = static_cast<U>(magnitude & static_cast<U>(-keep));
-      const U from_m = static_cast<U>(magnitude & static_cast<U>(-from_zero));
-      const U to_m = static_cast<U>(magnitude & static_cast<U>(-to_zero));
-      keep_sum += keep_m;
-      cross_sum += static_cast<U>(from_m | to_m);
-      keep_max = keep_m > keep_max ? keep_m : keep_max;
-      from_max = from_m > from_max ? from_m : from_max;
-      to_max = to_m > to_max ? to_m : to_max;
-      if (kReaches1024) {
-        large_keep = static_cast<U>(large_keep + U(keep_m > kLarge2x));
-        large_from = static_cast<U>(large_from + U(from_m > kLarge2x));
-        large_to = static_cast<U>(large_to + U(to_m > kLarge2x));
+    for (int32_t begin = 0; begin < n; begin += kSumChunk) {
+      const int32_t end = n - begin < kSumChunk ? n : begin + kSumChunk;
+      PartSum keep_part = 0, cross_part = 0;
+      for (int32_t i = begin; i < end; ++i) {
+        const U a = static_cast<U>(to[i]), b = static_cast<U>(from[i]);
+        const U common = static_cast<U>(((marks[i] >> C::kUncommonShift) & 1) ^ 1);
+        const S v = x2[i];  // 0 where not common
+        const U magnitude = static_cast<U>(v < 0 ? -v : v);
+        const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0),
+                a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
+        const U from_zero = static_cast<U>(common & b_zero & (a_zero ^ 1));
+        const U to_zero = static_cast<U>(common & a_zero & (b_zero ^ 1));
+        const U keep = static_cast<U>(common & ((from_zero | to_zero) ^ 1));
+        const U key = key_of<true>(b);
+        const U mask = static_cast<U>(-common);
+        U tag;
+        if constexpr (kExactMagnitude)
+          tag = MagnitudeHistogram::slot_of(key, to_zero, magnitude);
+        else
+          tag = static_cast<U>(2 * key + to_zero);
+        tags[i] = static_cast<U>((tag & mask) | (kNoTag & static_cast<U>(~mask)));
+        const U key_or_high = static_cast<U>(key | static_cast<U>(~mask)), key_or_low = static_cast<U>(key & mask);
+        key_lo = key_or_high < key_lo ? key_or_high : key_lo;
+        key_hi = key_or_low > key_hi ? key_or_low : key_hi;
+        common_count = static_cast<U>(common_count + common);
+        from_count = static_cast<U>(from_count + from_zero);
+        to_count = static_cast<U>(to_count + to_zero);
+        const U keep_m = static_cast<U>(magnitude & static_cast<U>(-keep));
+        const U from_m = static_cast<U>(magnitude & static_cast<U>(-from_zero));
+        const U to_m = static_cast<U>(magnitude & static_cast<U>(-to_zero));
+        keep_part = static_cast<PartSum>(keep_part + keep_m);
+        cross_part = static_cast<PartSum>(cross_part + static_cast<U>(from_m | to_m));
+        keep_max = keep_m > keep_max ? keep_m : keep_max;
+        from_max = from_m > from_max ? from_m : from_max;
+        to_max = to_m > to_max ? to_m : to_max;
+        if (kReaches1024) {
+          large_keep = static_cast<U>(large_keep + U(keep_m > kLarge2x));
+          large_from = static_cast<U>(large_from + U(from_m > kLarge2x));
+          large_to = static_cast<U>(large_to + U(to_m > kLarge2x));
+        }
       }
+      keep_sum += keep_part;
+      cross_sum += cross_part;
     }
     GroupSums s;
     s.common = common_count;
@@ -582,10 +737,7 @@ struct NearZeroFold {
     const GroupSums s = group_sums(from, to, x2, marks, n, tags);
     if (s.common == 0) return;
     if constexpr (kExactMagnitude) {
-      // Half 0: kept its sign or came from zero; half 1: went to zero.
-      const int top[2] = {static_cast<int>(s.max2x[0] > s.max2x[1] ? s.max2x[0] : s.max2x[1]),
-                          s.count[2] > 0 ? static_cast<int>(s.max2x[2]) : -1};
-      histogram.cover(p, s.key_lo, s.key_hi, top);
+      histogram.cover(p, s.key_lo, s.key_hi);
       histogram.count(tags, n, p);
     } else {
       buffer_group(from, x2, n, p, s, out);
