@@ -13,8 +13,14 @@
 #include <cstring>
 #include <type_traits>
 #include <utility>
+// The host's AVX-512 paths (the same counts as the portable loops beside
+// them): word masks (BW), and word compress (VBMI2) for the FP8 hot slots.
 #if defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#define LATDISP_NEAR_ZERO_AVX512BW 1
 #include <immintrin.h>
+#if defined(__AVX512VBMI2__)
+#define LATDISP_NEAR_ZERO_COMPRESS 1
+#endif
 #endif
 
 #include "kokkos_kernels/formats/common_case.hpp"
@@ -165,7 +171,7 @@ struct NearZeroMagnitudeHistogram {
     for (; i < n; ++i) ++slots[p][i % kLanes][tags[i]];
   }
 
-#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#if defined(LATDISP_NEAR_ZERO_COMPRESS)
   static constexpr bool kSplit = sizeof(U) == 2;
 #else
   static constexpr bool kSplit = false;
@@ -186,7 +192,7 @@ struct NearZeroMagnitudeHistogram {
   // fold is one work item's): choosing costs about as much as a group.
   // Any choice gives the same counts.
   KOKKOS_INLINE_FUNCTION bool split_hot(const U* tags, int32_t n, int p) {
-#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#if defined(LATDISP_NEAR_ZERO_COMPRESS)
     static thread_local HotSlots hot[2] = {};
     HotSlots& h = hot[p];
     if (!h.split && h.wait-- <= 0) {
@@ -230,7 +236,7 @@ struct NearZeroMagnitudeHistogram {
     return 2 * held >= sample;
   }
 
-#if defined(__AVX512VBMI2__) && defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#if defined(LATDISP_NEAR_ZERO_COMPRESS)
   // The hot slots' coordinates counted in 16-bit vector lanes (at most
   // kRestChunk / 32 a lane between sums), the others gathered with
   // AVX-512's compress, 32 tags at a time, and added one by one. Whether
@@ -277,7 +283,7 @@ struct NearZeroMagnitudeHistogram {
   // Bit c set where counts[c] != 0, c < kCodes (<= 64).
   KOKKOS_INLINE_FUNCTION static uint64_t nonzero(const uint16_t* counts) {
     static_assert(kCodes <= 64, "a half-row's bits fit a word");
-#if defined(__AVX512BW__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#if defined(LATDISP_NEAR_ZERO_AVX512BW)
     if constexpr (kCodes % 32 == 0) {
       uint64_t bits = 0;
       for (int v = 0; v < kCodes / 32; ++v) {
@@ -400,12 +406,13 @@ struct NearZeroFold {
   // Not kExactMagnitude: per population, the common coordinates' tags and
   // |2x| of its groups since the last drain, so that the keys are counted
   // over many groups at once (a work item's groups are often a few rows
-  // each); their count and the range of their keys.
+  // each); their count, whether a zero b (key 0) is among them and their highest key.
   static constexpr int32_t kBuffered = kExactMagnitude ? 1 : kBufferCoordinates;
   U buffered_tags[2][kBuffered], buffered_x2[2][kBuffered];
   int32_t buffered[2];
   int64_t buffered_common[2];
-  int buffered_lo[2], buffered_hi[2];
+  bool buffered_zeros[2];
+  int buffered_hi[2];
   double epsilon;
   formats::ZeroUlp zero_rule;
 
@@ -771,14 +778,12 @@ struct NearZeroFold {
       const auto to_zero = [](U tag) { return (tag & 1) & (tag != kNoTag); };
       for_marked(tags, n, to_zero, [&](int32_t i) { out.bins(p, bin_of_key(tags[i] >> 1), kBinToZero) += 1; });
     }
+    // |2x| kept, and the range of the keys other than 0 (key 0: tags 0 and 1); none: key_lo > key_hi.
     U* magnitudes = buffered_x2[p] + buffered[p];
+    U lowest = kNoTag, highest = 0;
     for (int32_t i = 0; i < n; ++i) {
       const S v = x2[i];
       magnitudes[i] = static_cast<U>(v < 0 ? -v : v);
-    }
-    // The range of the keys other than 0 (key 0: tags 0 and 1); none: key_lo > key_hi.
-    U lowest = kNoTag, highest = 0;
-    for (int32_t i = 0; i < n; ++i) {
       const U tag = tags[i];
       const U nonzero_or_high = static_cast<U>(tag | static_cast<U>(-static_cast<U>(tag < 2)));
       const U common_or_low = static_cast<U>(tag & static_cast<U>(-static_cast<U>(tag != kNoTag)));
@@ -788,7 +793,7 @@ struct NearZeroFold {
     const int key_lo = lowest >> 1, key_hi = highest >> 1;
     if (s.key_lo == 0) cover_zeros(p);
     cover(p, key_lo, key_hi);
-    if (buffered_common[p] == 0 || s.key_lo < buffered_lo[p]) buffered_lo[p] = s.key_lo;
+    buffered_zeros[p] = buffered_zeros[p] || s.key_lo == 0;
     if (buffered_common[p] == 0 || key_hi > buffered_hi[p]) buffered_hi[p] = key_hi;
     buffered_common[p] += s.common;
     buffered[p] += n;
@@ -797,7 +802,7 @@ struct NearZeroFold {
   KOKKOS_INLINE_FUNCTION void clear_buffer(int p) {
     buffered[p] = 0;
     buffered_common[p] = 0;
-    buffered_lo[p] = kKeys;
+    buffered_zeros[p] = false;
     buffered_hi[p] = -1;
   }
 
@@ -815,7 +820,7 @@ struct NearZeroFold {
     int size = 0;
     const int hi = buffered_hi[p];
     int first = 0;  // keys [first, key] are left to sparse_keys
-    if (buffered_lo[p] == 0) keys[size++] = 0, first = 1;
+    if (buffered_zeros[p]) keys[size++] = 0, first = 1;
     int key = hi;
     for (; left > 0 && key >= 1 && key > hi - kMaxDenseKeys && (key > hi - kDenseKeys || 32 * left > buffered[p]);
          --key) {

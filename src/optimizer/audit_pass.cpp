@@ -460,14 +460,8 @@ void AuditPass::add_sums_by_terms(const double* a, const double* b, int64_t n, s
 void AuditPass::count_keys(int64_t k0, int64_t count, bool dead) {
   const double *u = m_u.data() + k0, *cells = m_cells.data() + k0;
   uint32_t* bins = m_chunk_bins.data();
-  const uint64_t dead_bin = dead ? uint64_t(1) << TopDigitCounts::kBits : 0;
-  constexpr uint64_t kValueDigit = (uint64_t(1) << (TopDigitCounts::kBits - 1)) - 1;  // the sign bit cleared
-  for (int64_t k = 0; k < count; ++k) {
-    uint64_t bits;  // TopDigitCounts::bin_of(magnitude_key(cells[k], dead)), without a branch
-    std::memcpy(&bits, &cells[k], sizeof bits);
-    const uint64_t bin = (bits >> (64 - TopDigitCounts::kBits) & kValueDigit) | dead_bin;
-    bins[k] = uint32_t(u[k] != 0 ? bin : uint64_t(TopDigitCounts::kBins));
-  }
+  for (int64_t k = 0; k < count; ++k)
+    bins[k] = u[k] != 0 ? TopDigitCounts::bin_of(magnitude_key(cells[k], dead)) : uint32_t(TopDigitCounts::kBins);
   m_top.count_bins(bins, count);
 }
 
