@@ -1,7 +1,53 @@
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 
+#include <type_traits>
+
+#include "kokkos_kernels/optimizer/accounting_avx512.hpp"
+
 namespace latdisp {
 namespace optimizer {
+
+// One coordinate's accounting beside its replay flags: account_flat's
+// outcome, the replay's kDecayNoop kept only where the decay is eligible.
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION void account_one(const typename F::bits_type* w0, const typename F::bits_type* w1,
+                                             const typename F::bits_type* m0, const typename F::bits_type* m1,
+                                             const typename F::bits_type* v0, const typename F::bits_type* v1,
+                                             int64_t d, const StepScalars& s, double* u, double* delta,
+                                             double* cells, uint32_t* flags) {
+  const CoordinateOutcome o = account_flat<F>(w0[d], w1[d], m0[d], m1[d], v0[d], v1[d], s);
+  static_assert(kDecayNoop == kDecayEligible << 1, "a no-op is flagged beside its eligibility");
+  u[d] = o.u;
+  delta[d] = o.delta;
+  cells[d] = o.cells;
+  flags[d] = (flags[d] & ~kDecayNoop) | o.flags | ((o.flags & kDecayEligible) << 1 & flags[d]);
+}
+
+template <class F>
+void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
+                         const typename F::bits_type* m0, const typename F::bits_type* m1,
+                         const typename F::bits_type* v0, const typename F::bits_type* v1, int64_t count,
+                         const StepScalars& s, double* u, double* delta, double* cells, uint32_t* flags) {
+  int64_t d = 0;
+#if defined(LATDISP_ACCOUNTING_AVX512)
+  if constexpr (std::is_same<F, formats::BF16>::value) {
+    const EightScalars eight = eight_scalars(s);
+    const __m256i noop = _mm256_set1_epi32(int(kDecayNoop));
+    for (; d + 8 <= count; d += 8) {
+      const EightOutcomes o = account_eight(w0 + d, w1 + d, m0 + d, m1 + d, v0 + d, v1 + d, eight);
+      _mm512_storeu_pd(u + d, o.u);
+      _mm512_storeu_pd(delta + d, o.delta);
+      _mm512_storeu_pd(cells + d, o.cells);
+      __m256i* at = reinterpret_cast<__m256i*>(flags + d);
+      const __m256i replay = _mm256_loadu_si256(at);
+      // account_one's merge: (replay & ~kDecayNoop) | o.flags | (o.flags << 1 & replay & kDecayNoop)
+      const __m256i kept = _mm256_and_si256(_mm256_and_si256(_mm256_slli_epi32(o.flags, 1), replay), noop);
+      _mm256_storeu_si256(at, _mm256_or_si256(_mm256_or_si256(_mm256_andnot_si256(noop, replay), o.flags), kept));
+    }
+  }
+#endif
+  for (; d < count; ++d) account_one<F>(w0, w1, m0, m1, v0, v1, d, s, u, delta, cells, flags);
+}
 
 namespace {
 
@@ -67,7 +113,8 @@ struct AuditFunctor {
     // The common case: every element in torch's vector lanes, two flat loops
     // (the replay in float, the accounting in double: each vectorises).
     for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule, Fma>(r, d, s, true);
-    for (int64_t d = 0; d < dims; ++d) account(r, d, s);
+    account_coordinates<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, dims, s, r.u, r.delta, r.cells,
+                           r.flags);
     if (Rule != UpdateRule::torch_mul_add) return;
     // A chunk's vector part is its prefix: a row whose last element is in the
     // same chunk's vector part as its first is wholly in it. Else the
@@ -103,13 +150,7 @@ struct AuditFunctor {
 
   // One coordinate's accounting, without a branch, beside its replay flags.
   KOKKOS_FORCEINLINE_FUNCTION void account(const Row& r, int64_t d, const StepScalars& s) const {
-    const CoordinateOutcome o =
-        account_flat<F>(r.w[d], r.w[d + r.step], r.m[d], r.m[d + r.step], r.v[d], r.v[d + r.step], s);
-    static_assert(kDecayNoop == kDecayEligible << 1, "a no-op is flagged beside its eligibility");
-    r.u[d] = o.u;
-    r.delta[d] = o.delta;
-    r.cells[d] = o.cells;
-    r.flags[d] = (r.flags[d] & ~kDecayNoop) | o.flags | ((o.flags & kDecayEligible) << 1 & r.flags[d]);
+    account_one<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, d, s, r.u, r.delta, r.cells, r.flags);
   }
 
   // Whether flat elements a <= b fall in the same chunk of torch's thread split.
@@ -182,7 +223,10 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
   template void block_cells<F>(const AuditSettings&, int64_t, int64_t, int64_t, Kokkos::View<const F::bits_type*>, \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const F::bits_type*>,               \
                                Kokkos::View<const StepScalars*>,                                                   \
-                               Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>>);
+                               Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>>);                  \
+  template void account_coordinates<F>(const F::bits_type*, const F::bits_type*, const F::bits_type*,            \
+                                       const F::bits_type*, const F::bits_type*, const F::bits_type*, int64_t,      \
+                                       const StepScalars&, double*, double*, double*, uint32_t*);
 LATDISP_AUDIT_BLOCK(formats::BF16)
 LATDISP_AUDIT_BLOCK(formats::F32)
 #undef LATDISP_AUDIT_BLOCK
