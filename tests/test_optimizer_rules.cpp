@@ -120,6 +120,29 @@ TEST(OptimizerRules, VectorLanesAndTails) {
   EXPECT_EQ(Rounding<BF16>::round(NAN, false), 0x7FC0);
 }
 
+// A NaN gradient makes NaN states, written as the lane kind writes NaN
+// (0xFFFF in torch's vector loops, 0x7FC0 in its scalar tails); a NaN W
+// stays a NaN through the decay, a no-op exactly where W holds that NaN's bits.
+TEST(OptimizerRules, NanAsEachLaneWritesIt) {
+  const StepScalars s = scalars(1e-3, 0.01, 3);
+  const uint16_t nan_in = 0x7FC1;
+  for (const bool lane : {true, false}) {
+    const uint16_t nan_out = lane ? 0xFFFF : 0x7FC0;
+    for (const TorchCapability capability : {TorchCapability::avx2, TorchCapability::default_isa}) {
+      const auto r = torch_mul_add_step<BF16>(kOne, nan_in, kOne, kOne, s, capability, lane);
+      EXPECT_EQ(r.exp_avg, nan_out);
+      EXPECT_EQ(r.exp_avg_sq, nan_out);
+      EXPECT_EQ(r.w, nan_out);
+      EXPECT_FALSE(torch_mul_add_step<BF16>(nan_in, kZero, kOne, kOne, s, capability, lane).decay_noop);
+      EXPECT_TRUE(torch_mul_add_step<BF16>(nan_out, kZero, kOne, kOne, s, capability, lane).decay_noop);
+    }
+  }
+  const auto r = torch_lerp_step<BF16>(kOne, nan_in, kOne, kOne, s);
+  EXPECT_EQ(r.exp_avg, 0xFFFF);
+  EXPECT_EQ(r.exp_avg_sq, 0xFFFF);
+  EXPECT_TRUE(torch_lerp_step<BF16>(0xFFFF, kZero, kOne, kOne, s).decay_noop);
+}
+
 TEST(OptimizerRules, Classes) {
   EXPECT_EQ(coordinate_class(0, 0), kStill);
   EXPECT_EQ(coordinate_class(1, 0), kSwallowed);

@@ -66,6 +66,13 @@ struct Rounding<formats::BF16> {
     memcpy(&f, &u, sizeof f);
     return f;
   }
+  // round(f) where f is already a value of the format (an in_format result,
+  // NaN included: its bits are round's NaN of the same lane kind): its bits.
+  KOKKOS_FORCEINLINE_FUNCTION static uint16_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return uint16_t(u >> 16);
+  }
   static constexpr bool reduced = true;
 };
 
@@ -81,6 +88,7 @@ struct Rounding<formats::F32> {
     memcpy(&f, &b, sizeof f);
     return f;
   }
+  KOKKOS_FORCEINLINE_FUNCTION static uint32_t bits_of(float f) { return round(f, true); }
   static constexpr bool reduced = false;
 };
 
@@ -160,11 +168,12 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   const float step = static_cast<float>(-s.step_size);
   const float quotient = (step * m2) / denom;
   const float p2 = p1 + quotient;
+  // m2, v2 and p1 are values of the format already: their bits, no rounding.
   Replayed<typename F::bits_type> r;
   r.w = R::round(p2, vector_lane);
-  r.exp_avg = R::round(m2, vector_lane);
-  r.exp_avg_sq = R::round(v2, vector_lane);
-  r.decay_noop = R::round(p1, vector_lane) == w_bits;
+  r.exp_avg = R::bits_of(m2);
+  r.exp_avg_sq = R::bits_of(v2);
+  r.decay_noop = R::bits_of(p1) == w_bits;
   return r;
 }
 
@@ -197,9 +206,9 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_lerp_step(
   const float quotient = (static_cast<float>(-s.step_size) * m2) / denom;
   Replayed<typename F::bits_type> r;
   r.w = R::round(p1 + quotient, true);
-  r.exp_avg = R::round(m2, true);
-  r.exp_avg_sq = R::round(v2, true);
-  r.decay_noop = R::round(p1, true) == w_bits;
+  r.exp_avg = R::bits_of(m2);
+  r.exp_avg_sq = R::bits_of(v2);
+  r.decay_noop = R::bits_of(p1) == w_bits;
   return r;
 }
 
