@@ -105,13 +105,9 @@ KOKKOS_FORCEINLINE_FUNCTION float scalar_in_format(double s) {
   return in_format<F>(static_cast<float>(s), false);
 }
 
-// Whether flat element `index` of a tensor of `numel` elements runs in
-// torch's vectorised loop (true) or in the scalar tail of its thread's chunk
-// (docs/optimizer.md §3): at::parallel_for splits [0, numel) into
-// ceil(numel / T) chunks for T = min(threads, ceil(numel / 32768)) threads
-// (one chunk below 32768 elements); each chunk runs whole iterations of
-// `lanes` elements (two vectors), then the rest one by one.
-KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int threads, int lanes) {
+// The length of each chunk of at::parallel_for's split of [0, numel) over
+// `threads` threads (torch_vector_lane; the last chunk may be shorter).
+KOKKOS_INLINE_FUNCTION int64_t torch_chunk_size(int64_t numel, int threads) {
   constexpr int64_t grain = 32768;
   int64_t chunk = numel;
   if (threads > 1 && numel >= grain) {
@@ -119,6 +115,17 @@ KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int 
     if (used > threads) used = threads;
     chunk = (numel + used - 1) / used;
   }
+  return chunk;
+}
+
+// Whether flat element `index` of a tensor of `numel` elements runs in
+// torch's vectorised loop (true) or in the scalar tail of its thread's chunk
+// (docs/optimizer.md §3): at::parallel_for splits [0, numel) into
+// ceil(numel / T) chunks for T = min(threads, ceil(numel / 32768)) threads
+// (one chunk below 32768 elements); each chunk runs whole iterations of
+// `lanes` elements (two vectors), then the rest one by one.
+KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int threads, int lanes) {
+  const int64_t chunk = torch_chunk_size(numel, threads);
   const int64_t begin = (index / chunk) * chunk;
   const int64_t length = (begin + chunk <= numel ? chunk : numel - begin);
   return index - begin < length - length % lanes;

@@ -61,6 +61,7 @@ struct AuditFunctor {
   Kokkos::View<const StepScalars*> m_scalars;
   ChunkOutcomes m_outcome;
   int m_lanes;
+  int64_t m_torch_chunk;  // torch_chunk_size of the whole tensor
 
   // One row (step i, token n of the slab), with the rule chosen once per row
   // (and torch-mul-add's vector loop with or without fused multiply-adds: a
@@ -120,7 +121,7 @@ struct AuditFunctor {
     // same chunk's vector part as its first is wholly in it. Else the
     // elements of a scalar tail again, on their rule.
     const int64_t flat = (m_settings.first_token + row % m_slab_tokens) * dims;
-    if (lane(flat) && lane(flat + dims - 1) && same_torch_chunk(flat, flat + dims - 1)) return;
+    if (wholly_in_lanes(flat, dims)) return;
     for (int64_t d = 0; d < dims; ++d)
       if (!lane(flat + d)) {
         r.flags[d] = replay_flags<Rule, Fma>(r, d, s, false);
@@ -153,16 +154,15 @@ struct AuditFunctor {
     account_one<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, d, s, r.u, r.delta, r.cells, r.flags);
   }
 
-  // Whether flat elements a <= b fall in the same chunk of torch's thread split.
-  KOKKOS_INLINE_FUNCTION bool same_torch_chunk(int64_t a, int64_t b) const {
-    const int64_t numel = m_settings.tokens * m_settings.dims;
-    int64_t chunk = numel;
-    if (m_settings.torch_threads > 1 && numel >= 32768) {
-      int64_t used = (numel + 32767) / 32768;
-      if (used > m_settings.torch_threads) used = m_settings.torch_threads;
-      chunk = (numel + used - 1) / used;
-    }
-    return a / chunk == b / chunk;
+  // Whether flat elements [flat, flat + count) all run in torch's vector
+  // lanes (torch_vector_lane of each): they lie in the vector part, a prefix,
+  // of one chunk of torch's thread split. One division a row; the lanes of
+  // an iteration are a power of two (two vectors of a power-of-two size).
+  KOKKOS_INLINE_FUNCTION bool wholly_in_lanes(int64_t flat, int64_t count) const {
+    const int64_t numel = m_settings.tokens * m_settings.dims, chunk = m_torch_chunk;
+    const int64_t begin = flat / chunk * chunk;
+    const int64_t length = begin + chunk <= numel ? chunk : numel - begin;
+    return flat + count <= begin + (length & ~int64_t(m_lanes - 1));
   }
 };
 
@@ -209,7 +209,8 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
                  const ChunkOutcomes& outcome) {
   AuditFunctor<F> functor{settings, first_row, slab_tokens, w, grad, exp_avg, exp_avg_sq, scalars, outcome,
-                          torch_loop_lanes<F>(settings.capability)};
+                          torch_loop_lanes<F>(settings.capability),
+                          torch_chunk_size(settings.tokens * settings.dims, settings.torch_threads)};
   Kokkos::parallel_for("latdisp::optimizer::audit_block",
                        Kokkos::RangePolicy<Kokkos::IndexType<int64_t>>(first_row, first_row + rows), functor);
   Kokkos::fence();
