@@ -120,6 +120,63 @@ TEST(OptimizerRules, VectorLanesAndTails) {
   EXPECT_EQ(Rounding<BF16>::round(NAN, false), 0x7FC0);
 }
 
+// The audit kernel replays each element on its lane kind (torch_vector_lane):
+// the recorded step is the scalar tail's replay of every element, so the
+// kernel flags a mismatch exactly where the vector lanes' replay differs and
+// never in a tail, here with rows that end in a tail and rows across
+// torch's thread chunks (70000 elements over 2 threads: chunks of 35000
+// with 24-element tails).
+class KokkosEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { Kokkos::initialize(); }
+  void TearDown() override { Kokkos::finalize(); }
+};
+::testing::Environment* const kKokkos = ::testing::AddGlobalTestEnvironment(new KokkosEnvironment);
+
+void expect_kernel_lanes(int64_t tokens, int64_t dims, int threads) {
+  using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+  const int64_t numel = tokens * dims;
+  std::mt19937_64 random{uint64_t(numel)};
+  auto value = [&](int exponent) { return uint16_t((random() & 0x807F) | uint64_t(127 + exponent) << 7); };
+  std::vector<uint16_t> w(2 * numel), g(2 * numel), m(2 * numel), v(2 * numel);
+  const StepScalars s = scalars(1e-3, 0.01, 7);
+  int64_t tails_differing = 0;
+  std::vector<uint32_t> expected(numel);
+  for (int64_t k = 0; k < numel; ++k) {
+    w[k] = value(-6), g[numel + k] = value(-10), m[k] = value(-10), v[k] = uint16_t(value(-20) & 0x7FFF);
+    const auto tail = torch_mul_add_step<BF16>(w[k], g[numel + k], m[k], v[k], s, TorchCapability::avx2, false);
+    const auto lane = torch_mul_add_step<BF16>(w[k], g[numel + k], m[k], v[k], s, TorchCapability::avx2, true);
+    w[numel + k] = tail.w, m[numel + k] = tail.exp_avg, v[numel + k] = tail.exp_avg_sq;
+    const bool vector_lane = torch_vector_lane(k, numel, threads, 32);
+    expected[k] = vector_lane ? (lane.w != tail.w ? kMismatchW : 0u) | (lane.exp_avg != tail.exp_avg ? kMismatchExpAvg : 0u) |
+                                    (lane.exp_avg_sq != tail.exp_avg_sq ? kMismatchExpAvgSq : 0u)
+                              : 0u;
+    if (!vector_lane && (lane.w != tail.w || lane.exp_avg != tail.exp_avg)) ++tails_differing;
+  }
+  ASSERT_GT(tails_differing, 0) << "no tail element whose lane replay differs: the check could not fail";
+  AuditSettings settings;
+  settings.rule = UpdateRule::torch_mul_add;
+  settings.capability = TorchCapability::avx2;
+  settings.torch_threads = threads;
+  settings.tokens = tokens;
+  settings.dims = dims;
+  std::vector<double> u(numel), delta(numel), cells(numel);
+  std::vector<uint32_t> flags(numel);
+  const ChunkOutcomes outcome{decltype(ChunkOutcomes::u)(u.data(), numel), decltype(ChunkOutcomes::u)(delta.data(), numel),
+                              decltype(ChunkOutcomes::u)(cells.data(), numel),
+                              decltype(ChunkOutcomes::flags)(flags.data(), numel)};
+  auto view = [&](const std::vector<uint16_t>& x) { return Kokkos::View<const uint16_t*, Unmanaged>(x.data(), x.size()); };
+  audit_block<BF16>(settings, 0, tokens, tokens, view(w), view(g), view(m), view(v),
+                    Kokkos::View<const StepScalars*, Unmanaged>(&s, 1), outcome);
+  const uint32_t mismatch = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq;
+  for (int64_t k = 0; k < numel; ++k) ASSERT_EQ(flags[k] & mismatch, expected[k]) << "element " << k;
+}
+
+TEST(OptimizerRules, KernelReplaysEachLaneKind) {
+  expect_kernel_lanes(3, 40, 1);     // 120 elements: 96 in lanes, the last row ends in the 24-element tail
+  expect_kernel_lanes(700, 100, 2);  // rows 349 and 699 end in tails, row 350 starts the second chunk
+}
+
 // A NaN gradient makes NaN states, written as the lane kind writes NaN
 // (0xFFFF in torch's vector loops, 0x7FC0 in its scalar tails); a NaN W
 // stays a NaN through the decay, a no-op exactly where W holds that NaN's bits.
