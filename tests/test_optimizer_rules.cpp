@@ -120,6 +120,86 @@ TEST(OptimizerRules, VectorLanesAndTails) {
   EXPECT_EQ(Rounding<BF16>::round(NAN, false), 0x7FC0);
 }
 
+// The audit kernel replays each element on its lane kind (torch_vector_lane):
+// the recorded step is the scalar tail's replay of every element, so the
+// kernel flags a mismatch exactly where the vector lanes' replay differs and
+// never in a tail, here with rows that end in a tail and rows across
+// torch's thread chunks (70000 elements over 2 threads: chunks of 35000
+// with 24-element tails).
+class KokkosEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { Kokkos::initialize(); }
+  void TearDown() override { Kokkos::finalize(); }
+};
+::testing::Environment* const kKokkos = ::testing::AddGlobalTestEnvironment(new KokkosEnvironment);
+
+void expect_kernel_lanes(int64_t tokens, int64_t dims, int threads) {
+  using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+  const int64_t numel = tokens * dims;
+  std::mt19937_64 random{uint64_t(numel)};
+  auto value = [&](int exponent) { return uint16_t((random() & 0x807F) | uint64_t(127 + exponent) << 7); };
+  std::vector<uint16_t> w(2 * numel), g(2 * numel), m(2 * numel), v(2 * numel);
+  const StepScalars s = scalars(1e-3, 0.01, 7);
+  int64_t tails_differing = 0;
+  std::vector<uint32_t> expected(numel);
+  for (int64_t k = 0; k < numel; ++k) {
+    w[k] = value(-6), g[numel + k] = value(-10), m[k] = value(-10), v[k] = uint16_t(value(-20) & 0x7FFF);
+    const auto tail = torch_mul_add_step<BF16>(w[k], g[numel + k], m[k], v[k], s, TorchCapability::avx2, false);
+    const auto lane = torch_mul_add_step<BF16>(w[k], g[numel + k], m[k], v[k], s, TorchCapability::avx2, true);
+    w[numel + k] = tail.w, m[numel + k] = tail.exp_avg, v[numel + k] = tail.exp_avg_sq;
+    const bool vector_lane = torch_vector_lane(k, numel, threads, 32);
+    expected[k] = vector_lane ? (lane.w != tail.w ? kMismatchW : 0u) | (lane.exp_avg != tail.exp_avg ? kMismatchExpAvg : 0u) |
+                                    (lane.exp_avg_sq != tail.exp_avg_sq ? kMismatchExpAvgSq : 0u)
+                              : 0u;
+    if (!vector_lane && (lane.w != tail.w || lane.exp_avg != tail.exp_avg)) ++tails_differing;
+  }
+  ASSERT_GT(tails_differing, 0) << "no tail element whose lane replay differs: the check could not fail";
+  AuditSettings settings;
+  settings.rule = UpdateRule::torch_mul_add;
+  settings.capability = TorchCapability::avx2;
+  settings.torch_threads = threads;
+  settings.tokens = tokens;
+  settings.dims = dims;
+  std::vector<double> u(numel), delta(numel), cells(numel);
+  std::vector<uint32_t> flags(numel);
+  const ChunkOutcomes outcome{decltype(ChunkOutcomes::u)(u.data(), numel), decltype(ChunkOutcomes::u)(delta.data(), numel),
+                              decltype(ChunkOutcomes::u)(cells.data(), numel),
+                              decltype(ChunkOutcomes::flags)(flags.data(), numel)};
+  auto view = [&](const std::vector<uint16_t>& x) { return Kokkos::View<const uint16_t*, Unmanaged>(x.data(), x.size()); };
+  audit_block<BF16>(settings, 0, tokens, tokens, view(w), view(g), view(m), view(v),
+                    Kokkos::View<const StepScalars*, Unmanaged>(&s, 1), outcome);
+  const uint32_t mismatch = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq;
+  for (int64_t k = 0; k < numel; ++k) ASSERT_EQ(flags[k] & mismatch, expected[k]) << "element " << k;
+}
+
+TEST(OptimizerRules, KernelReplaysEachLaneKind) {
+  expect_kernel_lanes(3, 40, 1);     // 120 elements: 96 in lanes, the last row ends in the 24-element tail
+  expect_kernel_lanes(700, 100, 2);  // rows 349 and 699 end in tails, row 350 starts the second chunk
+}
+
+// A NaN gradient makes NaN states, written as the lane kind writes NaN
+// (0xFFFF in torch's vector loops, 0x7FC0 in its scalar tails); a NaN W
+// stays a NaN through the decay, a no-op exactly where W holds that NaN's bits.
+TEST(OptimizerRules, NanAsEachLaneWritesIt) {
+  const StepScalars s = scalars(1e-3, 0.01, 3);
+  const uint16_t nan_in = 0x7FC1;
+  for (const bool lane : {true, false}) {
+    const uint16_t nan_out = lane ? 0xFFFF : 0x7FC0;
+    for (const TorchCapability capability : {TorchCapability::avx2, TorchCapability::default_isa}) {
+      const auto r = torch_mul_add_step<BF16>(kOne, nan_in, kOne, kOne, s, capability, lane);
+      EXPECT_EQ(r.exp_avg, nan_out);
+      EXPECT_EQ(r.exp_avg_sq, nan_out);
+      EXPECT_EQ(r.w, nan_out);
+      EXPECT_FALSE(torch_mul_add_step<BF16>(nan_in, kZero, kOne, kOne, s, capability, lane).decay_noop);
+      EXPECT_TRUE(torch_mul_add_step<BF16>(nan_out, kZero, kOne, kOne, s, capability, lane).decay_noop);
+    }
+  }
+  const auto r = torch_lerp_step<BF16>(kOne, nan_in, kOne, kOne, s);
+  EXPECT_EQ(r.exp_avg, 0xFFFF);
+  EXPECT_EQ(r.exp_avg_sq, 0xFFFF);
+  EXPECT_TRUE(torch_lerp_step<BF16>(0xFFFF, kZero, kOne, kOne, s).decay_noop);
+}
+
 TEST(OptimizerRules, Classes) {
   EXPECT_EQ(coordinate_class(0, 0), kStill);
   EXPECT_EQ(coordinate_class(1, 0), kSwallowed);
@@ -187,6 +267,72 @@ void expect_flat_matches_general(uint64_t seed) {
 TEST(OptimizerRules, FlatAccountingMatchesGeneral) {
   expect_flat_matches_general<BF16>(1);
   expect_flat_matches_general<formats::F32>(2);
+}
+
+// The kernel's accounting of a row (account_coordinates: for bf16 eight
+// coordinates at a time in AVX-512 registers where the host has them) gives
+// every coordinate account_coordinate's u, Delta, |c|, class and flags, the
+// replay's flags kept beside them (kDecayNoop only where the decay is
+// eligible): values of every kind, rows of 8k and 8k + 1 .. 7 coordinates.
+template <class F>
+void expect_row_matches_general(uint64_t seed) {
+  using Bits = typename F::bits_type;
+  using L = formats::Lattice<F>;
+  std::mt19937_64 random(seed);
+  const Bits special[] = {Bits(0), Bits(Bits(1) << (F::total_bits - 1)), Bits(1), Bits(3),
+                          Bits(L::exponent_mask << F::mantissa_bits), Bits(L::exponent_mask << F::mantissa_bits | 1u),
+                          Bits((Bits(1) << (F::total_bits - 1)) | 5u)};
+  auto value = [&] {
+    const uint64_t r = random();
+    if (r % 16 == 0) return special[(r >> 8) % 7];
+    const Bits any = Bits(r >> 20);
+    return r % 7 == 0 ? any : Bits((any & L::mantissa_mask) | (Bits(F::bias - 8 + (r >> 60)) << F::mantissa_bits));
+  };
+  const StepScalars steps[] = {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)};
+  const uint32_t replay_bits = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq | kDecayNoop;
+  for (const StepScalars& s : steps)
+    for (int64_t count : {int64_t(4096), int64_t(64), int64_t(8), int64_t(61), int64_t(7), int64_t(1)}) {
+      std::vector<Bits> w0(count), w1(count), m0(count), m1(count), v0(count), v1(count);
+      std::vector<double> u(count), delta(count), cells(count);
+      std::vector<uint32_t> flags(count), replay(count);
+      for (int64_t d = 0; d < count; ++d) {
+        w0[d] = value(), w1[d] = value(), m0[d] = value(), m1[d] = value(), v0[d] = value(), v1[d] = value();
+        flags[d] = replay[d] = uint32_t(random()) & replay_bits;
+      }
+      account_coordinates<F>(w0.data(), w1.data(), m0.data(), m1.data(), v0.data(), v1.data(), count, s, u.data(),
+                             delta.data(), cells.data(), flags.data());
+      for (int64_t d = 0; d < count; ++d) {
+        const CoordinateOutcome a = account_coordinate<F>(w0[d], w1[d], m0[d], m1[d], v0[d], v1[d], s);
+        ASSERT_EQ(std::memcmp(&a.u, &u[d], sizeof a.u), 0) << a.u << " " << u[d] << " at " << d;
+        ASSERT_EQ(std::memcmp(&a.delta, &delta[d], sizeof a.delta), 0) << a.delta << " " << delta[d];
+        ASSERT_EQ(std::memcmp(&a.cells, &cells[d], sizeof a.cells), 0) << a.cells << " " << cells[d];
+        const uint32_t noop = (a.flags & kDecayEligible) ? replay[d] & kDecayNoop : 0u;
+        ASSERT_EQ(a.flags | class_flag(a.cls) | (replay[d] & ~kDecayNoop) | noop, flags[d]) << "at " << d;
+      }
+    }
+}
+
+TEST(OptimizerRules, RowAccountingMatchesGeneral) {
+  expect_row_matches_general<BF16>(4);
+  expect_row_matches_general<formats::F32>(5);
+  // |c| exactly 1/2 (half a cell or more, not sub-half) and just below: W = 1
+  // (U = 2^-7), exp_avg = exp_avg_sq = 1, eps = 0, bc2 = 1, u = -lr/bc1.
+  StepScalars s = scalars(std::ldexp(1.0, -8), 0, 1);
+  s.eps = 0, s.bias_correction2 = 1, s.step_size = std::ldexp(1.0, -8);
+  for (const double step : {std::ldexp(1.0, -8), std::nextafter(std::ldexp(1.0, -8), 0.0)}) {
+    s.step_size = step;
+    std::vector<uint16_t> one(9, kOne);
+    std::vector<double> u(9), delta(9), cells(9);
+    std::vector<uint32_t> flags(9, 0);
+    account_coordinates<BF16>(one.data(), one.data(), one.data(), one.data(), one.data(), one.data(), 9, s, u.data(),
+                              delta.data(), cells.data(), flags.data());
+    const uint32_t expected = step == std::ldexp(1.0, -8) ? kHalfCellOrMore : kSubHalfCell;
+    for (int d = 0; d < 9; ++d) {
+      EXPECT_EQ(cells[d], step * 128) << d;
+      EXPECT_EQ(flags[d] & (kHalfCellOrMore | kSubHalfCell), expected) << d;
+      EXPECT_EQ(flags[d] & class_flag(kSwallowed), class_flag(kSwallowed)) << d;
+    }
+  }
 }
 
 // add_exactly (flat levels) gives the same exact sum as adding term by term:

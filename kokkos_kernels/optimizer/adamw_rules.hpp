@@ -66,6 +66,13 @@ struct Rounding<formats::BF16> {
     memcpy(&f, &u, sizeof f);
     return f;
   }
+  // round(f) where f is already a value of the format (an in_format result,
+  // NaN included: its bits are round's NaN of the same lane kind): its bits.
+  KOKKOS_FORCEINLINE_FUNCTION static uint16_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return uint16_t(u >> 16);
+  }
   static constexpr bool reduced = true;
 };
 
@@ -81,6 +88,7 @@ struct Rounding<formats::F32> {
     memcpy(&f, &b, sizeof f);
     return f;
   }
+  KOKKOS_FORCEINLINE_FUNCTION static uint32_t bits_of(float f) { return round(f, true); }
   static constexpr bool reduced = false;
 };
 
@@ -97,13 +105,9 @@ KOKKOS_FORCEINLINE_FUNCTION float scalar_in_format(double s) {
   return in_format<F>(static_cast<float>(s), false);
 }
 
-// Whether flat element `index` of a tensor of `numel` elements runs in
-// torch's vectorised loop (true) or in the scalar tail of its thread's chunk
-// (docs/optimizer.md §3): at::parallel_for splits [0, numel) into
-// ceil(numel / T) chunks for T = min(threads, ceil(numel / 32768)) threads
-// (one chunk below 32768 elements); each chunk runs whole iterations of
-// `lanes` elements (two vectors), then the rest one by one.
-KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int threads, int lanes) {
+// The length of each chunk of at::parallel_for's split of [0, numel) over
+// `threads` threads (torch_vector_lane; the last chunk may be shorter).
+KOKKOS_INLINE_FUNCTION int64_t torch_chunk_size(int64_t numel, int threads) {
   constexpr int64_t grain = 32768;
   int64_t chunk = numel;
   if (threads > 1 && numel >= grain) {
@@ -111,6 +115,17 @@ KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int 
     if (used > threads) used = threads;
     chunk = (numel + used - 1) / used;
   }
+  return chunk;
+}
+
+// Whether flat element `index` of a tensor of `numel` elements runs in
+// torch's vectorised loop (true) or in the scalar tail of its thread's chunk
+// (docs/optimizer.md §3): at::parallel_for splits [0, numel) into
+// ceil(numel / T) chunks for T = min(threads, ceil(numel / 32768)) threads
+// (one chunk below 32768 elements); each chunk runs whole iterations of
+// `lanes` elements (two vectors), then the rest one by one.
+KOKKOS_INLINE_FUNCTION bool torch_vector_lane(int64_t index, int64_t numel, int threads, int lanes) {
+  const int64_t chunk = torch_chunk_size(numel, threads);
   const int64_t begin = (index / chunk) * chunk;
   const int64_t length = (begin + chunk <= numel ? chunk : numel - begin);
   return index - begin < length - length % lanes;
@@ -160,11 +175,12 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   const float step = static_cast<float>(-s.step_size);
   const float quotient = (step * m2) / denom;
   const float p2 = p1 + quotient;
+  // m2, v2 and p1 are values of the format already: their bits, no rounding.
   Replayed<typename F::bits_type> r;
   r.w = R::round(p2, vector_lane);
-  r.exp_avg = R::round(m2, vector_lane);
-  r.exp_avg_sq = R::round(v2, vector_lane);
-  r.decay_noop = R::round(p1, vector_lane) == w_bits;
+  r.exp_avg = R::bits_of(m2);
+  r.exp_avg_sq = R::bits_of(v2);
+  r.decay_noop = R::bits_of(p1) == w_bits;
   return r;
 }
 
@@ -197,9 +213,9 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_lerp_step(
   const float quotient = (static_cast<float>(-s.step_size) * m2) / denom;
   Replayed<typename F::bits_type> r;
   r.w = R::round(p1 + quotient, true);
-  r.exp_avg = R::round(m2, true);
-  r.exp_avg_sq = R::round(v2, true);
-  r.decay_noop = R::round(p1, true) == w_bits;
+  r.exp_avg = R::bits_of(m2);
+  r.exp_avg_sq = R::bits_of(v2);
+  r.decay_noop = R::bits_of(p1) == w_bits;
   return r;
 }
 

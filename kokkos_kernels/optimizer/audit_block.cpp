@@ -1,7 +1,53 @@
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 
+#include <type_traits>
+
+#include "kokkos_kernels/optimizer/accounting_avx512.hpp"
+
 namespace latdisp {
 namespace optimizer {
+
+// One coordinate's accounting beside its replay flags: account_flat's
+// outcome, the replay's kDecayNoop kept only where the decay is eligible.
+template <class F>
+KOKKOS_FORCEINLINE_FUNCTION void account_one(const typename F::bits_type* w0, const typename F::bits_type* w1,
+                                             const typename F::bits_type* m0, const typename F::bits_type* m1,
+                                             const typename F::bits_type* v0, const typename F::bits_type* v1,
+                                             int64_t d, const StepScalars& s, double* u, double* delta,
+                                             double* cells, uint32_t* flags) {
+  const CoordinateOutcome o = account_flat<F>(w0[d], w1[d], m0[d], m1[d], v0[d], v1[d], s);
+  static_assert(kDecayNoop == kDecayEligible << 1, "a no-op is flagged beside its eligibility");
+  u[d] = o.u;
+  delta[d] = o.delta;
+  cells[d] = o.cells;
+  flags[d] = (flags[d] & ~kDecayNoop) | o.flags | ((o.flags & kDecayEligible) << 1 & flags[d]);
+}
+
+template <class F>
+void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
+                         const typename F::bits_type* m0, const typename F::bits_type* m1,
+                         const typename F::bits_type* v0, const typename F::bits_type* v1, int64_t count,
+                         const StepScalars& s, double* u, double* delta, double* cells, uint32_t* flags) {
+  int64_t d = 0;
+#if defined(LATDISP_ACCOUNTING_AVX512)
+  if constexpr (std::is_same<F, formats::BF16>::value) {
+    const EightScalars eight = eight_scalars(s);
+    const __m256i noop = _mm256_set1_epi32(int(kDecayNoop));
+    for (; d + 8 <= count; d += 8) {
+      const EightOutcomes o = account_eight(w0 + d, w1 + d, m0 + d, m1 + d, v0 + d, v1 + d, eight);
+      _mm512_storeu_pd(u + d, o.u);
+      _mm512_storeu_pd(delta + d, o.delta);
+      _mm512_storeu_pd(cells + d, o.cells);
+      __m256i* at = reinterpret_cast<__m256i*>(flags + d);
+      const __m256i replay = _mm256_loadu_si256(at);
+      // account_one's merge: (replay & ~kDecayNoop) | o.flags | (o.flags << 1 & replay & kDecayNoop)
+      const __m256i kept = _mm256_and_si256(_mm256_and_si256(_mm256_slli_epi32(o.flags, 1), replay), noop);
+      _mm256_storeu_si256(at, _mm256_or_si256(_mm256_or_si256(_mm256_andnot_si256(noop, replay), o.flags), kept));
+    }
+  }
+#endif
+  for (; d < count; ++d) account_one<F>(w0, w1, m0, m1, v0, v1, d, s, u, delta, cells, flags);
+}
 
 namespace {
 
@@ -15,6 +61,7 @@ struct AuditFunctor {
   Kokkos::View<const StepScalars*> m_scalars;
   ChunkOutcomes m_outcome;
   int m_lanes;
+  int64_t m_torch_chunk;  // torch_chunk_size of the whole tensor
 
   // One row (step i, token n of the slab), with the rule chosen once per row
   // (and torch-mul-add's vector loop with or without fused multiply-adds: a
@@ -67,13 +114,14 @@ struct AuditFunctor {
     // The common case: every element in torch's vector lanes, two flat loops
     // (the replay in float, the accounting in double: each vectorises).
     for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule, Fma>(r, d, s, true);
-    for (int64_t d = 0; d < dims; ++d) account(r, d, s);
+    account_coordinates<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, dims, s, r.u, r.delta, r.cells,
+                           r.flags);
     if (Rule != UpdateRule::torch_mul_add) return;
     // A chunk's vector part is its prefix: a row whose last element is in the
     // same chunk's vector part as its first is wholly in it. Else the
     // elements of a scalar tail again, on their rule.
     const int64_t flat = (m_settings.first_token + row % m_slab_tokens) * dims;
-    if (lane(flat) && lane(flat + dims - 1) && same_torch_chunk(flat, flat + dims - 1)) return;
+    if (wholly_in_lanes(flat, dims)) return;
     for (int64_t d = 0; d < dims; ++d)
       if (!lane(flat + d)) {
         r.flags[d] = replay_flags<Rule, Fma>(r, d, s, false);
@@ -103,25 +151,18 @@ struct AuditFunctor {
 
   // One coordinate's accounting, without a branch, beside its replay flags.
   KOKKOS_FORCEINLINE_FUNCTION void account(const Row& r, int64_t d, const StepScalars& s) const {
-    const CoordinateOutcome o =
-        account_flat<F>(r.w[d], r.w[d + r.step], r.m[d], r.m[d + r.step], r.v[d], r.v[d + r.step], s);
-    static_assert(kDecayNoop == kDecayEligible << 1, "a no-op is flagged beside its eligibility");
-    r.u[d] = o.u;
-    r.delta[d] = o.delta;
-    r.cells[d] = o.cells;
-    r.flags[d] = (r.flags[d] & ~kDecayNoop) | o.flags | ((o.flags & kDecayEligible) << 1 & r.flags[d]);
+    account_one<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, d, s, r.u, r.delta, r.cells, r.flags);
   }
 
-  // Whether flat elements a <= b fall in the same chunk of torch's thread split.
-  KOKKOS_INLINE_FUNCTION bool same_torch_chunk(int64_t a, int64_t b) const {
-    const int64_t numel = m_settings.tokens * m_settings.dims;
-    int64_t chunk = numel;
-    if (m_settings.torch_threads > 1 && numel >= 32768) {
-      int64_t used = (numel + 32767) / 32768;
-      if (used > m_settings.torch_threads) used = m_settings.torch_threads;
-      chunk = (numel + used - 1) / used;
-    }
-    return a / chunk == b / chunk;
+  // Whether flat elements [flat, flat + count) all run in torch's vector
+  // lanes (torch_vector_lane of each): they lie in the vector part, a prefix,
+  // of one chunk of torch's thread split. One division a row; the lanes of
+  // an iteration are a power of two (two vectors of a power-of-two size).
+  KOKKOS_INLINE_FUNCTION bool wholly_in_lanes(int64_t flat, int64_t count) const {
+    const int64_t numel = m_settings.tokens * m_settings.dims, chunk = m_torch_chunk;
+    const int64_t begin = flat / chunk * chunk;
+    const int64_t length = begin + chunk <= numel ? chunk : numel - begin;
+    return flat + count <= begin + (length & ~int64_t(m_lanes - 1));
   }
 };
 
@@ -168,7 +209,8 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
                  const ChunkOutcomes& outcome) {
   AuditFunctor<F> functor{settings, first_row, slab_tokens, w, grad, exp_avg, exp_avg_sq, scalars, outcome,
-                          torch_loop_lanes<F>(settings.capability)};
+                          torch_loop_lanes<F>(settings.capability),
+                          torch_chunk_size(settings.tokens * settings.dims, settings.torch_threads)};
   Kokkos::parallel_for("latdisp::optimizer::audit_block",
                        Kokkos::RangePolicy<Kokkos::IndexType<int64_t>>(first_row, first_row + rows), functor);
   Kokkos::fence();
@@ -182,7 +224,10 @@ void audit_block(const AuditSettings& settings, int64_t first_row, int64_t rows,
   template void block_cells<F>(const AuditSettings&, int64_t, int64_t, int64_t, Kokkos::View<const F::bits_type*>, \
                                Kokkos::View<const F::bits_type*>, Kokkos::View<const F::bits_type*>,               \
                                Kokkos::View<const StepScalars*>,                                                   \
-                               Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>>);
+                               Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>>);                  \
+  template void account_coordinates<F>(const F::bits_type*, const F::bits_type*, const F::bits_type*,            \
+                                       const F::bits_type*, const F::bits_type*, const F::bits_type*, int64_t,      \
+                                       const StepScalars&, double*, double*, double*, uint32_t*);
 LATDISP_AUDIT_BLOCK(formats::BF16)
 LATDISP_AUDIT_BLOCK(formats::F32)
 #undef LATDISP_AUDIT_BLOCK

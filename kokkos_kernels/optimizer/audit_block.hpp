@@ -97,6 +97,18 @@ void block_cells(const AuditSettings& settings, int64_t first_row, int64_t rows,
                  Kokkos::View<const typename F::bits_type*> exp_avg_sq, Kokkos::View<const StepScalars*> scalars,
                  Kokkos::View<double*, Kokkos::MemoryTraits<Kokkos::Unmanaged>> cells);
 
+// The accounting of `count` consecutive coordinates (a row's), as
+// audit_block makes it: coordinate d's u, Delta, |c| and flags as
+// account_flat gives them, its replay flags (flags[d] on entry) kept beside
+// them, kDecayNoop only where the decay is eligible. bf16 coordinates go
+// eight at a time through AVX-512 registers where the host has them
+// (accounting_avx512.hpp); the same results (exposed for the tests).
+template <class F>
+void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
+                         const typename F::bits_type* m0, const typename F::bits_type* m1,
+                         const typename F::bits_type* v0, const typename F::bits_type* v1, int64_t count,
+                         const StepScalars& s, double* u, double* delta, double* cells, uint32_t* flags);
+
 // The per-coordinate accounting of one coordinate (exposed for the tests).
 template <class F>
 KOKKOS_INLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bits_type w0, typename F::bits_type w1,
