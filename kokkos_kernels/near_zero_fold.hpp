@@ -447,7 +447,7 @@ struct NearZeroFold {
   // kExactMagnitude: per population, the tags of its groups from the common
   // pass not counted yet (tag_room), their number, least tag and greatest
   // common tag.
-  static constexpr int32_t kTagBuffer = kExactMagnitude ? kBufferCoordinates / 4 : 1;
+  static constexpr int32_t kTagBuffer = kExactMagnitude ? kBufferCoordinates / 2 : 1;
   U held_tags[2][kTagBuffer];
   int32_t held[2];
   U held_lo[2], held_hi[2];
