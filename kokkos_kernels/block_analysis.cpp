@@ -437,6 +437,8 @@ struct CommonSums {
   int64_t moved = 0, zeros = 0, subnormals = 0;
   int32_t x2_min = 0, x2_max = 0, field_min = 0, field_max = 0;  // valid when x2_min <= x2_max
   int64_t redone = 0;  // rows the simple pass left to the full one (simple_group, redo_rows)
+  // With the near-zero tags (kTags): the least tag and the greatest common one.
+  typename C::U tag_lo = 0, tag_hi = 0;
 };
 
 // The range [low, high] of `value` over the lanes where `keep` is 1,
@@ -454,13 +456,16 @@ KOKKOS_FORCEINLINE_FUNCTION void widen_kept_range(U value, U keep, U& low, U& hi
 // (0 where not common) and marks[i] (crossed, half-integer and not common,
 // packed as CommonCase says). x2's extremes are taken over every lane, with
 // no mask (a mask costs a select per lane), and settled afterwards
-// (settle_extremes): x2 is 0 in the lanes that are not common.
-template <class F>
+// (settle_extremes): x2 is 0 in the lanes that are not common. With kTags
+// (the FP8 formats, with the near-zero breakdown) also each coordinate's
+// near-zero tag (NearZeroFold::tag_of) and their range, in the same loop.
+template <class F, bool kTags = false>
 KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_type* from,
                                                        const typename F::bits_type* to, int32_t n,
                                                        const typename formats::CommonCase<F>::Rules rules,
                                                        typename formats::CommonCase<F>::S* x2,
-                                                       typename formats::CommonCase<F>::U* marks) {
+                                                       typename formats::CommonCase<F>::U* marks,
+                                                       typename formats::CommonCase<F>::U* tags = nullptr) {
   using C = formats::CommonCase<F>;
   using U = typename C::U;
   using S = typename C::S;
@@ -472,8 +477,16 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   U moved = 0, zeros = 0, subnormals = 0;
   S x2_min = static_cast<S>(C::kX2Limit), x2_max = static_cast<S>(-C::kX2Limit);
   U field_min = static_cast<U>(~U(0)), field_max = 0;
+  U tag_lo = static_cast<U>(~U(0)), tag_hi = 0;
   for (int32_t i = 0; i < n; ++i) {
     const typename C::Lane l = C::lane(static_cast<U>(to[i]), static_cast<U>(from[i]), rules);
+    if constexpr (kTags) {
+      const U tag = NearZeroFold<F>::tag_of(static_cast<U>(to[i]), static_cast<U>(from[i]), l.x2, l.common);
+      tags[i] = tag;
+      tag_lo = tag < tag_lo ? tag : tag_lo;
+      const U tag_or_low = static_cast<U>(tag & static_cast<U>(-l.common));
+      tag_hi = tag_or_low > tag_hi ? tag_or_low : tag_hi;
+    }
     moved = static_cast<U>(moved + (l.x2 != 0));
     if (kKindsInOneLane) {
       const U kind = l.b_zero ? U(1) : static_cast<U>(l.b_subnormal << 16);
@@ -498,6 +511,8 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   // No common lane: no field (a field is at least 1, and at most kMaxField).
   s.field_min = field_min > C::kMaxField ? INT32_MAX : static_cast<int32_t>(field_min);
   s.field_max = static_cast<int32_t>(field_max);
+  s.tag_lo = tag_lo;
+  s.tag_hi = tag_hi;
   return s;
 }
 
@@ -720,13 +735,24 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
   const typename F::bits_type* from = &f.m_values(t, n, 0);
   const typename F::bits_type* to = &f.m_values(t + 1, n, 0);
   CommonSums<F> sums;
+  const int32_t n_group = static_cast<int32_t>(rows * dims);
   if constexpr (kSimpleFirst<F>) {
-    sums = simple_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+    sums = simple_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
     if (sums.redone) redo_rows<F>(sums, from, to, rows, dims, f.m_common_rules, x2, marks);
+  } else if constexpr (NearZeroFold<F>::kExactMagnitude) {
+    // The FP8 formats: the near-zero tags in the common pass's loop.
+    if (near_zero.fold) {
+      typename C::U scratch[kGroupCoordinates];
+      typename C::U* tags = near_zero.fold->tag_room(near_zero.population, n_group, scratch);
+      sums = common_group<F, true>(from, to, n_group, f.m_common_rules, x2, marks, tags);
+      near_zero.fold->tagged_group(tags, n_group, near_zero.population, t, sums.tag_lo, sums.tag_hi, *near_zero.out);
+    } else {
+      sums = common_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
+    }
   } else {
-    sums = common_group<F>(from, to, static_cast<int32_t>(rows * dims), f.m_common_rules, x2, marks);
+    sums = common_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
   }
-  if (near_zero.fold) {
+  if (near_zero.fold && !NearZeroFold<F>::kExactMagnitude) {
     typename C::U tags[kGroupCoordinates];
     near_zero.fold->group(from, to, x2, marks, static_cast<int32_t>(rows * dims), near_zero.population, t, tags,
                           *near_zero.out);

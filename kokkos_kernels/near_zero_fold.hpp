@@ -298,12 +298,37 @@ struct NearZeroMagnitudeHistogram {
     return bits;
   }
 
-  // The slots into the sink's bins; none in use after.
+  // What a flush reads back per kind of coordinate (0 keeps its sign, 1
+  // from zero, 2 to zero): the counts, |2x| summed (kept its sign, crossed
+  // zero) and the largest |2x|.
+  struct KindTotals {
+    uint32_t count[3] = {0, 0, 0}, max2x[3] = {0, 0, 0};
+    uint64_t sum2x[2] = {0, 0};
+    KOKKOS_INLINE_FUNCTION void add(int kind, uint32_t coordinates, uint64_t sum, uint32_t largest) {
+      count[kind] += coordinates;
+      sum2x[kind == 0 ? 0 : 1] += sum;
+      max2x[kind] = largest > max2x[kind] ? largest : max2x[kind];
+    }
+  };
+
+  // The slots into the sink's bins, and their kinds into transition t's
+  // counts and `item`'s sums (the histogram holds one transition's
+  // coordinates: a work item's); none in use after.
   template <class Access>
-  KOKKOS_INLINE_FUNCTION void flush(Access& out) {
+  KOKKOS_INLINE_FUNCTION void flush(Access& out, int64_t t, NearZeroItem& item) {
     for (int p = 0; p < 2; ++p) {
-      for (int key = lo[p]; key <= hi[p]; ++key) flush_key(p, key, out);
+      KindTotals kinds;
+      for (int key = lo[p]; key <= hi[p]; ++key) flush_key(p, key, out, kinds);
       clear(p);
+      if (kinds.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += kinds.count[1];
+      const int kind_of[3] = {kKeepsSign, kFromZero, kToZero};
+      for (int k = 0; k < 3; ++k) {
+        if (kinds.count[k] == 0) continue;
+        out.kinds(p, t, kind_of[k]) += kinds.count[k];
+        out.maxima(p, kStartBins + kind_of[k]).update(near_zero_bits_of(0.5 * kinds.max2x[k]));
+      }
+      item.sums[p][0].add_halves(kinds.sum2x[0]);
+      item.sums[p][1].add_halves(kinds.sum2x[1]);
     }
   }
   // One key: the lanes summed per slot, then the statistics over the slots
@@ -311,7 +336,7 @@ struct NearZeroMagnitudeHistogram {
   // j >= kCodes; each total fits 16 bits (the fold flushes before 2^16
   // coordinates).
   template <class Access>
-  KOKKOS_INLINE_FUNCTION void flush_key(int p, int key, Access& out) {
+  KOKKOS_INLINE_FUNCTION void flush_key(int p, int key, Access& out, KindTotals& kinds) {
     uint16_t total[kRow];
     for (int j = 0; j < kRow; ++j) {
       uint16_t sum = 0;
@@ -319,24 +344,39 @@ struct NearZeroMagnitudeHistogram {
         sum = static_cast<uint16_t>(sum + slots[p][lane][(key << kKeyShift) + j]);
       total[j] = sum;
     }
-    uint32_t count = 0, halves = 0, to_zero = 0, top = 0;
+    // Per half (0: does not go to zero, 1: goes to zero): the count, the
+    // half-integers, |2x| summed and the largest |2x| (the last code in use).
+    uint32_t count[2] = {0, 0}, halves = 0, top[2] = {0, 0};
+    uint64_t sum2x[2] = {0, 0};
     for (int half = 0; half < 2; ++half)
       for (uint64_t in_use = nonzero(total + half * kCodes); in_use != 0; in_use &= in_use - 1) {
-        const int code = kmath::lowest_set_bit(in_use);
+        const uint32_t code = static_cast<uint32_t>(kmath::lowest_set_bit(in_use));
         const uint32_t t = total[half * kCodes + code];
-        count += t;
-        halves += (code & 1) ? t : 0u;
-        to_zero += half ? t : 0u;
-        top = static_cast<uint32_t>(code) > top ? static_cast<uint32_t>(code) : top;
+        count[half] += t;
+        halves += (code & 1) * t;
+        sum2x[half] += static_cast<uint64_t>(code) * t;
+        top[half] = code;
       }
-    if (count == 0) return;
-    const uint32_t moved = count - total[0] - total[kCodes];  // |2x| > 0, either half
+    // Their kinds: in key 0 (a zero b) those that moved come from zero (a
+    // common x with a zero b is 0 only for a zero a), the others keep their
+    // sign; in any other key the first half keeps its sign.
+    if (key == 0) {
+      kinds.add(0, total[0], 0, 0);
+      kinds.add(1, count[0] - total[0], sum2x[0], top[0]);
+    } else {
+      kinds.add(0, count[0], sum2x[0], top[0]);
+    }
+    kinds.add(2, count[1], sum2x[1], top[1]);
+    const uint32_t to_zero = count[1], all = count[0] + count[1];
+    if (all == 0) return;
+    const uint32_t moved = all - total[0] - total[kCodes];  // |2x| > 0, either half
+    const uint32_t largest = top[0] > top[1] ? top[0] : top[1];
     const int bin = near_zero_bin_of_key<F>(key);
-    out.bins(p, bin, kBinExact) += count - halves;
+    out.bins(p, bin, kBinExact) += all - halves;
     out.bins(p, bin, kBinHalf) += halves;
     out.bins(p, bin, kBinMoved) += moved;
     if (to_zero > 0) out.bins(p, bin, kBinToZero) += to_zero;
-    out.maxima(p, bin).update(near_zero_bits_of(0.5 * top));
+    out.maxima(p, bin).update(near_zero_bits_of(0.5 * largest));
   }
 };
 struct NoMagnitudeHistogram {};
@@ -403,6 +443,14 @@ struct NearZeroFold {
   int lo[2], hi[2];
   bool zeros_in_use[2];
   int64_t since_flush;
+  int64_t transition;  // of the coordinates since the last flush (a work item has one)
+  // kExactMagnitude: per population, the tags of its groups from the common
+  // pass not counted yet (tag_room), their number, least tag and greatest
+  // common tag.
+  static constexpr int32_t kTagBuffer = kExactMagnitude ? kBufferCoordinates / 2 : 1;
+  U held_tags[2][kTagBuffer];
+  int32_t held[2];
+  U held_lo[2], held_hi[2];
   // Not kExactMagnitude: per population, the common coordinates' tags and
   // |2x| of its groups since the last drain, so that the keys are counted
   // over many groups at once (a work item's groups are often a few rows
@@ -424,8 +472,14 @@ struct NearZeroFold {
       zeros_in_use[p] = false;
     }
     if constexpr (kExactMagnitude) histogram.reset();
-    for (int p = 0; p < 2; ++p) clear_buffer(p);
+    for (int p = 0; p < 2; ++p) {
+      clear_buffer(p);
+      held[p] = 0;
+      held_lo[p] = kNoTag;
+      held_hi[p] = 0;
+    }
     since_flush = 0;
+    transition = 0;
     epsilon = epsilon_;
     zero_rule = zero_rule_;
   }
@@ -494,7 +548,9 @@ struct NearZeroFold {
   template <class Access>
   KOKKOS_INLINE_FUNCTION void flush(Access& out) {
     if constexpr (kExactMagnitude) {
-      histogram.flush(out);
+      count_held(0);
+      count_held(1);
+      histogram.flush(out, transition, item);
     } else {
       drain(0);
       drain(1);
@@ -737,18 +793,19 @@ struct NearZeroFold {
                                     int64_t t, U* tags, Access& out) {
     if (since_flush + n > kFlushAt) flush(out);
     since_flush += n;
+    transition = t;
     if constexpr (!kExactMagnitude) {
       if (buffered[p] + n > kBuffered) drain(p);
       tags = buffered_tags[p] + buffered[p];  // kept there for drain
     }
     const GroupSums s = group_sums(from, to, x2, marks, n, tags);
     if (s.common == 0) return;
-    if constexpr (kExactMagnitude) {
+    if constexpr (kExactMagnitude) {  // the kinds are read back from the histogram at flush time
       histogram.cover(p, s.key_lo, s.key_hi);
       histogram.count(tags, n, p);
-    } else {
-      buffer_group(from, x2, n, p, s, out);
+      return;
     }
+    buffer_group(from, x2, n, p, s, out);
     if (s.count[1] > 0) out.bins(p, kZeroBin, kBinFromZero) += s.count[1];
     const int kinds[3] = {kKeepsSign, kFromZero, kToZero};
     for (int k = 0; k < 3; ++k) {
@@ -759,6 +816,60 @@ struct NearZeroFold {
     }
     item.sums[p][0].add_halves(s.sum2x[0]);
     item.sums[p][1].add_halves(s.sum2x[1]);
+  }
+
+  // The FP8 formats' path from the common pass (kExactMagnitude): a
+  // coordinate's tag (its histogram slot, kNoTag where not common) from the
+  // pair and its x2 (0 where not common), in the common pass's flat loop,
+  // the same as group_sums gives it.
+  KOKKOS_FORCEINLINE_FUNCTION static U tag_of(U a, U b, S x2, U common) {
+    static_assert(kExactMagnitude, "tags in the common pass: the FP8 formats only");
+    const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0), a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
+    const U to_zero = static_cast<U>(a_zero & (b_zero ^ 1));
+    const U magnitude = static_cast<U>(x2 < 0 ? -x2 : x2);
+    const U tag = MagnitudeHistogram::slot_of(key_of<true>(b), to_zero, magnitude);
+    return common ? tag : kNoTag;
+  }
+  // Where the common pass writes the tags of a group of n coordinates of
+  // population p: after the population's held tags (counted kTagBuffer at
+  // a time: a group is often a few rows, and a count has a cost per call),
+  // or in `scratch` (room for n) where they would not fit.
+  KOKKOS_INLINE_FUNCTION U* tag_room(int p, int32_t n, U* scratch) {
+    if (held[p] + n > kTagBuffer) count_held(p);
+    return n <= kTagBuffer ? held_tags[p] + held[p] : scratch;
+  }
+  // A group's n coordinates (population p, transition t) whose tags the
+  // common pass wrote (tag_of) where tag_room said, tag_lo and tag_hi the
+  // least tag and the greatest common one (tag_lo == kNoTag: none common):
+  // held, or counted now. The others are left to `general`.
+  template <class Access>
+  KOKKOS_INLINE_FUNCTION void tagged_group(const U* tags, int32_t n, int p, int64_t t, U tag_lo, U tag_hi,
+                                           Access& out) {
+    static_assert(kExactMagnitude, "tags in the common pass: the FP8 formats only");
+    if (since_flush + n > kFlushAt) flush(out);  // counts the held tags; the group's stay where they are
+    since_flush += n;
+    transition = t;
+    if (tag_lo == kNoTag) return;
+    if (tags == held_tags[p] + held[p]) {  // in the buffer, after the held ones
+      held[p] += n;
+      held_lo[p] = tag_lo < held_lo[p] ? tag_lo : held_lo[p];
+      held_hi[p] = tag_hi > held_hi[p] ? tag_hi : held_hi[p];
+      return;
+    }
+    histogram.cover(p, tag_lo >> MagnitudeHistogram::kKeyShift, tag_hi >> MagnitudeHistogram::kKeyShift);
+    histogram.count(tags, n, p);
+  }
+  // Population p's held tags into the histogram.
+  KOKKOS_INLINE_FUNCTION void count_held(int p) {
+    if constexpr (kExactMagnitude) {
+      if (held[p] > 0) {
+        histogram.cover(p, held_lo[p] >> MagnitudeHistogram::kKeyShift, held_hi[p] >> MagnitudeHistogram::kKeyShift);
+        histogram.count(held_tags[p], held[p], p);
+      }
+      held[p] = 0;
+      held_lo[p] = kNoTag;
+      held_hi[p] = 0;
+    }
   }
 
   // A group's tags, just written by group_sums at the end of population p's

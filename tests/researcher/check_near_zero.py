@@ -234,7 +234,7 @@ def crowded_w(name, rng, steps=3, tokens=64, dims=64):
     return w, dead
 
 
-def still_w(name, rng, steps=5, tokens=16, dims=64):
+def still_w(name, rng, steps=5, tokens=16, dims=64, dead_fraction=0.3):
     """Most coordinates still, in a few binades, as in training (where the FP8 formats' start-bin
     counts take their busiest slots in vector lanes): each step 85% stay, 12% move by one to
     three cells (some across a binade), 3% jump anywhere."""
@@ -258,7 +258,7 @@ def still_w(name, rng, steps=5, tokens=16, dims=64):
                     w[t, n, d] = int(rng.integers(0, 1 << total))
                     if not decode(int(w[t, n, d]), fmt)[0]:
                         w[t, n, d] = 0
-    dead = rng.random(tokens) < 0.3
+    dead = rng.random(tokens) < dead_fraction
     return w, dead
 
 
@@ -367,11 +367,20 @@ def main():
                 seed, _ = analyze(latdisp, mpiexec, ranks, f"{name}.h5", f"{name}_seed", "--arithmetic", "seed")
                 check(seed["near_zero"] == whole["near_zero"], "bf16: --arithmetic seed: the same near_zero (exact x)")
     if ranks == 1:  # start binades of thousands of coordinates (the formats counted per binade)
-        for name in ("bf16", "f16", "f32"):
-            w, dead = crowded_w(name, rng)
+        for name in ("bf16", "f16", "f32", "f8e4m3", "f8e5m2"):
+            # (FP8: more tokens, so that a population's small groups fill the tags they hold)
+            w, dead = crowded_w(name, rng, tokens=100 if name.startswith("f8") else 64)
             write(f"{name}_crowded.h5", name, w, dead)
             got, _ = analyze(latdisp, mpiexec, ranks, f"{name}_crowded.h5", f"{name}_crowded")
             compare_section(got["near_zero"], oracle(w, dead, FORMATS[name]), f"{name} crowded binades")
+        # Wide rows, all live: a work item of more coordinates than a fold counts between flushes
+        # (2^16), in groups of thousands (the FP8 formats' tags held from group to group, or not;
+        # one FP8 format: the other takes the same path).
+        for name in ("f8e5m2",):
+            w, dead = still_w(name, rng, steps=2, tokens=40, dims=1700, dead_fraction=0.0)
+            write(f"{name}_wide.h5", name, w, dead)
+            got, _ = analyze(latdisp, mpiexec, ranks, f"{name}_wide.h5", f"{name}_wide")
+            compare_section(got["near_zero"], oracle(w, dead, FORMATS[name]), f"{name} wide rows")
     for name in ("f8e4m3", "f8e5m2"):
         w, dead = still_w(name, rng)
         write(f"{name}_still.h5", name, w, dead)
