@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "parallel/clock.hpp"
+#include "parallel/launcher_connection.hpp"
 #include "parallel/phase_timer.hpp"
 #include "parallel/signals.hpp"
 
@@ -42,6 +43,9 @@ Environment::Environment(int& argc, char**& argv) {
   // on the one before); without that, reads stay on this thread.
   int provided = MPI_THREAD_SINGLE;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  // MPI_Finalize's closing exchange with the launcher otherwise waits about
+  // 40 ms for a delayed acknowledgement (parallel/launcher_connection.hpp).
+  send_launcher_messages_at_once();
   MPI_Comm_rank(MPI_COMM_WORLD, &m_rank);
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
