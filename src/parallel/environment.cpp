@@ -24,12 +24,17 @@ namespace {
 // - Each rank runs a reading thread beside its compute thread, so with one
 //   rank per core the cores are shared two to one: a rank waiting at an
 //   agreement point yields its core instead of spinning on it.
+// - Under mpirun on one node, a rank takes the job's description from the
+//   launcher in one message (PMIx's "hash" store) instead of mapping the
+//   launcher's shared-memory store: about 1000 fewer page faults and 25-30 ms
+//   less CPU time per rank at start-up.
 void tune_open_mpi() {
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
-  if (std::getenv("OMPI_MCA_pml") != nullptr) return;
   const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
   const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
   const bool one_node = world != nullptr && local != nullptr && std::strcmp(world, local) == 0;
+  if (one_node) setenv("PMIX_MCA_gds", "hash", 0);
+  if (std::getenv("OMPI_MCA_pml") != nullptr) return;
   const bool alone = world == nullptr && std::getenv("PMIX_RANK") == nullptr && std::getenv("SLURM_JOB_ID") == nullptr;
   if (one_node || alone) setenv("OMPI_MCA_pml", "ob1", 0);
 }
