@@ -21,8 +21,8 @@ size_t DistinctMagnitudes::slot_of(uint64_t key) const {
 }
 
 void DistinctMagnitudes::rehash(size_t slots) {
-  std::vector<uint64_t> keys(slots, kEmpty);
-  std::vector<int64_t> counts(slots, 0);
+  HugePageVector<uint64_t> keys(slots, kEmpty);
+  HugePageVector<int64_t> counts(slots, 0);
   keys.swap(m_keys);
   counts.swap(m_counts);
   m_slot_shift = 64 - __builtin_ctzll(static_cast<unsigned long long>(slots));
@@ -51,19 +51,22 @@ bool DistinctMagnitudes::add_key(uint64_t key, int64_t count) {
 }
 
 void DistinctMagnitudes::save(ArchiveWriter& archive, const std::string& name) const {
-  archive.put_ints(name + ".by_quarter_square", m_by_quarter_square);
+  archive.put_ints(name + ".by_quarter_square", m_by_quarter_square.data(),
+                   static_cast<int64_t>(m_by_quarter_square.size()));
   archive.put_ints(name + ".keys", reinterpret_cast<const int64_t*>(m_keys.data()),
                    static_cast<int64_t>(m_keys.size()));
-  archive.put_ints(name + ".counts", m_counts);
+  archive.put_ints(name + ".counts", m_counts.data(), static_cast<int64_t>(m_counts.size()));
   archive.put_ints(name + ".shape", {m_slot_shift, static_cast<int64_t>(m_used)});
 }
 
 void DistinctMagnitudes::load(ArchiveReader& archive, const std::string& name) {
-  m_by_quarter_square = archive.get_ints(name + ".by_quarter_square");
+  const std::vector<int64_t> by_quarter_square = archive.get_ints(name + ".by_quarter_square");
+  m_by_quarter_square.assign(by_quarter_square.begin(), by_quarter_square.end());
   const std::vector<int64_t> keys = archive.get_ints(name + ".keys");
   m_keys.assign(keys.size(), kEmpty);
   std::memcpy(m_keys.data(), keys.data(), keys.size() * sizeof(uint64_t));
-  m_counts = archive.get_ints(name + ".counts", static_cast<int64_t>(keys.size()));
+  const std::vector<int64_t> counts = archive.get_ints(name + ".counts", static_cast<int64_t>(keys.size()));
+  m_counts.assign(counts.begin(), counts.end());
   const std::vector<int64_t> shape = archive.get_ints(name + ".shape", 2);
   m_slot_shift = static_cast<int>(shape[1] >= 0 ? shape[0] : 64);
   m_used = static_cast<size_t>(shape[1]);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analysis/magnitude_keys.hpp"
+#include "parallel/huge_pages.hpp"
 
 namespace latdisp {
 
@@ -85,9 +86,10 @@ class DistinctMagnitudes {
   void rehash(size_t slots);
   size_t slot_of(uint64_t key) const;
 
-  std::vector<int64_t> m_by_quarter_square;  // [2 q + dead]
-  std::vector<uint64_t> m_keys;              // open addressing, linear probing
-  std::vector<int64_t> m_counts;
+  // In huge pages where they grow past 2 MiB (parallel/huge_pages.hpp).
+  HugePageVector<int64_t> m_by_quarter_square;  // [2 q + dead]
+  HugePageVector<uint64_t> m_keys;              // open addressing, linear probing
+  HugePageVector<int64_t> m_counts;
   int m_slot_shift = 64;  // 64 - log2(slots): the hash is the product's top bits
   size_t m_used = 0;
 };

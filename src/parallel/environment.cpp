@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "parallel/clock.hpp"
+#include "parallel/launcher_connection.hpp"
 #include "parallel/phase_timer.hpp"
 #include "parallel/signals.hpp"
 
@@ -23,12 +24,17 @@ namespace {
 // - Each rank runs a reading thread beside its compute thread, so with one
 //   rank per core the cores are shared two to one: a rank waiting at an
 //   agreement point yields its core instead of spinning on it.
+// - Under mpirun on one node, a rank takes the job's description from the
+//   launcher in one message (PMIx's "hash" store) instead of mapping the
+//   launcher's shared-memory store: about 1000 fewer page faults and 25-30 ms
+//   less CPU time per rank at start-up.
 void tune_open_mpi() {
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
-  if (std::getenv("OMPI_MCA_pml") != nullptr) return;
   const char* world = std::getenv("OMPI_COMM_WORLD_SIZE");
   const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
   const bool one_node = world != nullptr && local != nullptr && std::strcmp(world, local) == 0;
+  if (one_node) setenv("PMIX_MCA_gds", "hash", 0);
+  if (std::getenv("OMPI_MCA_pml") != nullptr) return;
   const bool alone = world == nullptr && std::getenv("PMIX_RANK") == nullptr && std::getenv("SLURM_JOB_ID") == nullptr;
   if (one_node || alone) setenv("OMPI_MCA_pml", "ob1", 0);
 }
@@ -42,6 +48,9 @@ Environment::Environment(int& argc, char**& argv) {
   // on the one before); without that, reads stay on this thread.
   int provided = MPI_THREAD_SINGLE;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  // MPI_Finalize's closing exchange with the launcher otherwise waits about
+  // 40 ms for a delayed acknowledgement (parallel/launcher_connection.hpp).
+  send_launcher_messages_at_once();
   MPI_Comm_rank(MPI_COMM_WORLD, &m_rank);
   // Errors become one message from rank 0, never an abort on one rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
