@@ -604,18 +604,17 @@ std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismat
 
 }  // namespace
 
+// Counters and sums are reduced where they lie (each step's arrays are
+// contiguous): no flattened copies, whose fresh pages would cost more page
+// faults than the reduction itself costs time.
 void AuditPass::reduce() {
-  std::vector<int64_t> counts;
-  for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
-  MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts.data(), counts.data(), int(counts.size()), MPI_INT64_T, MPI_SUM, 0,
-             m_comm);
-  for (size_t i = 0; i < m_result.counts.size(); ++i)
-    std::copy(counts.begin() + i * kCounterCount, counts.begin() + (i + 1) * kCounterCount, m_result.counts[i].begin());
-  std::vector<WideSum> sums;
-  for (const auto& s : m_result.sums) sums.insert(sums.end(), s.begin(), s.end());
-  reduce_to_root(sums, m_comm);
-  for (size_t i = 0; i < m_result.sums.size(); ++i)
-    std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
+  static_assert(sizeof(std::array<int64_t, kCounterCount>) == kCounterCount * sizeof(int64_t), "contiguous");
+  static_assert(sizeof(std::array<WideSum, kSumCount>) == kSumCount * sizeof(WideSum), "contiguous");
+  int64_t* counts = reinterpret_cast<int64_t*>(m_result.counts.data());
+  const int count_values = int(m_result.counts.size() * kCounterCount);
+  if (m_ranks > 1)
+    MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts, counts, count_values, MPI_INT64_T, MPI_SUM, 0, m_comm);
+  reduce_to_root(reinterpret_cast<WideSum*>(m_result.sums.data()), m_result.sums.size() * kSumCount, m_comm);
   const KeyPass pass = [&](const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
     key_pass(top_digits, visit);
   };

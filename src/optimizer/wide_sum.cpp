@@ -172,18 +172,22 @@ double WideSum::to_double() const {
   return negative ? -magnitude : magnitude;
 }
 
-void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) {
-  std::vector<int64_t> digits(sums.size() * WideSum::kDigits), total(digits.size());
-  for (size_t i = 0; i < sums.size(); ++i) {
-    sums[i].normalize();
-    std::memcpy(&digits[i * WideSum::kDigits], sums[i].m_digits.data(), sizeof sums[i].m_digits);
-  }
-  MPI_Reduce(digits.data(), total.data(), static_cast<int>(digits.size()), MPI_INT64_T, MPI_SUM, 0, comm);
-  int rank = 0;
+// Every rank's sums[0 .. count) added onto rank 0's (collective). One rank
+// has nothing to add: no copy of the digits (fresh pages) is made.
+void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm) {
+  int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  for (size_t i = 0; i < count; ++i) sums[i].normalize();
+  if (ranks == 1) return;
+  std::vector<int64_t> digits(count * WideSum::kDigits);
+  for (size_t i = 0; i < count; ++i)
+    std::memcpy(&digits[i * WideSum::kDigits], sums[i].m_digits.data(), sizeof sums[i].m_digits);
+  MPI_Reduce(rank == 0 ? MPI_IN_PLACE : digits.data(), digits.data(), static_cast<int>(digits.size()), MPI_INT64_T,
+             MPI_SUM, 0, comm);
   if (rank != 0) return;
-  for (size_t i = 0; i < sums.size(); ++i) {
-    std::memcpy(sums[i].m_digits.data(), &total[i * WideSum::kDigits], sizeof sums[i].m_digits);
+  for (size_t i = 0; i < count; ++i) {
+    std::memcpy(sums[i].m_digits.data(), &digits[i * WideSum::kDigits], sizeof sums[i].m_digits);
     sums[i].m_pending = 0;
     sums[i].normalize();
   }

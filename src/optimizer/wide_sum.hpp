@@ -31,7 +31,7 @@ class WideSum {
   static WideSum from_digits(const int64_t* digits);
 
   // Sum-reduces element-wise onto rank 0.
-  friend void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+  friend void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm);
 
  private:
   void normalize();
@@ -39,7 +39,8 @@ class WideSum {
   int64_t m_pending = 0;
 };
 
-void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm);
+inline void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) { reduce_to_root(sums.data(), sums.size(), comm); }
 
 // Adds the exact sum of terms[0 .. count) to `target`, count <= kExactChunkTerms,
 // with flat loops the compiler vectorises (docs/optimizer.md §5): each level
