@@ -396,18 +396,28 @@ void AuditPass::fold_row(int64_t t, int64_t n, int64_t k0, std::array<int64_t, k
 
 namespace {
 
-// An exponent `top` with every |value[k]| < 2^top, k < count (from the
-// largest magnitude's exponent field: one flat pass).
-int magnitude_top(const double* values, int64_t count) {
-  uint64_t largest = 0;
-  for (int64_t k = 0; k < count; ++k) {
-    uint64_t bits;
-    std::memcpy(&bits, &values[k], sizeof bits);
-    bits &= ~(uint64_t(1) << 63);
-    largest = bits > largest ? bits : largest;
-  }
+// The exponent `top` of a largest magnitude's bits: every |x| with those
+// bits or fewer is < 2^top.
+int top_of(uint64_t largest) {
   const int biased = int(largest >> 52);
   return (biased == 0 ? 1 : biased) - 1022;  // |x| < 2^(e+1) for a normal x of exponent e
+}
+
+// Exponents top_a, top_b with every |a[k]| < 2^top_a, |b[k]| < 2^top_b, k <
+// count (from the largest magnitudes' bits: one flat pass over both).
+void magnitude_tops(const double* a, const double* b, int64_t count, int& top_a, int& top_b) {
+  uint64_t largest_a = 0, largest_b = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    uint64_t bits_a, bits_b;
+    std::memcpy(&bits_a, &a[k], sizeof bits_a);
+    std::memcpy(&bits_b, &b[k], sizeof bits_b);
+    bits_a &= ~(uint64_t(1) << 63);
+    bits_b &= ~(uint64_t(1) << 63);
+    largest_a = bits_a > largest_a ? bits_a : largest_a;
+    largest_b = bits_b > largest_b ? bits_b : largest_b;
+  }
+  top_a = top_of(largest_a);
+  top_b = top_of(largest_b);
 }
 
 }  // namespace
@@ -423,7 +433,8 @@ void AuditPass::add_sums(int64_t k0, int64_t count, std::array<WideSum, kSumCoun
   for (int64_t begin = 0; begin < count; begin += kExactChunkTerms) {
     const int64_t n = std::min(kExactChunkTerms, count - begin);
     const double *a = u + begin, *b = delta + begin;
-    const int top_u = magnitude_top(a, n), top_delta = magnitude_top(b, n);
+    int top_u = 0, top_delta = 0;
+    magnitude_tops(a, b, n, top_u, top_delta);
     const int top_lost = std::max(top_u, top_delta) + 2, top_dot = top_u + top_delta + 1, top_sq = 2 * top_u + 1;
     if (std::max(top_lost, std::max(top_dot, top_sq)) > kMostTermTop) {
       add_sums_by_terms(a, b, n, sums);
@@ -604,18 +615,17 @@ std::vector<FirstMismatch> gather_first_mismatches(const std::vector<FirstMismat
 
 }  // namespace
 
+// Counters and sums are reduced where they lie (each step's arrays are
+// contiguous): no flattened copies, whose fresh pages would cost more page
+// faults than the reduction itself costs time.
 void AuditPass::reduce() {
-  std::vector<int64_t> counts;
-  for (const auto& c : m_result.counts) counts.insert(counts.end(), c.begin(), c.end());
-  MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts.data(), counts.data(), int(counts.size()), MPI_INT64_T, MPI_SUM, 0,
-             m_comm);
-  for (size_t i = 0; i < m_result.counts.size(); ++i)
-    std::copy(counts.begin() + i * kCounterCount, counts.begin() + (i + 1) * kCounterCount, m_result.counts[i].begin());
-  std::vector<WideSum> sums;
-  for (const auto& s : m_result.sums) sums.insert(sums.end(), s.begin(), s.end());
-  reduce_to_root(sums, m_comm);
-  for (size_t i = 0; i < m_result.sums.size(); ++i)
-    std::copy(sums.begin() + i * kSumCount, sums.begin() + (i + 1) * kSumCount, m_result.sums[i].begin());
+  static_assert(sizeof(std::array<int64_t, kCounterCount>) == kCounterCount * sizeof(int64_t), "contiguous");
+  static_assert(sizeof(std::array<WideSum, kSumCount>) == kSumCount * sizeof(WideSum), "contiguous");
+  int64_t* counts = reinterpret_cast<int64_t*>(m_result.counts.data());
+  const int count_values = int(m_result.counts.size() * kCounterCount);
+  if (m_ranks > 1)
+    MPI_Reduce(m_rank == 0 ? MPI_IN_PLACE : counts, counts, count_values, MPI_INT64_T, MPI_SUM, 0, m_comm);
+  reduce_to_root(reinterpret_cast<WideSum*>(m_result.sums.data()), m_result.sums.size() * kSumCount, m_comm);
   const KeyPass pass = [&](const std::vector<uint8_t>& top_digits, const KeyVisit& visit) {
     key_pass(top_digits, visit);
   };

@@ -61,10 +61,9 @@ std::optional<KeyVector> candidate_keys(const PassedKeys& keys, const TopDigitCo
                                         const std::vector<Wanted>& wanted, int64_t limit, MPI_Comm comm) {
   std::vector<uint8_t> is_wanted(size_t(kDigitValues), 0);
   for (const Wanted& w : wanted) is_wanted[size_t(w.prefix)] = 1;
-  const std::vector<int64_t> counted = top.counts();
   int64_t count = 0;
   for (int64_t d = 0; d < kDigitValues; ++d)
-    if (is_wanted[size_t(d)]) count += counted[size_t(d)] + counted[size_t(kDigitValues + d)];
+    if (is_wanted[size_t(d)]) count += top.count_of(size_t(d)) + top.count_of(size_t(kDigitValues + d));
   int64_t most = count;
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
   if (most > limit) return std::nullopt;
@@ -109,9 +108,14 @@ void select_top_digit(const std::vector<int64_t>& histograms, std::vector<Wanted
 // Every rank's `slots` histograms of kDigitValues counts summed, over only
 // the digits some rank counted: a slot's keys usually share all but a few of
 // its digit values, and a whole histogram per slot and digit would make the
-// reduction megabytes even for a tiny input.
+// reduction megabytes even for a tiny input. Each slot's counted digits are
+// summed where they lie (no packed copy, whose fresh pages would cost page
+// faults); one rank has nothing to add.
 template <class Histograms>
 void sum_histograms(Histograms& histograms, size_t slots, MPI_Comm comm) {
+  int ranks = 1;
+  MPI_Comm_size(comm, &ranks);
+  if (ranks == 1) return;
   std::vector<int64_t> bounds(2 * slots);  // -(first counted digit), last counted digit; max over ranks
   for (size_t s = 0; s < slots; ++s) {
     const int64_t* h = histograms.data() + s * kDigitValues;
@@ -122,23 +126,13 @@ void sum_histograms(Histograms& histograms, size_t slots, MPI_Comm comm) {
   }
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, bounds.data(), int(bounds.size()), MPI_INT64_T, MPI_MAX, comm),
             "MPI_Allreduce");
-  // Slot s's counted digits [first, end): empty where no rank counted any.
-  const auto first = [&](size_t s) { return -bounds[2 * s]; };
-  const auto end = [&](size_t s) { return std::max(first(s), bounds[2 * s + 1] + 1); };
-  size_t packed_count = 0;
-  for (size_t s = 0; s < slots; ++s) packed_count += size_t(end(s) - first(s));
-  UninitializedBuffer<int64_t> packed;
-  packed.reserve(packed_count);
+  // Slot s's counted digits [first, end): nothing to sum where no rank counted any.
   for (size_t s = 0; s < slots; ++s) {
-    const int64_t* h = histograms.data() + s * kDigitValues;
-    packed.insert(packed.end(), h + first(s), h + end(s));
-  }
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, packed.data(), int(packed.size()), MPI_INT64_T, MPI_SUM, comm),
-            "MPI_Allreduce");
-  auto next = packed.begin();
-  for (size_t s = 0; s < slots; ++s) {
-    std::copy(next, next + (end(s) - first(s)), histograms.data() + s * kDigitValues + first(s));
-    next += end(s) - first(s);
+    const int64_t first = -bounds[2 * s], end = bounds[2 * s + 1] + 1;
+    if (end <= first) continue;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, histograms.data() + s * kDigitValues + first, int(end - first),
+                            MPI_INT64_T, MPI_SUM, comm),
+              "MPI_Allreduce");
   }
 }
 
@@ -213,6 +207,12 @@ std::vector<int64_t> TopDigitCounts::counts() const {
   for (size_t lane = 1; lane < size_t(kLanes); ++lane)
     for (size_t bin = 0; bin < kBins; ++bin) counts[bin] += m_lanes[lane * kStride + bin];
   return counts;
+}
+
+int64_t TopDigitCounts::count_of(size_t bin) const {
+  int64_t count = 0;
+  for (size_t lane = 0; lane < size_t(kLanes); ++lane) count += m_lanes[lane * kStride + bin];
+  return count;
 }
 
 std::vector<int64_t> TopDigitCounts::counted_bins() const {

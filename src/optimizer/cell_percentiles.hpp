@@ -40,6 +40,7 @@ class TopDigitCounts {
   void count_bins(const uint32_t* bins, int64_t n);
   // The counts by bin: dead * 2^kBits + the key's top kBits bits.
   std::vector<int64_t> counts() const;
+  int64_t count_of(size_t bin) const;  // one bin's count (no copy of the histograms)
   // Checkpoint: the counted bins as (bin, count) pairs, and back (false, the
   // counts unchanged, where the pairs are not such a list).
   std::vector<int64_t> counted_bins() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace latdisp {
 
@@ -172,21 +173,23 @@ double WideSum::to_double() const {
   return negative ? -magnitude : magnitude;
 }
 
-void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) {
-  std::vector<int64_t> digits(sums.size() * WideSum::kDigits), total(digits.size());
-  for (size_t i = 0; i < sums.size(); ++i) {
-    sums[i].normalize();
-    std::memcpy(&digits[i * WideSum::kDigits], sums[i].m_digits.data(), sizeof sums[i].m_digits);
-  }
-  MPI_Reduce(digits.data(), total.data(), static_cast<int>(digits.size()), MPI_INT64_T, MPI_SUM, 0, comm);
-  int rank = 0;
+// Every rank's sums[0 .. count) added onto rank 0's (collective), where they
+// lie: a normalized sum is kDigits int64 digits and a pending count of 0, so
+// adding the sums' int64 words adds their digits (no copy of the digits, whose
+// fresh pages would cost page faults). One rank has nothing to add.
+void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm) {
+  static_assert(std::is_standard_layout<WideSum>::value &&
+                    sizeof(WideSum) == (WideSum::kDigits + 1) * sizeof(int64_t),
+                "a sum is its digits and its pending count, int64 words");
+  int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
-  if (rank != 0) return;
-  for (size_t i = 0; i < sums.size(); ++i) {
-    std::memcpy(sums[i].m_digits.data(), &total[i * WideSum::kDigits], sizeof sums[i].m_digits);
-    sums[i].m_pending = 0;
-    sums[i].normalize();
-  }
+  MPI_Comm_size(comm, &ranks);
+  for (size_t i = 0; i < count; ++i) sums[i].normalize();
+  if (ranks == 1) return;
+  const int words = static_cast<int>(count * (WideSum::kDigits + 1));
+  MPI_Reduce(rank == 0 ? MPI_IN_PLACE : static_cast<void*>(sums), sums, words, MPI_INT64_T, MPI_SUM, 0, comm);
+  if (rank == 0)
+    for (size_t i = 0; i < count; ++i) sums[i].normalize();
 }
 
 }  // namespace latdisp

@@ -31,7 +31,7 @@ class WideSum {
   static WideSum from_digits(const int64_t* digits);
 
   // Sum-reduces element-wise onto rank 0.
-  friend void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+  friend void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm);
 
  private:
   void normalize();
@@ -39,7 +39,8 @@ class WideSum {
   int64_t m_pending = 0;
 };
 
-void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm);
+void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm);
+inline void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) { reduce_to_root(sums.data(), sums.size(), comm); }
 
 // Adds the exact sum of terms[0 .. count) to `target`, count <= kExactChunkTerms,
 // with flat loops the compiler vectorises (docs/optimizer.md §5): each level
@@ -59,8 +60,11 @@ void add_left_exactly(double* left, int64_t count, int q, WideSum& target);
 // |term(k)| < 2^top, top <= kMostTermTop, count <= kExactChunkTerms: the
 // first two of add_exactly's levels in one flat pass that makes each term
 // (no array of terms written and read back, no pass for the largest), then
-// the further levels on the parts left (in `scratch`, count doubles). A
-// looser bound costs at most more levels: the sum is the same exact sum.
+// the further levels on the parts left. The parts left are rarely any (only
+// terms some 46 binades below the largest leave one), so the pass keeps none:
+// where some are left, a second pass makes them again (the same operations
+// on the same terms) into `scratch` (count doubles). A looser bound costs at
+// most more levels: the sum is the same exact sum.
 constexpr int kMostTermTop = 960;  // add_exactly's terms "near the top of the double range" are above it
 template <class Term>
 void add_terms_exactly(const Term& term, int64_t count, int top, double* scratch, WideSum& target) {
@@ -78,22 +82,25 @@ void add_terms_exactly(const Term& term, int64_t count, int top, double* scratch
   };
   const double sigma1 = power(q1), sigma2 = power(q2);
   const int64_t sigma1_units = int64_t(bits_of(sigma1)), sigma2_units = int64_t(bits_of(sigma2));
-  int64_t units1 = 0, units2 = 0;
-  uint64_t left = 0;
-  for (int64_t k = 0; k < count; ++k) {
+  // Term k's part left below the second level (the units of both levels through `units`).
+  const auto split = [&](int64_t k, int64_t& units1, int64_t& units2) {
     const double t = term(k);
     const double shifted1 = t + sigma1;
     const double low1 = t - (shifted1 - sigma1);
     const double shifted2 = low1 + sigma2;
-    const double low2 = low1 - (shifted2 - sigma2);
     units1 += int64_t(bits_of(shifted1)) - sigma1_units;
     units2 += int64_t(bits_of(shifted2)) - sigma2_units;
-    left |= bits_of(low2) << 1;  // -0 is no part left
-    scratch[k] = low2;
-  }
+    return low1 - (shifted2 - sigma2);
+  };
+  int64_t units1 = 0, units2 = 0;
+  uint64_t left = 0;
+  for (int64_t k = 0; k < count; ++k) left |= bits_of(split(k, units1, units2)) << 1;  // -0 is no part left
   target.add_scaled(units1, q1 + 1075);
   target.add_scaled(units2, q2 + 1075);
-  if (left != 0) add_left_exactly(scratch, count, q2, target);
+  if (left == 0) return;
+  int64_t again1 = 0, again2 = 0;  // already added
+  for (int64_t k = 0; k < count; ++k) scratch[k] = split(k, again1, again2);
+  add_left_exactly(scratch, count, q2, target);
 }
 
 }  // namespace latdisp
