@@ -1,33 +1,21 @@
 #include "analysis/spillable_keys.hpp"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "io/checkpoint_archive.hpp"
 #include "parallel/errors.hpp"
+#include "parallel/huge_pages.hpp"
 
 namespace latdisp {
-
-namespace {
-
-// The kept keys are written once, in order, over up to a quarter of the
-// budget: in huge pages where the system allows it, the first write of each
-// page faults 512 times less often (a hint; nothing depends on it).
-void prefer_huge_pages(void* data, size_t bytes) {
-  constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
-}  // namespace
 
 SpillableKeys::SpillableKeys(int64_t memory_keys, bool may_spill, const std::string& scratch_dir)
     : m_memory_keys(std::max<int64_t>(memory_keys, 0)) {
   m_memory.reserve(static_cast<size_t>(m_memory_keys));
-  prefer_huge_pages(m_memory.data(), m_memory.capacity() * sizeof(uint64_t));
+  // Written once, in order, over up to a quarter of the budget: in huge pages
+  // where the system allows it (a hint; nothing depends on it).
+  advise_huge_pages(m_memory.data(), m_memory.capacity() * sizeof(uint64_t));
   if (!may_spill) return;
   std::string pattern = (scratch_dir.empty() ? std::string("/tmp") : scratch_dir) + "/latdisp-magnitudes-XXXXXX";
   std::vector<char> name(pattern.begin(), pattern.end());
