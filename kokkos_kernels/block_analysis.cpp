@@ -478,13 +478,21 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   S x2_min = static_cast<S>(C::kX2Limit), x2_max = static_cast<S>(-C::kX2Limit);
   U field_min = static_cast<U>(~U(0)), field_max = 0;
   U tag_lo = static_cast<U>(~U(0)), tag_hi = 0;
+  // The lanes in bytes for the 8-bit formats (CommonCase::ByteU): their x2's
+  // extremes and fields too; the counts, x2, marks and tags widened to U/S.
+  using V = typename C::ByteU;
+  using SV = std::make_signed_t<V>;
+  SV x2_low = static_cast<SV>(C::kX2Limit), x2_high = static_cast<SV>(-C::kX2Limit);
+  V field_low = static_cast<V>(~V(0)), field_high = 0;
   for (int32_t i = 0; i < n; ++i) {
-    const typename C::Lane l = C::lane(static_cast<U>(to[i]), static_cast<U>(from[i]), rules);
+    const typename C::template LaneOf<V> l = C::template lane<V>(static_cast<V>(to[i]), static_cast<V>(from[i]), rules);
+    const S lane_x2 = l.x2;
+    const U lane_common = l.common;
     if constexpr (kTags) {
-      const U tag = NearZeroFold<F>::tag_of(static_cast<U>(to[i]), static_cast<U>(from[i]), l.x2, l.common);
+      const U tag = NearZeroFold<F>::tag_of(static_cast<U>(to[i]), static_cast<U>(from[i]), lane_x2, lane_common);
       tags[i] = tag;
       tag_lo = tag < tag_lo ? tag : tag_lo;
-      const U tag_or_low = static_cast<U>(tag & static_cast<U>(-l.common));
+      const U tag_or_low = static_cast<U>(tag & static_cast<U>(-lane_common));
       tag_hi = tag_or_low > tag_hi ? tag_or_low : tag_hi;
     }
     moved = static_cast<U>(moved + (l.x2 != 0));
@@ -492,15 +500,27 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
       const U kind = l.b_zero ? U(1) : static_cast<U>(l.b_subnormal << 16);
       zeros = static_cast<U>(zeros + (l.common ? kind : U(0)));
     } else {
-      zeros = static_cast<U>(zeros + (l.b_zero & l.common));
+      zeros = static_cast<U>(zeros + static_cast<U>(l.b_zero & l.common));
       if (!C::kSeedAgreement)  // there a common b is normal or zero
-        subnormals = static_cast<U>(subnormals + (l.b_subnormal & l.common));
+        subnormals = static_cast<U>(subnormals + static_cast<U>(l.b_subnormal & l.common));
     }
-    x2_min = l.x2 < x2_min ? l.x2 : x2_min;
-    x2_max = l.x2 > x2_max ? l.x2 : x2_max;
-    widen_kept_range(static_cast<U>(l.ulp_field), static_cast<U>(l.common), field_min, field_max);
-    x2[i] = l.x2;
-    marks[i] = static_cast<U>(l.crossed | ((l.x2 & 1) << C::kHalfShift) | ((l.common ^ 1) << C::kUncommonShift));
+    if constexpr (C::kByteLanes) {
+      x2_low = l.x2 < x2_low ? l.x2 : x2_low;
+      x2_high = l.x2 > x2_high ? l.x2 : x2_high;
+      widen_kept_range(static_cast<V>(l.ulp_field), static_cast<V>(l.common), field_low, field_high);
+    } else {
+      x2_min = l.x2 < x2_min ? l.x2 : x2_min;
+      x2_max = l.x2 > x2_max ? l.x2 : x2_max;
+      widen_kept_range(static_cast<U>(l.ulp_field), static_cast<U>(l.common), field_min, field_max);
+    }
+    x2[i] = lane_x2;
+    marks[i] = static_cast<U>(static_cast<U>(l.crossed) | ((lane_x2 & 1) << C::kHalfShift) |
+                              ((lane_common ^ 1) << C::kUncommonShift));
+  }
+  if constexpr (C::kByteLanes) {
+    x2_min = x2_low, x2_max = x2_high;
+    field_min = field_low;  // no common lane: above kMaxField, as below
+    field_max = field_high;
   }
   CommonSums<F> s;
   s.moved = moved;

@@ -250,6 +250,12 @@ void check_common_lane(uint32_t a, uint32_t b, fm::ZeroUlp rule, double epsilon,
       ok = is_x2 && klass == ((l.x2 & 1) ? bf::kHalf : bf::kExact) && oracle_float32(x) && !beyond(x, 24);
     }
   }
+  // The 8-bit formats' byte lanes (the flat pass's) are the same lane as the checked one.
+  if constexpr (C::kByteLanes) {
+    const auto byte = C::template lane<uint8_t>(static_cast<uint8_t>(a), static_cast<uint8_t>(b), rules);
+    ok = ok && byte.x2 == l.x2 && byte.common == l.common && byte.crossed == l.crossed &&
+         byte.ulp_field == l.ulp_field && byte.b_zero == l.b_zero && byte.b_subnormal == l.b_subnormal;
+  }
   // A simple lane (IEEE formats but bf16) is a common one with the same 2x, ULP field and marks.
   if constexpr (F::specials == fm::Specials::ieee && !C::kSeedAgreement) {
     const typename C::SimpleLane s =

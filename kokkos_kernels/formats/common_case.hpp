@@ -4,7 +4,8 @@
 // integer or half-integer read from the bits alone. Then x is exactly a
 // float32, its class is exact (an integer) or that of a half-integer, and
 // round_half_even(x) needs no more than an int32. Branch-free, in integer
-// lanes as narrow as the format allows (16 bits up to f16, 32 for f32), so
+// lanes as narrow as the format allows (16 bits up to f16, 32 for f32, and
+// for the 8-bit formats' flat pass bytes: `lane<uint8_t>`), so
 // that the kernel's row loop vectorizes; every other pair is left to the
 // general rules of lattice_rules.hpp, which tests check this agrees with.
 #pragma once
@@ -67,62 +68,78 @@ struct CommonCase {
     return r;
   }
 
-  // One coordinate (a = W[t+1], b = W[t]).
-  struct Lane {
-    S x2;        // 2x where common, else 0
-    U common;    // 1: the common case
-    U crossed;   // 1: the exponent fields differ
-    U ulp_field; // b's ULP as an exponent field: U(b) = 2^(field - bias - mantissa bits)
-    U b_zero;
-    U b_subnormal;
-  };
+  // The lane word of `lane`: U, or bytes for the 8-bit formats (their
+  // patterns, exponent fields and common |2x| fit a byte), where the flat
+  // pass computes in lanes twice as many per vector as U's and widens what
+  // it stores (common_group). Exact: for a finite pair of one sign whose
+  // shift is -1, 0 or 1, |2x| < 2^(mantissa bits + 3) <= 2^kX2Bits, so
+  // wherever the other conditions hold, 2x and its range check are the
+  // same in bytes as in U; elsewhere `common` is 0 whatever a byte wrapped to.
+  static constexpr bool kByteLanes = sizeof(typename F::bits_type) == 1;
+  static_assert(!kByteLanes || kX2Bits < 8, "2x of a common byte lane fits an int8_t");
+  using ByteU = std::conditional_t<kByteLanes, uint8_t, U>;
 
-  KOKKOS_FORCEINLINE_FUNCTION static Lane lane(U a, U b, const Rules& r) {
-    const U ma = static_cast<U>(a & kMagnitudeMask), mb = static_cast<U>(b & kMagnitudeMask);
-    const U ea = static_cast<U>(ma >> kMantissa), eb = static_cast<U>(mb >> kMantissa);
-    U finite;
+  // One coordinate (a = W[t+1], b = W[t]), in lane words V (unsigned) and SV (signed).
+  template <class V>
+  struct LaneOf {
+    using SV = std::make_signed_t<V>;
+    SV x2;        // 2x where common, else 0
+    V common;     // 1: the common case
+    V crossed;    // 1: the exponent fields differ
+    V ulp_field;  // b's ULP as an exponent field: U(b) = 2^(field - bias - mantissa bits)
+    V b_zero;
+    V b_subnormal;
+  };
+  using Lane = LaneOf<U>;
+
+  template <class V = U>
+  KOKKOS_FORCEINLINE_FUNCTION static LaneOf<V> lane(V a, V b, const Rules& r) {
+    using SV = std::make_signed_t<V>;
+    const V ma = static_cast<V>(a & kMagnitudeMask), mb = static_cast<V>(b & kMagnitudeMask);
+    const V ea = static_cast<V>(ma >> kMantissa), eb = static_cast<V>(mb >> kMantissa);
+    V finite;
     if (F::specials == Specials::nan_only_fn)
-      finite = static_cast<U>((ma != kMagnitudeMask) & (mb != kMagnitudeMask));
+      finite = static_cast<V>((ma != kMagnitudeMask) & (mb != kMagnitudeMask));
     else
-      finite = static_cast<U>((ea != kMaxField) & (eb != kMaxField));
-    const U same_sign = static_cast<U>(((a ^ b) & kSignMask) == 0);
+      finite = static_cast<V>((ea != kMaxField) & (eb != kMaxField));
+    const V same_sign = static_cast<V>(((a ^ b) & kSignMask) == 0);
     // A finite value is q * 2^(s - bias - mantissa bits), s = max(e, 1), q its
     // mantissa field f plus 2^mantissa_bits when e > 0; x = qa * 2^(sa - sb) - qb.
     // For shift = sa - sb in {-1, 0, 1} that is, with D = ma - mb (the
     // patterns' difference): shift 0: x = D; 1: x = D + fa; -1: 2x = D - fb.
     // |2x| without b's sign; unsigned arithmetic: other lanes may wrap.
-    const U sa = static_cast<U>(ea | U(ea == 0)), sb = static_cast<U>(eb | U(eb == 0));
-    const S shift = static_cast<S>(sa - sb);
-    const U up = shift == 1 ? static_cast<U>(ma & kMantissaMask) : U(0);
-    const U down = shift == -1 ? static_cast<U>(mb & kMantissaMask) : U(0);
-    const U sum = static_cast<U>(ma - mb + up - down);
-    const S magnitude2 = static_cast<S>(shift == -1 ? sum : static_cast<U>(sum + sum));
-    const S x2 = (b & kSignMask) ? static_cast<S>(U(0) - static_cast<U>(magnitude2)) : magnitude2;
+    const V sa = static_cast<V>(ea | V(ea == 0)), sb = static_cast<V>(eb | V(eb == 0));
+    const SV shift = static_cast<SV>(sa - sb);
+    const V up = shift == 1 ? static_cast<V>(ma & kMantissaMask) : V(0);
+    const V down = shift == -1 ? static_cast<V>(mb & kMantissaMask) : V(0);
+    const V sum = static_cast<V>(ma - mb + up - down);
+    const SV magnitude2 = static_cast<SV>(shift == -1 ? sum : static_cast<V>(sum + sum));
+    const SV x2 = (b & kSignMask) ? static_cast<SV>(V(0) - static_cast<V>(magnitude2)) : magnitude2;
     // A zero b under the min-normal rule scales a by 2^-mantissa_bits: common only when a is zero too.
-    const U zero_ok = static_cast<U>((mb != 0) | (ma == 0) | r.zero_is_subnormal);
-    const U adjacent = static_cast<U>(static_cast<U>(shift + 1) <= 2);
-    const U in_range = static_cast<U>(static_cast<U>(static_cast<U>(magnitude2) + U(kX2Limit)) <= U(2 * kX2Limit));
-    const U halves_ok = static_cast<U>(r.allow_halves | (~x2 & 1));
-    U common;
+    const V zero_ok = static_cast<V>((mb != 0) | (ma == 0) | r.zero_is_subnormal);
+    const V adjacent = static_cast<V>(static_cast<V>(shift + 1) <= 2);
+    const V in_range = static_cast<V>(static_cast<V>(static_cast<V>(magnitude2) + V(kX2Limit)) <= V(2 * kX2Limit));
+    const V halves_ok = static_cast<V>(r.allow_halves | (~x2 & 1));
+    V common;
     if (kSeedAgreement) {
       // b normal below 256 or a zero pair, a within a binade of b (so both
       // finite, and a zero b only beside a zero a), |x| <= 255 (in range),
       // and a half-integer's a - b within bf16's 8 significant bits.
-      const U small_normal = static_cast<U>(static_cast<U>(eb - 1) <= 133);
-      const U both_zero = static_cast<U>((ma | mb) == 0);
-      const S bound = static_cast<S>(510 - 255 * (magnitude2 & 1));  // |2x| <= 510, or 255 when odd
-      const U small_x = static_cast<U>(static_cast<U>(magnitude2 + bound) <= static_cast<U>(2 * bound));
-      common = static_cast<U>(same_sign & adjacent & halves_ok & (small_normal | both_zero) & small_x);
+      const V small_normal = static_cast<V>(static_cast<V>(eb - 1) <= 133);
+      const V both_zero = static_cast<V>((ma | mb) == 0);
+      const SV bound = static_cast<SV>(510 - 255 * (magnitude2 & 1));  // |2x| <= 510, or 255 when odd
+      const V small_x = static_cast<V>(static_cast<V>(magnitude2 + bound) <= static_cast<V>(2 * bound));
+      common = static_cast<V>(same_sign & adjacent & halves_ok & (small_normal | both_zero) & small_x);
     } else {
-      common = static_cast<U>(finite & same_sign & adjacent & zero_ok & in_range & halves_ok);
+      common = static_cast<V>(finite & same_sign & adjacent & zero_ok & in_range & halves_ok);
     }
-    Lane l;
+    LaneOf<V> l;
     l.common = common;
-    l.x2 = static_cast<S>(x2 & static_cast<S>(-static_cast<S>(common)));
-    l.crossed = static_cast<U>(ea != eb);
-    l.ulp_field = mb == 0 ? r.zero_field : sb;
-    l.b_zero = static_cast<U>(mb == 0);
-    l.b_subnormal = static_cast<U>((eb == 0) & (mb != 0));
+    l.x2 = static_cast<SV>(x2 & static_cast<SV>(-static_cast<SV>(common)));
+    l.crossed = static_cast<V>(ea != eb);
+    l.ulp_field = mb == 0 ? static_cast<V>(r.zero_field) : sb;
+    l.b_zero = static_cast<V>(mb == 0);
+    l.b_subnormal = static_cast<V>((eb == 0) & (mb != 0));
     return l;
   }
 
