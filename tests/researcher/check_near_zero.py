@@ -310,8 +310,10 @@ def stopped_and_resumed(latdisp, mpiexec, ranks, path, want):
     command = mpiexec + ["-np", str(ranks), latdisp, "analyze", "--input", path, "--report", "stopped.json",
                          "--progress-seconds", "0", "--max-steps-per-block", "2", "--checkpoint-dir", "ck",
                          "--checkpoint-seconds", "0.1", "--block-pause", "0.6"]
-    # mpirun told to stop passes SIGTERM on with Open MPI's default grace (1 s) before SIGKILL.
-    grace = dict(os.environ, OMPI_MCA_odls_base_sigkill_timeout="1")
+    # mpirun told to stop passes SIGTERM on to the ranks after this grace, and SIGKILL after
+    # another: 2 s, not Open MPI's default 1, so that a rank in its block pause (0.6 s) still
+    # writes its checkpoint on a loaded machine.
+    grace = dict(os.environ, OMPI_MCA_odls_base_sigkill_timeout="2")
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=grace)
     deadline = time.time() + 60
     while not os.path.exists("ck/manifest.json") and time.time() < deadline and job.poll() is None:
