@@ -24,7 +24,7 @@ KOKKOS_FORCEINLINE_FUNCTION void account_one(const typename F::bits_type* w0, co
 }
 
 template <class F>
-void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
+KOKKOS_FUNCTION void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
                          const typename F::bits_type* m0, const typename F::bits_type* m1,
                          const typename F::bits_type* v0, const typename F::bits_type* v1, int64_t count,
                          const StepScalars& s, double* u, double* delta, double* cells, uint32_t* flags) {

@@ -102,9 +102,10 @@ void block_cells(const AuditSettings& settings, int64_t first_row, int64_t rows,
 // account_flat gives them, its replay flags (flags[d] on entry) kept beside
 // them, kDecayNoop only where the decay is eligible. bf16 coordinates go
 // eight at a time through AVX-512 registers where the host has them
-// (accounting_avx512.hpp); the same results (exposed for the tests).
+// (accounting_avx512.hpp); the same results (exposed for the tests). Host
+// and device code: the AVX-512 part is compiled for the host only.
 template <class F>
-void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
+KOKKOS_FUNCTION void account_coordinates(const typename F::bits_type* w0, const typename F::bits_type* w1,
                          const typename F::bits_type* m0, const typename F::bits_type* m1,
                          const typename F::bits_type* v0, const typename F::bits_type* v1, int64_t count,
                          const StepScalars& s, double* u, double* delta, double* cells, uint32_t* flags);

@@ -149,7 +149,7 @@ std::vector<int64_t> top_digit_histograms(const TopDigitCounts& top, MPI_Comm co
 // passed over after one table lookup. `histograms` is scratch space kept
 // from one digit to the next (its pages touched once, not once a digit).
 template <class Keys>
-void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, UninitializedBuffer<int64_t>& histograms,
+void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, HugePageVector<int64_t>& histograms,
                   MPI_Comm comm) {
   std::vector<std::pair<int, uint64_t>> slots;
   std::vector<size_t> slot_of(wanted.size());
@@ -162,8 +162,7 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, Unin
   const int high = shift + kDigitBits;
   std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
   for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
-  histograms.resize(slots.size() * kDigitValues);
-  std::fill(histograms.begin(), histograms.end(), 0);
+  histograms.assign(slots.size() * kDigitValues, 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
@@ -225,8 +224,7 @@ std::vector<int64_t> TopDigitCounts::counted_bins() const {
 
 bool TopDigitCounts::restore(const std::vector<int64_t>& pairs) {
   if (pairs.size() % 2 != 0) return false;
-  UninitializedBuffer<int64_t> lanes(m_lanes.size());
-  std::fill(lanes.begin(), lanes.end(), 0);
+  HugePageVector<int64_t> lanes(m_lanes.size(), 0);
   for (size_t i = 0; i < pairs.size(); i += 2) {
     if (pairs[i] < 0 || pairs[i] >= int64_t(kBins) || pairs[i + 1] <= 0 || lanes[size_t(pairs[i])] != 0)
       return false;
@@ -259,7 +257,7 @@ std::array<std::array<std::optional<double>, 4>, 3> cell_percentiles(const KeyPa
   select_top_digit(histograms, wanted);
   for (const Wanted& w : wanted) keys.top_digits[size_t(w.prefix)] = 1;
   std::optional<KeyVector> candidates = candidate_keys(keys, top, wanted, memory_keys, comm);
-  UninitializedBuffer<int64_t> scratch;
+  HugePageVector<int64_t> scratch;
   for (int shift = 64 - 2 * kDigitBits; shift >= 0; shift -= kDigitBits) {
     if (!candidates) {
       select_digit(keys, wanted, shift, scratch, comm);

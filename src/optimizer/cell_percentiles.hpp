@@ -6,7 +6,6 @@
 
 #include <mpi.h>
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -14,7 +13,7 @@
 #include <vector>
 
 #include "analysis/magnitude_keys.hpp"
-#include "optimizer/uninitialized_buffer.hpp"
+#include "parallel/huge_pages.hpp"
 
 namespace latdisp {
 
@@ -30,7 +29,7 @@ class TopDigitCounts {
   // share a few bins, and one copy would make each count wait for the last.
   static constexpr int kLanes = 4;
   static constexpr size_t kBins = size_t(2) << kBits;
-  TopDigitCounts() : m_lanes(kStride * kLanes) { std::fill(m_lanes.begin(), m_lanes.end(), 0); }
+  TopDigitCounts() : m_lanes(kStride * kLanes, 0) {}
   // A key's bin: dead * 2^kBits + the top kBits bits of its value.
   static uint32_t bin_of(uint64_t key) {
     return (key_is_dead(key) ? uint32_t(1) << kBits : 0u) + uint32_t(key_value_bits(key) >> (64 - kBits));
@@ -48,7 +47,7 @@ class TopDigitCounts {
 
  private:
   static constexpr size_t kStride = kBins + 8;  // a lane's bins and the bin kBins of no key
-  UninitializedBuffer<int64_t> m_lanes;  // 4 MiB: in huge pages
+  HugePageVector<int64_t> m_lanes;  // 4 MiB: in huge pages
 };
 
 // One pass over this rank's keys: calls visit(keys, count) over consecutive

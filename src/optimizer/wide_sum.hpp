@@ -10,7 +10,6 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 namespace latdisp {
 
@@ -40,7 +39,6 @@ class WideSum {
 };
 
 void reduce_to_root(WideSum* sums, size_t count, MPI_Comm comm);
-inline void reduce_to_root(std::vector<WideSum>& sums, MPI_Comm comm) { reduce_to_root(sums.data(), sums.size(), comm); }
 
 // Adds the exact sum of terms[0 .. count) to `target`, count <= kExactChunkTerms,
 // with flat loops the compiler vectorises (docs/optimizer.md §5): each level
