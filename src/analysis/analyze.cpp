@@ -248,13 +248,16 @@ struct KernelBuffers {
                 formats::ElementType type)
       : values("latdisp::analyze::values", plan.blocks.steps_per_block, plan.slab.count, dims, type),
         dead(device_dead_flags(slab_dead)),
-        tallies(uninitialized("latdisp::analyze::tallies"), plan.blocks.steps_per_block - 1, items),
-        magnitudes(uninitialized("latdisp::analyze::magnitudes"), plan.blocks.steps_per_block - 1, plan.slab.count),
+        tallies(host_pages_view<ItemTallies>("latdisp::analyze::tallies", tally_pages, plan.blocks.steps_per_block - 1,
+                                             items)),
+        magnitudes(host_pages_view<RowMagnitudes>("latdisp::analyze::magnitudes", magnitude_pages,
+                                                  plan.blocks.steps_per_block - 1, plan.slab.count)),
         host_tallies(Kokkos::create_mirror_view(tallies)),
         host_magnitudes(Kokkos::create_mirror_view(magnitudes)) {}
 
   KernelValues values;
   DeviceFlags dead;
+  HostPages tally_pages, magnitude_pages;  // before the Views on them
   ItemTallies tallies;
   RowMagnitudes magnitudes;
   ItemTallies::HostMirror host_tallies;

@@ -45,8 +45,8 @@ MotionSummary summarize_motion(const PopulationResult& population) {
 TokenMotionTracker::TokenMotionTracker(bool enabled, int64_t block_transitions, int64_t slab_tokens, double radius)
     : m_enabled(enabled),
       m_radius(radius),
-      m_events(uninitialized("latdisp::motion::row_events"), enabled ? block_transitions : 0,
-               enabled ? slab_tokens : 0),
+      m_events(host_pages_view<RowEventViews>("latdisp::motion::row_events", m_event_pages,
+                                              enabled ? block_transitions : 0, enabled ? slab_tokens : 0)),
       m_table(uninitialized("latdisp::motion::token_table"), enabled ? slab_tokens : 0) {
   if (enabled) reset_token_motion(m_table);
 }

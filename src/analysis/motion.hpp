@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/analysis_result.hpp"
+#include "analysis/view_labels.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "kokkos_kernels/block_analysis.hpp"
 
@@ -60,6 +61,7 @@ class TokenMotionTracker {
  private:
   bool m_enabled;
   double m_radius;
+  HostPages m_event_pages;  // before the View on it
   RowEventViews m_events;
   TokenMotionTable m_table;
 };
