@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """latdisp benchmark: for each trajectory shape, time a plain sequential read of
-the file (`cat FILE > /dev/null`, after one warm-up read, so the file is in the
-page cache like latdisp's input), then analyze it at each rank count and
+the file (`cat FILE > /dev/null`, after its pages are dropped from the page cache
+and read back once, so the file is cached afresh like latdisp's input, the same
+way for every file), then analyze it at each rank count and
 arithmetic, and report latdisp's time as a multiple of that plain read, the
 per-phase times of rank 0 (read, compute, reduce, write), the CPU seconds of all
 processes, where time went (every phase of the report's timings_s.phases, from the
@@ -118,8 +119,27 @@ def timed(command, env):
     return time.perf_counter() - start
 
 
+def settle_page_cache(path):
+    """Drops the file's pages from the page cache (after writing back any dirty ones), so that the
+    warm-up read caches it afresh. How a file sits in the page cache changes how fast it reads: on
+    this project's Linux 6.18 machine a file cached hours earlier read in 0.063 s where the same
+    file cached afresh read in 0.03 s (large folios split over time), and latdisp's read of it
+    slows likewise. Without this, each format's file would be timed in whatever state earlier work
+    left it, and the formats' ratios would compare those states more than latdisp."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass  # a file system without the advice: the file stays as it is cached
+    finally:
+        os.close(fd)
+
+
 def plain_read_seconds(path, repeats):
-    """Best of `repeats` sequential reads of the whole file, after a warm-up."""
+    """Best of `repeats` sequential reads of the whole file, after its pages were dropped and read
+    back once (settle_page_cache), so that every file is timed cached the same way."""
+    settle_page_cache(path)
     with open(os.devnull, "wb") as null:
         subprocess.run(["cat", path], stdout=null, check=True)
         best = None
