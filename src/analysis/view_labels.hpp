@@ -1,5 +1,6 @@
 // How the analysis allocates its Views: labelled, and left uninitialized
-// where the first kernel or copy writes every element anyway.
+// where the first kernel or copy writes every element anyway (the largest of
+// those in huge pages on the host).
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -27,8 +28,9 @@ using HostPages = std::shared_ptr<void>;
 // from 1 MiB up, whole huge pages (parallel/huge_pages.hpp), held by `pages`:
 // the first block's kernel then faults once per 2 MiB, not once per 4 KiB
 // (a fault costs microseconds in a virtual machine: at two ranks, where an
-// FP8 block holds twice bf16's steps, that was a tenth of the FP8 kernel).
-// Smaller Views, and Views in other memory spaces: Kokkos's allocation.
+// FP8 block holds twice bf16's steps, that was a fifth of the FP8 kernel).
+// Smaller Views, and Views in other memory spaces: Kokkos's allocation (the
+// host ones are unmanaged Views, without a label for Kokkos' tools).
 template <class View, class... Extents>
 View host_pages_view(const char* label, HostPages& pages, Extents... extents) {
   constexpr size_t kMinBytes = size_t(1) << 20;  // bounds the rounding's waste
