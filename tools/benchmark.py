@@ -84,6 +84,28 @@ def kernel_share_rows(args, env):
     return rows
 
 
+def cores_together(args, env):
+    """The plain loop's speed on as many cores at once as the most ranks measured, each as a share
+    of its speed alone (None where there is one core or no loop): on a virtual or shared machine
+    the cores may not run at full speed together (hyperthreads of one core, or the host's other
+    guests), and then the figures at more ranks say as much about the machine as about latdisp.
+    On this project's machine the share was 100% at one hour and 60-75% at the next."""
+    loop = os.path.join(args.build, "latdisp_plain_loop")
+    cores = min(max(args.ranks), os.cpu_count() or 1)
+    if cores < 2 or not os.path.exists(loop):
+        return None
+    command = [loop, "33", "4096", "64", "3", "bf16"]
+
+    def loop_rate(output):
+        return json.loads(output.splitlines()[-1])["coordinates_per_s"]
+
+    alone = loop_rate(run(command, env))
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                 for _ in range(cores)]
+    together = [loop_rate(p.communicate()[0]) for p in processes]
+    return f"{cores} at once: " + ", ".join(f"{100 * t / alone:.0f}%" for t in together) + " of one alone"
+
+
 def format_summary(rows):
     """Per element type: the best wall / read over its runs, and that ratio over bf16's (the formats'
     target: within 1.5x of bf16's ratio to a plain read of its own bytes)."""
@@ -522,6 +544,7 @@ def main():
         write_csv(os.path.join(args.out, "benchmark_optimizer.csv"), rows, OPTIMIZER_COLUMNS)
         return
     shares = kernel_share_rows(args, env)
+    together = [cores_together(args, env)]
     shapes = [] if args.loop_only else ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
     analysis, saving = [], []
     for shape in shapes:
@@ -532,8 +555,12 @@ def main():
             if not args.no_save and element_type == "bf16":
                 saving += save_rows(args, env, shape, path, read_s)
 
-    lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; files warm in the page cache; "
+    together.append(cores_together(args, env))
+    lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; each file dropped from the page cache and read back before it is timed; "
              f"--memory-budget {args.memory_budget}; best of {args.repeats})"]
+    if together[0] is not None:
+        lines += ["", "The cores together (build/latdisp_plain_loop on each at once, before and after the runs): "
+                  f"{together[0]}; {together[1]}."]
     if analysis:
         lines += ["", "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
                   "x / read = that time over one plain read of the same file (cat, warm).", ""]
