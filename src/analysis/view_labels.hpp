@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <type_traits>
 
@@ -37,10 +36,7 @@ View host_pages_view(const char* label, HostPages& pages, Extents... extents) {
   if constexpr (std::is_same<typename View::memory_space, Kokkos::HostSpace>::value) {
     const size_t bytes = View::required_allocation_size(static_cast<size_t>(extents)...);
     if (bytes >= kMinBytes) {
-      const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-      void* memory = std::aligned_alloc(kHugePageBytes, rounded);
-      if (memory == nullptr) throw std::bad_alloc();
-      advise_huge_pages(memory, rounded);
+      void* memory = allocate_huge_pages(bytes);
       pages = HostPages(memory, std::free);
       return View(static_cast<typename View::pointer_type>(memory), static_cast<size_t>(extents)...);
     }

@@ -31,6 +31,16 @@ inline void advise_huge_pages(void* data, size_t bytes) {
 #endif
 }
 
+// `bytes` rounded up to whole huge pages, aligned to one and advised;
+// released with std::free.
+inline void* allocate_huge_pages(size_t bytes) {
+  const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  void* p = std::aligned_alloc(kHugePageBytes, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  advise_huge_pages(p, rounded);
+  return p;
+}
+
 // Allocations of kMinBytes or more are whole huge pages, aligned to one and
 // advised; smaller ones are std::allocator's. kMinBytes bounds the rounding's
 // waste (under a half with 4 MiB). Values are initialized as std::allocator's are.
@@ -50,11 +60,7 @@ struct HugePageAllocator {
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
     if (bytes < kMinBytes) return std::allocator<T>().allocate(n);
-    const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-    void* p = std::aligned_alloc(kHugePageBytes, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-    advise_huge_pages(p, rounded);
-    return static_cast<T*>(p);
+    return static_cast<T*>(allocate_huge_pages(bytes));
   }
   void deallocate(T* p, size_t n) noexcept {
     if (n * sizeof(T) < kMinBytes)
