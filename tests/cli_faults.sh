@@ -2,9 +2,10 @@
 # Faults produced for real, at the rank count given: a full disk (a small
 # tmpfs mounted here), outputs that clash with inputs or with each other, bad
 # folders, SIGTERM/SIGINT to mpirun and to one rank, a killed job and its
-# rerun, bad options. Each check looks at the exit code, the one
-# "latdisp: error:" line, the target's bytes (absent, or unchanged) and that no
-# temporary is left; every command is bounded by timeout.
+# rerun, bad options, a fault while the process shuts down. Each check looks
+# at the exit code, the one "latdisp: error:" line, the target's bytes
+# (absent, or unchanged) and that no temporary is left; every command is
+# bounded by timeout.
 # usage: cli_faults.sh PART LATDISP MAKE_FAULT_INPUTS WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
 #   PART: disk (needs root to mount a tmpfs: exits 77, "skipped", when it
 #   cannot) or faults (paths, signals, killed runs, options).
@@ -200,6 +201,28 @@ killed_then_rerun() {
   finish_check killed_then_rerun
 }
 
+# A fault in a library thread once MPI has shut down (injected: the MPI
+# library's own threads rarely fault there): the run's exit code and its
+# outputs stand, with one note per rank instead of a crash report.
+shutdown_fault_case() {
+  local err=$work/shutdown.err out=$work/shutdown.out
+  LATDISP_TEST_SHUTDOWN_FAULT=1 timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" \
+    blackholes --matrix "$work/in.h5:W@3" --report "$work/shutdown.json" >"$out" 2>"$err"
+  local got=$?
+  [ "$got" -eq 0 ] || problem "a finished run exits $got, want 0"
+  grep -q '"schema": "latdisp.blackholes/1"' "$work/shutdown.json" 2>/dev/null &&
+    [ "$(tail -n 1 "$work/shutdown.json")" = "}" ] || problem "its report is missing or incomplete"
+  [ "$(grep -c "^latdisp: note: a library faulted while rank .* shut down.*code, 0$" "$err")" -eq "$ranks" ] ||
+    problem "not one shutdown note per rank"
+  [ "$(temporaries_in "$work")" -eq 0 ] || problem "a temporary is left"
+  finish_check shutdown_fault_after_run
+  LATDISP_TEST_SHUTDOWN_FAULT=1 timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" \
+    blackholes --matrix "$work/missing.h5:W@0" >"$out" 2>"$err"
+  expect_outcome 2 "missing.h5" "$err" $?
+  grep -q "^latdisp: note: a library faulted while rank 0 shut down.*code, 2$" "$err" || problem "no shutdown note"
+  finish_check shutdown_fault_after_refusal
+}
+
 faults_part() {
   "$make_inputs" "$work" || exit 1
   run_quiet 1 generate --output "$work/in.h5" --steps 21 --tokens 300 --dims 16 --seed 2
@@ -253,6 +276,7 @@ faults_part() {
   signal_case int_rank_analysis INT rank analysis
   signal_case usr1_rank_save USR1 rank save
   killed_then_rerun
+  shutdown_fault_case
 }
 
 case "$part" in

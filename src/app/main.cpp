@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   try {
     latdisp::Environment environment(argc, argv);
     code = latdisp::run_cli(argc, argv, MPI_COMM_WORLD);
+    environment.shut_down(code);
   } catch (const std::exception& e) {
     // Only a start-up too short of memory (ulimit -v) gets here; run_cli catches the rest.
     const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");

@@ -6,6 +6,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
+
+#include <pthread.h>
+#include <signal.h>
 
 #include "parallel/clock.hpp"
 #include "parallel/launcher_connection.hpp"
@@ -39,6 +43,16 @@ void tune_open_mpi() {
   if (one_node || alone) setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
+// LATDISP_TEST_SHUTDOWN_FAULT=1 (the tests' fault injection): once MPI has
+// shut down, a thread of this process faults (SIGSEGV), as the MPI
+// library's own threads rarely do while the process ends (docs/operations.md
+// §5). The guard ends the process in that thread.
+void fault_in_shutdown_for_tests() {
+  const char* fault = std::getenv("LATDISP_TEST_SHUTDOWN_FAULT");
+  if (fault == nullptr || std::strcmp(fault, "1") != 0) return;
+  std::thread([] { pthread_kill(pthread_self(), SIGSEGV); }).join();
+}
+
 }  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
@@ -67,9 +81,15 @@ Environment::Environment(int& argc, char**& argv) {
   record_runtime_start(entered, Clock::now());
 }
 
-Environment::~Environment() {
+Environment::~Environment() { shut_down(0); }
+
+void Environment::shut_down(int exit_code) {
+  if (m_shut_down) return;
+  m_shut_down = true;
+  guard_shutdown(exit_code);
   Kokkos::finalize();
   MPI_Finalize();
+  fault_in_shutdown_for_tests();
 }
 
 std::map<std::string, std::string> library_versions() {

@@ -12,7 +12,11 @@ namespace latdisp {
 class Environment {
  public:
   Environment(int& argc, char**& argv);
-  ~Environment();
+  ~Environment();  // shut_down(kExitOk) unless called
+  // Kokkos, then MPI, torn down once the run ended with `exit_code` and its
+  // files are in place: a fault in that teardown exits with `exit_code`
+  // (guard_shutdown, parallel/signals.hpp).
+  void shut_down(int exit_code);
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
 
@@ -20,6 +24,7 @@ class Environment {
 
  private:
   int m_rank = 0;
+  bool m_shut_down = false;
   std::vector<char*> m_kokkos_arguments;
 };
 

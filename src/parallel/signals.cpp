@@ -109,6 +109,18 @@ void prepare_stop_messages() {
   }
 }
 
+// A fault in the libraries' shutdown, after the run's outcome is decided
+// and its files are in place (guard_shutdown): a note, and that outcome's
+// exit code instead of a crash report.
+std::atomic<int> g_shutdown_exit_code{kExitOk};
+char g_shutdown_note[256];
+std::atomic<size_t> g_shutdown_note_length{0};
+
+extern "C" void on_shutdown_fault(int) {
+  if (write(STDERR_FILENO, g_shutdown_note, g_shutdown_note_length.load()) < 0) _exit(g_shutdown_exit_code.load());
+  _exit(g_shutdown_exit_code.load());
+}
+
 }  // namespace
 
 void install_signal_handlers() {
@@ -131,6 +143,19 @@ void install_signal_handlers() {
   bus.sa_handler = on_bus_error;
   sigemptyset(&bus.sa_mask);
   sigaction(SIGBUS, &bus, nullptr);
+}
+
+void guard_shutdown(int exit_code) {
+  g_shutdown_exit_code.store(exit_code);
+  const int length = std::snprintf(g_shutdown_note, sizeof g_shutdown_note,
+                                   "latdisp: note: a library faulted while rank %d shut down, after the run had "
+                                   "ended; it exits with the run's code, %d\n",
+                                   g_rank, exit_code);
+  g_shutdown_note_length.store(length > 0 ? std::min(size_t(length), sizeof g_shutdown_note - 1) : 0);
+  struct sigaction fault {};
+  fault.sa_handler = on_shutdown_fault;
+  sigemptyset(&fault.sa_mask);
+  for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) sigaction(signal, &fault, nullptr);
 }
 
 int received_signal() { return g_signal.load(); }

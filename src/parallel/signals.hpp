@@ -15,6 +15,13 @@ namespace latdisp {
 // once at start-up, after MPI_Init.
 void install_signal_handlers();
 
+// From here on the process only shuts down: the run's outcome is decided
+// (`exit_code`) and its files are in place. A fault after this (SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGABRT), such as the MPI library's rare one in
+// its own threads while MPI_Finalize tears them down (docs/operations.md
+// §11), writes a note and exits with `exit_code` instead of a crash.
+void guard_shutdown(int exit_code);
+
 // The first stop signal this process received, 0 if none.
 int received_signal();
 
