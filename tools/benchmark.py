@@ -33,7 +33,6 @@ import argparse
 import csv
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -162,15 +161,16 @@ def plain_read_seconds(path, repeats):
     """Best of `repeats` sequential reads of the whole file, after its pages were dropped and read
     back once (settle_page_cache), so that every file is timed cached the same way."""
     settle_page_cache(path)
+    cat_seconds(path)
+    return min(cat_seconds(path) for _ in range(repeats))
+
+
+def cat_seconds(path):
+    """One sequential read of the whole file (cat to /dev/null)."""
     with open(os.devnull, "wb") as null:
+        start = time.perf_counter()
         subprocess.run(["cat", path], stdout=null, check=True)
-        best = None
-        for _ in range(repeats):
-            start = time.perf_counter()
-            subprocess.run(["cat", path], stdout=null, check=True)
-            elapsed = time.perf_counter() - start
-            best = elapsed if best is None else min(best, elapsed)
-    return best
+        return time.perf_counter() - start
 
 
 def trajectory(args, env, shape, element_type="bf16"):
@@ -190,16 +190,54 @@ def analyze(args, env, path, ranks, arithmetic, extra, report_path):
     process (mpirun and the ranks)."""
     best = None
     for _ in range(args.repeats):
-        cpu = children_cpu_seconds()
-        wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "analyze", "--input", path, "--arithmetic",
-                                    arithmetic, "--memory-budget", args.memory_budget, "--overwrite", "--report",
-                                    report_path, "--progress-seconds", "0"] + extra, env)
-        cpu = children_cpu_seconds() - cpu
-        with open(report_path) as f:
-            report = json.load(f)
-        if best is None or wall < best[1]:
-            best = (report, wall, cpu)
+        best = best_of(best, analyze_once(args, env, path, ranks, arithmetic, extra, report_path))
     return best
+
+
+def analyze_once(args, env, path, ranks, arithmetic, extra, report_path):
+    """One run: its report, its wall time and the CPU seconds of every process (mpirun and the ranks)."""
+    cpu = children_cpu_seconds()
+    wall = timed(args.mpirun + ["-np", str(ranks), args.latdisp, "analyze", "--input", path, "--arithmetic",
+                                arithmetic, "--memory-budget", args.memory_budget, "--overwrite", "--report",
+                                report_path, "--progress-seconds", "0"] + extra, env)
+    cpu = children_cpu_seconds() - cpu
+    with open(report_path) as f:
+        return json.load(f), wall, cpu
+
+
+def best_of(best, run):
+    """The faster (by wall time) of two analyze_once results (best may be None)."""
+    return run if best is None or run[1] < best[1] else best
+
+
+def runs_of(args, formats):
+    """The (format, ranks, arithmetic) runs to measure, in order."""
+    return [(element_type, ranks, arithmetic) for element_type in formats for ranks in args.ranks
+            for arithmetic in args.arithmetic if not (arithmetic == "seed" and element_type != "bf16")]
+
+
+def measure_formats(args, env, shape, paths):
+    """Every format's file of one shape measured in rounds, best of --repeats each: in each round,
+    format by format, one plain read of its file, then one run at each rank count. On a shared
+    machine whose speed drifts from minute to minute, each format is then timed at the same
+    moments as the others, so their ratios compare like with like. Returns the best plain read
+    of each format and the best run (report, wall, CPU) of each (format, ranks, arithmetic)."""
+    reads, best = {}, {}
+    for path in paths.values():
+        settle_page_cache(path)
+    for _ in range(args.repeats):
+        for element_type, path in paths.items():
+            reads[element_type] = min(reads.get(element_type, float("inf")), cat_seconds(path))
+            for key in runs_of(args, [element_type]):
+                _, ranks, arithmetic = key
+                report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}"
+                                                     f"_np{ranks}_{arithmetic}.json")
+                best[key] = best_of(best.get(key), analyze_once(args, env, path, ranks, arithmetic, [], report_path))
+    for (element_type, ranks, arithmetic), (report, _, _) in best.items():  # the best run's report stays
+        with open(os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_"
+                                         f"{arithmetic}.json"), "w") as f:
+            json.dump(report, f, indent=1)
+    return reads, best
 
 
 def phase_row(row, timings, wall):
@@ -228,34 +266,33 @@ def bandwidth_ceiling(args, env, ranks):
     return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
 
 
-def analysis_rows(args, env, shape, path, read_s, element_type="bf16"):
+def analysis_rows(args, env, shape, paths):
+    """One row per (format, ranks, arithmetic) of one shape, measured by measure_formats."""
     coordinates = (shape[0] - 1) * shape[1] * shape[2]
+    reads, best = measure_formats(args, env, shape, paths)
+    ceilings = {ranks: bandwidth_ceiling(args, env, ranks) for ranks in args.ranks}
     rows = []
-    for ranks in args.ranks:
-        ceiling = bandwidth_ceiling(args, env, ranks)
-        for arithmetic in args.arithmetic:
-            if arithmetic == "seed" and element_type != "bf16":
-                continue  # the seed arithmetic is bf16's
-            report_path = os.path.join(args.out,
-                                       f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_{arithmetic}.json")
-            report, wall, cpu = analyze(args, env, path, ranks, arithmetic, [], report_path)
-            run_section = report["run"]
-            t = run_section["timings_s"]
-            rows.append({
-                "shape": "x".join(map(str, shape)), "element_type": element_type,
-                "file_gb": round(os.path.getsize(path) / 1e9, 3),
-                "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
-                "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
-                "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
-                "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
-                "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
-                "cpu_s": round(cpu, 3), "where": where_time_went(t),
-                "coordinates": coordinates, "coordinates_per_s": run_section["coordinates_per_s"],
-                "peak_rss_mib": "/".join(str(round(b / 2**20)) for b in run_section["peak_rss_bytes"]),
-                "of_bandwidth_ceiling": "" if ceiling is None else f"{100 * run_section['coordinates_per_s'] / ceiling:.1f}%",
-                "cpu": args.cpu,
-            })
-            rows[-1]["phases"] = phase_row(rows[-1], t, wall)
+    for key in runs_of(args, paths):
+        element_type, ranks, arithmetic = key
+        report, wall, cpu = best[key]
+        path, read_s, ceiling = paths[element_type], reads[element_type], ceilings[ranks]
+        run_section = report["run"]
+        t = run_section["timings_s"]
+        rows.append({
+            "shape": "x".join(map(str, shape)), "element_type": element_type,
+            "file_gb": round(os.path.getsize(path) / 1e9, 3),
+            "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
+            "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
+            "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
+            "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
+            "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
+            "cpu_s": round(cpu, 3), "where": where_time_went(t),
+            "coordinates": coordinates, "coordinates_per_s": run_section["coordinates_per_s"],
+            "peak_rss_mib": "/".join(str(round(b / 2**20)) for b in run_section["peak_rss_bytes"]),
+            "of_bandwidth_ceiling": "" if ceiling is None else f"{100 * run_section['coordinates_per_s'] / ceiling:.1f}%",
+            "cpu": args.cpu,
+        })
+        rows[-1]["phases"] = phase_row(rows[-1], t, wall)
     return rows
 
 
@@ -548,16 +585,17 @@ def main():
     shapes = [] if args.loop_only else ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
     analysis, saving = [], []
     for shape in shapes:
-        for element_type in args.element_type:
-            path = trajectory(args, env, shape, element_type)
-            read_s = plain_read_seconds(path, args.repeats)  # in the same run, right before latdisp reads it
-            analysis += analysis_rows(args, env, shape, path, read_s, element_type)
-            if not args.no_save and element_type == "bf16":
-                saving += save_rows(args, env, shape, path, read_s)
+        paths = {element_type: trajectory(args, env, shape, element_type) for element_type in args.element_type}
+        rows = analysis_rows(args, env, shape, paths)
+        analysis += rows
+        if not args.no_save and "bf16" in paths:
+            read_s = next(row["plain_read_s"] for row in rows if row["element_type"] == "bf16")
+            saving += save_rows(args, env, shape, paths["bf16"], read_s)
 
     together.append(cores_together(args, env))
     lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; each file dropped from the page cache and read back before it is timed; "
-             f"--memory-budget {args.memory_budget}; best of {args.repeats})"]
+             f"--memory-budget {args.memory_budget}; best of {args.repeats} rounds, each round every format in turn: "
+             "its plain read, then its runs)"]
     if together[0] is not None:
         lines += ["", "The cores together (build/latdisp_plain_loop on each at once, before and after the runs): "
                   f"{together[0]}; {together[1]}."]
