@@ -12,7 +12,7 @@ namespace latdisp {
 class Environment {
  public:
   Environment(int& argc, char**& argv);
-  ~Environment();  // shut_down(kExitOk) unless called
+  ~Environment();  // shut_down(0) unless called
   // Kokkos, then MPI, torn down once the run ended with `exit_code` and its
   // files are in place: a fault in that teardown exits with `exit_code`
   // (guard_shutdown, parallel/signals.hpp).

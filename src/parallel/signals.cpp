@@ -117,7 +117,7 @@ char g_shutdown_note[256];
 std::atomic<size_t> g_shutdown_note_length{0};
 
 extern "C" void on_shutdown_fault(int) {
-  if (write(STDERR_FILENO, g_shutdown_note, g_shutdown_note_length.load()) < 0) _exit(g_shutdown_exit_code.load());
+  [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, g_shutdown_note, g_shutdown_note_length.load());
   _exit(g_shutdown_exit_code.load());
 }
 

@@ -19,7 +19,7 @@ void install_signal_handlers();
 // (`exit_code`) and its files are in place. A fault after this (SIGSEGV,
 // SIGBUS, SIGILL, SIGFPE, SIGABRT), such as the MPI library's rare one in
 // its own threads while MPI_Finalize tears them down (docs/operations.md
-// §11), writes a note and exits with `exit_code` instead of a crash.
+// §5), writes a note and exits with `exit_code` instead of a crash.
 void guard_shutdown(int exit_code);
 
 // The first stop signal this process received, 0 if none.
