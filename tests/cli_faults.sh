@@ -210,8 +210,10 @@ shutdown_fault_case() {
     blackholes --matrix "$work/in.h5:W@3" --report "$work/shutdown.json" >"$out" 2>"$err"
   local got=$?
   [ "$got" -eq 0 ] || problem "a finished run exits $got, want 0"
-  grep -q '"schema": "latdisp.blackholes/1"' "$work/shutdown.json" 2>/dev/null &&
-    [ "$(tail -n 1 "$work/shutdown.json")" = "}" ] || problem "its report is missing or incomplete"
+  if ! grep -q '"schema": "latdisp.blackholes/1"' "$work/shutdown.json" 2>/dev/null ||
+    [ "$(tail -n 1 "$work/shutdown.json")" != "}" ]; then
+    problem "its report is missing or incomplete"
+  fi
   [ "$(grep -c "^latdisp: note: a library faulted while rank .* shut down.*code, 0$" "$err")" -eq "$ranks" ] ||
     problem "not one shutdown note per rank"
   [ "$(temporaries_in "$work")" -eq 0 ] || problem "a temporary is left"
