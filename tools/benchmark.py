@@ -141,8 +141,8 @@ def timed(command, env):
 
 
 def settle_page_cache(path):
-    """Drops the file's pages from the page cache (after writing back any dirty ones), so that the
-    warm-up read caches it afresh. How a file sits in the page cache changes how fast it reads: on
+    """Drops the file's pages from the page cache (after writing back any dirty ones) and reads it
+    back once, so that it is cached afresh. How a file sits in the page cache changes how fast it reads: on
     this project's Linux 6.18 machine a file cached hours earlier read in 0.063 s where the same
     file cached afresh read in 0.03 s (large folios split over time), and latdisp's read of it
     slows likewise. Without this, each format's file would be timed in whatever state earlier work
@@ -155,13 +155,13 @@ def settle_page_cache(path):
         pass  # a file system without the advice: the file stays as it is cached
     finally:
         os.close(fd)
+    cat_seconds(path)
 
 
 def plain_read_seconds(path, repeats):
     """Best of `repeats` sequential reads of the whole file, after its pages were dropped and read
     back once (settle_page_cache), so that every file is timed cached the same way."""
     settle_page_cache(path)
-    cat_seconds(path)
     return min(cat_seconds(path) for _ in range(repeats))
 
 
@@ -230,14 +230,18 @@ def measure_formats(args, env, shape, paths):
             reads[element_type] = min(reads.get(element_type, float("inf")), cat_seconds(path))
             for key in runs_of(args, [element_type]):
                 _, ranks, arithmetic = key
-                report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}"
-                                                     f"_np{ranks}_{arithmetic}.json")
-                best[key] = best_of(best.get(key), analyze_once(args, env, path, ranks, arithmetic, [], report_path))
-    for (element_type, ranks, arithmetic), (report, _, _) in best.items():  # the best run's report stays
-        with open(os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_"
-                                         f"{arithmetic}.json"), "w") as f:
+                run_result = analyze_once(args, env, path, ranks, arithmetic, [], report_path_of(args, shape, key))
+                best[key] = best_of(best.get(key), run_result)
+    for key, (report, _, _) in best.items():  # the best run's report stays
+        with open(report_path_of(args, shape, key), "w") as f:
             json.dump(report, f, indent=1)
     return reads, best
+
+
+def report_path_of(args, shape, key):
+    """Where a (format, ranks, arithmetic) run of one shape writes its report."""
+    element_type, ranks, arithmetic = key
+    return os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_{arithmetic}.json")
 
 
 def phase_row(row, timings, wall):
