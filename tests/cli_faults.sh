@@ -221,7 +221,10 @@ shutdown_fault_case() {
   LATDISP_TEST_SHUTDOWN_FAULT=1 timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" \
     blackholes --matrix "$work/missing.h5:W@0" >"$out" 2>"$err"
   expect_outcome 2 "missing.h5" "$err" $?
-  grep -q "^latdisp: note: a library faulted while rank 0 shut down.*code, 2$" "$err" || problem "no shutdown note"
+  # The first rank to exit non-zero has mpirun stop the others at once
+  # (odls_base_sigkill_timeout=0), maybe before their own fault: one note
+  # from some rank is what every run shows.
+  grep -q "^latdisp: note: a library faulted while rank [0-9]* shut down.*code, 2$" "$err" || problem "no shutdown note"
   finish_check shutdown_fault_after_refusal
 }
 
