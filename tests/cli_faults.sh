@@ -203,7 +203,8 @@ killed_then_rerun() {
 
 # A fault in a library thread once MPI has shut down (injected: the MPI
 # library's own threads rarely fault there): the run's exit code and its
-# outputs stand, with one note per rank instead of a crash report.
+# outputs stand, with a note instead of a crash report (one per rank after a
+# finished run; after a refusal, from at least the rank that exited first).
 shutdown_fault_case() {
   local err=$work/shutdown.err out=$work/shutdown.out
   LATDISP_TEST_SHUTDOWN_FAULT=1 timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" \

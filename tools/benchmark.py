@@ -270,10 +270,9 @@ def bandwidth_ceiling(args, env, ranks):
     return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
 
 
-def analysis_rows(args, env, shape, paths):
-    """One row per (format, ranks, arithmetic) of one shape, measured by measure_formats."""
+def analysis_rows(args, env, shape, paths, reads, best):
+    """One row per (format, ranks, arithmetic) of one shape, from measure_formats' reads and runs."""
     coordinates = (shape[0] - 1) * shape[1] * shape[2]
-    reads, best = measure_formats(args, env, shape, paths)
     ceilings = {ranks: bandwidth_ceiling(args, env, ranks) for ranks in args.ranks}
     rows = []
     for key in runs_of(args, paths):
@@ -590,11 +589,10 @@ def main():
     analysis, saving = [], []
     for shape in shapes:
         paths = {element_type: trajectory(args, env, shape, element_type) for element_type in args.element_type}
-        rows = analysis_rows(args, env, shape, paths)
-        analysis += rows
+        reads, best = measure_formats(args, env, shape, paths)
+        analysis += analysis_rows(args, env, shape, paths, reads, best)
         if not args.no_save and "bf16" in paths:
-            read_s = next(row["plain_read_s"] for row in rows if row["element_type"] == "bf16")
-            saving += save_rows(args, env, shape, paths["bf16"], read_s)
+            saving += save_rows(args, env, shape, paths["bf16"], reads["bf16"])
 
     together.append(cores_together(args, env))
     lines = [f"# latdisp benchmark ({os.uname().nodename}, {args.cpu}; each file dropped from the page cache and read back before it is timed; "

@@ -97,6 +97,11 @@ extern "C" void on_bus_error(int) {
   _exit(kExitInput);
 }
 
+// How many bytes snprintf left in a buffer of `capacity` bytes, given what it returned.
+size_t formatted_length(int returned, size_t capacity) {
+  return returned > 0 ? std::min(static_cast<size_t>(returned), capacity - 1) : 0;
+}
+
 void prepare_stop_messages() {
   for (int signal : {SIGINT, SIGTERM, SIGUSR1}) {
     const int index = stop_message_index(signal);
@@ -105,7 +110,7 @@ void prepare_stop_messages() {
         "latdisp: error: stopped by %s; the ranks could not stop together in time (a read, or a rank, that does not "
         "answer); files not yet complete were removed\n",
         signal_name(signal).c_str());
-    g_stop_message_lengths[index] = length > 0 ? std::min(static_cast<size_t>(length), sizeof g_stop_messages[index] - 1) : 0;
+    g_stop_message_lengths[index] = formatted_length(length, sizeof g_stop_messages[index]);
   }
 }
 
@@ -151,7 +156,7 @@ void guard_shutdown(int exit_code) {
                                    "latdisp: note: a library faulted while rank %d shut down, after the run had "
                                    "ended; it exits with the run's code, %d\n",
                                    g_rank, exit_code);
-  g_shutdown_note_length.store(length > 0 ? std::min(size_t(length), sizeof g_shutdown_note - 1) : 0);
+  g_shutdown_note_length.store(formatted_length(length, sizeof g_shutdown_note));
   struct sigaction fault {};
   fault.sa_handler = on_shutdown_fault;
   sigemptyset(&fault.sa_mask);
