@@ -615,7 +615,7 @@ def main():
         lines += ["", "Per format: wall / read (exact) and that ratio over bf16's:", ""]
         lines += markdown(format_summary(analysis), SUMMARY_COLUMNS)
     lines += ["", "The kernel's share of the plain loop (one core, the same in-memory block of each format, "
-              "in one process; kernel: analyze_raw_block, exact, min-normal, 64 tokens per item, row events; "
+              "in one process; kernel: analyze_raw_block, exact, min-normal, analyze's 1024 tokens per item, row events; "
               "loop: build/latdisp_plain_loop):", ""]
     lines += markdown(shares, SHARE_COLUMNS)
     if saving:

@@ -8,8 +8,8 @@
 // raw bits, the row's min and max of x and its sum of squares. No special
 // values, no dead tokens, no general path: only the common case's arithmetic.
 // In the same process and on the same block, interleaved with it, the
-// kernel itself (analyze_raw_block: the exact arithmetic, min-normal, 64
-// tokens per item, row events), so that the ratio holds under a shared
+// kernel itself (analyze_raw_block: the exact arithmetic, min-normal,
+// analyze's tokens per item, row events), so that the ratio holds under a shared
 // machine's load too; and the kernel as analyze runs it, with the near-zero
 // breakdown folded into its pass ("kernel_near_zero_*"). Both timed by the thread's CPU time, best of N. One core.
 // usage: latdisp_plain_loop [steps tokens dims [repeats [FORMAT ...]]]
@@ -102,6 +102,7 @@ void measure(formats::ElementType type, int64_t steps, int64_t tokens, int64_t d
                               dead_flags.data(), dead_flags.size()));
   KernelSettings settings;
   settings.hop_radius = std::sqrt(static_cast<double>(dims));
+  settings.tokens_per_item = kDefaultTokensPerItem;  // what analyze runs
   ItemTallies tallies("latdisp::plain_loop::tallies", steps - 1,
                       block_items_per_transition(tokens, settings.tokens_per_item));
   RowMagnitudes magnitudes("latdisp::plain_loop::magnitudes", steps - 1, tokens);

@@ -29,7 +29,7 @@ const char* zero_ulp_name(bf16::ZeroUlp zero_ulp) {
   return zero_ulp == bf16::ZeroUlp::min_subnormal ? "min-subnormal" : "min-normal";
 }
 
-int64_t default_tokens_per_item() { return kSeparateDeviceMemory ? 8 : 256; }
+int64_t default_tokens_per_item() { return kDefaultTokensPerItem; }
 
 KernelSettings default_kernel_settings() {
   KernelSettings settings;

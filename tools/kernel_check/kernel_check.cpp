@@ -106,10 +106,11 @@ int check(const HostBlock& block, bool special, const KernelSettings& settings, 
 }
 
 // The kernel's rate on each format's block (the exact arithmetic,
-// min-normal, 64 tokens per item, with row events: what analyze runs), one
-// line per format, as tools/benchmark.py reads them.
+// min-normal, analyze's tokens per item, with row events: what analyze runs),
+// one line per format, as tools/benchmark.py reads them.
 int time_formats(int64_t steps, int64_t tokens, int64_t dims, int repeats, const std::vector<formats::ElementType>& types) {
   KernelSettings settings;
+  settings.tokens_per_item = kDefaultTokensPerItem;
   settings.hop_radius = std::sqrt(static_cast<double>(dims));
   ItemTallies tallies("latdisp::kernel_check::tallies", steps - 1,
                       block_items_per_transition(tokens, settings.tokens_per_item));
