@@ -760,22 +760,12 @@ KOKKOS_INLINE_FUNCTION void common_rows(const Functor& f, int64_t t, int64_t n, 
     sums = simple_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
     if (sums.redone) redo_rows<F>(sums, from, to, rows, dims, f.m_common_rules, x2, marks);
   } else if constexpr (NearZeroFold<F>::kExactMagnitude) {
-    // The formats with the near-zero histogram: its tags in the common pass's
-    // loop (FP8), or in a loop of their own after it (NearZeroFold::kCapped:
-    // bf16 and f16, whose common pass with the tags in it does not vectorize).
+    // The FP8 formats: the near-zero tags in the common pass's loop.
     if (near_zero.fold) {
       typename C::U scratch[kGroupCoordinates];
       typename C::U* tags = near_zero.fold->tag_room(near_zero.population, n_group, scratch);
-      if constexpr (NearZeroFold<F>::kCapped) {
-        sums = common_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
-        const auto range = NearZeroFold<F>::group_tags(from, to, x2, marks, n_group, tags);
-        if (range.capped > 0)
-          near_zero.fold->capped_general(from, to, tags, n_group, near_zero.population, t, *near_zero.out);
-        near_zero.fold->tagged_group(tags, n_group, near_zero.population, t, range.lo, range.hi, *near_zero.out);
-      } else {
-        sums = common_group<F, true>(from, to, n_group, f.m_common_rules, x2, marks, tags);
-        near_zero.fold->tagged_group(tags, n_group, near_zero.population, t, sums.tag_lo, sums.tag_hi, *near_zero.out);
-      }
+      sums = common_group<F, true>(from, to, n_group, f.m_common_rules, x2, marks, tags);
+      near_zero.fold->tagged_group(tags, n_group, near_zero.population, t, sums.tag_lo, sums.tag_hi, *near_zero.out);
     } else {
       sums = common_group<F>(from, to, n_group, f.m_common_rules, x2, marks);
     }

@@ -86,22 +86,13 @@ KOKKOS_INLINE_FUNCTION int near_zero_bin_of_key(int key) {
 // flush time. Each coordinate's slot comes from the group's flat loop;
 // counting then costs the same for any number of keys, where a loop per key
 // would pay for each of the 19 to 34 keys these formats spread over.
-// bf16 and f16 on the host (kCapped) count the same way the common
-// coordinates with |2x| < 64, nearly all of them (a move of under 32 cells);
-// the few others go through the exact rules one by one (NearZeroFold's
-// `general`), as the coordinates outside the common case do.
 template <class F>
 struct NearZeroMagnitudeHistogram {
   using C = formats::CommonCase<F>;
   using U = typename C::U;
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
-  static constexpr bool kCapped = false;  // a device thread's histogram would not fit its local memory
-#else
-  static constexpr bool kCapped = !C::kWide && C::kX2Limit >= 64;
-#endif
-  static constexpr bool kApplies = C::kX2Limit < 64 || kCapped;
+  static constexpr bool kApplies = C::kX2Limit < 64;
   static constexpr int kKeys = (1 << F::exponent_bits) + F::mantissa_bits;
-  static constexpr int kCodes = kCapped ? 64 : C::kX2Limit + 1;  // |2x| = 0 .. kCodes - 1
+  static constexpr int kCodes = C::kX2Limit + 1;  // |2x| = 0 .. kX2Limit
   static constexpr int kKeyShift = kCodes == 64 ? 7 : kCodes == 32 ? 6 : kCodes == 16 ? 5 : 4;
   static_assert(!kApplies || (2 * kCodes == (1 << kKeyShift)), "a key's slots are a power of two");
   // Key kKeys takes the coordinates that are not common (never read).
@@ -128,7 +119,7 @@ struct NearZeroMagnitudeHistogram {
   KOKKOS_INLINE_FUNCTION void reset() {
     for (int p = 0; p < 2; ++p) {
       clear(p);
-      for (int lane = 0; lane < kLanes; ++lane) slots[p][lane][kNoTag] = slots[p][lane][kNoTag | 1] = 0;
+      for (int lane = 0; lane < kLanes; ++lane) slots[p][lane][kNoTag] = 0;
     }
   }
   KOKKOS_INLINE_FUNCTION void clear(int p) {
@@ -424,12 +415,7 @@ struct NearZeroFold {
   // |2x| of a common coordinate with |x| > 1024 (only where the common case reaches it).
   static constexpr int32_t kLarge2x = 2048;
   static constexpr bool kReaches1024 = C::kX2Limit > kLarge2x;
-  // kCapped: the common coordinates with |2x| >= MagnitudeHistogram::kCodes
-  // are tagged kCappedTag (in the row of kNoTag, never read) and counted by
-  // `general` (capped_general).
-  static constexpr bool kCapped = MagnitudeHistogram::kCapped;
-  static constexpr U kCappedCodes = static_cast<U>(MagnitudeHistogram::kCodes);
-  static_assert(!(kExactMagnitude && kReaches1024) || kCapped, "the histogram has no |x| > 1024 flag");
+  static_assert(!(kExactMagnitude && kReaches1024), "the histogram has no |x| > 1024 flag");
   // The keys from a population's highest down (in its buffer, see drain)
   // that get a vectorized loop (most coordinates lie within a few binades of
   // the largest): at least kDenseKeys, and more (up to kMaxDenseKeys) while
@@ -643,11 +629,7 @@ struct NearZeroFold {
           tag = MagnitudeHistogram::slot_of(key, to_zero, magnitude);
         else
           tag = static_cast<U>(2 * key + to_zero);
-        if constexpr (kCapped) {
-          tags[i] = capped_tag(tag, common, magnitude);
-        } else {
-          tags[i] = static_cast<U>((tag & mask) | (kNoTag & static_cast<U>(~mask)));
-        }
+        tags[i] = static_cast<U>((tag & mask) | (kNoTag & static_cast<U>(~mask)));
         const U key_or_high = static_cast<U>(key | static_cast<U>(~mask)), key_or_low = static_cast<U>(key & mask);
         key_lo = key_or_high < key_lo ? key_or_high : key_lo;
         key_hi = key_or_low > key_hi ? key_or_low : key_hi;
@@ -821,7 +803,6 @@ struct NearZeroFold {
     if constexpr (kExactMagnitude) {  // the kinds are read back from the histogram at flush time
       histogram.cover(p, s.key_lo, s.key_hi);
       histogram.count(tags, n, p);
-      if constexpr (kCapped) capped_general(from, to, tags, n, p, t, out);
       return;
     }
     buffer_group(from, x2, n, p, s, out);
@@ -842,53 +823,12 @@ struct NearZeroFold {
   // pair and its x2 (0 where not common), in the common pass's flat loop,
   // the same as group_sums gives it.
   KOKKOS_FORCEINLINE_FUNCTION static U tag_of(U a, U b, S x2, U common) {
-    static_assert(kExactMagnitude, "tags in the common pass: the histogram's formats only");
+    static_assert(kExactMagnitude, "tags in the common pass: the FP8 formats only");
     const U b_zero = static_cast<U>((b & C::kMagnitudeMask) == 0), a_zero = static_cast<U>((a & C::kMagnitudeMask) == 0);
     const U to_zero = static_cast<U>(a_zero & (b_zero ^ 1));
     const U magnitude = static_cast<U>(x2 < 0 ? -x2 : x2);
     const U tag = MagnitudeHistogram::slot_of(key_of<true>(b), to_zero, magnitude);
-    if constexpr (kCapped) return capped_tag(tag, common, magnitude);
     return common ? tag : kNoTag;
-  }
-  // kCapped: a common coordinate's tag, kCappedTag where |2x| is too large for the histogram.
-  static constexpr U kCappedTag = static_cast<U>(kNoTag | 1);
-  KOKKOS_FORCEINLINE_FUNCTION static U capped_tag(U tag, U common, U magnitude) {
-    const U small = static_cast<U>(-static_cast<U>(magnitude < kCappedCodes));  // all ones or 0
-    const U common_tag = static_cast<U>((tag & small) | (kCappedTag & static_cast<U>(~small)));
-    const U mask = static_cast<U>(-common);
-    return static_cast<U>((common_tag & mask) | (kNoTag & static_cast<U>(~mask)));
-  }
-  // kCapped: a group's tags (tag_of) from the common pass's x2 and marks, in
-  // a flat loop; the least tag, the greatest in the histogram (lo == kNoTag:
-  // none) and how many common coordinates are left out (|2x| too large).
-  struct TagRange {
-    U lo, hi;
-    int64_t capped;
-  };
-  KOKKOS_FORCEINLINE_FUNCTION static TagRange group_tags(const Bits* from, const Bits* to, const S* x2,
-                                                         const U* marks, int32_t n, U* tags) {
-    static_assert(kCapped, "the FP8 formats take their tags in the common pass");
-    U lo = static_cast<U>(~U(0)), hi = 0, capped = 0;  // n < 2^16
-    for (int32_t i = 0; i < n; ++i) {
-      const U common = static_cast<U>(((marks[i] >> C::kUncommonShift) & 1) ^ 1);
-      const U tag = tag_of(static_cast<U>(to[i]), static_cast<U>(from[i]), x2[i], common);
-      tags[i] = tag;
-      const U in_histogram = static_cast<U>(-static_cast<U>(tag < kNoTag));  // all ones or 0
-      const U tag_or_high = static_cast<U>(tag | static_cast<U>(~in_histogram));
-      lo = tag_or_high < lo ? tag_or_high : lo;
-      const U tag_or_low = static_cast<U>(tag & in_histogram);
-      hi = tag_or_low > hi ? tag_or_low : hi;
-      capped = static_cast<U>(capped + U(tag == kCappedTag));
-    }
-    return TagRange{lo < kNoTag ? lo : kNoTag, hi, capped};
-  }
-  // kCapped: the common coordinates of a group that its tags leave out
-  // (kCappedTag: |2x| >= kCappedCodes), by the exact rules.
-  template <class Access>
-  KOKKOS_INLINE_FUNCTION void capped_general(const Bits* from, const Bits* to, const U* tags, int32_t n, int p,
-                                             int64_t t, Access& out) {
-    const auto capped = [](U tag) { return tag == kCappedTag; };
-    for_marked(tags, n, capped, [&](int32_t i) { general(to[i], from[i], p, t, out); });
   }
   // Where the common pass writes the tags of a group of n coordinates of
   // population p: after the population's held tags (counted kTagBuffer at
