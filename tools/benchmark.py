@@ -11,14 +11,18 @@ peak resident memory of every rank, and the share of the memory-bandwidth
 ceiling (build/latdisp_stream_probe, two bytes of W per coordinate); then the
 cost of saving the tensors (--output, HDF5 and safetensors) in MB/s.
 
-usage: tools/benchmark.py [--notebook] [--shape S N D ...] [--ranks 1 2]
+usage: tools/benchmark.py [--notebook] [--trained] [--shape S N D ...] [--ranks 1 2]
                           [--arithmetic exact seed] [--element-type bf16 f16 f32 f8e4m3 f8e5m2]
                           [--memory-budget 2GiB] [--no-save]
                           [--build build] [--latdisp build/latdisp] [--out bench]
 
 The default is one small file (W[401, 10000, 64], 0.5 GB: a minute or two).
 --notebook adds the notebook's shape, W[6001, 10000, 64] (7.68 GB; generating it
-takes minutes, and the page cache must hold it); --shape adds any other.
+takes minutes, and the page cache must hold it); --shape adds any other. --trained adds a
+bf16 trajectory recorded from a real AdamW training run, W[401, 8192, 64]
+(tools/trained_trajectory.py; needs torch, about 15 s to record): the synthetic files spread
+each step over about 31 binades and move every coordinate, a trained embedding does neither,
+and a kernel change can win on one and lose on the other.
 --element-type: the formats to measure (default bf16): one generated file per format and
 shape (generate --element-type), each against a plain read of its own bytes, and each
 format's ratio over bf16's; the kernel's share of the plain loop on each format's block
@@ -31,6 +35,7 @@ time over a plain read of its file, rows compared per second, the distance kerne
 comparisons per second and where time went (benchmark_survey.md / .csv)."""
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import resource
@@ -173,6 +178,41 @@ def cat_seconds(path):
         return time.perf_counter() - start
 
 
+class Trained(tuple):
+    """A shape whose bf16 trajectory is recorded from a training run (tools/trained_trajectory.py)."""
+
+
+TRAINED = Trained((401, 8192, 64))
+
+
+def shape_name(shape):
+    return "x".join(map(str, shape)) + (" trained" if isinstance(shape, Trained) else "")
+
+
+def trained_trajectory(args):
+    """The --trained file (recorded once, then kept in --out), or None without torch."""
+    steps, tokens, dims = TRAINED
+    path = os.path.join(args.out, f"bench_trained_{steps}x{tokens}x{dims}.h5")
+    if os.path.exists(path):
+        return path
+    if importlib.util.find_spec("torch") is None:
+        print("benchmark: --trained needs torch to record its run; skipped", file=sys.stderr)
+        return None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import trained_trajectory
+    print(f"benchmark: recording a training run, W[{steps}, {tokens}, {dims}] of bf16 ...", file=sys.stderr)
+    trained_trajectory.write(path, tokens, dims, steps - 1)
+    return path
+
+
+def shape_paths(args, env, shape):
+    """Each --element-type's file of a shape (a trained shape: bf16's only, when torch records it)."""
+    if not isinstance(shape, Trained):
+        return {element_type: trajectory(args, env, shape, element_type) for element_type in args.element_type}
+    path = trained_trajectory(args) if "bf16" in args.element_type else None
+    return {"bf16": path} if path else {}
+
+
 def trajectory(args, env, shape, element_type="bf16"):
     steps, tokens, dims = shape
     suffix = "" if element_type == "bf16" else f"_{element_type}"
@@ -241,7 +281,7 @@ def measure_formats(args, env, shape, paths):
 def report_path_of(args, shape, key):
     """Where a (format, ranks, arithmetic) run of one shape writes its report."""
     element_type, ranks, arithmetic = key
-    return os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_{element_type}_np{ranks}_{arithmetic}.json")
+    return os.path.join(args.out, f"report_{shape_name(shape).replace(' ', '_')}_{element_type}_np{ranks}_{arithmetic}.json")
 
 
 def phase_row(row, timings, wall):
@@ -282,7 +322,7 @@ def analysis_rows(args, env, shape, paths, reads, best):
         run_section = report["run"]
         t = run_section["timings_s"]
         rows.append({
-            "shape": "x".join(map(str, shape)), "element_type": element_type,
+            "shape": shape_name(shape), "element_type": element_type,
             "file_gb": round(os.path.getsize(path) / 1e9, 3),
             "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
             "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
@@ -313,12 +353,12 @@ def save_rows(args, env, shape, path, read_s):
     rows = []
     for extension in ("h5", "safetensors"):
         output = os.path.join(args.out, f"saved.{extension}")
-        report_path = os.path.join(args.out, f"report_{'x'.join(map(str, shape))}_save_{extension}.json")
+        report_path = os.path.join(args.out, f"report_{shape_name(shape).replace(' ', '_')}_save_{extension}.json")
         report, wall, _ = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
         os.remove(output)
         saved = report["output"]
         rows.append({
-            "shape": "x".join(map(str, shape)), "format": saved["format"], "ranks": ranks,
+            "shape": shape_name(shape), "format": saved["format"], "ranks": ranks,
             "delta_dtype": saved["delta_dtype"], "exceptions": saved["exceptions"],
             "bytes_written": saved["bytes_written"], "write_s": round(saved["write_s"], 3),
             "write_mb_per_s": round(saved["write_bytes_per_s"] / 1e6), "wall_s": round(wall, 3),
@@ -535,6 +575,8 @@ def main():
     parser.add_argument("--shape", type=int, nargs=3, action="append", metavar=("S", "N", "D"), default=[],
                         help="another shape (repeatable)")
     parser.add_argument("--no-small", action="store_true", help=f"skip the small shape W{list(SMALL)}")
+    parser.add_argument("--trained", action="store_true",
+                        help=f"also W{list(TRAINED)} recorded from a real bf16 training run (needs torch)")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--arithmetic", nargs="+", default=["exact"], choices=["exact", "seed"])
     parser.add_argument("--element-type", nargs="+", default=["bf16"],
@@ -585,10 +627,13 @@ def main():
         return
     shares = kernel_share_rows(args, env)
     together = [cores_together(args, env)]
-    shapes = [] if args.loop_only else ([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape] + ([NOTEBOOK] if args.notebook else [])
+    shapes = [] if args.loop_only else (([] if args.no_small else [SMALL]) + [tuple(s) for s in args.shape]
+                                        + ([NOTEBOOK] if args.notebook else []) + ([TRAINED] if args.trained else []))
     analysis, saving = [], []
     for shape in shapes:
-        paths = {element_type: trajectory(args, env, shape, element_type) for element_type in args.element_type}
+        paths = shape_paths(args, env, shape)
+        if not paths:
+            continue
         reads, best = measure_formats(args, env, shape, paths)
         analysis += analysis_rows(args, env, shape, paths, reads, best)
         if not args.no_save and "bf16" in paths:

@@ -2,7 +2,7 @@
 """The near-zero breakdown (docs/definitions.md §19) on a real bf16 training run: a small
 word-level language model (Zipf-distributed words from a random bigram source, a tied
 1024 x 32 bfloat16 embedding, AdamW with warm-up and cosine decay, every parameter held in
-bfloat16) recorded once per step. Its counts and |x| statistics are checked against numpy
+bfloat16; tools/trained_trajectory.py) recorded once per step. Its counts and |x| statistics are checked against numpy
 on the recorded bits (sign changes, moves from and to zero, |x| > 1024 by kind, the mean
 and max of |x| with and without the coordinates that cross zero, math.fsum giving the
 exact sum rounded once), and the breakdown must explain the large magnitudes: every
@@ -29,45 +29,6 @@ def check(ok, what):
         failures.append(what)
 
 
-def bigram_corpus(rng, words):
-    """Zipf-distributed words in which each word prefers a few successors."""
-    zipf = 1.0 / np.arange(1, VOCAB + 1) ** 1.1
-    zipf /= zipf.sum()
-    successors = rng.choice(VOCAB, size=(VOCAB, 4), p=zipf)
-    out = np.empty(words, dtype=np.int64)
-    out[0] = 0
-    for i in range(1, words):
-        out[i] = successors[out[i - 1], rng.integers(0, 4)] if rng.random() < 0.7 else rng.choice(VOCAB, p=zipf)
-    return out
-
-
-def train(torch, corpus):
-    """W[t] after every optimizer step of a tied-embedding LM, as bfloat16 bits."""
-    torch.manual_seed(7)
-    embedding = torch.nn.Parameter((torch.randn(VOCAB, DIMS) * 0.02).to(torch.bfloat16))
-    mix = torch.nn.Parameter((torch.randn(CONTEXT * DIMS, DIMS) * (CONTEXT * DIMS) ** -0.5).to(torch.bfloat16))
-    optimizer = torch.optim.AdamW([embedding, mix], lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
-    warm = 10
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / (STEPS - warm))))
-    snapshots = [embedding.detach().view(torch.int16).numpy().astype(np.uint16).copy()]
-    rng = np.random.default_rng(3)
-    seen = np.zeros(VOCAB, dtype=bool)
-    for _ in range(STEPS):
-        starts = rng.integers(0, len(corpus) - CONTEXT - 1, BATCH)
-        window = np.stack([corpus[s:s + CONTEXT + 1] for s in starts])
-        seen[window.ravel()] = True
-        context, target = torch.from_numpy(window[:, :CONTEXT]), torch.from_numpy(window[:, CONTEXT])
-        hidden = torch.tanh(embedding[context].reshape(BATCH, -1) @ mix)
-        loss = torch.nn.functional.cross_entropy((hidden @ embedding.t()).float(), target)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        snapshots.append(embedding.detach().view(torch.int16).numpy().astype(np.uint16).copy())
-    return np.stack(snapshots), ~seen
-
-
 def bf16_values(bits):
     return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
 
@@ -89,7 +50,7 @@ def numpy_breakdown(w):
 
 
 def main():
-    latdisp, source, work = sys.argv[1:4]
+    latdisp, source, work = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
     mpiexec = sys.argv[4:]
     try:
         import torch
@@ -100,7 +61,9 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     os.chdir(work)
-    w, dead = train(torch, bigram_corpus(np.random.default_rng(11), 20000))
+    sys.path.insert(0, os.path.join(source, "tools"))
+    from trained_trajectory import bigram_corpus, train
+    w, dead = train(torch, bigram_corpus(np.random.default_rng(11), VOCAB, 20000), VOCAB, DIMS, STEPS, BATCH, CONTEXT)
     with h5py.File("run.h5", "w") as f:
         f["W"] = w
         f["dead_mask"] = dead
