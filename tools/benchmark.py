@@ -189,6 +189,11 @@ def shape_name(shape):
     return "x".join(map(str, shape)) + (" trained" if isinstance(shape, Trained) else "")
 
 
+def report_file(args, shape, what):
+    """A report of one shape's runs in --out: report_<shape>_<what>.json."""
+    return os.path.join(args.out, f"report_{shape_name(shape).replace(' ', '_')}_{what}.json")
+
+
 def trained_trajectory(args):
     """The --trained file (recorded once, then kept in --out), or None without torch."""
     steps, tokens, dims = TRAINED
@@ -209,7 +214,10 @@ def shape_paths(args, env, shape):
     """Each --element-type's file of a shape (a trained shape: bf16's only, when torch records it)."""
     if not isinstance(shape, Trained):
         return {element_type: trajectory(args, env, shape, element_type) for element_type in args.element_type}
-    path = trained_trajectory(args) if "bf16" in args.element_type else None
+    if "bf16" not in args.element_type:
+        print("benchmark: --trained records bf16 only; add bf16 to --element-type", file=sys.stderr)
+        return {}
+    path = trained_trajectory(args)
     return {"bf16": path} if path else {}
 
 
@@ -281,7 +289,7 @@ def measure_formats(args, env, shape, paths):
 def report_path_of(args, shape, key):
     """Where a (format, ranks, arithmetic) run of one shape writes its report."""
     element_type, ranks, arithmetic = key
-    return os.path.join(args.out, f"report_{shape_name(shape).replace(' ', '_')}_{element_type}_np{ranks}_{arithmetic}.json")
+    return report_file(args, shape, f"{element_type}_np{ranks}_{arithmetic}")
 
 
 def phase_row(row, timings, wall):
@@ -353,7 +361,7 @@ def save_rows(args, env, shape, path, read_s):
     rows = []
     for extension in ("h5", "safetensors"):
         output = os.path.join(args.out, f"saved.{extension}")
-        report_path = os.path.join(args.out, f"report_{shape_name(shape).replace(' ', '_')}_save_{extension}.json")
+        report_path = report_file(args, shape, f"save_{extension}")
         report, wall, _ = analyze(args, env, path, ranks, "exact", ["--output", output], report_path)
         os.remove(output)
         saved = report["output"]
