@@ -3,7 +3,8 @@
 the file (`cat FILE > /dev/null`, after its pages are dropped from the page cache
 and read back once, so the file is cached afresh like latdisp's input, the same
 way for every file), then analyze it at each rank count and
-arithmetic, and report latdisp's time as a multiple of that plain read, the
+arithmetic, and report latdisp's time as a multiple of that plain read (beside
+the start floor, `mpirun -np RANKS latdisp --version`: the least any run takes), the
 per-phase times of rank 0 (read, compute, reduce, write), the CPU seconds of all
 processes, where time went (every phase of the report's timings_s.phases, from the
 process's start on, and the wall time outside them), coordinates/s and the
@@ -274,6 +275,8 @@ def measure_formats(args, env, shape, paths):
     for path in paths.values():
         settle_page_cache(path)
     for _ in range(args.repeats):
+        for ranks in args.ranks:
+            args.floors[ranks] = min(args.floors.get(ranks, float("inf")), start_floor_seconds(args, env, ranks))
         for element_type, path in paths.items():
             reads[element_type] = min(reads.get(element_type, float("inf")), cat_seconds(path))
             for key in runs_of(args, [element_type]):
@@ -284,6 +287,12 @@ def measure_formats(args, env, shape, paths):
         with open(report_path_of(args, shape, key), "w") as f:
             json.dump(report, f, indent=1)
     return reads, best
+
+
+def start_floor_seconds(args, env, ranks):
+    """One `mpirun -np RANKS latdisp --version`: the ranks start (MPI, then Kokkos) and shut down
+    and analyze nothing, so no run at that rank count can take less (docs/operations.md §10)."""
+    return timed(args.mpirun + ["-np", str(ranks), args.latdisp, "--version"], env)
 
 
 def report_path_of(args, shape, key):
@@ -334,6 +343,7 @@ def analysis_rows(args, env, shape, paths, reads, best):
             "file_gb": round(os.path.getsize(path) / 1e9, 3),
             "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
             "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
+            "start_floor_s": round(args.floors[ranks], 3), "floor_per_read": round(args.floors[ranks] / read_s, 2),
             "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
             "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
             "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
@@ -392,6 +402,7 @@ def markdown(rows, columns):
 
 ANALYSIS_COLUMNS = [("shape", "W shape"), ("element_type", "format"), ("file_gb", "file GB"), ("ranks", "ranks"), ("arithmetic", "arithmetic"),
                     ("plain_read_s", "plain read s"), ("wall_s", "latdisp wall s"), ("wall_per_read", "wall / read"),
+                    ("start_floor_s", "start floor s"), ("floor_per_read", "floor / read"),
                     ("total_s", "total s"), ("total_per_read", "total / read"), ("read_s", "read s"),
                     ("compute_s", "compute s"), ("reduce_s", "reduce s"), ("reduce_share", "reduce share"),
                     ("write_s", "write s"), ("cpu_s", "CPU s (all processes)"), ("where", "where time went (rank 0)"),
@@ -614,6 +625,7 @@ def main():
     args.latdisp = args.latdisp or os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
     args.cpu = cpu_model()
+    args.floors = {}  # ranks: the best start_floor_seconds, measured in measure_formats' rounds
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
@@ -656,7 +668,10 @@ def main():
                   f"{together[0]}; {together[1]}."]
     if analysis:
         lines += ["", "wall = the whole mpirun command; total = the report's run.timings_s.total (rank 0); "
-                  "x / read = that time over one plain read of the same file (cat, warm).", ""]
+                  "x / read = that time over one plain read of the same file (cat, warm); start floor = "
+                  "`mpirun -np RANKS latdisp --version` in the same rounds (the ranks start and shut down, nothing "
+                  "analyzed): no run at that rank count takes less, so floor / read is the least wall / read "
+                  "this machine allows.", ""]
         lines += markdown(analysis, ANALYSIS_COLUMNS)
     if analysis:
         phases = [row["phases"] for row in analysis]
