@@ -437,6 +437,9 @@ struct CommonSums {
   int64_t moved = 0, zeros = 0, subnormals = 0;
   int32_t x2_min = 0, x2_max = 0, field_min = 0, field_max = 0;  // valid when x2_min <= x2_max
   int64_t redone = 0;  // rows the simple pass left to the full one (simple_group, redo_rows)
+  // kCountsFromTags (common_group): moved, zeros and subnormals are left 0 here (the
+  // near-zero histogram gives them per work item).
+  bool counts_from_tags = false;
   // With the near-zero tags (kTags): the least tag and the greatest common one.
   typename C::U tag_lo = 0, tag_hi = 0;
 };
@@ -458,7 +461,10 @@ KOKKOS_FORCEINLINE_FUNCTION void widen_kept_range(U value, U keep, U& low, U& hi
 // no mask (a mask costs a select per lane), and settled afterwards
 // (settle_extremes): x2 is 0 in the lanes that are not common. With kTags
 // (the FP8 formats, with the near-zero breakdown) also each coordinate's
-// near-zero tag (NearZeroFold::tag_of) and their range, in the same loop.
+// near-zero tag (NearZeroFold::tag_of) and their range, in the same loop;
+// for the FP8 formats then without the moved, zero-b and subnormal-b counts,
+// which the tags' histogram gives (NearZeroFold::add_common_counts): their
+// flags widened from bytes to U lanes cost about a tenth of the pass.
 template <class F, bool kTags = false>
 KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_type* from,
                                                        const typename F::bits_type* to, int32_t n,
@@ -482,6 +488,7 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   // extremes and fields too; the counts, x2, marks and tags widened to U/S.
   using V = typename C::ByteU;
   using SV = std::make_signed_t<V>;
+  constexpr bool kCountsFromTags = kTags && C::kByteLanes;
   SV x2_low = static_cast<SV>(C::kX2Limit), x2_high = static_cast<SV>(-C::kX2Limit);
   V field_low = static_cast<V>(~V(0)), field_high = 0;
   for (int32_t i = 0; i < n; ++i) {
@@ -495,14 +502,16 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
       const U tag_or_low = static_cast<U>(tag & static_cast<U>(-lane_common));
       tag_hi = tag_or_low > tag_hi ? tag_or_low : tag_hi;
     }
-    moved = static_cast<U>(moved + (l.x2 != 0));
-    if (kKindsInOneLane) {
-      const U kind = l.b_zero ? U(1) : static_cast<U>(l.b_subnormal << 16);
-      zeros = static_cast<U>(zeros + (l.common ? kind : U(0)));
-    } else {
-      zeros = static_cast<U>(zeros + static_cast<U>(l.b_zero & l.common));
-      if (!C::kSeedAgreement)  // there a common b is normal or zero
-        subnormals = static_cast<U>(subnormals + static_cast<U>(l.b_subnormal & l.common));
+    if constexpr (!kCountsFromTags) {
+      moved = static_cast<U>(moved + (l.x2 != 0));
+      if (kKindsInOneLane) {
+        const U kind = l.b_zero ? U(1) : static_cast<U>(l.b_subnormal << 16);
+        zeros = static_cast<U>(zeros + (l.common ? kind : U(0)));
+      } else {
+        zeros = static_cast<U>(zeros + static_cast<U>(l.b_zero & l.common));
+        if (!C::kSeedAgreement)  // there a common b is normal or zero
+          subnormals = static_cast<U>(subnormals + static_cast<U>(l.b_subnormal & l.common));
+      }
     }
     if constexpr (C::kByteLanes) {
       x2_low = l.x2 < x2_low ? l.x2 : x2_low;
@@ -533,6 +542,7 @@ KOKKOS_FORCEINLINE_FUNCTION CommonSums<F> common_group(const typename F::bits_ty
   s.field_max = static_cast<int32_t>(field_max);
   s.tag_lo = tag_lo;
   s.tag_hi = tag_hi;
+  s.counts_from_tags = kCountsFromTags;
   return s;
 }
 
@@ -617,8 +627,10 @@ KOKKOS_INLINE_FUNCTION void redo_rows(CommonSums<F>& s, const typename F::bits_t
 // x2's extremes of the flat pass over the common lanes only, once the rows
 // have counted them (`s.common` of `n`). Taken over every lane they take in
 // the 0 of a lane that is not common (or was not simple): that is one of the
-// common values too when some common coordinate did not move; else they are
-// taken again over the common lanes.
+// common values too when some common coordinate did not move, and changes
+// neither extreme when they have opposite signs (where the group's moves are
+// not counted, s.counts_from_tags, only the signs tell); else they are taken
+// again over the common lanes.
 template <class F>
 KOKKOS_INLINE_FUNCTION void settle_extremes(CommonSums<F>& s, const typename formats::CommonCase<F>::S* x2,
                                             const typename formats::CommonCase<F>::U* marks, int64_t n) {
@@ -629,7 +641,8 @@ KOKKOS_INLINE_FUNCTION void settle_extremes(CommonSums<F>& s, const typename for
     s.x2_max = 0;
     return;
   }
-  if (s.moved < s.common || (s.common == n && s.redone == 0)) return;
+  if (s.common == n && s.redone == 0) return;
+  if (s.counts_from_tags ? (s.x2_min < 0 && s.x2_max > 0) : s.moved < s.common) return;
   S lo = static_cast<S>(C::kX2Limit), hi = static_cast<S>(-C::kX2Limit);
   for (int64_t i = 0; i < n; ++i) {
     // x2 is 0 where not common: out of the extremes' way by arithmetic (it vectorizes)
@@ -891,11 +904,12 @@ KOKKOS_INLINE_FUNCTION void common_item(const Functor& f, const int64_t item) {
   }
   if (t == f.m_last_transition)
     common_final_ulps<F>(f, &f.m_values(t + 1, token_begin, 0), (token_end - token_begin) * f.m_dims, tally.ulp);
-  f.m_tallies(t, chunk) = tally;
   if (f.m_near_zero.enabled) {
     fold.flush(out);
     f.m_near_zero.items(t, chunk) = fold.item;
+    fold.add_common_counts(tally.population, tally.ulp);  // the FP8 formats' (common_group)
   }
+  f.m_tallies(t, chunk) = tally;
 }
 
 // Whether the common pass applies: whole rows one after another in W, and a row fits a group.

@@ -23,6 +23,7 @@
 #endif
 #endif
 
+#include "kokkos_kernels/displacement_tally.hpp"
 #include "kokkos_kernels/formats/common_case.hpp"
 #include "kokkos_kernels/formats/lattice_rules.hpp"
 #include "kokkos_kernels/kokkos_compat.hpp"
@@ -111,6 +112,11 @@ struct NearZeroMagnitudeHistogram {
 #endif
 
   uint16_t slots[2][kLanes][kApplies ? kSlots : 1];
+  // What the flushes read back for the displacement tallies (common_group
+  // leaves them to the histogram): per population the common coordinates
+  // that moved, and over both those whose b is zero (key 0) or subnormal
+  // (keys 1 to mantissa bits).
+  int64_t moved[2], zero_b, subnormal_b;
   // The zeroed, in-use part of each population's slots: the rows (a key's
   // slots, kRow of them) of keys [lo, hi] (lo > hi: none).
   static constexpr int kRow = 1 << kKeyShift;
@@ -120,7 +126,9 @@ struct NearZeroMagnitudeHistogram {
     for (int p = 0; p < 2; ++p) {
       clear(p);
       for (int lane = 0; lane < kLanes; ++lane) slots[p][lane][kNoTag] = 0;
+      moved[p] = 0;
     }
+    zero_b = subnormal_b = 0;
   }
   KOKKOS_INLINE_FUNCTION void clear(int p) {
     lo[p] = kKeys;
@@ -370,6 +378,11 @@ struct NearZeroMagnitudeHistogram {
     const uint32_t to_zero = count[1], all = count[0] + count[1];
     if (all == 0) return;
     const uint32_t moved = all - total[0] - total[kCodes];  // |2x| > 0, either half
+    this->moved[p] += moved;
+    if (key == 0)
+      zero_b += all;
+    else if (key <= F::mantissa_bits)
+      subnormal_b += all;
     const uint32_t largest = top[0] > top[1] ? top[0] : top[1];
     const int bin = near_zero_bin_of_key<F>(key);
     out.bins(p, bin, kBinExact) += all - halves;
@@ -542,6 +555,19 @@ struct NearZeroFold {
 
   KOKKOS_INLINE_FUNCTION static uint64_t packed(uint64_t count, uint64_t moved, uint64_t halves, uint64_t large) {
     return count | (moved << kMovedShift) | (halves << kHalfShift) | (large << kLargeShift);
+  }
+
+  // Once the work item's last flush is done: what the FP8 formats' common
+  // pass left to the histogram (common_group's kCountsFromTags) into its
+  // tallies; nothing for the other formats.
+  KOKKOS_INLINE_FUNCTION void add_common_counts(PopulationTally (&population)[2], UlpTally& ulp) const {
+    if constexpr (kExactMagnitude) {
+      for (int p = 0; p < 2; ++p) population[p].counts[kCountMoved] += histogram.moved[p];
+      ulp.zeros += histogram.zero_b;
+      ulp.subnormals += histogram.subnormal_b;
+    } else {
+      (void)population, (void)ulp;
+    }
   }
 
   // The local bins into the sink's, leaving them zeroed.

@@ -3,7 +3,7 @@
 # exact rational reference (tools/reference_analyze.py, which decodes each
 # format from its definition): every pair of 8-bit patterns of both FP8
 # formats, every f16 pattern, structured and random f32 pairs, walks of
-# every format with specials and `generate --element-type` trajectories; both zero-ULP rules; at 1, 2 and 3 ranks and
+# every format with specials, FP8 coordinates that all move one way, and `generate --element-type` trajectories; both zero-ULP rules; at 1, 2 and 3 ranks and
 # with the smallest step blocks; the walks also as safetensors trajectories
 # and checkpoint series, and the series packed into HDF5. Then the refusals of this axis: --arithmetic seed on
 # another format (exit 1), --element-type against a float container (exit 2).
@@ -22,7 +22,7 @@ done
 # shellcheck source=tests/reference/references_in_background.sh
 source "$(dirname "${BASH_SOURCE[0]}")/references_in_background.sh"
 # shellcheck disable=SC2035  # the inputs this script made, none named like an option
-start_references "$python" "$source" *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 gen_*.h5
+start_references "$python" "$source" *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 *_up.h5 *_down.h5 gen_*.h5
 pass=0 fail=0
 pending=()  # REPORT REFERENCE WHAT, compared once the references are written
 # compare REPORT REFERENCE WHAT: the report equals the reference (input path and stored dtype aside
@@ -43,7 +43,7 @@ analyze() {  # RANKS REPORT ARGS...
   timeout 300 "${mpiexec[@]}" -np "$ranks" "$latdisp" analyze "$@" --report "$report" --overwrite \
     --progress-seconds 0 >/dev/null 2>"$report.err" || echo "analyze $* at $ranks rank(s) failed: $(tail -1 "$report.err")"
 }
-for file in *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 gen_*.h5; do
+for file in *_pairs.h5 *_ulps.h5 *_random.h5 *_walk.h5 *_up.h5 *_down.h5 gen_*.h5; do
   for zero_ulp in min-normal min-subnormal; do
     reference="$file.$zero_ulp.reference.json"
     for ranks in 1 3; do

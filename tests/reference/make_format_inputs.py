@@ -10,7 +10,12 @@ uint8/int8 bits with the `dtype` attribute, bf16 as uint16 bits.
   x near 2^24, 2^53 and the int64 limits, signs) and random bit patterns;
 - *_walk.h5: small random walks on the lattice of each format with specials sprinkled in;
   the same walks as safetensors trajectories (*_walk.safetensors) and, for f8e4m3, f16 and
-  f32, as checkpoint series (*_walk_series/step_N.safetensors).
+  f32, as checkpoint series (*_walk_series/step_N.safetensors);
+- f8e4m3_up.h5, f8e5m2_up.h5 (and *_down.h5, their negatives): every coordinate moves away
+  from zero each step, by one or two cells or now and then by two binades (outside the
+  common case), so that no x is 0 and all have one sign: the extremes of the common pass,
+  which takes them over every lane, must not take in the 0 it leaves where a coordinate is
+  not common.
 Each has a random dead mask.
 
 usage: make_format_inputs.py DIR
@@ -126,6 +131,19 @@ def walk(name, rng, steps=6, tokens=37, dims=29):
     return bits
 
 
+def one_way(name, rng, negative, steps=6, tokens=37, dims=29):
+    """Magnitudes growing every step (see the module's text); negative: with the sign bit set."""
+    total, ebits, bias, mbits = FORMATS[name]
+    start = rng.integers(8, 25, (tokens, dims))
+    positions = [start]
+    for _ in range(steps - 1):
+        jump = (rng.random(start.shape) < 0.03) * (2 << mbits)  # two binades up
+        positions.append(positions[-1] + rng.integers(1, 3, start.shape) + jump)
+    bits = np.stack(positions)
+    assert bits.max() < (0x7E if name == "f8e4m3" else 0x7C)  # finite, so every x is finite and not 0
+    return bits | (1 << (total - 1)) if negative else bits
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -138,6 +156,9 @@ def main():
     for name in FORMATS:
         bits = walk(name, rng)
         write_other_containers(out, name, bits, write(f"{out}/{name}_walk.h5", name, bits, rng))
+    for name in ("f8e4m3", "f8e5m2"):
+        write(f"{out}/{name}_up.h5", name, one_way(name, rng, False), rng)
+        write(f"{out}/{name}_down.h5", name, one_way(name, rng, True), rng)
 
 
 if __name__ == "__main__":
