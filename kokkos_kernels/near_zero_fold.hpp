@@ -116,7 +116,7 @@ struct NearZeroMagnitudeHistogram {
   // leaves them to the histogram): per population the common coordinates
   // that moved, and over both those whose b is zero (key 0) or subnormal
   // (keys 1 to mantissa bits).
-  int64_t moved[2], zero_b, subnormal_b;
+  int64_t common_moved[2], common_zero_b, common_subnormal_b;
   // The zeroed, in-use part of each population's slots: the rows (a key's
   // slots, kRow of them) of keys [lo, hi] (lo > hi: none).
   static constexpr int kRow = 1 << kKeyShift;
@@ -126,9 +126,9 @@ struct NearZeroMagnitudeHistogram {
     for (int p = 0; p < 2; ++p) {
       clear(p);
       for (int lane = 0; lane < kLanes; ++lane) slots[p][lane][kNoTag] = 0;
-      moved[p] = 0;
+      common_moved[p] = 0;
     }
-    zero_b = subnormal_b = 0;
+    common_zero_b = common_subnormal_b = 0;
   }
   KOKKOS_INLINE_FUNCTION void clear(int p) {
     lo[p] = kKeys;
@@ -378,11 +378,11 @@ struct NearZeroMagnitudeHistogram {
     const uint32_t to_zero = count[1], all = count[0] + count[1];
     if (all == 0) return;
     const uint32_t moved = all - total[0] - total[kCodes];  // |2x| > 0, either half
-    this->moved[p] += moved;
+    common_moved[p] += moved;
     if (key == 0)
-      zero_b += all;
+      common_zero_b += all;
     else if (key <= F::mantissa_bits)
-      subnormal_b += all;
+      common_subnormal_b += all;
     const uint32_t largest = top[0] > top[1] ? top[0] : top[1];
     const int bin = near_zero_bin_of_key<F>(key);
     out.bins(p, bin, kBinExact) += all - halves;
@@ -562,9 +562,9 @@ struct NearZeroFold {
   // tallies; nothing for the other formats.
   KOKKOS_INLINE_FUNCTION void add_common_counts(PopulationTally (&population)[2], UlpTally& ulp) const {
     if constexpr (kExactMagnitude) {
-      for (int p = 0; p < 2; ++p) population[p].counts[kCountMoved] += histogram.moved[p];
-      ulp.zeros += histogram.zero_b;
-      ulp.subnormals += histogram.subnormal_b;
+      for (int p = 0; p < 2; ++p) population[p].counts[kCountMoved] += histogram.common_moved[p];
+      ulp.zeros += histogram.common_zero_b;
+      ulp.subnormals += histogram.common_subnormal_b;
     } else {
       (void)population, (void)ulp;
     }

@@ -269,14 +269,15 @@ def measure_formats(args, env, shape, paths):
     """Every format's file of one shape measured in rounds, best of --repeats each: in each round,
     format by format, one plain read of its file, then one run at each rank count. On a shared
     machine whose speed drifts from minute to minute, each format is then timed at the same
-    moments as the others, so their ratios compare like with like. Returns the best plain read
-    of each format and the best run (report, wall, CPU) of each (format, ranks, arithmetic)."""
-    reads, best = {}, {}
+    moments as the others, so their ratios compare like with like; each round also times the start
+    floor at each rank count. Returns the best plain read of each format, the best run (report,
+    wall, CPU) of each (format, ranks, arithmetic) and the best start floor of each rank count."""
+    reads, best, floors = {}, {}, {}
     for path in paths.values():
         settle_page_cache(path)
     for _ in range(args.repeats):
         for ranks in args.ranks:
-            args.floors[ranks] = min(args.floors.get(ranks, float("inf")), start_floor_seconds(args, env, ranks))
+            floors[ranks] = min(floors.get(ranks, float("inf")), start_floor_seconds(args, env, ranks))
         for element_type, path in paths.items():
             reads[element_type] = min(reads.get(element_type, float("inf")), cat_seconds(path))
             for key in runs_of(args, [element_type]):
@@ -286,7 +287,7 @@ def measure_formats(args, env, shape, paths):
     for key, (report, _, _) in best.items():  # the best run's report stays
         with open(report_path_of(args, shape, key), "w") as f:
             json.dump(report, f, indent=1)
-    return reads, best
+    return reads, best, floors
 
 
 def start_floor_seconds(args, env, ranks):
@@ -327,7 +328,7 @@ def bandwidth_ceiling(args, env, ranks):
     return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
 
 
-def analysis_rows(args, env, shape, paths, reads, best):
+def analysis_rows(args, env, shape, paths, reads, best, floors):
     """One row per (format, ranks, arithmetic) of one shape, from measure_formats' reads and runs."""
     coordinates = (shape[0] - 1) * shape[1] * shape[2]
     ceilings = {ranks: bandwidth_ceiling(args, env, ranks) for ranks in args.ranks}
@@ -343,7 +344,7 @@ def analysis_rows(args, env, shape, paths, reads, best):
             "file_gb": round(os.path.getsize(path) / 1e9, 3),
             "ranks": ranks, "arithmetic": arithmetic, "plain_read_s": round(read_s, 3),
             "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
-            "start_floor_s": round(args.floors[ranks], 3), "floor_per_read": round(args.floors[ranks] / read_s, 2),
+            "start_floor_s": round(floors[ranks], 3), "floor_per_read": round(floors[ranks] / read_s, 2),
             "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
             "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
             "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
@@ -625,7 +626,6 @@ def main():
     args.latdisp = args.latdisp or os.path.join(args.build, "latdisp")
     args.mpirun = [args.mpirun, "--oversubscribe"]
     args.cpu = cpu_model()
-    args.floors = {}  # ranks: the best start_floor_seconds, measured in measure_formats' rounds
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     os.makedirs(args.out, exist_ok=True)
@@ -654,8 +654,8 @@ def main():
         paths = shape_paths(args, env, shape)
         if not paths:
             continue
-        reads, best = measure_formats(args, env, shape, paths)
-        analysis += analysis_rows(args, env, shape, paths, reads, best)
+        reads, best, floors = measure_formats(args, env, shape, paths)
+        analysis += analysis_rows(args, env, shape, paths, reads, best, floors)
         if not args.no_save and "bf16" in paths:
             saving += save_rows(args, env, shape, paths["bf16"], reads["bf16"])
 
