@@ -111,29 +111,46 @@ def cores_together(args, env):
     return f"{cores} at once: " + ", ".join(f"{100 * t / alone:.0f}%" for t in together) + " of one alone"
 
 
+def median_and_range(values):
+    """'median (least-greatest)' of a few ratios, two decimals."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return f"{median:.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})"
+
+
 def format_summary(rows):
     """Per element type: the best wall / read over its runs, and that ratio over bf16's (the formats'
     target: within 1.5x of bf16's ratio to a plain read of its own bytes); beside them the same
     above the start floor, (wall - floor) / read: the floor is the same for every format while an
     FP8 file reads in about half bf16's time, so on a small file the floor alone pulls FP8's ratio
-    over bf16's towards the two reads' ratio (about 1.8), whatever the analysis costs."""
-    best, above = {}, {}
+    over bf16's towards the two reads' ratio (about 1.8), whatever the analysis costs. And the ratio
+    over bf16's round by round (each format's run over that round's read of its file, against
+    bf16's of the same round): the formats of a round run within seconds of each other, so these
+    ratios are spared most of a shared machine's drift, which moves the bests of different
+    rounds."""
+    best, above, per_round = {}, {}, {}
     for row in rows:
         key = (row["shape"], row["ranks"], row["element_type"])
         if row["arithmetic"] == "exact":
             best[key] = min(best.get(key, 1e30), row["wall_per_read"])
             above[key] = min(above.get(key, 1e30), row["above_floor_per_read"])
+            per_round[key] = row["round_ratios"]
     lines = []
     for (shape, ranks, element_type), ratio in sorted(best.items()):
         reference = best.get((shape, ranks, "bf16"))
         relative = "" if reference is None else f"{ratio / reference:.2f}"
         net, net_reference = above[(shape, ranks, element_type)], above.get((shape, ranks, "bf16"))
         net_relative = "" if net_reference is None else f"{net / net_reference:.2f}"
+        round_reference = per_round.get((shape, ranks, "bf16"))
+        by_round = "" if round_reference is None else median_and_range(
+            [own / reference for own, reference in zip(per_round[(shape, ranks, element_type)], round_reference)])
         coordinates_per_s = next(r["coordinates_per_s"] for r in rows if (r["shape"], r["ranks"], r["element_type"],
                                  r["arithmetic"]) == (shape, ranks, element_type, "exact"))
         lines.append({"shape": shape, "ranks": ranks, "element_type": element_type, "wall_per_read": ratio,
                       "relative_to_bf16": relative, "above_floor_per_read": net,
-                      "above_floor_relative_to_bf16": net_relative, "coordinates_per_s": coordinates_per_s})
+                      "above_floor_relative_to_bf16": net_relative, "relative_by_round": by_round,
+                      "coordinates_per_s": coordinates_per_s})
     return lines
 
 
@@ -278,23 +295,27 @@ def measure_formats(args, env, shape, paths):
     machine whose speed drifts from minute to minute, each format is then timed at the same
     moments as the others, so their ratios compare like with like; each round also times the start
     floor at each rank count. Returns the best plain read of each format, the best run (report,
-    wall, CPU) of each (format, ranks, arithmetic) and the best start floor of each rank count."""
-    reads, best, floors = {}, {}, {}
+    wall, CPU) of each (format, ranks, arithmetic), the best start floor of each rank count and,
+    round by round, each run's wall / read with that round's read (format_summary)."""
+    reads, best, floors, rounds = {}, {}, {}, []
     for path in paths.values():
         settle_page_cache(path)
     for _ in range(args.repeats):
+        rounds.append({})
         for ranks in args.ranks:
             floors[ranks] = min(floors.get(ranks, float("inf")), start_floor_seconds(args, env, ranks))
         for element_type, path in paths.items():
-            reads[element_type] = min(reads.get(element_type, float("inf")), cat_seconds(path))
+            read_s = cat_seconds(path)
+            reads[element_type] = min(reads.get(element_type, float("inf")), read_s)
             for key in runs_of(args, [element_type]):
                 _, ranks, arithmetic = key
                 run_result = analyze_once(args, env, path, ranks, arithmetic, [], report_path_of(args, shape, key))
                 best[key] = best_of(best.get(key), run_result)
+                rounds[-1][key] = run_result[1] / read_s
     for key, (report, _, _) in best.items():  # the best run's report stays
         with open(report_path_of(args, shape, key), "w") as f:
             json.dump(report, f, indent=1)
-    return reads, best, floors
+    return reads, best, floors, rounds
 
 
 def start_floor_seconds(args, env, ranks):
@@ -335,7 +356,7 @@ def bandwidth_ceiling(args, env, ranks):
     return json.loads(run(args.mpirun + ["-np", str(ranks), probe], env))["read_bytes_per_s"] / 2
 
 
-def analysis_rows(args, env, shape, paths, reads, best, floors):
+def analysis_rows(args, env, shape, paths, reads, best, floors, rounds):
     """One row per (format, ranks, arithmetic) of one shape, from measure_formats' reads and runs."""
     coordinates = (shape[0] - 1) * shape[1] * shape[2]
     ceilings = {ranks: bandwidth_ceiling(args, env, ranks) for ranks in args.ranks}
@@ -353,6 +374,7 @@ def analysis_rows(args, env, shape, paths, reads, best, floors):
             "wall_s": round(wall, 3), "wall_per_read": round(wall / read_s, 2),
             "start_floor_s": round(floors[ranks], 3), "floor_per_read": round(floors[ranks] / read_s, 2),
             "above_floor_per_read": round((wall - floors[ranks]) / read_s, 2),
+            "round_ratios": [r[key] for r in rounds],
             "total_s": round(t["total"], 3), "total_per_read": round(t["total"] / read_s, 2),
             "read_s": round(t["read"], 3), "compute_s": round(t["compute"], 3), "reduce_s": round(t["reduce"], 3),
             "reduce_share": round(t["reduce"] / t["total"], 4), "write_s": round(t["write"], 3),
@@ -426,6 +448,7 @@ SUMMARY_COLUMNS = [("shape", "W shape"), ("ranks", "ranks"), ("element_type", "f
                    ("wall_per_read", "wall / read"), ("relative_to_bf16", "over bf16's"),
                    ("above_floor_per_read", "(wall - floor) / read"),
                    ("above_floor_relative_to_bf16", "over bf16's, above the floor"),
+                   ("relative_by_round", "over bf16's in each round: median (range)"),
                    ("coordinates_per_s", "coordinates/s")]
 SHARE_COLUMNS = [("shape", "block"), ("element_type", "format"), ("kernel_coordinates_per_s", "kernel coordinates/s"),
                  ("loop_coordinates_per_s", "plain loop coordinates/s"), ("kernel_share", "kernel / loop"),
@@ -664,8 +687,8 @@ def main():
         paths = shape_paths(args, env, shape)
         if not paths:
             continue
-        reads, best, floors = measure_formats(args, env, shape, paths)
-        analysis += analysis_rows(args, env, shape, paths, reads, best, floors)
+        reads, best, floors, rounds = measure_formats(args, env, shape, paths)
+        analysis += analysis_rows(args, env, shape, paths, reads, best, floors, rounds)
         if not args.no_save and "bf16" in paths:
             saving += save_rows(args, env, shape, paths["bf16"], reads["bf16"])
 
