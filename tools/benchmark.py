@@ -716,7 +716,8 @@ def main():
         lines += ["", "Per format: wall / read (exact) and that ratio over bf16's; the same above the start "
                   "floor, (wall - floor) / read (the floor is the same for every format, an FP8 file reads in about "
                   "half bf16's time: on a small file the floor alone pulls FP8's ratio over bf16's towards the "
-                  "reads' ratio):", ""]
+                  "reads' ratio); and the ratio over bf16's round by round, each run over its own round's read "
+                  "(runs seconds apart, spared most of the machine's drift):", ""]
         lines += markdown(format_summary(analysis), SUMMARY_COLUMNS)
     lines += ["", "The kernel's share of the plain loop (one core, the same in-memory block of each format, "
               "in one process; kernel: analyze_raw_block, exact, min-normal, analyze's 1024 tokens per item, row events; "
