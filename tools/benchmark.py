@@ -40,6 +40,7 @@ import importlib.util
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -113,14 +114,11 @@ def cores_together(args, env):
 
 def median_and_range(values):
     """'median (least-greatest)' of a few ratios, two decimals."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return f"{median:.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def format_summary(rows):
-    """Per element type: the best wall / read over its runs, and that ratio over bf16's (the formats'
+    """Per element type: its wall / read (its best run's) and that ratio over bf16's (the formats'
     target: within 1.5x of bf16's ratio to a plain read of its own bytes); beside them the same
     above the start floor, (wall - floor) / read: the floor is the same for every format while an
     FP8 file reads in about half bf16's time, so on a small file the floor alone pulls FP8's ratio
@@ -129,28 +127,18 @@ def format_summary(rows):
     bf16's of the same round): the formats of a round run within seconds of each other, so these
     ratios are spared most of a shared machine's drift, which moves the bests of different
     rounds."""
-    best, above, per_round = {}, {}, {}
-    for row in rows:
-        key = (row["shape"], row["ranks"], row["element_type"])
-        if row["arithmetic"] == "exact":
-            best[key] = min(best.get(key, 1e30), row["wall_per_read"])
-            above[key] = min(above.get(key, 1e30), row["above_floor_per_read"])
-            per_round[key] = row["round_ratios"]
+    exact = {(row["shape"], row["ranks"], row["element_type"]): row for row in rows if row["arithmetic"] == "exact"}
     lines = []
-    for (shape, ranks, element_type), ratio in sorted(best.items()):
-        reference = best.get((shape, ranks, "bf16"))
-        relative = "" if reference is None else f"{ratio / reference:.2f}"
-        net, net_reference = above[(shape, ranks, element_type)], above.get((shape, ranks, "bf16"))
-        net_relative = "" if net_reference is None else f"{net / net_reference:.2f}"
-        round_reference = per_round.get((shape, ranks, "bf16"))
-        by_round = "" if round_reference is None else median_and_range(
-            [own / reference for own, reference in zip(per_round[(shape, ranks, element_type)], round_reference)])
-        coordinates_per_s = next(r["coordinates_per_s"] for r in rows if (r["shape"], r["ranks"], r["element_type"],
-                                 r["arithmetic"]) == (shape, ranks, element_type, "exact"))
-        lines.append({"shape": shape, "ranks": ranks, "element_type": element_type, "wall_per_read": ratio,
-                      "relative_to_bf16": relative, "above_floor_per_read": net,
-                      "above_floor_relative_to_bf16": net_relative, "relative_by_round": by_round,
-                      "coordinates_per_s": coordinates_per_s})
+    for (shape, ranks, element_type), row in sorted(exact.items()):
+        bf16 = exact.get((shape, ranks, "bf16"))
+        over = (lambda field: "") if bf16 is None else (lambda field: f"{row[field] / bf16[field]:.2f}")
+        by_round = "" if bf16 is None else median_and_range(
+            [own / reference for own, reference in zip(row["round_ratios"], bf16["round_ratios"])])
+        lines.append({"shape": shape, "ranks": ranks, "element_type": element_type,
+                      "wall_per_read": row["wall_per_read"], "relative_to_bf16": over("wall_per_read"),
+                      "above_floor_per_read": row["above_floor_per_read"],
+                      "above_floor_relative_to_bf16": over("above_floor_per_read"), "relative_by_round": by_round,
+                      "coordinates_per_s": row["coordinates_per_s"]})
     return lines
 
 
