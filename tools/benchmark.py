@@ -26,7 +26,8 @@ each step over about 31 binades and move every coordinate, a trained embedding d
 and a kernel change can win on one and lose on the other.
 --element-type: the formats to measure (default bf16): one generated file per format and
 shape (generate --element-type), each against a plain read of its own bytes, and each
-format's ratio over bf16's; the kernel's share of the plain loop on each format's block
+format's ratio over bf16's (also above the start floor, and round by round: median and
+range of each round's ratio, runs seconds apart); the kernel's share of the plain loop on each format's block
 (build/latdisp_plain_loop). The seed arithmetic and --output are bf16's only.
 Writes benchmark.md, benchmark.csv and the JSON reports to --out.
 
