@@ -269,11 +269,12 @@ TEST(OptimizerRules, FlatAccountingMatchesGeneral) {
   expect_flat_matches_general<formats::F32>(2);
 }
 
-// The kernel's accounting of a row (account_coordinates: for bf16 eight
+// The kernel's accounting of a row (account_coordinates: for bf16 sixteen
 // coordinates at a time in AVX-512 registers where the host has them) gives
 // every coordinate account_coordinate's u, Delta, |c|, class and flags, the
 // replay's flags kept beside them (kDecayNoop only where the decay is
-// eligible): values of every kind, rows of 8k and 8k + 1 .. 7 coordinates.
+// eligible): values of every kind, rows of 16k and 16k + 1 .. 15 coordinates
+// (pieces of 64 and what is left).
 template <class F>
 void expect_row_matches_general(uint64_t seed) {
   using Bits = typename F::bits_type;
@@ -291,7 +292,8 @@ void expect_row_matches_general(uint64_t seed) {
   const StepScalars steps[] = {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)};
   const uint32_t replay_bits = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq | kDecayNoop;
   for (const StepScalars& s : steps)
-    for (int64_t count : {int64_t(4096), int64_t(64), int64_t(8), int64_t(61), int64_t(7), int64_t(1)}) {
+    for (int64_t count : {int64_t(4096), int64_t(64), int64_t(16), int64_t(8), int64_t(61), int64_t(97), int64_t(17),
+                          int64_t(15), int64_t(7), int64_t(1)}) {
       std::vector<Bits> w0(count), w1(count), m0(count), m1(count), v0(count), v1(count);
       std::vector<double> u(count), delta(count), cells(count);
       std::vector<uint32_t> flags(count), replay(count);

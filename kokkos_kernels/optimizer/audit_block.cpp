@@ -1,5 +1,6 @@
 #include "kokkos_kernels/optimizer/audit_block.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "kokkos_kernels/optimizer/accounting_avx512.hpp"
@@ -32,17 +33,14 @@ KOKKOS_FUNCTION void account_coordinates(const typename F::bits_type* w0, const 
 #if defined(LATDISP_ACCOUNTING_AVX512)
   if constexpr (std::is_same<F, formats::BF16>::value) {
     const EightScalars eight = eight_scalars(s);
-    const __m256i noop = _mm256_set1_epi32(int(kDecayNoop));
-    for (; d + 8 <= count; d += 8) {
-      const EightOutcomes o = account_eight(w0 + d, w1 + d, m0 + d, m1 + d, v0 + d, v1 + d, eight);
-      _mm512_storeu_pd(u + d, o.u);
-      _mm512_storeu_pd(delta + d, o.delta);
-      _mm512_storeu_pd(cells + d, o.cells);
-      __m256i* at = reinterpret_cast<__m256i*>(flags + d);
-      const __m256i replay = _mm256_loadu_si256(at);
-      // account_one's merge: (replay & ~kDecayNoop) | o.flags | (o.flags << 1 & replay & kDecayNoop)
-      const __m256i kept = _mm256_and_si256(_mm256_and_si256(_mm256_slli_epi32(o.flags, 1), replay), noop);
-      _mm256_storeu_si256(at, _mm256_or_si256(_mm256_or_si256(_mm256_andnot_si256(noop, replay), o.flags), kept));
+    constexpr int64_t kPiece = 64;  // the intended updates of one piece, then its accounting
+    alignas(64) double any_u[kPiece];
+    while (count - d >= 16) {
+      const int64_t piece = std::min(kPiece, (count - d) / 16 * 16);
+      intended_updates(w0 + d, m1 + d, v1 + d, piece, eight, any_u);
+      for (int64_t k = 0; k < piece; k += 16, d += 16)
+        account_sixteen(w0 + d, w1 + d, m0 + d, m1 + d, v0 + d, v1 + d, any_u + k, eight.eligible, u + d, delta + d,
+                        cells + d, flags + d);
     }
   }
 #endif

@@ -101,7 +101,7 @@ void block_cells(const AuditSettings& settings, int64_t first_row, int64_t rows,
 // audit_block makes it: coordinate d's u, Delta, |c| and flags as
 // account_flat gives them, its replay flags (flags[d] on entry) kept beside
 // them, kDecayNoop only where the decay is eligible. bf16 coordinates go
-// eight at a time through AVX-512 registers where the host has them
+// sixteen at a time through AVX-512 registers where the host has them
 // (accounting_avx512.hpp); the same results (exposed for the tests). Host
 // and device code: the AVX-512 part is compiled for the host only.
 template <class F>
