@@ -232,10 +232,33 @@ TEST(OptimizerRules, WideSumIsExact) {
   EXPECT_EQ(negative.to_double(), -2.0);
 }
 
+// account_flat, for bf16 with exp_avg_sq / bc2 by the inverse where asked.
+template <class F>
+CoordinateOutcome flat(bool by_inverse, typename F::bits_type w0, typename F::bits_type w1, typename F::bits_type m0,
+                       typename F::bits_type m1, typename F::bits_type v0, typename F::bits_type v1,
+                       const StepScalars& s) {
+  if constexpr (F::mantissa_bits <= 7)
+    if (by_inverse) return account_flat<F, true>(w0, w1, m0, m1, v0, v1, s);
+  return account_flat<F>(w0, w1, m0, m1, v0, v1, s);
+}
+
+// The steps the accounting tests run, each as made (a division by bc2) and
+// again with prepare_inverse (by the inverse where it holds: it does for these).
+std::vector<StepScalars> accounting_steps() {
+  std::vector<StepScalars> steps;
+  for (StepScalars s : {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)}) {
+    steps.push_back(s);
+    prepare_inverse(s);
+    EXPECT_TRUE(s.by_inverse);
+    steps.push_back(s);
+  }
+  return steps;
+}
+
 // The kernel's branch-free accounting (account_flat) gives account_coordinate's
 // u, Delta, |c|, class and flags bit for bit, on random values of every kind
 // (zeros, subnormals, Inf, NaN, negative variances) and steps with and without
-// weight decay.
+// weight decay, dividing by bc2 and by its inverse.
 template <class F>
 void expect_flat_matches_general(uint64_t seed) {
   using Bits = typename F::bits_type;
@@ -250,12 +273,11 @@ void expect_flat_matches_general(uint64_t seed) {
     const Bits any = Bits(r >> 20);
     return r % 7 == 0 ? any : Bits((any & formats::Lattice<F>::mantissa_mask) | (Bits(F::bias - 8 + (r >> 60)) << F::mantissa_bits));
   };
-  const StepScalars steps[] = {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)};
-  for (const StepScalars& s : steps)
+  for (const StepScalars& s : accounting_steps())
     for (int i = 0; i < 20000; ++i) {
       const Bits w0 = value(), w1 = value(), m0 = value(), m1 = value(), v0 = value(), v1 = value();
       const CoordinateOutcome a = account_coordinate<F>(w0, w1, m0, m1, v0, v1, s);
-      const CoordinateOutcome b = account_flat<F>(w0, w1, m0, m1, v0, v1, s);
+      const CoordinateOutcome b = flat<F>(s.by_inverse, w0, w1, m0, m1, v0, v1, s);
       ASSERT_EQ(std::memcmp(&a.u, &b.u, sizeof a.u), 0) << a.u << " " << b.u;
       ASSERT_EQ(std::memcmp(&a.delta, &b.delta, sizeof a.delta), 0) << a.delta << " " << b.delta;
       ASSERT_EQ(std::memcmp(&a.cells, &b.cells, sizeof a.cells), 0) << a.cells << " " << b.cells;
@@ -267,6 +289,43 @@ void expect_flat_matches_general(uint64_t seed) {
 TEST(OptimizerRules, FlatAccountingMatchesGeneral) {
   expect_flat_matches_general<BF16>(1);
   expect_flat_matches_general<formats::F32>(2);
+}
+
+// prepare_inverse's claim, checked on every bf16 value: where it sets
+// by_inverse, quotient_by_inverse(v) is v / bc2 for each finite v, bit for
+// bit (its check of 128 significands decides for every exponent). Over the
+// bias corrections of real betas and step counts and over bc2 spread across
+// its range it holds (Markstein's theorem says it always does there); outside
+// [2^-400, 2^400], and for bc2 = 0 (beta2 = 1), the division stays.
+TEST(OptimizerRules, QuotientByInverseIsTheQuotient) {
+  std::vector<double> corrections;
+  for (double beta2 : {0.9, 0.95, 0.98, 0.99, 0.999, 0.9999})
+    for (int64_t k = 1; k <= 3000; k += 11) corrections.push_back(1 - std::pow(beta2, double(k)));
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 300; ++i)
+    corrections.push_back(std::ldexp(1.0 + double(random() % 1000000) / 1e6, int(random() % 800) - 400));
+  int64_t by_inverse = 0;
+  for (const double bc2 : corrections) {
+    StepScalars s;
+    s.bias_correction2 = bc2;
+    prepare_inverse(s);
+    if (!s.by_inverse) continue;
+    ++by_inverse;
+    for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+      if ((bits & 0x7F80) == 0x7F80) continue;  // not finite
+      const double v = Rounding<BF16>::to_float(uint16_t(bits));
+      const double q = quotient_by_inverse(v, s), exact = v / bc2;
+      ASSERT_TRUE(std::memcmp(&q, &exact, sizeof q) == 0 || (v == 0 && q == 0))
+          << "bc2 " << bc2 << " v bits " << bits << ": " << q << " != " << exact;
+    }
+  }
+  EXPECT_EQ(by_inverse, int64_t(corrections.size()));
+  for (const double bc2 : {0.0, std::ldexp(1.0, -401), std::ldexp(1.0, 401), -std::ldexp(1.0, -500)}) {
+    StepScalars s;
+    s.bias_correction2 = bc2;
+    prepare_inverse(s);
+    EXPECT_FALSE(s.by_inverse) << bc2;
+  }
 }
 
 // The kernel's accounting of a row (account_coordinates: for bf16 sixteen
@@ -289,9 +348,8 @@ void expect_row_matches_general(uint64_t seed) {
     const Bits any = Bits(r >> 20);
     return r % 7 == 0 ? any : Bits((any & L::mantissa_mask) | (Bits(F::bias - 8 + (r >> 60)) << F::mantissa_bits));
   };
-  const StepScalars steps[] = {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)};
   const uint32_t replay_bits = kMismatchW | kMismatchExpAvg | kMismatchExpAvgSq | kDecayNoop;
-  for (const StepScalars& s : steps)
+  for (const StepScalars& s : accounting_steps())
     for (int64_t count : {int64_t(4096), int64_t(64), int64_t(16), int64_t(8), int64_t(61), int64_t(97), int64_t(17),
                           int64_t(15), int64_t(7), int64_t(1)}) {
       std::vector<Bits> w0(count), w1(count), m0(count), m1(count), v0(count), v1(count);

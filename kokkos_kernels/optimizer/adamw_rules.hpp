@@ -37,6 +37,11 @@ struct StepScalars {
   double step_size = 0;      // lr / (1 - b1^k)
   double bc2_sqrt = 1;       // sqrt(1 - b2^k)
   double bias_correction2 = 1;
+  // The accounting's exp_avg_sq / bc2 of a bf16 value by the inverse
+  // (prepare_inverse in coordinate_accounting.hpp): 1 / bc2, and whether that
+  // gives every bf16 value's correctly rounded quotient.
+  double inverse_bc2 = 0;
+  bool by_inverse = false;
 };
 
 // The result of one element's replay.

@@ -165,7 +165,8 @@ struct AuditFunctor {
 };
 
 // One row's intended cells (block_cells): account_flat in one flat loop,
-// of which only u and |c| are kept (the rest is dead code to the compiler).
+// of which only u and |c| are kept (the rest is dead code to the compiler);
+// for bf16, exp_avg_sq / bc2 by the inverse where the step allows it.
 template <class F>
 struct CellsFunctor {
   using Bits = typename F::bits_type;
@@ -180,8 +181,17 @@ struct CellsFunctor {
     const Bits *w = m_w.data() + at, *m = m_exp_avg.data() + at, *v = m_exp_avg_sq.data() + at;
     double* cells = m_cells.data() + (row - m_first_row) * m_dims;
     const StepScalars s = m_scalars(i);
+    if (s.by_inverse) this->template row<kByInverse>(w, m, v, step, s, cells);
+    else this->template row<false>(w, m, v, step, s, cells);
+  }
+
+  static constexpr bool kByInverse = F::mantissa_bits <= 7;  // bf16: prepare_inverse's check holds for it
+  template <bool ByInverse>
+  KOKKOS_INLINE_FUNCTION void row(const Bits* w, const Bits* m, const Bits* v, int64_t step, const StepScalars& s,
+                                  double* cells) const {
     for (int64_t d = 0; d < m_dims; ++d) {
-      const CoordinateOutcome o = account_flat<F>(w[d], w[d + step], m[d], m[d + step], v[d], v[d + step], s);
+      const CoordinateOutcome o =
+          account_flat<F, ByInverse>(w[d], w[d + step], m[d], m[d + step], v[d], v[d + step], s);
       cells[d] = o.u != 0 ? o.cells : -1.0;
     }
   }

@@ -29,6 +29,35 @@ KOKKOS_FORCEINLINE_FUNCTION double value_of(typename F::bits_type b) {
   return static_cast<double>(Rounding<F>::to_float(b));
 }
 
+// v / bc2 correctly rounded, from the inverse y = 1 / bc2: q = v * y, then
+// one correction q + (v - q * bc2) * y in fused multiply-adds (Markstein's
+// step; the remainder is exact), where prepare_inverse found that this gives
+// the quotient (no division: the accounting's loops wait on the divider).
+KOKKOS_FORCEINLINE_FUNCTION double quotient_by_inverse(double v, const StepScalars& s) {
+  const double q = v * s.inverse_bc2;
+  return std::fma(std::fma(-q, s.bias_correction2, v), s.inverse_bc2, q);
+}
+
+// Sets s.inverse_bc2 and s.by_inverse: whether quotient_by_inverse(v) is
+// v / bc2 for every bf16 value v (a finite v; a v that is not finite leaves
+// its coordinate uncounted either way). A bf16 value is A * 2^k for one of
+// 128 significands A in [1, 2) (subnormals too, as doubles), k in [-133,
+// 127]; for |bc2| in [2^-400, 2^400] no operation of either way overflows or
+// underflows, so scaling by 2^k commutes with both and the 128 significands
+// decide. A zero v may give +0 for -0: the square root's sum with eps is the
+// same, and with eps = 0 the quotient by it is infinite either way.
+inline void prepare_inverse(StepScalars& s) {
+  const double b = s.bias_correction2;
+  s.by_inverse = false;
+  if (!(std::fabs(b) >= 0x1p-400 && std::fabs(b) <= 0x1p400)) return;
+  s.inverse_bc2 = 1.0 / b;
+  for (int j = 0; j < 128; ++j) {
+    const double a = 1.0 + j / 128.0;
+    if (quotient_by_inverse(a, s) != a / b) return;
+  }
+  s.by_inverse = true;
+}
+
 // The class of a finite coordinate from the double u and the double Delta,
 // first match: still, spurious (u = 0), swallowed (Delta = 0), reversed,
 // amplified, attenuated, exact. Every test is evaluated and the first match
@@ -89,16 +118,20 @@ KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_coordinate(typename F::bit
 // row: every value is computed and the non-finite case selected, so the
 // compiler vectorises it. The same u, Delta, |c|, class and flags for every
 // input (the class also as class_flag in flags); tests compare the two.
-template <class F>
+// ByInverse (bf16 only, where s.by_inverse): exp_avg_sq / bc2 by
+// quotient_by_inverse, the same double.
+template <class F, bool ByInverse = false>
 KOKKOS_FORCEINLINE_FUNCTION CoordinateOutcome account_flat(typename F::bits_type w0, typename F::bits_type w1,
                                                            typename F::bits_type m0, typename F::bits_type m1,
                                                            typename F::bits_type v0, typename F::bits_type v1,
                                                            const StepScalars& s) {
   using L = formats::Lattice<F>;
+  static_assert(!ByInverse || F::mantissa_bits <= 7, "prepare_inverse checks the quotients of bf16 values");
   const double w = value_of<F>(w0), w_after = value_of<F>(w1), m = value_of<F>(m1), v = value_of<F>(v1);
   // u as account_coordinate computes it, the same operations in the same order.
   const double decay_term = -s.lr * s.weight_decay * w;
-  const double adam_term = s.step_size * m / (std::sqrt(v / s.bias_correction2) + s.eps);
+  const double scaled = ByInverse ? quotient_by_inverse(v, s) : v / s.bias_correction2;
+  const double adam_term = s.step_size * m / (std::sqrt(scaled) + s.eps);
   const double any_u = decay_term - adam_term;
   // Every one of W[t-1], W[t], exp_avg[t], exp_avg_sq[t] and u finite: then
   // this is a sum of zeros, else NaN (one comparison of doubles).

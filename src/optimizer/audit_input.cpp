@@ -9,6 +9,7 @@
 
 #include "io/element_recognition.hpp"
 #include "io/trajectory_input.hpp"
+#include "kokkos_kernels/optimizer/audit_block.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -85,6 +86,7 @@ StepScalars step_scalars(const Hyperparameters& h, double lr, int64_t k) {
   s.bias_correction2 = 1 - std::pow(s.beta2, double(k));
   s.step_size = lr / bc1;
   s.bc2_sqrt = std::sqrt(s.bias_correction2);
+  optimizer::prepare_inverse(s);
   return s;
 }
 
