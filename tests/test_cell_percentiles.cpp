@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "analysis/magnitude_keys.hpp"
 #include "analysis/magnitude_statistics.hpp"
 #include "optimizer/cell_percentiles.hpp"
+#include "optimizer/key_selection.hpp"
 #include "parallel/partition.hpp"
 
 namespace latdisp {
@@ -104,6 +106,40 @@ TEST(CellPercentiles, NoKeyOnAnyRankMakesNoPass) {
   EXPECT_EQ(passes.made, 0);
   for (const auto& population : result)
     for (const auto& percentile : population) EXPECT_FALSE(percentile.has_value());
+}
+
+// WantedDigits picks exactly the keys of the wanted top digits, in order,
+// against a plain loop over the cells: a few wanted digits (the vector
+// path where the host has one) and many (the table), rows of 8k and 8k + 1
+// .. 7 cells, live and dead, cells of no key (-1), +0 and far apart.
+TEST(CellPercentiles, WantedDigitsPickTheirKeys) {
+  std::mt19937_64 random(11);
+  std::vector<double> cells(4096);
+  for (double& c : cells) {
+    const uint64_t r = random();
+    c = r % 5 == 0 ? -1.0 : r % 11 == 0 ? 0.0 : std::ldexp(1.0 + double(r % 1000) / 1000, int(r >> 40) % 9 - 4);
+  }
+  for (const int wanted_count : {1, 5, 16, 17, 300}) {
+    std::vector<uint8_t> flags(size_t(1) << 16, 0);
+    for (int j = 0; j < wanted_count; ++j) {
+      uint64_t bits;
+      const double c = cells[size_t(random() % cells.size())];
+      std::memcpy(&bits, &c, sizeof bits);
+      flags[size_t(j < 2 ? (j == 0 ? 0 : 0xBFF0) : bits >> 48)] = 1;  // +0's digit, -1's digit, and the cells'
+    }
+    const WantedDigits wanted(flags);
+    for (const int64_t count : {int64_t(4096), int64_t(64), int64_t(61), int64_t(8), int64_t(7), int64_t(1)})
+      for (const bool dead : {false, true}) {
+        std::vector<uint64_t> expected, keys(size_t(count) + 8);
+        for (int64_t k = 0; k < count; ++k) {
+          uint64_t bits;
+          std::memcpy(&bits, &cells[size_t(k)], sizeof bits);
+          if (flags[size_t(bits >> 48)] && cells[size_t(k)] >= 0) expected.push_back(magnitude_key(cells[size_t(k)], dead));
+        }
+        keys.resize(size_t(wanted.select(cells.data(), count, dead, keys.data())));
+        ASSERT_EQ(keys, expected) << wanted_count << " digits, " << count << " cells, dead " << dead;
+      }
+  }
 }
 
 TEST(CellPercentiles, TopDigitCountsRoundTrip) {

@@ -14,6 +14,7 @@
 #include "io/block_plan.hpp"
 #include "io/checkpoint_archive.hpp"
 #include "optimizer/cell_percentiles.hpp"
+#include "optimizer/key_selection.hpp"
 #include "parallel/errors.hpp"
 #include "parallel/memory.hpp"
 #include "parallel/signals.hpp"
@@ -492,12 +493,9 @@ void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const Key
   auto view = [&](int k) { return Kokkos::View<const Bits*, Unmanaged>(values<F>(k).data(), values<F>(k).size()); };
   m_chunk_rows = std::max<int64_t>(1, std::min(m_slab.count, kChunkCoordinates / m_result.dims));
   m_cells.resize(size_t(m_chunk_rows * m_result.dims));
-  m_chunk_keys.resize(m_cells.size());
-  m_chunk_wanted.resize(m_cells.size());
-  // A |c| of -1 (u == 0, no key) has the sign bit in its top digit: never wanted.
-  std::vector<uint32_t> wanted_digit(size_t(1) << TopDigitCounts::kBits, 0);
-  for (size_t d = 0; d < wanted_digit.size() && d < top_digits.size(); ++d) wanted_digit[d] = top_digits[d];
-  const int64_t transitions = m_result.steps - 1, dims = m_result.dims;
+  m_chunk_keys.resize(m_cells.size() + 8);  // whole vectors are stored
+  const WantedDigits wanted(top_digits);
+  const int64_t transitions = m_result.steps - 1;
   for (int64_t first = 0; first < transitions; first += m_block_steps) {
     const int64_t count = std::min(m_block_steps, transitions - first);
     m_phases.enter("read");
@@ -510,35 +508,20 @@ void AuditPass::key_pass_typed(const std::vector<uint8_t>& top_digits, const Key
         block_cells<F>(m_settings, i * m_slab.count + n0, rows, m_slab.count, view(0), view(2), view(3),
                        Kokkos::View<const StepScalars*, Unmanaged>(m_scalars.data(), m_scalars.size()),
                        Kokkos::View<double*, Unmanaged>(m_cells.data(), m_cells.size()));
-        visit(m_chunk_keys.data(), wanted_keys(rows * dims, n0, wanted_digit.data()));
+        visit(m_chunk_keys.data(), wanted_keys(n0, rows, wanted));
       }
   }
   m_phases.enter("reduce");
 }
 
-// The keys of the chunk's `count` |c| (m_cells; the chunk's first token n0)
-// whose top digit is wanted, into m_chunk_keys; how many. One flat pass
-// looks every top digit up (a table of 32-bit flags: vectorised, gathers),
-// then the few wanted are picked out, eight flags at a time.
-int64_t AuditPass::wanted_keys(int64_t count, int64_t n0, const uint32_t* wanted_digit) {
-  const double* cells = m_cells.data();
-  uint8_t* wanted = m_chunk_wanted.data();
-  for (int64_t k = 0; k < count; ++k) {
-    uint64_t bits;
-    std::memcpy(&bits, &cells[k], sizeof bits);
-    wanted[k] = uint8_t(wanted_digit[bits >> (64 - TopDigitCounts::kBits)]);
-  }
+// The keys of the chunk's |c| (m_cells; rows tokens n0 .. n0 + rows - 1)
+// whose top digit is wanted, into m_chunk_keys, row by row (one population
+// each); how many.
+int64_t AuditPass::wanted_keys(int64_t n0, int64_t rows, const WantedDigits& wanted) {
   const int64_t dims = m_result.dims;
   int64_t keys = 0;
-  for (int64_t k = 0; k < count; k += 8) {
-    uint64_t eight = 0;
-    if (k + 8 <= count) std::memcpy(&eight, wanted + k, sizeof eight);
-    else for (int64_t j = k; j < count; ++j) eight |= uint64_t(wanted[j]) << (8 * (j - k));
-    for (; eight != 0; eight &= eight - 1) {
-      const int64_t j = k + __builtin_ctzll(eight) / 8;
-      m_chunk_keys[size_t(keys++)] = magnitude_key(cells[j], population(n0 + j / dims) == kAuditDead);
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    keys += wanted.select(m_cells.data() + r * dims, dims, population(n0 + r) == kAuditDead, m_chunk_keys.data() + keys);
   return keys;
 }
 

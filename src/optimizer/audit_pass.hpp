@@ -25,6 +25,7 @@ namespace latdisp {
 class ArchiveReader;
 class ArchiveWriter;
 class Checkpointer;
+class WantedDigits;
 
 class AuditPass {
  public:
@@ -50,7 +51,7 @@ class AuditPass {
   void read_block(int64_t first, int64_t count, bool with_gradient = true);
   void block_scalars(int64_t first, int64_t count);
   void key_pass(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
-  int64_t wanted_keys(int64_t count, int64_t n0, const uint32_t* wanted_digit);
+  int64_t wanted_keys(int64_t n0, int64_t rows, const WantedDigits& wanted);
   template <class F>
   void key_pass_typed(const std::vector<uint8_t>& top_digits, const KeyVisit& visit);
   template <class F>
@@ -93,7 +94,6 @@ class AuditPass {
   UninitializedBuffer<double> m_u, m_delta, m_cells, m_terms;
   UninitializedBuffer<uint32_t> m_flags, m_chunk_bins;  // ... and each |c| key's top-digit bin
   UninitializedBuffer<uint64_t> m_chunk_keys;  // the second pass's keys of one chunk
-  UninitializedBuffer<uint8_t> m_chunk_wanted;  // ... and whether each |c|'s top digit is wanted
   std::vector<optimizer::StepScalars> m_scalars;
   double m_progress_seconds = 0, m_last_progress = 0;
 };
