@@ -372,6 +372,56 @@ void expect_row_matches_general(uint64_t seed) {
     }
 }
 
+// The percentiles' second pass (block_cells: account_flat's |c| in one flat
+// loop a row, for bf16 by the inverse of bc2 where the step allows it) gives
+// every coordinate account_coordinate's |c| where u != 0 and -1 elsewhere:
+// values of every kind, rows of 8k and 8k + 1 .. 7 coordinates, a block of
+// two steps, the first dividing by bc2 and the second by its inverse.
+template <class F>
+void expect_block_cells_match_general(uint64_t seed) {
+  using Bits = typename F::bits_type;
+  using L = formats::Lattice<F>;
+  using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
+  std::mt19937_64 random(seed);
+  const Bits special[] = {Bits(0), Bits(Bits(1) << (F::total_bits - 1)), Bits(1), Bits(3),
+                          Bits(L::exponent_mask << F::mantissa_bits), Bits(L::exponent_mask << F::mantissa_bits | 1u)};
+  auto value = [&] {
+    const uint64_t r = random();
+    if (r % 16 == 0) return special[(r >> 8) % 6];
+    const Bits any = Bits(r >> 20);
+    return r % 7 == 0 ? any : Bits((any & L::mantissa_mask) | (Bits(F::bias - 8 + (r >> 60)) << F::mantissa_bits));
+  };
+  const std::vector<StepScalars> steps = accounting_steps();
+  for (size_t first = 0; first + 1 < steps.size(); first += 2)
+    for (int64_t dims : {int64_t(64), int64_t(61), int64_t(8), int64_t(7), int64_t(1), int64_t(200)}) {
+      const int64_t tokens = 5, step_values = tokens * dims;
+      std::vector<Bits> w(3 * step_values), m(3 * step_values), v(3 * step_values);
+      for (size_t k = 0; k < w.size(); ++k) w[k] = value(), m[k] = value(), v[k] = value();
+      const StepScalars block[2] = {steps[first], steps[first + 1]};  // by division, then by the inverse
+      AuditSettings settings;
+      settings.tokens = tokens;
+      settings.dims = dims;
+      std::vector<double> cells(size_t(2 * step_values));
+      auto view = [&](const std::vector<Bits>& x) { return Kokkos::View<const Bits*, Unmanaged>(x.data(), x.size()); };
+      block_cells<F>(settings, 0, 2 * tokens, tokens, view(w), view(m), view(v),
+                     Kokkos::View<const StepScalars*, Unmanaged>(block, 2),
+                     Kokkos::View<double*, Unmanaged>(cells.data(), cells.size()));
+      for (int64_t k = 0; k < 2 * step_values; ++k) {
+        const int64_t after = k + step_values;
+        const CoordinateOutcome o =
+            account_coordinate<F>(w[k], w[after], m[k], m[after], v[k], v[after], block[k / step_values]);
+        const double expected = o.u != 0 ? o.cells : -1.0;
+        ASSERT_EQ(std::memcmp(&expected, &cells[size_t(k)], sizeof expected), 0)
+            << expected << " " << cells[size_t(k)] << " at " << k << ", " << dims << " dims";
+      }
+    }
+}
+
+TEST(OptimizerRules, BlockCellsMatchGeneral) {
+  expect_block_cells_match_general<BF16>(8);
+  expect_block_cells_match_general<formats::F32>(9);
+}
+
 TEST(OptimizerRules, RowAccountingMatchesGeneral) {
   expect_row_matches_general<BF16>(4);
   expect_row_matches_general<formats::F32>(5);
