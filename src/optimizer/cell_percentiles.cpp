@@ -160,18 +160,25 @@ void select_digit(const Keys& keys, std::vector<Wanted>& wanted, int shift, Huge
     if (found == slots.end()) slots.push_back(slot);
   }
   const int high = shift + kDigitBits;
-  std::vector<uint8_t> top_digit_wanted(size_t(kDigitValues), 0);
-  for (const auto& slot : slots) top_digit_wanted[size_t(slot.second >> (64 - high - kDigitBits))] = 1;
+  // The slots by the top digit of their prefix (slots_by_top[first[d] .. first[d + 1])):
+  // a key looks at the one or few slots that share its top digit, not at every slot.
+  std::vector<uint32_t> first(size_t(kDigitValues) + 1, 0), slots_by_top(slots.size());
+  const auto top_of = [&](size_t s) { return size_t(slots[s].second >> (64 - high - kDigitBits)); };
+  for (size_t s = 0; s < slots.size(); ++s) ++first[top_of(s) + 1];
+  for (size_t d = 0; d < size_t(kDigitValues); ++d) first[d + 1] += first[d];
+  std::vector<uint32_t> next(first.begin(), first.end() - 1);
+  for (size_t s = 0; s < slots.size(); ++s) slots_by_top[next[top_of(s)]++] = uint32_t(s);
   histograms.assign(slots.size() * kDigitValues, 0);
   keys.for_each_chunk([&](const uint64_t* chunk, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t value = key_value_bits(chunk[i]);
-      if (!top_digit_wanted[size_t(value >> (64 - kDigitBits))]) continue;
+      const size_t top = size_t(value >> (64 - kDigitBits));
       const uint64_t above = value >> high;
       const uint64_t digit = (value >> shift) & uint64_t(kDigitValues - 1);
-      for (size_t s = 0; s < slots.size(); ++s)
-        if (above == slots[s].second && in_population(slots[s].first, chunk[i]))
-          ++histograms[s * kDigitValues + digit];
+      for (uint32_t j = first[top]; j < first[top + 1]; ++j) {
+        const size_t s = slots_by_top[j];
+        if (above == slots[s].second && in_population(slots[s].first, chunk[i])) ++histograms[s * kDigitValues + digit];
+      }
     }
   });
   sum_histograms(histograms, slots.size(), comm);
