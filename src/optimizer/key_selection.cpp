@@ -1,6 +1,8 @@
 #include "optimizer/key_selection.hpp"
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "analysis/magnitude_keys.hpp"
 
@@ -41,14 +43,15 @@ int64_t WantedDigits::select_by_table(const double* cells, int64_t count, bool d
 }
 
 #if defined(__AVX512F__)
-// A handful of digits: each lane's top digit compared with every wanted one,
-// the hits compressed into one vector that is stored whole (no gather, no
-// branch on the cells).
-int64_t WantedDigits::select(const double* cells, int64_t count, bool dead, uint64_t* keys) const {
-  if (m_digits.size() > kFew) return select_by_table(cells, count, dead, keys);
-  __m512i wanted[kFew];
-  const int few = int(m_digits.size());
-  for (int j = 0; j < few; ++j) wanted[j] = _mm512_set1_epi64(int64_t(m_digits[size_t(j)]));
+namespace {
+
+// A handful of digits (Few, a constant: the comparisons unrolled): each
+// lane's top digit compared with every wanted one, the hits compressed into
+// one vector that is stored whole (no gather, no branch on the cells).
+template <int Few>
+int64_t select_among(const uint64_t* digits, const double* cells, int64_t count, bool dead, uint64_t* keys) {
+  __m512i wanted[Few];
+  for (int j = 0; j < Few; ++j) wanted[j] = _mm512_set1_epi64(int64_t(digits[j]));
   const __m512i dead_bit = _mm512_set1_epi64(dead ? int64_t(kDeadKeyBit) : 0);
   int64_t kept = 0;
   for (int64_t k = 0; k < count; k += 8) {
@@ -57,12 +60,28 @@ int64_t WantedDigits::select(const double* cells, int64_t count, bool dead, uint
     const __m512i bits = _mm512_maskz_loadu_epi64(lanes, cells + k);
     const __m512i digit = _mm512_maskz_srli_epi64(lanes, bits, 64 - kDigitBits);
     __mmask8 hit = 0;
-    for (int j = 0; j < few; ++j) hit |= _mm512_cmpeq_epi64_mask(digit, wanted[j]);
+    for (int j = 0; j < Few; ++j) hit |= _mm512_cmpeq_epi64_mask(digit, wanted[j]);
     hit &= lanes;
     _mm512_storeu_si512(keys + kept, _mm512_maskz_compress_epi64(hit, _mm512_or_si512(bits, dead_bit)));
     kept += __builtin_popcount(hit);
   }
   return kept;
+}
+
+using SelectAmong = int64_t (*)(const uint64_t*, const double*, int64_t, bool, uint64_t*);
+
+template <size_t... Few>
+constexpr std::array<SelectAmong, sizeof...(Few)> selections(std::index_sequence<Few...>) {
+  return {&select_among<int(Few) + 1>...};
+}
+
+}  // namespace
+
+int64_t WantedDigits::select(const double* cells, int64_t count, bool dead, uint64_t* keys) const {
+  static constexpr std::array<SelectAmong, kFew> kSelections = selections(std::make_index_sequence<kFew>());
+  if (m_digits.empty()) return 0;
+  if (m_digits.size() > kFew) return select_by_table(cells, count, dead, keys);
+  return kSelections[m_digits.size() - 1](m_digits.data(), cells, count, dead, keys);
 }
 #else
 int64_t WantedDigits::select(const double* cells, int64_t count, bool dead, uint64_t* keys) const {
