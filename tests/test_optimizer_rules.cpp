@@ -133,13 +133,12 @@ class KokkosEnvironment : public ::testing::Environment {
 };
 ::testing::Environment* const kKokkos = ::testing::AddGlobalTestEnvironment(new KokkosEnvironment);
 
-void expect_kernel_lanes(int64_t tokens, int64_t dims, int threads) {
+void expect_kernel_lanes(int64_t tokens, int64_t dims, int threads, const StepScalars& s = scalars(1e-3, 0.01, 7)) {
   using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
   const int64_t numel = tokens * dims;
   std::mt19937_64 random{uint64_t(numel)};
   auto value = [&](int exponent) { return uint16_t((random() & 0x807F) | uint64_t(127 + exponent) << 7); };
   std::vector<uint16_t> w(2 * numel), g(2 * numel), m(2 * numel), v(2 * numel);
-  const StepScalars s = scalars(1e-3, 0.01, 7);
   int64_t tails_differing = 0;
   std::vector<uint32_t> expected(numel);
   for (int64_t k = 0; k < numel; ++k) {
@@ -175,6 +174,43 @@ void expect_kernel_lanes(int64_t tokens, int64_t dims, int threads) {
 TEST(OptimizerRules, KernelReplaysEachLaneKind) {
   expect_kernel_lanes(3, 40, 1);     // 120 elements: 96 in lanes, the last row ends in the 24-element tail
   expect_kernel_lanes(700, 100, 2);  // rows 349 and 699 end in tails, row 350 starts the second chunk
+  // Steps whose 1 - lr*wd, or beta2, is not 1 in bf16 (the kernel's replay keeps those multiplications).
+  expect_kernel_lanes(3, 40, 1, scalars(0.1, 0.1, 7));
+  StepScalars beta2 = scalars(1e-3, 0.01, 7);
+  beta2.beta2 = 0.9;
+  expect_kernel_lanes(700, 100, 2, beta2);
+}
+
+// torch_mul_add_step without the multiplications by a scalar that bf16
+// makes exactly 1 gives the full step's bits (W, exp_avg, exp_avg_sq and
+// decay_noop), on values of every kind (NaN W and exp_avg_sq of both NaN
+// patterns included), in both lane kinds and both capabilities.
+TEST(OptimizerRules, MulAddWithoutOnesIsTheStep) {
+  const StepScalars s = scalars(1e-3, 0.01, 9);
+  ASSERT_EQ(scalar_in_format<BF16>(s.decay), 1.0f);
+  ASSERT_EQ(scalar_in_format<BF16>(s.beta2), 1.0f);
+  std::mt19937_64 random(12);
+  const uint16_t special[] = {0x0000, 0x8000, 0x0001, 0x7F80, 0xFF80, 0x7FC1, 0xFFFF, 0x7FC0};
+  auto value = [&] {
+    const uint64_t r = random();
+    return r % 8 == 0 ? special[(r >> 8) % 8] : uint16_t((r >> 16) & 0xFFFF);
+  };
+  for (int i = 0; i < 200000; ++i) {
+    const uint16_t w = value(), g = value(), m = value(), v = value();
+    for (const bool lane : {true, false})
+      for (const TorchCapability capability : {TorchCapability::avx2, TorchCapability::default_isa}) {
+        const auto full = torch_mul_add_step<BF16>(w, g, m, v, s, capability, lane);
+        const auto both = torch_mul_add_step<BF16, true, true>(w, g, m, v, s, capability, lane);
+        const auto decay = torch_mul_add_step<BF16, true, false>(w, g, m, v, s, capability, lane);
+        const auto beta2 = torch_mul_add_step<BF16, false, true>(w, g, m, v, s, capability, lane);
+        for (const auto& r : {both, decay, beta2}) {
+          ASSERT_EQ(r.w, full.w) << std::hex << w << " " << g << " " << m << " " << v;
+          ASSERT_EQ(r.exp_avg, full.exp_avg);
+          ASSERT_EQ(r.exp_avg_sq, full.exp_avg_sq) << std::hex << v;
+          ASSERT_EQ(r.decay_noop, full.decay_noop) << std::hex << w;
+        }
+      }
+  }
 }
 
 // A NaN gradient makes NaN states, written as the lane kind writes NaN

@@ -150,7 +150,12 @@ KOKKOS_INLINE_FUNCTION int torch_loop_lanes(TorchCapability capability) {
 // where the capability's vectorised loops use it.
 // Forced inline: in the kernel's loop over a row the step's scalars in the
 // format are computed once, not per element.
-template <class F>
+// DecayIsOne, Beta2IsOne: for a step whose 1 - lr*wd, resp. beta2, is exactly
+// 1 in the format (scalar_in_format; bf16 makes 0.99999 and 0.999 so), where
+// x * 1 is x: that multiplication and its rounding are left out, with the
+// same results (a NaN W or exp_avg_sq gives a NaN either way, which every
+// later rounding writes as its lane's NaN; decay_noop as the operation says).
+template <class F, bool DecayIsOne = false, bool Beta2IsOne = false>
 KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
     typename F::bits_type w_bits, typename F::bits_type g_bits, typename F::bits_type m_bits,
     typename F::bits_type v_bits, const StepScalars& s, TorchCapability capability, bool vector_lane) {
@@ -158,7 +163,7 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   const bool fma_loop = capability != TorchCapability::default_isa;
   const float w = R::to_float(w_bits), g = R::to_float(g_bits);
   // p.mul_(1 - lr*wd)
-  const float p1 = in_format<F>(w * scalar_in_format<F>(s.decay), vector_lane);
+  const float p1 = DecayIsOne ? w : in_format<F>(w * scalar_in_format<F>(s.decay), vector_lane);
   // exp_avg.mul_(b1).add_(g, alpha=1 - b1)
   const float m1 = in_format<F>(R::to_float(m_bits) * scalar_in_format<F>(s.beta1), vector_lane);
   const float alpha = scalar_in_format<F>(1.0 - s.beta1);
@@ -168,7 +173,8 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   else
     m2 = in_format<F>(in_format<F>(alpha * g, vector_lane) + m1, vector_lane);
   // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2)
-  const float v1 = in_format<F>(R::to_float(v_bits) * scalar_in_format<F>(s.beta2), vector_lane);
+  const float v = R::to_float(v_bits);
+  const float v1 = Beta2IsOne ? v : in_format<F>(v * scalar_in_format<F>(s.beta2), vector_lane);
   const float value = static_cast<float>(1.0 - s.beta2);
   const float cg = value * g;
   const float v2 = in_format<F>(fma_loop ? std::fma(cg, g, v1) : cg * g + v1, vector_lane);
@@ -185,7 +191,8 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   r.w = R::round(p2, vector_lane);
   r.exp_avg = R::bits_of(m2);
   r.exp_avg_sq = R::bits_of(v2);
-  r.decay_noop = R::bits_of(p1) == w_bits;
+  // Left out, the decay leaves every W but a NaN as it is, and a NaN as the lane writes NaN.
+  r.decay_noop = DecayIsOne ? w == w || R::round(w, vector_lane) == w_bits : R::bits_of(p1) == w_bits;
   return r;
 }
 

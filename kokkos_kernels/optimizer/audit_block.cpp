@@ -111,7 +111,8 @@ struct AuditFunctor {
     const int64_t dims = m_settings.dims;
     // The common case: every element in torch's vector lanes, two flat loops
     // (the replay in float, the accounting in double: each vectorises).
-    for (int64_t d = 0; d < dims; ++d) r.flags[d] = replay_flags<Rule, Fma>(r, d, s, true);
+    if (Rule == UpdateRule::torch_mul_add) replay_lanes_with_ones<Fma>(r, s);
+    else replay_lanes<Rule, Fma>(r, s);
     account_coordinates<F>(r.w, r.w + r.step, r.m, r.m + r.step, r.v, r.v + r.step, dims, s, r.u, r.delta, r.cells,
                            r.flags);
     if (Rule != UpdateRule::torch_mul_add) return;
@@ -127,16 +128,35 @@ struct AuditFunctor {
       }
   }
 
+  // A row's replay in torch's vector lanes, one flat loop.
+  template <UpdateRule Rule, TorchCapability Fma, bool DecayIsOne = false, bool Beta2IsOne = false>
+  KOKKOS_INLINE_FUNCTION void replay_lanes(const Row& r, const StepScalars& s) const {
+    for (int64_t d = 0; d < m_settings.dims; ++d)
+      r.flags[d] = replay_flags<Rule, Fma, DecayIsOne, Beta2IsOne>(r, d, s, true);
+  }
+
+  // torch-mul-add's: without the multiplications by a scalar that the
+  // format makes exactly 1 (torch_mul_add_step), chosen once a row.
+  template <TorchCapability Fma>
+  KOKKOS_INLINE_FUNCTION void replay_lanes_with_ones(const Row& r, const StepScalars& s) const {
+    constexpr UpdateRule kRule = UpdateRule::torch_mul_add;
+    const bool decay_one = scalar_in_format<F>(s.decay) == 1.0f, beta2_one = scalar_in_format<F>(s.beta2) == 1.0f;
+    if (decay_one && beta2_one) replay_lanes<kRule, Fma, true, true>(r, s);
+    else if (decay_one) replay_lanes<kRule, Fma, true, false>(r, s);
+    else if (beta2_one) replay_lanes<kRule, Fma, false, true>(r, s);
+    else replay_lanes<kRule, Fma>(r, s);
+  }
+
   // One coordinate's replay, without a branch: its mismatch flags, and
   // kDecayNoop where the decay left W bit-identical (account() keeps it only
   // where the decay is eligible).
-  template <UpdateRule Rule, TorchCapability Fma>
+  template <UpdateRule Rule, TorchCapability Fma, bool DecayIsOne = false, bool Beta2IsOne = false>
   KOKKOS_FORCEINLINE_FUNCTION uint32_t replay_flags(const Row& r, int64_t d, const StepScalars& s,
                                                     bool vector_lane) const {
     const Bits w0 = r.w[d], m0 = r.m[d], v0 = r.v[d];
     Replayed<Bits> p;
     if (Rule == UpdateRule::torch_mul_add)
-      p = torch_mul_add_step<F>(w0, r.g[d], m0, v0, s, Fma, vector_lane);
+      p = torch_mul_add_step<F, DecayIsOne, Beta2IsOne>(w0, r.g[d], m0, v0, s, Fma, vector_lane);
     else if (Rule == UpdateRule::torch_lerp)
       p = torch_lerp_step<F>(w0, r.g[d], m0, v0, s);
     else
