@@ -182,9 +182,10 @@ TEST(OptimizerRules, KernelReplaysEachLaneKind) {
 }
 
 // torch_mul_add_step without the multiplications by a scalar that bf16
-// makes exactly 1 gives the full step's bits (W, exp_avg, exp_avg_sq and
-// decay_noop), on values of every kind (NaN W and exp_avg_sq of both NaN
-// patterns included), in both lane kinds and both capabilities.
+// makes exactly 1 gives the full step's bits (W, exp_avg, exp_avg_sq, and
+// decay_noop where W is not a NaN), on values of every kind (NaN W and
+// exp_avg_sq of both NaN patterns included), in both lane kinds and both
+// capabilities.
 TEST(OptimizerRules, MulAddWithoutOnesIsTheStep) {
   const StepScalars s = scalars(1e-3, 0.01, 9);
   ASSERT_EQ(scalar_in_format<BF16>(s.decay), 1.0f);
@@ -207,7 +208,9 @@ TEST(OptimizerRules, MulAddWithoutOnesIsTheStep) {
           ASSERT_EQ(r.w, full.w) << std::hex << w << " " << g << " " << m << " " << v;
           ASSERT_EQ(r.exp_avg, full.exp_avg);
           ASSERT_EQ(r.exp_avg_sq, full.exp_avg_sq) << std::hex << v;
-          ASSERT_EQ(r.decay_noop, full.decay_noop) << std::hex << w;
+          if ((w & 0x7FFF) <= 0x7F80) {  // not a NaN
+            ASSERT_EQ(r.decay_noop, full.decay_noop) << std::hex << w;
+          }
         }
       }
   }

@@ -154,7 +154,8 @@ KOKKOS_INLINE_FUNCTION int torch_loop_lanes(TorchCapability capability) {
 // 1 in the format (scalar_in_format; bf16 makes 0.99999 and 0.999 so), where
 // x * 1 is x: that multiplication and its rounding are left out, with the
 // same results (a NaN W or exp_avg_sq gives a NaN either way, which every
-// later rounding writes as its lane's NaN; decay_noop as the operation says).
+// later rounding writes as its lane's NaN), but decay_noop for a NaN W: false
+// (the audit counts the decay only where W is finite).
 template <class F, bool DecayIsOne = false, bool Beta2IsOne = false>
 KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
     typename F::bits_type w_bits, typename F::bits_type g_bits, typename F::bits_type m_bits,
@@ -191,8 +192,7 @@ KOKKOS_FORCEINLINE_FUNCTION Replayed<typename F::bits_type> torch_mul_add_step(
   r.w = R::round(p2, vector_lane);
   r.exp_avg = R::bits_of(m2);
   r.exp_avg_sq = R::bits_of(v2);
-  // Left out, the decay leaves every W but a NaN as it is, and a NaN as the lane writes NaN.
-  r.decay_noop = DecayIsOne ? w == w || R::round(w, vector_lane) == w_bits : R::bits_of(p1) == w_bits;
+  r.decay_noop = DecayIsOne ? w == w : R::bits_of(p1) == w_bits;
   return r;
 }
 
