@@ -282,12 +282,13 @@ CoordinateOutcome flat(bool by_inverse, typename F::bits_type w0, typename F::bi
 }
 
 // The steps the accounting tests run, each as made (a division by bc2) and
-// again with prepare_inverse (by the inverse where it holds: it does for these).
+// again by the inverse (where it is exact: it is for these; whether or not
+// this build's fused multiply-adds are instructions).
 std::vector<StepScalars> accounting_steps() {
   std::vector<StepScalars> steps;
   for (StepScalars s : {scalars(1e-3, 0, 5), scalars(1e-3, 0.01, 1), scalars(0.5, 0.1, 1000)}) {
     steps.push_back(s);
-    prepare_inverse(s);
+    s.by_inverse = inverse_is_exact(s);
     EXPECT_TRUE(s.by_inverse);
     steps.push_back(s);
   }
@@ -330,8 +331,8 @@ TEST(OptimizerRules, FlatAccountingMatchesGeneral) {
   expect_flat_matches_general<formats::F32>(2);
 }
 
-// prepare_inverse's claim, checked on every bf16 value: where it sets
-// by_inverse, quotient_by_inverse(v) is v / bc2 for each finite v, bit for
+// inverse_is_exact's claim, checked on every bf16 value: where it holds,
+// quotient_by_inverse(v) is v / bc2 for each finite v, bit for
 // bit (its check of 128 significands decides for every exponent). Over the
 // bias corrections of real betas and step counts and over bc2 spread across
 // its range it holds (Markstein's theorem says it always does there); outside
@@ -347,8 +348,7 @@ TEST(OptimizerRules, QuotientByInverseIsTheQuotient) {
   for (const double bc2 : corrections) {
     StepScalars s;
     s.bias_correction2 = bc2;
-    prepare_inverse(s);
-    if (!s.by_inverse) continue;
+    if (!inverse_is_exact(s)) continue;
     ++by_inverse;
     for (uint32_t bits = 0; bits < 0x10000; ++bits) {
       if ((bits & 0x7F80) == 0x7F80) continue;  // not finite
@@ -359,9 +359,14 @@ TEST(OptimizerRules, QuotientByInverseIsTheQuotient) {
     }
   }
   EXPECT_EQ(by_inverse, int64_t(corrections.size()));
+  // The audit takes the inverse where the build's fused multiply-adds are instructions.
+  StepScalars usual = scalars(1e-3, 0.01, 100);
+  prepare_inverse(usual);
+  EXPECT_EQ(usual.by_inverse, kFusedMultiplyAdds);
   for (const double bc2 : {0.0, std::ldexp(1.0, -401), std::ldexp(1.0, 401), -std::ldexp(1.0, -500)}) {
     StepScalars s;
     s.bias_correction2 = bc2;
+    EXPECT_FALSE(inverse_is_exact(s)) << bc2;
     prepare_inverse(s);
     EXPECT_FALSE(s.by_inverse) << bc2;
   }

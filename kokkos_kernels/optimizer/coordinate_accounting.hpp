@@ -38,25 +38,36 @@ KOKKOS_FORCEINLINE_FUNCTION double quotient_by_inverse(double v, const StepScala
   return std::fma(std::fma(-q, s.bias_correction2, v), s.inverse_bc2, q);
 }
 
-// Sets s.inverse_bc2 and s.by_inverse: whether quotient_by_inverse(v) is
-// v / bc2 for every bf16 value v (a finite v; a v that is not finite leaves
-// its coordinate uncounted either way). A bf16 value is A * 2^k for one of
-// 128 significands A in [1, 2) (subnormals too, as doubles), k in [-133,
-// 127]; for |bc2| in [2^-400, 2^400] no operation of either way overflows or
+// Sets s.inverse_bc2; whether quotient_by_inverse(v) is then v / bc2 for
+// every bf16 value v (a finite v; a v that is not finite leaves its
+// coordinate uncounted either way). A bf16 value is A * 2^k for one of 128
+// significands A in [1, 2) (subnormals too, as doubles), k in [-133, 127];
+// for |bc2| in [2^-400, 2^400] no operation of either way overflows or
 // underflows, so scaling by 2^k commutes with both and the 128 significands
 // decide. A zero v may give +0 for -0: the square root's sum with eps is the
 // same, and with eps = 0 the quotient by it is infinite either way.
-inline void prepare_inverse(StepScalars& s) {
+inline bool inverse_is_exact(StepScalars& s) {
   const double b = s.bias_correction2;
-  s.by_inverse = false;
-  if (!(std::fabs(b) >= 0x1p-400 && std::fabs(b) <= 0x1p400)) return;
+  if (!(std::fabs(b) >= 0x1p-400 && std::fabs(b) <= 0x1p400)) return false;
   s.inverse_bc2 = 1.0 / b;
   for (int j = 0; j < 128; ++j) {
     const double a = 1.0 + j / 128.0;
-    if (quotient_by_inverse(a, s) != a / b) return;
+    if (quotient_by_inverse(a, s) != a / b) return false;
   }
-  s.by_inverse = true;
+  return true;
 }
+
+// Whether the kernels' fused multiply-adds are instructions: compiled for a
+// host without them, std::fma is a library call, dearer than the division.
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA) || defined(__CUDACC__) || defined(__HIPCC__)
+constexpr bool kFusedMultiplyAdds = true;
+#else
+constexpr bool kFusedMultiplyAdds = false;
+#endif
+
+// Sets s.by_inverse (and s.inverse_bc2): the inverse where it is exact and
+// the fused multiply-adds are instructions.
+inline void prepare_inverse(StepScalars& s) { s.by_inverse = kFusedMultiplyAdds && inverse_is_exact(s); }
 
 // The class of a finite coordinate from the double u and the double Delta,
 // first match: still, spurious (u = 0), swallowed (Delta = 0), reversed,
