@@ -26,14 +26,19 @@ namespace optimizer {
 // A step's scalars as account_flat uses them, broadcast once per row.
 struct EightScalars {
   __m512d decay_factor;  // -lr * wd, as account_flat's -s.lr * s.weight_decay
-  __m512d step_size, bias_correction2, eps;
+  __m512d step_size, bias_correction2, eps, inverse_bc2;
   uint32_t eligible;  // kDecayEligible where lr * wd != 0
+  bool by_inverse;    // exp_avg_sq / bc2 as quotient_by_inverse (StepScalars::by_inverse)
 };
 
 inline EightScalars eight_scalars(const StepScalars& s) {
-  return EightScalars{_mm512_set1_pd(-s.lr * s.weight_decay), _mm512_set1_pd(s.step_size),
-                      _mm512_set1_pd(s.bias_correction2), _mm512_set1_pd(s.eps),
-                      s.lr * s.weight_decay != 0 ? uint32_t(kDecayEligible) : 0u};
+  return EightScalars{_mm512_set1_pd(-s.lr * s.weight_decay),
+                      _mm512_set1_pd(s.step_size),
+                      _mm512_set1_pd(s.bias_correction2),
+                      _mm512_set1_pd(s.eps),
+                      _mm512_set1_pd(s.inverse_bc2),
+                      s.lr * s.weight_decay != 0 ? uint32_t(kDecayEligible) : 0u,
+                      s.by_inverse};
 }
 
 // Eight bf16 bits as 32-bit lanes, and their values as doubles (exactly).
@@ -50,6 +55,9 @@ inline __m512d bf16_doubles(__m256i lanes) {
 // finiteness test (account_flat's any_u), eight at a time: the divisions and
 // the square root alone, so that many of these short iterations are in
 // flight while each waits for its chain (about 50 cycles) to finish.
+// ByInverse: exp_avg_sq / bc2 as quotient_by_inverse, eight at a time (the
+// same double; one division fewer).
+template <bool ByInverse>
 inline void intended_updates(const uint16_t* w0, const uint16_t* m1, const uint16_t* v1, int64_t count,
                              const EightScalars& s, double* any_u) {
   for (int64_t d = 0; d < count; d += 8) {
@@ -57,9 +65,21 @@ inline void intended_updates(const uint16_t* w0, const uint16_t* m1, const uint1
     const __m512d m = bf16_doubles(bf16_lanes(m1 + d)), v = bf16_doubles(bf16_lanes(v1 + d));
     // u = -lr*wd*W[t-1] - (lr/bc1) * exp_avg[t] / (sqrt(exp_avg_sq[t] / bc2) + eps), left to right.
     const __m512d decay_term = _mm512_mul_pd(s.decay_factor, w);
-        const __m512d root = _mm512_add_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_div_pd(v, s.bias_correction2)), s.eps);
+    __m512d scaled;
+    if (ByInverse) {
+      const __m512d q = _mm512_mul_pd(v, s.inverse_bc2);
+      scaled = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, s.bias_correction2, v), s.inverse_bc2, q);
+    } else {
+      scaled = _mm512_div_pd(v, s.bias_correction2);
+    }
+    const __m512d root = _mm512_add_pd(_mm512_maskz_sqrt_pd(0xFF, scaled), s.eps);
     _mm512_storeu_pd(any_u + d, _mm512_sub_pd(decay_term, _mm512_div_pd(_mm512_mul_pd(s.step_size, m), root)));
   }
+}
+inline void intended_updates(const uint16_t* w0, const uint16_t* m1, const uint16_t* v1, int64_t count,
+                             const EightScalars& s, double* any_u) {
+  if (s.by_inverse) intended_updates<true>(w0, m1, v1, count, s, any_u);
+  else intended_updates<false>(w0, m1, v1, count, s, any_u);
 }
 
 // Sixteen bf16 values in 16-bit lanes: their lattice positions (+0 and -0
