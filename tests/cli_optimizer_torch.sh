@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # latdisp optimizer against real torch runs recorded here (bf16 with and
 # without weight decay, a learning-rate schedule as an `lr` dataset, another
-# CPU capability with threads, a safetensors trajectory, float32 parameters): the torch-mul-add
+# CPU capability with threads, a safetensors trajectory, float32 parameters,
+# NaN from eps = 0, training step numbers from 100): the torch-mul-add
 # replay matches every coordinate of W, exp_avg and exp_avg_sq, and every
 # key agrees with tests/optimizer_reference.py (numpy, fractions, torch's own
 # replay). Each run is recorded once and audited at 1, 2 and 3 ranks (3 with a
@@ -66,6 +67,10 @@ check bf16_safetensors --steps 6 --tokens 20 --dims 24 safetensors --
 check f32_decay --dtype f32 --steps 8 --tokens 40 --dims 37 --lr 1e-2 --
 check f32_default_schedule --dtype f32 --steps 7 --tokens 30 --dims 33 --capability default --schedule -- \
   --torch-capability default --lr lr
+# eps 0: rows whose exp_avg_sq is 0 become NaN (0/0); the replay compares their bits.
+check f32_eps0_nan --dtype f32 --steps 6 --tokens 33 --dims 5 --capability default --eps 0 -- --torch-capability default
+# A window from the middle of a run: k is the input's `steps` (100 ..), as torch counted them.
+check bf16_training_steps --steps 7 --tokens 20 --dims 24 --first-step 100 --
 # Mixed formats: bf16 W and gradient, the states stored as float32 (exact bf16 values).
 "$python" - "$work/bf16_decay.h5" "$work/mixed.h5" <<'PY' || { echo "FAIL: writing mixed.h5"; failures=$((failures + 1)); }
 import sys

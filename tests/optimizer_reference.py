@@ -84,6 +84,19 @@ def hyper(args, meta, tensors, steps):
     return lr, b1, b2, eps, wd
 
 
+def step_counts(args, tensors, steps):
+    """The optimizer's step count k of each snapshot: t + --step-offset, or the
+    input's training step numbers (a `steps` dataset) when no offset is given."""
+    if args.step_offset is None and "steps" in tensors:
+        return [int(k) for k in tensors["steps"]]
+    return [t + (args.step_offset or 0) for t in range(steps)]
+
+
+def as_bits(a):
+    """Values compared bit for bit: float32 as its 32-bit patterns (a NaN equals its own bits)."""
+    return a.view(np.uint32) if a.dtype == np.float32 else a
+
+
 def exact_sum(values):
     """The exact sum of the doubles, correctly rounded (math.fsum: Shewchuk's algorithm)."""
     return math.fsum(float(v) for v in values)
@@ -99,7 +112,8 @@ def torch_replay(path, args, steps):
         v = getattr(args, opt)
         if v is not None:
             cmd += ["--" + opt.replace("_", "-"), str(v)]
-    cmd += ["--step-offset", str(args.step_offset)]
+    if args.step_offset is not None:
+        cmd += ["--step-offset", str(args.step_offset)]
     subprocess.run(cmd, check=True, env=env)
     z = np.load(out)
     os.remove(out)
@@ -124,8 +138,9 @@ def replay_with_torch(args):
         return t.detach().view(torch.int16).numpy().astype(np.uint16) if bf16 else t.detach().numpy().copy()
 
     out = {k: [] for k in ("W", "exp_avg", "exp_avg_sq")}
+    counts = step_counts(args, tensors, steps)
     for t in range(1, steps):
-        k = t + args.step_offset
+        k = counts[t]
         p = torch.nn.Parameter(tensor(W[t - 1]))
         opt = torch.optim.AdamW([p], lr=lr[t], betas=(b1, b2), eps=eps, weight_decay=wd)
         p.grad = tensor(G[t])
@@ -150,8 +165,9 @@ def reference(args):
     if not args.no_replay and args.update_rule == "torch-mul-add":
         replayed = torch_replay(args.input, args, S)
     per = []  # per step: dict of arrays (N, D)
+    counts = step_counts(args, tensors, S)
     for t in range(1, S):
-        k = t + args.step_offset
+        k = counts[t]
         bc1, bc2 = 1 - b1 ** k, 1 - b2 ** k
         with np.errstate(all="ignore"):
             u = -lr[t] * wd * w[t - 1] - (lr[t] / bc1) * m[t] / (np.sqrt(v[t] / bc2) + eps)
@@ -173,7 +189,7 @@ def reference(args):
             ok = np.isfinite(arr[t]) & np.isfinite(arr[t - 1])
             step[name] = (ok & (arr[t] > arr[t - 1]), ok & (arr[t] == arr[t - 1]), ok & (arr[t] < arr[t - 1]))
         if replayed is not None:
-            step["mismatch"] = [replayed[0][t - 1] != W[t], replayed[1][t - 1] != M[t], replayed[2][t - 1] != V[t]]
+            step["mismatch"] = [as_bits(replayed[j][t - 1]) != as_bits(x[t]) for j, x in enumerate((W, M, V))]
         per.append(step)
     return per, pops, (S, N, D), lr, wd, replayed, tensors
 
@@ -274,7 +290,7 @@ def main(argv):
     p.add_argument("--update-rule", default="torch-lerp")
     p.add_argument("--torch-capability", default="avx2")
     p.add_argument("--torch-threads", type=int, default=1)
-    p.add_argument("--step-offset", type=int, default=0)
+    p.add_argument("--step-offset", type=int)
     p.add_argument("--no-replay", action="store_true")
     p.add_argument("--replay-to")
     args = p.parse_args(argv)

@@ -35,7 +35,8 @@ def parse(argv):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-attributes", action="store_true", help="hyperparameters left out of the file")
-    p.add_argument("--first-step", type=int, default=0, help="write a `steps` dataset starting here")
+    p.add_argument("--first-step", type=int, default=0,
+                   help="write a `steps` dataset starting here (torch's step count starts there too)")
     p.add_argument("--step-gap", type=int, default=0, help="with --first-step: make step 2 a gap")
     return p.parse_args(argv)
 
@@ -64,6 +65,10 @@ def train(args, torch, np):
     weight = torch.nn.Parameter((torch.randn(n, d) * 0.02).to(dtype))
     b1, b2 = (float(x) for x in args.betas.split(","))
     opt = torch.optim.AdamW([weight], lr=args.lr, betas=(b1, b2), eps=args.eps, weight_decay=args.weight_decay)
+    if args.first_step:
+        # A window from the middle of a run: torch's own step count is the recorded step number.
+        opt.state[weight] = {"step": torch.tensor(float(args.first_step)),
+                             "exp_avg": torch.zeros_like(weight), "exp_avg_sq": torch.zeros_like(weight)}
     live = n - max(1, n // 5)  # the last fifth never appears in a batch: dead
     target = torch.randn(d)
     tensors = {k: [] for k in ("W", "grad_W", "momentum_W", "variance_W")}
