@@ -2,7 +2,9 @@
 # latdisp optimizer on bad input: one message from rank 0, exit 1 or 2, no
 # hang: companions of another shape or step count, missing companions (the
 # message names what the input holds), non-consecutive steps, no learning
-# rate, an lr dataset of the wrong length or name, bad option values.
+# rate, an lr dataset of the wrong length or name, hyperparameters in the
+# input outside the options' ranges (a NaN learning rate of a step), bad
+# option values.
 # usage: cli_optimizer_bad_input.sh LATDISP PYTHON WORKDIR RANKS MPIEXEC [FLAGS...]
 set -u
 latdisp=$1 python=$2 work=$3 ranks=$4
@@ -40,6 +42,11 @@ write("gap", dict(full, steps=np.array([0, 1, 2, 4, 5])))
 write("no_lr", full, lr=None)
 write("lr_length", full, lr=np.full(S + 1, 1e-3))
 write("f16_w", dict(full, W=full["W"].view(np.float16)))
+write("beta2_one", full, attrs={"adam_beta2": 1.0})
+write("eps_negative", full, attrs={"adam_epsilon": -1e-8})
+write("decay_nan", full, attrs={"weight_decay": float("nan")})
+write("lr_attribute_negative", full, attrs={"learning_rate": -1e-3}, lr=None)
+write("lr_step_nan", full, lr=np.array([np.nan, 1e-3, np.nan, 1e-3, 1e-3]))  # entry 0 is no step's
 PY
 launch() { timeout 120 "${mpiexec[@]}" -np "$ranks" "$latdisp" "$@"; }
 # shellcheck source=tests/expect_error.sh
@@ -58,6 +65,16 @@ expect 2 "does not exist" -- optimizer --input "$w/missing.h5"
 expect 1 "update-rule must be" -- optimizer --input "$w/good.h5" --update-rule adam
 expect 1 "torch-capability must be" -- optimizer --input "$w/good.h5" --torch-capability sse
 expect 1 "betas must be" -- optimizer --input "$w/good.h5" --betas 0.9
+expect 1 "lr must be a number in \[0, 1e+300\]" -- optimizer --input "$w/good.h5" --lr -1
+# Hyperparameters from the input: the options' ranges (torch's AdamW refuses these too).
+expect 2 "the attribute 'adam_beta2' of '.*beta2_one.h5' is 1; it must be in \[0, 1), as for --betas" -- \
+  optimizer --input "$w/beta2_one.h5"
+expect 2 "the attribute 'adam_epsilon' of .* is -1e-08; it must be in \[0, 1e+300\], as for --eps" -- \
+  optimizer --input "$w/eps_negative.h5"
+expect 2 "the attribute 'weight_decay' of .* is nan" -- optimizer --input "$w/decay_nan.h5"
+expect 2 "the attribute 'learning_rate' of .* is -0.001; it must be in \[0, 1e+300\], as for --lr" -- \
+  optimizer --input "$w/lr_attribute_negative.h5"
+expect 2 "the learning rate 'lr' of .* at index 2 is nan" -- optimizer --input "$w/lr_step_nan.h5"
 expect 1 "too small" -- optimizer --input "$w/good.h5" --memory-budget 1KiB
 expect 1 "needs --input" -- optimizer
 echo "$checks checks, $failures failures"

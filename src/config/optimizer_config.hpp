@@ -20,6 +20,10 @@ struct OptimizerTensors {
   std::string exp_avg_sq = "variance_W";
 };
 
+// The largest lr, eps and weight decay taken (from options or the input): a
+// bound that keeps their products in the double range.
+constexpr double kLargestHyperparameter = 1e300;
+
 // The replayed rule, and the hyperparameters the command line gives; what it
 // leaves out comes from the input's attributes, else the defaults
 // (optimizer/hyperparameters.hpp).

@@ -51,7 +51,8 @@ void store_lr(Config& c, const std::string& v) {
     c.rule.lr_dataset = v;
     return;
   }
-  if (!(lr >= 0)) fail(kExitUsage, "--lr must be >= 0, not " + v);
+  if (!(lr >= 0 && lr <= kLargestHyperparameter))
+    fail(kExitUsage, "--lr must be a number in [0, " + number_text(kLargestHyperparameter) + "], not " + v);
   c.rule.lr = lr;
 }
 
@@ -88,12 +89,12 @@ Options hyperparameter_options() {
           .in_identity()
           .echo_absent_as(kFromInput),
       text_option<Config>("eps", "epsilon (default: attribute adam_epsilon, else 1e-8)",
-                          [](Config& c, const std::string& v) { c.rule.eps = number_in("eps", v, 0, 1e300); })
+                          [](Config& c, const std::string& v) { c.rule.eps = number_in("eps", v, 0, kLargestHyperparameter); })
           .in_identity()
           .echo_absent_as(kFromInput),
       text_option<Config>(
           "weight-decay", "weight decay (default: attribute weight_decay, else 0.01)",
-          [](Config& c, const std::string& v) { c.rule.weight_decay = number_in("weight-decay", v, 0, 1e300); })
+          [](Config& c, const std::string& v) { c.rule.weight_decay = number_in("weight-decay", v, 0, kLargestHyperparameter); })
           .in_identity()
           .echo_absent_as(kFromInput),
       option<Config>("step-offset", int64_t{-1},

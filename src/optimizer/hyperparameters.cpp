@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -151,11 +153,37 @@ void broadcast(InputAttributes& a, MPI_Comm comm) {
   MPI_Bcast(&a.lr_problem[0], length, MPI_CHAR, 0, comm);
 }
 
-Hyperparameter from(std::optional<double> option, const InputAttributes& a, const char* attribute, double fallback) {
+// The shortest text that reads back as v (0.999, not 0.99899999999999999911).
+std::string number_text(double v) {
+  char text[32];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (std::strtod(text, nullptr) == v) break;
+  }
+  return text;
+}
+
+// An input's value that the option `option` would refuse
+// (config/optimizer_options; torch's AdamW refuses a negative one, a beta of
+// 1, NaN): one message, exit 2. `below_high`: the range is [low, high), else
+// [low, high]; NaN is never in range.
+void require_in_range(double value, double low, double high, bool below_high, const std::string& what,
+                      const char* option) {
+  if (value >= low && (below_high ? value < high : value <= high)) return;
+  fail(kExitInput, what + " is " + number_text(value) + "; it must be in [" + number_text(low) + ", " +
+                       number_text(high) + (below_high ? ")" : "]") + ", as for " + option);
+}
+
+// The option, else the input's attribute (checked to lie in [low, high) or
+// [low, high]), else torch's default.
+Hyperparameter from(std::optional<double> option, const InputAttributes& a, const char* attribute, double fallback,
+                    const std::string& path, double low, double high, bool below_high, const char* option_name) {
   if (option) return {*option, "option"};
   const auto found = a.numbers.find(attribute);
-  if (found != a.numbers.end()) return {found->second, "attribute"};
-  return {fallback, "default"};
+  if (found == a.numbers.end()) return {fallback, "default"};
+  require_in_range(found->second, low, high, below_high,
+                   "the attribute '" + std::string(attribute) + "' of '" + path + "'", option_name);
+  return {found->second, "attribute"};
 }
 
 }  // namespace
@@ -192,10 +220,12 @@ InputAttributes read_series_attributes(MPI_Comm comm, const std::vector<std::str
 Hyperparameters resolve_hyperparameters(const OptimizerConfig& config, const InputAttributes& a, int64_t steps) {
   const AdamWSpec& o = config.rule;
   Hyperparameters h;
-  h.beta1 = from(o.beta1, a, "adam_beta1", 0.9);
-  h.beta2 = from(o.beta2, a, "adam_beta2", 0.999);
-  h.eps = from(o.eps, a, "adam_epsilon", 1e-8);
-  h.weight_decay = from(o.weight_decay, a, "weight_decay", 0.01);
+  const std::string& path = config.input.path;
+  h.beta1 = from(o.beta1, a, "adam_beta1", 0.9, path, 0, 1, true, "--betas");
+  h.beta2 = from(o.beta2, a, "adam_beta2", 0.999, path, 0, 1, true, "--betas");
+  h.eps = from(o.eps, a, "adam_epsilon", 1e-8, path, 0, kLargestHyperparameter, false, "--eps");
+  h.weight_decay = from(o.weight_decay, a, "weight_decay", 0.01, path, 0, kLargestHyperparameter, false,
+                        "--weight-decay");
   const bool named_dataset = !o.lr_dataset.empty();
   if (o.lr) {
     h.lr = {*o.lr, "option"};
@@ -208,12 +238,17 @@ Hyperparameters resolve_hyperparameters(const OptimizerConfig& config, const Inp
     if (int64_t(a.lr_values.size()) != steps)
       fail(kExitInput, "the learning rate '" + name + "' has " + std::to_string(a.lr_values.size()) +
                            " entries; the input has " + std::to_string(steps) + " steps (one rate per step, entry 0 unused)");
+    for (size_t t = 1; t < a.lr_values.size(); ++t)  // entry 0 is no step's
+      require_in_range(a.lr_values[t], 0, kLargestHyperparameter, false,
+                       "the learning rate '" + name + "' of '" + path + "' at index " + std::to_string(t), "--lr");
     h.lr = {std::numeric_limits<double>::quiet_NaN(), "dataset"};
     h.lr_dataset = name;
     h.lr_per_step = a.lr_values;
     return h;
   } else if (a.numbers.count("learning_rate")) {
     h.lr = {a.numbers.at("learning_rate"), "attribute"};
+    require_in_range(h.lr.value, 0, kLargestHyperparameter, false,
+                     "the attribute 'learning_rate' of '" + path + "'", "--lr");
   } else {
     fail(kExitUsage, "no learning rate: give --lr (a number or the name of a per-step dataset); the input has no "
                      "attribute learning_rate and no dataset 'lr'");
