@@ -4,7 +4,8 @@ learning rate of each step in its checkpoints' __metadata__ (docs/formats.md §1
 `latdisp optimizer` on the series without any hyperparameter option must give the report
 of the HDF5 recording of the same run audited with every hyperparameter on the command
 line (outside "run" and the input's path and layout), replay the run bit for bit, and name
-the sources. One checkpoint without its `lr` metadata: exit 2, one message naming it.
+the sources. One checkpoint without its `lr` metadata: exit 2, one message naming it; the
+first (the initial state, which took no step) without it: the same report.
 
     cli_optimizer_series.py LATDISP SOURCE_DIR WORKDIR RANKS MPIEXEC [MPIEXEC_FLAGS...]
 
@@ -123,24 +124,38 @@ if not failures:
     constant = json.load(open(report_c))["replay"]["W"]["mismatch"] if run_c.returncode == 0 else -1
     check(constant > 0, f"a constant rate instead of the recorded schedule mismatches ({constant} of W)")
 
+def without_lr(name, index):
+    """A copy of the series whose checkpoint `index` (in step order) has no `lr` metadata; its name."""
+    copy = os.path.join(work, name)
+    shutil.copytree(series, copy)
+    victim = sorted(os.listdir(copy), key=lambda n: int(n.split("-")[1].split(".")[0]))[index]
+    path = os.path.join(copy, victim)
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        entries = json.loads(f.read(length))
+        data = f.read()
+    del entries["__metadata__"]["lr"]
+    text = json.dumps(entries).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + data)
+    return copy, victim
+
+
 # One checkpoint without its lr: exit 2 naming it.
-broken = os.path.join(work, "broken")
-shutil.copytree(series, broken)
-victim = sorted(os.listdir(broken))[4]
-path = os.path.join(broken, victim)
-with open(path, "rb") as f:
-    length = int.from_bytes(f.read(8), "little")
-    entries = json.loads(f.read(length))
-    data = f.read()
-del entries["__metadata__"]["lr"]
-text = json.dumps(entries).encode()
-text += b" " * (-len(text) % 8)
-with open(path, "wb") as f:
-    f.write(len(text).to_bytes(8, "little") + text + data)
+broken, victim = without_lr("broken", 4)
 run_b, _ = audit("series_broken", ["--input", broken])
 check(run_b.returncode == 2 and run_b.stderr.count("latdisp: error:") == 1 and victim in run_b.stderr
       and "no metadata 'lr'" in run_b.stderr,
       f"a checkpoint without lr metadata: exit 2 naming it (exit {run_b.returncode}: {run_b.stderr[:300]})")
+# The initial state's checkpoint took no step: it may leave its lr out, with the same report.
+initial, _ = without_lr("initial_without_lr", 0)
+run_i, report_i = audit("series_initial_without_lr", ["--input", initial])
+check(run_i.returncode == 0, f"the first checkpoint without lr is audited (exit {run_i.returncode}: {run_i.stderr[-300:]})")
+if run_i.returncode == 0:
+    compare = subprocess.run([sys.executable, os.path.join(source, "tests", "compare_reports.py"), report_s, report_i,
+                              "--ignore", "input/path"], capture_output=True, text=True)
+    check(compare.returncode == 0, "the first checkpoint without lr gives the same report: " + compare.stdout[-500:])
 
 print(f"cli_optimizer_series (np {ranks}): {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -94,18 +94,23 @@ void read_safetensors_attributes(const std::string& path, const std::string& lr_
 // `lr_name` (latdisp.Recorder writes "lr", the rate that step used, as the
 // shortest decimal text of the double; docs/formats.md §15). Leaves `out` as
 // it is when no checkpoint has the key; a checkpoint without it while others
-// have it, or a value that is not a number, is a problem the resolution names.
+// have it (but the first, whose entry no step uses), or a value that is not a
+// number, is a problem the resolution names.
 void read_series_lr(const std::vector<std::string>& files, const std::string& lr_name, InputAttributes& out) {
   std::vector<double> values;
+  int64_t found_count = 0;
   std::string first_without;
   for (const std::string& file : files) {
     if (!looks_like_safetensors(file)) return;
     const SafetensorsFile header = read_safetensors_header(file);
     const auto found = header.metadata.find(lr_name);
     if (found == header.metadata.end()) {
-      if (first_without.empty()) first_without = file;
+      // The initial state's checkpoint (index 0) took no step: it needs no rate.
+      if (values.empty()) values.push_back(std::numeric_limits<double>::quiet_NaN());
+      else if (first_without.empty()) first_without = file;
       continue;
     }
+    ++found_count;
     double value = 0;
     if (!parse_number(found->second, value)) {
       out.lr_found = true;
@@ -115,14 +120,15 @@ void read_series_lr(const std::vector<std::string>& files, const std::string& lr
     }
     values.push_back(value);
   }
-  if (values.empty()) return;
+  if (found_count == 0) return;
   out.lr_found = true;
   out.lr_problem.clear();
   out.lr_values.clear();
   if (!first_without.empty()) {
     out.lr_problem = "the checkpoint '" + first_without + "' has no metadata '" + lr_name + "' (" +
-                     std::to_string(values.size()) + " of the series' " + std::to_string(files.size()) +
-                     " checkpoints have one: the learning rate of every step is needed)";
+                     std::to_string(found_count) + " of the series' " + std::to_string(files.size()) +
+                     " checkpoints have one: the learning rate of every step is needed; the first, the "
+                     "initial state, may leave it out)";
     return;
   }
   out.lr_values = values;
