@@ -8,14 +8,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "io/hdf5_handles.hpp"
 #include "io/input_path.hpp"
 #include "io/safetensors.hpp"
+#include "io/table_writer.hpp"
 #include "parallel/errors.hpp"
 
 namespace latdisp {
@@ -100,13 +99,14 @@ void read_series_lr(const std::vector<std::string>& files, const std::string& lr
   std::vector<double> values;
   int64_t found_count = 0;
   std::string first_without;
-  for (const std::string& file : files) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string& file = files[i];
     if (!looks_like_safetensors(file)) return;
     const SafetensorsFile header = read_safetensors_header(file);
     const auto found = header.metadata.find(lr_name);
     if (found == header.metadata.end()) {
       // The initial state's checkpoint (index 0) took no step: it needs no rate.
-      if (values.empty()) values.push_back(std::numeric_limits<double>::quiet_NaN());
+      if (i == 0) values.push_back(std::numeric_limits<double>::quiet_NaN());
       else if (first_without.empty()) first_without = file;
       continue;
     }
@@ -160,14 +160,7 @@ void broadcast(InputAttributes& a, MPI_Comm comm) {
 }
 
 // The shortest text that reads back as v (0.999, not 0.99899999999999999911).
-std::string number_text(double v) {
-  char text[32];
-  for (int digits = 6; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, v);
-    if (std::strtod(text, nullptr) == v) break;
-  }
-  return text;
-}
+std::string exact_text(double v) { return std::isnan(v) ? "nan" : csv_number(v); }
 
 // An input's value that the option `option` would refuse
 // (config/optimizer_options; torch's AdamW refuses a negative one, a beta of
@@ -176,8 +169,8 @@ std::string number_text(double v) {
 void require_in_range(double value, double low, double high, bool below_high, const std::string& what,
                       const char* option) {
   if (value >= low && (below_high ? value < high : value <= high)) return;
-  fail(kExitInput, what + " is " + number_text(value) + "; it must be in [" + number_text(low) + ", " +
-                       number_text(high) + (below_high ? ")" : "]") + ", as for " + option);
+  fail(kExitInput, what + " is " + exact_text(value) + "; it must be in [" + exact_text(low) + ", " +
+                       exact_text(high) + (below_high ? ")" : "]") + ", as for " + option);
 }
 
 // The option, else the input's attribute (checked to lie in [low, high) or

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "analysis/magnitude_keys.hpp"
+#include "optimizer/cell_percentiles.hpp"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -13,7 +14,7 @@
 namespace latdisp {
 
 namespace {
-constexpr int kDigitBits = 16;
+constexpr int kDigitBits = TopDigitCounts::kBits;  // the digits the streaming pass counted
 }
 
 // Digits from 2^15 on have the sign bit: a -1 (no key), never wanted.
